@@ -1,0 +1,3 @@
+"""esimdesk: sell, install, monitor and renew travel eSIM plans."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import hashlib
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from esimdesk.core import clock
+
+LANGUAGE_CHOICES = [("en", "English"), ("zh-hans", "简体中文")]
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())
+            if "/" in name and not name.startswith(("Etc/", "SystemV/"))] + [("UTC", "UTC")]
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str | None = None, password: str | None = None,
+                    **extra: object) -> User:
+        if not email and not extra.get("phone"):
+            raise ValueError("a user needs an e-mail address or a phone number")
+        user = self.model(email=self.normalize_email(email) if email else None, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None,
+                         **extra: object) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A traveller or a staff member. Signs in with an e-mail address or a phone number."""
+
+    email = models.EmailField(_("e-mail address"), unique=True, null=True, blank=True)
+    phone = models.CharField(_("phone number"), max_length=20, unique=True, null=True,
+                             blank=True, help_text="E.164, e.g. +8613800138000")
+    phone_verified = models.BooleanField(default=False)
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=LANGUAGE_CHOICES,
+                                default="en")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    preferred_currency = models.CharField(_("currency"), max_length=3, default="USD")
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=clock.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(email__isnull=False) | Q(phone__isnull=False),
+                                   name="user_has_email_or_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.phone or f"user {self.pk}"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+
+class SmsResetCode(models.Model):
+    """A one-time code sent by SMS to reset a password (stored hashed)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=clock.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def hash(user_id: int, code: str) -> str:
+        return hashlib.sha256(f"{settings.SECRET_KEY}:{user_id}:{code}".encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """An integration key (``Authorization: Bearer <key>``); only its hash is stored."""
+
+    name = models.CharField(max_length=100, unique=True)
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=clock.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

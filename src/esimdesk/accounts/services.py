@@ -1,0 +1,121 @@
+"""Account writes: preferences, password reset by SMS code, integration API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from esimdesk.accounts.models import ApiKey, SmsResetCode, User
+from esimdesk.accounts.phones import normalize_phone
+from esimdesk.core import audit, clock
+from esimdesk.core.errors import Conflict, ValidationFailed
+
+SMS_CODE_TTL = dt.timedelta(minutes=10)
+SMS_CODE_MAX_ATTEMPTS = 5
+SMS_CODES_PER_HOUR = 5
+
+
+def update_preferences(*, user: User, **changes: str) -> User:
+    allowed = {"name", "language", "time_zone", "preferred_currency"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(code="unknown_field", detail={"fields": sorted(unknown)})
+    before = {k: getattr(user, k) for k in changes}
+    with transaction.atomic():
+        for field, value in changes.items():
+            setattr(user, field, value)
+        user.full_clean(exclude=["password", "email", "phone"])
+        user.save(update_fields=list(changes))
+        audit.record_by_user(user=user, action="account.preferences", obj=user,
+                             before=before, after=changes)
+    return user
+
+
+def request_sms_password_reset(*, phone: str) -> None:
+    """Send a 6-digit reset code to ``phone`` if an account has it.
+
+    Answers the same whether or not the number is known, so it cannot be used to find out
+    who has an account.
+    """
+    from esimdesk.notifications import services as notifications
+
+    number = normalize_phone(phone)
+    user = User.objects.filter(phone=number, is_active=True).first()
+    if user is None:
+        return
+    now = clock.now()
+    with transaction.atomic():
+        recent = SmsResetCode.objects.filter(user=user,
+                                             created_at__gte=now - dt.timedelta(hours=1))
+        if recent.count() >= SMS_CODES_PER_HOUR:
+            raise Conflict(_("Too many codes requested. Try again in an hour."),
+                           code="too_many_codes", status=429)
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        SmsResetCode.objects.create(user=user, code_hash=SmsResetCode.hash(user.pk, code),
+                                    expires_at=now + SMS_CODE_TTL)
+        with translation.override(user.language):
+            text = _("esimdesk password reset code: %(code)s (valid 10 minutes). "
+                     "If you did not ask for it, ignore this message.") % {"code": code}
+        notifications.send_sms(to=number, body=text, kind="password_reset_code", user=user)
+
+
+def reset_password_with_sms_code(*, phone: str, code: str, new_password: str) -> User:
+    number = normalize_phone(phone)
+    invalid = ValidationFailed(_("That code is not valid or has expired."), code="invalid_code")
+    user = User.objects.filter(phone=number, is_active=True).first()
+    if user is None:
+        raise invalid
+    try:
+        validate_password(new_password, user)
+    except ValidationError as error:
+        raise ValidationFailed(" ".join(error.messages), code="weak_password") from error
+    with transaction.atomic():
+        candidate = (SmsResetCode.objects.select_for_update()
+                     .filter(user=user, used_at__isnull=True, expires_at__gt=clock.now(),
+                             attempts__lt=SMS_CODE_MAX_ATTEMPTS)
+                     .order_by("-created_at").first())
+        matches = candidate is not None and secrets.compare_digest(
+            candidate.code_hash, SmsResetCode.hash(user.pk, code.strip()))
+        if candidate is not None and not matches:
+            # The failed attempt is committed (not rolled back with the refusal), so
+            # guessing is limited to SMS_CODE_MAX_ATTEMPTS per code.
+            candidate.attempts += 1
+            candidate.save(update_fields=["attempts"])
+        elif matches:
+            candidate.used_at = clock.now()
+            candidate.save(update_fields=["used_at"])
+            user.set_password(new_password)
+            user.save(update_fields=["password"])
+            audit.record(action="account.password_reset_sms", obj=user, actor_type="customer",
+                         actor=f"{user.pk}:{user}")
+    if not matches:
+        raise invalid
+    return user
+
+
+def create_api_key(*, name: str) -> tuple[ApiKey, str]:
+    """Create an integration key; the plain key is returned once and never stored."""
+    if not name.strip():
+        raise ValidationFailed(code="name_required")
+    if ApiKey.objects.filter(name=name).exists():
+        raise Conflict(code="api_key_exists", detail={"name": name})
+    prefix = secrets.token_hex(4)
+    plain = f"esk_{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=ApiKey.hash(plain))
+        audit.record(action="apikey.create", obj=key, actor_type="system", actor="cli",
+                     after={"name": name, "prefix": prefix})
+    return key, plain
+
+
+def authenticate_api_key(plain: str) -> ApiKey | None:
+    key = ApiKey.objects.filter(key_hash=ApiKey.hash(plain), revoked_at__isnull=True).first()
+    if key is not None:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=clock.now())
+    return key

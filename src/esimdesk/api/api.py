@@ -1,0 +1,56 @@
+"""The public API v1: OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.parser import Parser
+from ninja.renderers import BaseRenderer
+
+from esimdesk import __version__
+from esimdesk.api import errors
+from esimdesk.api.esims import router as esims_router
+from esimdesk.catalog.api import router as catalog_router
+from esimdesk.payments.api import router as payments_router
+
+
+class OrjsonParser(Parser):
+    def parse_body(self, request: HttpRequest) -> Any:
+        return orjson.loads(request.body)
+
+
+class OrjsonRenderer(BaseRenderer):
+    media_type = "application/json"
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
+        return orjson.dumps(data)
+
+
+DESCRIPTION = """
+Customers sign in through the allauth headless app flow
+(`POST /_allauth/app/v1/auth/signup` or `.../auth/login`), take `meta.session_token` from the
+answer and send it as `X-Session-Token`. Integrations send `Authorization: Bearer <key>`.
+
+Errors are `{"code", "message", "detail"}`; `message` is in the language of the request.
+Money is integer minor units plus an ISO 4217 currency (`amount` 1299 `USD` is 12.99 USD).
+Data is in bytes, voice in seconds, SMS in messages. Money-moving POSTs accept an
+`Idempotency-Key` header: reuse the same key when you retry, and the first answer is replayed.
+"""
+
+api = NinjaAPI(
+    title="esimdesk API",
+    version=f"1 ({__version__})",
+    description=DESCRIPTION,
+    urls_namespace="api_v1",
+    parser=OrjsonParser(),
+    renderer=OrjsonRenderer(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+errors.install(api)
+api.add_router("", catalog_router)
+api.add_router("", payments_router)
+api.add_router("", esims_router)

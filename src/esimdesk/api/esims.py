@@ -1,0 +1,139 @@
+"""eSIM endpoints. An eSIM answer joins the profile (esims) with its validity and balances
+(subscriptions), so this router sits in the api layer above both."""
+
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from ninja import Field, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+
+from esimdesk.api.auth import customer_auth
+from esimdesk.api.schemas import ErrorOut
+from esimdesk.core.errors import Conflict
+from esimdesk.esims import services as esims
+from esimdesk.esims.install import install_data, qr_svg
+from esimdesk.esims.models import Esim
+from esimdesk.subscriptions import services as subscriptions
+from esimdesk.subscriptions.queries import EsimService, PeriodView, service_for
+
+router = Router(tags=["esims"], auth=customer_auth)
+ERRORS = {401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+class AllowanceOut(Schema):
+    kind: str
+    total: int
+    used: int
+    remaining: int
+    unit: str
+
+
+class PeriodOut(Schema):
+    sequence: int
+    plan: str
+    plan_name: str
+    starts_at: str
+    ends_at: str
+    allowances: list[AllowanceOut]
+
+
+class InstallOut(Schema):
+    activation_code: str
+    smdp_address: str
+    matching_id: str
+    confirmation_code: str
+    ios_url: str
+    android_url: str
+    qr_svg_url: str
+
+
+class EsimOut(Schema):
+    iccid: str
+    label: str
+    status: str
+    status_label: str
+    activation_code: str
+    install: InstallOut
+    service: str = Field(..., description="active | scheduled | expired | none")
+    valid_until: str | None
+    current_period: PeriodOut | None
+    queued_periods: list[PeriodOut]
+    auto_renew: bool
+
+
+class EsimPatch(Schema):
+    label: str | None = Field(None, max_length=200)
+    auto_renew: bool | None = None
+
+
+def _period(view: PeriodView) -> dict[str, Any]:
+    return {"sequence": view.sequence, "plan": view.plan.code, "plan_name": view.plan.name,
+            "starts_at": view.starts_at.isoformat(), "ends_at": view.ends_at.isoformat(),
+            "allowances": [{"kind": a.kind, "total": a.total, "used": a.used,
+                            "remaining": a.remaining, "unit": a.unit}
+                           for a in view.allowances]}
+
+
+def esim_out(esim: Esim, service: EsimService) -> dict[str, Any]:
+    data = install_data(esim)
+    valid_until = service.valid_until
+    return {
+        "iccid": esim.iccid,
+        "label": esim.label,
+        "status": esim.status,
+        "status_label": str(esim.get_status_display()),
+        "activation_code": data.activation_code,
+        "install": {**data.as_dict(),
+                    "qr_svg_url": settings.PUBLIC_URL + reverse("api_v1:esim_qr",
+                                                                args=[esim.iccid])},
+        "service": service.state,
+        "valid_until": valid_until.isoformat() if valid_until else None,
+        "current_period": _period(service.current) if service.current else None,
+        "queued_periods": [_period(v) for v in service.queued],
+        "auto_renew": bool(service.subscription and service.subscription.auto_renew),
+    }
+
+
+@router.get("/esims", response={200: list[EsimOut], 401: ErrorOut}, summary="My eSIMs")
+@paginate(PageNumberPagination, page_size=50)
+def list_esims(request: HttpRequest) -> list[dict[str, Any]]:
+    """The customer's eSIMs with install data, current and queued periods and balances.
+    Quantities: data in bytes, voice in seconds, SMS in messages (see each ``unit``)."""
+    items = list(Esim.objects.filter(owner=request.auth))  # type: ignore[misc]
+    services = service_for(items)
+    return [esim_out(e, services[e.pk]) for e in items]
+
+
+@router.get("/esims/{iccid}", response={200: EsimOut, **ERRORS}, summary="One eSIM")
+def get_esim(request: HttpRequest, iccid: str) -> dict[str, Any]:
+    esim = esims.get_for_owner(user=request.auth, iccid=iccid)  # type: ignore[attr-defined]
+    return esim_out(esim, service_for([esim])[esim.pk])
+
+
+@router.get("/esims/{iccid}/qr.svg", url_name="esim_qr", response={200: None, **ERRORS},
+            summary="QR code of the activation code")
+def get_qr(request: HttpRequest, iccid: str) -> HttpResponse:
+    esim = esims.get_for_owner(user=request.auth, iccid=iccid)  # type: ignore[attr-defined]
+    response = HttpResponse(qr_svg(esim), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@router.patch("/esims/{iccid}", response={200: EsimOut, **ERRORS}, summary="Label, auto-renew")
+def patch_esim(request: HttpRequest, iccid: str, body: EsimPatch) -> dict[str, Any]:
+    user = request.auth  # type: ignore[attr-defined]
+    esim = esims.get_for_owner(user=user, iccid=iccid)
+    with transaction.atomic():
+        if body.label is not None:
+            esim = esims.set_label(user=user, esim=esim, label=body.label)
+        if body.auto_renew is not None:
+            subscription = getattr(esim, "subscription", None)
+            if subscription is None:
+                raise Conflict(code="no_subscription")
+            subscriptions.set_auto_renew(user=user, subscription=subscription,
+                                         enabled=body.auto_renew)
+    return esim_out(esim, service_for([esim])[esim.pk])

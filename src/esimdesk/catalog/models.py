@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from esimdesk.catalog.validity import period_end
+from esimdesk.core.i18n import country_name, flag_emoji, localized
+from esimdesk.core.money import Money
+
+GB = 1024**3
+MB = 1024**2
+
+
+class Region(models.Model):
+    code = models.SlugField(max_length=20, unique=True)
+    name_en = models.CharField(max_length=100)
+    name_zh_hans = models.CharField(max_length=100)
+    sort = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort", "code"]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+
+class Country(models.Model):
+    code = models.CharField(max_length=2, primary_key=True, help_text="ISO 3166-1 alpha-2")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="countries")
+    popular = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "countries"
+
+    def __str__(self) -> str:
+        return f"{self.code} {country_name(self.code, 'en')}"
+
+    @property
+    def name(self) -> str:
+        return country_name(self.code)
+
+    @property
+    def flag(self) -> str:
+        return flag_emoji(self.code)
+
+
+class Plan(models.Model):
+    class Coverage(models.TextChoices):
+        COUNTRY = "country", _("Country")
+        REGION = "region", _("Region")
+        GLOBAL = "global", _("Global")
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", _("Personal")
+        FAMILY = "family", _("Family")
+        ENTERPRISE = "enterprise", _("Enterprise")
+
+    class Unit(models.TextChoices):
+        DAY = "day", _("day")
+        MONTH = "month", _("month")
+        YEAR = "year", _("year")
+
+    class Depletion(models.TextChoices):
+        THROTTLE = "throttle", _("Slowed down when the data is used up")
+        STOP = "stop", _("Stops when the data is used up")
+
+    code = models.SlugField(max_length=60, unique=True)
+    coverage = models.CharField(max_length=10, choices=Coverage.choices)
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT)
+    countries = models.ManyToManyField(Country, related_name="plans",
+                                       help_text="every country the plan works in")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PERSONAL)
+    validity_unit = models.CharField(max_length=5, choices=Unit.choices)
+    validity_count = models.PositiveSmallIntegerField(default=1)
+    data_bytes = models.BigIntegerField(help_text="data allowance per period, bytes")
+    voice_seconds = models.BigIntegerField(default=0)
+    sms_count = models.BigIntegerField(default=0)
+    depletion = models.CharField(max_length=10, choices=Depletion.choices,
+                                 default=Depletion.THROTTLE)
+    name_en = models.CharField(max_length=120)
+    name_zh_hans = models.CharField(max_length=120)
+    description_en = models.TextField(blank=True)
+    description_zh_hans = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    sort = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(data_bytes__gte=0) & Q(voice_seconds__gte=0)
+                                   & Q(sms_count__gte=0), name="plan_allowances_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+    @property
+    def description(self) -> str:
+        return localized(self, "description")
+
+    def ends_at(self, starts_at: dt.datetime) -> dt.datetime:
+        return period_end(starts_at, self.validity_unit, self.validity_count)
+
+    @property
+    def validity_label(self) -> str:
+        count = self.validity_count
+        if self.validity_unit == self.Unit.DAY:
+            return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
+        if self.validity_unit == self.Unit.MONTH:
+            return ngettext("%(count)d month", "%(count)d months", count) % {"count": count}
+        return ngettext("%(count)d year", "%(count)d years", count) % {"count": count}
+
+    def allowances(self) -> list[tuple[str, int]]:
+        """(kind, total) for each allowance the plan grants, in display order."""
+        items = [("data", self.data_bytes)]
+        if self.voice_seconds:
+            items.append(("voice", self.voice_seconds))
+        if self.sms_count:
+            items.append(("sms", self.sms_count))
+        return items
+
+    def price_in(self, currency: str) -> Money | None:
+        for price in self.prices.all():
+            if price.currency == currency:
+                return price.money
+        return None
+
+
+class Price(models.Model):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="minor units")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "currency"], name="uniq_plan_currency"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} {self.money}"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)

@@ -1,0 +1,68 @@
+"""Catalog reads shared by the API and the portal."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from esimdesk.catalog.models import Country, Plan, Price, Region
+from esimdesk.core.errors import NotFound, ValidationFailed
+from esimdesk.core.money import Money, check_currency
+
+
+def active_plans() -> QuerySet[Plan]:
+    return (Plan.objects.filter(is_active=True)
+            .select_related("region")
+            .prefetch_related(Prefetch("prices", queryset=Price.objects.order_by("currency"))))
+
+
+def list_plans(*, country: str | None = None, region: str | None = None,
+               period: str | None = None, kind: str | None = None,
+               currency: str | None = None) -> QuerySet[Plan]:
+    plans = active_plans()
+    if country:
+        code = country.upper()
+        if not Country.objects.filter(code=code).exists():
+            raise NotFound(_("We have no plans for that country yet."), code="unknown_country",
+                           detail={"country": country})
+        plans = plans.filter(countries__code=code)
+    if region:
+        if not Region.objects.filter(code=region).exists():
+            raise NotFound(code="unknown_region", detail={"region": region})
+        plans = plans.filter(region__code=region)
+    if period:
+        if period not in Plan.Unit.values:
+            raise ValidationFailed(code="invalid_period", detail={"allowed": Plan.Unit.values})
+        plans = plans.filter(validity_unit=period)
+    if kind:
+        if kind not in Plan.Kind.values:
+            raise ValidationFailed(code="invalid_kind", detail={"allowed": Plan.Kind.values})
+        plans = plans.filter(kind=kind)
+    if currency:
+        plans = plans.filter(prices__currency=check_currency(currency))
+    return plans.distinct().order_by("coverage", "sort", "code")
+
+
+def get_plan(code: str) -> Plan:
+    plan = active_plans().filter(code=code).first()
+    if plan is None:
+        raise NotFound(_("There is no such plan."), code="unknown_plan", detail={"plan": code})
+    return plan
+
+
+def plan_price(plan: Plan, currency: str) -> Money:
+    """The plan's price in ``currency``, or a ``currency_not_available`` refusal."""
+    code = check_currency(currency)
+    price = plan.price_in(code)
+    if price is None:
+        raise ValidationFailed(_("This plan cannot be bought in that currency."),
+                               code="currency_not_available",
+                               detail={"plan": plan.code, "currency": code,
+                                       "available": [p.currency for p in plan.prices.all()]})
+    return price
+
+
+def countries_by_region() -> list[tuple[Region, list[Country]]]:
+    regions = list(Region.objects.prefetch_related("countries").order_by("sort"))
+    return [(region, sorted(region.countries.all(), key=lambda c: c.name))
+            for region in regions if region.countries.all()]

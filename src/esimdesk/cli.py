@@ -1,0 +1,228 @@
+"""The ``esimdesk`` command: run the platform, its parts, and operator chores.
+
+    esimdesk run [--host H] [--port P]   everything on the embedded default
+    esimdesk web | worker | scheduler    one part each, for production
+    esimdesk check                       what is configured and what is missing
+    esimdesk apikey create NAME          a new integration key, printed once
+    esimdesk demo                        load the demo data
+    esimdesk manage ARGS...              any Django management command
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "esimdesk.settings")
+
+
+def _django() -> None:
+    import django
+
+    from esimdesk.config import ConfigurationError
+
+    try:
+        django.setup()
+    except ConfigurationError as error:
+        sys.exit(f"esimdesk: {error}")
+
+
+def _manage(*args: str) -> None:
+    from django.core.management import call_command
+
+    call_command(*args)
+
+
+def cmd_check(_: argparse.Namespace) -> int:
+    from esimdesk import config
+
+    problems = 0
+    for option in config.OPTIONS:
+        value = os.environ.get(option.name)
+        shown = ("(set)" if value else "") if option.secret else (value or "")
+        state = "set" if value is not None else "default"
+        default = "" if option.secret else f" [default: {option.default or '-'}]"
+        print(f"{option.name:34} {state:8} {shown}{default}")
+    try:
+        config.secret_key()
+    except config.ConfigurationError as error:
+        print(f"PROBLEM: {error}")
+        problems += 1
+    _django()
+    from django.db import connection
+
+    try:
+        connection.ensure_connection()
+        print(f"database: ok ({connection.vendor})")
+    except Exception as error:  # reported, not raised: check must always answer
+        print(f"PROBLEM: database unreachable: {error}")
+        problems += 1
+    return 1 if problems else 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    argv = [sys.executable, "-m", "gunicorn", "esimdesk.wsgi:application",
+            "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
+            "--threads", str(args.threads), "--access-logfile", "-",
+            "--forwarded-allow-ips", "127.0.0.1"]
+    os.execv(sys.executable, argv)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _django()
+    from esimdesk import config
+    from esimdesk.core.heartbeat import beat
+
+    def heartbeat() -> None:
+        from django.db import close_old_connections
+
+        while True:
+            try:
+                beat("worker")
+            except Exception as error:  # keep beating; readiness shows the gap
+                print(f"esimdesk worker: heartbeat failed: {error}", file=sys.stderr)
+            close_old_connections()
+            time.sleep(15)
+
+    threading.Thread(target=heartbeat, daemon=True).start()
+    _manage("db_worker", "--queue-name", "*", "--interval",
+            config.env("ESIMDESK_WORKER_INTERVAL"), "--no-reload", "--no-startup-delay")
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    _django()
+    from esimdesk import config, scheduler
+
+    scheduler.loop(float(config.env("ESIMDESK_SCHEDULER_INTERVAL")), once=args.once)
+    return 0
+
+
+def cmd_apikey(args: argparse.Namespace) -> int:
+    _django()
+    from esimdesk.accounts import services
+    from esimdesk.core.errors import DomainError
+
+    try:
+        key, plain = services.create_api_key(name=args.name)
+    except DomainError as error:
+        print(f"esimdesk: cannot create key: {error.code}", file=sys.stderr)
+        return 1
+    print(plain)
+    print(f"(key '{key.name}' created; it is shown only this once)", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    _django()
+    _manage("load_demo")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["esimdesk manage", *args.rest])
+    return 0
+
+
+def _prepare() -> None:
+    """Migrate, and load the demo data into an empty database."""
+    _django()
+    from esimdesk import settings
+
+    _manage("migrate", "--no-input", "-v", "0")
+    from esimdesk.catalog.models import Plan
+
+    if not Plan.objects.exists() and not settings.PRODUCTION:
+        print("esimdesk: empty database, loading demo data", flush=True)
+        _manage("load_demo")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _prepare()
+    from django.conf import settings
+
+    exe = [sys.executable, "-m", "esimdesk.cli"]
+    children = {
+        "web": subprocess.Popen([*exe, "web", "--host", args.host, "--port", str(args.port),
+                                 "--workers", "2"]),
+        "worker": subprocess.Popen([*exe, "worker"]),
+        "scheduler": subprocess.Popen([*exe, "scheduler"]),
+    }
+    print(f"esimdesk: portal http://{args.host}:{args.port}/  "
+          f"API http://{args.host}:{args.port}/api/v1/docs  "
+          f"staff http://{args.host}:{args.port}/staff/  (data in {settings.DATA_DIR})",
+          flush=True)
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"esimdesk: {name} exited with {child.returncode}; stopping",
+                      file=sys.stderr)
+                stopping, code = True, 1
+                break
+        time.sleep(0.5)
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for child in children.values():
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="esimdesk", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="the whole platform on the embedded default")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.set_defaults(func=cmd_run)
+    web = sub.add_parser("web", help="pages, API and webhooks (gunicorn)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--workers", type=int, default=4)
+    web.add_argument("--threads", type=int, default=2)
+    web.set_defaults(func=cmd_web)
+    sub.add_parser("worker", help="background tasks").set_defaults(func=cmd_worker)
+    sched = sub.add_parser("scheduler", help="periodic sweeps")
+    sched.add_argument("--once", action="store_true", help="run every sweep once and exit")
+    sched.set_defaults(func=cmd_scheduler)
+    sub.add_parser("check", help="print the configuration").set_defaults(func=cmd_check)
+    sub.add_parser("demo", help="load the demo data").set_defaults(func=cmd_demo)
+    apikey = sub.add_parser("apikey", help="integration API keys")
+    apikey_sub = apikey.add_subparsers(dest="action", required=True)
+    create = apikey_sub.add_parser("create", help="create a key and print it once")
+    create.add_argument("name")
+    create.set_defaults(func=cmd_apikey)
+    manage = sub.add_parser("manage", help="a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The one place esimdesk reads the time, so tests can move it.
+
+Every datetime is aware and in UTC. ``freeze``/``advance`` are for tests and for the demo
+loader; production code only calls ``now()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+
+_frozen: dt.datetime | None = None
+_offset = dt.timedelta(0)
+
+
+def now() -> dt.datetime:
+    """The current instant, aware, in UTC."""
+    if _frozen is not None:
+        return _frozen
+    return dt.datetime.now(dt.UTC) + _offset
+
+
+def set_now(instant: dt.datetime | None) -> None:
+    """Freeze the clock at ``instant`` (aware), or unfreeze with ``None``."""
+    global _frozen
+    if instant is not None and instant.tzinfo is None:
+        raise ValueError("clock needs an aware datetime")
+    _frozen = instant.astimezone(dt.UTC) if instant is not None else None
+
+
+def advance(delta: dt.timedelta) -> dt.datetime:
+    """Move the clock forward by ``delta`` (frozen or not) and return the new instant."""
+    global _frozen, _offset
+    if _frozen is not None:
+        _frozen = _frozen + delta
+    else:
+        _offset += delta
+    return now()
+
+
+@contextlib.contextmanager
+def frozen_at(instant: dt.datetime) -> Iterator[None]:
+    previous, previous_offset = _frozen, _offset
+    set_now(instant)
+    try:
+        yield
+    finally:
+        set_now(previous)
+        globals()["_offset"] = previous_offset
+
+
+def reset() -> None:
+    global _frozen, _offset
+    _frozen = None
+    _offset = dt.timedelta(0)

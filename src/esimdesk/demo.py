@@ -1,0 +1,72 @@
+"""Demo data for ``make run``: the catalog, a staff user and two travellers whose eSIMs were
+bought through the real order, payment and fulfilment path with the clock moved back, so
+the first traveller's plan expires in two days and the renewal path can be tried at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from esimdesk.accounts.models import User
+from esimdesk.catalog.demo import load_catalog
+from esimdesk.catalog.models import GB, Plan
+from esimdesk.core import clock
+from esimdesk.orders import services as orders
+from esimdesk.orders.services import LineRequest
+from esimdesk.payments import services as payments
+from esimdesk.subscriptions.models import Allowance
+
+STAFF = ("admin@esimdesk.localhost", "esimdesk-admin")
+TRAVELLERS = [
+    # e-mail, password, name, language, time zone, currency, plan, expires in, data used
+    ("traveller@esimdesk.localhost", "esimdesk-demo", "Alex Traveller", "en",
+     "Europe/London", "USD", "jp-10gb-month", dt.timedelta(days=2), 7 * GB + 300 * 1024**2,
+     "+447700900123"),
+    ("lvke@esimdesk.localhost", "esimdesk-demo", "李旅客", "zh-hans", "Asia/Shanghai", "CNY",
+     "europe-20gb-month", dt.timedelta(days=12), 6 * GB, "+8613800138000"),
+]
+
+
+def load_demo() -> list[str]:
+    lines = [f"catalog: {load_catalog()} plans"]
+    if not User.objects.filter(email=STAFF[0]).exists():
+        User.objects.create_superuser(STAFF[0], STAFF[1], name="esimdesk staff")
+        lines.append(f"staff: {STAFF[0]} / {STAFF[1]}")
+    for email, password, name, language, zone, currency, plan_code, left, used, phone in TRAVELLERS:
+        if User.objects.filter(email=email).exists():
+            continue
+        user = User.objects.create_user(email, password, name=name, language=language,
+                                        time_zone=zone, preferred_currency=currency,
+                                        phone=phone, phone_verified=True)
+        _verified_email(user)
+        plan = Plan.objects.get(code=plan_code)
+        now = clock.now()
+        bought_at = now + left - (plan.ends_at(now) - now)
+        with clock.frozen_at(bought_at):
+            payment = payments.checkout(user=user, currency=currency, provider="sandbox",
+                                        lines=[LineRequest(type="new_esim", plan=plan_code)])
+            payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
+                                              outcome="approve")
+            orders.fulfil_order(order_id=payment.order_id)
+        _seed_usage(payment.order_id, used)
+        lines.append(f"traveller: {email} / {password} ({plan_code}, ends in {left.days} days)")
+    return lines
+
+
+def _verified_email(user: User) -> None:
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.get_or_create(user=user, email=user.email,
+                                       defaults={"verified": True, "primary": True})
+
+
+@transaction.atomic
+def _seed_usage(order_id: int, used: int) -> None:
+    """Demo usage on the new period, so the dashboard shows a realistic balance."""
+    from esimdesk.orders.models import Order
+
+    line = Order.objects.get(pk=order_id).lines.get()
+    data = Allowance.objects.select_for_update().get(period=line.period, kind="data")
+    data.used = min(used, data.total)
+    data.save(update_fields=["used"])

@@ -1,0 +1,35 @@
+"""The confirmation e-mail sent once an order is fulfilled, with its PDF receipt."""
+
+from __future__ import annotations
+
+import base64
+
+from django.conf import settings
+from django.urls import reverse
+
+from esimdesk.notifications import services as notifications
+from esimdesk.orders.models import Order
+from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
+
+
+def queue_confirmation(order: Order) -> None:
+    user = order.user
+    pdf = render_receipt_pdf(order)
+    lines = list(order.lines.select_related("plan", "esim", "period"))
+    notifications.send_templated_email(
+        user=user,
+        kind="order_confirmation",
+        template="order_confirmation",
+        dedupe_key=f"order-confirmation:{order.pk}",
+        context={
+            "order": order,
+            "lines": lines,
+            "order_url": settings.PUBLIC_URL + reverse("portal:order", args=[order.number]),
+            "esim_urls": {line.pk: settings.PUBLIC_URL + reverse("portal:esim",
+                                                                 args=[line.esim.iccid])
+                          for line in lines if line.esim_id},
+            "support_email": settings.ESIMDESK["SUPPORT_EMAIL"],
+        },
+        attachments=[{"filename": receipt_filename(order), "mimetype": "application/pdf",
+                      "content_b64": base64.b64encode(pdf).decode()}],
+    )

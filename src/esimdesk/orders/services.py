@@ -1,0 +1,249 @@
+"""Order writes: pricing and creating orders, marking them paid, fulfilling them.
+
+Pricing is one function (``price_lines``) used by both the checkout preview and order
+creation, so the amount shown is the amount charged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from esimdesk.catalog import queries as catalog
+from esimdesk.catalog.models import Plan
+from esimdesk.core import audit, clock
+from esimdesk.core.errors import Conflict, ValidationFailed
+from esimdesk.core.money import Money, check_currency
+from esimdesk.esims import services as esims
+from esimdesk.esims.models import Esim
+from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
+from esimdesk.provisioning import registry as upstream
+from esimdesk.provisioning.providers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.subscriptions import services as subscriptions
+
+logger = logging.getLogger(__name__)
+MAX_LINES = 10
+FULFILMENT_RETRIES = 6
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    type: str
+    plan: str | None = None
+    iccid: str | None = None
+    product: str | None = None
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    type: str
+    plan: Plan
+    esim: Esim | None
+    price: Money
+    description: str
+
+
+def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[PricedLine]:
+    """Validate the requested lines and price each in ``currency``. Changes nothing."""
+    code = check_currency(currency)
+    if not lines:
+        raise ValidationFailed(_("The order has no lines."), code="no_lines")
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(code="too_many_lines", detail={"max": MAX_LINES})
+    priced = []
+    for index, line in enumerate(lines):
+        try:
+            priced.append(_price_line(user, line, code))
+        except ValidationFailed as error:
+            error.detail = {**(error.detail or {}), "line": index}
+            raise
+    return priced
+
+
+def _price_line(user: Any, line: LineRequest, currency: str) -> PricedLine:
+    if line.type == OrderLine.Type.TOP_UP:
+        raise ValidationFailed(_("There is no such top-up product."), code="unknown_product",
+                               detail={"product": line.product})
+    if line.type not in (OrderLine.Type.NEW_ESIM, OrderLine.Type.RENEWAL):
+        raise ValidationFailed(code="invalid_line_type",
+                               detail={"allowed": list(OrderLine.Type.values)})
+    if not line.plan:
+        raise ValidationFailed(_("Choose a plan."), code="plan_required")
+    plan = catalog.get_plan(line.plan)
+    if plan.kind != Plan.Kind.PERSONAL:
+        raise ValidationFailed(code="plan_kind_unavailable", detail={"kind": plan.kind})
+    price = catalog.plan_price(plan, currency)
+    if line.type == OrderLine.Type.NEW_ESIM:
+        return PricedLine(line.type, plan, None, price,
+                          _("New eSIM: %(plan)s") % {"plan": plan.name})
+    if not line.iccid:
+        raise ValidationFailed(_("Say which eSIM to renew."), code="iccid_required")
+    esim = esims.get_for_owner(user=user, iccid=line.iccid)
+    if esim.status == Esim.Status.REVOKED or not hasattr(esim, "subscription"):
+        raise Conflict(_("This eSIM can no longer be renewed."), code="esim_not_renewable")
+    return PricedLine(line.type, plan, esim, price,
+                      _("Renewal of %(esim)s: %(plan)s") % {"esim": esim.display_name,
+                                                              "plan": plan.name})
+
+
+def total_of(priced: list[PricedLine], currency: str) -> Money:
+    total = Money.zero(currency)
+    for line in priced:
+        total = total + line.price
+    return total
+
+
+def create_order(*, user: Any, lines: list[LineRequest], currency: str) -> Order:
+    code = check_currency(currency)
+    priced = price_lines(user=user, lines=lines, currency=code)
+    with transaction.atomic():
+        order = Order.objects.create(user=user, currency=code,
+                                     total=total_of(priced, code).amount,
+                                     language=user.language)
+        OrderLine.objects.bulk_create([
+            OrderLine(order=order, type=p.type, plan=p.plan, esim=p.esim,
+                      description=p.description[:200], amount=p.price.amount)
+            for p in priced
+        ])
+        audit.record_by_user(user=user, action="order.create", obj=order,
+                             after={"number": order.number, "total": order.total,
+                                    "currency": code, "lines": len(priced)})
+    return order
+
+
+def mark_paid(*, order_id: int, paid_with: str, actor: str) -> Order:
+    """Record that the order is paid and queue its fulfilment (in the same transaction).
+
+    Idempotent: an order already paid is returned unchanged and nothing is queued again.
+    """
+    from esimdesk.orders.tasks import fulfil_order_task
+
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != Order.Status.AWAITING_PAYMENT:
+            return order
+        ORDER_STATES.check(order.status, Order.Status.PAID)
+        order.status = Order.Status.PAID
+        order.paid_at = clock.now()
+        order.paid_with = paid_with[:100]
+        order.save(update_fields=["status", "paid_at", "paid_with"])
+        audit.record(action="order.paid", obj=order, actor_type="provider", actor=actor,
+                     before={"status": Order.Status.AWAITING_PAYMENT},
+                     after={"status": order.status, "paid_with": order.paid_with})
+        fulfil_order_task.enqueue(order.pk)
+    return order
+
+
+def fulfil_order(*, order_id: int, attempt: int = 1) -> str:
+    """Create what each paid line bought. Safe to run any number of times.
+
+    Upstream calls happen outside any database transaction and carry the line's reference,
+    so a retry after a crash reuses the profile or plan application made the first time.
+    """
+    order = Order.objects.get(pk=order_id)
+    if order.status not in (Order.Status.PAID, Order.Status.FULFILMENT_FAILED):
+        return order.status
+    try:
+        for line in order.lines.filter(fulfilled_at__isnull=True).select_related("plan",
+                                                                                 "esim"):
+            _fulfil_line(line)
+    except RetryableUpstreamError as error:
+        if attempt < FULFILMENT_RETRIES:
+            from esimdesk.orders.tasks import fulfil_order_task
+
+            delay = dt.timedelta(seconds=5 * 3 ** (attempt - 1))
+            fulfil_order_task.using(run_after=clock.now() + delay).enqueue(order_id,
+                                                                          attempt + 1)
+            logger.warning("order %s: upstream busy (%s), retry %d", order.number, error,
+                           attempt)
+            return "retrying"
+        _fail(order_id, str(error))
+        return "failed"
+    except FinalUpstreamError as error:
+        _fail(order_id, str(error))
+        return "failed"
+    return _complete(order_id)
+
+
+def _fulfil_line(line: OrderLine) -> None:
+    supplier = upstream.primary()
+    if line.type == OrderLine.Type.NEW_ESIM:
+        profile = supplier.order_profile(reference=line.upstream_reference,
+                                         plan_code=line.plan.code)
+        with transaction.atomic():
+            locked = OrderLine.objects.select_for_update().get(pk=line.pk)
+            if locked.fulfilled_at is not None:
+                return
+            esim = esims.create_esim(owner=line.order.user, iccid=profile.iccid,
+                                     smdp_address=profile.smdp_address,
+                                     matching_id=profile.matching_id,
+                                     confirmation_code=profile.confirmation_code,
+                                     upstream=supplier.name,
+                                     upstream_reference=profile.upstream_reference)
+            locked.esim = esim
+            locked.period = subscriptions.subscribe_esim(esim=esim, plan=line.plan)
+            locked.fulfilled_at = clock.now()
+            locked.save(update_fields=["esim", "period", "fulfilled_at"])
+        return
+    esim = line.esim
+    assert esim is not None
+    supplier.apply_plan(reference=line.upstream_reference, iccid=esim.iccid,
+                        plan_code=line.plan.code)
+    with transaction.atomic():
+        locked = OrderLine.objects.select_for_update().get(pk=line.pk)
+        if locked.fulfilled_at is not None:
+            return
+        locked.period = subscriptions.add_period(subscription=esim.subscription, plan=line.plan)
+        locked.fulfilled_at = clock.now()
+        locked.save(update_fields=["period", "fulfilled_at"])
+
+
+def _fail(order_id: int, reason: str) -> None:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status == Order.Status.FULFILMENT_FAILED:
+            return
+        ORDER_STATES.check(order.status, Order.Status.FULFILMENT_FAILED)
+        order.status = Order.Status.FULFILMENT_FAILED
+        order.save(update_fields=["status"])
+        audit.record(action="order.fulfilment_failed", obj=order, actor_type="task",
+                     actor="fulfilment", before={"status": Order.Status.PAID},
+                     after={"status": order.status}, reason=reason[:1000])
+
+
+def _complete(order_id: int) -> str:
+    from esimdesk.orders.confirmation import queue_confirmation
+
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status == Order.Status.FULFILLED:
+            return order.status
+        if order.lines.filter(fulfilled_at__isnull=True).exists():
+            return order.status
+        before = order.status
+        ORDER_STATES.check(order.status, Order.Status.FULFILLED)
+        order.status = Order.Status.FULFILLED
+        order.fulfilled_at = clock.now()
+        order.save(update_fields=["status", "fulfilled_at"])
+        issue_receipt(order=order)
+        audit.record(action="order.fulfilled", obj=order, actor_type="task",
+                     actor="fulfilment", before={"status": before},
+                     after={"status": order.status})
+        queue_confirmation(order)
+    return order.status
+
+
+def issue_receipt(*, order: Order) -> Receipt:
+    receipt = Receipt.objects.filter(order=order).first()
+    if receipt is not None:
+        return receipt
+    receipt = Receipt.objects.create(order=order, number=f"tmp-{order.number}",
+                                     issued_at=order.paid_at or clock.now())
+    receipt.number = f"R-{receipt.issued_at:%Y}-{receipt.pk:06d}"
+    receipt.save(update_fields=["number"])
+    return receipt

@@ -1,0 +1,122 @@
+"""Orders and payments over the API. Every order answer carries its latest payment, so the
+order endpoints live here, above both apps."""
+
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+from ninja.pagination import PageNumberPagination, paginate
+
+from esimdesk.api.auth import customer_auth
+from esimdesk.api.errors import domain_error_body
+from esimdesk.api.schemas import ErrorOut
+from esimdesk.core.idempotency import fingerprint, run_once
+from esimdesk.orders import queries as order_queries
+from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
+from esimdesk.orders.services import LineRequest
+from esimdesk.payments import services
+from esimdesk.payments.schemas import (
+    OrderIn,
+    OrderOut,
+    PayAgainIn,
+    PaymentOut,
+    SandboxCompleteIn,
+    order_out,
+    payment_out,
+)
+
+router = Router(tags=["orders"], auth=customer_auth)
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _idempotent(request: HttpRequest, scope: str, produce: Any) -> tuple[int, Any]:
+    stored = run_once(
+        scope=f"user:{request.auth.pk}:{scope}",  # type: ignore[attr-defined]
+        key=request.headers.get("Idempotency-Key"),
+        fingerprint_=fingerprint(request.method or "", request.path, request.body),
+        produce=produce,
+        on_error=lambda error: (error.status, domain_error_body(error)),
+    )
+    return stored.status, stored.body
+
+
+@router.post("/orders", response={201: OrderOut, **ERRORS}, summary="Place an order")
+def create_order(request: HttpRequest, body: OrderIn) -> tuple[int, Any]:
+    """Create an order and start its payment. Lines: ``{"type":"new_esim","plan"}``,
+    ``{"type":"renewal","iccid","plan"}``. The answer's ``payment.next_action`` says what the
+    payer does next (``redirect`` to a hosted page, ``qr`` to scan, or ``none``).
+
+    Send an ``Idempotency-Key`` header and reuse it when you retry: the same key always
+    answers with the first response and never creates a second order."""
+    user = request.auth  # type: ignore[attr-defined]
+
+    def produce() -> tuple[int, Any]:
+        payment = services.checkout(
+            user=user, currency=body.currency, provider=body.provider,
+            lines=[LineRequest(type=line.type, plan=line.plan, iccid=line.iccid,
+                               product=line.product) for line in body.lines])
+        return 201, order_out(order_queries.order_of(user, payment.order.number), payment)
+
+    return _idempotent(request, "orders.create", produce)
+
+
+@router.get("/orders", response={200: list[OrderOut], 401: ErrorOut},
+            summary="Transaction history")
+@paginate(PageNumberPagination, page_size=20)
+def list_orders(request: HttpRequest) -> list[dict[str, Any]]:
+    """Every order of the signed-in customer, newest first, with amount, currency, date,
+    payment method and status."""
+    return [order_out(o) for o in order_queries.orders_of(request.auth)]  # type: ignore[attr-defined]
+
+
+@router.get("/orders/{number}", response={200: OrderOut, **ERRORS}, summary="One order")
+def get_order(request: HttpRequest, number: str) -> dict[str, Any]:
+    return order_out(order_queries.order_of(request.auth, number))  # type: ignore[attr-defined]
+
+
+@router.get("/orders/{number}/receipt", url_name="order_receipt",
+            response={200: None, **ERRORS}, summary="Receipt (PDF)")
+def get_receipt(request: HttpRequest, number: str) -> HttpResponse:
+    """The PDF receipt of a paid order, in the customer's language."""
+    order = order_queries.order_of(request.auth, number)  # type: ignore[attr-defined]
+    if not hasattr(order, "receipt"):
+        from esimdesk.core.errors import NotFound
+
+        raise NotFound(code="no_receipt_yet")
+    response = HttpResponse(render_receipt_pdf(order), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{receipt_filename(order)}"'
+    return response
+
+
+@router.post("/orders/{number}/payments", response={201: PaymentOut, **ERRORS},
+             summary="Pay again")
+def pay_again(request: HttpRequest, number: str, body: PayAgainIn) -> tuple[int, Any]:
+    """Start a new payment attempt for an order still awaiting payment (after a decline,
+    or to switch method). Honours ``Idempotency-Key``."""
+    user = request.auth  # type: ignore[attr-defined]
+
+    def produce() -> tuple[int, Any]:
+        order = order_queries.order_of(user, number)
+        return 201, payment_out(services.start_payment(user=user, order=order,
+                                                       provider=body.provider))
+
+    return _idempotent(request, f"orders.{number}.pay", produce)
+
+
+@router.post("/payments/sandbox/{payment_id}/complete",
+             response={200: PaymentOut, **ERRORS}, tags=["sandbox"],
+             summary="Finish a sandbox payment")
+def complete_sandbox(request: HttpRequest, payment_id: str,
+                     body: SandboxCompleteIn) -> tuple[int, Any]:
+    """Approve or decline a sandbox payment, as its hosted page would. Only when the sandbox
+    provider is enabled. Completing the same payment again changes nothing."""
+    user = request.auth  # type: ignore[attr-defined]
+
+    def produce() -> tuple[int, Any]:
+        payment = services.complete_sandbox_payment(user=user, payment_id=payment_id,
+                                                    outcome=body.outcome,
+                                                    decline_code=body.decline_code)
+        return 200, payment_out(payment)
+
+    return _idempotent(request, f"sandbox.{payment_id}", produce)

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from esimdesk.portal.views import account, catalog, esims, orders
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", catalog.home, name="home"),
+    path("destinations/<str:code>/", catalog.destination, name="destination"),
+    path("regions/<slug:code>/", catalog.region, name="region"),
+    path("plans/<slug:code>/", catalog.plan_detail, name="plan"),
+    path("checkout/", orders.checkout, name="checkout"),
+    path("dashboard/", esims.dashboard, name="dashboard"),
+    path("esims/<str:iccid>/", esims.esim_detail, name="esim"),
+    path("esims/<str:iccid>/label/", esims.esim_label, name="esim_label"),
+    path("esims/<str:iccid>/renew/", esims.esim_renew, name="esim_renew"),
+    path("orders/", orders.order_list, name="orders"),
+    path("orders/<str:number>/", orders.order_detail, name="order"),
+    path("orders/<str:number>/pay/", orders.pay_again, name="pay_again"),
+    path("orders/<str:number>/receipt.pdf", orders.receipt, name="receipt"),
+    path("pay/sandbox/<str:reference>/", orders.sandbox_pay, name="sandbox_pay"),
+    path("account/", account.account, name="account"),
+    path("account/language/", account.set_language, name="set_language"),
+    path("account/reset/sms/", account.sms_reset_request, name="sms_reset"),
+    path("account/reset/sms/confirm/", account.sms_reset_confirm, name="sms_reset_confirm"),
+]

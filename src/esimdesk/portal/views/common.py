@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest
+from django.utils import translation
+
+from esimdesk.core.errors import DomainError
+
+
+def current_currency(request: HttpRequest) -> str:
+    """The currency to show prices in: ?currency=, then the user's, then by language."""
+    chosen = (request.GET.get("currency") or "").upper()
+    if chosen in ("CNY", "USD", "EUR", "HKD"):
+        request.session["currency"] = chosen
+        return chosen
+    if request.session.get("currency"):
+        return str(request.session["currency"])
+    user: Any = request.user
+    if user.is_authenticated:
+        return str(user.preferred_currency)
+    return "CNY" if (translation.get_language() or "").startswith("zh") else "USD"
+
+
+def flash_error(request: HttpRequest, error: DomainError) -> None:
+    messages.error(request, str(error.message))

@@ -1,0 +1,100 @@
+"""Dashboard, eSIM page (install data, validity, balances), label, renewal choice."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from esimdesk.catalog import queries as catalog
+from esimdesk.catalog.models import Plan
+from esimdesk.core import clock
+from esimdesk.core.errors import DomainError, NotFound
+from esimdesk.esims import services as esims
+from esimdesk.esims.install import install_data, qr_svg
+from esimdesk.esims.models import Esim
+from esimdesk.portal.forms import CheckoutForm, LabelForm
+from esimdesk.portal.views.common import current_currency, flash_error
+from esimdesk.subscriptions.queries import service_for
+
+
+def _own(request: HttpRequest, iccid: str) -> Esim:
+    try:
+        return esims.get_for_owner(user=request.user, iccid=iccid)
+    except NotFound as error:
+        raise Http404(str(error.message)) from error
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    items = list(Esim.objects.filter(owner=request.user).order_by("-created_at"))
+    services = service_for(items)
+    return render(request, "portal/dashboard.html", {
+        "cards": [(esim, services[esim.pk]) for esim in items],
+        "now": clock.now(),
+    })
+
+
+@login_required
+def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
+    esim = _own(request, iccid)
+    return render(request, "portal/esim.html", {
+        "esim": esim,
+        "service": service_for([esim])[esim.pk],
+        "install": install_data(esim),
+        "qr": qr_svg(esim),
+        "label_form": LabelForm(initial={"label": esim.label}),
+        "now": clock.now(),
+    })
+
+
+@require_POST
+@login_required
+def esim_label(request: HttpRequest, iccid: str) -> HttpResponse:
+    esim = _own(request, iccid)
+    form = LabelForm(request.POST)
+    if form.is_valid():
+        try:
+            esims.set_label(user=request.user, esim=esim, label=form.cleaned_data["label"])
+            messages.success(request, _("Label saved."))
+        except DomainError as error:
+            flash_error(request, error)
+    else:
+        messages.error(request, _("The label can be at most 60 characters."))
+    return redirect("portal:esim", iccid=esim.iccid)
+
+
+def renewal_options(plan: Plan) -> list[Plan]:
+    """Plans that cover at least where the current plan works, current plan first."""
+    if plan.coverage == Plan.Coverage.COUNTRY:
+        country = plan.countries.first()
+        options = list(catalog.list_plans(country=country.code)) if country else []
+    elif plan.coverage == Plan.Coverage.REGION:
+        options = list(catalog.active_plans().filter(region=plan.region)) + list(
+            catalog.active_plans().filter(coverage=Plan.Coverage.GLOBAL))
+    else:
+        options = list(catalog.active_plans().filter(coverage=Plan.Coverage.GLOBAL))
+    options = [p for p in options if p.kind == Plan.Kind.PERSONAL]
+    return sorted(options, key=lambda p: (p.pk != plan.pk, p.coverage, p.sort))
+
+
+@login_required
+def esim_renew(request: HttpRequest, iccid: str) -> HttpResponse:
+    esim = _own(request, iccid)
+    service = service_for([esim])[esim.pk]
+    if service.subscription is None:
+        messages.error(request, _("This eSIM can no longer be renewed."))
+        return redirect("portal:esim", iccid=esim.iccid)
+    currency = current_currency(request)
+    options = [(plan, plan.price_in(currency),
+                CheckoutForm(initial={"plan": plan.code, "iccid": esim.iccid,
+                                      "currency": currency}))
+               for plan in renewal_options(service.subscription.plan)]
+    return render(request, "portal/renew.html", {
+        "esim": esim, "service": service, "options": options, "currency": currency,
+        "starts_at": max(service.valid_until, clock.now()) if service.valid_until
+        else clock.now(),
+    })

@@ -1,0 +1,31 @@
+"""State of the upstream simulator: the profiles and plan applications it has handed out.
+
+The simulator keeps its own books the way a supplier would, so idempotent references,
+reconciliation and failure handling are exercised against real rows, not mocks."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from esimdesk.core import clock
+
+
+class SimulatedProfile(models.Model):
+    reference = models.CharField(max_length=100, unique=True)
+    # NULL only between insert and numbering from the row id (several may be in flight).
+    iccid = models.CharField(max_length=20, unique=True, null=True)  # noqa: DJ001
+    matching_id = models.CharField(max_length=64)
+    plan_code = models.CharField(max_length=60)
+    status = models.CharField(max_length=20, default="released")
+    created_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"{self.iccid} ({self.status})"
+
+
+class SimulatedPlanApplication(models.Model):
+    reference = models.CharField(max_length=100, unique=True)
+    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
+                                related_name="applications")
+    plan_code = models.CharField(max_length=60)
+    created_at = models.DateTimeField(default=clock.now)

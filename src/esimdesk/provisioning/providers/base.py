@@ -1,0 +1,65 @@
+"""The contract every upstream supplier adapter fulfils.
+
+An adapter turns esimdesk's requests into a supplier's API calls: an SM-DP+ over GSMA ES2+,
+a wholesale reseller API, or the built-in simulator. Every method that creates something
+upstream takes a ``reference`` chosen by esimdesk and must be idempotent on it: calling again
+with the same reference returns the first result and never orders a second profile or applies
+a plan twice. Errors are typed: ``RetryableUpstreamError`` (timeouts, 5xx, rate limits) may
+be retried with backoff; ``FinalUpstreamError`` will fail the same way again.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+class UpstreamError(Exception):
+    retryable = False
+
+    def __init__(self, message: str, *, code: str = "upstream_error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RetryableUpstreamError(UpstreamError):
+    retryable = True
+
+
+class FinalUpstreamError(UpstreamError):
+    retryable = False
+
+
+@dataclass(frozen=True)
+class ProfileOrder:
+    """A profile reserved for one customer, ready to download."""
+
+    iccid: str
+    smdp_address: str
+    matching_id: str
+    confirmation_code: str = ""
+    upstream_reference: str = ""
+
+
+@dataclass(frozen=True)
+class PlanApplication:
+    iccid: str
+    plan_code: str
+    upstream_reference: str
+
+
+class UpstreamProvider(ABC):
+    #: configured name, e.g. ``simulator``
+    name: str = ""
+
+    @abstractmethod
+    def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
+        """Reserve and release one profile for download, carrying ``plan_code``.
+
+        Idempotent on ``reference``. Returns the ICCID and the activation code parts.
+        """
+
+    @abstractmethod
+    def apply_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
+        """Add a plan (renewal, plan change) to an existing profile. Idempotent on
+        ``reference``; the supplier queues it after the current plan if one is running."""

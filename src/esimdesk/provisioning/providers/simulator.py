@@ -1,0 +1,72 @@
+"""The upstream simulator: the embedded default supplier and the test double for upstream.
+
+It issues real-looking profiles (ICCIDs from a configured prefix with a valid Luhn digit,
+activation codes on its own SM-DP+ host name) and records what it issued in its own tables,
+idempotent on esimdesk's references exactly as a real supplier must be.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from esimdesk.core.ids import iccid_with_check_digit
+from esimdesk.provisioning.models import SimulatedPlanApplication, SimulatedProfile
+from esimdesk.provisioning.providers.base import (
+    FinalUpstreamError,
+    PlanApplication,
+    ProfileOrder,
+    UpstreamProvider,
+)
+
+_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def _matching_id() -> str:
+    groups = ["".join(secrets.choice(_ALPHABET) for _ in range(5)) for _ in range(4)]
+    return "-".join(groups)
+
+
+class SimulatorProvider(UpstreamProvider):
+    name = "simulator"
+
+    def __init__(self) -> None:
+        self.smdp_host = settings.ESIMDESK["SIMULATOR_SMDP_HOST"]
+        self.iccid_prefix = settings.ESIMDESK["SIMULATOR_ICCID_PREFIX"]
+        if not (self.iccid_prefix.isdigit() and 2 <= len(self.iccid_prefix) <= 9):
+            raise FinalUpstreamError("ESIMDESK_SIMULATOR_ICCID_PREFIX must be 2-9 digits",
+                                     code="simulator_misconfigured")
+
+    def _profile(self, profile: SimulatedProfile) -> ProfileOrder:
+        return ProfileOrder(iccid=str(profile.iccid), smdp_address=self.smdp_host,
+                            matching_id=profile.matching_id,
+                            upstream_reference=f"sim-{profile.pk}")
+
+    def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
+        existing = SimulatedProfile.objects.filter(reference=reference).first()
+        if existing is not None:
+            return self._profile(existing)
+        try:
+            with transaction.atomic():
+                profile = SimulatedProfile.objects.create(reference=reference,
+                                                          matching_id=_matching_id(),
+                                                          plan_code=plan_code)
+                # 18 digits before the Luhn digit: prefix + zero-padded serial.
+                serial = str(profile.pk).zfill(18 - len(self.iccid_prefix))
+                profile.iccid = iccid_with_check_digit(self.iccid_prefix + serial)
+                profile.save(update_fields=["iccid"])
+        except IntegrityError:
+            profile = SimulatedProfile.objects.get(reference=reference)
+        return self._profile(profile)
+
+    def apply_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
+        profile = SimulatedProfile.objects.filter(iccid=iccid).first()
+        if profile is None:
+            raise FinalUpstreamError(f"unknown ICCID {iccid}", code="unknown_iccid")
+        application, _ = SimulatedPlanApplication.objects.get_or_create(
+            reference=reference, defaults={"profile": profile, "plan_code": plan_code})
+        return PlanApplication(iccid=iccid, plan_code=application.plan_code,
+                               upstream_reference=f"simapp-{application.pk}")

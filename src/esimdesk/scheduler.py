@@ -1,0 +1,40 @@
+"""The periodic sweeps. ``esimdesk scheduler`` runs them in a loop; each one is also
+``esimdesk manage sweep NAME`` for cron. Every sweep is set-based and idempotent, so running
+one twice, or on two machines at once, does no harm."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db import close_old_connections
+
+from esimdesk.core.heartbeat import beat
+from esimdesk.subscriptions.services import sync_period_states
+
+logger = logging.getLogger("esimdesk.scheduler")
+
+SWEEPS: dict[str, Callable[[], Any]] = {
+    "periods": sync_period_states,
+}
+
+
+def run_sweep(name: str) -> Any:
+    return SWEEPS[name]()
+
+
+def loop(interval: float, *, once: bool = False) -> None:
+    while True:
+        close_old_connections()
+        for name, sweep in SWEEPS.items():
+            try:
+                result = sweep()
+                logger.info("sweep %s: %s", name, result)
+            except Exception:  # one failing sweep must not stop the others
+                logger.exception("sweep %s failed", name)
+        beat("scheduler")
+        if once:
+            return
+        time.sleep(interval)

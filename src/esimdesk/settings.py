@@ -1,0 +1,207 @@
+"""Django settings. Every value comes from ``ESIMDESK_*`` environment variables (see config.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import dj_database_url
+
+from esimdesk import config
+
+BASE_DIR = Path(__file__).resolve().parent
+PRODUCTION = config.flag("ESIMDESK_PRODUCTION")
+DATA_DIR = config.data_dir()
+SECRET_KEY = config.secret_key()
+DEBUG = config.flag("ESIMDESK_DEBUG") and not PRODUCTION
+PUBLIC_URL = config.env("ESIMDESK_PUBLIC_URL").rstrip("/")
+
+_public_host = urlparse(PUBLIC_URL).hostname or "127.0.0.1"
+ALLOWED_HOSTS = [h.strip() for h in config.env("ESIMDESK_ALLOWED_HOSTS").split(",") if h.strip()]
+if not ALLOWED_HOSTS:
+    ALLOWED_HOSTS = [_public_host] if PRODUCTION else [_public_host, "127.0.0.1", "localhost",
+                                                       "testserver"]
+CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.headless",
+    "allauth.mfa",
+    "django_tasks",
+    "django_tasks_db",
+    "esimdesk.core",
+    "esimdesk.accounts",
+    "esimdesk.catalog",
+    "esimdesk.groups",
+    "esimdesk.esims",
+    "esimdesk.subscriptions",
+    "esimdesk.orders",
+    "esimdesk.payments",
+    "esimdesk.provisioning",
+    "esimdesk.notifications",
+    "esimdesk.portal",
+    "esimdesk.staff",
+    "esimdesk.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "esimdesk.accounts.middleware.UserPreferencesMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "esimdesk.urls"
+WSGI_APPLICATION = "esimdesk.wsgi.application"
+ASGI_APPLICATION = "esimdesk.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "esimdesk.portal.context.site",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = config.env("ESIMDESK_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'esimdesk.sqlite3'}"
+    db = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 600,
+                               conn_health_checks=not url.startswith("sqlite"))
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets web, worker and scheduler processes share the file; IMMEDIATE transactions
+        # take the write lock up front, so two writers queue instead of failing with
+        # "database is locked" on a lock upgrade.
+        db["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_NAME = "esimdesk_language"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+MEDIA_ROOT = DATA_DIR / "media"
+
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+
+# Background work: tasks are rows in the database, enqueued inside the transaction of the
+# state change that needs them, and run by `esimdesk worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# E-mail: the embedded default delivers into the staff outbox.
+_email_url = urlparse(config.env("ESIMDESK_EMAIL_URL"))
+DEFAULT_FROM_EMAIL = config.env("ESIMDESK_EMAIL_FROM")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if _email_url.scheme in ("smtp", "smtps"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email_url.hostname or "localhost"
+    EMAIL_PORT = _email_url.port or (465 if _email_url.scheme == "smtps" else 587)
+    EMAIL_HOST_USER = unquote(_email_url.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email_url.password or "")
+    EMAIL_USE_SSL = _email_url.scheme == "smtps"
+    EMAIL_USE_TLS = _email_url.scheme == "smtp" and EMAIL_PORT == 587
+elif _email_url.scheme == "console":
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    EMAIL_BACKEND = "esimdesk.notifications.backends.OutboxEmailBackend"
+
+# Accounts (django-allauth): e-mail or phone number, no user names.
+ACCOUNT_ADAPTER = "esimdesk.accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = config.env("ESIMDESK_EMAIL_VERIFICATION")
+ACCOUNT_PHONE_VERIFICATION_ENABLED = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "esimdesk · "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlparse(PUBLIC_URL).scheme or "http"
+ACCOUNT_FORMS = {"signup": "esimdesk.accounts.forms.SignupForm"}
+# allauth warns when no login method is a required sign-up field; our sign-up form requires
+# an e-mail address or a phone number (either one), which that check cannot express.
+SILENCED_SYSTEM_CHECKS = ["account.W001"]
+HEADLESS_CLIENTS = ("app", "browser")
+HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.sessions.SessionTokenStrategy"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+
+REDIS_URL = config.env("ESIMDESK_REDIS_URL")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+ESIMDESK = {
+    "SUPPORT_EMAIL": config.env("ESIMDESK_SUPPORT_EMAIL"),
+    "SUPPORT_PHONE": config.env("ESIMDESK_SUPPORT_PHONE"),
+    "PAYMENT_PROVIDERS": [p.strip() for p in config.env("ESIMDESK_PAYMENT_PROVIDERS").split(",")
+                          if p.strip()],
+    "UPSTREAM_PROVIDERS": [p.strip() for p in config.env("ESIMDESK_UPSTREAM_PROVIDERS").split(",")
+                           if p.strip()],
+    "SIMULATOR_SMDP_HOST": config.env("ESIMDESK_SIMULATOR_SMDP_HOST"),
+    "SIMULATOR_ICCID_PREFIX": config.env("ESIMDESK_SIMULATOR_ICCID_PREFIX"),
+    "SMS_BACKEND": config.env("ESIMDESK_SMS_BACKEND"),
+}

@@ -1,0 +1,182 @@
+"""The staff console: Django admin for every model, searchable by ICCID, e-mail, phone and
+order number. The audit trail and provider events are read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from esimdesk.accounts.models import ApiKey, User
+from esimdesk.catalog.models import Country, Plan, Price, Region
+from esimdesk.core.models import AuditEntry, Heartbeat, IdempotencyRecord
+from esimdesk.esims.models import Esim
+from esimdesk.groups.models import Group, Membership
+from esimdesk.notifications.models import Notification, OutboxMessage
+from esimdesk.orders.models import Order, OrderLine, Receipt
+from esimdesk.payments.models import Payment, PaymentEvent
+from esimdesk.provisioning.models import SimulatedPlanApplication, SimulatedProfile
+from esimdesk.subscriptions.models import Allowance, Period, Subscription
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For append-only records: visible to staff, never edited or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ["id", "email", "phone", "name", "language", "time_zone", "is_staff",
+                    "date_joined"]
+    search_fields = ["email", "phone", "name"]
+    list_filter = ["is_staff", "is_active", "language"]
+    exclude = ["password"]
+    readonly_fields = ["last_login", "date_joined"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+
+
+class PriceInline(admin.TabularInline):
+    model = Price
+    extra = 0
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_en", "coverage", "validity_unit", "validity_count",
+                    "data_bytes", "is_active"]
+    list_filter = ["coverage", "validity_unit", "kind", "is_active"]
+    search_fields = ["code", "name_en", "name_zh_hans"]
+    filter_horizontal = ["countries"]
+    inlines = [PriceInline]
+
+
+admin.site.register(Region)
+admin.site.register(Country, search_fields=["code"], list_display=["code", "region", "popular"])
+
+
+class SubscriptionInline(admin.StackedInline):
+    model = Subscription
+    extra = 0
+    fk_name = "esim"
+    readonly_fields = ["plan", "created_at"]
+
+
+@admin.register(Esim)
+class EsimAdmin(admin.ModelAdmin):
+    list_display = ["iccid", "owner", "label", "status", "upstream", "created_at"]
+    list_filter = ["status", "upstream"]
+    search_fields = ["iccid", "eid", "owner__email", "owner__phone", "label",
+                     "order_lines__order__number"]
+    readonly_fields = ["iccid", "smdp_address", "matching_id", "upstream",
+                       "upstream_reference", "created_at", "installed_at"]
+    inlines = [SubscriptionInline]
+
+
+class AllowanceInline(admin.TabularInline):
+    model = Allowance
+    extra = 0
+
+
+@admin.register(Period)
+class PeriodAdmin(admin.ModelAdmin):
+    list_display = ["id", "subscription", "sequence", "plan", "starts_at", "ends_at", "state"]
+    list_filter = ["state"]
+    search_fields = ["subscription__esim__iccid", "subscription__esim__owner__email"]
+    inlines = [AllowanceInline]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["id", "esim", "group", "plan", "auto_renew", "created_at"]
+    search_fields = ["esim__iccid", "esim__owner__email", "esim__owner__phone"]
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    readonly_fields = ["type", "plan", "esim", "period", "description", "amount",
+                       "fulfilled_at"]
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    readonly_fields = ["public_id", "provider", "provider_reference", "amount", "currency",
+                       "status", "method", "failure_code", "created_at"]
+    fields = readonly_fields
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "user", "total", "currency", "status", "paid_with", "created_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["number", "user__email", "user__phone", "lines__esim__iccid"]
+    readonly_fields = ["number", "user", "currency", "total", "paid_at", "fulfilled_at",
+                       "paid_with", "created_at"]
+    inlines = [OrderLineInline, PaymentInline]
+
+
+admin.site.register(Receipt, search_fields=["number", "order__number"])
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "order", "provider", "amount", "currency", "status",
+                    "method", "created_at"]
+    list_filter = ["provider", "status"]
+    search_fields = ["public_id", "provider_reference", "order__number", "order__user__email"]
+
+
+@admin.register(PaymentEvent)
+class PaymentEventAdmin(ReadOnlyAdmin):
+    list_display = ["provider", "event_id", "type", "outcome", "payment", "received_at"]
+    list_filter = ["provider", "type", "outcome"]
+    search_fields = ["event_id", "payment__public_id", "payment__order__number"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor_type", "actor", "action", "object_type", "object_id"]
+    list_filter = ["actor_type", "object_type", "action"]
+    search_fields = ["object_id", "actor", "action"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "channel", "kind", "to", "status", "attempts", "sent_at"]
+    list_filter = ["channel", "kind", "status"]
+    search_fields = ["to", "dedupe_key", "user__email", "user__phone"]
+    exclude = ["attachments"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "channel", "to", "subject"]
+    search_fields = ["to", "subject"]
+    exclude = ["attachments"]
+
+
+admin.site.register(IdempotencyRecord, ReadOnlyAdmin, list_display=["scope", "key",
+                                                                    "status_code", "created_at"])
+admin.site.register(Heartbeat, ReadOnlyAdmin, list_display=["process", "seen_at"])
+admin.site.register(Group, search_fields=["name", "owner__email"])
+admin.site.register(Membership)
+admin.site.register(SimulatedProfile, ReadOnlyAdmin,
+                    list_display=["iccid", "reference", "plan_code", "status", "created_at"],
+                    search_fields=["iccid", "reference"])
+admin.site.register(SimulatedPlanApplication, ReadOnlyAdmin,
+                    list_display=["reference", "profile", "plan_code", "created_at"])

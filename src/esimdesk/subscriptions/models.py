@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from esimdesk.catalog.models import Plan
+from esimdesk.core import clock
+from esimdesk.core.states import StateMachine
+from esimdesk.core.units import UNITS
+from esimdesk.esims.models import Esim
+from esimdesk.groups.models import Group
+
+
+class Subscription(models.Model):
+    """The plan service of one eSIM, or of a group whose members' eSIMs share its pool."""
+
+    esim = models.OneToOneField(Esim, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="subscription")
+    group = models.OneToOneField(Group, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="subscription")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, help_text="plan of the latest period")
+    auto_renew = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(esim__isnull=False, group__isnull=True)
+                           | Q(esim__isnull=True, group__isnull=False)),
+                name="subscription_of_esim_xor_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"subscription {self.pk} ({self.esim or self.group})"
+
+
+class Period(models.Model):
+    """A validity window ``[starts_at, ends_at)`` with its allowances.
+
+    Periods of one subscription never overlap: a renewal starts where the last one ends (or
+    now, if that is later). ``sequence`` numbers them 1, 2, 3… per subscription.
+    """
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Queued")
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE,
+                                     related_name="periods")
+    sequence = models.PositiveIntegerField()
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["subscription", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "sequence"], name="uniq_period_seq"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")),
+                                   name="period_not_empty"),
+        ]
+        indexes = [models.Index(fields=["state", "ends_at"]),
+                   models.Index(fields=["subscription", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"period {self.sequence} of subscription {self.subscription_id}"
+
+    def contains(self, instant: object) -> bool:
+        return self.starts_at <= instant < self.ends_at  # type: ignore[operator]
+
+
+PERIOD_STATES = StateMachine("period", {
+    Period.State.SCHEDULED: {Period.State.ACTIVE, Period.State.ENDED, Period.State.CANCELLED},
+    Period.State.ACTIVE: {Period.State.ENDED, Period.State.CANCELLED},
+    Period.State.ENDED: set(),
+    Period.State.CANCELLED: set(),
+})
+
+
+class Allowance(models.Model):
+    """One bucket of a period: data (bytes), voice (seconds) or SMS (messages).
+
+    ``used`` never exceeds ``total``; what goes beyond is ``overage``. Remaining is
+    ``total - used``, so it is never negative.
+    """
+
+    class Kind(models.TextChoices):
+        DATA = "data", _("Data")
+        VOICE = "voice", _("Calls")
+        SMS = "sms", _("SMS")
+
+    class Source(models.TextChoices):
+        PLAN = "plan", _("Plan")
+        TOP_UP = "top_up", _("Top-up")
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="allowances")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.PLAN)
+    total = models.BigIntegerField()
+    used = models.BigIntegerField(default=0)
+    overage = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["period", "kind", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0) & Q(used__gte=0) & Q(overage__gte=0)
+                                   & Q(used__lte=models.F("total")),
+                                   name="allowance_within_bounds"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.used}/{self.total}"
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.total - self.used)
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.kind]

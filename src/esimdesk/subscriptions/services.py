@@ -1,0 +1,104 @@
+"""Subscription writes. Adding a period locks the subscription row, so concurrent renewals
+queue behind each other and produce back-to-back periods, never overlapping ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from esimdesk.catalog.models import Plan
+from esimdesk.core import audit, clock
+from esimdesk.esims.models import Esim
+from esimdesk.subscriptions.models import PERIOD_STATES, Allowance, Period, Subscription
+
+
+def subscribe_esim(*, esim: Esim, plan: Plan, actor: str = "fulfilment") -> Period:
+    """First period of a new eSIM, starting now."""
+    with transaction.atomic():
+        subscription = Subscription.objects.create(esim=esim, plan=plan)
+        audit.record(action="subscription.create", obj=subscription, actor_type="task",
+                     actor=actor, after={"esim": esim.iccid, "plan": plan.code})
+        return add_period(subscription=subscription, plan=plan, actor=actor)
+
+
+def add_period(*, subscription: Subscription, plan: Plan, actor: str = "fulfilment",
+               now: dt.datetime | None = None) -> Period:
+    """Queue the next period of ``plan``.
+
+    It starts when the latest period ends, or now if that end has passed (a renewal after
+    expiry starts at once). The subscription row is locked first, so two renewals in
+    parallel are applied one after the other.
+    """
+    with transaction.atomic():
+        locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        instant = now or clock.now()
+        live = locked.periods.exclude(state=Period.State.CANCELLED)
+        latest = live.aggregate(end=Max("ends_at"), seq=Max("sequence"))
+        last_sequence = locked.periods.aggregate(seq=Max("sequence"))["seq"] or 0
+        starts_at = max(instant, latest["end"]) if latest["end"] else instant
+        period = Period.objects.create(
+            subscription=locked, sequence=last_sequence + 1, plan=plan, starts_at=starts_at,
+            ends_at=plan.ends_at(starts_at),
+            state=Period.State.ACTIVE if starts_at <= instant else Period.State.SCHEDULED)
+        Allowance.objects.bulk_create([
+            Allowance(period=period, kind=kind, total=total) for kind, total in plan.allowances()
+        ])
+        if locked.plan_id != plan.pk:
+            locked.plan = plan
+            locked.save(update_fields=["plan"])
+        audit.record(action="period.create", obj=period, actor_type="task", actor=actor,
+                     after={"subscription": locked.pk, "sequence": period.sequence,
+                            "plan": plan.code, "starts_at": starts_at.isoformat(),
+                            "ends_at": period.ends_at.isoformat(), "state": period.state})
+        return period
+
+
+def set_period_state(*, period: Period, to: str, actor_type: str = "task",
+                     actor: str = "scheduler", reason: str = "") -> Period:
+    PERIOD_STATES.check(period.state, to)
+    before = period.state
+    period.state = to
+    period.save(update_fields=["state"])
+    audit.record(action="period.state", obj=period, actor_type=actor_type, actor=actor,
+                 before={"state": before}, after={"state": to}, reason=reason)
+    return period
+
+
+def sync_period_states(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Scheduler sweep: start periods whose time has come, end those whose time is over.
+
+    Set-based and idempotent; safe to run twice or on two machines at once (each row moves
+    once because the UPDATE filters on the state it moves from).
+    """
+    instant = now or clock.now()
+    with transaction.atomic():
+        ended_ids = list(Period.objects.filter(
+            state__in=[Period.State.SCHEDULED, Period.State.ACTIVE], ends_at__lte=instant)
+            .values_list("id", flat=True)[:10000])
+        ended = Period.objects.filter(id__in=ended_ids, state__in=[
+            Period.State.SCHEDULED, Period.State.ACTIVE]).update(state=Period.State.ENDED)
+        started_ids = list(Period.objects.filter(
+            state=Period.State.SCHEDULED, starts_at__lte=instant, ends_at__gt=instant)
+            .values_list("id", flat=True)[:10000])
+        started = Period.objects.filter(id__in=started_ids, state=Period.State.SCHEDULED).update(
+            state=Period.State.ACTIVE)
+        audit_rows = [audit.AuditEntry(actor_type="task", actor="scheduler",
+                                       action="period.state", object_type="period",
+                                       object_id=str(pk), before=None, after={"state": state})
+                      for ids, state in ((ended_ids, "ended"), (started_ids, "active"))
+                      for pk in ids]
+        audit.AuditEntry.objects.bulk_create(audit_rows)
+    return {"ended": ended, "started": started}
+
+
+def set_auto_renew(*, user: Any, subscription: Subscription, enabled: bool) -> Subscription:
+    with transaction.atomic():
+        before = subscription.auto_renew
+        subscription.auto_renew = enabled
+        subscription.save(update_fields=["auto_renew"])
+        audit.record_by_user(user=user, action="subscription.auto_renew", obj=subscription,
+                             before={"auto_renew": before}, after={"auto_renew": enabled})
+    return subscription
