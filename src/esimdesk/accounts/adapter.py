@@ -15,6 +15,14 @@ from esimdesk.core.errors import ValidationFailed
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request: Any, user: Any, form: Any, commit: bool = True) -> Any:
+        """New accounts start in the language the sign-up happened in."""
+        user = super().save_user(request, user, form, commit=False)
+        user.language = "zh-hans" if (translation.get_language() or "").startswith("zh") else "en"
+        if commit:
+            user.save()
+        return user
+
     def clean_phone(self, phone: str) -> str:
         try:
             return normalize_phone(phone)

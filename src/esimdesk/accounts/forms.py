@@ -4,7 +4,6 @@ from typing import Any
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from esimdesk.accounts.models import LANGUAGE_CHOICES, User, time_zone_choices
@@ -27,8 +26,7 @@ class SignupForm(AllauthSignupForm):
         if user is None:
             return user
         user.name = self.cleaned_data.get("name", "")
-        user.language = "zh-hans" if (translation.get_language() or "").startswith("zh") else "en"
-        user.save(update_fields=["name", "language"])
+        user.save(update_fields=["name"])
         return user
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from allauth.headless.contrib.ninja.security import XSessionTokenAuth
 from django.http import HttpRequest
+from django.utils import timezone, translation
 from ninja.security import HttpBearer
 
 from esimdesk.accounts import services as accounts
@@ -19,9 +20,10 @@ class CustomerAuth(XSessionTokenAuth):
         user = super().__call__(request)
         if user is not None and user.is_active:
             request.user = user
-            from django.utils import timezone, translation
-
-            translation.activate(user.language)
+            # An app states the phone's language in Accept-Language; without it, answer in
+            # the language the traveller chose in their settings.
+            if "Accept-Language" not in request.headers:
+                translation.activate(user.language)
             timezone.activate(user.tz)
             return user
         return None

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from esimdesk.catalog import queries as catalog
 from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
-from esimdesk.core.errors import Conflict, ValidationFailed
+from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
@@ -59,7 +59,7 @@ def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[P
     for index, line in enumerate(lines):
         try:
             priced.append(_price_line(user, line, code))
-        except ValidationFailed as error:
+        except DomainError as error:
             error.detail = {**(error.detail or {}), "line": index}
             raise
     return priced

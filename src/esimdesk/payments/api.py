@@ -5,7 +5,7 @@ order endpoints live here, above both apps."""
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from esimdesk.api.auth import customer_auth
@@ -30,7 +30,7 @@ router = Router(tags=["orders"], auth=customer_auth)
 ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-def _idempotent(request: HttpRequest, scope: str, produce: Any) -> tuple[int, Any]:
+def _idempotent(request: HttpRequest, scope: str, produce: Any) -> Status[Any]:
     stored = run_once(
         scope=f"user:{request.auth.pk}:{scope}",  # type: ignore[attr-defined]
         key=request.headers.get("Idempotency-Key"),
@@ -38,11 +38,11 @@ def _idempotent(request: HttpRequest, scope: str, produce: Any) -> tuple[int, An
         produce=produce,
         on_error=lambda error: (error.status, domain_error_body(error)),
     )
-    return stored.status, stored.body
+    return Status(stored.status, stored.body)
 
 
 @router.post("/orders", response={201: OrderOut, **ERRORS}, summary="Place an order")
-def create_order(request: HttpRequest, body: OrderIn) -> tuple[int, Any]:
+def create_order(request: HttpRequest, body: OrderIn) -> Status[Any]:
     """Create an order and start its payment. Lines: ``{"type":"new_esim","plan"}``,
     ``{"type":"renewal","iccid","plan"}``. The answer's ``payment.next_action`` says what the
     payer does next (``redirect`` to a hosted page, ``qr`` to scan, or ``none``).
@@ -91,7 +91,7 @@ def get_receipt(request: HttpRequest, number: str) -> HttpResponse:
 
 @router.post("/orders/{number}/payments", response={201: PaymentOut, **ERRORS},
              summary="Pay again")
-def pay_again(request: HttpRequest, number: str, body: PayAgainIn) -> tuple[int, Any]:
+def pay_again(request: HttpRequest, number: str, body: PayAgainIn) -> Status[Any]:
     """Start a new payment attempt for an order still awaiting payment (after a decline,
     or to switch method). Honours ``Idempotency-Key``."""
     user = request.auth  # type: ignore[attr-defined]
@@ -108,7 +108,7 @@ def pay_again(request: HttpRequest, number: str, body: PayAgainIn) -> tuple[int,
              response={200: PaymentOut, **ERRORS}, tags=["sandbox"],
              summary="Finish a sandbox payment")
 def complete_sandbox(request: HttpRequest, payment_id: str,
-                     body: SandboxCompleteIn) -> tuple[int, Any]:
+                     body: SandboxCompleteIn) -> Status[Any]:
     """Approve or decline a sandbox payment, as its hosted page would. Only when the sandbox
     provider is enabled. Completing the same payment again changes nothing."""
     user = request.auth  # type: ignore[attr-defined]

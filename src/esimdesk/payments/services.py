@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
+from esimdesk.core.money import check_currency
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.payments import registry
@@ -26,10 +27,11 @@ def checkout(*, user: Any, lines: list[orders.LineRequest], currency: str,
              provider: str, return_url: str = "") -> Payment:
     """Create the order and start paying it, in one transaction."""
     adapter = registry.get(provider)
-    if not adapter.supports(currency.upper()):
+    code = check_currency(currency)
+    if not adapter.supports(code):
         raise ValidationFailed(_("That payment method does not accept this currency."),
                                code="currency_not_supported_by_provider",
-                               detail={"provider": provider, "currency": currency})
+                               detail={"provider": provider, "currency": code})
     with transaction.atomic():
         order = orders.create_order(user=user, lines=lines, currency=currency)
         return start_payment(user=user, order=order, provider=provider, return_url=return_url)

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+
+from esimdesk.core import clock
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    on_postgres = connection.vendor == "postgresql"
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set ESIMDESK_TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _outbox_mail(settings: Any) -> None:
+    """Deliver mail to the outbox, as the embedded default does (pytest-django would
+    otherwise swap in Django's in-memory test backend)."""
+    settings.EMAIL_BACKEND = "esimdesk.notifications.backends.OutboxEmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    from esimdesk.catalog.demo import load_catalog
+
+    with django_db_blocker.unblock():
+        load_catalog()
+
+
+@pytest.fixture
+def catalog(db: Any) -> None:
+    """The demo catalog (loaded once per session; reloaded after a transactional test
+    flushed the database)."""
+    from esimdesk.catalog.demo import load_catalog
+    from esimdesk.catalog.models import Plan
+
+    if not Plan.objects.exists():
+        load_catalog()
+
+
+def run_tasks() -> None:
+    """Run every queued background task, as `esimdesk worker` would, until none is left."""
+    call_command("db_worker", batch=True, startup_delay=False, reload=False,
+                 queue_name="*", verbosity=0)
+
+
+@pytest.fixture
+def tasks() -> Any:
+    return run_tasks
+
+
+class Api:
+    """A JSON client for /api/v1 that signs up through the allauth headless app flow."""
+
+    def __init__(self, client: Client, token: str | None = None,
+                 language: str = "en") -> None:
+        self.client = client
+        self.token = token
+        self.language = language
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {"HTTP_ACCEPT_LANGUAGE": self.language}
+        if self.token:
+            headers["HTTP_X_SESSION_TOKEN"] = self.token
+        for key, value in (extra or {}).items():
+            headers["HTTP_" + key.upper().replace("-", "_")] = value
+        return headers
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, **self.headers(kw.pop("headers", None)), **kw)
+
+    def post(self, path: str, body: Any = None, *, raw: bytes | None = None,
+             headers: dict[str, str] | None = None) -> Any:
+        data = raw if raw is not None else json.dumps(body or {})
+        return self.client.post(path, data=data, content_type="application/json",
+                                **self.headers(headers))
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.client.patch(path, data=json.dumps(body), content_type="application/json",
+                                 **self.headers())
+
+    @classmethod
+    def signup(cls, email: str, password: str = "correct-horse-battery-42",
+               language: str = "en") -> Api:
+        client = Client()
+        response = client.post("/_allauth/app/v1/auth/signup",
+                               data=json.dumps({"email": email, "password": password}),
+                               content_type="application/json")
+        assert response.status_code == 200, response.content
+        token = response.json()["meta"]["session_token"]
+        return cls(client, token, language)
+
+
+@pytest.fixture
+def api(catalog: None) -> Api:
+    return Api.signup("alex@example.com")
+
+
+@pytest.fixture
+def other_api(catalog: None) -> Api:
+    return Api.signup("sam@example.com")
