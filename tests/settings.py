@@ -12,8 +12,8 @@ if os.environ.get("ESIMDESK_TEST_DATABASE_URL"):
 else:
     os.environ.pop("ESIMDESK_DATABASE_URL", None)
 
-from esimdesk.settings import *  # noqa: E402,F403
-from esimdesk.settings import DATABASES  # noqa: E402
+from esimdesk.settings import *  # noqa: F403
+from esimdesk.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ACCOUNT_RATE_LIMITS = False

@@ -22,7 +22,7 @@ TRAVELLERS = [
     # e-mail, password, name, language, time zone, currency, plan, expires in, data used
     ("traveller@esimdesk.localhost", "esimdesk-demo", "Alex Traveller", "en",
      "Europe/London", "USD", "jp-10gb-month", dt.timedelta(days=2), 7 * GB + 300 * 1024**2,
-     "+447700900123"),
+     "+447911123400"),
     ("lvke@esimdesk.localhost", "esimdesk-demo", "李旅客", "zh-hans", "Asia/Shanghai", "CNY",
      "europe-20gb-month", dt.timedelta(days=12), 6 * GB, "+8613800138000"),
 ]

@@ -181,6 +181,9 @@ ACCOUNT_FORMS = {"signup": "esimdesk.accounts.forms.SignupForm"}
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.sessions.SessionTokenStrategy"
+# Codes sent by SMS are typed on a phone keypad: six digits.
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 
 REDIS_URL = config.env("ESIMDESK_REDIS_URL")

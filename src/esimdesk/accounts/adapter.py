@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.fields import PhoneField
 from django import forms
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -14,14 +15,25 @@ from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core.errors import ValidationFailed
 
 
+class LenientPhoneField(PhoneField):
+    """Accepts numbers as people type them (``+86 138-0013 8000``) before E.164 checks."""
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        return "".join(ch for ch in text if ch not in " -().\u00a0") if text else text
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request: Any, user: Any, form: Any, commit: bool = True) -> Any:
         """New accounts start in the language the sign-up happened in."""
-        user = super().save_user(request, user, form, commit=False)
         user.language = "zh-hans" if (translation.get_language() or "").startswith("zh") else "en"
+        user = super().save_user(request, user, form, commit=False)
         if commit:
             user.save()
         return user
+
+    def phone_form_field(self, **kwargs: Any) -> Any:
+        return LenientPhoneField(**kwargs)
 
     def clean_phone(self, phone: str) -> str:
         try:
@@ -35,7 +47,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def set_phone(self, user: Any, phone: str, verified: bool) -> None:
         user.phone = phone
         user.phone_verified = verified
-        user.save(update_fields=["phone", "phone_verified"])
+        if user.pk is not None:  # during sign-up the user is saved afterwards
+            user.save(update_fields=["phone", "phone_verified"])
 
     def get_phone(self, user: Any) -> tuple[str, bool] | None:
         return (user.phone, user.phone_verified) if user.phone else None

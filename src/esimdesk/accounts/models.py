@@ -69,6 +69,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email or self.phone or f"user {self.pk}"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Both identifiers are unique but optional: store "absent" as NULL, never "".
+        self.email = self.email or None
+        self.phone = self.phone or None
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         try:
