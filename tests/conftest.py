@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
@@ -53,10 +52,30 @@ def catalog(db: Any) -> None:
         load_catalog()
 
 
-def run_tasks() -> None:
-    """Run every queued background task, as `esimdesk worker` would, until none is left."""
-    call_command("db_worker", batch=True, startup_delay=False, reload=False,
-                 queue_name="*", verbosity=0)
+def run_tasks(max_tasks: int = 200) -> int:
+    """Run every queued background task, as `esimdesk worker` does, until none is left.
+
+    Uses the worker's own ``run_task`` but not its loop, whose connection housekeeping would
+    close the test's transaction. A task that fails fails the test, with its traceback.
+    """
+    from django.db import transaction
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(queue_names=["*"], interval=0, batch=True, backend_name="default",
+                    startup_delay=False, max_tasks=None, worker_id="test-worker",
+                    excluded_queue_names=[])
+    for count in range(max_tasks):
+        with transaction.atomic():
+            task = DBTaskResult.objects.ready().get_locked()
+            if task is None:
+                return count
+            task.claim(worker.worker_id)
+        worker.run_task(task)
+        task.refresh_from_db()
+        if task.status == "FAILED":
+            raise AssertionError(f"task {task.task_path} failed:\n{task.traceback}")
+    raise AssertionError(f"more than {max_tasks} tasks: a task keeps re-enqueuing itself?")
 
 
 @pytest.fixture

@@ -19,6 +19,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ACCOUNT_RATE_LIMITS = False
 WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # In-memory test database shared between threads (live_server tests).
-    DATABASES["default"]["TEST"] = {"NAME": "file:esimdesk-tests?mode=memory&cache=shared"}
+    # Django's SQLite test database is in memory, shared between threads.
     DATABASES["default"]["OPTIONS"].pop("init_command", None)

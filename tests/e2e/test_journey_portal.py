@@ -17,7 +17,7 @@ from tests.conftest import run_tasks
 PASSWORD = "correct-horse-battery-42"
 
 
-def pay_in_sandbox(client: Client, response, outcome: str = "approve") -> str:  # noqa: ANN001
+def pay_in_sandbox(client: Client, response, outcome: str = "approve") -> str:
     """Follow the checkout redirect to the sandbox page and press a button there."""
     assert response.status_code == 302, response.content[:500]
     page_url = response["Location"].replace("http://testserver", "")
