@@ -1,0 +1,104 @@
+"""The sandbox provider's signed webhook: verified first, applied exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.test import Client
+
+from esimdesk.core import clock
+from esimdesk.core.money import Money
+from esimdesk.orders.models import Order
+from esimdesk.payments.models import Payment, PaymentEvent
+from esimdesk.payments.providers.sandbox import SIGNATURE_HEADER, SandboxProvider, sign
+from tests.conftest import Api
+from tests.e2e.helpers import buy
+
+
+def post(body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    extra = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+    response = Client().post("/hooks/payments/sandbox", data=body,
+                             content_type="application/json", **extra)
+    return response.status_code, response.json()
+
+
+@pytest.fixture
+def payment(api: Api) -> Payment:
+    buy(api, "jp-1gb-day")
+    return Payment.objects.get()
+
+
+def message(payment: Payment, outcome: str = "approve", amount: Money | None = None):
+    return SandboxProvider().completion_message(reference=payment.provider_reference,
+                                                amount=amount or payment.money, outcome=outcome)
+
+
+def test_signed_message_is_applied_once_and_replays_answer_200(payment: Payment) -> None:
+    body, headers = message(payment)
+    assert post(body, headers) == (200, {"received": 1, "outcomes": ["succeeded"]})
+    assert post(body, headers) == (200, {"received": 1, "outcomes": ["duplicate"]})
+    assert PaymentEvent.objects.count() == 1
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert Order.objects.get().status == "paid"
+
+
+@pytest.mark.parametrize("tamper", ["body", "signature", "missing", "stale"])
+def test_forged_or_stale_messages_change_nothing(payment: Payment, tamper: str) -> None:
+    body, headers = message(payment)
+    if tamper == "body":
+        body = body.replace(b'"amount": 299', b'"amount": 1')
+    elif tamper == "signature":
+        headers = {SIGNATURE_HEADER: headers[SIGNATURE_HEADER][:-2] + "00"}
+    elif tamper == "missing":
+        headers = {}
+    else:
+        old = int((clock.now() - dt.timedelta(hours=1)).timestamp())
+        headers = {SIGNATURE_HEADER: sign(body, old)}
+    status, answer = post(body, headers)
+    assert status == 400
+    assert answer["code"] in ("bad_signature", "stale_signature")
+    assert not PaymentEvent.objects.exists()
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+
+
+def test_amount_mismatch_is_recorded_but_does_not_pay(payment: Payment) -> None:
+    body, headers = message(payment, amount=Money(1, "USD"))
+    assert post(body, headers) == (200, {"received": 1, "outcomes": ["amount_mismatch"]})
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+    assert Order.objects.get().status == "awaiting_payment"
+
+
+def test_a_decline_after_success_does_not_undo_it(payment: Payment) -> None:
+    body, headers = message(payment)
+    post(body, headers)
+    decline = json.loads(message(payment, "decline")[0])
+    decline["id"] = "evt_late_decline"
+    raw = json.dumps(decline).encode()
+    status, answer = post(raw, {SIGNATURE_HEADER: sign(raw, int(clock.now().timestamp()))})
+    assert (status, answer["outcomes"]) == (200, ["ignored_succeeded"])
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert PaymentEvent.objects.count() == 2
+
+
+def test_success_on_a_superseded_attempt_is_flagged_for_refund(api: Api,
+                                                              payment: Payment) -> None:
+    number = payment.order.number
+    assert api.post(f"/api/v1/orders/{number}/payments", {"provider": "sandbox"}).status_code \
+        == 201
+    payment.refresh_from_db()
+    assert payment.status == "cancelled"
+    body, headers = message(payment)
+    assert post(body, headers)[1]["outcomes"] == ["success_after_cancel"]
+    assert Order.objects.get().status == "awaiting_payment"
+
+
+def test_unknown_provider_and_unknown_payment() -> None:
+    response = Client().post("/hooks/payments/nonesuch", data=b"{}",
+                             content_type="application/json")
+    assert response.status_code == 404

@@ -1,0 +1,70 @@
+"""The esimdesk command as an operator runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def esimdesk(*args: str, env: dict[str, str] | None = None,
+             tmp: Path) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ESIMDESK_")}
+    base.update({"ESIMDESK_DATA_DIR": str(tmp), "DJANGO_SETTINGS_MODULE": "esimdesk.settings"})
+    base.update(env or {})
+    return subprocess.run([sys.executable, "-m", "esimdesk.cli", *args], env=base,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_production_refuses_a_missing_or_default_secret_key(tmp_path: Path) -> None:
+    for key in ("", "esimdesk-insecure-default-secret-key"):
+        result = esimdesk("check", tmp=tmp_path, env={"ESIMDESK_PRODUCTION": "1",
+                                                      "ESIMDESK_SECRET_KEY": key})
+        assert result.returncode != 0
+        assert "ESIMDESK_SECRET_KEY" in result.stdout + result.stderr
+
+
+def test_embedded_default_generates_a_secret_key_once(tmp_path: Path) -> None:
+    result = esimdesk("check", tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    key = (tmp_path / "secret_key").read_text()
+    assert len(key) >= 50
+    esimdesk("check", tmp=tmp_path)
+    assert (tmp_path / "secret_key").read_text() == key
+    assert "ESIMDESK_DATABASE_URL" in result.stdout
+    assert "database: ok" in result.stdout
+
+
+@pytest.mark.django_db
+def test_apikey_create_prints_a_working_key_once(tmp_path: Path) -> None:
+    from esimdesk.accounts import services
+
+    key, plain = services.create_api_key(name="network")
+    assert services.authenticate_api_key(plain) == key
+    assert plain not in str(key.__dict__)
+    assert services.authenticate_api_key(plain + "x") is None
+    result = esimdesk("manage", "migrate", "-v", "0", tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    created = esimdesk("apikey", "create", "billing", tmp=tmp_path)
+    assert created.returncode == 0 and created.stdout.startswith("esk_")
+    again = esimdesk("apikey", "create", "billing", tmp=tmp_path)
+    assert again.returncode == 1
+    assert again.stderr.strip() == "esimdesk: cannot create key: api_key_exists"
+
+
+@pytest.mark.django_db
+def test_sweep_command_and_readiness(tmp_path: Path) -> None:
+    from django.core.management import call_command
+    from django.test import Client
+
+    from esimdesk.core.heartbeat import beat
+
+    call_command("sweep", "all")
+    assert Client().get("/readyz").status_code == 503
+    beat("worker")
+    ready = Client().get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["worker"] == "ok"
+    assert Client().get("/healthz").json() == {"status": "ok"}
