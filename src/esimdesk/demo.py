@@ -50,6 +50,7 @@ def load_demo() -> list[str]:
                                               outcome="approve")
             orders.fulfil_order(order_id=payment.order_id)
         _seed_usage(payment.order_id, used)
+        _mark_in_use(payment.order_id)
         lines.append(f"traveller: {email} / {password} ({plan_code}, ends in {left.days} days)")
     return lines
 
@@ -59,6 +60,18 @@ def _verified_email(user: User) -> None:
 
     EmailAddress.objects.get_or_create(user=user, email=user.email,
                                        defaults={"verified": True, "primary": True})
+
+
+def _mark_in_use(order_id: int) -> None:
+    """The demo travellers installed their eSIM long ago and are using it."""
+    from esimdesk.esims import services as esims
+    from esimdesk.esims.models import Esim
+    from esimdesk.orders.models import Order
+
+    esim = Order.objects.get(pk=order_id).lines.get().esim
+    assert esim is not None
+    esims.transition(esim=esim, to=Esim.Status.IN_USE, actor_type="system", actor="demo",
+                     reason="demo data")
 
 
 @transaction.atomic

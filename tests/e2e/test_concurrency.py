@@ -3,6 +3,7 @@ serialises writers, so it cannot show these races)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import urllib.error
@@ -100,7 +101,7 @@ def test_two_concurrent_renewals_give_back_to_back_periods(http: Http) -> None:
 
     periods = list(Period.objects.filter(subscription__esim__iccid=iccid).order_by("sequence"))
     assert [p.sequence for p in periods] == [1, 2, 3]
-    for earlier, later in zip(periods, periods[1:], strict=False):
+    for earlier, later in itertools.pairwise(periods):
         assert later.starts_at == earlier.ends_at
     for pk in ids:
         assert Order.objects.get(pk=pk).status == "fulfilled"
