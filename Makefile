@@ -41,7 +41,7 @@ bench: $(DEV_STAMP) ## benchmarks (figures go to docs/PERFORMANCE.md)
 	$(BIN)/python bench/run.py
 
 messages: $(DEV_STAMP) ## refresh and compile the translation catalogs
-	cd src/esimdesk && ../../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --settings=esimdesk.settings
+	cd src/esimdesk && ../../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -i "*/migrations/*" --settings=esimdesk.settings
 	cd src/esimdesk && ../../$(BIN)/django-admin compilemessages -l zh_Hans --settings=esimdesk.settings
 
 clean: ## remove the virtualenv and local data

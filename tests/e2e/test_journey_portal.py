@@ -64,6 +64,12 @@ def test_portal_journey_sign_up_buy_install_renew(catalog: None) -> None:
 
     renew = client.get(f"/esims/{esim.iccid}/renew/")
     assert renew.status_code == 200
+    assert f"/checkout/?plan=jp-10gb-month&amp;iccid={esim.iccid}" in renew.content.decode()
+    preview = client.get(f"/checkout/?plan=jp-10gb-month&iccid={esim.iccid}&currency=CNY")
+    # The preview shows when the renewal will run: from the current end, a month on.
+    assert preview.context["starts_at"] == first.ends_at
+    assert preview.context["total"].amount == 12900
+    assert "¥129.00" in preview.content.decode()
     pay_in_sandbox(client, client.post("/checkout/", {
         "plan": "jp-10gb-month", "iccid": esim.iccid, "currency": "CNY",
         "provider": "sandbox"}))
@@ -112,6 +118,24 @@ def test_checkout_with_bad_input_shows_an_error_and_changes_nothing(catalog: Non
     assert not Order.objects.exists()
 
 
+@pytest.mark.django_db
+def test_checkout_page_needs_sign_in_and_refuses_unknown_plans(catalog: None) -> None:
+    client = Client()
+    response = client.get("/checkout/?plan=jp-1gb-day&currency=USD")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+    client.force_login(User.objects.create_user("fay@example.com", PASSWORD))
+    ok = client.get("/checkout/?plan=jp-1gb-day&currency=USD")
+    assert ok.status_code == 200 and "$2.99" in ok.content.decode()
+    missing = client.get("/checkout/?plan=moon-1gb&currency=USD")
+    assert missing.status_code == 400
+    assert "There is no such plan." in missing.content.decode()
+    wrong = client.post("/checkout/", {"plan": "jp-1gb-day", "currency": "USD",
+                                       "provider": "bank-transfer"})
+    assert wrong.status_code == 400
+    assert not Order.objects.exists()
+
+
 PUBLIC_PAGES = ["/", "/destinations/JP/", "/regions/europe/", "/regions/global/",
                 "/plans/jp-1gb-day/", "/accounts/login/", "/accounts/signup/",
                 "/account/reset/sms/", "/account/reset/sms/confirm/",
@@ -144,6 +168,7 @@ def test_every_page_renders_in_both_languages(catalog: None, language: str, mark
     client.force_login(owner)
     iccid = paid["lines"][0]["iccid"]
     pages = [*CUSTOMER_PAGES, f"/esims/{iccid}/", f"/esims/{iccid}/renew/",
+             f"/checkout/?plan=jp-1gb-day&iccid={iccid}", "/checkout/?plan=kr-1gb-day",
              f"/orders/{paid['id']}/", f"/orders/{unpaid['id']}/",
              unpaid["payment"]["next_action"]["url"].replace("http://testserver", "")]
     for url in pages:

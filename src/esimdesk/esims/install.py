@@ -34,6 +34,6 @@ def qr_svg(esim: Esim, *, scale: int = 6) -> str:
     """SVG of the QR code carrying ``LPA:1$...`` (error correction M, quiet zone kept)."""
     buffer = io.BytesIO()
     segno.make(esim.activation.lpa, error="m", micro=False).save(
-        buffer, kind="svg", scale=scale, xmldecl=False, svgns=True, title="eSIM QR code", omitsize=True,
-        nl=False)
+        buffer, kind="svg", scale=scale, xmldecl=False, svgns=True, title="eSIM QR code",
+        omitsize=True, nl=False)
     return buffer.getvalue().decode()

@@ -11,7 +11,8 @@ CURRENCIES = [("CNY", "CNY ¥"), ("USD", "USD $"), ("EUR", "EUR €"), ("HKD", "
 class CheckoutForm(forms.Form):
     plan = forms.SlugField(widget=forms.HiddenInput)
     iccid = forms.CharField(required=False, widget=forms.HiddenInput)
-    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCIES)
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCIES,
+                                 widget=forms.HiddenInput)
     provider = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
 
     def __init__(self, *args: object, **kwargs: object) -> None:

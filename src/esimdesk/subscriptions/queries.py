@@ -91,6 +91,26 @@ def _view(period: Period) -> PeriodView:
                       period.state, sorted(totals.values(), key=lambda a: order[a.kind]))
 
 
+def preview_window(plan: Plan, esim: Esim | None, *,
+                   now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """When a period of ``plan`` bought now would run: a new eSIM starts now; a renewal
+    starts when the eSIM's latest period ends, or now if that has passed. The same rule
+    ``subscriptions.services.add_period`` applies when the order is fulfilled."""
+    instant = now or clock.now()
+    latest = None
+    if esim is not None:
+        latest = (Period.objects.filter(subscription__esim=esim)
+                  .exclude(state=Period.State.CANCELLED).order_by("-ends_at")
+                  .values_list("ends_at", flat=True).first())
+    starts_at = next_start(latest, instant)
+    return starts_at, plan.ends_at(starts_at)
+
+
+def next_start(latest_end: dt.datetime | None, instant: dt.datetime) -> dt.datetime:
+    """A new period starts when the latest one ends, or now if that end has passed."""
+    return max(instant, latest_end) if latest_end else instant
+
+
 def service_for(esims: Iterable[Esim], *, now: dt.datetime | None = None) -> dict[int, EsimService]:
     """Validity and balances of each eSIM (keyed by eSIM id) in three queries."""
     instant = now or clock.now()

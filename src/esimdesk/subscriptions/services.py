@@ -13,6 +13,7 @@ from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
 from esimdesk.esims.models import Esim
 from esimdesk.subscriptions.models import PERIOD_STATES, Allowance, Period, Subscription
+from esimdesk.subscriptions.queries import next_start
 
 
 def subscribe_esim(*, esim: Esim, plan: Plan, actor: str = "fulfilment") -> Period:
@@ -38,7 +39,7 @@ def add_period(*, subscription: Subscription, plan: Plan, actor: str = "fulfilme
         live = locked.periods.exclude(state=Period.State.CANCELLED)
         latest = live.aggregate(end=Max("ends_at"), seq=Max("sequence"))
         last_sequence = locked.periods.aggregate(seq=Max("sequence"))["seq"] or 0
-        starts_at = max(instant, latest["end"]) if latest["end"] else instant
+        starts_at = next_start(latest["end"], instant)
         period = Period.objects.create(
             subscription=locked, sequence=last_sequence + 1, plan=plan, starts_at=starts_at,
             ends_at=plan.ends_at(starts_at),

@@ -10,7 +10,6 @@ from esimdesk.catalog import queries
 from esimdesk.catalog.models import Country, Plan, Region
 from esimdesk.core.errors import NotFound
 from esimdesk.core.i18n import country_name
-from esimdesk.portal.forms import CheckoutForm
 from esimdesk.portal.views.common import current_currency
 
 
@@ -78,10 +77,9 @@ def plan_detail(request: HttpRequest, code: str) -> HttpResponse:
     except NotFound as error:
         raise Http404(str(error.message)) from error
     currency = current_currency(request)
-    form = CheckoutForm(initial={"plan": plan.code, "currency": currency})
     countries = sorted(plan.countries.all(), key=lambda c: c.name)
     return render(request, "portal/plan.html", {
         "plan": plan, "price": plan.price_in(currency), "currency": currency,
-        "countries": countries, "form": form,
+        "countries": countries,
         "prices": list(plan.prices.all()),
     })

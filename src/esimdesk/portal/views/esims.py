@@ -16,7 +16,7 @@ from esimdesk.core.errors import DomainError, NotFound
 from esimdesk.esims import services as esims
 from esimdesk.esims.install import install_data, qr_svg
 from esimdesk.esims.models import Esim
-from esimdesk.portal.forms import CheckoutForm, LabelForm
+from esimdesk.portal.forms import LabelForm
 from esimdesk.portal.views.common import current_currency, flash_error
 from esimdesk.subscriptions.queries import service_for
 
@@ -89,9 +89,7 @@ def esim_renew(request: HttpRequest, iccid: str) -> HttpResponse:
         messages.error(request, _("This eSIM can no longer be renewed."))
         return redirect("portal:esim", iccid=esim.iccid)
     currency = current_currency(request)
-    options = [(plan, plan.price_in(currency),
-                CheckoutForm(initial={"plan": plan.code, "iccid": esim.iccid,
-                                      "currency": currency}))
+    options = [(plan, plan.price_in(currency))
                for plan in renewal_options(service.subscription.plan)]
     return render(request, "portal/renew.html", {
         "esim": esim, "service": service, "options": options, "currency": currency,

@@ -8,12 +8,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import DomainError, NotFound
 from esimdesk.orders import queries as order_queries
+from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 from esimdesk.orders.services import LineRequest
@@ -21,7 +21,8 @@ from esimdesk.payments import services as payments
 from esimdesk.payments.models import Payment
 from esimdesk.payments.providers.sandbox import DECLINE_REASONS
 from esimdesk.portal.forms import CheckoutForm, PayAgainForm
-from esimdesk.portal.views.common import flash_error
+from esimdesk.portal.views.common import current_currency, flash_error
+from esimdesk.subscriptions.queries import preview_window
 
 
 def _after_payment_started(payment: Payment) -> HttpResponse:
@@ -31,24 +32,40 @@ def _after_payment_started(payment: Payment) -> HttpResponse:
     return redirect("portal:order", number=payment.order.number)
 
 
-@require_POST
+def _checkout_line(plan: str, iccid: str) -> LineRequest:
+    if iccid:
+        return LineRequest(type="renewal", plan=plan, iccid=iccid)
+    return LineRequest(type="new_esim", plan=plan)
+
+
 @login_required
 def checkout(request: HttpRequest) -> HttpResponse:
-    form = CheckoutForm(request.POST)
-    back = request.META.get("HTTP_REFERER") or reverse("portal:home")
-    if not form.is_valid():
-        messages.error(request, _("Choose a currency and a payment method."))
-        return redirect(back)
-    data = form.cleaned_data
-    line = (LineRequest(type="renewal", plan=data["plan"], iccid=data["iccid"])
-            if data["iccid"] else LineRequest(type="new_esim", plan=data["plan"]))
+    """Review and pay. The preview is priced by the same function that prices the order."""
+    source = request.POST if request.method == "POST" else request.GET
+    plan, iccid = source.get("plan", ""), source.get("iccid", "")
+    currency = (source.get("currency") or current_currency(request)).upper()
+    form = CheckoutForm(request.POST or None,
+                        initial={"plan": plan, "iccid": iccid, "currency": currency})
+    line = _checkout_line(plan, iccid)
     try:
-        payment = payments.checkout(user=request.user, lines=[line], currency=data["currency"],
-                                    provider=data["provider"])
+        priced = orders.price_lines(user=request.user, lines=[line], currency=currency)
     except DomainError as error:
-        flash_error(request, error)
-        return redirect(back)
-    return _after_payment_started(payment)
+        return render(request, "portal/checkout.html", {"error": error.message,
+                                                        "currency": currency}, status=400)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment = payments.checkout(user=request.user, lines=[line], currency=currency,
+                                        provider=form.cleaned_data["provider"])
+        except DomainError as error:
+            form.add_error(None, str(error.message))
+        else:
+            return _after_payment_started(payment)
+    window = preview_window(priced[0].plan, priced[0].esim)
+    return render(request, "portal/checkout.html", {
+        "form": form, "lines": priced, "total": orders.total_of(priced, currency),
+        "currency": currency, "plan": priced[0].plan, "esim": priced[0].esim,
+        "starts_at": window[0], "ends_at": window[1],
+    }, status=400 if form.errors else 200)
 
 
 @login_required
