@@ -29,24 +29,46 @@ def receipt_filename(order: Order) -> str:
     return f"esimdesk-receipt-{order.number}.pdf"
 
 
+def _runs(text: str, bold: bool) -> list[tuple[str, str]]:
+    """Split text into runs per font: CJK in the CID font, the rest in Helvetica (which
+    has the bullets and middle dots the CID font lacks)."""
+    latin = "Helvetica-Bold" if bold else "Helvetica"
+    runs: list[tuple[str, str]] = []
+    for char in text:
+        font = _CJK_FONT if ord(char) >= 0x2E80 else latin
+        if runs and runs[-1][0] == font:
+            runs[-1] = (font, runs[-1][1] + char)
+        else:
+            runs.append((font, char))
+    return runs
+
+
+def _draw(pdf: canvas.Canvas, x: float, y: float, text: str, *, size: float = 10,
+          bold: bool = False, right: bool = False) -> None:
+    runs = _runs(text, bold)
+    if right:
+        x -= sum(pdfmetrics.stringWidth(chunk, font, size) for font, chunk in runs)
+    for font, chunk in runs:
+        pdf.setFont(font, size)
+        pdf.drawString(x, y, chunk)
+        x += pdfmetrics.stringWidth(chunk, font, size)
+
+
 def render_receipt_pdf(order: Order, *, language: str | None = None) -> bytes:
     receipt = order.receipt
     user = order.user
     lang = language or user.language
     with translation.override(lang), timezone.override(user.tz):
         money_lang = translation.get_language()
-        font = _CJK_FONT if lang.startswith("zh") else "Helvetica"
-        bold = _CJK_FONT if lang.startswith("zh") else "Helvetica-Bold"
         buffer = io.BytesIO()
         pdf = canvas.Canvas(buffer, pagesize=A4, invariant=True)
         pdf.setTitle(_("Receipt %(number)s") % {"number": receipt.number})
         pdf.setAuthor("esimdesk")
         width, height = A4
+        left, right = 20 * mm, width - 20 * mm
         y = height - 25 * mm
-        pdf.setFont(bold, 20)
-        pdf.drawString(20 * mm, y, _("Receipt"))
-        pdf.setFont(font, 10)
-        pdf.drawRightString(width - 20 * mm, y, "esimdesk")
+        _draw(pdf, left, y, _("Receipt"), size=20, bold=True)
+        _draw(pdf, right, y, "esimdesk", right=True)
         y -= 12 * mm
         local_paid = timezone.localtime(order.paid_at or receipt.issued_at)
         rows = [
@@ -58,36 +80,31 @@ def render_receipt_pdf(order: Order, *, language: str | None = None) -> bytes:
             (_("Payment method"), order.paid_with or "-"),
         ]
         for label, value in rows:
-            pdf.setFont(bold, 10)
-            pdf.drawString(20 * mm, y, label)
-            pdf.setFont(font, 10)
-            pdf.drawString(70 * mm, y, value)
+            _draw(pdf, left, y, label, bold=True)
+            _draw(pdf, 70 * mm, y, value)
             y -= 6 * mm
         y -= 6 * mm
         pdf.setStrokeColor(colors.HexColor("#0f766e"))
-        pdf.line(20 * mm, y + 4 * mm, width - 20 * mm, y + 4 * mm)
-        pdf.setFont(bold, 10)
-        pdf.drawString(20 * mm, y, _("Description"))
-        pdf.drawRightString(width - 20 * mm, y, _("Amount"))
+        pdf.line(left, y + 4 * mm, right, y + 4 * mm)
+        _draw(pdf, left, y, _("Description"), bold=True)
+        _draw(pdf, right, y, _("Amount"), bold=True, right=True)
         y -= 7 * mm
         for line in order.lines.select_related("plan", "esim"):
-            pdf.setFont(font, 10)
-            text = line.description
+            text = line.label
             if line.esim_id:
                 text += f"  (ICCID {line.esim.iccid})"  # type: ignore[union-attr]
-            pdf.drawString(20 * mm, y, text[:95])
-            pdf.drawRightString(width - 20 * mm, y, line.money.format(money_lang))
+            _draw(pdf, left, y, text[:95])
+            _draw(pdf, right, y, line.money.format(money_lang), right=True)
             y -= 6 * mm
         y -= 2 * mm
-        pdf.line(20 * mm, y + 4 * mm, width - 20 * mm, y + 4 * mm)
-        pdf.setFont(bold, 12)
-        pdf.drawString(20 * mm, y - 2 * mm, _("Total paid"))
-        pdf.drawRightString(width - 20 * mm, y - 2 * mm, order.total_money.format(money_lang))
-        pdf.setFont(font, 8)
+        pdf.line(left, y + 4 * mm, right, y + 4 * mm)
+        _draw(pdf, left, y - 2 * mm, _("Total paid"), size=12, bold=True)
+        _draw(pdf, right, y - 2 * mm, order.total_money.format(money_lang), size=12, bold=True,
+              right=True)
         pdf.setFillColor(colors.grey)
-        pdf.drawString(20 * mm, 15 * mm, _("Questions? %(email)s · %(phone)s") % {
+        _draw(pdf, left, 15 * mm, _("Questions? %(email)s · %(phone)s") % {
             "email": settings.ESIMDESK["SUPPORT_EMAIL"],
-            "phone": settings.ESIMDESK["SUPPORT_PHONE"]})
+            "phone": settings.ESIMDESK["SUPPORT_PHONE"]}, size=8)
         pdf.showPage()
         pdf.save()
         return buffer.getvalue()

@@ -21,7 +21,7 @@ from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
+from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt, line_label
 from esimdesk.provisioning import registry as upstream
 from esimdesk.provisioning.providers.base import FinalUpstreamError, RetryableUpstreamError
 from esimdesk.subscriptions import services as subscriptions
@@ -45,7 +45,10 @@ class PricedLine:
     plan: Plan
     esim: Esim | None
     price: Money
-    description: str
+
+    @property
+    def label(self) -> str:
+        return line_label(self.type, self.plan, self.esim)
 
 
 def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[PricedLine]:
@@ -79,16 +82,13 @@ def _price_line(user: Any, line: LineRequest, currency: str) -> PricedLine:
         raise ValidationFailed(code="plan_kind_unavailable", detail={"kind": plan.kind})
     price = catalog.plan_price(plan, currency)
     if line.type == OrderLine.Type.NEW_ESIM:
-        return PricedLine(line.type, plan, None, price,
-                          _("New eSIM: %(plan)s") % {"plan": plan.name})
+        return PricedLine(line.type, plan, None, price)
     if not line.iccid:
         raise ValidationFailed(_("Say which eSIM to renew."), code="iccid_required")
     esim = esims.get_for_owner(user=user, iccid=line.iccid)
     if esim.status == Esim.Status.REVOKED or not hasattr(esim, "subscription"):
         raise Conflict(_("This eSIM can no longer be renewed."), code="esim_not_renewable")
-    return PricedLine(line.type, plan, esim, price,
-                      _("Renewal of %(esim)s: %(plan)s") % {"esim": esim.display_name,
-                                                              "plan": plan.name})
+    return PricedLine(line.type, plan, esim, price)
 
 
 def total_of(priced: list[PricedLine], currency: str) -> Money:
@@ -107,7 +107,7 @@ def create_order(*, user: Any, lines: list[LineRequest], currency: str) -> Order
                                      language=user.language)
         OrderLine.objects.bulk_create([
             OrderLine(order=order, type=p.type, plan=p.plan, esim=p.esim,
-                      description=p.description[:200], amount=p.price.amount)
+                      amount=p.price.amount)
             for p in priced
         ])
         audit.record_by_user(user=user, action="order.create", obj=order,
@@ -116,7 +116,7 @@ def create_order(*, user: Any, lines: list[LineRequest], currency: str) -> Order
     return order
 
 
-def mark_paid(*, order_id: int, paid_with: str, actor: str) -> Order:
+def mark_paid(*, order_id: int, provider: str, method: str, actor: str) -> Order:
     """Record that the order is paid and queue its fulfilment (in the same transaction).
 
     Idempotent: an order already paid is returned unchanged and nothing is queued again.
@@ -130,11 +130,12 @@ def mark_paid(*, order_id: int, paid_with: str, actor: str) -> Order:
         ORDER_STATES.check(order.status, Order.Status.PAID)
         order.status = Order.Status.PAID
         order.paid_at = clock.now()
-        order.paid_with = paid_with[:100]
-        order.save(update_fields=["status", "paid_at", "paid_with"])
+        order.paid_provider = provider
+        order.paid_method = method[:100]
+        order.save(update_fields=["status", "paid_at", "paid_provider", "paid_method"])
         audit.record(action="order.paid", obj=order, actor_type="provider", actor=actor,
                      before={"status": Order.Status.AWAITING_PAYMENT},
-                     after={"status": order.status, "paid_with": order.paid_with})
+                     after={"status": order.status, "provider": provider, "method": method})
         fulfil_order_task.enqueue(order.pk)
     return order
 

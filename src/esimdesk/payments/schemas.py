@@ -102,7 +102,7 @@ def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
         "paid_with": order.paid_with,
         "lines": [{"type": line.type, "plan": line.plan.code,
                    "iccid": line.esim.iccid if line.esim else None,
-                   "description": line.description, "amount": money_out(line.money),
+                   "description": line.label, "amount": money_out(line.money),
                    "fulfilled": line.fulfilled_at is not None}
                   for line in order.lines.all()],
         "payment": payment_out(latest) if latest else None,

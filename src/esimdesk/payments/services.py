@@ -122,10 +122,8 @@ def _apply(payment: Payment, event: ProviderEvent, provider: str) -> str:
         payment.method = event.method[:100]
         payment.succeeded_at = clock.now()
         _transition(payment, Payment.Status.SUCCEEDED, actor=provider)
-        adapter = registry.get(provider)
-        paid_with = f"{adapter.display_name} · {payment.method}" if payment.method else str(
-            adapter.display_name)
-        orders.mark_paid(order_id=payment.order_id, paid_with=paid_with, actor=provider)
+        orders.mark_paid(order_id=payment.order_id, provider=provider, method=payment.method,
+                         actor=provider)
         return "succeeded"
     payment.method = event.method[:100]
     payment.failure_code = event.failure_code[:60]

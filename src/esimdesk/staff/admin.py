@@ -108,7 +108,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    readonly_fields = ["type", "plan", "esim", "period", "description", "amount",
+    readonly_fields = ["type", "plan", "esim", "period", "amount",
                        "fulfilled_at"]
 
 
@@ -122,11 +122,12 @@ class PaymentInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "user", "total", "currency", "status", "paid_with", "created_at"]
+    list_display = ["number", "user", "total", "currency", "status", "paid_provider",
+                    "paid_method", "created_at"]
     list_filter = ["status", "currency"]
     search_fields = ["number", "user__email", "user__phone", "lines__esim__iccid"]
     readonly_fields = ["number", "user", "currency", "total", "paid_at", "fulfilled_at",
-                       "paid_with", "created_at"]
+                       "paid_provider", "paid_method", "created_at"]
     inlines = [OrderLineInline, PaymentInline]
 
 

@@ -84,11 +84,12 @@ class PaymentProvider(ABC):
     name: str = ""
     #: ISO 4217 codes this provider can collect
     currencies: frozenset[str] = frozenset()
+    #: name shown to payers at checkout, in history and on receipts (a lazy translation)
+    label: Any = ""
 
     @property
-    @abstractmethod
     def display_name(self) -> str:
-        """Name shown to the customer at checkout (translated)."""
+        return str(self.label or self.name)
 
     @abstractmethod
     def start(self, *, payment_id: str, amount: Money, description: str,

@@ -51,10 +51,7 @@ def sign(body: bytes, timestamp: int) -> str:
 class SandboxProvider(PaymentProvider):
     name = "sandbox"
     currencies = frozenset(SUPPORTED_CURRENCIES)
-
-    @property
-    def display_name(self) -> str:
-        return str(_("Test card (sandbox)"))
+    label = _("Test card (sandbox)")
 
     def start(self, *, payment_id: str, amount: Money, description: str,
               return_url: str) -> StartResult:
