@@ -147,6 +147,7 @@ def _prepare() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("ESIMDESK_LOG_FORMAT", "console")  # a person is watching
     _prepare()
     from django.conf import settings
 

@@ -45,6 +45,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_SUPPORT_PHONE", "+1 555 0100", "Hotline shown to customers."),
     Option("ESIMDESK_SCHEDULER_INTERVAL", "30", "Seconds between scheduler sweeps."),
     Option("ESIMDESK_WORKER_INTERVAL", "0.2", "Seconds the worker waits when idle."),
+    Option("ESIMDESK_LOG_FORMAT", "json", "json (one object per line) or console."),
 )
 
 

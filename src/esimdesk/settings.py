@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import dj_database_url
+import structlog
 
 from esimdesk import config
 
@@ -189,10 +190,30 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 REDIS_URL = config.env("ESIMDESK_REDIS_URL")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Logs: structlog, one JSON object per line (ESIMDESK_LOG_FORMAT=console for people).
+_log_chain = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+structlog.configure(
+    processors=[*_log_chain, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)
+_renderer = (structlog.dev.ConsoleRenderer(colors=False)
+             if config.env("ESIMDESK_LOG_FORMAT") == "console"
+             else structlog.processors.JSONRenderer())
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"structured": {"()": structlog.stdlib.ProcessorFormatter,
+                                  "processors": [
+                                      structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                                      structlog.processors.format_exc_info, _renderer],
+                                  "foreign_pre_chain": _log_chain}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

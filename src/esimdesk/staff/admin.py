@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from esimdesk.accounts.models import ApiKey, User
+from esimdesk.accounts.models import ApiKey, SmsResetCode, User
 from esimdesk.catalog.models import Country, Plan, Price, Region
 from esimdesk.core.models import AuditEntry, Heartbeat, IdempotencyRecord
 from esimdesk.esims.models import Esim
@@ -181,3 +181,31 @@ admin.site.register(SimulatedProfile, ReadOnlyAdmin,
                     search_fields=["iccid", "reference"])
 admin.site.register(SimulatedPlanApplication, ReadOnlyAdmin,
                     list_display=["reference", "profile", "plan_code", "created_at"])
+
+
+@admin.register(SmsResetCode)
+class SmsResetCodeAdmin(ReadOnlyAdmin):
+    list_display = ["user", "created_at", "expires_at", "attempts", "used_at"]
+    search_fields = ["user__phone", "user__email"]
+    exclude = ["code_hash"]
+
+
+@admin.register(Allowance)
+class AllowanceAdmin(ReadOnlyAdmin):
+    list_display = ["period", "kind", "source", "total", "used", "overage"]
+    list_filter = ["kind", "source"]
+    search_fields = ["period__subscription__esim__iccid"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ["plan", "currency", "amount"]
+    list_filter = ["currency"]
+    search_fields = ["plan__code"]
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(ReadOnlyAdmin):
+    list_display = ["order", "type", "plan", "esim", "amount", "fulfilled_at"]
+    list_filter = ["type"]
+    search_fields = ["order__number", "esim__iccid"]

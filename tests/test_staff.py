@@ -1,0 +1,76 @@
+"""The staff console: every model in the admin, searchable; audit read-only; the outbox."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import reverse
+
+from esimdesk.accounts.models import User
+from esimdesk.core.models import AuditEntry
+from esimdesk.notifications.models import OutboxMessage
+from tests.conftest import Api
+from tests.e2e.helpers import buy_and_pay
+
+
+@pytest.fixture
+def staff(catalog: None) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("boss@example.com", "x-long-password-1"))
+    return client
+
+
+def test_every_model_has_a_working_admin_list(staff: Client) -> None:
+    from django.apps import apps
+
+    ours = [m for m in apps.get_models() if m.__module__.startswith("esimdesk.")]
+    registered = set(admin.site._registry)
+    assert [m.__name__ for m in ours if m not in registered] == []
+    for model in ours:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert staff.get(url + "?q=89").status_code == 200, url
+
+
+def test_search_by_iccid_email_phone_and_order_number(staff: Client) -> None:
+    api = Api.signup("findme@example.com")
+    order = buy_and_pay(api, "jp-1gb-day")
+    iccid = order["lines"][0]["iccid"]
+    User.objects.filter(email="findme@example.com").update(phone="+8613912345678")
+    assert iccid in staff.get(f"/staff/esims/esim/?q={iccid}").content.decode()
+    assert iccid in staff.get("/staff/esims/esim/?q=findme@example.com").content.decode()
+    assert order["id"] in staff.get(f"/staff/orders/order/?q={iccid}").content.decode()
+    assert order["id"] in staff.get(f"/staff/orders/order/?q={order['id']}").content.decode()
+    assert "findme" in staff.get("/staff/accounts/user/?q=%2B8613912345678").content.decode()
+
+
+def test_audit_trail_is_read_only(staff: Client) -> None:
+    Api.signup("audit@example.com")
+    buy_and_pay(Api.signup("audit2@example.com"), "jp-1gb-day")
+    entry = AuditEntry.objects.first()
+    assert entry is not None
+    change = reverse("admin:core_auditentry_change", args=[entry.pk])
+    page = staff.get(change)
+    assert page.status_code == 200
+    assert 'type="submit"' not in page.content.decode().split('id="content-main"')[1]
+    assert staff.post(change, {"action": "hacked"}).status_code == 403
+    assert staff.post(reverse("admin:core_auditentry_delete", args=[entry.pk])).status_code \
+        == 403
+
+
+def test_outbox_shows_every_mail_and_sms(staff: Client) -> None:
+    order = buy_and_pay(Api.signup("outbox@example.com"), "jp-1gb-day")
+    mail = OutboxMessage.objects.get(subject__contains=order["id"])
+    listing = staff.get("/staff/outbox/?channel=email&q=outbox@").content.decode()
+    assert order["id"] in listing
+    detail = staff.get(f"/staff/outbox/{mail.pk}/").content.decode()
+    assert "srcdoc" in detail and "receipt" in detail
+    attachment = staff.get(f"/staff/outbox/{mail.pk}/attachments/0")
+    assert attachment["Content-Type"] == "application/pdf"
+    assert staff.get(f"/staff/outbox/{mail.pk}/attachments/5").status_code == 404
+
+
+def test_outbox_is_for_staff_only(catalog: None) -> None:
+    client = Client()
+    client.force_login(User.objects.create_user("cust@example.com", "x-long-password-1"))
+    assert client.get("/staff/outbox/").status_code == 302
