@@ -188,7 +188,14 @@ ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 
 REDIS_URL = config.env("ESIMDESK_REDIS_URL")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
+    # A cache shared by every process: sessions (and so API session tokens) are read from
+    # it instead of the database on each request; writes still go to the database.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "esimdesk"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Logs: structlog, one JSON object per line (ESIMDESK_LOG_FORMAT=console for people).
 _log_chain = [

@@ -33,10 +33,10 @@ def get_for_owner(*, user: Any, iccid: str) -> Esim:
         number = normalize_iccid(iccid)
     except ValidationFailed:
         raise NotFound(code="unknown_esim", detail={"iccid": iccid}) from None
-    esim = Esim.objects.filter(iccid=number, owner=user).first()
-    if esim is None:
-        raise NotFound(code="unknown_esim", detail={"iccid": iccid})
-    return esim
+    try:
+        return Esim.objects.get(iccid=number, owner=user)
+    except Esim.DoesNotExist:
+        raise NotFound(code="unknown_esim", detail={"iccid": iccid}) from None
 
 
 def set_label(*, user: Any, esim: Esim, label: str) -> Esim:

@@ -11,12 +11,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db import connection
 
 from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
+from esimdesk.core.units import UNITS
 from esimdesk.esims.models import Esim
-from esimdesk.subscriptions.models import Allowance, Period, Subscription
+from esimdesk.subscriptions.models import Period, Subscription
 
 
 @dataclass
@@ -76,9 +77,9 @@ class EsimService:
         return max((v.ends_at for v in views), default=None)
 
 
-def _view(period: Period) -> PeriodView:
+def _view(period: Period, allowances: list[AllowanceView]) -> PeriodView:
     totals: dict[str, AllowanceView] = {}
-    for allowance in period.allowances.all():
+    for allowance in allowances:
         view = totals.get(allowance.kind)
         if view is None:
             totals[allowance.kind] = AllowanceView(allowance.kind, allowance.total,
@@ -111,33 +112,81 @@ def next_start(latest_end: dt.datetime | None, instant: dt.datetime) -> dt.datet
     return max(instant, latest_end) if latest_end else instant
 
 
+# The hot read behind the dashboard and GET /api/v1/esims/{iccid}: one statement for all
+# periods and allowances of a set of eSIMs. Written as SQL because building the equivalent
+# ORM query (three joins) costs more CPU than running it.
+_SERVICE_SQL = """
+SELECT s.esim_id, s.id, s.plan_id, s.auto_renew, s.created_at, s.group_id,
+       p.id, p.sequence, p.starts_at, p.ends_at, p.state,
+       pl.id, pl.code, pl.name_en, pl.name_zh_hans, pl.validity_unit, pl.validity_count,
+       pl.coverage, pl.region_id, pl.kind,
+       a.kind, a.total, a.used
+  FROM subscriptions_allowance a
+  JOIN subscriptions_period p ON p.id = a.period_id
+  JOIN subscriptions_subscription s ON s.id = p.subscription_id
+  JOIN catalog_plan pl ON pl.id = p.plan_id
+ WHERE s.esim_id IN ({ids}) AND p.state <> %s
+ ORDER BY p.starts_at, p.id, a.id
+"""
+
+
 def service_for(esims: Iterable[Esim], *, now: dt.datetime | None = None) -> dict[int, EsimService]:
-    """Validity and balances of each eSIM (keyed by eSIM id) in three queries."""
+    """Validity and balances of each eSIM (keyed by eSIM id) in one query.
+
+    Every period has at least its data allowance, so reading the allowances joined with
+    their period, plan and subscription sees every period.
+    """
     instant = now or clock.now()
     esim_ids = [e.pk for e in esims]
-    periods = (Period.objects.filter(subscription__esim_id__in=esim_ids)
-               .exclude(state=Period.State.CANCELLED)
-               .select_related("plan", "subscription")
-               .prefetch_related(Prefetch("allowances", queryset=Allowance.objects.all()))
-               .order_by("starts_at"))
-    by_esim: dict[int, list[Period]] = defaultdict(list)
+    periods: dict[int, tuple[Period, list[AllowanceView]]] = {}
     subscriptions: dict[int, Subscription] = {}
-    for period in periods:
-        esim_id = period.subscription.esim_id
-        assert esim_id is not None
-        by_esim[esim_id].append(period)
-        subscriptions[esim_id] = period.subscription
+    plans: dict[int, Plan] = {}
+    by_esim: dict[int, list[int]] = defaultdict(list)
+    if esim_ids:
+        sql = _SERVICE_SQL.format(ids=", ".join(["%s"] * len(esim_ids)))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*esim_ids, Period.State.CANCELLED])
+            rows = cursor.fetchall()
+        for (esim_id, sub_id, sub_plan, auto_renew, sub_created, group_id, period_id, sequence,
+             starts_at, ends_at, state, plan_id, code, name_en, name_zh, unit, count, coverage,
+             region_id, kind, a_kind, total, used) in rows:
+            if esim_id not in subscriptions:
+                subscriptions[esim_id] = Subscription(
+                    id=sub_id, esim_id=esim_id, group_id=group_id, plan_id=sub_plan,
+                    auto_renew=auto_renew, created_at=sub_created)
+            plan = plans.get(plan_id)
+            if plan is None:
+                plan = plans[plan_id] = Plan(
+                    id=plan_id, code=code, name_en=name_en, name_zh_hans=name_zh,
+                    validity_unit=unit, validity_count=count, coverage=coverage,
+                    region_id=region_id, kind=kind)
+            if period_id not in periods:
+                period = Period(id=period_id, subscription_id=sub_id, sequence=sequence,
+                                plan=plan, starts_at=_aware(starts_at), ends_at=_aware(ends_at),
+                                state=state)
+                periods[period_id] = (period, [])
+                by_esim[esim_id].append(period_id)
+            periods[period_id][1].append(AllowanceView(a_kind, total, used, UNITS[a_kind]))
     result: dict[int, EsimService] = {}
     for esim_id in esim_ids:
         current = None
         queued: list[PeriodView] = []
         last_ended = None
-        for period in by_esim.get(esim_id, []):
+        for period_id in by_esim.get(esim_id, []):
+            period, allowances = periods[period_id]
+            view = _view(period, allowances)
             if period.ends_at <= instant:
-                last_ended = _view(period)
+                last_ended = view
             elif period.starts_at <= instant:
-                current = _view(period)
+                current = view
             else:
-                queued.append(_view(period))
+                queued.append(view)
         result[esim_id] = EsimService(subscriptions.get(esim_id), current, queued, last_ended)
     return result
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """Raw SQL hands SQLite datetimes back as naive (or text); they are UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
