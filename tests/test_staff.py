@@ -74,3 +74,39 @@ def test_outbox_is_for_staff_only(catalog: None) -> None:
     client = Client()
     client.force_login(User.objects.create_user("cust@example.com", "x-long-password-1"))
     assert client.get("/staff/outbox/").status_code == 302
+
+
+def test_esim_status_moves_only_through_audited_actions(staff: Client) -> None:
+    from esimdesk.esims.models import Esim
+
+    iccid = buy_and_pay(Api.signup("act@example.com"), "jp-1gb-day")["lines"][0]["iccid"]
+    esim = Esim.objects.get(iccid=iccid)
+    changelist = "/staff/esims/esim/"
+    staff.post(changelist, {"action": "suspend", "_selected_action": [esim.pk]})
+    esim.refresh_from_db()
+    assert esim.status == "ready"  # ready -> suspended is not allowed
+    staff.post(changelist, {"action": "mark_installed", "_selected_action": [esim.pk]})
+    staff.post(changelist, {"action": "suspend", "_selected_action": [esim.pk]})
+    esim.refresh_from_db()
+    assert esim.status == "suspended"
+    moves = AuditEntry.objects.filter(object_type="esim", action="esim.status",
+                                      object_id=str(esim.pk))
+    assert [m.after["status"] for m in moves.order_by("id")] == ["installed", "suspended"]
+    assert all(m.actor_type == "staff" for m in moves)
+
+
+def test_staff_edits_are_audited(staff: Client) -> None:
+    from esimdesk.catalog.models import Plan
+
+    plan = Plan.objects.get(code="jp-1gb-day")
+    url = reverse("admin:catalog_plan_change", args=[plan.pk])
+    form = staff.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update({"name_en": "Japan 1 GB a day", "countries": [c.pk for c in
+                                                               plan.countries.all()],
+                 "prices-TOTAL_FORMS": "0", "prices-INITIAL_FORMS": "0"})
+    response = staff.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry = AuditEntry.objects.get(action="admin.change", object_type="plan")
+    assert entry.actor_type == "staff"
+    assert entry.after == {"name_en": "Japan 1 GB a day"}

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from esimdesk.accounts.models import ApiKey, SmsResetCode, User
 from esimdesk.catalog.models import Country, Plan, Price, Region
+from esimdesk.core import audit
+from esimdesk.core.errors import IllegalTransition
 from esimdesk.core.models import AuditEntry, Heartbeat, IdempotencyRecord
+from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications.models import Notification, OutboxMessage
@@ -18,6 +23,26 @@ from esimdesk.orders.models import Order, OrderLine, Receipt
 from esimdesk.payments.models import Payment, PaymentEvent
 from esimdesk.provisioning.models import SimulatedPlanApplication, SimulatedProfile
 from esimdesk.subscriptions.models import Allowance, Period, Subscription
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Editable by staff; every save and delete writes an audit row with who and what."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            changed = {name: str(form.cleaned_data.get(name)) for name in form.changed_data}
+            audit.record_by_user(user=request.user, obj=obj,
+                                 action=f"admin.{'change' if change else 'add'}",
+                                 before={name: str(form.initial.get(name))
+                                         for name in form.changed_data} if change else None,
+                                 after=changed)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            audit.record_by_user(user=request.user, obj=obj, action="admin.delete",
+                                 before={"repr": str(obj)})
+            super().delete_model(request, obj)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -34,7 +59,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(AuditedAdmin):
     list_display = ["id", "email", "phone", "name", "language", "time_zone", "is_staff",
                     "date_joined"]
     search_fields = ["email", "phone", "name"]
@@ -44,7 +69,7 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedAdmin):
     list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
 
@@ -55,7 +80,7 @@ class PriceInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditedAdmin):
     list_display = ["code", "name_en", "coverage", "validity_unit", "validity_count",
                     "data_bytes", "is_active"]
     list_filter = ["coverage", "validity_unit", "kind", "is_active"]
@@ -64,8 +89,9 @@ class PlanAdmin(admin.ModelAdmin):
     inlines = [PriceInline]
 
 
-admin.site.register(Region)
-admin.site.register(Country, search_fields=["code"], list_display=["code", "region", "popular"])
+admin.site.register(Region, AuditedAdmin)
+admin.site.register(Country, AuditedAdmin, search_fields=["code"],
+                    list_display=["code", "region", "popular"])
 
 
 class SubscriptionInline(admin.StackedInline):
@@ -76,33 +102,66 @@ class SubscriptionInline(admin.StackedInline):
 
 
 @admin.register(Esim)
-class EsimAdmin(admin.ModelAdmin):
+class EsimAdmin(AuditedAdmin):
     list_display = ["iccid", "owner", "label", "status", "upstream", "created_at"]
     list_filter = ["status", "upstream"]
     search_fields = ["iccid", "eid", "owner__email", "owner__phone", "label",
                      "order_lines__order__number"]
-    readonly_fields = ["iccid", "smdp_address", "matching_id", "upstream",
+    # The status moves only through the state machine (the actions below), never by hand.
+    readonly_fields = ["iccid", "status", "smdp_address", "matching_id", "upstream",
                        "upstream_reference", "created_at", "installed_at"]
     inlines = [SubscriptionInline]
+    actions = ["mark_installed", "suspend", "resume"]
+
+    def _move(self, request: HttpRequest, queryset: QuerySet[Esim], to: str) -> None:
+        moved = 0
+        for esim in queryset.order_by("pk"):
+            try:
+                esims.transition(esim=esim, to=to, actor_type="staff",
+                                 actor=f"{request.user.pk}:{request.user}",
+                                 reason="staff console")
+                moved += 1
+            except IllegalTransition as error:
+                self.message_user(request, f"{esim.iccid}: cannot go from {error.source} to "
+                                  f"{error.target}", messages.ERROR)
+        if moved:
+            self.message_user(request, f"{moved} eSIM(s) now {to}", messages.SUCCESS)
+
+    @admin.action(description="Mark installed")
+    def mark_installed(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
+        self._move(request, queryset, Esim.Status.INSTALLED)
+
+    @admin.action(description="Suspend")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
+        self._move(request, queryset, Esim.Status.SUSPENDED)
+
+    @admin.action(description="Resume (in use)")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
+        self._move(request, queryset, Esim.Status.IN_USE)
 
 
 class AllowanceInline(admin.TabularInline):
     model = Allowance
     extra = 0
+    readonly_fields = ["kind", "source", "total", "used", "overage"]
+    can_delete = False
 
 
 @admin.register(Period)
-class PeriodAdmin(admin.ModelAdmin):
+class PeriodAdmin(AuditedAdmin):
     list_display = ["id", "subscription", "sequence", "plan", "starts_at", "ends_at", "state"]
     list_filter = ["state"]
     search_fields = ["subscription__esim__iccid", "subscription__esim__owner__email"]
+    readonly_fields = ["subscription", "sequence", "plan", "starts_at", "ends_at", "state",
+                       "created_at"]
     inlines = [AllowanceInline]
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(AuditedAdmin):
     list_display = ["id", "esim", "group", "plan", "auto_renew", "created_at"]
     search_fields = ["esim__iccid", "esim__owner__email", "esim__owner__phone"]
+    readonly_fields = ["esim", "group", "plan", "created_at"]
 
 
 class OrderLineInline(admin.TabularInline):
@@ -121,17 +180,18 @@ class PaymentInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(AuditedAdmin):
     list_display = ["number", "user", "total", "currency", "status", "paid_provider",
                     "paid_method", "created_at"]
     list_filter = ["status", "currency"]
     search_fields = ["number", "user__email", "user__phone", "lines__esim__iccid"]
-    readonly_fields = ["number", "user", "currency", "total", "paid_at", "fulfilled_at",
+    readonly_fields = ["number", "user", "currency", "total", "status", "language", "paid_at",
+                       "fulfilled_at",
                        "paid_provider", "paid_method", "created_at"]
     inlines = [OrderLineInline, PaymentInline]
 
 
-admin.site.register(Receipt, search_fields=["number", "order__number"])
+admin.site.register(Receipt, ReadOnlyAdmin, search_fields=["number", "order__number"])
 
 
 @admin.register(Payment)
@@ -174,8 +234,8 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 admin.site.register(IdempotencyRecord, ReadOnlyAdmin, list_display=["scope", "key",
                                                                     "status_code", "created_at"])
 admin.site.register(Heartbeat, ReadOnlyAdmin, list_display=["process", "seen_at"])
-admin.site.register(Group, search_fields=["name", "owner__email"])
-admin.site.register(Membership)
+admin.site.register(Group, AuditedAdmin, search_fields=["name", "owner__email"])
+admin.site.register(Membership, AuditedAdmin)
 admin.site.register(SimulatedProfile, ReadOnlyAdmin,
                     list_display=["iccid", "reference", "plan_code", "status", "created_at"],
                     search_fields=["iccid", "reference"])
@@ -198,7 +258,7 @@ class AllowanceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(admin.ModelAdmin):
+class PriceAdmin(AuditedAdmin):
     list_display = ["plan", "currency", "amount"]
     list_filter = ["currency"]
     search_fields = ["plan__code"]
