@@ -5,10 +5,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from django.test import Client
 
 from esimdesk.core import clock
+
+# The live test server accepts bursts of parallel requests (the concurrency tests send 40 at
+# once); the socketserver default backlog of a few connections would reset them.
+WSGIServer.request_queue_size = 128
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

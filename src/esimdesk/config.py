@@ -46,7 +46,54 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_SCHEDULER_INTERVAL", "30", "Seconds between scheduler sweeps."),
     Option("ESIMDESK_WORKER_INTERVAL", "0.2", "Seconds the worker waits when idle."),
     Option("ESIMDESK_LOG_FORMAT", "json", "json (one object per line) or console."),
+    Option("ESIMDESK_REFUND_WINDOW_DAYS", "14",
+           "Days in which a traveller may refund a plan never installed or started."),
+    # Payment providers (enable with ESIMDESK_PAYMENT_PROVIDERS; docs/providers/*.md).
+    Option("ESIMDESK_SANDBOX_CURRENCIES", "CNY,USD,EUR,HKD,JPY,GBP,KRW,SGD",
+           "Currencies the sandbox provider accepts."),
+    Option("ESIMDESK_STRIPE_SECRET_KEY", "", "Stripe secret key (sk_live_… / sk_test_…).",
+           secret=True),
+    Option("ESIMDESK_STRIPE_WEBHOOK_SECRET", "", "Stripe endpoint signing secret (whsec_…).",
+           secret=True),
+    Option("ESIMDESK_STRIPE_API_BASE", "https://api.stripe.com", "Stripe API base URL."),
+    Option("ESIMDESK_STRIPE_CURRENCIES", "USD,EUR,HKD,CNY,GBP,JPY,SGD,KRW",
+           "Currencies accepted by card."),
+    Option("ESIMDESK_PAYPAL_CLIENT_ID", "", "PayPal REST app client id."),
+    Option("ESIMDESK_PAYPAL_CLIENT_SECRET", "", "PayPal REST app secret.", secret=True),
+    Option("ESIMDESK_PAYPAL_WEBHOOK_ID", "", "PayPal webhook id (for signature verification)."),
+    Option("ESIMDESK_PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com",
+           "PayPal API base URL (https://api-m.paypal.com for live)."),
+    Option("ESIMDESK_PAYPAL_CURRENCIES", "USD,EUR,HKD,GBP,JPY,SGD", "Currencies PayPal takes."),
+    Option("ESIMDESK_ALIPAY_APP_ID", "", "Alipay open platform app id."),
+    Option("ESIMDESK_ALIPAY_PRIVATE_KEY", "", "App private key (PEM text or a file path).",
+           secret=True),
+    Option("ESIMDESK_ALIPAY_PUBLIC_KEY", "", "Alipay public key (PEM text or a file path)."),
+    Option("ESIMDESK_ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do",
+           "Alipay gateway URL (openapi-sandbox.dl.alipaydev.com for the sandbox)."),
+    Option("ESIMDESK_ALIPAY_CURRENCIES", "CNY", "Currencies Alipay takes."),
+    Option("ESIMDESK_WECHATPAY_MCHID", "", "WeChat Pay merchant id."),
+    Option("ESIMDESK_WECHATPAY_APPID", "", "WeChat app id bound to the merchant."),
+    Option("ESIMDESK_WECHATPAY_PRIVATE_KEY", "", "Merchant API private key (PEM or path).",
+           secret=True),
+    Option("ESIMDESK_WECHATPAY_CERT_SERIAL", "", "Serial number of the merchant certificate."),
+    Option("ESIMDESK_WECHATPAY_APIV3_KEY", "", "APIv3 key (32 bytes).", secret=True),
+    Option("ESIMDESK_WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com",
+           "WeChat Pay API base URL."),
+    Option("ESIMDESK_WECHATPAY_CURRENCIES", "CNY", "Currencies WeChat Pay takes."),
 )
+
+
+def env_list(name: str) -> list[str]:
+    """A comma-separated option as a list of upper-case codes."""
+    return [item.strip().upper() for item in env(name).split(",") if item.strip()]
+
+
+def env_text_or_file(name: str) -> str:
+    """A PEM key given inline or as a path to a file."""
+    value = env(name).strip()
+    if value and not value.startswith("-----") and Path(value).is_file():
+        return Path(value).read_text()
+    return value.replace("\\n", "\n")
 
 
 def env(name: str) -> str:

@@ -20,6 +20,8 @@ urlpatterns = [
     path("staff/outbox/<int:pk>/", staff_views.outbox_message, name="staff_outbox_message"),
     path("staff/outbox/<int:pk>/attachments/<int:index>", staff_views.outbox_attachment,
          name="staff_outbox_attachment"),
+    path("staff/payments/<str:payment_id>/refund/", staff_views.refund_payment,
+         name="staff_refund"),
     path("staff/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),

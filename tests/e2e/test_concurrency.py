@@ -129,3 +129,46 @@ def test_same_idempotency_key_in_parallel_creates_one_order(http: Http) -> None:
     assert {status for status, _ in results} == {201}
     assert len({answer["id"] for _, answer in results}) == 1
     assert Order.objects.count() == 1
+
+
+def test_twenty_webhooks_and_twenty_returns_fulfil_once(http: Http) -> None:
+    from esimdesk.notifications.models import OutboxMessage
+    from esimdesk.orders.models import Receipt
+    from esimdesk.payments.providers.sandbox import SandboxProvider
+    from tests.conftest import run_tasks
+
+    order = _order(http, {"type": "new_esim", "plan": "jp-1gb-day"})
+    payment = Payment.objects.get(public_id=order["payment"]["id"])
+    body, headers = SandboxProvider().complete(reference=payment.provider_reference,
+                                               outcome="approve")
+
+    def webhook() -> int:
+        request = urllib.request.Request(http.base + "/hooks/payments/sandbox", data=body,
+                                         method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  **headers})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+
+    def come_back() -> int:
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            opener.open(f"{http.base}/pay/return/{payment.public_id}/", timeout=30)
+        except urllib.error.HTTPError as error:
+            return error.code
+        return 200
+
+    results = in_parallel(*([webhook] * 20 + [come_back] * 20))
+    assert results == [200] * 20 + [302] * 20
+    assert PaymentEvent.objects.filter(outcome="succeeded").count() == 1
+    pk = Order.objects.get(number=order["id"]).pk
+    in_parallel(*(lambda: orders.fulfil_order(order_id=pk) for _ in range(4)))
+    run_tasks()
+    assert Period.objects.count() == 1
+    assert Receipt.objects.filter(order_id=pk).count() == 1
+    assert OutboxMessage.objects.filter(subject__contains=order["id"]).count() == 1
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None

@@ -26,7 +26,10 @@ def pay_in_sandbox(client: Client, response, outcome: str = "approve") -> str:
     assert page.status_code == 200
     done = client.post(page_url, {"outcome": outcome, "decline_code": "card_declined"})
     assert done.status_code == 302
-    return done["Location"]
+    assert done["Location"].startswith("/pay/return/")
+    back = client.get(done["Location"])  # the return URL asks the provider, then shows the order
+    assert back.status_code == 302
+    return back["Location"]
 
 
 @pytest.mark.django_db

@@ -10,7 +10,7 @@ from esimdesk.orders.models import Order
 
 def orders_of(user: Any) -> QuerySet[Order]:
     return (Order.objects.filter(user=user).select_related("receipt")
-            .prefetch_related("lines__plan", "lines__esim", "payments")
+            .prefetch_related("lines__plan", "lines__esim", "lines__period", "payments__refunds")
             .order_by("-created_at", "-id"))
 
 

@@ -43,7 +43,7 @@ def _runs(text: str, bold: bool) -> list[tuple[str, str]]:
     return runs
 
 
-def _draw(pdf: canvas.Canvas, x: float, y: float, text: str, *, size: float = 10,
+def draw_text(pdf: canvas.Canvas, x: float, y: float, text: str, *, size: float = 10,
           bold: bool = False, right: bool = False) -> None:
     runs = _runs(text, bold)
     if right:
@@ -67,8 +67,8 @@ def render_receipt_pdf(order: Order, *, language: str | None = None) -> bytes:
         width, height = A4
         left, right = 20 * mm, width - 20 * mm
         y = height - 25 * mm
-        _draw(pdf, left, y, _("Receipt"), size=20, bold=True)
-        _draw(pdf, right, y, "esimdesk", right=True)
+        draw_text(pdf, left, y, _("Receipt"), size=20, bold=True)
+        draw_text(pdf, right, y, "esimdesk", right=True)
         y -= 12 * mm
         local_paid = timezone.localtime(order.paid_at or receipt.issued_at)
         rows = [
@@ -80,29 +80,29 @@ def render_receipt_pdf(order: Order, *, language: str | None = None) -> bytes:
             (_("Payment method"), order.paid_with or "-"),
         ]
         for label, value in rows:
-            _draw(pdf, left, y, label, bold=True)
-            _draw(pdf, 70 * mm, y, value)
+            draw_text(pdf, left, y, label, bold=True)
+            draw_text(pdf, 70 * mm, y, value)
             y -= 6 * mm
         y -= 6 * mm
         pdf.setStrokeColor(colors.HexColor("#0f766e"))
         pdf.line(left, y + 4 * mm, right, y + 4 * mm)
-        _draw(pdf, left, y, _("Description"), bold=True)
-        _draw(pdf, right, y, _("Amount"), bold=True, right=True)
+        draw_text(pdf, left, y, _("Description"), bold=True)
+        draw_text(pdf, right, y, _("Amount"), bold=True, right=True)
         y -= 7 * mm
         for line in order.lines.select_related("plan", "esim"):
             text = line.label
             if line.esim_id:
                 text += f"  (ICCID {line.esim.iccid})"  # type: ignore[union-attr]
-            _draw(pdf, left, y, text[:95])
-            _draw(pdf, right, y, line.money.format(money_lang), right=True)
+            draw_text(pdf, left, y, text[:95])
+            draw_text(pdf, right, y, line.money.format(money_lang), right=True)
             y -= 6 * mm
         y -= 2 * mm
         pdf.line(left, y + 4 * mm, right, y + 4 * mm)
-        _draw(pdf, left, y - 2 * mm, _("Total paid"), size=12, bold=True)
-        _draw(pdf, right, y - 2 * mm, order.total_money.format(money_lang), size=12, bold=True,
+        draw_text(pdf, left, y - 2 * mm, _("Total paid"), size=12, bold=True)
+        draw_text(pdf, right, y - 2 * mm, order.total_money.format(money_lang), size=12, bold=True,
               right=True)
         pdf.setFillColor(colors.grey)
-        _draw(pdf, left, 15 * mm, _("Questions? %(email)s · %(phone)s") % {
+        draw_text(pdf, left, 15 * mm, _("Questions? %(email)s · %(phone)s") % {
             "email": settings.ESIMDESK["SUPPORT_EMAIL"],
             "phone": settings.ESIMDESK["SUPPORT_PHONE"]}, size=8)
         pdf.showPage()

@@ -11,12 +11,17 @@ from ninja.pagination import PageNumberPagination, paginate
 from esimdesk.api.auth import customer_auth
 from esimdesk.api.errors import domain_error_body
 from esimdesk.api.schemas import ErrorOut
+from esimdesk.core.errors import NotFound
 from esimdesk.core.idempotency import fingerprint, run_once
+from esimdesk.core.money import check_currency
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 from esimdesk.orders.services import LineRequest
-from esimdesk.payments import services
+from esimdesk.payments import refund_policy, registry, services
+from esimdesk.payments.credit_notes import credit_note_filename, render_credit_note_pdf
+from esimdesk.payments.models import Refund
 from esimdesk.payments.schemas import (
+    MethodOut,
     OrderIn,
     OrderOut,
     PayAgainIn,
@@ -41,6 +46,19 @@ def _idempotent(request: HttpRequest, scope: str, produce: Any) -> Status[Any]:
     return Status(stored.status, stored.body)
 
 
+def _device(request: HttpRequest) -> Any:
+    return services.device_from_user_agent(request.headers.get("User-Agent", ""))
+
+
+@router.get("/payments/methods", response={200: list[MethodOut], 422: ErrorOut},
+            auth=None, summary="Payment methods for a currency")
+def payment_methods(request: HttpRequest, currency: str) -> list[dict[str, Any]]:
+    """The enabled payment methods that accept ``currency``, in the order to offer them."""
+    code = check_currency(currency)
+    return [{"provider": p.name, "label": p.display_name,
+             "saves_methods": p.supports_saved_methods} for p in registry.available_for(code)]
+
+
 @router.post("/orders", response={201: OrderOut, **ERRORS}, summary="Place an order")
 def create_order(request: HttpRequest, body: OrderIn) -> Status[Any]:
     """Create an order and start its payment. Lines: ``{"type":"new_esim","plan"}``,
@@ -54,6 +72,7 @@ def create_order(request: HttpRequest, body: OrderIn) -> Status[Any]:
     def produce() -> tuple[int, Any]:
         payment = services.checkout(
             user=user, currency=body.currency, provider=body.provider,
+            device=body.device or _device(request), save_method=body.save_method,
             lines=[LineRequest(type=line.type, plan=line.plan, iccid=line.iccid,
                                product=line.product) for line in body.lines])
         return 201, order_out(order_queries.order_of(user, payment.order.number), payment)
@@ -81,8 +100,6 @@ def get_receipt(request: HttpRequest, number: str) -> HttpResponse:
     """The PDF receipt of a paid order, in the customer's language."""
     order = order_queries.order_of(request.auth, number)  # type: ignore[attr-defined]
     if not hasattr(order, "receipt"):
-        from esimdesk.core.errors import NotFound
-
         raise NotFound(code="no_receipt_yet")
     response = HttpResponse(render_receipt_pdf(order), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{receipt_filename(order)}"'
@@ -98,8 +115,9 @@ def pay_again(request: HttpRequest, number: str, body: PayAgainIn) -> Status[Any
 
     def produce() -> tuple[int, Any]:
         order = order_queries.order_of(user, number)
-        return 201, payment_out(services.start_payment(user=user, order=order,
-                                                       provider=body.provider))
+        return 201, payment_out(services.start_payment(
+            user=user, order=order, provider=body.provider,
+            device=body.device or _device(request), save_method=body.save_method))
 
     return _idempotent(request, f"orders.{number}.pay", produce)
 
@@ -120,3 +138,33 @@ def complete_sandbox(request: HttpRequest, payment_id: str,
         return 200, payment_out(payment)
 
     return _idempotent(request, f"sandbox.{payment_id}", produce)
+
+
+@router.post("/orders/{number}/refund", response={200: OrderOut, **ERRORS},
+             summary="Refund an unused order")
+def refund_order(request: HttpRequest, number: str) -> Status[Any]:
+    """The customer's own refund under the refund policy: a plan never installed or started,
+    within the refund window, is refunded in full (``refund_eligible`` says whether it
+    applies). The money goes back to the method that paid; the answer lists the refund as
+    ``pending`` until the provider confirms. Honours ``Idempotency-Key``."""
+    user = request.auth  # type: ignore[attr-defined]
+
+    def produce() -> tuple[int, Any]:
+        order = order_queries.order_of(user, number)
+        refund_policy.request_customer_refund(user=user, order=order)
+        return 200, order_out(order_queries.order_of(user, number))
+
+    return _idempotent(request, f"orders.{number}.refund", produce)
+
+
+@router.get("/orders/{number}/credit-notes/{refund_id}", url_name="credit_note",
+            response={200: None, **ERRORS}, summary="Credit note (PDF)")
+def get_credit_note(request: HttpRequest, number: str, refund_id: str) -> HttpResponse:
+    order = order_queries.order_of(request.auth, number)  # type: ignore[attr-defined]
+    refund = Refund.objects.filter(payment__order=order, public_id=refund_id,
+                                   status=Refund.Status.SUCCEEDED).first()
+    if refund is None:
+        raise NotFound(code="unknown_refund")
+    response = HttpResponse(render_credit_note_pdf(refund), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{credit_note_filename(refund)}"'
+    return response

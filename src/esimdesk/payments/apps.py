@@ -8,7 +8,6 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from esimdesk.orders.models import PROVIDER_LABELS
-        from esimdesk.payments.registry import PROVIDERS
+        from esimdesk.payments.registry import LABELS
 
-        for name, provider in PROVIDERS.items():
-            PROVIDER_LABELS[name] = provider.label
+        PROVIDER_LABELS.update(LABELS)

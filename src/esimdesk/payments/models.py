@@ -16,6 +16,10 @@ def new_payment_id() -> str:
     return "pay_" + secrets.token_urlsafe(12)
 
 
+def new_refund_id() -> str:
+    return "ref_" + secrets.token_urlsafe(12)
+
+
 class Payment(models.Model):
     """One attempt to pay an order with one provider. A declined attempt stays on record;
     paying again creates a new Payment for the same order."""
@@ -25,6 +29,7 @@ class Payment(models.Model):
         SUCCEEDED = "succeeded", _("Paid")
         DECLINED = "declined", _("Declined")
         CANCELLED = "cancelled", _("Cancelled")
+        DUPLICATE = "duplicate", _("Paid twice: refunded")
 
     public_id = models.CharField(max_length=32, unique=True, default=new_payment_id)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
@@ -34,6 +39,10 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     method = models.CharField(max_length=100, blank=True, help_text="e.g. Visa •••• 4242")
+    device = models.CharField(max_length=8, default="desktop",
+                              help_text="desktop (QR where offered) or mobile (redirect)")
+    off_session = models.BooleanField(default=False, help_text="charged a saved method")
+    refunded = models.BigIntegerField(default=0, help_text="minor units refunded so far")
     next_action = models.JSONField(default=dict, blank=True)
     failure_code = models.CharField(max_length=60, blank=True)
     failure_message = models.CharField(max_length=255, blank=True)
@@ -59,13 +68,20 @@ class Payment(models.Model):
     def money(self) -> Money:
         return Money(self.amount, self.currency)
 
+    @property
+    def refundable(self) -> Money:
+        return Money(self.amount - self.refunded, self.currency)
 
+
+# A cancelled attempt (superseded by a newer one) can still be paid at the provider: that
+# money is real, so it may still succeed, or become a duplicate that is refunded in full.
 PAYMENT_STATES = StateMachine("payment", {
     Payment.Status.PENDING: {Payment.Status.SUCCEEDED, Payment.Status.DECLINED,
-                             Payment.Status.CANCELLED},
+                             Payment.Status.CANCELLED, Payment.Status.DUPLICATE},
+    Payment.Status.CANCELLED: {Payment.Status.SUCCEEDED, Payment.Status.DUPLICATE},
     Payment.Status.SUCCEEDED: set(),
     Payment.Status.DECLINED: set(),
-    Payment.Status.CANCELLED: set(),
+    Payment.Status.DUPLICATE: set(),
 })
 
 
@@ -80,6 +96,10 @@ class PaymentEvent(models.Model):
     payment = models.ForeignKey(Payment, null=True, on_delete=models.PROTECT,
                                 related_name="events")
     type = models.CharField(max_length=40)
+    provider_reference = models.CharField(max_length=120, blank=True)
+    amount = models.BigIntegerField(null=True, blank=True, help_text="minor units, as stated")
+    currency = models.CharField(max_length=3, blank=True)
+    refund_reference = models.CharField(max_length=120, blank=True)
     payload = models.JSONField(default=dict)
     received_at = models.DateTimeField(default=clock.now)
     outcome = models.CharField(max_length=40, blank=True,
@@ -92,3 +112,96 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.event_id} {self.type}"
+
+
+class Refund(models.Model):
+    """Money paid back on one payment, all or part. ``public_id`` is the idempotency key sent
+    to the provider, so retrying a refund never pays back twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Refund in progress")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Refund failed")
+
+    class Via(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        CUSTOMER = "customer", _("Customer (refund policy)")
+        PROVIDER = "provider", _("Provider dashboard")
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_refund_id)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField(help_text="minor units")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    via = models.CharField(max_length=10, choices=Via.choices)
+    reason = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    provider_refund_id = models.CharField(max_length=120, blank=True)
+    failure_message = models.CharField(max_length=255, blank=True)
+    credit_note_number = models.CharField(max_length=30, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0),
+                                              name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+REFUND_STATES = StateMachine("refund", {
+    Refund.Status.PENDING: {Refund.Status.SUCCEEDED, Refund.Status.FAILED},
+    Refund.Status.SUCCEEDED: set(),
+    Refund.Status.FAILED: set(),
+})
+
+
+class SavedMethod(models.Model):
+    """A payment method a provider keeps for off-session charges (auto-renew). Only the
+    provider's tokens and a label a person recognises: never card data."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE,
+                             related_name="saved_methods")
+    provider = models.CharField(max_length=20)
+    token = models.CharField(max_length=200)
+    customer_token = models.CharField(max_length=200, blank=True)
+    label = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=clock.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["provider", "token"],
+                                               name="uniq_saved_method")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.label}"
+
+
+class SandboxRecord(models.Model):
+    """The sandbox provider's own books (it plays the provider, so it keeps what a provider
+    would): one row per charge and per refund. esimdesk's state is never read from here
+    except through the sandbox adapter's ``query``, as with any provider."""
+
+    reference = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=[("charge", "charge"), ("refund", "refund")])
+    payment_id = models.CharField(max_length=32, help_text="esimdesk's payment id")
+    parent = models.CharField(max_length=64, blank=True, help_text="the charge a refund is of")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, default="open")
+    method = models.CharField(max_length=100, blank=True)
+    decline_code = models.CharField(max_length=40, blank=True)
+    saved_token = models.CharField(max_length=64, blank=True)
+    wants_saved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference} {self.status}"

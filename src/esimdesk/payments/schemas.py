@@ -6,8 +6,9 @@ from django.urls import reverse
 from ninja import Field, Schema
 
 from esimdesk.api.schemas import MoneyOut, money_out
+from esimdesk.core.money import Money
 from esimdesk.orders.models import Order
-from esimdesk.payments.models import Payment
+from esimdesk.payments.models import Payment, Refund
 
 
 class LineIn(Schema):
@@ -21,10 +22,32 @@ class OrderIn(Schema):
     lines: list[LineIn] = Field(..., min_length=1)
     currency: str = Field(..., min_length=3, max_length=3, examples=["USD"])
     provider: str = Field("sandbox", examples=["sandbox"])
+    device: Literal["desktop", "mobile"] | None = Field(
+        None, description="desktop gets a QR code where the method has one, mobile a redirect; "
+                          "default: from the User-Agent")
+    save_method: bool = Field(False, description="keep the method for automatic renewals")
 
 
 class PayAgainIn(Schema):
     provider: str = "sandbox"
+    device: Literal["desktop", "mobile"] | None = None
+    save_method: bool = False
+
+
+class MethodOut(Schema):
+    provider: str
+    label: str
+    saves_methods: bool
+
+
+class RefundOut(Schema):
+    id: str
+    amount: MoneyOut
+    status: str
+    via: str
+    reason: str
+    created_at: str
+    credit_note_url: str | None
 
 
 class SandboxCompleteIn(Schema):
@@ -66,9 +89,14 @@ class OrderOut(Schema):
     created_at: str
     paid_at: str | None
     total: MoneyOut
+    refunded: MoneyOut
     paid_with: str
     lines: list[OrderLineOut]
-    payment: PaymentOut | None
+    payment: PaymentOut | None = Field(..., description="the latest payment attempt")
+    payments: list[PaymentOut] = Field(..., description="every attempt, oldest first")
+    refunds: list[RefundOut] = Field(..., description="money paid back (shown as negative "
+                                                      "lines in history)")
+    refund_eligible: bool = Field(..., description="the customer may refund it themselves")
     receipt_url: str | None
 
 
@@ -88,10 +116,24 @@ def payment_out(payment: Payment) -> dict[str, Any]:
     }
 
 
+def refund_out(refund: Refund) -> dict[str, Any]:
+    done = refund.status == Refund.Status.SUCCEEDED
+    return {"id": refund.public_id, "amount": money_out(refund.money), "status": refund.status,
+            "via": refund.via, "reason": refund.reason,
+            "created_at": refund.created_at.isoformat(),
+            "credit_note_url": settings.PUBLIC_URL + reverse(
+                "api_v1:credit_note", args=[refund.payment.order.number, refund.public_id])
+            if done else None}
+
+
 def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
-    payments = list(order.payments.all())
-    latest = payment or max(payments, key=lambda p: (p.created_at, p.pk), default=None)
+    from esimdesk.payments.refund_policy import ineligibility
+
+    payments = sorted(order.payments.all(), key=lambda p: (p.created_at, p.pk))
+    latest = payment or (payments[-1] if payments else None)
     has_receipt = hasattr(order, "receipt")
+    refunds = [r for p in payments for r in p.refunds.all()]
+    refunded = sum(r.amount for r in refunds if r.status == Refund.Status.SUCCEEDED)
     return {
         "id": order.number,
         "status": order.status,
@@ -99,6 +141,7 @@ def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
         "created_at": order.created_at.isoformat(),
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "total": money_out(order.total_money),
+        "refunded": money_out(Money(refunded, order.currency)),
         "paid_with": order.paid_with,
         "lines": [{"type": line.type, "plan": line.plan.code,
                    "iccid": line.esim.iccid if line.esim else None,
@@ -106,6 +149,9 @@ def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
                    "fulfilled": line.fulfilled_at is not None}
                   for line in order.lines.all()],
         "payment": payment_out(latest) if latest else None,
+        "payments": [payment_out(p) for p in payments],
+        "refunds": [refund_out(r) for r in sorted(refunds, key=lambda r: (r.created_at, r.pk))],
+        "refund_eligible": ineligibility(order) is None,
         "receipt_url": (settings.PUBLIC_URL + reverse("api_v1:order_receipt",
                                                       args=[order.number]))
         if has_receipt else None,

@@ -1,13 +1,22 @@
 """Payment writes. Every provider message is applied exactly once, keyed by its event id,
-and only the Payment state machine decides what it changes."""
+and only the Payment state machine decides what it changes.
+
+Three paths can tell esimdesk how a payment went, and they may race: the provider's webhook,
+the payer's browser coming back (the return URL, which asks the provider with ``query``), and
+reconciliation of payments whose outcome is unknown. All three end in ``apply_event`` under a
+row lock on the payment, so the first fact wins and the others change nothing.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from esimdesk.core import audit, clock
@@ -15,36 +24,61 @@ from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
 from esimdesk.core.money import check_currency
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
-from esimdesk.payments import registry
-from esimdesk.payments.models import PAYMENT_STATES, Payment, PaymentEvent, new_payment_id
-from esimdesk.payments.providers.base import ProviderEvent
+from esimdesk.payments import refunds, registry
+from esimdesk.payments.models import (
+    PAYMENT_STATES,
+    Payment,
+    PaymentEvent,
+    SavedMethod,
+    new_payment_id,
+)
+from esimdesk.payments.providers.base import Device, ProviderEvent, StartRequest, WebhookAck
 from esimdesk.payments.providers.sandbox import SandboxProvider
 
 logger = logging.getLogger(__name__)
 
+NEEDS_REVIEW = {"unknown_payment", "amount_mismatch"}
 
-def checkout(*, user: Any, lines: list[orders.LineRequest], currency: str,
-             provider: str, return_url: str = "") -> Payment:
+
+def device_from_user_agent(user_agent: str) -> Device:
+    """Phones get a redirect into the provider's app or page; desktops a QR code to scan."""
+    text = user_agent or ""
+    return "mobile" if any(m in text for m in ("Mobi", "Android", "iPhone", "iPad")) else \
+        "desktop"
+
+
+def methods_for(currency: str) -> list[tuple[str, str]]:
+    """(name, label) of the enabled providers that accept ``currency``."""
+    return [(p.name, p.display_name) for p in registry.available_for(currency.upper())]
+
+
+def checkout(*, user: Any, lines: list[orders.LineRequest], currency: str, provider: str,
+             device: Device = "desktop", save_method: bool = False) -> Payment:
     """Create the order and start paying it, in one transaction."""
     adapter = registry.get(provider)
     code = check_currency(currency)
     if not adapter.supports(code):
         raise ValidationFailed(_("That payment method does not accept this currency."),
                                code="currency_not_supported_by_provider",
-                               detail={"provider": provider, "currency": code})
+                               detail={"provider": provider, "currency": code,
+                                       "available": [n for n, _label in methods_for(code)]})
     with transaction.atomic():
-        order = orders.create_order(user=user, lines=lines, currency=currency)
-        return start_payment(user=user, order=order, provider=provider, return_url=return_url)
+        order = orders.create_order(user=user, lines=lines, currency=code)
+        return start_payment(user=user, order=order, provider=provider, device=device,
+                             save_method=save_method)
 
 
-def start_payment(*, user: Any, order: Order, provider: str, return_url: str = "") -> Payment:
+def start_payment(*, user: Any, order: Order, provider: str, device: Device = "desktop",
+                  save_method: bool = False) -> Payment:
     """Start a (new) payment attempt for an order that is still awaiting payment.
 
-    A previous attempt still pending is cancelled first, so at most one attempt can succeed.
+    A previous attempt still pending is cancelled first. Should the payer still complete it
+    at the provider, the first success pays the order and any later one is refunded.
     """
     adapter = registry.get(provider)
     if not adapter.supports(order.currency):
-        raise ValidationFailed(code="currency_not_supported_by_provider",
+        raise ValidationFailed(_("That payment method does not accept this currency."),
+                               code="currency_not_supported_by_provider",
                                detail={"provider": provider, "currency": order.currency})
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
@@ -58,26 +92,40 @@ def start_payment(*, user: Any, order: Order, provider: str, return_url: str = "
             _transition(previous, Payment.Status.CANCELLED, actor="esimdesk",
                         reason="superseded by a new payment attempt")
         public_id = new_payment_id()
-        started = adapter.start(payment_id=public_id, amount=locked.total_money,
-                                description=locked.number, return_url=return_url)
+        started = adapter.start(StartRequest(
+            payment_id=public_id, amount=locked.total_money, description=locked.number,
+            return_url=_url("portal:payment_return", public_id),
+            cancel_url=_url("portal:order", locked.number),
+            notify_url=_url("payment_webhook", adapter.name), device=device,
+            customer_email=user.email or "", customer_ref=f"user-{user.pk}",
+            save_method=save_method and adapter.supports_saved_methods,
+            language=user.language))
         payment = Payment.objects.create(
             public_id=public_id, order=locked, provider=adapter.name,
             provider_reference=started.provider_reference, amount=locked.total,
-            currency=locked.currency, next_action=started.next_action.as_dict())
+            currency=locked.currency, device=device,
+            next_action=started.next_action.as_dict())
         audit.record_by_user(user=user, action="payment.start", obj=payment,
                              after={"order": locked.number, "provider": adapter.name,
                                     "amount": payment.amount, "currency": payment.currency})
     return payment
 
 
-def handle_webhook(*, provider: str, body: bytes, headers: Mapping[str, str]) -> list[str]:
-    """Verify a provider message and apply each event it carries; returns the outcomes.
+def _url(name: str, *args: str) -> str:
+    return settings.PUBLIC_URL + reverse(name, args=args)
+
+
+def handle_webhook(*, provider: str, body: bytes,
+                   headers: Mapping[str, str]) -> tuple[list[str], WebhookAck]:
+    """Verify a provider message and apply each event it carries.
 
     Raises ``SignatureError`` (before anything is stored) when the message does not verify.
+    Returns the outcomes and the acknowledgement the provider expects (also for a replay).
     """
     adapter = registry.get(provider)
     events = adapter.parse_webhook(body=body, headers=headers)
-    return [apply_event(provider=adapter.name, event=event) for event in events]
+    outcomes = [apply_event(provider=adapter.name, event=event) for event in events]
+    return outcomes, adapter.webhook_ack()
 
 
 def apply_event(*, provider: str, event: ProviderEvent) -> str:
@@ -86,8 +134,12 @@ def apply_event(*, provider: str, event: ProviderEvent) -> str:
         try:
             with transaction.atomic():
                 record = PaymentEvent.objects.create(
-                    provider=provider, event_id=event.event_id,
-                    type=event.type, payload=dict(event.raw))
+                    provider=provider, event_id=event.event_id, type=event.type,
+                    provider_reference=event.provider_reference[:120],
+                    amount=event.amount.amount if event.amount else None,
+                    currency=event.amount.currency if event.amount else "",
+                    refund_reference=event.refund_reference[:120],
+                    payload=_jsonable(event.raw))
         except IntegrityError:
             return "duplicate"
         payment = (Payment.objects.select_for_update()
@@ -97,39 +149,83 @@ def apply_event(*, provider: str, event: ProviderEvent) -> str:
         record.payment = payment
         record.outcome = outcome
         record.save(update_fields=["payment", "outcome"])
-    if outcome in ("unknown_payment", "amount_mismatch", "success_after_cancel"):
+        if outcome == "succeeded" and payment is not None:
+            _release_held(payment, provider)
+    if outcome in NEEDS_REVIEW:
         logger.warning("payment event %s:%s needs review: %s", provider, event.event_id,
                        outcome)
     return outcome
 
 
+def _jsonable(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider's message as stored JSON (anything odd inside becomes text)."""
+    return dict(json.loads(json.dumps(dict(raw), default=str)))
+
+
 def _apply(payment: Payment, event: ProviderEvent, provider: str) -> str:
+    if event.type in ("refunded", "refund_failed"):
+        if payment.status == Payment.Status.PENDING:
+            return "held"  # applied once the success it refers to arrives
+        return refunds.apply_refund_event(payment=payment, event=event, provider=provider)
     if event.amount is not None and event.amount != payment.money:
         audit.record(action="payment.amount_mismatch", obj=payment, actor_type="provider",
                      actor=provider, after={"event": event.event_id,
-                                            "amount": str(event.amount)})
+                                            "amount": str(event.amount),
+                                            "expected": str(payment.money)},
+                     reason="the provider reported another amount or currency")
         return "amount_mismatch"
-    if payment.status != Payment.Status.PENDING:
-        # Out-of-order or late: a decline after a success never undoes it. A success on an
-        # attempt that was superseded means money arrived twice and needs a refund.
-        if event.type == "succeeded" and payment.status == Payment.Status.CANCELLED:
-            audit.record(action="payment.success_after_cancel", obj=payment,
-                         actor_type="provider", actor=provider,
-                         after={"event": event.event_id}, reason="needs refund review")
-            return "success_after_cancel"
-        return f"ignored_{payment.status}"
     if event.type == "succeeded":
-        payment.method = event.method[:100]
-        payment.succeeded_at = clock.now()
-        _transition(payment, Payment.Status.SUCCEEDED, actor=provider)
-        orders.mark_paid(order_id=payment.order_id, provider=provider, method=payment.method,
-                         actor=provider)
-        return "succeeded"
+        return _apply_success(payment, event, provider)
+    if payment.status != Payment.Status.PENDING:
+        return f"ignored_{payment.status}"  # a decline never undoes a success
     payment.method = event.method[:100]
     payment.failure_code = event.failure_code[:60]
     payment.failure_message = event.failure_message[:255]
     _transition(payment, Payment.Status.DECLINED, actor=provider)
     return "declined"
+
+
+def _apply_success(payment: Payment, event: ProviderEvent, provider: str) -> str:
+    if payment.status not in (Payment.Status.PENDING, Payment.Status.CANCELLED):
+        return f"ignored_{payment.status}"
+    payment.method = event.method[:100]
+    payment.succeeded_at = clock.now()
+    if event.saved_method is not None:
+        _remember_method(payment, event, provider)
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    if order.status != Order.Status.AWAITING_PAYMENT:
+        # Paid twice (an older attempt completed after a newer one): pay the money back.
+        _transition(payment, Payment.Status.DUPLICATE, actor=provider,
+                    reason="the order was already paid")
+        refunds.request_refund(payment=payment, amount=payment.money, via="provider",
+                               reason="paid twice", user=None, allow_duplicate=True)
+        return "duplicate_refunded"
+    for other in Payment.objects.select_for_update().filter(
+            order=order, status=Payment.Status.PENDING).exclude(pk=payment.pk).order_by("pk"):
+        _transition(other, Payment.Status.CANCELLED, actor="esimdesk",
+                    reason="another attempt paid the order")
+    _transition(payment, Payment.Status.SUCCEEDED, actor=provider)
+    orders.mark_paid(order_id=payment.order_id, provider=provider, method=payment.method,
+                     actor=provider)
+    return "succeeded"
+
+
+def _remember_method(payment: Payment, event: ProviderEvent, provider: str) -> None:
+    saved = event.saved_method
+    assert saved is not None
+    SavedMethod.objects.get_or_create(
+        provider=provider, token=saved.token,
+        defaults={"user_id": payment.order.user_id, "label": saved.label[:100],
+                  "customer_token": saved.customer_token})
+
+
+def _release_held(payment: Payment, provider: str) -> None:
+    """Apply refund events that arrived before the success they refer to, in order."""
+    for held in PaymentEvent.objects.filter(payment=payment, outcome="held").order_by("pk"):
+        adapter_event = refunds.event_from_record(held)
+        held.outcome = refunds.apply_refund_event(payment=payment, event=adapter_event,
+                                                  provider=provider)
+        held.save(update_fields=["outcome"])
 
 
 def _transition(payment: Payment, to: str, *, actor: str, reason: str = "") -> None:
@@ -142,8 +238,22 @@ def _transition(payment: Payment, to: str, *, actor: str, reason: str = "") -> N
                  before={"status": before}, after={"status": to}, reason=reason)
 
 
+def reconcile(*, payment: Payment) -> str:
+    """Ask the provider how a payment stands and apply the answer (the return URL, and any
+    payment whose outcome is unknown). Safe to run at any time, any number of times."""
+    if payment.status not in (Payment.Status.PENDING, Payment.Status.CANCELLED):
+        return f"settled_{payment.status}"
+    adapter = registry.get(payment.provider)
+    event = adapter.query(payment_id=payment.public_id,
+                          provider_reference=payment.provider_reference)
+    if event is None:
+        return "open"
+    return apply_event(provider=adapter.name, event=event)
+
+
 def complete_sandbox_payment(*, user: Any, payment_id: str, outcome: str,
-                             decline_code: str = "card_declined") -> Payment:
+                             decline_code: str = "card_declined", card: str = "4242",
+                             save_card: bool = False) -> Payment:
     """Finish a sandbox payment as its hosted page would: approve or decline.
 
     The outcome travels as a signed webhook message through ``handle_webhook``, so the
@@ -156,18 +266,21 @@ def complete_sandbox_payment(*, user: Any, payment_id: str, outcome: str,
     if payment is None:
         raise NotFound(code="unknown_payment", detail={"payment": payment_id})
     return complete_sandbox_reference(reference=payment.provider_reference, outcome=outcome,
-                                      decline_code=decline_code)
+                                      decline_code=decline_code, card=card,
+                                      save_card=save_card)
 
 
 def complete_sandbox_reference(*, reference: str, outcome: str,
-                               decline_code: str = "card_declined") -> Payment:
+                               decline_code: str = "card_declined", card: str = "4242",
+                               save_card: bool = False) -> Payment:
     """What the sandbox's hosted page does when the payer presses approve or decline."""
     if outcome not in ("approve", "decline"):
         raise ValidationFailed(code="invalid_outcome", detail={"allowed": ["approve", "decline"]})
     payment = sandbox_payment_by_reference(reference)
-    body, headers = SandboxProvider().completion_message(
-        reference=payment.provider_reference, amount=payment.money, outcome=outcome,
-        decline_code=decline_code)
+    provider = registry.get(SandboxProvider.name)
+    assert isinstance(provider, SandboxProvider)
+    body, headers = provider.complete(reference=reference, outcome=outcome,
+                                      decline_code=decline_code, card=card, save_card=save_card)
     handle_webhook(provider=SandboxProvider.name, body=body, headers=headers)
     payment.refresh_from_db()
     return payment

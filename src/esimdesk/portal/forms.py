@@ -4,36 +4,37 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from esimdesk.payments import registry
+from esimdesk.payments import services as payments
 
 CURRENCIES = [("CNY", "CNY ¥"), ("USD", "USD $"), ("EUR", "EUR €"), ("HKD", "HKD HK$")]
 
 
-class CheckoutForm(forms.Form):
+class PaymentMethodForm(forms.Form):
+    """The payment methods that accept the order's currency (and nothing else)."""
+
+    provider = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
+    save_method = forms.BooleanField(
+        label=_("Keep this payment method for automatic renewals"), required=False)
+
+    def __init__(self, *args: object, currency: str = "USD", **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        methods = payments.methods_for(currency)
+        self.fields["provider"].choices = methods  # type: ignore[attr-defined]
+        if methods:
+            self.fields["provider"].initial = methods[0][0]
+        self.saving_providers = [p.name for p in registry.available_for(currency)
+                                 if p.supports_saved_methods]
+
+
+class CheckoutForm(PaymentMethodForm):
     plan = forms.SlugField(widget=forms.HiddenInput)
     iccid = forms.CharField(required=False, widget=forms.HiddenInput)
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCIES,
                                  widget=forms.HiddenInput)
-    provider = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        providers = [(p.name, p.display_name) for p in
-                     (registry.get(name) for name in registry.enabled_names())]
-        self.fields["provider"].choices = providers  # type: ignore[attr-defined]
-        if providers:
-            self.fields["provider"].initial = providers[0][0]
 
 
-class PayAgainForm(forms.Form):
-    provider = forms.ChoiceField(label=_("Pay with"), widget=forms.RadioSelect)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        providers = [(p.name, p.display_name) for p in
-                     (registry.get(name) for name in registry.enabled_names())]
-        self.fields["provider"].choices = providers  # type: ignore[attr-defined]
-        if providers:
-            self.fields["provider"].initial = providers[0][0]
+class PayAgainForm(PaymentMethodForm):
+    pass
 
 
 class LabelForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from esimdesk.portal.views import account, catalog, esims, orders
+from esimdesk.portal.views import account, catalog, esims, orders, pay
 
 app_name = "portal"
 
@@ -18,7 +18,11 @@ urlpatterns = [
     path("orders/<str:number>/", orders.order_detail, name="order"),
     path("orders/<str:number>/pay/", orders.pay_again, name="pay_again"),
     path("orders/<str:number>/receipt.pdf", orders.receipt, name="receipt"),
-    path("pay/sandbox/<str:reference>/", orders.sandbox_pay, name="sandbox_pay"),
+    path("orders/<str:number>/refund/", orders.request_refund, name="request_refund"),
+    path("orders/<str:number>/credit-notes/<str:refund_id>.pdf", orders.credit_note,
+         name="credit_note"),
+    path("pay/return/<str:payment_id>/", pay.payment_return, name="payment_return"),
+    path("pay/sandbox/<str:reference>/", pay.sandbox_pay, name="sandbox_pay"),
     path("account/", account.account, name="account"),
     path("account/language/", account.set_language, name="set_language"),
     path("account/reset/sms/", account.sms_reset_request, name="sms_reset"),

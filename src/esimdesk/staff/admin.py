@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from esimdesk.accounts.models import ApiKey, SmsResetCode, User
 from esimdesk.catalog.models import Country, Plan, Price, Region
@@ -20,7 +22,7 @@ from esimdesk.esims.models import Esim
 from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications.models import Notification, OutboxMessage
 from esimdesk.orders.models import Order, OrderLine, Receipt
-from esimdesk.payments.models import Payment, PaymentEvent
+from esimdesk.payments.models import Payment, PaymentEvent, Refund, SandboxRecord, SavedMethod
 from esimdesk.provisioning.models import SimulatedPlanApplication, SimulatedProfile
 from esimdesk.subscriptions.models import Allowance, Period, Subscription
 
@@ -197,7 +199,14 @@ admin.site.register(Receipt, ReadOnlyAdmin, search_fields=["number", "order__num
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     list_display = ["public_id", "order", "provider", "amount", "currency", "status",
-                    "method", "created_at"]
+                    "refunded", "method", "created_at", "refund_link"]
+
+    @admin.display(description="Refund")
+    def refund_link(self, payment: Payment) -> str:
+        if payment.status != Payment.Status.SUCCEEDED or payment.refunded >= payment.amount:
+            return "—"
+        return format_html('<a href="{}">Refund…</a>',
+                           reverse("staff_refund", args=[payment.public_id]))
     list_filter = ["provider", "status"]
     search_fields = ["public_id", "provider_reference", "order__number", "order__user__email"]
 
@@ -269,3 +278,27 @@ class OrderLineAdmin(ReadOnlyAdmin):
     list_display = ["order", "type", "plan", "esim", "amount", "fulfilled_at"]
     list_filter = ["type"]
     search_fields = ["order__number", "esim__iccid"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    """Refunds are made on a payment's refund page (permission ``payments.add_refund``)."""
+
+    list_display = ["public_id", "payment", "amount", "currency", "status", "via", "reason",
+                    "credit_note_number", "created_at"]
+    list_filter = ["status", "via"]
+    search_fields = ["public_id", "payment__public_id", "payment__order__number",
+                     "payment__order__user__email"]
+
+
+@admin.register(SavedMethod)
+class SavedMethodAdmin(ReadOnlyAdmin):
+    list_display = ["user", "provider", "label", "created_at", "removed_at"]
+    search_fields = ["user__email", "user__phone", "label"]
+    exclude = ["token", "customer_token"]
+
+
+admin.site.register(SandboxRecord, ReadOnlyAdmin,
+                    list_display=["reference", "kind", "payment_id", "amount", "currency",
+                                  "status", "created_at"],
+                    search_fields=["reference", "payment_id"])

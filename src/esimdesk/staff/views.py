@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
+from esimdesk.core.errors import DomainError
+from esimdesk.core.money import Money, exponent
 from esimdesk.notifications.models import OutboxMessage
+from esimdesk.payments import refunds
+from esimdesk.payments.models import Payment
+from esimdesk.staff.forms import RefundForm
 
 
 @staff_member_required
@@ -42,3 +49,32 @@ def outbox_attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse
     response = HttpResponse(content, content_type=mimetype)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
+
+
+@staff_member_required
+@permission_required("payments.add_refund", raise_exception=True)
+def refund_payment(request: HttpRequest, payment_id: str) -> HttpResponse:
+    """Refund all or part of a payment (finance staff). Audited, and the customer is told."""
+    payment = get_object_or_404(Payment.objects.select_related("order", "order__user"),
+                                public_id=payment_id)
+    form = RefundForm(request.POST or None,
+                      initial={"amount": payment.refundable.decimal()})
+    if request.method == "POST" and form.is_valid():
+        places = exponent(payment.currency)
+        value = form.cleaned_data["amount"].scaleb(places)
+        if value != value.to_integral_value():
+            form.add_error("amount", f"{payment.currency} has {places} decimal places")
+        else:
+            try:
+                refunds.request_refund(payment=payment,
+                                       amount=Money(int(value), payment.currency),
+                                       via="staff", reason=form.cleaned_data["reason"],
+                                       user=request.user)
+            except DomainError as error:
+                form.add_error("amount", str(error.message))
+            else:
+                messages.success(request, f"Refund of {form.cleaned_data['amount']} "
+                                 f"{payment.currency} requested for {payment.order.number}.")
+                return redirect("admin:payments_payment_changelist")
+    return render(request, "staff/refund.html", {"payment": payment, "form": form,
+                                                 "title": f"Refund {payment.public_id}"})

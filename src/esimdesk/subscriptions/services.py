@@ -103,3 +103,55 @@ def set_auto_renew(*, user: Any, subscription: Subscription, enabled: bool) -> S
         audit.record_by_user(user=user, action="subscription.auto_renew", obj=subscription,
                              before={"auto_renew": before}, after={"auto_renew": enabled})
     return subscription
+
+
+def end_period_early(*, period: Period, actor: str, reason: str) -> Period:
+    """Take a period back (a refund): one not started yet is cancelled, a running one ends
+    now. Later queued periods move up, so the subscription stays back to back."""
+    with transaction.atomic():
+        locked_sub = Subscription.objects.select_for_update().get(pk=period.subscription_id)
+        locked = Period.objects.select_for_update().get(pk=period.pk)
+        instant = clock.now()
+        if locked.state in (Period.State.CANCELLED, Period.State.ENDED) or \
+                locked.ends_at <= instant:
+            return locked
+        before = {"state": locked.state, "ends_at": locked.ends_at.isoformat()}
+        if locked.starts_at >= instant:  # nothing of it was used
+            PERIOD_STATES.check(locked.state, Period.State.CANCELLED)
+            locked.state = Period.State.CANCELLED
+        else:
+            PERIOD_STATES.check(locked.state, Period.State.ENDED)
+            locked.state = Period.State.ENDED
+            locked.ends_at = instant
+        locked.save(update_fields=["state", "ends_at"])
+        audit.record(action="period.ended_early", obj=locked, actor_type="task", actor=actor,
+                     before=before, after={"state": locked.state,
+                                           "ends_at": locked.ends_at.isoformat()},
+                     reason=reason)
+        _reflow_after(locked_sub, locked, instant, actor)
+        return locked
+
+
+def _reflow_after(subscription: Subscription, removed: Period, instant: dt.datetime,
+                  actor: str) -> None:
+    kept_end = (subscription.periods.exclude(state=Period.State.CANCELLED)
+                .filter(sequence__lt=removed.sequence).aggregate(end=Max("ends_at"))["end"])
+    if removed.state == Period.State.ENDED:
+        kept_end = removed.ends_at
+    for later in (subscription.periods.select_for_update()
+                  .filter(sequence__gt=removed.sequence, state=Period.State.SCHEDULED)
+                  .order_by("sequence")):
+        starts_at = next_start(kept_end, instant)
+        if starts_at != later.starts_at:
+            before = later.starts_at.isoformat()
+            later.starts_at = starts_at
+            later.ends_at = later.plan.ends_at(starts_at)
+            if starts_at <= instant:
+                later.state = Period.State.ACTIVE
+            later.save(update_fields=["starts_at", "ends_at", "state"])
+            audit.record(action="period.moved", obj=later, actor_type="task", actor=actor,
+                         before={"starts_at": before},
+                         after={"starts_at": starts_at.isoformat(),
+                                "ends_at": later.ends_at.isoformat()},
+                         reason="an earlier period was refunded")
+        kept_end = later.ends_at

@@ -1,10 +1,21 @@
 """The contract every payment provider adapter fulfils. The docstrings are the contract.
 
-A provider adapter never moves money on its own initiative and never writes to the
-database: it translates. ``start`` asks the provider to collect an amount and says what the
-customer must do next; ``parse_webhook`` verifies a provider's message (signature first) and
-turns it into typed ``ProviderEvent`` objects. The payments service owns every state change
-and applies each event exactly once, keyed by ``ProviderEvent.event_id``.
+An adapter translates; it never decides. It never writes to the database and never moves
+money on its own initiative:
+
+- ``start`` asks the provider to collect an amount and says what the payer does next;
+- ``parse_webhook`` verifies a provider's message (signature first, then freshness) and turns
+  it into typed ``ProviderEvent`` objects;
+- ``query`` asks the provider for the true state of one payment (reconciliation, the return
+  URL, and any payment whose outcome is unknown);
+- ``refund`` asks the provider to pay back all or part of a captured payment;
+- ``charge_saved`` charges a saved payment method off-session (auto-renew), where supported.
+
+The payments service owns every state change and applies each event exactly once, keyed by
+``ProviderEvent.event_id``. Money is always ``core.money.Money`` (integer minor units).
+Errors are typed: ``RetryableProviderError`` means the outcome is unknown or transient (reconcile
+with ``query`` before charging again); ``FinalProviderError`` will fail the same way again;
+``SignatureError`` means a message did not verify and must be ignored (nothing is stored).
 """
 
 from __future__ import annotations
@@ -15,6 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from esimdesk.core.money import Money
+
+Device = Literal["desktop", "mobile"]
+EventType = Literal["succeeded", "declined", "refunded", "refund_failed"]
 
 
 class ProviderError(Exception):
@@ -42,9 +56,17 @@ class SignatureError(FinalProviderError):
     """A webhook whose signature, timestamp or certificate does not verify."""
 
 
+class NotConfigured(FinalProviderError):
+    """The provider is enabled but its keys are missing (``esimdesk check`` lists them)."""
+
+
+class NotSupported(FinalProviderError):
+    """The provider cannot do this (e.g. off-session charges)."""
+
+
 @dataclass(frozen=True)
 class NextAction:
-    """What the customer does next: follow a URL, scan a QR code, or nothing."""
+    """What the payer does next: follow a URL, scan a QR code, or nothing."""
 
     type: Literal["redirect", "qr", "none"]
     url: str = ""
@@ -55,56 +77,145 @@ class NextAction:
 
 
 @dataclass(frozen=True)
+class StartRequest:
+    """Everything a provider may need to start collecting one payment."""
+
+    #: esimdesk's public id of the payment; unique, use it as the provider's merchant order
+    #: number / idempotency key so a retried ``start`` never creates two provider payments
+    payment_id: str
+    amount: Money
+    #: short text for the payer's statement, e.g. the order number
+    description: str
+    #: where the payer's browser comes back after paying (esimdesk queries the provider there)
+    return_url: str
+    #: where the payer comes back after giving up
+    cancel_url: str
+    #: this provider's webhook URL at esimdesk (``/hooks/payments/<name>``)
+    notify_url: str
+    #: ``desktop`` gets a QR code where the provider has one; ``mobile`` gets a redirect
+    device: Device = "desktop"
+    customer_email: str = ""
+    #: esimdesk's stable id of the payer (``user-<pk>``), for providers that keep customers
+    customer_ref: str = ""
+    #: ask the provider to keep the method for later off-session charges
+    save_method: bool = False
+    #: ``en`` or ``zh-hans``: the language of the provider's page where it has one
+    language: str = "en"
+
+
+@dataclass(frozen=True)
 class StartResult:
+    #: the provider's id of this payment (unique per provider): session, order, trade number
     provider_reference: str
     next_action: NextAction
+
+
+@dataclass(frozen=True)
+class SavedMethod:
+    """A payment method the provider keeps for off-session charges. Never card data: only
+    the provider's token and what a person needs to recognise it."""
+
+    token: str
+    label: str  # e.g. "Visa •••• 4242", "PayPal a•••@example.com"
+    customer_token: str = ""  # the provider's customer id, where it needs one
 
 
 @dataclass(frozen=True)
 class ProviderEvent:
     """One fact the provider states about one payment.
 
-    ``event_id`` is the provider's own id of the message (unique per provider), so a
-    replay is recognised. ``type`` is ``succeeded`` or ``declined``; ``amount`` is what the
-    provider says it collected, checked against the payment before anything changes.
+    ``event_id`` is the provider's own id of the message (unique per provider) so a replay
+    is recognised; facts learnt by ``query`` use ``f"query:{reference}:{type}"``.
+    ``amount`` is what the provider says it collected (or refunded), checked against the
+    payment before anything changes. ``method`` is what the payer recognises ("Visa •••• 4242",
+    "PayPal alex@example.com", "Alipay", "WeChat Pay").
     """
 
     event_id: str
     provider_reference: str
-    type: Literal["succeeded", "declined"]
+    type: EventType
     amount: Money | None = None
     method: str = ""
     failure_code: str = ""
     failure_message: str = ""
+    #: for ``refunded`` / ``refund_failed``: esimdesk's refund id if the provider echoes it,
+    #: else the provider's refund id
+    refund_reference: str = ""
+    saved_method: SavedMethod | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    provider_refund_id: str
+    status: Literal["pending", "succeeded", "failed"]
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookAck:
+    """What the provider expects back once a message is accepted (Alipay: ``success``)."""
+
+    status: int = 200
+    body: bytes = b'{"received": true}'
+    content_type: str = "application/json"
 
 
 class PaymentProvider(ABC):
     #: configured name (``ESIMDESK_PAYMENT_PROVIDERS``) and URL segment of its webhook
     name: str = ""
-    #: ISO 4217 codes this provider can collect
+    #: ISO 4217 codes this provider can collect (configurable per provider)
     currencies: frozenset[str] = frozenset()
-    #: name shown to payers at checkout, in history and on receipts (a lazy translation)
-    label: Any = ""
+    #: whether ``charge_saved`` works (auto-renew falls back to a pay link otherwise)
+    supports_saved_methods: bool = False
+    #: environment variables the adapter needs (``esimdesk check`` reports missing ones)
+    required_settings: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
-        return str(self.label or self.name)
+        """The name payers see, in the active language (``registry.LABELS``)."""
+        from esimdesk.payments.registry import LABELS
+
+        return str(LABELS.get(self.name, self.name))
+
+    def supports(self, currency: str) -> bool:
+        return currency in self.currencies
 
     @abstractmethod
-    def start(self, *, payment_id: str, amount: Money, description: str,
-              return_url: str) -> StartResult:
-        """Ask the provider to collect ``amount``.
+    def start(self, request: StartRequest) -> StartResult:
+        """Ask the provider to collect ``request.amount``.
 
-        Returns the provider's reference for the payment (unique per provider) and the next
-        action. Must not mark anything paid: success only ever arrives as a ProviderEvent.
-        Raises ``RetryableProviderError`` when the outcome is unknown.
+        Returns the provider's reference (unique per provider) and the next action. Must not
+        mark anything paid: success only ever arrives as a ``ProviderEvent`` (webhook or
+        ``query``). Raises ``RetryableProviderError`` when the outcome is unknown.
         """
 
     @abstractmethod
     def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> list[ProviderEvent]:
-        """Verify the message's signature first (``SignatureError`` if it fails), then
-        return the events it carries. Must not depend on anything but the message."""
+        """Verify the raw message first (``SignatureError`` if the signature, timestamp or
+        certificate fails), then return the events it carries. Event types esimdesk does not
+        use return an empty list (the message is still acknowledged)."""
 
-    def supports(self, currency: str) -> bool:
-        return currency in self.currencies
+    def webhook_ack(self) -> WebhookAck:
+        """The answer to a verified message (also to a replay)."""
+        return WebhookAck()
+
+    @abstractmethod
+    def query(self, *, payment_id: str, provider_reference: str) -> ProviderEvent | None:
+        """The provider's current truth about one payment as an event, or ``None`` while it
+        is still open (the payer has not finished). Never changes anything at the provider."""
+
+    def refund(self, *, refund_id: str, payment_id: str, provider_reference: str,
+               amount: Money, reason: str = "") -> RefundResult:
+        """Pay back ``amount`` (all or part) of a captured payment. ``refund_id`` is
+        esimdesk's id of the refund: send it as the idempotency key / out_refund_no so a
+        retry never refunds twice."""
+        raise NotSupported(f"{self.name} cannot refund through esimdesk", code="no_refunds")
+
+    def charge_saved(self, *, payment_id: str, method: SavedMethod, amount: Money,
+                     description: str, customer_ref: str = "") -> ProviderEvent:
+        """Charge a saved method off-session. Returns the outcome as an event (``succeeded``
+        or ``declined``); raises ``RetryableProviderError`` when the outcome is unknown (then
+        ``query`` decides before any new attempt)."""
+        raise NotSupported(f"{self.name} cannot charge a saved method",
+                           code="no_saved_methods")

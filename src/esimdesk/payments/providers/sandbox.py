@@ -1,10 +1,17 @@
 """The sandbox provider: a complete, documented payment provider that moves no real money.
 
-It behaves like a hosted-page provider. ``start`` returns a redirect to the sandbox's own
-payment page (served by esimdesk under ``/pay/sandbox/<reference>/``), where the payer
-approves or declines. The outcome comes back as a webhook message signed with HMAC-SHA256,
-exactly like a real provider's, and goes through the same verification and exactly-once
-path. The demo and the tests use it; enable it with ``ESIMDESK_PAYMENT_PROVIDERS=sandbox``.
+It behaves like a hosted-page card provider. ``start`` returns a redirect to the sandbox's
+own payment page (served by esimdesk under ``/pay/sandbox/<reference>/``), where the payer
+approves or declines, and may keep the card for automatic renewals. The outcome comes back
+as a webhook message signed with HMAC-SHA256 (``X-Sandbox-Signature: t=<unix>,v1=<hex>`` over
+``"<t>." + body``, five minutes' tolerance), exactly like a real provider's, and goes through
+the same verification and exactly-once path. It keeps its own books (``SandboxRecord``), so
+``query``, refunds and off-session charges of saved cards behave as a provider's would.
+
+Test cards on the sandbox page: ``4242`` (Visa) always works; ``0341`` (Visa) pays now but
+declines later off-session charges, to try dunning.
+
+The demo and the tests use it; enable it with ``ESIMDESK_PAYMENT_PROVIDERS=sandbox``.
 """
 
 from __future__ import annotations
@@ -14,18 +21,26 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from esimdesk import config
 from esimdesk.core import clock
-from esimdesk.core.money import SUPPORTED_CURRENCIES, Money
+from esimdesk.core.money import Money
+from esimdesk.payments.models import SandboxRecord
 from esimdesk.payments.providers.base import (
+    FinalProviderError,
     NextAction,
     PaymentProvider,
     ProviderEvent,
+    RefundResult,
+    SavedMethod,
     SignatureError,
+    StartRequest,
     StartResult,
 )
 
@@ -37,6 +52,7 @@ DECLINE_REASONS = {
     "insufficient_funds": _("There is not enough money on the card."),
     "expired_card": _("The card has expired."),
 }
+TEST_CARDS = {"4242": "Visa •••• 4242", "0341": "Visa •••• 0341"}
 
 
 def _secret() -> bytes:
@@ -48,38 +64,58 @@ def sign(body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
+def _signed(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(event, sort_keys=True).encode()
+    return body, {SIGNATURE_HEADER: sign(body, int(clock.now().timestamp()))}
+
+
 class SandboxProvider(PaymentProvider):
     name = "sandbox"
-    currencies = frozenset(SUPPORTED_CURRENCIES)
-    label = _("Test card (sandbox)")
+    supports_saved_methods = True
 
-    def start(self, *, payment_id: str, amount: Money, description: str,
-              return_url: str) -> StartResult:
-        reference = "sbx_" + secrets.token_urlsafe(16)
-        url = settings.PUBLIC_URL + reverse("portal:sandbox_pay", args=[reference])
-        return StartResult(provider_reference=reference,
+    def __init__(self) -> None:
+        self.currencies = frozenset(config.env_list("ESIMDESK_SANDBOX_CURRENCIES"))
+
+    def start(self, request: StartRequest) -> StartResult:
+        existing = SandboxRecord.objects.filter(kind="charge",
+                                                payment_id=request.payment_id).first()
+        record = existing or SandboxRecord.objects.create(
+            reference="sbx_" + secrets.token_urlsafe(16), kind="charge",
+            payment_id=request.payment_id, amount=request.amount.amount,
+            currency=request.amount.currency, wants_saved=request.save_method)
+        url = settings.PUBLIC_URL + reverse("portal:sandbox_pay", args=[record.reference])
+        return StartResult(provider_reference=record.reference,
                            next_action=NextAction(type="redirect", url=url))
 
-    def completion_message(self, *, reference: str, amount: Money, outcome: str,
-                           decline_code: str = "card_declined") -> tuple[bytes, dict[str, str]]:
-        """The signed message the sandbox sends when the payer approves or declines.
+    # -- the hosted page ------------------------------------------------------------------
 
-        The event id is fixed per payment: a payment is completed once, and any further
-        completion of the same payment is a replay.
-        """
+    def complete(self, *, reference: str, outcome: str, decline_code: str = "card_declined",
+                 card: str = "4242", save_card: bool = False) -> tuple[bytes, dict[str, str]]:
+        """What the hosted page does when the payer presses approve or decline: update the
+        sandbox's books once, and return the signed message it sends to esimdesk. The event
+        id is fixed per charge, so completing the same charge again is a replay."""
         if outcome not in ("approve", "decline"):
             raise ValueError(outcome)
-        event = {
-            "id": f"evt_{reference}_completion",
-            "reference": reference,
-            "type": "payment.succeeded" if outcome == "approve" else "payment.declined",
-            "amount": amount.amount,
-            "currency": amount.currency,
-            "method": "Visa •••• 4242" if outcome == "approve" else "Visa •••• 0002",
-            "decline_code": decline_code if outcome == "decline" else "",
-        }
-        body = json.dumps(event, sort_keys=True).encode()
-        return body, {SIGNATURE_HEADER: sign(body, int(clock.now().timestamp()))}
+        with transaction.atomic():
+            record = SandboxRecord.objects.select_for_update().get(reference=reference,
+                                                                   kind="charge")
+            if record.status == "open":
+                record.method = TEST_CARDS.get(card, TEST_CARDS["4242"])
+                record.status = "paid" if outcome == "approve" else "declined"
+                record.decline_code = "" if outcome == "approve" else decline_code
+                if outcome == "approve" and save_card:
+                    record.saved_token = f"sbxpm_{card}_{secrets.token_hex(6)}"
+                record.save()
+        return _signed(self._charge_event(record))
+
+    def _charge_event(self, record: SandboxRecord) -> dict[str, Any]:
+        return {"id": f"evt_{record.reference}_completion", "reference": record.reference,
+                "type": "payment.succeeded" if record.status in ("paid", "refunded")
+                else "payment.declined",
+                "amount": record.amount, "currency": record.currency, "method": record.method,
+                "decline_code": record.decline_code, "saved_token": record.saved_token}
+
+    # -- the provider API -----------------------------------------------------------------
 
     def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> list[ProviderEvent]:
         header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER.lower()),
@@ -94,13 +130,66 @@ class SandboxProvider(PaymentProvider):
         if not hmac.compare_digest(sign(body, timestamp), header.strip()):
             raise SignatureError("signature does not match", code="bad_signature")
         data = json.loads(body)
+        if data.get("type") not in ("payment.succeeded", "payment.declined", "refund.succeeded"):
+            return []
+        return [self._event(data["id"], data)]
+
+    def _event(self, event_id: str, data: Mapping[str, Any]) -> ProviderEvent:
         amount = Money(int(data["amount"]), str(data["currency"]))
+        if data["type"] == "refund.succeeded":
+            return ProviderEvent(event_id=event_id, provider_reference=data["reference"],
+                                 type="refunded", amount=amount,
+                                 refund_reference=data["refund_id"], raw=data)
         if data["type"] == "payment.succeeded":
-            return [ProviderEvent(event_id=data["id"], provider_reference=data["reference"],
-                                  type="succeeded", amount=amount, method=data["method"],
-                                  raw=data)]
+            saved = (SavedMethod(token=data["saved_token"], label=data["method"])
+                     if data.get("saved_token") else None)
+            return ProviderEvent(event_id=event_id, provider_reference=data["reference"],
+                                 type="succeeded", amount=amount, method=data["method"],
+                                 saved_method=saved, raw=data)
         code = data.get("decline_code") or "card_declined"
-        return [ProviderEvent(event_id=data["id"], provider_reference=data["reference"],
-                              type="declined", amount=amount, method=data["method"],
-                              failure_code=code,
-                              failure_message=str(DECLINE_REASONS.get(code, code)), raw=data)]
+        return ProviderEvent(event_id=event_id, provider_reference=data["reference"],
+                             type="declined", amount=amount, method=data.get("method", ""),
+                             failure_code=code,
+                             failure_message=str(DECLINE_REASONS.get(code, code)), raw=data)
+
+    def query(self, *, payment_id: str, provider_reference: str) -> ProviderEvent | None:
+        record = SandboxRecord.objects.filter(reference=provider_reference, kind="charge").first()
+        if record is None:
+            raise FinalProviderError(f"no sandbox charge {provider_reference}",
+                                     code="unknown_reference")
+        if record.status == "open":
+            return None
+        kind = "declined" if record.status == "declined" else "succeeded"
+        return self._event(f"query:{provider_reference}:{kind}", self._charge_event(record))
+
+    def refund(self, *, refund_id: str, payment_id: str, provider_reference: str,
+               amount: Money, reason: str = "") -> RefundResult:
+        with transaction.atomic():
+            charge = SandboxRecord.objects.select_for_update().get(reference=provider_reference,
+                                                                   kind="charge")
+            done = SandboxRecord.objects.filter(reference=refund_id, kind="refund").first()
+            if done is not None:  # the same refund id again: pay back once
+                return RefundResult(provider_refund_id=done.reference, status="succeeded")
+            refunded = sum(SandboxRecord.objects.filter(parent=charge.reference, kind="refund")
+                           .values_list("amount", flat=True))
+            if charge.status not in ("paid", "refunded") or \
+                    refunded + amount.amount > charge.amount:
+                raise FinalProviderError("nothing left to refund", code="refund_exceeds_charge")
+            SandboxRecord.objects.create(reference=refund_id, kind="refund",
+                                         payment_id=payment_id, parent=charge.reference,
+                                         amount=amount.amount, currency=amount.currency,
+                                         status="succeeded")
+            charge.status = "refunded" if refunded + amount.amount == charge.amount else "paid"
+            charge.save(update_fields=["status"])
+        return RefundResult(provider_refund_id=refund_id, status="succeeded")
+
+    def charge_saved(self, *, payment_id: str, method: SavedMethod, amount: Money,
+                     description: str, customer_ref: str = "") -> ProviderEvent:
+        card = method.token.split("_")[1] if method.token.count("_") >= 2 else "4242"
+        existing = SandboxRecord.objects.filter(kind="charge", payment_id=payment_id).first()
+        record = existing or SandboxRecord.objects.create(
+            reference="sbx_" + secrets.token_urlsafe(16), kind="charge", payment_id=payment_id,
+            amount=amount.amount, currency=amount.currency, method=method.label,
+            status="declined" if card == "0341" else "paid",
+            decline_code="card_declined" if card == "0341" else "")
+        return self._event(f"evt_{record.reference}_completion", self._charge_event(record))

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import segno
 from django.contrib import messages
 from django.http import HttpRequest
 from django.utils import translation
@@ -25,3 +27,11 @@ def current_currency(request: HttpRequest) -> str:
 
 def flash_error(request: HttpRequest, error: DomainError) -> None:
     messages.error(request, str(error.message))
+
+
+def qr_svg_of(text: str) -> str:
+    """An inline SVG QR code (for a provider's pay-by-scan code)."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="svg", scale=5, xmldecl=False,
+                                     omitsize=True, nl=False)
+    return buffer.getvalue().decode()

@@ -1,8 +1,6 @@
-"""Checkout, order pages, transaction history, receipts and the sandbox's hosted page."""
+"""Checkout, order pages, transaction history, receipts, credit notes, refunds."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,19 +15,24 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 from esimdesk.orders.services import LineRequest
+from esimdesk.payments import refund_policy
 from esimdesk.payments import services as payments
-from esimdesk.payments.models import Payment
-from esimdesk.payments.providers.sandbox import DECLINE_REASONS
+from esimdesk.payments.credit_notes import credit_note_filename, render_credit_note_pdf
+from esimdesk.payments.models import Payment, Refund
 from esimdesk.portal.forms import CheckoutForm, PayAgainForm
-from esimdesk.portal.views.common import current_currency, flash_error
+from esimdesk.portal.views.common import current_currency, flash_error, qr_svg_of
 from esimdesk.subscriptions.queries import preview_window
 
 
-def _after_payment_started(payment: Payment) -> HttpResponse:
+def after_payment_started(payment: Payment) -> HttpResponse:
     action = payment.next_action or {}
     if action.get("type") == "redirect" and action.get("url"):
         return redirect(action["url"])
     return redirect("portal:order", number=payment.order.number)
+
+
+def _device(request: HttpRequest) -> str:
+    return payments.device_from_user_agent(request.META.get("HTTP_USER_AGENT", ""))
 
 
 def _checkout_line(plan: str, iccid: str) -> LineRequest:
@@ -38,13 +41,20 @@ def _checkout_line(plan: str, iccid: str) -> LineRequest:
     return LineRequest(type="new_esim", plan=plan)
 
 
+def _own_order(request: HttpRequest, number: str) -> Order:
+    try:
+        return order_queries.order_of(request.user, number)
+    except NotFound as error:
+        raise Http404(str(error.message)) from error
+
+
 @login_required
 def checkout(request: HttpRequest) -> HttpResponse:
     """Review and pay. The preview is priced by the same function that prices the order."""
     source = request.POST if request.method == "POST" else request.GET
     plan, iccid = source.get("plan", ""), source.get("iccid", "")
     currency = (source.get("currency") or current_currency(request)).upper()
-    form = CheckoutForm(request.POST or None,
+    form = CheckoutForm(request.POST or None, currency=currency,
                         initial={"plan": plan, "iccid": iccid, "currency": currency})
     line = _checkout_line(plan, iccid)
     try:
@@ -54,12 +64,14 @@ def checkout(request: HttpRequest) -> HttpResponse:
                                                         "currency": currency}, status=400)
     if request.method == "POST" and form.is_valid():
         try:
-            payment = payments.checkout(user=request.user, lines=[line], currency=currency,
-                                        provider=form.cleaned_data["provider"])
+            payment = payments.checkout(
+                user=request.user, lines=[line], currency=currency,
+                provider=form.cleaned_data["provider"], device=_device(request),  # type: ignore[arg-type]
+                save_method=form.cleaned_data["save_method"])
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
-            return _after_payment_started(payment)
+            return after_payment_started(payment)
     window = preview_window(priced[0].plan, priced[0].esim)
     return render(request, "portal/checkout.html", {
         "form": form, "lines": priced, "total": orders.total_of(priced, currency),
@@ -70,53 +82,67 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
-    orders = list(order_queries.orders_of(request.user))
-    rows = [(order, payments.latest_payment(order)) for order in orders]
+    rows = [(order, payments.latest_payment(order))
+            for order in order_queries.orders_of(request.user)]
     return render(request, "portal/orders.html", {"rows": rows})
 
 
 @login_required
 def order_detail(request: HttpRequest, number: str) -> HttpResponse:
-    try:
-        order = order_queries.order_of(request.user, number)
-    except NotFound as error:
-        raise Http404(str(error.message)) from error
+    order = _own_order(request, number)
     payment = payments.latest_payment(order)
-    preparing = order.status == Order.Status.PAID
+    waiting = (order.status == Order.Status.AWAITING_PAYMENT and payment is not None
+               and payment.status == Payment.Status.PENDING)
+    qr = (qr_svg_of(payment.next_action["data"])
+          if waiting and payment and payment.next_action.get("type") == "qr" else "")
+    refunds = [r for p in order.payments.all() for r in p.refunds.all()]
     return render(request, "portal/order.html", {
         "order": order, "payment": payment, "lines": list(order.lines.all()),
-        "preparing": preparing,
+        "preparing": order.status == Order.Status.PAID, "waiting_qr": qr,
         "can_pay": order.status == Order.Status.AWAITING_PAYMENT,
-        "pay_form": PayAgainForm(),
+        "pay_form": PayAgainForm(currency=order.currency),
         "attempts": sorted(order.payments.all(), key=lambda p: (p.created_at, p.pk)),
+        "refunds": sorted(refunds, key=lambda r: (r.created_at, r.pk)),
+        "refund_blocker": refund_policy.ineligibility(order),
     })
 
 
 @require_POST
 @login_required
 def pay_again(request: HttpRequest, number: str) -> HttpResponse:
-    form = PayAgainForm(request.POST)
+    order = _own_order(request, number)
+    form = PayAgainForm(request.POST, currency=order.currency)
+    if not form.is_valid():
+        messages.error(request, _("Choose a payment method."))
+        return redirect("portal:order", number=number)
     try:
-        order = order_queries.order_of(request.user, number)
-        if not form.is_valid():
-            messages.error(request, _("Choose a payment method."))
-            return redirect("portal:order", number=number)
         payment = payments.start_payment(user=request.user, order=order,
-                                         provider=form.cleaned_data["provider"])
-    except NotFound as error:
-        raise Http404(str(error.message)) from error
+                                         provider=form.cleaned_data["provider"],
+                                         device=_device(request),  # type: ignore[arg-type]
+                                         save_method=form.cleaned_data["save_method"])
     except DomainError as error:
         flash_error(request, error)
         return redirect("portal:order", number=number)
-    return _after_payment_started(payment)
+    return after_payment_started(payment)
+
+
+@require_POST
+@login_required
+def request_refund(request: HttpRequest, number: str) -> HttpResponse:
+    order = _own_order(request, number)
+    try:
+        refund_policy.request_customer_refund(user=request.user, order=order)
+    except DomainError as error:
+        flash_error(request, error)
+    else:
+        messages.success(request, _("Your refund is on its way. We will e-mail you the credit "
+                                    "note."))
+    return redirect("portal:order", number=number)
 
 
 @login_required
 def receipt(request: HttpRequest, number: str) -> HttpResponse:
-    try:
-        order = order_queries.order_of(request.user, number)
-    except NotFound as error:
-        raise Http404(str(error.message)) from error
+    order = _own_order(request, number)
     if not hasattr(order, "receipt"):
         raise Http404(_("The receipt is issued once the order is complete."))
     response = HttpResponse(render_receipt_pdf(order), content_type="application/pdf")
@@ -124,24 +150,13 @@ def receipt(request: HttpRequest, number: str) -> HttpResponse:
     return response
 
 
-def sandbox_pay(request: HttpRequest, reference: str) -> HttpResponse:
-    """The sandbox provider's hosted payment page (what Stripe Checkout would be)."""
-    try:
-        payment = payments.sandbox_payment_by_reference(reference)
-    except NotFound as error:
-        raise Http404(str(error.message)) from error
-    if request.method == "POST":
-        outcome = request.POST.get("outcome", "")
-        decline_code = request.POST.get("decline_code", "card_declined")
-        if decline_code not in DECLINE_REASONS:
-            decline_code = "card_declined"
-        try:
-            payments.complete_sandbox_reference(reference=reference, outcome=outcome,
-                                                decline_code=decline_code)
-        except DomainError as error:
-            flash_error(request, error)
-            return redirect("portal:sandbox_pay", reference=reference)
-        return redirect("portal:order", number=payment.order.number)
-    context: dict[str, Any] = {"payment": payment, "order": payment.order,
-                               "reasons": DECLINE_REASONS.items()}
-    return render(request, "portal/sandbox_pay.html", context)
+@login_required
+def credit_note(request: HttpRequest, number: str, refund_id: str) -> HttpResponse:
+    order = _own_order(request, number)
+    refund = Refund.objects.filter(payment__order=order, public_id=refund_id,
+                                   status=Refund.Status.SUCCEEDED).first()
+    if refund is None:
+        raise Http404
+    response = HttpResponse(render_credit_note_pdf(refund), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{credit_note_filename(refund)}"'
+    return response

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django_tasks import task
+
+from esimdesk.payments import refunds
+
+
+@task()
+def execute_refund_task(refund_id: int, attempt: int = 1) -> str:
+    return refunds.execute_refund(refund_id=refund_id, attempt=attempt)
