@@ -32,6 +32,13 @@ def _outbox_mail(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_console_settings() -> None:
+    from esimdesk.core import console_settings
+
+    console_settings.forget()
+
+
+@pytest.fixture(autouse=True)
 def _reset_clock() -> Iterator[None]:
     clock.reset()
     yield

@@ -110,3 +110,26 @@ def test_staff_edits_are_audited(staff: Client) -> None:
     entry = AuditEntry.objects.get(action="admin.change", object_type="plan")
     assert entry.actor_type == "staff"
     assert entry.after == {"name_en": "Japan 1 GB a day"}
+
+
+def test_provider_settings_from_the_console_win_and_stay_secret(staff: Client) -> None:
+    from esimdesk import config
+    from esimdesk.core.models import ConsoleSetting
+    from esimdesk.payments import registry
+
+    response = staff.post("/staff/core/consolesetting/add/",
+                          {"name": "ESIMDESK_STRIPE_SECRET_KEY", "value": "sk_test_console"})
+    assert response.status_code == 302
+    stored = ConsoleSetting.objects.get()
+    assert "sk_test_console" not in stored.value_encrypted
+    assert config.env("ESIMDESK_STRIPE_SECRET_KEY") == "sk_test_console"
+    listing = staff.get("/staff/core/consolesetting/").content.decode()
+    assert "sk_test_console" not in listing and "•••• (set)" in listing
+    entry = AuditEntry.objects.get(action="console_setting.set")
+    assert "sk_test_console" not in str(entry.after)
+    staff.post("/staff/core/consolesetting/add/",
+               {"name": "ESIMDESK_PAYMENT_PROVIDERS", "value": "sandbox"})
+    assert registry.enabled_names() == ["sandbox"]
+    bad = staff.post("/staff/core/consolesetting/add/",
+                     {"name": "ESIMDESK_SECRET_KEY", "value": "x"})
+    assert bad.status_code == 200  # not a console setting: refused with a form error

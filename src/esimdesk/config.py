@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,10 +97,32 @@ def env_text_or_file(name: str) -> str:
     return value.replace("\\n", "\n")
 
 
+# Options staff may also set in the console (encrypted in the database; see
+# core.console_settings). A value set there wins over the environment.
+CONSOLE_PREFIXES = ("ESIMDESK_PAYMENT_PROVIDERS", "ESIMDESK_SANDBOX_", "ESIMDESK_STRIPE_",
+                    "ESIMDESK_PAYPAL_", "ESIMDESK_ALIPAY_", "ESIMDESK_WECHATPAY_")
+_console_lookup: Callable[[str], str | None] | None = None
+
+
+def set_console_lookup(lookup: Callable[[str], str | None] | None) -> None:
+    """Installed by the core app once the database is available."""
+    global _console_lookup
+    _console_lookup = lookup
+
+
+def console_editable(name: str) -> bool:
+    return name.startswith(CONSOLE_PREFIXES)
+
+
 def env(name: str) -> str:
-    """The value of one declared option (environment first, then its default)."""
+    """The value of one declared option: the staff console's (for provider options), then
+    the environment, then its default."""
     for option in OPTIONS:
         if option.name == name:
+            if _console_lookup is not None and console_editable(name):
+                value = _console_lookup(name)
+                if value is not None:
+                    return value
             return os.environ.get(name, option.default)
     raise KeyError(f"undeclared option {name}")
 

@@ -12,12 +12,14 @@ from typing import Any
 from django.db import close_old_connections
 
 from esimdesk.core.heartbeat import beat
+from esimdesk.payments.sweeps import reconcile_payments
 from esimdesk.subscriptions.services import sync_period_states
 
 logger = logging.getLogger("esimdesk.scheduler")
 
 SWEEPS: dict[str, Callable[[], Any]] = {
     "periods": sync_period_states,
+    "payments": reconcile_payments,
 }
 
 

@@ -194,3 +194,22 @@ def test_saved_card_is_remembered_without_card_data(api: Api) -> None:
     assert saved.label == "Visa •••• 4242"
     assert saved.token.startswith("sbxpm_") and "4242424242424242" not in saved.token
     assert order["id"]
+
+
+def test_reconciliation_sweep_settles_lost_webhooks_and_expires_walkaways(api: Api) -> None:
+    from esimdesk.payments.providers.sandbox import SandboxProvider
+    from esimdesk.payments.sweeps import reconcile_payments
+
+    clock.set_now(START)
+    paid_order = buy(api, "jp-1gb-day")
+    walked_away = buy(api, "kr-1gb-day")
+    paid = Payment.objects.get(public_id=paid_order["payment"]["id"])
+    SandboxProvider().complete(reference=paid.provider_reference, outcome="approve")
+    assert reconcile_payments() == {"asked": 0, "settled": 0, "expired": 0, "unreachable": 0}
+    clock.advance(dt.timedelta(minutes=5))
+    assert reconcile_payments()["settled"] == 1
+    assert Payment.objects.get(pk=paid.pk).status == "succeeded"
+    clock.advance(dt.timedelta(days=1))
+    assert reconcile_payments()["expired"] == 1
+    assert Payment.objects.get(public_id=walked_away["payment"]["id"]).status == "cancelled"
+    assert reconcile_payments()["asked"] == 0

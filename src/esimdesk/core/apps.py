@@ -5,3 +5,9 @@ class CoreConfig(AppConfig):
     name = "esimdesk.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self) -> None:
+        from esimdesk import config
+        from esimdesk.core import console_settings
+
+        config.set_console_lookup(console_settings.lookup)

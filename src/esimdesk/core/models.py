@@ -48,6 +48,18 @@ class IdempotencyRecord(models.Model):
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="uniq_idem_key")]
 
 
+class ConsoleSetting(models.Model):
+    """A provider option set by staff in the console; wins over the environment."""
+
+    name = models.CharField(max_length=80, unique=True)
+    value_encrypted = models.TextField()
+    updated_at = models.DateTimeField(default=clock.now)
+    updated_by = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Heartbeat(models.Model):
     """Last time a long-running process (worker, scheduler) showed it is alive."""
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
+from esimdesk.core import console_settings
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.payments.providers.base import PaymentProvider
 
@@ -37,7 +38,11 @@ def provider_class(name: str) -> type[PaymentProvider]:
 
 
 def enabled_names() -> list[str]:
-    return [name for name in settings.ESIMDESK["PAYMENT_PROVIDERS"] if name in PROVIDERS]
+    """Enabled providers: the staff console's choice, else ``ESIMDESK_PAYMENT_PROVIDERS``."""
+    chosen = console_settings.lookup("ESIMDESK_PAYMENT_PROVIDERS")
+    names = ([n.strip() for n in chosen.split(",") if n.strip()] if chosen is not None
+             else settings.ESIMDESK["PAYMENT_PROVIDERS"])
+    return [name for name in names if name in PROVIDERS]
 
 
 def get(name: str) -> PaymentProvider:

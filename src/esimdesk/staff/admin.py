@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -12,11 +13,12 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from esimdesk import config
 from esimdesk.accounts.models import ApiKey, SmsResetCode, User
 from esimdesk.catalog.models import Country, Plan, Price, Region
-from esimdesk.core import audit
+from esimdesk.core import audit, clock, console_settings
 from esimdesk.core.errors import IllegalTransition
-from esimdesk.core.models import AuditEntry, Heartbeat, IdempotencyRecord
+from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.groups.models import Group, Membership
@@ -302,3 +304,47 @@ admin.site.register(SandboxRecord, ReadOnlyAdmin,
                     list_display=["reference", "kind", "payment_id", "amount", "currency",
                                   "status", "created_at"],
                     search_fields=["reference", "payment_id"])
+
+
+class ConsoleSettingForm(forms.ModelForm):
+    name = forms.ChoiceField(choices=[(o.name, o.name) for o in config.OPTIONS
+                                      if config.console_editable(o.name)])
+    value = forms.CharField(required=True, widget=forms.Textarea(attrs={"rows": 3}),
+                            help_text="Stored encrypted. Secret values are never shown again.")
+
+    class Meta:
+        model = ConsoleSetting
+        fields = ["name"]
+
+
+@admin.register(ConsoleSetting)
+class ConsoleSettingAdmin(admin.ModelAdmin):
+    """Provider keys and switches set here win over the environment (within seconds)."""
+
+    form = ConsoleSettingForm
+    list_display = ["name", "shown_value", "updated_at", "updated_by"]
+
+    @admin.display(description="Value")
+    def shown_value(self, setting: ConsoleSetting) -> str:
+        option = next((o for o in config.OPTIONS if o.name == setting.name), None)
+        if option is None or option.secret:
+            return "•••• (set)"
+        return console_settings.decrypt(setting.value_encrypted)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            obj.value_encrypted = console_settings.encrypt(form.cleaned_data["value"].strip())
+            obj.updated_by = f"{request.user.pk}:{request.user}"
+            obj.updated_at = clock.now()
+            obj.save()
+            # The value itself stays out of the audit trail: it may be a key.
+            audit.record_by_user(user=request.user, obj=obj, action="console_setting.set",
+                                 after={"name": obj.name})
+        console_settings.forget()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            audit.record_by_user(user=request.user, obj=obj, action="console_setting.delete",
+                                 before={"name": obj.name})
+            obj.delete()
+        console_settings.forget()
