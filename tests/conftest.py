@@ -32,10 +32,24 @@ def _outbox_mail(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_console_settings() -> None:
+def _no_console_settings() -> Iterator[None]:
+    """Provider options come from the environment in tests (adapter tests run without a
+    database); tests of the staff console switch the console lookup on with
+    ``console_settings_on``."""
+    from esimdesk import config
+
+    config.set_console_lookup(None)
+    yield
+    config.set_console_lookup(None)
+
+
+@pytest.fixture
+def console_settings_on(db: Any) -> None:
+    from esimdesk import config
     from esimdesk.core import console_settings
 
     console_settings.forget()
+    config.set_console_lookup(console_settings.lookup)
 
 
 @pytest.fixture(autouse=True)

@@ -112,7 +112,8 @@ def test_staff_edits_are_audited(staff: Client) -> None:
     assert entry.after == {"name_en": "Japan 1 GB a day"}
 
 
-def test_provider_settings_from_the_console_win_and_stay_secret(staff: Client) -> None:
+def test_provider_settings_from_the_console_win_and_stay_secret(
+        staff: Client, console_settings_on: None) -> None:
     from esimdesk import config
     from esimdesk.core.models import ConsoleSetting
     from esimdesk.payments import registry

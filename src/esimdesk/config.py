@@ -114,15 +114,21 @@ def console_editable(name: str) -> bool:
     return name.startswith(CONSOLE_PREFIXES)
 
 
+def console_value(name: str) -> str | None:
+    """The staff console's value of a provider option, if staff set one."""
+    if _console_lookup is None or not console_editable(name):
+        return None
+    return _console_lookup(name)
+
+
 def env(name: str) -> str:
     """The value of one declared option: the staff console's (for provider options), then
     the environment, then its default."""
     for option in OPTIONS:
         if option.name == name:
-            if _console_lookup is not None and console_editable(name):
-                value = _console_lookup(name)
-                if value is not None:
-                    return value
+            value = console_value(name)
+            if value is not None:
+                return value
             return os.environ.get(name, option.default)
     raise KeyError(f"undeclared option {name}")
 

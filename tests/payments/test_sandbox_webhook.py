@@ -120,7 +120,7 @@ def test_a_superseded_attempt_paid_late_still_pays_and_the_second_is_refunded(
     assert Payment.objects.get(pk=newer.pk).refunded == newer.amount
 
 
-def test_unknown_provider_and_unknown_payment() -> None:
+def test_unknown_provider_and_unknown_payment(db: None) -> None:
     response = Client().post("/hooks/payments/nonesuch", data=b"{}",
                              content_type="application/json")
     assert response.status_code == 404

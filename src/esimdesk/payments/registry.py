@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from esimdesk.core import console_settings
+from esimdesk import config
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.payments.providers.base import PaymentProvider
 
@@ -39,7 +39,7 @@ def provider_class(name: str) -> type[PaymentProvider]:
 
 def enabled_names() -> list[str]:
     """Enabled providers: the staff console's choice, else ``ESIMDESK_PAYMENT_PROVIDERS``."""
-    chosen = console_settings.lookup("ESIMDESK_PAYMENT_PROVIDERS")
+    chosen = config.console_value("ESIMDESK_PAYMENT_PROVIDERS")
     names = ([n.strip() for n in chosen.split(",") if n.strip()] if chosen is not None
              else settings.ESIMDESK["PAYMENT_PROVIDERS"])
     return [name for name in names if name in PROVIDERS]
