@@ -10,7 +10,11 @@ from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import DomainError
 from esimdesk.payments import services
-from esimdesk.payments.providers.base import ProviderError, SignatureError
+from esimdesk.payments.providers.base import (
+    ProviderError,
+    RetryableProviderError,
+    SignatureError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +34,11 @@ def payment_webhook(request: HttpRequest, provider: str) -> HttpResponse:
         status = 404 if error.code == "unknown_provider" else error.status
         return JsonResponse({"code": error.code, "message": str(error.message),
                              "detail": error.detail}, status=status)
+    except RetryableProviderError as error:
+        # Verifying needed the provider and it did not answer: ask for a redelivery.
+        logger.warning("webhook from %s deferred: %s", provider, error)
+        return JsonResponse({"code": error.code, "message": str(error), "detail": None},
+                            status=503)
     except (ProviderError, ValueError, KeyError) as error:
         logger.warning("webhook from %s malformed: %s", provider, error)
         return JsonResponse({"code": "malformed_event", "message": str(error),
