@@ -65,6 +65,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com",
            "PayPal API base URL (https://api-m.paypal.com for live)."),
     Option("ESIMDESK_PAYPAL_CURRENCIES", "USD,EUR,HKD,GBP,JPY,SGD", "Currencies PayPal takes."),
+    Option("ESIMDESK_PAYPAL_VAULT", "", "1 once PayPal enabled vaulting for the app: offer "
+           "saving PayPal for auto-renew."),
     Option("ESIMDESK_ALIPAY_APP_ID", "", "Alipay open platform app id."),
     Option("ESIMDESK_ALIPAY_PRIVATE_KEY", "", "App private key (PEM text or a file path).",
            secret=True),

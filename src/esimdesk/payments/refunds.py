@@ -157,7 +157,9 @@ def apply_refund_event(*, payment: Payment, event: ProviderEvent, provider: str)
                                        provider_refund_id=ref)
     if event.type == "refund_failed":
         return f"refund_{_fail(refund, event.failure_message or 'refused by the provider')}"
-    return f"refund_{succeed(refund=refund, provider_refund_id=ref)}"
+    # A provider that echoes esimdesk's own refund id tells us nothing new about its id.
+    provider_id = "" if ref == refund.public_id else ref
+    return f"refund_{succeed(refund=refund, provider_refund_id=provider_id)}"
 
 
 def event_from_record(record: PaymentEvent) -> ProviderEvent:
