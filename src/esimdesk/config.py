@@ -83,6 +83,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com",
            "WeChat Pay API base URL."),
     Option("ESIMDESK_WECHATPAY_CURRENCIES", "CNY", "Currencies WeChat Pay takes."),
+    Option("ESIMDESK_WECHATPAY_PUBLIC_KEY", "",
+           "WeChat Pay public key (merchants without platform certificates)."),
+    Option("ESIMDESK_WECHATPAY_PUBLIC_KEY_ID", "", "Id of that public key (PUB_KEY_ID_…)."),
 )
 
 
@@ -94,7 +97,11 @@ def env_list(name: str) -> list[str]:
 def env_text_or_file(name: str) -> str:
     """A PEM key given inline or as a path to a file."""
     value = env(name).strip()
-    if value and not value.startswith("-----") and Path(value).is_file():
+    try:
+        is_file = bool(value) and not value.startswith("-----") and Path(value).is_file()
+    except OSError:  # bare base64 key text is too long to be a file name
+        is_file = False
+    if is_file:
         return Path(value).read_text()
     return value.replace("\\n", "\n")
 

@@ -12,6 +12,7 @@ from esimdesk.api.auth import customer_auth
 from esimdesk.api.errors import domain_error_body
 from esimdesk.api.schemas import ErrorOut
 from esimdesk.core.errors import NotFound
+from esimdesk.core.http import client_ip
 from esimdesk.core.idempotency import fingerprint, run_once
 from esimdesk.core.money import check_currency
 from esimdesk.orders import queries as order_queries
@@ -73,6 +74,7 @@ def create_order(request: HttpRequest, body: OrderIn) -> Status[Any]:
         payment = services.checkout(
             user=user, currency=body.currency, provider=body.provider,
             device=body.device or _device(request), save_method=body.save_method,
+            payer_ip=client_ip(request),
             lines=[LineRequest(type=line.type, plan=line.plan, iccid=line.iccid,
                                product=line.product) for line in body.lines])
         return 201, order_out(order_queries.order_of(user, payment.order.number), payment)
@@ -117,7 +119,8 @@ def pay_again(request: HttpRequest, number: str, body: PayAgainIn) -> Status[Any
         order = order_queries.order_of(user, number)
         return 201, payment_out(services.start_payment(
             user=user, order=order, provider=body.provider,
-            device=body.device or _device(request), save_method=body.save_method))
+            device=body.device or _device(request), save_method=body.save_method,
+            payer_ip=client_ip(request)))
 
     return _idempotent(request, f"orders.{number}.pay", produce)
 

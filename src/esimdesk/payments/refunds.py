@@ -148,10 +148,14 @@ def apply_refund_event(*, payment: Payment, event: ProviderEvent, provider: str)
         if event.type != "refunded" or event.amount is None:
             return "unknown_refund"
         # Refunded in the provider's dashboard: the money left, so record it.
+        amount = event.amount.amount - payment.refunded if event.cumulative \
+            else event.amount.amount
+        if amount <= 0:
+            return "refund_already_recorded"
         if event.amount.currency != payment.currency or \
-                payment.refunded + event.amount.amount > payment.amount:
+                payment.refunded + amount > payment.amount:
             return "amount_mismatch"
-        refund = Refund.objects.create(payment=payment, amount=event.amount.amount,
+        refund = Refund.objects.create(payment=payment, amount=amount,
                                        currency=payment.currency, via=Refund.Via.PROVIDER,
                                        reason=_("Refunded at the provider"),
                                        provider_refund_id=ref)

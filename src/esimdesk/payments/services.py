@@ -53,7 +53,8 @@ def methods_for(currency: str) -> list[tuple[str, str]]:
 
 
 def checkout(*, user: Any, lines: list[orders.LineRequest], currency: str, provider: str,
-             device: Device = "desktop", save_method: bool = False) -> Payment:
+             device: Device = "desktop", save_method: bool = False,
+             payer_ip: str = "") -> Payment:
     """Create the order and start paying it, in one transaction."""
     adapter = registry.get(provider)
     code = check_currency(currency)
@@ -65,11 +66,11 @@ def checkout(*, user: Any, lines: list[orders.LineRequest], currency: str, provi
     with transaction.atomic():
         order = orders.create_order(user=user, lines=lines, currency=code)
         return start_payment(user=user, order=order, provider=provider, device=device,
-                             save_method=save_method)
+                             save_method=save_method, payer_ip=payer_ip)
 
 
 def start_payment(*, user: Any, order: Order, provider: str, device: Device = "desktop",
-                  save_method: bool = False) -> Payment:
+                  save_method: bool = False, payer_ip: str = "") -> Payment:
     """Start a (new) payment attempt for an order that is still awaiting payment.
 
     A previous attempt still pending is cancelled first. Should the payer still complete it
@@ -97,7 +98,7 @@ def start_payment(*, user: Any, order: Order, provider: str, device: Device = "d
             return_url=_url("portal:payment_return", public_id),
             cancel_url=_url("portal:order", locked.number),
             notify_url=_url("payment_webhook", adapter.name), device=device,
-            customer_email=user.email or "", customer_ref=f"user-{user.pk}",
+            customer_email=user.email or "", customer_ref=f"user-{user.pk}", payer_ip=payer_ip,
             save_method=save_method and adapter.supports_saved_methods,
             language=user.language))
         payment = Payment.objects.create(

@@ -101,6 +101,8 @@ class StartRequest:
     save_method: bool = False
     #: ``en`` or ``zh-hans``: the language of the provider's page where it has one
     language: str = "en"
+    #: the payer's IP address, which some providers check for phone payments (WeChat H5)
+    payer_ip: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,9 @@ class ProviderEvent:
     #: for ``refunded`` / ``refund_failed``: esimdesk's refund id if the provider echoes it,
     #: else the provider's refund id
     refund_reference: str = ""
+    #: for ``refunded``: ``amount`` is the running total refunded on the payment (Alipay's
+    #: ``refund_fee``), not this refund's own amount
+    cumulative: bool = False
     saved_method: SavedMethod | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 

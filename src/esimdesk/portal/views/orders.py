@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import DomainError, NotFound
+from esimdesk.core.http import client_ip
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
@@ -67,7 +68,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             payment = payments.checkout(
                 user=request.user, lines=[line], currency=currency,
                 provider=form.cleaned_data["provider"], device=_device(request),  # type: ignore[arg-type]
-                save_method=form.cleaned_data["save_method"])
+                save_method=form.cleaned_data["save_method"], payer_ip=client_ip(request))
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
@@ -119,7 +120,8 @@ def pay_again(request: HttpRequest, number: str) -> HttpResponse:
         payment = payments.start_payment(user=request.user, order=order,
                                          provider=form.cleaned_data["provider"],
                                          device=_device(request),  # type: ignore[arg-type]
-                                         save_method=form.cleaned_data["save_method"])
+                                         save_method=form.cleaned_data["save_method"],
+                                         payer_ip=client_ip(request))
     except DomainError as error:
         flash_error(request, error)
         return redirect("portal:order", number=number)
