@@ -40,6 +40,8 @@ MESSAGES: dict[str, Any] = {
     "order_not_payable": _("This order does not need paying."),
     "esim_not_renewable": _("This eSIM can no longer be renewed."),
     "malformed_json": _("The request body is not valid JSON."),
+    "provider_unavailable": _("The payment service is not answering. Please try again."),
+    "provider_refused": _("The payment service refused this payment."),
     "invalid_request": _("Some fields are missing or not valid."),
     "unauthenticated": _("Sign in first."),
     "bad_signature": _("The signature of the message does not verify."),

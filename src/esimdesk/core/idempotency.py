@@ -4,7 +4,8 @@ The first request under a key runs inside one transaction together with the inse
 record, so the key and the effect commit or roll back together. A concurrent second request
 with the same key waits on the unique index and then replays the stored response; a request
 that reuses a key with a different body is refused. Refusals (4xx) are stored and replayed
-too, so a retry cannot turn a refused request into a different one.
+too, so a retry cannot turn a refused request into a different one; passing failures (5xx,
+e.g. a provider not answering) are not stored, so a retry with the same key runs again.
 """
 
 from __future__ import annotations
@@ -70,8 +71,13 @@ def run_once(*, scope: str, key: str | None, fingerprint_: str,
                     status, body = produce()
             except DomainError as error:
                 status, body = on_error(error)
-            record.status_code, record.response = status, body
-            record.save(update_fields=["status_code", "response"])
+            if status >= 500:
+                # A passing failure (the provider did not answer) is not the answer to keep:
+                # forget the key, so the client's retry with it runs again.
+                transaction.set_rollback(True)
+            else:
+                record.status_code, record.response = status, body
+                record.save(update_fields=["status_code", "response"])
     except IntegrityError:
         # Another request with this key committed first: answer what it answered.
         replay = _replay(scope, key, fingerprint_)

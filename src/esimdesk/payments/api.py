@@ -33,7 +33,8 @@ from esimdesk.payments.schemas import (
 )
 
 router = Router(tags=["orders"], auth=customer_auth)
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
+          502: ErrorOut, 503: ErrorOut}
 
 
 def _idempotent(request: HttpRequest, scope: str, produce: Any) -> Status[Any]:

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from esimdesk.core import audit, clock
-from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
+from esimdesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from esimdesk.core.money import check_currency
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
@@ -32,7 +32,16 @@ from esimdesk.payments.models import (
     SavedMethod,
     new_payment_id,
 )
-from esimdesk.payments.providers.base import Device, ProviderEvent, StartRequest, WebhookAck
+from esimdesk.payments.providers.base import (
+    Device,
+    PaymentProvider,
+    ProviderError,
+    ProviderEvent,
+    RetryableProviderError,
+    StartRequest,
+    StartResult,
+    WebhookAck,
+)
 from esimdesk.payments.providers.sandbox import SandboxProvider
 
 logger = logging.getLogger(__name__)
@@ -93,7 +102,7 @@ def start_payment(*, user: Any, order: Order, provider: str, device: Device = "d
             _transition(previous, Payment.Status.CANCELLED, actor="esimdesk",
                         reason="superseded by a new payment attempt")
         public_id = new_payment_id()
-        started = adapter.start(StartRequest(
+        started = _start_at_provider(adapter, StartRequest(
             payment_id=public_id, amount=locked.total_money, description=locked.number,
             return_url=_url("portal:payment_return", public_id),
             cancel_url=_url("portal:order", locked.number),
@@ -110,6 +119,25 @@ def start_payment(*, user: Any, order: Order, provider: str, device: Device = "d
                              after={"order": locked.number, "provider": adapter.name,
                                     "amount": payment.amount, "currency": payment.currency})
     return payment
+
+
+def _start_at_provider(adapter: PaymentProvider, request: StartRequest) -> StartResult:
+    """The provider's refusal becomes a clear answer; the whole checkout rolls back, so
+    nothing is left half-made and the payer can try again or choose another method."""
+    try:
+        return adapter.start(request)
+    except RetryableProviderError as error:
+        logger.warning("%s unavailable at start: %s", adapter.name, error)
+        raise DomainError(_("The payment service is not answering. Please try again in a "
+                            "minute, or choose another way to pay."),
+                          code="provider_unavailable", status=503,
+                          detail={"provider": adapter.name}) from error
+    except ProviderError as error:
+        logger.warning("%s refused to start a payment: %s (%s)", adapter.name, error,
+                       error.code)
+        raise DomainError(_("The payment service refused this payment. Please choose another "
+                            "way to pay."), code="provider_refused", status=502,
+                          detail={"provider": adapter.name, "reason": error.code}) from error
 
 
 def _url(name: str, *args: str) -> str:
