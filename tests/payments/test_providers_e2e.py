@@ -168,3 +168,30 @@ def test_a_passing_failure_is_not_replayed_for_the_same_key(
     assert api.post("/api/v1/orders", body, headers={"Idempotency-Key": "wx-1"}).json() == \
         retry.json()
     assert Order.objects.count() == 1
+
+
+def test_portal_shows_a_qr_code_on_a_desktop_and_finds_the_payment(
+        request: pytest.FixtureRequest, api: Api, settings: Any) -> None:
+    fake = request.getfixturevalue("alipay_fake")
+    settings.ESIMDESK = {**settings.ESIMDESK, "PAYMENT_PROVIDERS": ["sandbox", "alipay"]}
+    settings.PUBLIC_URL = "https://esim.example.com"
+    from esimdesk.accounts.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(email="alex@example.com"))
+    desktop = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130"}
+    page = client.get("/checkout/?plan=cn-1gb-day&currency=CNY", **desktop)
+    assert 'value="alipay"' in page.content.decode()
+    done = client.post("/checkout/", {"plan": "cn-1gb-day", "currency": "CNY",
+                                      "provider": "alipay"}, **desktop)
+    order_url = done["Location"]
+    assert order_url.startswith("/orders/")
+    html = client.get(order_url).content.decode()
+    assert "<svg" in html and "/pay/return/" in html
+    payment = Payment.objects.get()
+    fake.pay(payment.provider_reference)  # scanned and paid; the notify is slow to arrive
+    client.get(f"/pay/return/{payment.public_id}/")  # the page's periodic check
+    run_tasks()
+    assert Order.objects.get().status == "fulfilled"
+    html = client.get(order_url).content.decode()
+    assert "Alipay 138****8000" in html

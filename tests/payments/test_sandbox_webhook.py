@@ -53,7 +53,8 @@ def test_signed_message_is_applied_once_and_replays_answer_200(payment: Payment)
 
 
 @pytest.mark.parametrize("tamper", ["body", "signature", "missing", "stale"])
-def test_forged_or_stale_messages_change_nothing(payment: Payment, tamper: str) -> None:
+def test_forged_or_stale_messages_change_nothing(payment: Payment, tamper: str,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     body, headers = message(payment)
     if tamper == "body":
         body = body.replace(b'"amount": 299', b'"amount": 1')
@@ -68,6 +69,7 @@ def test_forged_or_stale_messages_change_nothing(payment: Payment, tamper: str) 
     assert status == 400
     assert answer["code"] in ("bad_signature", "stale_signature")
     assert not PaymentEvent.objects.exists()
+    assert f"webhook from sandbox refused: {answer['code']}" in caplog.text
     payment.refresh_from_db()
     assert payment.status == "pending"
 
