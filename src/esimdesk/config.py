@@ -47,6 +47,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_SCHEDULER_INTERVAL", "30", "Seconds between scheduler sweeps."),
     Option("ESIMDESK_WORKER_INTERVAL", "0.2", "Seconds the worker waits when idle."),
     Option("ESIMDESK_LOG_FORMAT", "json", "json (one object per line) or console."),
+    # Never lapse: reminders, auto-renew, grace.
+    Option("ESIMDESK_EXPIRY_REMINDERS", "7d,3d,1d,0h",
+           "Expiry reminders before a plan ends (d = days, h = hours; 0h = at expiry)."),
+    Option("ESIMDESK_LOW_DATA_REMINDERS", "75,90,100", "Low-data reminders at % of data used."),
+    Option("ESIMDESK_AUTO_RENEW_DATA_LEFT", "10", "Auto-renew when this % of data is left…"),
+    Option("ESIMDESK_AUTO_RENEW_BEFORE", "24h", "…or this long before the plan ends."),
+    Option("ESIMDESK_AUTO_RENEW_RETRIES", "1h,6h,24h", "Dunning: retry a declined renewal."),
+    Option("ESIMDESK_GRACE", "0h", "After expiry, how long before the plan ends upstream."),
+    Option("ESIMDESK_PLAN_CHANGE_POLICY", "min",
+           "Credit for the unused part of a plan: time | data | min (the smaller of the two)."),
+    # SMS and e-mail providers.
+    Option("ESIMDESK_TWILIO_ACCOUNT_SID", "", "Twilio account SID (ESIMDESK_SMS_BACKEND=twilio)."),
+    Option("ESIMDESK_TWILIO_AUTH_TOKEN", "", "Twilio auth token.", secret=True),
+    Option("ESIMDESK_TWILIO_FROM", "", "Twilio sender: phone number or messaging service SID."),
+    Option("ESIMDESK_TWILIO_API_BASE", "https://api.twilio.com", "Twilio API base URL."),
     Option("ESIMDESK_REFUND_WINDOW_DAYS", "14",
            "Days in which a traveller may refund a plan never installed or started."),
     # Payment providers (enable with ESIMDESK_PAYMENT_PROVIDERS; docs/providers/*.md).
