@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import dj_database_url
 import structlog
 
 from esimdesk import config
+from esimdesk.notifications.email_config import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent
 PRODUCTION = config.flag("ESIMDESK_PRODUCTION")
@@ -146,22 +147,14 @@ CSRF_COOKIE_SECURE = PRODUCTION
 # state change that needs them, and run by `esimdesk worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-# E-mail: the embedded default delivers into the staff outbox.
-_email_url = urlparse(config.env("ESIMDESK_EMAIL_URL"))
+# E-mail: the embedded default delivers into the staff outbox; ESIMDESK_EMAIL_URL picks SMTP
+# or a hosted provider through django-anymail (see notifications/email_config.py).
 DEFAULT_FROM_EMAIL = config.env("ESIMDESK_EMAIL_FROM")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-if _email_url.scheme in ("smtp", "smtps"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = _email_url.hostname or "localhost"
-    EMAIL_PORT = _email_url.port or (465 if _email_url.scheme == "smtps" else 587)
-    EMAIL_HOST_USER = unquote(_email_url.username or "")
-    EMAIL_HOST_PASSWORD = unquote(_email_url.password or "")
-    EMAIL_USE_SSL = _email_url.scheme == "smtps"
-    EMAIL_USE_TLS = _email_url.scheme == "smtp" and EMAIL_PORT == 587
-elif _email_url.scheme == "console":
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-else:
-    EMAIL_BACKEND = "esimdesk.notifications.backends.OutboxEmailBackend"
+_email = email_settings(config.env("ESIMDESK_EMAIL_URL"))
+EMAIL_BACKEND = _email.pop("EMAIL_BACKEND")
+ANYMAIL = _email.pop("ANYMAIL")
+globals().update(_email)  # EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, … for SMTP
 
 # Accounts (django-allauth): e-mail or phone number, no user names.
 ACCOUNT_ADAPTER = "esimdesk.accounts.adapter.AccountAdapter"

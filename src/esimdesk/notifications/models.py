@@ -12,6 +12,15 @@ from esimdesk.core import clock
 class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     SMS = "sms", _("SMS")
+    # A notice shown in the portal and the app; stored as delivered the moment it is made.
+    INAPP = "inapp", _("In-app notice")
+
+
+class Category(models.TextChoices):
+    """Kinds of message a customer may switch off. Transactional messages have none."""
+
+    REMINDERS = "reminders", _("Reminders before a plan ends or its data runs low")
+    RENEWALS = "renewals", _("Notices before an automatic renewal")
 
 
 class Notification(models.Model):
@@ -39,12 +48,48 @@ class Notification(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=clock.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="When the customer marked it read (in-app notices).")
+    external_id = models.CharField(max_length=100, blank=True,
+                                   help_text="The provider's message id, e.g. a Twilio SM… sid.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The history page and API list one customer's messages, newest first.
+            models.Index(fields=["user", "-created_at"], name="notification_user_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.kind} to {self.to}"
+
+
+class NotificationPreference(models.Model):
+    """How one customer wants to hear from us. Made on demand: a customer without a row has
+    the defaults (everything on). Transactional messages ignore the kind switches and always
+    reach at least one of e-mail or SMS (see ``routing.channels_for``)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notification_preference")
+    email = models.BooleanField(_("by e-mail"), default=True)
+    sms = models.BooleanField(_("by SMS"), default=True)
+    inapp = models.BooleanField(_("as notices in the app and on the website"), default=True)
+    reminders = models.BooleanField(
+        _("reminders before a plan ends or its data runs low"), default=True)
+    renewals = models.BooleanField(_("notices before an automatic renewal"), default=True)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    CHANNEL_FIELDS = ("email", "sms", "inapp")
+    CATEGORY_FIELDS = ("reminders", "renewals")
+
+    def __str__(self) -> str:
+        return f"notification preferences of user {self.user_id}"
+
+    def channel_on(self, channel: str) -> bool:
+        return bool(getattr(self, Channel(channel).value))
+
+    def wants(self, category: str) -> bool:
+        return bool(getattr(self, Category(category).value))
 
 
 class OutboxMessage(models.Model):

@@ -8,11 +8,20 @@ from django_tasks import task
 
 from esimdesk.core import clock
 from esimdesk.notifications.channels import email, sms
+from esimdesk.notifications.channels.base import FinalDeliveryError
 from esimdesk.notifications.models import Channel, Notification
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-CHANNELS = {Channel.EMAIL: email.deliver, Channel.SMS: sms.deliver}
+
+
+def _inapp(notification: Notification) -> str:
+    # In-app notices are stored as sent and never queued; should one reach a worker anyway
+    # (a row made by hand), there is nothing to transport.
+    return ""
+
+
+CHANNELS = {Channel.EMAIL: email.deliver, Channel.SMS: sms.deliver, Channel.INAPP: _inapp}
 
 
 @task()
@@ -23,8 +32,15 @@ def deliver_notification(notification_id: int) -> str:
             return "already sent"
         notification.attempts += 1
         try:
-            CHANNELS[Channel(notification.channel)](notification)
-        except Exception as error:  # any transport failure is retried, then recorded
+            external_id = CHANNELS[Channel(notification.channel)](notification)
+        except FinalDeliveryError as error:
+            # The provider refused this very message: sending it again cannot help.
+            logger.error("delivery of notification %s refused: %s", notification_id, error)
+            notification.status = Notification.Status.FAILED
+            notification.error = str(error)[:2000]
+            notification.save(update_fields=["status", "attempts", "error"])
+            return "refused"
+        except Exception as error:  # any other transport failure is retried, then recorded
             logger.warning("delivery of notification %s failed: %s", notification_id, error)
             notification.status = Notification.Status.FAILED
             notification.error = f"{type(error).__name__}: {error}"[:2000]
@@ -37,5 +53,7 @@ def deliver_notification(notification_id: int) -> str:
         notification.status = Notification.Status.SENT
         notification.sent_at = clock.now()
         notification.error = ""
-        notification.save(update_fields=["status", "attempts", "error", "sent_at"])
+        notification.external_id = (external_id or "")[:100]
+        notification.save(update_fields=["status", "attempts", "error", "sent_at",
+                                         "external_id"])
     return "sent"
