@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from esimdesk.catalog.models import GB, Country, Plan, Price, Region
+from esimdesk.catalog.models import (
+    GB,
+    Country,
+    Plan,
+    Price,
+    Region,
+    TopUpPrice,
+    TopUpProduct,
+)
 from esimdesk.core.i18n import country_name
 
 REGIONS = [
@@ -165,4 +173,51 @@ def load_catalog() -> int:
           name=("Global 50 GB / year", "全球 全年 50 GB"),
           description=("50 GB to use anywhere we cover, valid for a year.",
                        "在所有覆盖地区使用 50 GB 流量，有效期一年。"))
+    load_top_ups()
     return plans + 2
+
+
+# code, GB, minutes, SMS, extra days, USD cents, plans (None: any personal plan), names,
+# descriptions
+TOP_UPS = [
+    ("topup-1gb", 1, 0, 0, 0, 499, None, ("+1 GB data", "+1 GB 流量"),
+     ("1 GB more for the plan running now; it ends with that plan.",
+      "为当前套餐增加 1 GB 流量，随该套餐一同到期。")),
+    ("topup-3gb", 3, 0, 0, 0, 1199, None, ("+3 GB data", "+3 GB 流量"),
+     ("3 GB more for the plan running now; it ends with that plan.",
+      "为当前套餐增加 3 GB 流量，随该套餐一同到期。")),
+    ("topup-5gb", 5, 0, 0, 0, 1799, None, ("+5 GB data", "+5 GB 流量"),
+     ("5 GB more for the plan running now; it ends with that plan.",
+      "为当前套餐增加 5 GB 流量，随该套餐一同到期。")),
+    ("topup-100min-50sms", 0, 100, 50, 0, 599, "calls",
+     ("+100 minutes & 50 SMS", "+100 分钟通话和 50 条短信"),
+     ("100 more minutes of calls and 50 SMS for the plan running now.",
+      "为当前套餐增加 100 分钟通话和 50 条短信。")),
+    ("topup-2gb-7days", 2, 0, 0, 7, 899, "long", ("+2 GB and 7 more days", "+2 GB 并延长 7 天"),
+     ("2 GB more, and the plan running now (with any plan queued after it) lasts 7 days "
+      "longer.", "增加 2 GB 流量，当前套餐（及其后排队的套餐）顺延 7 天。")),
+]
+
+
+def load_top_ups() -> int:
+    """Create or refresh the demo top-up products (keyed by code)."""
+    personal = Plan.objects.filter(kind=Plan.Kind.PERSONAL)
+    scopes = {
+        None: [],
+        "calls": list(personal.filter(voice_seconds__gt=0)),
+        "long": list(personal.exclude(validity_unit=Plan.Unit.DAY)),
+    }
+    for sort, (code, gb, minutes, sms, days, usd, scope, name, description) in enumerate(
+            TOP_UPS):
+        product, _ = TopUpProduct.objects.update_or_create(
+            code=code,
+            defaults={"name_en": name[0], "name_zh_hans": name[1],
+                      "description_en": description[0], "description_zh_hans": description[1],
+                      "data_bytes": gb * GB, "voice_seconds": minutes * 60, "sms_count": sms,
+                      "extends_validity_days": days, "is_active": True, "sort": sort})
+        product.plans.set(scopes[scope])
+        prices = {"USD": usd, **{cur: converted(usd, cur) for cur in RATE_HUNDREDTHS}}
+        for currency, amount in prices.items():
+            TopUpPrice.objects.update_or_create(product=product, currency=currency,
+                                                defaults={"amount": amount})
+    return len(TOP_UPS)

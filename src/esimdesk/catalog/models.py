@@ -156,3 +156,87 @@ class Price(models.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+class TopUpProduct(models.Model):
+    """Extra data, minutes or SMS added to the period running when it is applied.
+
+    A top-up is a separate allowance bucket of that period: it expires with the period
+    unless ``extends_validity_days`` moves the period's end (docs/topups.md).
+    """
+
+    code = models.SlugField(max_length=60, unique=True)
+    name_en = models.CharField(max_length=120)
+    name_zh_hans = models.CharField(max_length=120)
+    description_en = models.TextField(blank=True)
+    description_zh_hans = models.TextField(blank=True)
+    data_bytes = models.BigIntegerField(default=0, help_text="bytes added")
+    voice_seconds = models.BigIntegerField(default=0, help_text="seconds of calls added")
+    sms_count = models.BigIntegerField(default=0, help_text="SMS added")
+    extends_validity_days = models.PositiveSmallIntegerField(
+        default=0, help_text="days added to the end of the period it tops up (0: none)")
+    plans = models.ManyToManyField(Plan, blank=True, related_name="top_up_products",
+                                   help_text="plans it can top up; empty = any personal plan")
+    is_active = models.BooleanField(default=True)
+    sort = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(data_bytes__gte=0) & Q(voice_seconds__gte=0)
+                                   & Q(sms_count__gte=0), name="top_up_quantities_not_negative"),
+            models.CheckConstraint(condition=Q(data_bytes__gt=0) | Q(voice_seconds__gt=0)
+                                   | Q(sms_count__gt=0) | Q(extends_validity_days__gt=0),
+                                   name="top_up_adds_something"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+    @property
+    def description(self) -> str:
+        return localized(self, "description")
+
+    def allowances(self) -> list[tuple[str, int]]:
+        """(kind, quantity) of each bucket the top-up adds, in display order."""
+        items = [("data", self.data_bytes), ("voice", self.voice_seconds),
+                 ("sms", self.sms_count)]
+        return [(kind, total) for kind, total in items if total]
+
+    def applies_to(self, plan: Plan) -> bool:
+        """Whether it can top up a period of ``plan`` (needs ``plans`` prefetched or costs a
+        query)."""
+        if not self.is_active or plan.kind != Plan.Kind.PERSONAL:
+            return False
+        chosen = [p.pk for p in self.plans.all()]
+        return not chosen or plan.pk in chosen
+
+    def price_in(self, currency: str) -> Money | None:
+        for price in self.prices.all():
+            if price.currency == currency:
+                return price.money
+        return None
+
+
+class TopUpPrice(models.Model):
+    product = models.ForeignKey(TopUpProduct, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="minor units")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "currency"],
+                                    name="uniq_top_up_currency"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="top_up_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.code} {self.money}"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from esimdesk.catalog.models import Country, Plan, Price, Region
+from esimdesk.catalog.models import Country, Plan, Price, Region, TopUpPrice, TopUpProduct
 from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 
@@ -59,6 +59,38 @@ def plan_price(plan: Plan, currency: str) -> Money:
                                code="currency_not_available",
                                detail={"plan": plan.code, "currency": code,
                                        "available": [p.currency for p in plan.prices.all()]})
+    return price
+
+
+def active_top_ups() -> QuerySet[TopUpProduct]:
+    return (TopUpProduct.objects.filter(is_active=True)
+            .prefetch_related("plans", Prefetch("prices",
+                                                queryset=TopUpPrice.objects.order_by("currency")))
+            .order_by("sort", "code"))
+
+
+def get_top_up(code: str) -> TopUpProduct:
+    product = active_top_ups().filter(code=code).first() if code else None
+    if product is None:
+        raise NotFound(_("There is no such top-up product."), code="unknown_product",
+                       detail={"product": code})
+    return product
+
+
+def top_ups_for(plan: Plan) -> list[TopUpProduct]:
+    """Active top-up products that can top up a period of ``plan``."""
+    return [product for product in active_top_ups() if product.applies_to(plan)]
+
+
+def top_up_price(product: TopUpProduct, currency: str) -> Money:
+    """The product's price in ``currency``, or a ``currency_not_available`` refusal."""
+    code = check_currency(currency)
+    price = product.price_in(code)
+    if price is None:
+        raise ValidationFailed(_("This top-up cannot be bought in that currency."),
+                               code="currency_not_available",
+                               detail={"product": product.code, "currency": code,
+                                       "available": [p.currency for p in product.prices.all()]})
     return price
 
 

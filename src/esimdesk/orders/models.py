@@ -9,12 +9,12 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from esimdesk.catalog.models import Plan
+from esimdesk.catalog.models import Plan, TopUpProduct
 from esimdesk.core import clock
 from esimdesk.core.money import Money
 from esimdesk.core.states import StateMachine
 from esimdesk.esims.models import Esim
-from esimdesk.subscriptions.models import Period
+from esimdesk.subscriptions.models import Allowance, Period
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -70,7 +70,10 @@ class Order(models.Model):
 
 # Display names of payment providers, filled in by the payments app (which sits above
 # orders), so history and receipts name the method in the reader's language.
-PROVIDER_LABELS: dict[str, Any] = {}
+# "none": an order whose total is zero (a plan change the credit fully covers) needs no
+# payment and is marked paid without one.
+NO_PAYMENT = "none"
+PROVIDER_LABELS: dict[str, Any] = {NO_PAYMENT: gettext_lazy("No payment needed (credit)")}
 
 
 ORDER_STATES = StateMachine("order", {
@@ -87,20 +90,50 @@ class OrderLine(models.Model):
         NEW_ESIM = "new_esim", gettext_lazy("New eSIM")
         RENEWAL = "renewal", gettext_lazy("Renewal")
         TOP_UP = "top_up", gettext_lazy("Top-up")
+        PLAN_CHANGE = "plan_change", gettext_lazy("Plan change")
+
+    class When(models.TextChoices):
+        NOW = "now", gettext_lazy("now")
+        PERIOD_END = "period_end", gettext_lazy("at the end of the current period")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    type = models.CharField(max_length=10, choices=Type.choices)
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT)
+    type = models.CharField(max_length=12, choices=Type.choices)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT,
+                             help_text="the plan bought; for a top-up, the plan it tops up")
     esim = models.ForeignKey(Esim, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="order_lines",
                              help_text="the renewed eSIM, or the one this line created")
     period = models.OneToOneField(Period, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="order_line")
-    amount = models.BigIntegerField(help_text="minor units")
+                                  related_name="order_line",
+                                  help_text="the period this line bought")
+    amount = models.BigIntegerField(help_text="minor units charged for this line")
     fulfilled_at = models.DateTimeField(null=True, blank=True)
+    # Top-ups.
+    product = models.ForeignKey(TopUpProduct, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="order_lines")
+    target_period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="top_up_lines",
+                                      help_text="the period the top-up was added to")
+    allowances = models.ManyToManyField(Allowance, blank=True, related_name="order_lines",
+                                        help_text="the top-up buckets this line added")
+    # Plan changes.
+    when = models.CharField(max_length=10, choices=When.choices, blank=True)
+    replaced_period = models.ForeignKey(Period, null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="replaced_by",
+                                        help_text="the period a plan change now ended")
+    credit = models.BigIntegerField(default=0, help_text="minor units credited for the unused "
+                                                         "part of the replaced period")
+    refund_amount = models.BigIntegerField(
+        default=0, help_text="minor units paid back when the line was fulfilled (credit above "
+                             "the new price, or a top-up that could not be applied)")
 
     class Meta:
         ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0) & Q(credit__gte=0)
+                                   & Q(refund_amount__gte=0),
+                                   name="order_line_amounts_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order.number}: {self.type} {self.plan.code}"
@@ -110,8 +143,23 @@ class OrderLine(models.Model):
         return Money(self.amount, self.order.currency)
 
     @property
+    def credit_money(self) -> Money:
+        return Money(self.credit, self.order.currency)
+
+    @property
+    def refund_money(self) -> Money:
+        return Money(self.refund_amount, self.order.currency)
+
+    @property
+    def value(self) -> int:
+        """What the customer paid for what this line bought, in minor units: the charge plus
+        the credit used (a credit above the price was paid back)."""
+        return self.amount + self.credit - self.refund_amount
+
+    @property
     def label(self) -> str:
-        return line_label(self.type, self.plan, self.esim)
+        return line_label(self.type, self.plan, self.esim, product=self.product,
+                          when=self.when)
 
     @property
     def upstream_reference(self) -> str:
@@ -119,11 +167,20 @@ class OrderLine(models.Model):
         return f"esimdesk-line-{self.pk}"
 
 
-def line_label(line_type: str, plan: Plan, esim: Esim | None) -> str:
+def line_label(line_type: str, plan: Plan, esim: Esim | None, *,
+               product: TopUpProduct | None = None, when: str = "") -> str:
     """What a line buys, in the active language (never stored, so it follows the reader)."""
+    name = esim.display_name if esim is not None else ""
+    if line_type == OrderLine.Type.TOP_UP and product is not None:
+        return _("Top-up of %(esim)s: %(product)s") % {"esim": name, "product": product.name}
+    if line_type == OrderLine.Type.PLAN_CHANGE:
+        if when == OrderLine.When.NOW:
+            return _("Plan change of %(esim)s, starting now: %(plan)s") % {
+                "esim": name, "plan": plan.name}
+        return _("Plan change of %(esim)s, when the current plan ends: %(plan)s") % {
+            "esim": name, "plan": plan.name}
     if line_type == OrderLine.Type.RENEWAL and esim is not None:
-        return _("Renewal of %(esim)s: %(plan)s") % {"esim": esim.display_name,
-                                                    "plan": plan.name}
+        return _("Renewal of %(esim)s: %(plan)s") % {"esim": name, "plan": plan.name}
     return _("New eSIM: %(plan)s") % {"plan": plan.name}
 
 

@@ -10,7 +10,8 @@ from esimdesk.orders.models import Order
 
 def orders_of(user: Any) -> QuerySet[Order]:
     return (Order.objects.filter(user=user).select_related("receipt")
-            .prefetch_related("lines__plan", "lines__esim", "lines__period", "payments__refunds")
+            .prefetch_related("lines__plan", "lines__esim", "lines__product", "lines__period",
+                              "payments__refunds")
             .order_by("-created_at", "-id"))
 
 

@@ -19,6 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from esimdesk.core.money import Money
 from esimdesk.orders.models import Order
 
 _CJK_FONT = "STSong-Light"
@@ -89,13 +90,23 @@ def render_receipt_pdf(order: Order, *, language: str | None = None) -> bytes:
         draw_text(pdf, left, y, _("Description"), bold=True)
         draw_text(pdf, right, y, _("Amount"), bold=True, right=True)
         y -= 7 * mm
-        for line in order.lines.select_related("plan", "esim"):
+        for line in order.lines.select_related("plan", "esim", "product"):
             text = line.label
             if line.esim_id:
                 text += f"  (ICCID {line.esim.iccid})"  # type: ignore[union-attr]
-            draw_text(pdf, left, y, text[:95])
-            draw_text(pdf, right, y, line.money.format(money_lang), right=True)
-            y -= 6 * mm
+            rows = [(text, line.money)]
+            if line.type == "plan_change" and line.credit:
+                # The new plan's price, less the credit, plus what the credit paid back.
+                rows = [(text, Money(line.value, order.currency)),
+                        ("    " + _("Credit for the unused part of the plan it replaced"),
+                         Money(-line.credit, order.currency))]
+                if line.refund_amount:
+                    rows.append(("    " + _("Paid back to the original payment"),
+                                 line.refund_money))
+            for label, amount in rows:
+                draw_text(pdf, left, y, label[:95])
+                draw_text(pdf, right, y, amount.format(money_lang), right=True)
+                y -= 6 * mm
         y -= 2 * mm
         pdf.line(left, y + 4 * mm, right, y + 4 * mm)
         draw_text(pdf, left, y - 2 * mm, _("Total paid"), size=12, bold=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -21,7 +20,9 @@ from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt, line_label
+from esimdesk.orders import plan_change, topups
+from esimdesk.orders.lines import LineRequest, PricedLine
+from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
 from esimdesk.provisioning import registry as upstream
 from esimdesk.provisioning.providers.base import FinalUpstreamError, RetryableUpstreamError
 from esimdesk.subscriptions import services as subscriptions
@@ -31,24 +32,8 @@ MAX_LINES = 10
 FULFILMENT_RETRIES = 6
 
 
-@dataclass(frozen=True)
-class LineRequest:
-    type: str
-    plan: str | None = None
-    iccid: str | None = None
-    product: str | None = None
-
-
-@dataclass(frozen=True)
-class PricedLine:
-    type: str
-    plan: Plan
-    esim: Esim | None
-    price: Money
-
-    @property
-    def label(self) -> str:
-        return line_label(self.type, self.plan, self.esim)
+__all__ = ["LineRequest", "PricedLine", "create_order", "mark_paid", "price_lines",
+           "total_of"]
 
 
 def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[PricedLine]:
@@ -65,13 +50,21 @@ def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[P
         except DomainError as error:
             error.detail = {**(error.detail or {}), "line": index}
             raise
+    esim_ids = [p.esim.pk for p in priced if p.esim is not None]
+    for index, line in enumerate(priced):
+        if line.type == OrderLine.Type.PLAN_CHANGE and line.esim is not None and \
+                esim_ids.count(line.esim.pk) > 1:
+            raise ValidationFailed(_("A plan change must be the only line for its eSIM in an "
+                                     "order."), code="plan_change_not_alone",
+                                   detail={"line": index, "iccid": line.esim.iccid})
     return priced
 
 
 def _price_line(user: Any, line: LineRequest, currency: str) -> PricedLine:
     if line.type == OrderLine.Type.TOP_UP:
-        raise ValidationFailed(_("There is no such top-up product."), code="unknown_product",
-                               detail={"product": line.product})
+        return topups.price_top_up(user, line, currency)
+    if line.type == OrderLine.Type.PLAN_CHANGE:
+        return plan_change.price_plan_change(user, line, currency)
     if line.type not in (OrderLine.Type.NEW_ESIM, OrderLine.Type.RENEWAL):
         raise ValidationFailed(code="invalid_line_type",
                                detail={"allowed": list(OrderLine.Type.values)})
@@ -98,21 +91,45 @@ def total_of(priced: list[PricedLine], currency: str) -> Money:
     return total
 
 
-def create_order(*, user: Any, lines: list[LineRequest], currency: str) -> Order:
+def refund_of(priced: list[PricedLine], currency: str) -> Money:
+    """What fulfilling these lines pays back (plan changes whose credit exceeds the price)."""
+    return Money(sum(line.refund_amount for line in priced), currency)
+
+
+def create_order(*, user: Any, lines: list[LineRequest], currency: str,
+                 expected_total: int | None = None,
+                 expected_refund: int | None = None) -> Order:
+    """Price the lines (``price_lines``) and record the order, awaiting payment.
+
+    ``expected_total`` / ``expected_refund``: the amounts the customer was shown; when
+    given and the lines now price differently (time passed, data was used), the order is
+    refused with 409 ``price_changed`` and the new amounts, never silently charged.
+    """
     code = check_currency(currency)
     priced = price_lines(user=user, lines=lines, currency=code)
+    total, refund = total_of(priced, code), refund_of(priced, code)
+    if (expected_total is not None and expected_total != total.amount) or \
+            (expected_refund is not None and expected_refund != refund.amount):
+        raise Conflict(_("The price has changed since you saw it: %(total)s to pay, "
+                         "%(refund)s to pay back. Please check and confirm again.")
+                       % {"total": total, "refund": refund}, code="price_changed",
+                       detail={"total": total.amount, "refund": refund.amount,
+                               "currency": code})
     with transaction.atomic():
-        order = Order.objects.create(user=user, currency=code,
-                                     total=total_of(priced, code).amount,
+        order = Order.objects.create(user=user, currency=code, total=total.amount,
                                      language=user.language)
-        OrderLine.objects.bulk_create([
+        created = OrderLine.objects.bulk_create([
             OrderLine(order=order, type=p.type, plan=p.plan, esim=p.esim,
-                      amount=p.price.amount)
+                      amount=p.price.amount, product=p.product, when=p.when,
+                      replaced_period=p.period if p.type == OrderLine.Type.PLAN_CHANGE
+                      else None,
+                      credit=p.credit_amount, refund_amount=p.refund_amount)
             for p in priced
         ])
         audit.record_by_user(user=user, action="order.create", obj=order,
                              after={"number": order.number, "total": order.total,
-                                    "currency": code, "lines": len(priced)})
+                                    "currency": code, "lines": len(created),
+                                    "quotes": [p.quote for p in priced if p.quote]})
     return order
 
 
@@ -150,8 +167,8 @@ def fulfil_order(*, order_id: int, attempt: int = 1) -> str:
     if order.status not in (Order.Status.PAID, Order.Status.FULFILMENT_FAILED):
         return order.status
     try:
-        for line in order.lines.filter(fulfilled_at__isnull=True).select_related("plan",
-                                                                                 "esim"):
+        for line in order.lines.filter(fulfilled_at__isnull=True).select_related(
+                "plan", "esim", "product", "replaced_period", "order"):
             _fulfil_line(line)
     except RetryableUpstreamError as error:
         if attempt < FULFILMENT_RETRIES:
@@ -190,6 +207,12 @@ def _fulfil_line(line: OrderLine) -> None:
             locked.period = subscriptions.subscribe_esim(esim=esim, plan=line.plan)
             locked.fulfilled_at = clock.now()
             locked.save(update_fields=["esim", "period", "fulfilled_at"])
+        return
+    if line.type == OrderLine.Type.TOP_UP:
+        topups.fulfil_top_up(line)
+        return
+    if line.type == OrderLine.Type.PLAN_CHANGE:
+        plan_change.fulfil_plan_change(line)
         return
     esim = line.esim
     assert esim is not None

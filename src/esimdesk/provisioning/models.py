@@ -28,4 +28,20 @@ class SimulatedPlanApplication(models.Model):
     profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
                                 related_name="applications")
     plan_code = models.CharField(max_length=60)
+    starts = models.CharField(max_length=8, default="queued",
+                              help_text="queued (after the running plan) or now (plan change)")
+    created_at = models.DateTimeField(default=clock.now)
+
+
+class SimulatedTopUp(models.Model):
+    """A top-up the simulator applied: one per esimdesk reference, however often asked."""
+
+    reference = models.CharField(max_length=100, unique=True)
+    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
+                                related_name="top_ups")
+    product_code = models.CharField(max_length=60)
+    data_bytes = models.BigIntegerField(default=0)
+    voice_seconds = models.BigIntegerField(default=0)
+    sms_count = models.BigIntegerField(default=0)
+    extend_days = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=clock.now)

@@ -48,6 +48,13 @@ class PlanApplication:
     upstream_reference: str
 
 
+@dataclass(frozen=True)
+class TopUpApplication:
+    iccid: str
+    product_code: str
+    upstream_reference: str
+
+
 class UpstreamProvider(ABC):
     #: configured name, e.g. ``simulator``
     name: str = ""
@@ -63,3 +70,23 @@ class UpstreamProvider(ABC):
     def apply_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
         """Add a plan (renewal, plan change) to an existing profile. Idempotent on
         ``reference``; the supplier queues it after the current plan if one is running."""
+
+    def end_plan(self, *, reference: str, iccid: str) -> None:
+        """The customer's plan has ended (after any grace): stop the service on this ICCID
+        until a renewal applies a new plan. The profile stays installed. Idempotent on
+        ``reference``. Raise a typed error if the supplier refuses."""
+        raise FinalUpstreamError(f"{self.name} cannot end a plan", code="not_supported")
+
+    def replace_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
+        """A plan change that starts now: the plan running on the ICCID stops and
+        ``plan_code`` starts at once (plans already queued upstream stay queued after it).
+        Idempotent on ``reference``. Raise a typed error if the supplier refuses."""
+        raise FinalUpstreamError(f"{self.name} cannot change a plan now", code="not_supported")
+
+    def apply_top_up(self, *, reference: str, iccid: str, product_code: str, data_bytes: int,
+                     voice_seconds: int, sms_count: int,
+                     extend_days: int) -> TopUpApplication:
+        """Add quantities to the plan running on the ICCID (data in bytes, voice in
+        seconds, SMS in messages) and, with ``extend_days``, make it last that many days
+        longer. Idempotent on ``reference``: applying twice never tops up twice."""
+        raise FinalUpstreamError(f"{self.name} cannot top up", code="not_supported")

@@ -14,11 +14,16 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from esimdesk.core.ids import iccid_with_check_digit
-from esimdesk.provisioning.models import SimulatedPlanApplication, SimulatedProfile
+from esimdesk.provisioning.models import (
+    SimulatedPlanApplication,
+    SimulatedProfile,
+    SimulatedTopUp,
+)
 from esimdesk.provisioning.providers.base import (
     FinalUpstreamError,
     PlanApplication,
     ProfileOrder,
+    TopUpApplication,
     UpstreamProvider,
 )
 
@@ -68,5 +73,41 @@ class SimulatorProvider(UpstreamProvider):
             raise FinalUpstreamError(f"unknown ICCID {iccid}", code="unknown_iccid")
         application, _ = SimulatedPlanApplication.objects.get_or_create(
             reference=reference, defaults={"profile": profile, "plan_code": plan_code})
+        SimulatedProfile.objects.filter(pk=profile.pk, status="plan_ended").update(
+            status="released")
         return PlanApplication(iccid=iccid, plan_code=application.plan_code,
                                upstream_reference=f"simapp-{application.pk}")
+
+    def end_plan(self, *, reference: str, iccid: str) -> None:
+        profile = SimulatedProfile.objects.filter(iccid=iccid).first()
+        if profile is None:
+            raise FinalUpstreamError(f"unknown ICCID {iccid}", code="unknown_iccid")
+        SimulatedProfile.objects.filter(pk=profile.pk).update(status="plan_ended")
+
+    def _known(self, iccid: str) -> SimulatedProfile:
+        profile = SimulatedProfile.objects.filter(iccid=iccid).first()
+        if profile is None:
+            raise FinalUpstreamError(f"unknown ICCID {iccid}", code="unknown_iccid")
+        return profile
+
+    def replace_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
+        profile = self._known(iccid)
+        application, _ = SimulatedPlanApplication.objects.get_or_create(
+            reference=reference, defaults={"profile": profile, "plan_code": plan_code,
+                                           "starts": "now"})
+        SimulatedProfile.objects.filter(pk=profile.pk, status="plan_ended").update(
+            status="released")
+        return PlanApplication(iccid=iccid, plan_code=application.plan_code,
+                               upstream_reference=f"simapp-{application.pk}")
+
+    def apply_top_up(self, *, reference: str, iccid: str, product_code: str, data_bytes: int,
+                     voice_seconds: int, sms_count: int,
+                     extend_days: int) -> TopUpApplication:
+        profile = self._known(iccid)
+        top_up, _ = SimulatedTopUp.objects.get_or_create(
+            reference=reference,
+            defaults={"profile": profile, "product_code": product_code,
+                      "data_bytes": data_bytes, "voice_seconds": voice_seconds,
+                      "sms_count": sms_count, "extend_days": extend_days})
+        return TopUpApplication(iccid=iccid, product_code=top_up.product_code,
+                                upstream_reference=f"simtop-{top_up.pk}")
