@@ -37,8 +37,9 @@ lint: $(DEV_STAMP) ## ruff, formatting of new code, mypy on core/
 format: $(DEV_STAMP) ## fix lint findings that ruff can fix
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(DEV_STAMP) ## benchmarks (figures go to docs/PERFORMANCE.md)
+bench: $(DEV_STAMP) ## benchmarks on PostgreSQL (figures go to docs/PERFORMANCE.md)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/renewal_sweep.py
 
 messages: $(DEV_STAMP) ## refresh and compile the translation catalogs
 	cd src/esimdesk && ../../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -i "*/migrations/*" --settings=esimdesk.settings

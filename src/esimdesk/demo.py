@@ -46,8 +46,9 @@ def load_demo() -> list[str]:
         with clock.frozen_at(bought_at):
             payment = payments.checkout(user=user, currency=currency, provider="sandbox",
                                         lines=[LineRequest(type="new_esim", plan=plan_code)])
+            # The card is kept, so switching automatic renewal on can be tried at once.
             payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
-                                              outcome="approve")
+                                              outcome="approve", save_card=True)
             orders.fulfil_order(order_id=payment.order_id)
         _seed_usage(payment.order_id, used)
         _mark_in_use(payment.order_id)

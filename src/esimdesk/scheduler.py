@@ -12,14 +12,20 @@ from typing import Any
 from django.db import close_old_connections
 
 from esimdesk.core.heartbeat import beat
+from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.sweeps import reconcile_payments
+from esimdesk.subscriptions.expiry import expiry_sweep
+from esimdesk.subscriptions.reminders import reminders_sweep
 from esimdesk.subscriptions.services import sync_period_states
 
 logger = logging.getLogger("esimdesk.scheduler")
 
 SWEEPS: dict[str, Callable[[], Any]] = {
     "periods": sync_period_states,
+    "renewals": renewals_sweep,
+    "reminders": reminders_sweep,
     "payments": reconcile_payments,
+    "expiry": expiry_sweep,
 }
 
 

@@ -54,3 +54,11 @@ def reset() -> None:
     global _frozen, _offset
     _frozen = None
     _offset = dt.timedelta(0)
+
+
+def db_value(instant: dt.datetime) -> object:
+    """An instant as raw SQL parameters need it (SQLite stores naive UTC text, PostgreSQL a
+    timestamptz): the same conversion the ORM applies, for hand-written statements."""
+    from django.db import connection
+
+    return connection.ops.adapt_datetimefield_value(instant)

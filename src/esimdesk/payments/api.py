@@ -5,7 +5,7 @@ order endpoints live here, above both apps."""
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router, Status
+from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from esimdesk.api.auth import customer_auth
@@ -18,7 +18,7 @@ from esimdesk.core.money import check_currency
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 from esimdesk.orders.services import LineRequest
-from esimdesk.payments import refund_policy, registry, services
+from esimdesk.payments import refund_policy, registry, saved_methods, services
 from esimdesk.payments.credit_notes import credit_note_filename, render_credit_note_pdf
 from esimdesk.payments.models import Refund
 from esimdesk.payments.schemas import (
@@ -64,7 +64,8 @@ def payment_methods(request: HttpRequest, currency: str) -> list[dict[str, Any]]
 @router.post("/orders", response={201: OrderOut, **ERRORS}, summary="Place an order")
 def create_order(request: HttpRequest, body: OrderIn) -> Status[Any]:
     """Create an order and start its payment. Lines: ``{"type":"new_esim","plan"}``,
-    ``{"type":"renewal","iccid","plan"}``. The answer's ``payment.next_action`` says what the
+    ``{"type":"renewal","iccid","plan"}``, ``{"type":"top_up","iccid","product"}`` (see
+    ``GET /esims/{iccid}/top-ups``). The answer's ``payment.next_action`` says what the
     payer does next (``redirect`` to a hosted page, ``qr`` to scan, or ``none``).
 
     Send an ``Idempotency-Key`` header and reuse it when you retry: the same key always
@@ -172,3 +173,38 @@ def get_credit_note(request: HttpRequest, number: str, refund_id: str) -> HttpRe
     response = HttpResponse(render_credit_note_pdf(refund), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{credit_note_filename(refund)}"'
     return response
+
+
+class SavedMethodOut(Schema):
+    id: int
+    provider: str
+    label: str
+    is_default: bool
+    created_at: str
+
+
+def _saved_out(method: Any) -> dict[str, Any]:
+    return {"id": method.pk, "provider": method.provider, "label": method.label,
+            "is_default": method.is_default, "created_at": method.created_at.isoformat()}
+
+
+@router.get("/payments/saved-methods", response={200: list[SavedMethodOut], 401: ErrorOut},
+            summary="Saved payment methods")
+def list_saved_methods(request: HttpRequest) -> list[dict[str, Any]]:
+    """Methods kept for automatic renewals (never card data: a label such as
+    "Visa •••• 4242"). Auto-renew tries the default first, then the others."""
+    return [_saved_out(m) for m in saved_methods.methods_of(request.auth)]  # type: ignore[attr-defined]
+
+
+@router.post("/payments/saved-methods/{method_id}/default",
+             response={200: SavedMethodOut, **ERRORS}, summary="Make a saved method the default")
+def default_saved_method(request: HttpRequest, method_id: int) -> dict[str, Any]:
+    return _saved_out(saved_methods.make_default(user=request.auth,  # type: ignore[attr-defined]
+                                                 method_id=method_id))
+
+
+@router.delete("/payments/saved-methods/{method_id}", response={204: None, **ERRORS},
+               summary="Remove a saved method")
+def remove_saved_method(request: HttpRequest, method_id: int) -> Status[None]:
+    saved_methods.remove(user=request.auth, method_id=method_id)  # type: ignore[attr-defined]
+    return Status(204, None)

@@ -8,6 +8,9 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from esimdesk.orders.models import PROVIDER_LABELS
+        from esimdesk.orders.signals import refund_due
         from esimdesk.payments.registry import LABELS
+        from esimdesk.payments.settlement import on_refund_due
 
         PROVIDER_LABELS.update(LABELS)
+        refund_due.connect(on_refund_due, dispatch_uid="payments.settlement.on_refund_due")

@@ -173,6 +173,7 @@ class SavedMethod(models.Model):
     token = models.CharField(max_length=200)
     customer_token = models.CharField(max_length=200, blank=True)
     label = models.CharField(max_length=100)
+    is_default = models.BooleanField(default=False, help_text="tried first for auto-renew")
     created_at = models.DateTimeField(default=clock.now)
     removed_at = models.DateTimeField(null=True, blank=True)
 
@@ -205,3 +206,40 @@ class SandboxRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference} {self.status}"
+
+
+class RenewalAttempt(models.Model):
+    """Automatic renewal of one subscription into its next period. Unique on (subscription,
+    sequence of the period it buys): whatever runs twice, that period is charged once."""
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        CHARGING = "charging", _("Charging")
+        RETRY_WAIT = "retry_wait", _("Will try again")
+        SUCCEEDED = "succeeded", _("Renewed")
+        PAY_LINK_SENT = "pay_link_sent", _("Waiting for the customer to pay")
+        FAILED = "failed", _("Failed")
+
+    subscription = models.ForeignKey("subscriptions.Subscription", on_delete=models.CASCADE,
+                                     related_name="renewal_attempts")
+    sequence = models.PositiveIntegerField(help_text="sequence of the period being bought")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="renewal_attempts")
+    state = models.CharField(max_length=14, choices=State.choices, default=State.SCHEDULED)
+    tries = models.PositiveSmallIntegerField(default=0, help_text="declined rounds so far")
+    next_try_at = models.DateTimeField(default=clock.now)
+    current_payment_id = models.CharField(max_length=32, blank=True,
+                                          help_text="reused while an outcome is unknown")
+    methods_tried = models.JSONField(default=list, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["subscription", "sequence"],
+                                               name="one_renewal_per_period")]
+        indexes = [models.Index(fields=["state", "next_try_at"])]
+
+    def __str__(self) -> str:
+        return f"renewal {self.sequence} of subscription {self.subscription_id}: {self.state}"

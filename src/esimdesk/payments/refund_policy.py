@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from esimdesk.core import clock
 from esimdesk.core.errors import Conflict
 from esimdesk.esims.models import Esim
+from esimdesk.orders import topups
 from esimdesk.orders.models import Order
 from esimdesk.payments import refunds
 from esimdesk.payments.models import Payment, Refund
@@ -34,8 +35,15 @@ def ineligibility(order: Order) -> str | None:
     if order.paid_at is None or clock.now() - order.paid_at > refunds.refund_window():
         return "window_passed"
     now = clock.now()
-    for line in order.lines.select_related("esim", "period"):
+    for line in order.lines.select_related("esim", "period", "product"):
         period = line.period
+        if line.type == "top_up":
+            # Days an extending top-up added cannot be handed back; used quantities neither.
+            if line.target_period_id and line.product and line.product.extends_validity_days:
+                return "started"
+            if not topups.is_untouched(line):
+                return "installed"
+            continue
         if line.type == "new_esim":
             if line.esim is not None and line.esim.status != Esim.Status.READY:
                 return "installed"

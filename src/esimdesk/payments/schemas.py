@@ -80,6 +80,12 @@ class OrderLineOut(Schema):
     description: str
     amount: MoneyOut
     fulfilled: bool
+    product: str | None = Field(None, description="top_up: the product bought")
+    when: str | None = Field(None, description="plan_change: now | period_end")
+    credit: MoneyOut | None = Field(None, description="plan_change: credit for the unused "
+                                                      "part of the replaced period")
+    refund: MoneyOut | None = Field(None, description="paid back when the line was "
+                                                      "fulfilled (credit above the price)")
 
 
 class OrderOut(Schema):
@@ -146,7 +152,11 @@ def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
         "lines": [{"type": line.type, "plan": line.plan.code,
                    "iccid": line.esim.iccid if line.esim else None,
                    "description": line.label, "amount": money_out(line.money),
-                   "fulfilled": line.fulfilled_at is not None}
+                   "fulfilled": line.fulfilled_at is not None,
+                   "product": line.product.code if line.product_id else None,  # type: ignore[union-attr]
+                   "when": line.when or None,
+                   "credit": money_out(line.credit_money) if line.credit else None,
+                   "refund": money_out(line.refund_money) if line.refund_amount else None}
                   for line in order.lines.all()],
         "payment": payment_out(latest) if latest else None,
         "payments": [payment_out(p) for p in payments],

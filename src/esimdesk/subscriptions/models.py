@@ -65,6 +65,7 @@ class Period(models.Model):
                                    name="period_not_empty"),
         ]
         indexes = [models.Index(fields=["state", "ends_at"]),
+                   models.Index(fields=["ends_at"]),
                    models.Index(fields=["subscription", "starts_at"])]
 
     def __str__(self) -> str:
@@ -123,3 +124,20 @@ class Allowance(models.Model):
     @property
     def unit(self) -> str:
         return UNITS[self.kind]
+
+
+class ReminderLog(models.Model):
+    """One reminder about one period, recorded before it is sent: unique on (period, kind),
+    so a sweep that runs twice, or on two machines, reminds once."""
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=40, help_text="e.g. expiry:3d, low_data:90")
+    created_at = models.DateTimeField(default=clock.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "kind"], name="uniq_reminder")]
+        indexes = [models.Index(fields=["sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for period {self.period_id}"

@@ -1,0 +1,181 @@
+"""Reminders: before a plan ends, at its end, and when data runs low.
+
+Each reminder is a ``ReminderLog`` row, unique on (period, kind), inserted set-based
+(``INSERT … SELECT … ON CONFLICT DO NOTHING``) for every period that is due, then sent
+through ``notifications.notify`` with a dedupe key of its own. A sweep that runs twice, or on
+two machines at once, reminds once. Only the nearest due threshold is sent: a period found
+with two days left gets the "3 days" reminder, not a late "7 days" one as well.
+
+A period is reminded about only while it is the last one of its subscription: once renewed
+(a later period queued), there is nothing to remind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.urls import reverse
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
+
+from esimdesk import config
+from esimdesk.core import clock
+from esimdesk.notifications import services as notifications
+from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
+
+logger = logging.getLogger(__name__)
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+LATE_LIMIT = dt.timedelta(days=1)  # an "at expiry" reminder later than this is not sent
+BATCH = 500
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 7d, 24h, 30m)")
+    number, unit = int(match.group(1)), match.group(2)
+    return {"d": dt.timedelta(days=number), "h": dt.timedelta(hours=number),
+            "m": dt.timedelta(minutes=number)}[unit]
+
+
+def expiry_thresholds() -> list[tuple[str, dt.timedelta]]:
+    """(label, time before the end), farthest first: e.g. 7d, 3d, 1d, 0h."""
+    items = [(t.strip(), parse_duration(t)) for t in
+             config.env("ESIMDESK_EXPIRY_REMINDERS").split(",") if t.strip()]
+    return sorted(items, key=lambda item: item[1], reverse=True)
+
+
+def low_data_thresholds() -> list[int]:
+    return sorted(int(p) for p in config.env("ESIMDESK_LOW_DATA_REMINDERS").split(",")
+                  if p.strip())
+
+
+# Due periods that are the last live one of their subscription, and belong to an eSIM.
+_EXPIRY_SQL = """
+INSERT INTO subscriptions_reminderlog (period_id, kind, created_at)
+SELECT p.id, %s, %s
+  FROM subscriptions_period p
+  JOIN subscriptions_subscription s ON s.id = p.subscription_id
+ WHERE p.ends_at > %s AND p.ends_at <= %s AND p.starts_at <= %s
+   AND p.state <> 'cancelled' AND s.esim_id IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM subscriptions_period later
+                    WHERE later.subscription_id = p.subscription_id
+                      AND later.sequence > p.sequence AND later.state <> 'cancelled')
+ON CONFLICT (period_id, kind) DO NOTHING
+"""
+
+# Current periods whose data used (plan and top-ups together) is in [percent, next).
+_LOW_DATA_SQL = """
+INSERT INTO subscriptions_reminderlog (period_id, kind, created_at)
+SELECT p.id, %s, %s
+  FROM subscriptions_period p
+  JOIN subscriptions_subscription s ON s.id = p.subscription_id
+  JOIN subscriptions_allowance a ON a.period_id = p.id AND a.kind = 'data'
+ WHERE p.starts_at <= %s AND p.ends_at > %s
+   AND p.state <> 'cancelled' AND s.esim_id IS NOT NULL
+ GROUP BY p.id
+HAVING SUM(a.total) > 0
+   AND SUM(a.used) * 100 >= SUM(a.total) * %s AND SUM(a.used) * 100 < SUM(a.total) * %s
+ON CONFLICT (period_id, kind) DO NOTHING
+"""
+
+
+def record_due_reminders(*, now: dt.datetime | None = None) -> int:
+    """Insert a ReminderLog for every reminder now due (set-based). Returns rows inserted."""
+    instant = now or clock.now()
+    inserted = 0
+    thresholds = expiry_thresholds()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for index, (label, before) in enumerate(thresholds):
+            nearer = thresholds[index + 1][1] if index + 1 < len(thresholds) else None
+            if before == dt.timedelta(0):
+                # At expiry: ended within the last day and not renewed.
+                cursor.execute(_EXPIRY_SQL, [f"expiry:{label}", *_db(instant,
+                                                                      instant - LATE_LIMIT,
+                                                                      instant, instant)])
+            else:
+                # Due from (end - before) until the next nearer threshold takes over.
+                low = instant + (nearer if nearer is not None else dt.timedelta(0))
+                cursor.execute(_EXPIRY_SQL, [f"expiry:{label}",
+                                             *_db(instant, low, instant + before, instant)])
+            inserted += cursor.rowcount
+        percents = low_data_thresholds()
+        for index, percent in enumerate(percents):
+            upper = percents[index + 1] if index + 1 < len(percents) else 10**9
+            cursor.execute(_LOW_DATA_SQL, [f"low_data:{percent}", *_db(instant, instant, instant),
+                                           percent, upper])
+            inserted += cursor.rowcount
+    return inserted
+
+
+def _db(*instants: dt.datetime) -> list[object]:
+    return [clock.db_value(i) for i in instants]
+
+
+def send_recorded_reminders(*, limit: int = 2000) -> int:
+    """Send the reminders recorded but not yet sent. Safe to run concurrently: each message
+    is deduplicated by its key, and ``sent_at`` only marks the work done."""
+    pending = list(ReminderLog.objects.filter(sent_at__isnull=True).exclude(kind="lapsed")
+                   .select_related("period__plan", "period__subscription__esim__owner")
+                   .order_by("id")[:limit])
+    for reminder in pending:
+        _send(reminder)
+    ReminderLog.objects.filter(pk__in=[r.pk for r in pending], sent_at__isnull=True).update(
+        sent_at=clock.now())
+    return len(pending)
+
+
+def _send(reminder: ReminderLog) -> None:
+    period = reminder.period
+    subscription = period.subscription
+    esim = subscription.esim
+    assert esim is not None
+    user = esim.owner
+    kind, _, level = reminder.kind.partition(":")
+    context = {
+        "esim": esim, "period": period, "plan": period.plan, "level": level,
+        "auto_renew": subscription.auto_renew,
+        "allowance": _data_view(period),
+        "esim_url": settings.PUBLIC_URL + reverse("portal:esim", args=[esim.iccid]),
+        "renew_url": settings.PUBLIC_URL + reverse("portal:esim_renew", args=[esim.iccid]),
+    }
+    template = "expiry_reminder" if kind == "expiry" else "low_data_reminder"
+    notifications.notify(user=user, kind=f"reminder_{kind}", template=template,
+                         context=context, dedupe_key=f"reminder:{reminder.pk}")
+
+
+def _data_view(period: Period) -> dict[str, int]:
+    rows: Iterable[Allowance] = period.allowances.filter(kind="data")
+    total = sum(a.total for a in rows)
+    used = sum(a.used for a in rows)
+    return {"total": total, "used": used, "remaining": max(0, total - used),
+            "used_percent": 100 if total == 0 else min(100, used * 100 // total)}
+
+
+def reminders_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Record what is due (set-based, fast at any scale) and leave the rendering and sending
+    to the worker, in batches."""
+    recorded = record_due_reminders(now=now)
+    pending = ReminderLog.objects.filter(sent_at__isnull=True).exclude(kind="lapsed").exists()
+    queued = DBTaskResult.objects.filter(task_path=SEND_TASK_PATH,
+                                         status=TaskResultStatus.READY).exists()
+    if pending and not queued:  # one batch at a time is enough: it queues the next itself
+        send_reminders_task.enqueue()
+    return {"recorded": recorded, "sending": int(pending)}
+
+
+SEND_TASK_PATH = f"{__name__}.send_reminders_task"
+
+
+@task()
+def send_reminders_task() -> int:
+    """Send a batch of recorded reminders; queue another batch while some are left."""
+    sent = send_recorded_reminders(limit=BATCH)
+    if sent == BATCH:
+        send_reminders_task.enqueue()
+    return sent
