@@ -33,9 +33,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_ALLOWED_HOSTS", "", "Comma-separated host names (default from public URL)."),
     Option("ESIMDESK_DEBUG", "", "1 shows Django debug pages (never in production)."),
     Option("ESIMDESK_REDIS_URL", "", "Redis for the realtime channel layer (optional)."),
-    Option("ESIMDESK_EMAIL_URL", "outbox:", "outbox: | smtp://user:pass@host:port | console:"),
+    Option("ESIMDESK_EMAIL_URL", "outbox:", "outbox: | console: | smtp(s)://user:pass@host:port "
+           "| mailgun:// | sendgrid:// | postmark:// | brevo:// | amazonses:// (see docs)",
+           secret=True),
     Option("ESIMDESK_EMAIL_FROM", "esimdesk <no-reply@esimdesk.localhost>", "Sender address."),
-    Option("ESIMDESK_SMS_BACKEND", "outbox", "outbox (SMS kept in the staff outbox)."),
+    Option("ESIMDESK_SMS_BACKEND", "outbox", "outbox (SMS kept in the staff outbox) | twilio."),
     Option("ESIMDESK_EMAIL_VERIFICATION", "optional", "none | optional | mandatory"),
     Option("ESIMDESK_PAYMENT_PROVIDERS", "sandbox", "Enabled payment providers, comma-separated."),
     Option("ESIMDESK_UPSTREAM_PROVIDERS", "simulator", "Upstream suppliers in failover order."),

@@ -17,6 +17,8 @@ from esimdesk.core.errors import Conflict
 from esimdesk.esims import services as esims
 from esimdesk.esims.install import install_data, qr_svg
 from esimdesk.esims.models import Esim
+from esimdesk.payments import autorenew, saved_methods
+from esimdesk.payments.models import RenewalAttempt
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.queries import EsimService, PeriodView, service_for
 
@@ -51,6 +53,14 @@ class InstallOut(Schema):
     qr_svg_url: str
 
 
+class RenewalOut(Schema):
+    state: str = Field(..., description="scheduled | charging | retry_wait | succeeded | "
+                                        "pay_link_sent | failed")
+    state_label: str
+    next_try_at: str | None
+    order: str | None = Field(None, description="the renewal order (pay it to renew by hand)")
+
+
 class EsimOut(Schema):
     iccid: str
     label: str
@@ -63,6 +73,10 @@ class EsimOut(Schema):
     current_period: PeriodOut | None
     queued_periods: list[PeriodOut]
     auto_renew: bool
+    auto_renew_by: str = Field(..., description="'saved_method' (charged automatically) or "
+                                                "'pay_link' (no saved method can be charged: "
+                                                "you get a link to pay)")
+    renewal: RenewalOut | None = Field(None, description="the latest automatic renewal")
 
 
 class EsimPatch(Schema):
@@ -78,7 +92,8 @@ def _period(view: PeriodView) -> dict[str, Any]:
                            for a in view.allowances]}
 
 
-def esim_out(esim: Esim, service: EsimService) -> dict[str, Any]:
+def esim_out(esim: Esim, service: EsimService, renewal: RenewalAttempt | None = None,
+             by_saved_method: bool = False) -> dict[str, Any]:
     data = install_data(esim)
     valid_until = service.valid_until
     return {
@@ -95,7 +110,25 @@ def esim_out(esim: Esim, service: EsimService) -> dict[str, Any]:
         "current_period": _period(service.current) if service.current else None,
         "queued_periods": [_period(v) for v in service.queued],
         "auto_renew": bool(service.subscription and service.subscription.auto_renew),
+        "auto_renew_by": "saved_method" if by_saved_method else "pay_link",
+        "renewal": {"state": renewal.state, "state_label": str(renewal.get_state_display()),
+                    "next_try_at": renewal.next_try_at.isoformat()
+                    if renewal.state in ("scheduled", "retry_wait") else None,
+                    "order": renewal.order.number if renewal.order_id else None}
+        if renewal else None,
     }
+
+
+def esims_out(user: Any, items: list[Esim]) -> list[dict[str, Any]]:
+    """Several eSIMs in a fixed number of queries."""
+    services = service_for(items)
+    subscriptions_ = [s.subscription for s in services.values() if s.subscription]
+    renewals = autorenew.upcoming_renewals(subscriptions_)
+    chargeable = saved_methods.can_auto_renew(user)
+    return [esim_out(e, services[e.pk],
+                     renewals.get(services[e.pk].subscription.pk)
+                     if services[e.pk].subscription else None, chargeable)
+            for e in items]
 
 
 @router.get("/esims", response={200: list[EsimOut], 401: ErrorOut}, summary="My eSIMs")
@@ -104,14 +137,13 @@ def list_esims(request: HttpRequest) -> list[dict[str, Any]]:
     """The customer's eSIMs with install data, current and queued periods and balances.
     Quantities: data in bytes, voice in seconds, SMS in messages (see each ``unit``)."""
     items = list(Esim.objects.filter(owner=request.auth))  # type: ignore[misc]
-    services = service_for(items)
-    return [esim_out(e, services[e.pk]) for e in items]
+    return esims_out(request.auth, items)  # type: ignore[attr-defined]
 
 
 @router.get("/esims/{iccid}", response={200: EsimOut, **ERRORS}, summary="One eSIM")
 def get_esim(request: HttpRequest, iccid: str) -> dict[str, Any]:
     esim = esims.get_for_owner(user=request.auth, iccid=iccid)  # type: ignore[attr-defined]
-    return esim_out(esim, service_for([esim])[esim.pk])
+    return esims_out(request.auth, [esim])[0]  # type: ignore[attr-defined]
 
 
 @router.get("/esims/{iccid}/qr.svg", url_name="esim_qr", response={200: None, **ERRORS},
@@ -136,4 +168,4 @@ def patch_esim(request: HttpRequest, iccid: str, body: EsimPatch) -> dict[str, A
                 raise Conflict(code="no_subscription")
             subscriptions.set_auto_renew(user=user, subscription=subscription,
                                          enabled=body.auto_renew)
-    return esim_out(esim, service_for([esim])[esim.pk])
+    return esims_out(request.auth, [esim])[0]  # type: ignore[attr-defined]

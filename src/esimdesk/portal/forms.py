@@ -27,10 +27,18 @@ class PaymentMethodForm(forms.Form):
 
 
 class CheckoutForm(PaymentMethodForm):
-    plan = forms.SlugField(widget=forms.HiddenInput)
+    plan = forms.SlugField(required=False, widget=forms.HiddenInput)
     iccid = forms.CharField(required=False, widget=forms.HiddenInput)
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCIES,
                                  widget=forms.HiddenInput)
+    #: a top-up product, or a plan change (``now`` / ``period_end``)
+    product = forms.SlugField(required=False, widget=forms.HiddenInput)
+    change = forms.ChoiceField(required=False, choices=[("", ""), ("now", "now"),
+                                                        ("period_end", "period_end")],
+                               widget=forms.HiddenInput)
+    #: the amounts the page showed: a different price is refused, never charged
+    expected_total = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    expected_refund = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class PayAgainForm(PaymentMethodForm):

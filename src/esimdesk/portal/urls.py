@@ -1,6 +1,6 @@
 from django.urls import path
 
-from esimdesk.portal.views import account, catalog, esims, orders, pay
+from esimdesk.portal.views import account, catalog, changes, esims, notifications, orders, pay
 
 app_name = "portal"
 
@@ -14,6 +14,9 @@ urlpatterns = [
     path("esims/<str:iccid>/", esims.esim_detail, name="esim"),
     path("esims/<str:iccid>/label/", esims.esim_label, name="esim_label"),
     path("esims/<str:iccid>/renew/", esims.esim_renew, name="esim_renew"),
+    path("esims/<str:iccid>/top-up/", changes.esim_top_up, name="esim_top_up"),
+    path("esims/<str:iccid>/change-plan/", changes.esim_change_plan, name="esim_change_plan"),
+    path("esims/<str:iccid>/auto-renew/", esims.esim_auto_renew, name="esim_auto_renew"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/<str:number>/", orders.order_detail, name="order"),
     path("orders/<str:number>/pay/", orders.pay_again, name="pay_again"),
@@ -25,6 +28,13 @@ urlpatterns = [
     path("pay/sandbox/<str:reference>/", pay.sandbox_pay, name="sandbox_pay"),
     path("account/", account.account, name="account"),
     path("account/language/", account.set_language, name="set_language"),
+    path("account/saved-methods/<int:method_id>/", account.saved_method_action,
+         name="saved_method"),
+    path("account/notifications/", notifications.notifications, name="notifications"),
+    path("account/notifications/read/", notifications.notifications_read_all,
+         name="notifications_read_all"),
+    path("account/notifications/<int:notification_id>/read/", notifications.notification_read,
+         name="notification_read"),
     path("account/reset/sms/", account.sms_reset_request, name="sms_reset"),
     path("account/reset/sms/confirm/", account.sms_reset_confirm, name="sms_reset_confirm"),
 ]

@@ -15,18 +15,30 @@ from django.utils.html import format_html
 
 from esimdesk import config
 from esimdesk.accounts.models import ApiKey, SmsResetCode, User
-from esimdesk.catalog.models import Country, Plan, Price, Region
+from esimdesk.catalog.models import Country, Plan, Price, Region, TopUpPrice, TopUpProduct
 from esimdesk.core import audit, clock, console_settings
 from esimdesk.core.errors import IllegalTransition
 from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.groups.models import Group, Membership
-from esimdesk.notifications.models import Notification, OutboxMessage
+from esimdesk.notifications import services as notifications
+from esimdesk.notifications.models import Notification, NotificationPreference, OutboxMessage
 from esimdesk.orders.models import Order, OrderLine, Receipt
-from esimdesk.payments.models import Payment, PaymentEvent, Refund, SandboxRecord, SavedMethod
-from esimdesk.provisioning.models import SimulatedPlanApplication, SimulatedProfile
-from esimdesk.subscriptions.models import Allowance, Period, Subscription
+from esimdesk.payments.models import (
+    Payment,
+    PaymentEvent,
+    Refund,
+    RenewalAttempt,
+    SandboxRecord,
+    SavedMethod,
+)
+from esimdesk.provisioning.models import (
+    SimulatedPlanApplication,
+    SimulatedProfile,
+    SimulatedTopUp,
+)
+from esimdesk.subscriptions.models import Allowance, Period, ReminderLog, Subscription
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -93,6 +105,23 @@ class PlanAdmin(AuditedAdmin):
     inlines = [PriceInline]
 
 
+class TopUpPriceInline(admin.TabularInline):
+    model = TopUpPrice
+    extra = 0
+
+
+@admin.register(TopUpProduct)
+class TopUpProductAdmin(AuditedAdmin):
+    list_display = ["code", "name_en", "data_bytes", "voice_seconds", "sms_count",
+                    "extends_validity_days", "is_active", "sort"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name_en", "name_zh_hans"]
+    filter_horizontal = ["plans"]
+    inlines = [TopUpPriceInline]
+
+
+admin.site.register(TopUpPrice, AuditedAdmin, search_fields=["product__code"],
+                    list_display=["product", "currency", "amount"])
 admin.site.register(Region, AuditedAdmin)
 admin.site.register(Country, AuditedAdmin, search_fields=["code"],
                     list_display=["code", "region", "popular"])
@@ -172,7 +201,9 @@ class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     readonly_fields = ["type", "plan", "esim", "period", "amount",
-                       "fulfilled_at"]
+                       "fulfilled_at", "product", "when", "replaced_period", "target_period",
+                       "credit", "refund_amount"]
+    exclude = ["allowances"]
 
 
 class PaymentInline(admin.TabularInline):
@@ -229,10 +260,31 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "channel", "kind", "to", "status", "attempts", "sent_at"]
+    list_display = ["created_at", "channel", "kind", "to", "status", "attempts", "sent_at",
+                    "read_at"]
     list_filter = ["channel", "kind", "status"]
-    search_fields = ["to", "dedupe_key", "user__email", "user__phone"]
+    search_fields = ["to", "dedupe_key", "external_id", "user__email", "user__phone"]
     exclude = ["attachments"]
+    actions = ["resend"]
+
+    @admin.action(description="Send failed messages again")
+    def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        queued = notifications.resend_failed(staff=request.user,
+                                             notification_ids=queryset.values_list("pk",
+                                                                                   flat=True))
+        self.message_user(request, f"{queued} message(s) queued again", messages.SUCCESS)
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(AuditedAdmin):
+    """Editable: support may switch a channel off when a customer asks by phone or chat.
+    Transactional messages still go out whatever is set here."""
+
+    list_display = ["user", "email", "sms", "inapp", "reminders", "renewals", "updated_at"]
+    list_filter = ["email", "sms", "inapp", "reminders", "renewals"]
+    search_fields = ["user__email", "user__phone"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["updated_at"]
 
 
 @admin.register(OutboxMessage)
@@ -252,6 +304,9 @@ admin.site.register(SimulatedProfile, ReadOnlyAdmin,
                     search_fields=["iccid", "reference"])
 admin.site.register(SimulatedPlanApplication, ReadOnlyAdmin,
                     list_display=["reference", "profile", "plan_code", "created_at"])
+admin.site.register(SimulatedTopUp, ReadOnlyAdmin, search_fields=["reference", "profile__iccid"],
+                    list_display=["reference", "profile", "product_code", "data_bytes",
+                                  "extend_days", "created_at"])
 
 
 @admin.register(SmsResetCode)
@@ -277,7 +332,8 @@ class PriceAdmin(AuditedAdmin):
 
 @admin.register(OrderLine)
 class OrderLineAdmin(ReadOnlyAdmin):
-    list_display = ["order", "type", "plan", "esim", "amount", "fulfilled_at"]
+    list_display = ["order", "type", "plan", "esim", "amount", "credit", "refund_amount",
+                    "fulfilled_at"]
     list_filter = ["type"]
     search_fields = ["order__number", "esim__iccid"]
 
@@ -348,3 +404,19 @@ class ConsoleSettingAdmin(admin.ModelAdmin):
                                  before={"name": obj.name})
             obj.delete()
         console_settings.forget()
+
+
+admin.site.register(ReminderLog, ReadOnlyAdmin,
+                    list_display=["period", "kind", "created_at", "sent_at"],
+                    list_filter=["kind"], search_fields=["period__subscription__esim__iccid"])
+
+
+@admin.register(RenewalAttempt)
+class RenewalAttemptAdmin(ReadOnlyAdmin):
+    """Automatic renewals: what was tried, what is pending, what failed and why."""
+
+    list_display = ["subscription", "sequence", "state", "tries", "next_try_at", "order",
+                    "last_error", "updated_at"]
+    list_filter = ["state"]
+    search_fields = ["subscription__esim__iccid", "subscription__esim__owner__email",
+                     "order__number"]

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from esimdesk.accounts import services as accounts
 from esimdesk.accounts.forms import PreferencesForm, SmsResetConfirmForm, SmsResetRequestForm
 from esimdesk.core.errors import DomainError
+from esimdesk.payments import saved_methods
 
 
 @login_required
@@ -29,7 +30,8 @@ def account(request: HttpRequest) -> HttpResponse:
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, request.user.language,
                             samesite="Lax")
         return response
-    return render(request, "portal/account.html", {"form": form})
+    return render(request, "portal/account.html", {
+        "form": form, "saved_methods": list(saved_methods.methods_of(request.user))})
 
 
 @require_POST
@@ -77,3 +79,17 @@ def sms_reset_confirm(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your password has been changed. Sign in with it now."))
             return redirect("account_login")
     return render(request, "portal/sms_reset_confirm.html", {"form": form})
+
+
+@require_POST
+@login_required
+def saved_method_action(request: HttpRequest, method_id: int) -> HttpResponse:
+    try:
+        if request.POST.get("action") == "default":
+            saved_methods.make_default(user=request.user, method_id=method_id)
+        elif request.POST.get("action") == "remove":
+            saved_methods.remove(user=request.user, method_id=method_id)
+            messages.success(request, _("The payment method was removed."))
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    return redirect("portal:account")

@@ -16,8 +16,10 @@ from esimdesk.core.errors import DomainError, NotFound
 from esimdesk.esims import services as esims
 from esimdesk.esims.install import install_data, qr_svg
 from esimdesk.esims.models import Esim
+from esimdesk.payments import autorenew, saved_methods
 from esimdesk.portal.forms import LabelForm
 from esimdesk.portal.views.common import current_currency, flash_error
+from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.queries import service_for
 
 
@@ -41,9 +43,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
     esim = _own(request, iccid)
+    service = service_for([esim])[esim.pk]
+    renewal = (autorenew.upcoming_renewals([service.subscription]).get(service.subscription.pk)
+               if service.subscription else None)
     return render(request, "portal/esim.html", {
         "esim": esim,
-        "service": service_for([esim])[esim.pk],
+        "service": service,
+        "renewal": renewal,
+        "saved_methods": list(saved_methods.methods_of(request.user)),
+        "can_auto_renew": saved_methods.can_auto_renew(request.user),
         "install": install_data(esim),
         "qr": qr_svg(esim),
         "label_form": LabelForm(initial={"label": esim.label}),
@@ -96,3 +104,24 @@ def esim_renew(request: HttpRequest, iccid: str) -> HttpResponse:
         "starts_at": max(service.valid_until, clock.now()) if service.valid_until
         else clock.now(),
     })
+
+
+@require_POST
+@login_required
+def esim_auto_renew(request: HttpRequest, iccid: str) -> HttpResponse:
+    """Switch automatic renewal on or off (a plain form: works without JavaScript)."""
+    esim = _own(request, iccid)
+    subscription = getattr(esim, "subscription", None)
+    if subscription is None:
+        messages.error(request, _("This eSIM can no longer be renewed."))
+        return redirect("portal:esim", iccid=esim.iccid)
+    enabled = request.POST.get("auto_renew") == "on"
+    subscriptions.set_auto_renew(user=request.user, subscription=subscription, enabled=enabled)
+    if enabled and not saved_methods.can_auto_renew(request.user):
+        messages.info(request, _("Automatic renewal is on. You have no saved card that can be "
+                                 "charged automatically, so we will send you a link to pay "
+                                 "when it is time."))
+    else:
+        messages.success(request, _("Automatic renewal is on.") if enabled
+                         else _("Automatic renewal is off."))
+    return redirect("portal:esim", iccid=esim.iccid)

@@ -16,7 +16,7 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 from esimdesk.orders.services import LineRequest
-from esimdesk.payments import refund_policy
+from esimdesk.payments import refund_policy, settlement
 from esimdesk.payments import services as payments
 from esimdesk.payments.credit_notes import credit_note_filename, render_credit_note_pdf
 from esimdesk.payments.models import Payment, Refund
@@ -36,7 +36,11 @@ def _device(request: HttpRequest) -> str:
     return payments.device_from_user_agent(request.META.get("HTTP_USER_AGENT", ""))
 
 
-def _checkout_line(plan: str, iccid: str) -> LineRequest:
+def _checkout_line(plan: str, iccid: str, product: str = "", change: str = "") -> LineRequest:
+    if product:
+        return LineRequest(type="top_up", iccid=iccid, product=product)
+    if change:
+        return LineRequest(type="plan_change", plan=plan, iccid=iccid, when=change)
     if iccid:
         return LineRequest(type="renewal", plan=plan, iccid=iccid)
     return LineRequest(type="new_esim", plan=plan)
@@ -51,33 +55,50 @@ def _own_order(request: HttpRequest, number: str) -> Order:
 
 @login_required
 def checkout(request: HttpRequest) -> HttpResponse:
-    """Review and pay. The preview is priced by the same function that prices the order."""
+    """Review and pay: a new eSIM, a renewal, a top-up (``product``) or a plan change
+    (``change`` = now | period_end). The preview is priced by the same function that prices
+    the order, and the amounts shown travel with the form: a different price is refused."""
     source = request.POST if request.method == "POST" else request.GET
     plan, iccid = source.get("plan", ""), source.get("iccid", "")
+    product, change = source.get("product", ""), source.get("change", "")
     currency = (source.get("currency") or current_currency(request)).upper()
     form = CheckoutForm(request.POST or None, currency=currency,
-                        initial={"plan": plan, "iccid": iccid, "currency": currency})
-    line = _checkout_line(plan, iccid)
+                        initial={"plan": plan, "iccid": iccid, "currency": currency,
+                                 "product": product, "change": change})
+    line = _checkout_line(plan, iccid, product, change)
     try:
         priced = orders.price_lines(user=request.user, lines=[line], currency=currency)
     except DomainError as error:
         return render(request, "portal/checkout.html", {"error": error.message,
                                                         "currency": currency}, status=400)
+    total = orders.total_of(priced, currency)
+    if total.amount == 0:  # the credit covers it: nothing to pay, no method to choose
+        form.fields["provider"].required = False
     if request.method == "POST" and form.is_valid():
         try:
-            payment = payments.checkout(
+            order, payment = settlement.place_order(
                 user=request.user, lines=[line], currency=currency,
-                provider=form.cleaned_data["provider"], device=_device(request),  # type: ignore[arg-type]
-                save_method=form.cleaned_data["save_method"], payer_ip=client_ip(request))
+                provider=form.cleaned_data["provider"] or "", device=_device(request),  # type: ignore[arg-type]
+                save_method=form.cleaned_data["save_method"], payer_ip=client_ip(request),
+                expected_total=form.cleaned_data["expected_total"],
+                expected_refund=form.cleaned_data["expected_refund"])
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
+            if payment is None:
+                messages.success(request, _("Done: no payment was needed."))
+                return redirect("portal:order", number=order.number)
             return after_payment_started(payment)
-    window = preview_window(priced[0].plan, priced[0].esim)
+    first = priced[0]
+    window = ((first.starts_at, first.ends_at) if first.starts_at and first.ends_at
+              else preview_window(first.plan, first.esim))
     return render(request, "portal/checkout.html", {
-        "form": form, "lines": priced, "total": orders.total_of(priced, currency),
-        "currency": currency, "plan": priced[0].plan, "esim": priced[0].esim,
+        "form": form, "lines": priced, "total": total,
+        "refund": orders.refund_of(priced, currency), "line": first,
+        "currency": currency, "plan": first.plan, "esim": first.esim,
         "starts_at": window[0], "ends_at": window[1],
+        "keep_params": [(k, v) for k, v in (("plan", plan), ("iccid", iccid),
+                                            ("product", product), ("change", change)) if v],
     }, status=400 if form.errors else 200)
 
 
