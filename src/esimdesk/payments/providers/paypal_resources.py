@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -19,37 +18,6 @@ from esimdesk.payments.providers.base import (
     SavedMethod,
     SignatureError,
 )
-
-REQUIRED = ("ESIMDESK_PAYPAL_CLIENT_ID", "ESIMDESK_PAYPAL_CLIENT_SECRET",
-            "ESIMDESK_PAYPAL_WEBHOOK_ID")
-TIMEOUT_SECONDS = 20.0
-TOLERANCE_SECONDS = 300  # a transmission time further off than this is a replayed message
-TOKEN_MARGIN_SECONDS = 300  # renew the OAuth token this long before PayPal expires it
-VERIFY_PATH = "/v1/notifications/verify-webhook-signature"
-# verify-webhook-signature field -> the header PayPal sends it in (matched case-insensitively)
-TRANSMISSION = {"auth_algo": "paypal-auth-algo", "cert_url": "paypal-cert-url",
-                "transmission_id": "paypal-transmission-id",
-                "transmission_sig": "paypal-transmission-sig",
-                "transmission_time": "paypal-transmission-time"}
-# 422 issues that mean "the payer's money said no": a declined payment, not an error
-DECLINE_ISSUES = frozenset({
-    "INSTRUMENT_DECLINED", "PAYER_ACTION_REQUIRED", "TRANSACTION_REFUSED", "PAYER_CANNOT_PAY",
-    "PAYEE_BLOCKED_TRANSACTION", "TRANSACTION_BLOCKED_BY_PAYEE", "COMPLIANCE_VIOLATION",
-    "MAX_NUMBER_OF_PAYMENT_ATTEMPTS_EXCEEDED", "REDIRECT_PAYER_FOR_ALTERNATE_FUNDING",
-    "PAYER_ACCOUNT_LOCKED_OR_CLOSED", "PAYER_ACCOUNT_RESTRICTED", "TRANSACTION_LIMIT_EXCEEDED",
-    "AGREEMENT_ALREADY_CANCELLED", "PAYMENT_SOURCE_CANNOT_BE_USED",
-    "PAYMENT_SOURCE_DECLINED_BY_PROCESSOR"})
-# capture states once PayPal has the money (later refunds arrive as their own events)
-CAPTURED = frozenset({"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"})
-REFUND_STATES = {"COMPLETED": "succeeded", "PENDING": "pending",
-                 "CANCELLED": "failed", "FAILED": "failed"}
-_DECIMAL = re.compile(r"\d+(\.\d+)?")
-DECLINED = "PayPal declined the payment"
-
-# OAuth tokens are shared by every adapter instance (the registry builds one per use), keyed
-# by API base, client id and a hash of the secret so a rotated secret gets a new token.
-_tokens: dict[tuple[str, str, str], tuple[str, dt.datetime]] = {}
-_tokens_lock = threading.Lock()
 
 _DECIMAL = re.compile(r"\d+(\.\d+)?")
 
