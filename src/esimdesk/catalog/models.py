@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
@@ -53,7 +54,28 @@ class Country(models.Model):
         return flag_emoji(self.code)
 
 
-class Plan(models.Model):
+class SoldItem:
+    """What plans and top-up products share: a name and a description in both languages
+    (``<field>_en`` / ``<field>_zh_hans``) and a price per currency (``prices``)."""
+
+    prices: Any
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+    @property
+    def description(self) -> str:
+        return localized(self, "description")
+
+    def price_in(self, currency: str) -> Money | None:
+        for price in self.prices.all():
+            if price.currency == currency:
+                return price.money
+        return None
+
+
+class Plan(SoldItem, models.Model):
     class Coverage(models.TextChoices):
         COUNTRY = "country", _("Country")
         REGION = "region", _("Region")
@@ -103,13 +125,6 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.code
 
-    @property
-    def name(self) -> str:
-        return localized(self, "name")
-
-    @property
-    def description(self) -> str:
-        return localized(self, "description")
 
     def ends_at(self, starts_at: dt.datetime) -> dt.datetime:
         return period_end(starts_at, self.validity_unit, self.validity_count)
@@ -132,11 +147,6 @@ class Plan(models.Model):
             items.append(("sms", self.sms_count))
         return items
 
-    def price_in(self, currency: str) -> Money | None:
-        for price in self.prices.all():
-            if price.currency == currency:
-                return price.money
-        return None
 
 
 class Price(models.Model):
@@ -158,7 +168,7 @@ class Price(models.Model):
         return Money(self.amount, self.currency)
 
 
-class TopUpProduct(models.Model):
+class TopUpProduct(SoldItem, models.Model):
     """Extra data, minutes or SMS added to the period running when it is applied.
 
     A top-up is a separate allowance bucket of that period: it expires with the period
@@ -193,13 +203,6 @@ class TopUpProduct(models.Model):
     def __str__(self) -> str:
         return self.code
 
-    @property
-    def name(self) -> str:
-        return localized(self, "name")
-
-    @property
-    def description(self) -> str:
-        return localized(self, "description")
 
     def allowances(self) -> list[tuple[str, int]]:
         """(kind, quantity) of each bucket the top-up adds, in display order."""
@@ -215,11 +218,6 @@ class TopUpProduct(models.Model):
         chosen = [p.pk for p in self.plans.all()]
         return not chosen or plan.pk in chosen
 
-    def price_in(self, currency: str) -> Money | None:
-        for price in self.prices.all():
-            if price.currency == currency:
-                return price.money
-        return None
 
 
 class TopUpPrice(models.Model):
