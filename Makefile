@@ -40,6 +40,7 @@ format: $(DEV_STAMP) ## fix lint findings that ruff can fix
 bench: $(DEV_STAMP) ## benchmarks on PostgreSQL (figures go to docs/PERFORMANCE.md)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/renewal_sweep.py
+	$(BIN)/python bench/usage_ingest.py
 
 messages: $(DEV_STAMP) ## refresh and compile the translation catalogs
 	cd src/esimdesk && ../../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -i "*/migrations/*" --settings=esimdesk.settings

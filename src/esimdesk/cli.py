@@ -5,6 +5,7 @@
     esimdesk check                       what is configured and what is missing
     esimdesk apikey create NAME          a new integration key, printed once
     esimdesk demo                        load the demo data
+    esimdesk usage import FILE [--source S]  charge a CDR file (CSV), re-runnable
     esimdesk manage ARGS...              any Django management command
 """
 
@@ -126,6 +127,18 @@ def cmd_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_usage_import(args: argparse.Namespace) -> int:
+    _django()
+    from django.core.management.base import CommandError
+
+    try:
+        _manage("usage_import", args.file, "--source", args.source)
+    except CommandError as error:
+        print(f"esimdesk: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -214,6 +227,14 @@ def parser() -> argparse.ArgumentParser:
     create = apikey_sub.add_parser("create", help="create a key and print it once")
     create.add_argument("name")
     create.set_defaults(func=cmd_apikey)
+    usage = sub.add_parser("usage", help="usage records")
+    usage_sub = usage.add_subparsers(dest="action", required=True)
+    usage_import = usage_sub.add_parser("import", help="charge a CDR file (CSV: "
+                                        "id,iccid,kind,quantity,occurred_at)")
+    usage_import.add_argument("file")
+    usage_import.add_argument("--source", default="cdr",
+                              help="source the record ids are unique in (default: cdr)")
+    usage_import.set_defaults(func=cmd_usage_import)
     manage = sub.add_parser("manage", help="a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)

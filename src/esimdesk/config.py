@@ -52,7 +52,10 @@ OPTIONS: tuple[Option, ...] = (
     # Never lapse: reminders, auto-renew, grace.
     Option("ESIMDESK_EXPIRY_REMINDERS", "7d,3d,1d,0h",
            "Expiry reminders before a plan ends (d = days, h = hours; 0h = at expiry)."),
-    Option("ESIMDESK_LOW_DATA_REMINDERS", "75,90,100", "Low-data reminders at % of data used."),
+    Option("ESIMDESK_LOW_DATA_REMINDERS", "50,75,90,100",
+           "Low-data reminders at % of data used."),
+    Option("ESIMDESK_USAGE_LATE_GRACE", "72h",
+           "Usage records this late after their period ended are still charged to it."),
     Option("ESIMDESK_AUTO_RENEW_DATA_LEFT", "10", "Auto-renew when this % of data is left…"),
     Option("ESIMDESK_AUTO_RENEW_BEFORE", "24h", "…or this long before the plan ends."),
     Option("ESIMDESK_AUTO_RENEW_RETRIES", "1h,6h,24h", "Dunning: retry a declined renewal."),

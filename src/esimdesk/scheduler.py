@@ -14,6 +14,10 @@ from django.db import close_old_connections
 from esimdesk.core.heartbeat import beat
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.sweeps import reconcile_payments
+from esimdesk.provisioning.usage_simulation import (
+    usage_reconciliation_sweep,
+    usage_simulation_sweep,
+)
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.reminders import reminders_sweep
 from esimdesk.subscriptions.services import sync_period_states
@@ -26,6 +30,9 @@ SWEEPS: dict[str, Callable[[], Any]] = {
     "reminders": reminders_sweep,
     "payments": reconcile_payments,
     "expiry": expiry_sweep,
+    # Both do nothing unless the simulator is the upstream (the embedded demo default).
+    "usage_simulation": usage_simulation_sweep,
+    "usage_reconciliation": usage_reconciliation_sweep,
 }
 
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "esimdesk.payments",
     "esimdesk.provisioning",
     "esimdesk.notifications",
+    "esimdesk.usage",
     "esimdesk.portal",
     "esimdesk.staff",
     "esimdesk.api",

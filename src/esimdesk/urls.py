@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from esimdesk.api.api import api
+from esimdesk.api.usage_ingest import ingest_usage_events
 from esimdesk.core import views as core_views
 from esimdesk.payments.views import payment_webhook
 from esimdesk.staff import views as staff_views
@@ -14,8 +15,11 @@ admin.site.index_template = "staff/index.html"
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    # Before the ninja API: a plain view, so NDJSON bodies are read as a stream.
+    path("api/v1/ops/usage-events", ingest_usage_events, name="usage_ingest"),
     path("api/v1/", api.urls),
     path("hooks/payments/<str:provider>", payment_webhook, name="payment_webhook"),
+    path("hooks/upstream/", include("esimdesk.provisioning.urls")),
     path("staff/outbox/", staff_views.outbox, name="staff_outbox"),
     path("staff/outbox/<int:pk>/", staff_views.outbox_message, name="staff_outbox_message"),
     path("staff/outbox/<int:pk>/attachments/<int:index>", staff_views.outbox_attachment,

@@ -110,9 +110,11 @@ def test_low_data_reminders_once_per_threshold_and_period(catalog: None) -> None
     clock.set_now(dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
     period = subscribe(user, "jp-10gb-month")
     data = Allowance.objects.get(period=period, kind="data")
-    for used, expected in ((7 * GB, []), (int(7.6 * GB), ["low_data:75"]),
-                           (int(9.5 * GB), ["low_data:75", "low_data:90"]),
-                           (10 * GB, ["low_data:75", "low_data:90", "low_data:100"])):
+    for used, expected in ((4 * GB, []), (7 * GB, ["low_data:50"]),
+                           (int(7.6 * GB), ["low_data:50", "low_data:75"]),
+                           (int(9.5 * GB), ["low_data:50", "low_data:75", "low_data:90"]),
+                           (10 * GB, ["low_data:50", "low_data:75", "low_data:90",
+                                      "low_data:100"])):
         Allowance.objects.filter(pk=data.pk).update(used=used)
         reminders_sweep()
         reminders_sweep()
@@ -120,7 +122,7 @@ def test_low_data_reminders_once_per_threshold_and_period(catalog: None) -> None
                     .values_list("kind", flat=True))
         assert kinds == set(expected)
     run_tasks()
-    assert Notification.objects.filter(kind="reminder_low_data", channel="email").count() == 3
+    assert Notification.objects.filter(kind="reminder_low_data", channel="email").count() == 4
 
 
 @settings(max_examples=25, deadline=None,

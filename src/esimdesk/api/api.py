@@ -14,6 +14,8 @@ from esimdesk import __version__
 from esimdesk.api import errors
 from esimdesk.api.esim_changes import router as esim_changes_router
 from esimdesk.api.esims import router as esims_router
+from esimdesk.api.ops import router as ops_router
+from esimdesk.api.usage import router as usage_router
 from esimdesk.catalog.api import router as catalog_router
 from esimdesk.notifications.api import router as notifications_router
 from esimdesk.payments.api import router as payments_router
@@ -56,5 +58,7 @@ errors.install(api)
 api.add_router("", catalog_router)
 api.add_router("", payments_router)
 api.add_router("", esims_router)
+api.add_router("", usage_router)
 api.add_router("", esim_changes_router)
 api.add_router("", notifications_router)
+api.add_router("", ops_router)

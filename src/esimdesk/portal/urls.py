@@ -1,6 +1,15 @@
 from django.urls import path
 
-from esimdesk.portal.views import account, catalog, changes, esims, notifications, orders, pay
+from esimdesk.portal.views import (
+    account,
+    catalog,
+    changes,
+    esims,
+    notifications,
+    orders,
+    pay,
+    usage,
+)
 
 app_name = "portal"
 
@@ -12,6 +21,7 @@ urlpatterns = [
     path("checkout/", orders.checkout, name="checkout"),
     path("dashboard/", esims.dashboard, name="dashboard"),
     path("esims/<str:iccid>/", esims.esim_detail, name="esim"),
+    path("esims/<str:iccid>/live.json", usage.esim_live, name="esim_live"),
     path("esims/<str:iccid>/label/", esims.esim_label, name="esim_label"),
     path("esims/<str:iccid>/renew/", esims.esim_renew, name="esim_renew"),
     path("esims/<str:iccid>/top-up/", changes.esim_top_up, name="esim_top_up"),

@@ -45,3 +45,45 @@ class SimulatedTopUp(models.Model):
     sms_count = models.BigIntegerField(default=0)
     extend_days = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=clock.now)
+
+
+class SimulatedUsage(models.Model):
+    """Usage the simulator metered and reported to esimdesk: the supplier's own books, which
+    reconciliation compares with what esimdesk charged. One row per record id
+    (``sim-<iccid>-<hour>``), so generating the same hour again adds nothing."""
+
+    record_id = models.CharField(max_length=128, unique=True)
+    iccid = models.CharField(max_length=20)
+    kind = models.CharField(max_length=5, default="data")
+    quantity = models.BigIntegerField(help_text="bytes, seconds or messages")
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["iccid", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} {self.quantity}"
+
+
+class UsageDrift(models.Model):
+    """A reconciliation finding staff should look at: for a running period, the data esimdesk
+    recorded differs from the supplier's total by more than the tolerance. One row per
+    period, refreshed by every run; ``resolved_at`` is set when the two agree again."""
+
+    period = models.OneToOneField("subscriptions.Period", on_delete=models.CASCADE,
+                                  related_name="usage_drift")
+    iccid = models.CharField(max_length=20)
+    supplier = models.CharField(max_length=40)
+    ours = models.BigIntegerField(help_text="bytes esimdesk recorded for the period")
+    theirs = models.BigIntegerField(help_text="bytes the supplier reports for the period")
+    detected_at = models.DateTimeField(default=clock.now)
+    checked_at = models.DateTimeField(default=clock.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.iccid}: ours {self.ours} vs {self.supplier} {self.theirs}"
+
+    @property
+    def difference(self) -> int:
+        return self.theirs - self.ours

@@ -37,8 +37,11 @@ from esimdesk.provisioning.models import (
     SimulatedPlanApplication,
     SimulatedProfile,
     SimulatedTopUp,
+    SimulatedUsage,
+    UsageDrift,
 )
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog, Subscription
+from esimdesk.usage.models import UsageEvent
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -307,6 +310,19 @@ admin.site.register(SimulatedPlanApplication, ReadOnlyAdmin,
 admin.site.register(SimulatedTopUp, ReadOnlyAdmin, search_fields=["reference", "profile__iccid"],
                     list_display=["reference", "profile", "product_code", "data_bytes",
                                   "extend_days", "created_at"])
+admin.site.register(SimulatedUsage, ReadOnlyAdmin, search_fields=["record_id", "iccid"],
+                    list_display=["record_id", "iccid", "kind", "quantity", "occurred_at"])
+# Reconciliation findings: open ones (no resolved_at) need a look.
+admin.site.register(UsageDrift, ReadOnlyAdmin, search_fields=["iccid"],
+                    list_display=["iccid", "period", "supplier", "ours", "theirs",
+                                  "detected_at", "checked_at", "resolved_at"],
+                    list_filter=["resolved_at"])
+# Usage records as received: stored once per (source, id), never edited.
+admin.site.register(UsageEvent, ReadOnlyAdmin, search_fields=["external_id", "esim__iccid"],
+                    list_display=["source", "external_id", "esim", "kind", "quantity",
+                                  "charged", "overage", "occurred_at", "received_at"],
+                    list_filter=["kind", "source"], list_select_related=["esim"],
+                    raw_id_fields=["esim", "period"])
 
 
 @admin.register(SmsResetCode)

@@ -19,8 +19,10 @@ from esimdesk.esims.models import Esim
 from esimdesk.payments import autorenew, saved_methods
 from esimdesk.portal.forms import LabelForm
 from esimdesk.portal.views.common import current_currency, flash_error
+from esimdesk.portal.views.usage import forecast_text, usage_panel
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.queries import service_for
+from esimdesk.usage.queries import forecasts_for
 
 
 def _own(request: HttpRequest, iccid: str) -> Esim:
@@ -34,8 +36,10 @@ def _own(request: HttpRequest, iccid: str) -> Esim:
 def dashboard(request: HttpRequest) -> HttpResponse:
     items = list(Esim.objects.filter(owner=request.user).order_by("-created_at"))
     services = service_for(items)
+    forecasts = forecasts_for(services)
     return render(request, "portal/dashboard.html", {
-        "cards": [(esim, services[esim.pk]) for esim in items],
+        "cards": [(esim, services[esim.pk], forecast_text(forecasts[esim.pk]))
+                  for esim in items],
         "now": clock.now(),
     })
 
@@ -56,6 +60,7 @@ def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
         "qr": qr_svg(esim),
         "label_form": LabelForm(initial={"label": esim.label}),
         "now": clock.now(),
+        **usage_panel(request, esim, service),
     })
 
 

@@ -77,6 +77,13 @@ class UpstreamProvider(ABC):
         ``reference``. Raise a typed error if the supplier refuses."""
         raise FinalUpstreamError(f"{self.name} cannot end a plan", code="not_supported")
 
+    def set_depletion(self, *, reference: str, iccid: str, action: str) -> None:
+        """The data of the plan running on the ICCID is used up: apply the plan's
+        depletion behaviour, ``action`` = ``throttle`` (slow down) or ``stop``, until a
+        top-up, renewal or plan change applies. Idempotent on ``reference``."""
+        raise FinalUpstreamError(f"{self.name} cannot throttle or stop data",
+                                 code="not_supported")
+
     def replace_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
         """A plan change that starts now: the plan running on the ICCID stops and
         ``plan_code`` starts at once (plans already queued upstream stay queued after it).

@@ -7,17 +7,20 @@ idempotent on esimdesk's references exactly as a real supplier must be.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import string
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 
 from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.provisioning.models import (
     SimulatedPlanApplication,
     SimulatedProfile,
     SimulatedTopUp,
+    SimulatedUsage,
 )
 from esimdesk.provisioning.providers.base import (
     FinalUpstreamError,
@@ -84,6 +87,15 @@ class SimulatorProvider(UpstreamProvider):
             raise FinalUpstreamError(f"unknown ICCID {iccid}", code="unknown_iccid")
         SimulatedProfile.objects.filter(pk=profile.pk).update(status="plan_ended")
 
+    def set_depletion(self, *, reference: str, iccid: str, action: str) -> None:
+        if action not in ("throttle", "stop"):
+            raise FinalUpstreamError(f"unknown depletion action {action!r}",
+                                     code="invalid_action")
+        profile = self._known(iccid)
+        # Recorded on the profile's status: "throttled" or "stopped".
+        SimulatedProfile.objects.filter(pk=profile.pk).update(
+            status="throttled" if action == "throttle" else "stopped")
+
     def _known(self, iccid: str) -> SimulatedProfile:
         profile = SimulatedProfile.objects.filter(iccid=iccid).first()
         if profile is None:
@@ -111,3 +123,14 @@ class SimulatorProvider(UpstreamProvider):
                       "sms_count": sms_count, "extend_days": extend_days})
         return TopUpApplication(iccid=iccid, product_code=top_up.product_code,
                                 upstream_reference=f"simtop-{top_up.pk}")
+
+    def balance(self, iccid: str, *, kind: str = "data", since: dt.datetime | None = None,
+                until: dt.datetime | None = None) -> int:
+        """What the simulator metered on ``iccid`` (of ``kind``, optionally within
+        ``[since, until)``): the supplier-side total reconciliation compares against."""
+        rows = SimulatedUsage.objects.filter(iccid=iccid, kind=kind)
+        if since is not None:
+            rows = rows.filter(occurred_at__gte=since)
+        if until is not None:
+            rows = rows.filter(occurred_at__lt=until)
+        return int(rows.aggregate(total=Sum("quantity"))["total"] or 0)

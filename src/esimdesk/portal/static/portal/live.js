@@ -1,0 +1,60 @@
+// Live usage refresh. Hand-written, no dependencies. Every element with data-live="<url>"
+// is refreshed from that JSON endpoint every 15 seconds: the remaining quantities, the
+// meters and the forecast line are updated in place. Without JavaScript the page shows the
+// same numbers as of its load, so nothing here is required.
+(function () {
+  "use strict";
+  var INTERVAL = 15000;
+
+  function update(box, data) {
+    (data.allowances || []).forEach(function (a) {
+      var row = box.querySelector('.allowance[data-kind="' + a.kind + '"]');
+      if (!row) { return; }
+      var remaining = row.querySelector("[data-remaining]");
+      if (remaining) { remaining.textContent = a.remaining_text; }
+      var meter = row.querySelector("[data-meter]");
+      if (meter) {
+        meter.setAttribute("aria-valuenow", String(a.remaining_percent));
+        meter.classList.toggle("out", a.remaining_percent === 0);
+        meter.classList.toggle("low", a.remaining_percent > 0 && a.remaining_percent < 20);
+        var bar = meter.querySelector("span");
+        if (bar) { bar.style.width = a.remaining_percent + "%"; }
+      }
+    });
+    var forecast = box.querySelector("[data-forecast]");
+    if (forecast && forecast.textContent !== data.forecast_text) {
+      forecast.textContent = data.forecast_text || "";
+    }
+  }
+
+  function refresh(box) {
+    // Skip while the tab is hidden: nobody is looking, and the phone's battery matters.
+    if (document.hidden) { return; }
+    fetch(box.getAttribute("data-live"), {
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (data) {
+      if (data) { update(box, data); }
+    }).catch(function () { /* offline for a moment: try again next time */ });
+  }
+
+  function start() {
+    if (!window.fetch) { return; }
+    var boxes = document.querySelectorAll("[data-live]");
+    if (!boxes.length) { return; }
+    window.setInterval(function () {
+      Array.prototype.forEach.call(boxes, refresh);
+    }, INTERVAL);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) { Array.prototype.forEach.call(boxes, refresh); }
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

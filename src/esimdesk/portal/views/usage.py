@@ -1,0 +1,84 @@
+"""Usage on the traveller's pages: chart, depletion forecast, and the live JSON the page's
+small script polls (the same numbers the page shows, so the page works without it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from esimdesk.core import clock
+from esimdesk.core.errors import NotFound
+from esimdesk.core.units import format_quantity
+from esimdesk.esims import services as esims
+from esimdesk.esims.models import Esim
+from esimdesk.subscriptions.queries import EsimService, service_for
+from esimdesk.usage.charts import bar_chart
+from esimdesk.usage.forecast import Forecast
+from esimdesk.usage.queries import forecasts_for, usage_series
+
+RANGES = {"48h": "hour", "30d": "day"}
+
+
+def forecast_text(forecast: Forecast | None) -> str:
+    """The forecast as one translated sentence in the user's time zone ("" when none)."""
+    if forecast is None:
+        return ""
+    when = date_format(timezone.localtime(forecast.until), "DATETIME_FORMAT")
+    if forecast.plan_end:
+        return _("At your recent rate, your data lasts until the plan ends (%(when)s).") % {
+            "when": when}
+    if forecast.until <= clock.now():
+        return _("Your data has run out.")
+    return _("At your recent rate, your data lasts until %(when)s.") % {"when": when}
+
+
+def usage_panel(request: HttpRequest, esim: Esim, service: EsimService) -> dict[str, Any]:
+    """Template context of the eSIM page's usage section: the chosen range (a plain link,
+    ``?range=48h|30d``), its chart and the forecast."""
+    chosen = request.GET.get("range", "48h")
+    if chosen not in RANGES:
+        chosen = "48h"
+    now = clock.now()
+    points = usage_series(esim, "data", RANGES[chosen], now=now)
+    forecast = forecasts_for({esim.pk: service}, now=now)[esim.pk]
+    return {"usage_range": chosen, "usage_chart": bar_chart(points, kind="data",
+                                                             granularity=RANGES[chosen]),
+            "forecast": forecast, "forecast_text": forecast_text(forecast)}
+
+
+def live_data(esim: Esim, service: EsimService, forecast: Forecast | None,
+              now: dt.datetime) -> dict[str, Any]:
+    current = service.current
+    return {
+        "iccid": esim.iccid,
+        "service": service.state,
+        "at": now.isoformat(),
+        "allowances": [{"kind": a.kind, "total": a.total, "used": a.used,
+                        "remaining": a.remaining, "unit": a.unit,
+                        "remaining_percent": a.remaining_percent,
+                        "remaining_text": format_quantity(a.kind, a.remaining),
+                        "total_text": format_quantity(a.kind, a.total)}
+                       for a in (current.allowances if current else [])],
+        "forecast_until": forecast.until.isoformat() if forecast else None,
+        "forecast_text": forecast_text(forecast),
+    }
+
+
+@login_required
+def esim_live(request: HttpRequest, iccid: str) -> JsonResponse:
+    try:  # someone else's ICCID is a 404, exactly like an unknown one
+        esim = esims.get_for_owner(user=request.user, iccid=iccid)
+    except NotFound as error:
+        raise Http404(str(error.message)) from error
+    now = clock.now()
+    service = service_for([esim], now=now)[esim.pk]
+    forecast = forecasts_for({esim.pk: service}, now=now)[esim.pk]
+    response = JsonResponse(live_data(esim, service, forecast, now))
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,94 @@
+"""Usage bar chart drawn on the server as inline SVG: no JavaScript, no chart library.
+
+The view box is phone-sized (360 wide) and the SVG scales to its container, so text stays
+legible on a phone and simply grows on a desktop. Labels are in the active language and time
+zone; every bar carries a ``<title>`` so screen readers and hover both get the exact value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from esimdesk.core.units import format_quantity, kind_label
+from esimdesk.usage.queries import Point
+
+WIDTH, HEIGHT = 360, 180
+LEFT, RIGHT, TOP, BOTTOM = 44, 6, 12, 34  # room for the y labels and the x labels
+_ids = itertools.count(1)
+
+
+def _label(start: dt.datetime, granularity: str) -> str:
+    local = timezone.localtime(start)
+    return date_format(local, "H:i" if granularity == "hour" else "n/j")
+
+
+def _bar_title(start: dt.datetime, granularity: str, kind: str, quantity: int) -> str:
+    local = timezone.localtime(start)
+    when = date_format(local, "DATETIME_FORMAT" if granularity == "hour" else "DATE_FORMAT")
+    return f"{when}: {format_quantity(kind, quantity)}"
+
+
+def bar_chart(points: Sequence[Point], *, kind: str = "data",
+              granularity: str = "hour") -> SafeString:
+    """An accessible SVG bar chart of ``points`` (oldest first)."""
+    uid = f"usage-chart-{next(_ids)}"
+    total = sum(p.quantity for p in points)
+    top = max((p.quantity for p in points), default=0)
+    if granularity == "hour":
+        title = _("%(kind)s used in the last 48 hours") % {"kind": kind_label(kind)}
+        every = 12
+    else:
+        title = _("%(kind)s used in the last 30 days") % {"kind": kind_label(kind)}
+        every = 7
+    desc = _("Total: %(total)s. Busiest: %(top)s.") % {
+        "total": format_quantity(kind, total), "top": format_quantity(kind, top)}
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(1, len(points))
+    bar_w = max(1.0, slot * 0.75)
+    base = TOP + plot_h
+    parts = [
+        f'<svg class="usage-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" aria-labelledby="{uid}-t {uid}-d" '
+        f'preserveAspectRatio="xMidYMid meet" width="100%">',
+        f'<title id="{uid}-t">{escape(title)}</title>',
+        f'<desc id="{uid}-d">{escape(desc)}</desc>',
+        # axes: y from 0 to the busiest bucket, x along the bottom
+        f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#999"/>',
+        f'<line class="axis" x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}" '
+        f'stroke="#999"/>',
+        f'<text x="{LEFT - 4}" y="{base}" text-anchor="end" font-size="9" '
+        f'dominant-baseline="middle">0</text>',
+    ]
+    if top:
+        parts.append(f'<text x="{LEFT - 4}" y="{TOP}" text-anchor="end" font-size="9" '
+                     f'dominant-baseline="middle">{escape(format_quantity(kind, top))}</text>')
+    for i, point in enumerate(points):
+        x = LEFT + i * slot + (slot - bar_w) / 2
+        h = 0.0 if not top else plot_h * point.quantity / top
+        if point.quantity and h < 1:
+            h = 1.0  # a little use stays visible
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" '
+            f'height="{h:.1f}" fill="#2a7de1"><title>'
+            f'{escape(_bar_title(point.start, granularity, kind, point.quantity))}'
+            f'</title></rect>')
+        if i % every == 0 or (i == len(points) - 1 and i % every > every // 2):
+            # the last label ends at its bar so it is not cut off at the edge
+            anchor, lx = (("end", x + bar_w) if i == len(points) - 1 and i
+                          else ("middle", x + bar_w / 2))
+            parts.append(f'<text x="{lx:.1f}" y="{base + 12}" text-anchor="{anchor}" '
+                         f'font-size="9">{escape(_label(point.start, granularity))}</text>')
+    axis = _("Time (%(zone)s)") % {"zone": timezone.get_current_timezone_name()}
+    parts.append(f'<text class="axis-label" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 4}" '
+                 f'text-anchor="middle" font-size="9">{escape(axis)}</text>')
+    parts.append("</svg>")
+    # every piece of text above went through escape()
+    return mark_safe("".join(parts))

@@ -1,0 +1,45 @@
+"""Usage records as the network or the supplier reports them, charged to allowances."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from esimdesk.core import clock
+from esimdesk.esims.models import Esim
+from esimdesk.subscriptions.models import Period
+
+
+class UsageEvent(models.Model):
+    """One usage record, stored once: unique on (source, external id), so a replayed record
+    is recognised and charges nothing. ``charged`` went into allowances of ``period``;
+    ``overage`` is what the allowances could not cover (never a negative balance)."""
+
+    class Kind(models.TextChoices):
+        DATA = "data"
+        VOICE = "voice"
+        SMS = "sms"
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.CharField(max_length=64, help_text="API key name, supplier, CDR file")
+    external_id = models.CharField(max_length=128)
+    esim = models.ForeignKey(Esim, on_delete=models.PROTECT, related_name="usage_events")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="usage_events")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    quantity = models.BigIntegerField(help_text="bytes, seconds or messages")
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=clock.now)
+    charged = models.BigIntegerField(default=0)
+    overage = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="uniq_usage_record"),
+            models.CheckConstraint(condition=Q(quantity__gte=0) & Q(charged__gte=0)
+                                   & Q(overage__gte=0), name="usage_not_negative"),
+        ]
+        indexes = [models.Index(fields=["esim", "occurred_at"]),
+                   models.Index(fields=["period", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id} {self.kind} {self.quantity}"

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import pytest
+
+from esimdesk.accounts.models import User
+from esimdesk.catalog.models import Plan
+from esimdesk.core import clock
+from esimdesk.core.ids import iccid_with_check_digit
+from esimdesk.esims import services as esims
+from esimdesk.esims.models import Esim
+from esimdesk.subscriptions import services as subscriptions
+from esimdesk.usage.models import UsageEvent
+
+# 22:30 UTC: the last 48 hours cross two UTC day boundaries
+START = dt.datetime(2026, 6, 1, 0, 0, tzinfo=dt.UTC)
+NOW = dt.datetime(2026, 6, 10, 22, 30, tzinfo=dt.UTC)
+MB = 1024 * 1024
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+def user(catalog: None) -> User:
+    return User.objects.create_user("traveller@example.com", "correct-horse-battery-42")
+
+
+def make_esim(user: User, plan_code: str = "jp-10gb-month", *,
+              starts: dt.datetime = START) -> Esim:
+    n = next(_serial)
+    clock.set_now(starts)
+    esim = esims.create_esim(owner=user, iccid=iccid_with_check_digit(f"89991{n:013d}"),
+                             smdp_address="smdp.example.com", matching_id=f"U-{n}",
+                             upstream="simulator")
+    subscriptions.subscribe_esim(esim=esim, plan=Plan.objects.get(code=plan_code))
+    clock.set_now(NOW)
+    return esim
+
+
+@pytest.fixture
+def esim(user: User) -> Esim:
+    return make_esim(user)
+
+
+def add_usage(esim: Esim, at: dt.datetime, quantity: int, kind: str = "data",
+              **kw: Any) -> UsageEvent:
+    """A usage row written directly (the chart and forecast only read them)."""
+    period = esim.subscription.periods.order_by("-starts_at").first()
+    return UsageEvent.objects.create(source="test", external_id=f"t-{next(_serial)}",
+                                     esim=esim, period=period, kind=kind, quantity=quantity,
+                                     occurred_at=at, charged=quantity, **kw)
