@@ -14,7 +14,7 @@ from django_tasks import task
 from esimdesk import config
 from esimdesk.core import audit, clock
 from esimdesk.provisioning import registry as upstream
-from esimdesk.provisioning.providers.base import RetryableUpstreamError, UpstreamError
+from esimdesk.provisioning.retrying import call_from_task
 from esimdesk.subscriptions.models import Period, ReminderLog
 from esimdesk.subscriptions.reminders import parse_duration
 
@@ -62,20 +62,13 @@ def end_plan_upstream_task(period_id: int, attempt: int = 1) -> str:
         state=Period.State.CANCELLED).exists()
     if later:
         return "renewed meanwhile"
-    supplier = upstream.get(esim.upstream)
-    try:
-        supplier.end_plan(reference=f"esimdesk-lapse-{period.pk}", iccid=esim.iccid)
-    except RetryableUpstreamError as error:
-        if attempt < 5:
-            end_plan_upstream_task.using(
-                run_after=clock.now() + dt.timedelta(minutes=5 * attempt)).enqueue(
-                period_id, attempt + 1)
-            return "retrying"
-        logger.error("ending plan upstream for %s failed: %s", esim.iccid, error)
-        return "failed"
-    except UpstreamError as error:
-        logger.error("ending plan upstream for %s refused: %s", esim.iccid, error)
-        return "refused"
+    failed = call_from_task(
+        call=lambda: upstream.get(esim.upstream).end_plan(
+            reference=f"esimdesk-lapse-{period.pk}", iccid=esim.iccid),
+        retry=end_plan_upstream_task, args=(period_id,), attempt=attempt,
+        what=f"ending the plan upstream for {esim.iccid}")
+    if failed:
+        return failed
     audit.record(action="esim.plan_ended_upstream", obj=esim, actor_type="task",
                  actor="expiry", after={"period": period.pk}, reason="plan ended, no renewal")
     return "ended"
