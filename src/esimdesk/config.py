@@ -44,6 +44,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_SIMULATOR_SMDP_HOST", "smdp.simulator.esimdesk.test",
            "SM-DP+ host name the upstream simulator puts in activation codes."),
     Option("ESIMDESK_SIMULATOR_ICCID_PREFIX", "8999001", "ICCID prefix of simulated profiles."),
+    # GSMA SGP.22 ES2+ (an operator's own SM-DP+).
+    Option("ESIMDESK_ES2PLUS_URL", "", "SM-DP+ ES2+ base URL, e.g. https://smdp.example.com"),
+    Option("ESIMDESK_ES2PLUS_REQUESTER_ID", "", "functionRequesterIdentifier (your operator id)."),
+    Option("ESIMDESK_ES2PLUS_PROFILE_TYPE", "", "profileType to order (SM-DP+ specific)."),
+    Option("ESIMDESK_ES2PLUS_ICCIDS", "", "Pre-provisioned ICCIDs to order from (a file path, "
+           "one per line), when the SM-DP+ does not pick them."),
+    Option("ESIMDESK_ES2PLUS_CLIENT_CERT", "", "Client certificate (PEM path) for mutual TLS."),
+    Option("ESIMDESK_ES2PLUS_CLIENT_KEY", "", "Client key (PEM path) for mutual TLS.", secret=True),
+    Option("ESIMDESK_ES2PLUS_CA", "", "CA bundle (PEM path) to verify the SM-DP+."),
+    # eSIM Go (wholesale reseller API v2.5).
+    Option("ESIMDESK_ESIMGO_API_KEY", "", "eSIM Go API key.", secret=True),
+    Option("ESIMDESK_ESIMGO_API_BASE", "https://api.esim-go.com/v2.5", "eSIM Go API base URL."),
+    Option("ESIMDESK_ESIMGO_CALLBACK_SECRET", "", "Key eSIM Go signs callbacks with (HMAC).",
+           secret=True),
     Option("ESIMDESK_SUPPORT_EMAIL", "support@esimdesk.localhost", "Shown to customers."),
     Option("ESIMDESK_SUPPORT_PHONE", "+1 555 0100", "Hotline shown to customers."),
     Option("ESIMDESK_SCHEDULER_INTERVAL", "30", "Seconds between scheduler sweeps."),

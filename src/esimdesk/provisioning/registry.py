@@ -1,21 +1,33 @@
-"""Configured name -> upstream supplier adapter."""
+"""Configured name -> upstream supplier adapter. Adapters are imported when first used, so a
+supplier nobody configured never loads."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from esimdesk.provisioning.providers.base import FinalUpstreamError, UpstreamProvider
-from esimdesk.provisioning.providers.simulator import SimulatorProvider
 
-PROVIDERS: dict[str, type[UpstreamProvider]] = {"simulator": SimulatorProvider}
+PROVIDERS: dict[str, str] = {
+    "simulator": "esimdesk.provisioning.providers.simulator.SimulatorProvider",
+    "es2plus": "esimdesk.provisioning.providers.es2plus.Es2PlusProvider",
+    "esimgo": "esimdesk.provisioning.providers.esimgo.EsimGoProvider",
+}
+
+
+@cache
+def provider_class(name: str) -> type[UpstreamProvider]:
+    cls: type[UpstreamProvider] = import_string(PROVIDERS[name])
+    return cls
 
 
 def get(name: str) -> UpstreamProvider:
-    try:
-        return PROVIDERS[name]()
-    except KeyError:
+    if name not in PROVIDERS:
         raise FinalUpstreamError(f"unknown upstream provider {name!r}",
-                                 code="unknown_upstream") from None
+                                 code="unknown_upstream")
+    return provider_class(name)()
 
 
 def primary() -> UpstreamProvider:
