@@ -62,3 +62,4 @@ api.add_router("", usage_router)
 api.add_router("", esim_changes_router)
 api.add_router("", notifications_router)
 api.add_router("", ops_router)
+api.add_router("", "esimdesk.esims.api.router")  # device compatibility, no auth

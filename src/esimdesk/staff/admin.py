@@ -34,6 +34,10 @@ from esimdesk.payments.models import (
     SavedMethod,
 )
 from esimdesk.provisioning.models import (
+    Es2Order,
+    Es2PlanRecord,
+    Es2ProgressNotification,
+    EsimGoOrder,
     SimulatedPlanApplication,
     SimulatedProfile,
     SimulatedTopUp,
@@ -436,3 +440,20 @@ class RenewalAttemptAdmin(ReadOnlyAdmin):
     list_filter = ["state"]
     search_fields = ["subscription__esim__iccid", "subscription__esim__owner__email",
                      "order__number"]
+
+
+admin.site.register(Es2Order, ReadOnlyAdmin,
+                    list_display=["reference", "iccid", "state", "matching_id", "updated_at"],
+                    list_filter=["state"], search_fields=["reference", "iccid"])
+admin.site.register(Es2PlanRecord, ReadOnlyAdmin,
+                    list_display=["reference", "iccid", "action", "plan_code", "created_at"],
+                    list_filter=["action"], search_fields=["reference", "iccid"])
+admin.site.register(Es2ProgressNotification, ReadOnlyAdmin,
+                    list_display=["iccid", "point_id", "status", "outcome", "occurred_at",
+                                  "received_at"],
+                    list_filter=["status", "outcome"], search_fields=["iccid", "eid"])
+admin.site.register(EsimGoOrder, ReadOnlyAdmin,
+                    list_display=["reference", "kind", "bundle", "order_reference", "iccid",
+                                  "target_iccid", "requested_at"],
+                    list_filter=["kind"],
+                    search_fields=["reference", "order_reference", "iccid", "target_iccid"])
