@@ -44,6 +44,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_SIMULATOR_SMDP_HOST", "smdp.simulator.esimdesk.test",
            "SM-DP+ host name the upstream simulator puts in activation codes."),
     Option("ESIMDESK_SIMULATOR_ICCID_PREFIX", "8999001", "ICCID prefix of simulated profiles."),
+    Option("ESIMDESK_SIMULATOR_FAILURE_RATE", "0",
+           "Share of simulator calls that fail (0 to 1): half before doing the work, half "
+           "after it (an answer lost on the way back), to rehearse retries."),
+    Option("ESIMDESK_ACTIVATION_ATTEMPTS", "3",
+           "Tries per supplier for a new eSIM before failing over to the next supplier."),
     # GSMA SGP.22 ES2+ (an operator's own SM-DP+).
     Option("ESIMDESK_ES2PLUS_URL", "", "SM-DP+ ES2+ base URL, e.g. https://smdp.example.com"),
     Option("ESIMDESK_ES2PLUS_REQUESTER_ID", "", "functionRequesterIdentifier (your operator id)."),

@@ -108,6 +108,10 @@ class OrderLine(models.Model):
                                   help_text="the period this line bought")
     amount = models.BigIntegerField(help_text="minor units charged for this line")
     fulfilled_at = models.DateTimeField(null=True, blank=True)
+    supplier_index = models.PositiveSmallIntegerField(
+        default=0, help_text="which configured supplier is being tried (failover moves on)")
+    supplier_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="passing failures at the current supplier")
     # Top-ups.
     product = models.ForeignKey(TopUpProduct, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="order_lines")
@@ -160,6 +164,12 @@ class OrderLine(models.Model):
     def label(self) -> str:
         return line_label(self.type, self.plan, self.esim, product=self.product,
                           when=self.when)
+
+    @property
+    def supplier_reference(self) -> str:
+        """The reference for the current supplier: each supplier keeps its own books."""
+        return self.upstream_reference if not self.supplier_index else \
+            f"{self.upstream_reference}-s{self.supplier_index}"
 
     @property
     def upstream_reference(self) -> str:

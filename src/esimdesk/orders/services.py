@@ -10,9 +10,11 @@ import datetime as dt
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from esimdesk import config
 from esimdesk.catalog import queries as catalog
 from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
@@ -24,12 +26,17 @@ from esimdesk.orders import plan_change, topups
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
 from esimdesk.provisioning import registry as upstream
-from esimdesk.provisioning.providers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.provisioning.providers.base import (
+    FinalUpstreamError,
+    ProfileOrder,
+    RetryableUpstreamError,
+    UpstreamProvider,
+)
 from esimdesk.subscriptions import services as subscriptions
 
 logger = logging.getLogger(__name__)
 MAX_LINES = 10
-FULFILMENT_RETRIES = 6
+FULFILMENT_RETRIES = 12  # across every supplier (see _new_profile for the per-supplier count)
 
 
 __all__ = ["LineRequest", "PricedLine", "create_order", "mark_paid", "price_lines",
@@ -188,11 +195,44 @@ def fulfil_order(*, order_id: int, attempt: int = 1) -> str:
     return _complete(order_id)
 
 
+def _new_profile(line: OrderLine) -> tuple[UpstreamProvider, ProfileOrder]:
+    """Order the profile from the configured suppliers in turn.
+
+    A supplier that refuses for good, or keeps failing for ``ESIMDESK_ACTIVATION_ATTEMPTS``
+    tries, is left for the next one; a passing failure below that count is re-raised so the
+    task retries later with backoff. Each supplier gets its own idempotent reference, so a
+    retry never orders two profiles from the same supplier.
+    """
+    names = settings.ESIMDESK["UPSTREAM_PROVIDERS"]
+    per_supplier = int(config.env("ESIMDESK_ACTIVATION_ATTEMPTS"))
+    while True:
+        supplier = upstream.get(names[min(line.supplier_index, len(names) - 1)])
+        try:
+            return supplier, supplier.order_profile(reference=line.supplier_reference,
+                                                    plan_code=line.plan.code)
+        except RetryableUpstreamError as error:
+            line.supplier_attempts += 1
+            if line.supplier_attempts < per_supplier or line.supplier_index + 1 >= len(names):
+                OrderLine.objects.filter(pk=line.pk).update(
+                    supplier_attempts=line.supplier_attempts)
+                raise
+            reason = f"{supplier.name} kept failing: {error}"
+        except FinalUpstreamError as error:
+            if line.supplier_index + 1 >= len(names):
+                raise
+            reason = f"{supplier.name} refused: {error}"
+        line.supplier_index += 1
+        line.supplier_attempts = 0
+        OrderLine.objects.filter(pk=line.pk).update(supplier_index=line.supplier_index,
+                                                    supplier_attempts=0)
+        audit.record(action="activation.failover", obj=line, actor_type="task",
+                     actor="fulfilment", after={"supplier": names[line.supplier_index]},
+                     reason=reason[:500])
+
+
 def _fulfil_line(line: OrderLine) -> None:
-    supplier = upstream.primary()
     if line.type == OrderLine.Type.NEW_ESIM:
-        profile = supplier.order_profile(reference=line.upstream_reference,
-                                         plan_code=line.plan.code)
+        supplier, profile = _new_profile(line)
         with transaction.atomic():
             locked = OrderLine.objects.select_for_update().get(pk=line.pk)
             if locked.fulfilled_at is not None:
@@ -216,8 +256,9 @@ def _fulfil_line(line: OrderLine) -> None:
         return
     esim = line.esim
     assert esim is not None
-    supplier.apply_plan(reference=line.upstream_reference, iccid=esim.iccid,
-                        plan_code=line.plan.code)
+    # A renewal goes to the supplier that issued the profile, whatever is configured first now.
+    upstream.get(esim.upstream).apply_plan(reference=line.upstream_reference, iccid=esim.iccid,
+                                           plan_code=line.plan.code)
     with transaction.atomic():
         locked = OrderLine.objects.select_for_update().get(pk=line.pk)
         if locked.fulfilled_at is not None:

@@ -8,13 +8,16 @@ idempotent on esimdesk's references exactly as a real supplier must be.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import secrets
 import string
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from esimdesk import config
 from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.provisioning.models import (
     SimulatedPlanApplication,
@@ -26,10 +29,12 @@ from esimdesk.provisioning.providers.base import (
     FinalUpstreamError,
     PlanApplication,
     ProfileOrder,
+    RetryableUpstreamError,
     TopUpApplication,
     UpstreamProvider,
 )
 
+_random = random.Random()  # outages only: not used for anything secret
 _ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -47,13 +52,21 @@ class SimulatorProvider(UpstreamProvider):
         if not (self.iccid_prefix.isdigit() and 2 <= len(self.iccid_prefix) <= 9):
             raise FinalUpstreamError("ESIMDESK_SIMULATOR_ICCID_PREFIX must be 2-9 digits",
                                      code="simulator_misconfigured")
+        self.failure_rate = float(Decimal(config.env("ESIMDESK_SIMULATOR_FAILURE_RATE")))
 
     def _profile(self, profile: SimulatedProfile) -> ProfileOrder:
         return ProfileOrder(iccid=str(profile.iccid), smdp_address=self.smdp_host,
                             matching_id=profile.matching_id,
                             upstream_reference=f"sim-{profile.pk}")
 
+    def _maybe_fail(self, when: str) -> None:
+        """Rehearse outages: fail a configured share of calls, half before the work is done
+        and half after it (the answer lost on the way back)."""
+        if self.failure_rate and _random.random() < self.failure_rate / 2:
+            raise RetryableUpstreamError(f"simulated outage ({when})", code="simulated_outage")
+
     def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
+        self._maybe_fail("before")
         existing = SimulatedProfile.objects.filter(reference=reference).first()
         if existing is not None:
             return self._profile(existing)
@@ -68,6 +81,7 @@ class SimulatorProvider(UpstreamProvider):
                 profile.save(update_fields=["iccid"])
         except IntegrityError:
             profile = SimulatedProfile.objects.get(reference=reference)
+        self._maybe_fail("after")
         return self._profile(profile)
 
     def apply_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:

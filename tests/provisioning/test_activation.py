@@ -1,0 +1,90 @@
+"""A paid order is never stuck: a flaky supplier is retried without ordering twice, and a
+supplier that is down is left for the next one."""
+
+from __future__ import annotations
+
+import pytest
+
+from esimdesk.accounts.models import User
+from esimdesk.core.models import AuditEntry
+from esimdesk.esims.models import Esim
+from esimdesk.orders import services as orders
+from esimdesk.orders.models import Order, OrderLine
+from esimdesk.payments import services as payments
+from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.provisioning.providers import simulator
+
+
+def paid_orders(user: User, count: int) -> list[int]:
+    ids = []
+    for _ in range(count):
+        payment = payments.checkout(user=user, currency="USD", provider="sandbox",
+                                    lines=[orders.LineRequest(type="new_esim",
+                                                              plan="jp-1gb-day")])
+        payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
+                                          outcome="approve")
+        ids.append(payment.order_id)
+    return ids
+
+
+def fulfil_until_done(order_id: int, limit: int = 40) -> int:
+    """What the task does on each (re)try, run back to back instead of after the backoff."""
+    for attempt in range(1, limit + 1):
+        if orders.fulfil_order(order_id=order_id, attempt=1) == "fulfilled":
+            return attempt
+    raise AssertionError(f"order {order_id} not fulfilled after {limit} tries")
+
+
+@pytest.fixture
+def user(catalog: None) -> User:
+    return User.objects.create_user("flaky@example.com", "x-long-password-1")
+
+
+def test_half_the_calls_failing_every_order_ends_with_exactly_one_profile(
+        user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_SIMULATOR_FAILURE_RATE", "0.5")
+    monkeypatch.setenv("ESIMDESK_ACTIVATION_ATTEMPTS", "1000")  # one supplier: keep trying
+    simulator._random.seed(2026)
+    ids = paid_orders(user, 200)
+    tries = [fulfil_until_done(order_id) for order_id in ids]
+    assert max(tries) > 1  # the outages did happen
+    assert Order.objects.filter(pk__in=ids, status="fulfilled").count() == 200
+    assert Esim.objects.count() == 200
+    assert SimulatedProfile.objects.count() == 200  # no retry ordered a second profile
+    references = set(SimulatedProfile.objects.values_list("reference", flat=True))
+    assert references == {line.supplier_reference for line in OrderLine.objects.all()}
+
+
+def test_with_the_first_supplier_down_orders_complete_on_the_second(
+        user: User, settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus", "simulator"]}
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("ESIMDESK_ACTIVATION_ATTEMPTS", "2")
+    [order_id] = paid_orders(user, 1)
+    assert orders.fulfil_order(order_id=order_id) == "retrying"
+    assert orders.fulfil_order(order_id=order_id, attempt=2) == "fulfilled"
+    esim = Esim.objects.get()
+    assert esim.upstream == "simulator"
+    line = OrderLine.objects.get()
+    assert (line.supplier_index, line.supplier_attempts) == (1, 0)
+    assert AuditEntry.objects.filter(action="activation.failover").count() == 1
+    # A renewal goes back to the supplier that issued the profile, not the first configured.
+    payment = payments.checkout(user=user, currency="USD", provider="sandbox",
+                                lines=[orders.LineRequest(type="renewal", plan="jp-1gb-day",
+                                                          iccid=esim.iccid)])
+    payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
+                                      outcome="approve")
+    assert orders.fulfil_order(order_id=payment.order_id) == "fulfilled"
+
+
+def test_when_every_supplier_fails_the_order_needs_attention(
+        user: User, settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus"]}
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "http://127.0.0.1:9")
+    [order_id] = paid_orders(user, 1)
+    for attempt in range(1, orders.FULFILMENT_RETRIES):
+        assert orders.fulfil_order(order_id=order_id, attempt=attempt) == "retrying"
+    assert orders.fulfil_order(order_id=order_id,
+                               attempt=orders.FULFILMENT_RETRIES) == "failed"
+    assert Order.objects.get(pk=order_id).status == "fulfilment_failed"
+    assert not Esim.objects.exists()
