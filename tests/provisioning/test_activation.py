@@ -88,3 +88,27 @@ def test_when_every_supplier_fails_the_order_needs_attention(
                                attempt=orders.FULFILMENT_RETRIES) == "failed"
     assert Order.objects.get(pk=order_id).status == "fulfilment_failed"
     assert not Esim.objects.exists()
+
+
+def test_staff_retry_after_every_supplier_failed(user: User, settings,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import Client
+
+    from tests.conftest import run_tasks
+
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus"]}
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "http://127.0.0.1:9")
+    [order_id] = paid_orders(user, 1)
+    orders.fulfil_order(order_id=order_id, attempt=orders.FULFILMENT_RETRIES)
+    assert Order.objects.get(pk=order_id).status == "fulfilment_failed"
+    # The supplier is fixed (here: the operator switches to the simulator) and staff retry.
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["simulator"]}
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("ops@example.com", "x-long-password-1"))
+    response = staff.post("/staff/orders/order/", {"action": "retry_fulfilment",
+                                                   "_selected_action": [order_id]})
+    assert response.status_code == 302
+    run_tasks()
+    assert Order.objects.get(pk=order_id).status == "fulfilled"
+    entry = AuditEntry.objects.get(action="order.retry_fulfilment")
+    assert entry.actor_type == "staff"

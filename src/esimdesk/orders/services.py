@@ -312,3 +312,22 @@ def issue_receipt(*, order: Order) -> Receipt:
     receipt.number = f"R-{receipt.issued_at:%Y}-{receipt.pk:06d}"
     receipt.save(update_fields=["number"])
     return receipt
+
+
+def retry_fulfilment(*, order_ids: list[int], actor: str) -> int:
+    """Staff: try again an order that is paid but not fulfilled (e.g. every supplier failed),
+    from the first configured supplier, with fresh attempt counts. Returns how many."""
+    from esimdesk.orders.tasks import fulfil_order_task
+
+    queued = 0
+    with transaction.atomic():
+        for order in Order.objects.select_for_update().filter(
+                pk__in=order_ids, status__in=[Order.Status.PAID,
+                                              Order.Status.FULFILMENT_FAILED]).order_by("pk"):
+            order.lines.filter(fulfilled_at__isnull=True).update(supplier_index=0,
+                                                                 supplier_attempts=0)
+            audit.record(action="order.retry_fulfilment", obj=order, actor_type="staff",
+                         actor=actor, after={"status": order.status})
+            fulfil_order_task.enqueue(order.pk)
+            queued += 1
+    return queued

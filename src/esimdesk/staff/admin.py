@@ -24,6 +24,7 @@ from esimdesk.esims.models import Esim
 from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications import services as notifications
 from esimdesk.notifications.models import Notification, NotificationPreference, OutboxMessage
+from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order, OrderLine, Receipt
 from esimdesk.payments.models import (
     Payment,
@@ -231,6 +232,14 @@ class OrderAdmin(AuditedAdmin):
                        "fulfilled_at",
                        "paid_provider", "paid_method", "created_at"]
     inlines = [OrderLineInline, PaymentInline]
+    actions = ["retry_fulfilment"]
+
+    @admin.action(description="Retry fulfilment (every supplier again)")
+    def retry_fulfilment(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        done = orders.retry_fulfilment(order_ids=list(queryset.values_list("pk", flat=True)),
+                                       actor=f"{request.user.pk}:{request.user}")
+        self.message_user(request, f"{done} order(s) queued for fulfilment again.",
+                          messages.SUCCESS if done else messages.WARNING)
 
 
 admin.site.register(Receipt, ReadOnlyAdmin, search_fields=["number", "order__number"])
