@@ -25,6 +25,7 @@ platform certificates; that key is used when ``ESIMDESK_WECHATPAY_PUBLIC_KEY`` a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -304,11 +305,10 @@ def _raise_for_status(response: requests.Response) -> None:
     if 200 <= status < 300:
         return
     code, message = f"http_{status}", f"WeChat Pay answered HTTP {status}"
-    try:
+    # An error body in WeChat's shape names the cause; anything else keeps the HTTP status.
+    with contextlib.suppress(ValueError, TypeError, KeyError):
         error = json.loads(response.content)
         code, message = str(error["code"]), str(error.get("message", message))
-    except (ValueError, TypeError, KeyError):
-        pass
     if 400 <= status < 500 and status != 429:
         raise FinalProviderError(message, code=code)
     raise RetryableProviderError(message, code=code)  # 5xx, 429 (FREQUENCY_LIMITED), other

@@ -16,6 +16,7 @@ it orders again. See docs/providers/esimgo.md for the assumptions to verify.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -23,10 +24,9 @@ from typing import Any
 
 import requests
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from esimdesk import config
-from esimdesk.core import audit
+from esimdesk.core import audit, clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import iccid_with_check_digit, normalize_iccid
 from esimdesk.core.models import AuditEntry
@@ -70,10 +70,8 @@ def bundle_for(plan_code: str) -> str:
 def clean_iccid(value: str, *, order: EsimGoOrder | None = None) -> str:
     """eSIM Go may hand out ICCIDs without the Luhn digit: add it, and say so (log, and an
     audit row on the order it came with)."""
-    try:
+    with contextlib.suppress(ValidationFailed):  # valid as it is: the usual case
         return normalize_iccid(value)
-    except ValidationFailed:
-        pass
     raw = (value or "").strip()
     if raw.isdigit() and len(raw) in (18, 19):
         fixed = iccid_with_check_digit(raw)
@@ -131,7 +129,7 @@ class EsimGoProvider(UpstreamProvider):
                 return EsimGoOrder.objects.create(
                     reference=reference, kind=kind, plan_code=plan_code,
                     bundle=bundle_for(plan_code), target_iccid=target_iccid,
-                    requested_at=timezone.now()), True
+                    requested_at=clock.now()), True
         except IntegrityError:
             row = EsimGoOrder.objects.get(reference=reference)
         if row.kind != kind or row.target_iccid != target_iccid:
