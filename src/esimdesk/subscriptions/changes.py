@@ -23,7 +23,8 @@ from django.db.models import Max, Sum
 
 from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
-from esimdesk.subscriptions.models import PERIOD_STATES, Allowance, Period, Subscription
+from esimdesk.subscriptions.models import Allowance, Period, Subscription
+from esimdesk.subscriptions.services import end_locked_period_now
 
 _OVER = (Period.State.CANCELLED, Period.State.ENDED)
 
@@ -106,7 +107,8 @@ def start_plan_now(*, subscription: Subscription, plan: Plan, replaced: Period,
         old = next(p for p in periods if p.pk == replaced.pk)
         was_running = old.state not in _OVER and old.starts_at <= instant < old.ends_at
         if was_running:
-            _end_now(old, instant, actor, reason)
+            end_locked_period_now(period=old, instant=instant, actor=actor,
+                                  reason=reason or "plan changed")
         live = [p for p in periods if p.state not in _OVER and p.pk != old.pk]
         running_other = next((p for p in live if p.starts_at <= instant < p.ends_at), None)
         starts_at = running_other.ends_at if running_other else instant
@@ -142,22 +144,6 @@ def start_plan_now(*, subscription: Subscription, plan: Plan, replaced: Period,
             locked_sub.plan_id = last.plan_id
             locked_sub.save(update_fields=["plan"])
         return switch
-
-
-def _end_now(period: Period, instant: dt.datetime, actor: str, reason: str) -> None:
-    before = {"state": period.state, "ends_at": period.ends_at.isoformat()}
-    if period.starts_at >= instant:  # started this very instant: nothing of it was used
-        PERIOD_STATES.check(period.state, Period.State.CANCELLED)
-        period.state = Period.State.CANCELLED
-    else:
-        PERIOD_STATES.check(period.state, Period.State.ENDED)
-        period.state = Period.State.ENDED
-        period.ends_at = instant
-    period.save(update_fields=["state", "ends_at"])
-    audit.record(action="period.ended_early", obj=period, actor_type="task", actor=actor,
-                 before=before, after={"state": period.state,
-                                       "ends_at": period.ends_at.isoformat()},
-                 reason=reason or "plan changed")
 
 
 def _carry_top_ups(old: Period, new: Period) -> dict[int, Allowance]:

@@ -115,21 +115,28 @@ def end_period_early(*, period: Period, actor: str, reason: str) -> Period:
         if locked.state in (Period.State.CANCELLED, Period.State.ENDED) or \
                 locked.ends_at <= instant:
             return locked
-        before = {"state": locked.state, "ends_at": locked.ends_at.isoformat()}
-        if locked.starts_at >= instant:  # nothing of it was used
-            PERIOD_STATES.check(locked.state, Period.State.CANCELLED)
-            locked.state = Period.State.CANCELLED
-        else:
-            PERIOD_STATES.check(locked.state, Period.State.ENDED)
-            locked.state = Period.State.ENDED
-            locked.ends_at = instant
-        locked.save(update_fields=["state", "ends_at"])
-        audit.record(action="period.ended_early", obj=locked, actor_type="task", actor=actor,
-                     before=before, after={"state": locked.state,
-                                           "ends_at": locked.ends_at.isoformat()},
-                     reason=reason)
+        end_locked_period_now(period=locked, instant=instant, actor=actor, reason=reason)
         _reflow_after(locked_sub, locked, instant, actor)
         return locked
+
+
+def end_locked_period_now(*, period: Period, instant: dt.datetime, actor: str,
+                          reason: str) -> None:
+    """End a period the caller holds locked: cancelled if nothing of it was used (it starts
+    now or later), else ended now. Later periods are the caller's business."""
+    before = {"state": period.state, "ends_at": period.ends_at.isoformat()}
+    if period.starts_at >= instant:
+        PERIOD_STATES.check(period.state, Period.State.CANCELLED)
+        period.state = Period.State.CANCELLED
+    else:
+        PERIOD_STATES.check(period.state, Period.State.ENDED)
+        period.state = Period.State.ENDED
+        period.ends_at = instant
+    period.save(update_fields=["state", "ends_at"])
+    audit.record(action="period.ended_early", obj=period, actor_type="task", actor=actor,
+                 before=before, after={"state": period.state,
+                                       "ends_at": period.ends_at.isoformat()},
+                 reason=reason)
 
 
 def _reflow_after(subscription: Subscription, removed: Period, instant: dt.datetime,
