@@ -3,7 +3,8 @@
     make bench                      # against PostgreSQL at ESIMDESK_BENCH_DATABASE_URL
 
 1. Customer API read, ``GET /api/v1/esims/{iccid}`` with a session token, under gunicorn
-   (4 workers, persistent connections), loaded by wrk with 32 connections for 15 s.
+   (4 workers x 2 threads, persistent database connections), loaded by wrk with 32
+   connections for 15 s (``ESIMDESK_BENCH_WORKERS`` / ``_THREADS`` change the shape).
 2. Payment -> eSIM ready: create an order, approve the sandbox payment, poll the order until
    it is fulfilled by the worker (simulator at zero latency); median over 40 purchases.
 
@@ -34,7 +35,11 @@ PORT = int(os.environ.get("ESIMDESK_BENCH_PORT", "8765"))
 # Production shape: sessions (API tokens) cached in Redis. Set it empty to bench without.
 REDIS_URL = os.environ.get("ESIMDESK_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 BASE = f"http://127.0.0.1:{PORT}"
-PURCHASES = 40
+PURCHASES = int(os.environ.get("ESIMDESK_BENCH_PURCHASES", "40"))
+# The `esimdesk web` defaults: 4 workers x 2 threads (gthread keeps connections alive; 4 sync
+# workers, which close each connection, served half as many requests here).
+WORKERS = int(os.environ.get("ESIMDESK_BENCH_WORKERS", "4"))
+THREADS = int(os.environ.get("ESIMDESK_BENCH_THREADS", "2"))
 
 
 def recreate_database() -> None:
@@ -105,9 +110,10 @@ def main() -> None:
     subprocess.run([*exe, "manage", "migrate", "-v", "0"], env=env, check=True)
     subprocess.run([*exe, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    web = subprocess.Popen([*exe, "web", "--port", str(PORT), "--workers", "4",
-                            "--threads", "1"], env={**env, "GUNICORN_CMD_ARGS":
-                                                    "--access-logfile=/dev/null"}, **quiet)
+    web = subprocess.Popen([*exe, "web", "--port", str(PORT), "--workers", str(WORKERS),
+                            "--threads", str(THREADS)],
+                           env={**env, "GUNICORN_CMD_ARGS": "--access-logfile=/dev/null"},
+                           **quiet)
     worker = subprocess.Popen([*exe, "worker"], env=env, **quiet)
     try:
         wait_ready()

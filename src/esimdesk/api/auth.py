@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.core.internal.sessionkit import get_session_user
+from allauth.headless import app_settings
 from allauth.headless.contrib.ninja.security import XSessionTokenAuth
+from allauth.headless.internal import sessionkit
+from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from ninja.security import HttpBearer
@@ -17,7 +21,7 @@ class CustomerAuth(XSessionTokenAuth):
     """``X-Session-Token`` from ``POST /_allauth/app/v1/auth/login`` (or signup)."""
 
     def __call__(self, request: HttpRequest) -> Any:
-        user = super().__call__(request)
+        user = self._user(request)
         if user is not None and user.is_active:
             request.user = user
             # An app states the phone's language in Accept-Language; without it, answer in
@@ -27,6 +31,18 @@ class CustomerAuth(XSessionTokenAuth):
             timezone.activate(user.tz)
             return user
         return None
+
+    def _user(self, request: HttpRequest) -> Any:
+        if type(app_settings.TOKEN_STRATEGY) is not SessionTokenStrategy:
+            return super().__call__(request)
+        # The session token strategy asks the session store whether the session exists,
+        # then loads it: two cache round trips on every API call. Loading it once tells
+        # the same (a missing or expired session comes back without a key).
+        token = self.get_session_token(request)
+        if not token:
+            return None
+        session = sessionkit.lookup_session(token)
+        return get_session_user(session) if session is not None else None
 
 
 class ApiKeyAuth(HttpBearer):
