@@ -41,6 +41,7 @@ bench: $(DEV_STAMP) ## benchmarks on PostgreSQL (figures go to docs/PERFORMANCE.
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/renewal_sweep.py
 	$(BIN)/python bench/usage_ingest.py
+	$(BIN)/python bench/payment_ready.py
 
 messages: $(DEV_STAMP) ## refresh and compile the translation catalogs
 	cd src/esimdesk && ../../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete -i "*/migrations/*" --settings=esimdesk.settings

@@ -104,7 +104,8 @@ def test_staff_edits_are_audited(staff: Client) -> None:
     data = {k: v for k, v in form.initial.items() if v is not None}
     data.update({"name_en": "Japan 1 GB a day", "countries": [c.pk for c in
                                                                plan.countries.all()],
-                 "prices-TOTAL_FORMS": "0", "prices-INITIAL_FORMS": "0"})
+                 "prices-TOTAL_FORMS": "0", "prices-INITIAL_FORMS": "0",
+                 "bundles-TOTAL_FORMS": "0", "bundles-INITIAL_FORMS": "0"})
     response = staff.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     entry = AuditEntry.objects.get(action="admin.change", object_type="plan")

@@ -1,7 +1,7 @@
 """The ``esimdesk`` command: run the platform, its parts, and operator chores.
 
     esimdesk run [--host H] [--port P]   everything on the embedded default
-    esimdesk web | worker | scheduler    one part each, for production
+    esimdesk web | realtime | worker | scheduler   one part each, for production
     esimdesk check                       what is configured and what is missing
     esimdesk apikey create NAME          a new integration key, printed once
     esimdesk demo                        load the demo data
@@ -73,6 +73,27 @@ def cmd_web(args: argparse.Namespace) -> int:
             "--threads", str(args.threads), "--access-logfile", "-",
             "--forwarded-allow-ips", "127.0.0.1"]
     os.execv(sys.executable, argv)
+    return 0
+
+
+def cmd_realtime(args: argparse.Namespace) -> int:
+    """WebSockets (live chat, live updates) under /ws/ with uvicorn. Without Redis the channel
+    layer is in memory, so only one realtime process may run and it receives the other
+    processes' events on its internal publish endpoint."""
+    _django()
+    import uvicorn
+    from django.conf import settings
+
+    from esimdesk.support import realtime
+
+    if args.workers > 1 and not settings.REDIS_URL:
+        print("esimdesk: more than one realtime worker needs ESIMDESK_REDIS_URL",
+              file=sys.stderr)
+        return 1
+    realtime.IN_REALTIME_PROCESS = True
+    uvicorn.run("esimdesk.asgi:application", host=args.host, port=args.port,
+                workers=args.workers, log_level="warning", proxy_headers=True,
+                forwarded_allow_ips="127.0.0.1")
     return 0
 
 
@@ -165,15 +186,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     exe = [sys.executable, "-m", "esimdesk.cli"]
+    realtime_port = args.port + 1
+    # The browser reaches the realtime process on the next port; the other processes hand
+    # it live events there (no Redis needed on one machine).
+    os.environ.setdefault("ESIMDESK_REALTIME_URL", f"ws://{args.host}:{realtime_port}")
+    os.environ.setdefault("ESIMDESK_REALTIME_INTERNAL_URL", f"http://127.0.0.1:{realtime_port}")
+    # The demo's simulated phones download, install and switch on new eSIMs by themselves,
+    # so the order page's live steps and the dashboard move without a real device.
+    os.environ.setdefault("ESIMDESK_SIMULATOR_AUTO_PROGRESS", "20")
     children = {
         "web": subprocess.Popen([*exe, "web", "--host", args.host, "--port", str(args.port),
                                  "--workers", "2"]),
+        "realtime": subprocess.Popen([*exe, "realtime", "--host", args.host,
+                                      "--port", str(realtime_port)]),
         "worker": subprocess.Popen([*exe, "worker"]),
         "scheduler": subprocess.Popen([*exe, "scheduler"]),
     }
     print(f"esimdesk: portal http://{args.host}:{args.port}/  "
           f"API http://{args.host}:{args.port}/api/v1/docs  "
-          f"staff http://{args.host}:{args.port}/staff/  (data in {settings.DATA_DIR})",
+          f"staff http://{args.host}:{args.port}/staff/  live ws://{args.host}:{realtime_port}/ws/"
+          f"  (data in {settings.DATA_DIR})",
           flush=True)
     stopping = False
 
@@ -216,6 +248,11 @@ def parser() -> argparse.ArgumentParser:
     web.add_argument("--workers", type=int, default=4)
     web.add_argument("--threads", type=int, default=2)
     web.set_defaults(func=cmd_web)
+    realtime = sub.add_parser("realtime", help="WebSockets under /ws/ (uvicorn)")
+    realtime.add_argument("--host", default="127.0.0.1")
+    realtime.add_argument("--port", type=int, default=8001)
+    realtime.add_argument("--workers", type=int, default=1)
+    realtime.set_defaults(func=cmd_realtime)
     sub.add_parser("worker", help="background tasks").set_defaults(func=cmd_worker)
     sched = sub.add_parser("scheduler", help="periodic sweeps")
     sched.add_argument("--once", action="store_true", help="run every sweep once and exit")

@@ -33,6 +33,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_ALLOWED_HOSTS", "", "Comma-separated host names (default from public URL)."),
     Option("ESIMDESK_DEBUG", "", "1 shows Django debug pages (never in production)."),
     Option("ESIMDESK_REDIS_URL", "", "Redis for the realtime channel layer (optional)."),
+    Option("ESIMDESK_REALTIME_URL", "", "WebSocket base the browser uses, e.g. "
+           "wss://esim.example.com (empty: the page's own host, /ws/ routed to realtime)."),
+    Option("ESIMDESK_REALTIME_INTERNAL_URL", "", "Without Redis: where web and worker "
+           "processes hand live events to the realtime process (set by `esimdesk run`)."),
+    Option("ESIMDESK_CHAT_ANSWER_MINUTES", "5", "A chat no agent answers within this becomes "
+           "a ticket answered by e-mail (the customer is told)."),
+    Option("ESIMDESK_CHAT_ATTACHMENT_MAX_BYTES", "5242880", "Largest screenshot a chat accepts."),
     Option("ESIMDESK_EMAIL_URL", "outbox:", "outbox: | console: | smtp(s)://user:pass@host:port "
            "| mailgun:// | sendgrid:// | postmark:// | brevo:// | amazonses:// (see docs)",
            secret=True),
@@ -47,8 +54,30 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_SIMULATOR_FAILURE_RATE", "0",
            "Share of simulator calls that fail (0 to 1): half before doing the work, half "
            "after it (an answer lost on the way back), to rehearse retries."),
+    Option("ESIMDESK_SIMULATOR_ERROR_RATE", "0",
+           "Share of simulator calls (0 to 1) that fail before doing the work (retryable)."),
+    Option("ESIMDESK_SIMULATOR_TIMEOUT_RATE", "0",
+           "Share of simulator calls (0 to 1) whose answer is lost after the work was done."),
+    Option("ESIMDESK_SIMULATOR_LATENCY_MS", "0", "Delay added to every simulator call (ms)."),
+    Option("ESIMDESK_SIMULATOR_TIMEOUT_MS", "0",
+           "Simulator call timeout (ms; 0 = none): a latency above it is a timeout, after "
+           "the work was done."),
+    Option("ESIMDESK_SIMULATOR_AUTO_PROGRESS", "0",
+           "Seconds between the status events the simulator sends by itself for a new "
+           "profile (downloaded, installed, enabled); 0 = off (staff send them by hand)."),
+    Option("ESIMDESK_SIMULATOR_API_KEY", "",
+           "Bearer key of the simulator's pull API (/simulator/v1/); default derived from "
+           "the secret key (see docs/providers/simulator.md).", secret=True),
     Option("ESIMDESK_ACTIVATION_ATTEMPTS", "3",
            "Tries per supplier for a new eSIM before failing over to the next supplier."),
+    Option("ESIMDESK_ACTIVATION_BACKOFF_SECONDS", "1",
+           "First delay before retrying a failed activation; doubles on each try."),
+    Option("ESIMDESK_ACTIVATION_BACKOFF_MAX_SECONDS", "120",
+           "Longest delay between two activation tries."),
+    Option("ESIMDESK_ACTIVATION_DEADLINE_MINUTES", "30",
+           "After this long without a profile the order needs attention (staff alerted, "
+           "customer told)."),
+    Option("ESIMDESK_OPS_EMAIL", "", "Operations mailbox alerted when an order needs attention."),
     # GSMA SGP.22 ES2+ (an operator's own SM-DP+).
     Option("ESIMDESK_ES2PLUS_URL", "", "SM-DP+ ES2+ base URL, e.g. https://smdp.example.com"),
     Option("ESIMDESK_ES2PLUS_REQUESTER_ID", "", "functionRequesterIdentifier (your operator id)."),
@@ -65,6 +94,10 @@ OPTIONS: tuple[Option, ...] = (
            secret=True),
     Option("ESIMDESK_SUPPORT_EMAIL", "support@esimdesk.localhost", "Shown to customers."),
     Option("ESIMDESK_SUPPORT_PHONE", "+1 555 0100", "Hotline shown to customers."),
+    Option("ESIMDESK_SUPPORT_HOURS", "Mon-Sun 08:00-22:00; Asia/Shanghai",
+           "Hotline hours: 24/7, or e.g. 'Mon-Fri 09:00-18:00, Sat 10:00-16:00; Europe/London'."),
+    Option("ESIMDESK_HELP_DIR", "", "Folder of help-centre articles (en/, zh_Hans/); default: "
+           "the built-in ones (docs/help-centre.md)."),
     Option("ESIMDESK_SCHEDULER_INTERVAL", "30", "Seconds between scheduler sweeps."),
     Option("ESIMDESK_WORKER_INTERVAL", "0.2", "Seconds the worker waits when idle."),
     Option("ESIMDESK_LOG_FORMAT", "json", "json (one object per line) or console."),
@@ -88,6 +121,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_TWILIO_API_BASE", "https://api.twilio.com", "Twilio API base URL."),
     Option("ESIMDESK_REFUND_WINDOW_DAYS", "14",
            "Days in which a traveller may refund a plan never installed or started."),
+    # Staff roles (docs/staff-console.md): what each role may do without an admin.
+    Option("ESIMDESK_REFUND_LIMIT_FINANCE", "USD 200,EUR 200,GBP 200,SGD 300,HKD 1500,"
+           "CNY 1500,JPY 30000,KRW 300000",
+           "Most the finance role may refund of one payment, per currency (major units); "
+           "a currency not listed needs an admin."),
+    Option("ESIMDESK_REFUND_LIMIT_ADMIN", "",
+           "The same for the admin role; empty = no limit."),
+    Option("ESIMDESK_GOODWILL_DAYS_AGENT", "7",
+           "Most days an agent may extend a plan by as goodwill, per extension."),
+    Option("ESIMDESK_GOODWILL_DAYS_ADMIN", "90", "The same for the admin role."),
     # Payment providers (enable with ESIMDESK_PAYMENT_PROVIDERS; docs/providers/*.md).
     Option("ESIMDESK_SANDBOX_CURRENCIES", "CNY,USD,EUR,HKD,JPY,GBP,KRW,SGD",
            "Currencies the sandbox provider accepts."),

@@ -30,6 +30,12 @@ TRAVELLERS = [
 
 def load_demo() -> list[str]:
     lines = [f"catalog: {load_catalog()} plans"]
+    from esimdesk.support.demo import load_canned_replies
+
+    lines.append(f"support: {load_canned_replies()} canned replies")
+    from esimdesk.groups.demo import load_group_plans
+
+    lines.append(f"groups: {load_group_plans()} family and organisation plans")
     if not User.objects.filter(email=STAFF[0]).exists():
         User.objects.create_superuser(STAFF[0], STAFF[1], name="esimdesk staff")
         lines.append(f"staff: {STAFF[0]} / {STAFF[1]}")

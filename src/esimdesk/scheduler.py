@@ -21,6 +21,7 @@ from esimdesk.provisioning.usage_simulation import (
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.reminders import reminders_sweep
 from esimdesk.subscriptions.services import sync_period_states
+from esimdesk.support.conversations import escalate_unanswered
 
 logger = logging.getLogger("esimdesk.scheduler")
 
@@ -33,6 +34,7 @@ SWEEPS: dict[str, Callable[[], Any]] = {
     # Both do nothing unless the simulator is the upstream (the embedded demo default).
     "usage_simulation": usage_simulation_sweep,
     "usage_reconciliation": usage_reconciliation_sweep,
+    "support_escalation": escalate_unanswered,
 }
 
 

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "esimdesk.provisioning",
     "esimdesk.notifications",
     "esimdesk.usage",
+    "esimdesk.support",
+    "channels",
     "esimdesk.portal",
     "esimdesk.staff",
     "esimdesk.api",
@@ -190,6 +192,19 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Live chat and live updates: Django Channels, served by `esimdesk realtime` (uvicorn) under
+# /ws/. With Redis every realtime process shares one layer; without it the layer is in
+# memory, and the other processes hand their events to the realtime process over its
+# internal publish endpoint (see support/realtime.py).
+ASGI_APPLICATION = "esimdesk.asgi.application"
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL], "prefix": "esimdesk"}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+REALTIME_URL = config.env("ESIMDESK_REALTIME_URL")
+REALTIME_INTERNAL_URL = config.env("ESIMDESK_REALTIME_INTERNAL_URL")
 
 # Logs: structlog, one JSON object per line (ESIMDESK_LOG_FORMAT=console for people).
 _log_chain = [

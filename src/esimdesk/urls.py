@@ -5,6 +5,10 @@ from esimdesk.api.api import api
 from esimdesk.api.usage_ingest import ingest_usage_events
 from esimdesk.core import views as core_views
 from esimdesk.payments.views import payment_webhook
+from esimdesk.staff import actions as staff_actions
+from esimdesk.staff import activations, simulator_views
+from esimdesk.staff import customers as staff_customers
+from esimdesk.staff import margins as staff_margins
 from esimdesk.staff import views as staff_views
 
 admin.site.site_header = "esimdesk staff console"
@@ -26,8 +30,28 @@ urlpatterns = [
          name="staff_outbox_attachment"),
     path("staff/payments/<str:payment_id>/refund/", staff_views.refund_payment,
          name="staff_refund"),
+    path("staff/activations/", activations.activation_list, name="staff_activations"),
+    path("staff/activations/order/<str:number>/", activations.activation_order,
+         name="staff_activation_order"),
+    path("staff/activations/order/<str:number>/retry", activations.retry_activation,
+         name="staff_activation_retry"),
+    path("staff/activations/esim/<str:iccid>/reissue", activations.reissue_esim,
+         name="staff_reissue_esim"),
+    path("staff/customers/", staff_customers.customer_search, name="staff_customers"),
+    path("staff/customers/<int:user_id>/", staff_customers.customer_page, name="staff_customer"),
+    path("staff/customers/<int:user_id>/actions/<str:action>", staff_actions.customer_action,
+         name="staff_customer_action"),
+    path("staff/margins/", staff_margins.margins, name="staff_margins"),
+    path("staff/simulator/", simulator_views.simulator_console, name="staff_simulator"),
+    path("staff/simulator/<int:pk>/", simulator_views.simulator_profile,
+         name="staff_simulator_profile"),
+    path("simulator/v1/", include("esimdesk.provisioning.simulator_urls")),
+    # Before the admin, whose catch-all would take /staff/support/ for the support app.
+    path("staff/support/", include("esimdesk.support.inbox_urls")),
     path("staff/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
+    path("", include("esimdesk.support.help_urls")),
+    path("", include("esimdesk.support.chat_urls")),
     path("", include("esimdesk.portal.urls")),
 ]

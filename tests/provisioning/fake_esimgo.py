@@ -30,6 +30,7 @@ class FakeEsimGo:
         self.fail: list[int | str] = []
         self.requests: list[tuple[str, str]] = []
         self.hang_seconds = 3.0
+        self.assignments = 0
         self._lock = threading.Lock()
 
     def _new_iccid(self) -> str:
@@ -49,8 +50,10 @@ class FakeEsimGo:
                                          "reference": reference}
                     iccids = [iccid]
                 for iccid in iccids:
+                    self.assignments += 1
                     self.esims[iccid]["bundles"].append({
-                        "name": item["item"], "initialQuantity": 1_000_000_000,
+                        "id": str(self.assignments), "name": item["item"],
+                        "initialQuantity": 1_000_000_000,
                         "remainingQuantity": 1_000_000_000, "assignmentReference": reference,
                         "assignmentDateTime": dt.datetime.now(dt.UTC).isoformat()})
                 items.append({"type": "bundle", "item": item["item"], "iccids": iccids,
@@ -113,7 +116,24 @@ def _handler(fake: FakeEsimGo) -> type[BaseHTTPRequestHandler]:
                     return self._send(404, {"message": "eSIM not found"})
                 return self._send(200, {"bundles": [
                     {"name": b["name"], "assignments": [b]} for b in esim["bundles"]]})
+            parts = path.split("/")  # "", "esims", iccid, ...
+            esim = fake.esims.get(parts[2]) if len(parts) > 2 and parts[1] == "esims" else None
+            if method == "POST" and esim is not None and parts[3:] == ["suspend"]:
+                esim["suspended"] = bool(body.get("suspend"))
+                word = "suspended" if esim["suspended"] else "unsuspended"
+                return self._send(201, {"status": f"eSIM {word} successfully"})
+            if method == "DELETE" and esim is not None and len(parts) == 7 \
+                    and parts[3] == "bundles" and parts[5] == "assignments":
+                before = len(esim["bundles"])
+                esim["bundles"] = [b for b in esim["bundles"]
+                                   if not (b["name"] == parts[4] and b["id"] == parts[6])]
+                if len(esim["bundles"]) == before:
+                    return self._send(400, {"message": "assignment not found"})
+                return self._send(200, {"status": "revoked"})
             return self._send(404, {"message": "no such endpoint"})
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
 
         def do_GET(self) -> None:
             self._serve("GET")

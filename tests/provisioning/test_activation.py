@@ -3,9 +3,12 @@ supplier that is down is left for the next one."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from esimdesk.accounts.models import User
+from esimdesk.core import clock
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
@@ -82,10 +85,10 @@ def test_when_every_supplier_fails_the_order_needs_attention(
     settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus"]}
     monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "http://127.0.0.1:9")
     [order_id] = paid_orders(user, 1)
-    for attempt in range(1, orders.FULFILMENT_RETRIES):
+    for attempt in range(1, 4):  # retried with backoff while the deadline is ahead
         assert orders.fulfil_order(order_id=order_id, attempt=attempt) == "retrying"
-    assert orders.fulfil_order(order_id=order_id,
-                               attempt=orders.FULFILMENT_RETRIES) == "failed"
+    clock.advance(dt.timedelta(minutes=31))  # past ESIMDESK_ACTIVATION_DEADLINE_MINUTES
+    assert orders.fulfil_order(order_id=order_id, attempt=4) == "failed"
     assert Order.objects.get(pk=order_id).status == "fulfilment_failed"
     assert not Esim.objects.exists()
 
@@ -99,7 +102,8 @@ def test_staff_retry_after_every_supplier_failed(user: User, settings,
     settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus"]}
     monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "http://127.0.0.1:9")
     [order_id] = paid_orders(user, 1)
-    orders.fulfil_order(order_id=order_id, attempt=orders.FULFILMENT_RETRIES)
+    clock.advance(dt.timedelta(hours=1))
+    orders.fulfil_order(order_id=order_id)
     assert Order.objects.get(pk=order_id).status == "fulfilment_failed"
     # The supplier is fixed (here: the operator switches to the simulator) and staff retry.
     settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["simulator"]}

@@ -4,17 +4,22 @@ nothing (everything is keyed by code)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from esimdesk.catalog.models import (
     GB,
     Country,
+    ExchangeRate,
     Plan,
     Price,
     Region,
+    SupplierBundle,
     TopUpPrice,
     TopUpProduct,
 )
+from esimdesk.core import clock
 from esimdesk.core.i18n import country_name
 
 REGIONS = [
@@ -174,6 +179,8 @@ def load_catalog() -> int:
           description=("50 GB to use anywhere we cover, valid for a year.",
                        "在所有覆盖地区使用 50 GB 流量，有效期一年。"))
     load_top_ups()
+    load_supplier_bundles()
+    load_exchange_rates()
     return plans + 2
 
 
@@ -221,3 +228,85 @@ def load_top_ups() -> int:
             TopUpPrice.objects.update_or_create(product=product, currency=currency,
                                                 defaults={"amount": amount})
     return len(TOP_UPS)
+
+
+# What a period costs at the simulator, as a share (%) of the plan's USD price. Most plans
+# keep a healthy margin; the global plans show the margins page's flags (thin, and a loss
+# leader sold below cost).
+SIMULATOR_COST_SHARE = {"-1gb-day": 62, "-10gb-month": 58, "-30gb-month-calls": 66,
+                        "-100gb-year": 52, "-20gb-month": 70, "-15gb-month": 72}
+SIMULATOR_COST_EXCEPTIONS = {"global-10gb-month": 91, "global-50gb-year": 104}
+ASIA = [code for code, region, _tier, _popular in COUNTRIES if region == "asia"]
+EUROPE = [code for code, region, _tier, _popular in COUNTRIES if region == "europe"]
+SUFFIXES = ["-1gb-day", "-10gb-month", "-30gb-month-calls", "-100gb-year"]
+JPY_PER_USD = 150  # the operator's own SM-DP+ buys Japanese data in yen
+HKD_HUNDREDTHS_PER_USD = 780
+GBP_HUNDREDTHS_PER_USD = 79  # eSIM Go invoices this reseller in pounds
+
+
+def _demo_plans() -> dict[str, Plan]:
+    codes = [f"{c.lower()}{suffix}" for c, *_ in COUNTRIES for suffix in SUFFIXES]
+    codes += ["asia-20gb-month", "europe-20gb-month", "americas-15gb-month", "asia-1gb-day",
+              "europe-1gb-day", "americas-1gb-day", "global-10gb-month", "global-50gb-year"]
+    return {plan.code: plan for plan in
+            Plan.objects.filter(code__in=codes).prefetch_related("prices")}
+
+
+def _esimgo_name(plan: Plan) -> str:
+    """eSIM Go's catalogue naming: ``esim_<GB>GB_<days>D_<area>_V2``."""
+    area, gb, term = plan.code.split("-")[:3]
+    days = {"day": 1, "month": 30}[term]
+    return f"esim_{gb.removesuffix('gb')}GB_{days}D_{'EU' if area == 'europe' else area.upper()}_V2"
+
+
+def load_supplier_bundles() -> int:
+    """Demo bundles (keyed by plan and supplier): every demo plan at the simulator, priced in
+    USD; the Asia-Pacific country plans also at the operator's own SM-DP+ (``es2plus``, in
+    HKD, and in JPY for Japan) at the same priority, so the configured order decides between
+    the two; some European plans also at eSIM Go (in GBP) as a second choice."""
+    count = 0
+    for code, plan in _demo_plans().items():
+        usd = plan.price_in("USD")
+        if usd is None:
+            continue
+        share = SIMULATOR_COST_EXCEPTIONS.get(code) or next(
+            pct for suffix, pct in SIMULATOR_COST_SHARE.items() if code.endswith(suffix))
+        rows = [("simulator", f"SIMU-{code.upper()}", usd.amount * share // 100, "USD", 1)]
+        country = code.split("-")[0].upper()
+        if country in ASIA:
+            if country == "JP":  # yen: no minor units, so the cost is whole yen
+                cost, currency = usd.amount * JPY_PER_USD // 100 * 48 // 100, "JPY"
+            else:
+                cost, currency = usd.amount * HKD_HUNDREDTHS_PER_USD // 100 * 50 // 100, "HKD"
+            rows.append(("es2plus", f"APAC-{code.upper()}", cost, currency, 1))
+        if (country in EUROPE and code.endswith(("-1gb-day", "-10gb-month"))) or \
+                code in ("europe-20gb-month", "europe-1gb-day"):
+            rows.append(("esimgo", _esimgo_name(plan),
+                         usd.amount * GBP_HUNDREDTHS_PER_USD // 100 * 56 // 100, "GBP", 2))
+        for supplier, bundle_code, cost, currency, priority in rows:
+            SupplierBundle.objects.update_or_create(
+                plan=plan, supplier=supplier,
+                defaults={"code": bundle_code, "cost": cost, "cost_currency": currency,
+                          "priority": priority, "is_active": True})
+            count += 1
+    return count
+
+
+# One unit of the first currency in the second, for the margins page (never for prices).
+EXCHANGE_RATES = {
+    ("USD", "CNY"): "7.2", ("USD", "EUR"): "0.93", ("USD", "HKD"): "7.8",
+    ("HKD", "CNY"): "0.923", ("HKD", "USD"): "0.1282", ("HKD", "EUR"): "0.1192",
+    ("JPY", "CNY"): "0.0481", ("JPY", "USD"): "0.00667", ("JPY", "EUR"): "0.0062",
+    ("JPY", "HKD"): "0.052",
+    ("GBP", "CNY"): "9.12", ("GBP", "USD"): "1.267", ("GBP", "EUR"): "1.178",
+    ("GBP", "HKD"): "9.88",
+}
+
+
+def load_exchange_rates() -> int:
+    """Demo rates, created once: a rate staff have since set is left as they set it."""
+    for (source, target), rate in EXCHANGE_RATES.items():
+        ExchangeRate.objects.get_or_create(
+            from_currency=source, to_currency=target,
+            defaults={"rate": Decimal(rate), "set_at": clock.now(), "set_by": "demo data"})
+    return len(EXCHANGE_RATES)

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from esimdesk.catalog import checks
 from esimdesk.catalog.validity import period_end
 from esimdesk.core.i18n import country_name, flag_emoji, localized
 from esimdesk.core.money import Money
@@ -238,3 +239,73 @@ class TopUpPrice(models.Model):
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+class SupplierBundle(models.Model):
+    """What one upstream supplier calls a plan and what it charges for one period of it.
+
+    A plan with bundles on the configured suppliers is ordered only from those, active ones
+    first by ``priority`` (lower first; equal priorities keep the order of
+    ``ESIMDESK_UPSTREAM_PROVIDERS``), each under its own ``code``. A plan with none is
+    ordered as before: every configured supplier, under the plan's own code
+    (``catalog.bundles.suppliers_for``). ``cost`` feeds the staff margins page only.
+    """
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="bundles")
+    supplier = models.CharField(
+        max_length=30, help_text=_("an upstream supplier name, e.g. simulator, es2plus, esimgo"))
+    # 60: the longest plan code the suppliers' own records keep (provisioning models).
+    code = models.CharField(max_length=60, help_text=_("the supplier's bundle / product code"))
+    cost = models.BigIntegerField(help_text=_("what the supplier charges per period, minor "
+                                              "units of cost_currency (JPY and KRW have none)"))
+    cost_currency = models.CharField(max_length=3)
+    priority = models.PositiveSmallIntegerField(
+        default=1, help_text=_("lower is tried first; equal: the configured supplier order"))
+    is_active = models.BooleanField(default=True, help_text=_(
+        "off: no new eSIMs of this plan from this supplier (renewals of its eSIMs still go "
+        "to it)"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["plan", "priority", "supplier"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "supplier"], name="uniq_plan_supplier"),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="bundle_cost_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} @ {self.supplier}: {self.code}"
+
+    @property
+    def cost_money(self) -> Money:
+        return Money(self.cost, self.cost_currency)
+
+    def clean(self) -> None:
+        checks.clean_bundle(self)
+
+
+class ExchangeRate(models.Model):
+    """One unit of ``from_currency`` is worth ``rate`` units of ``to_currency`` (major
+    units). Staff set these for the margins page only: no price or charge ever uses them."""
+
+    from_currency = models.CharField(max_length=3)
+    to_currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=20, decimal_places=10)
+    set_at = models.DateTimeField(help_text=_("when staff last set the rate"))
+    set_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["from_currency", "to_currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["from_currency", "to_currency"],
+                                    name="uniq_exchange_rate_pair"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+            models.CheckConstraint(condition=~Q(from_currency=models.F("to_currency")),
+                                   name="exchange_rate_two_currencies"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.from_currency} = {self.rate} {self.to_currency}"
+
+    def clean(self) -> None:
+        checks.clean_rate(self)

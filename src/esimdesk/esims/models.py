@@ -58,3 +58,38 @@ ESIM_STATES = StateMachine("esim", {
     Esim.Status.SUSPENDED: {Esim.Status.IN_USE, Esim.Status.REVOKED},
     Esim.Status.REVOKED: set(),
 })
+
+
+class Reissue(models.Model):
+    """Staff replaced a profile that would not install with a new one from the same supplier.
+
+    The subscription (and so every period and the data left) moves to the new eSIM; the old
+    profile is revoked upstream. ``reference`` is the idempotent reference sent upstream, so a
+    retried task never orders two replacement profiles."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Preparing the new eSIM")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    old_esim = models.ForeignKey(Esim, on_delete=models.PROTECT, related_name="reissues")
+    new_esim = models.OneToOneField(Esim, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reissued_from")
+    reference = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=500)
+    requested_by = models.CharField(max_length=150)
+    failure = models.CharField(max_length=500, blank=True)
+    revoked_upstream_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("reissue_esim", "Can reissue an eSIM profile")]
+        constraints = [models.UniqueConstraint(
+            fields=["old_esim"], condition=models.Q(status="pending"),
+            name="one_pending_reissue_per_esim")]
+
+    def __str__(self) -> str:
+        return f"reissue of {self.old_esim} ({self.status})"

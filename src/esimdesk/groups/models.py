@@ -1,13 +1,67 @@
 """Family and enterprise accounts. A group's subscription holds one shared pool per
-allowance kind; members' eSIMs draw on it (with optional per-member caps)."""
+allowance kind; members' eSIMs draw on it (with optional per-member caps).
+
+Models of higher apps (eSIMs, periods) are referenced by name only, so this module imports
+nothing above ``catalog``; the code that needs them lives in ``subscriptions.pools`` and
+``orders.group_*`` (see docs/groups.md)."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
+
+
+class GroupPlanTerms(models.Model):
+    """What makes a family or enterprise ``Plan`` a group plan. The plan's allowances and
+    price are per member: a group with N seats gets N times the allowances in its pool and
+    pays N times the price, less the discount of the largest tier N reaches."""
+
+    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, related_name="group_terms")
+    max_members = models.PositiveSmallIntegerField(default=5)
+    min_members = models.PositiveSmallIntegerField(default=2)
+    intra_group_voice_percent_off = models.PositiveSmallIntegerField(
+        default=0, help_text="discount on calls between members, in percent (0: none)")
+    cap_action = models.CharField(
+        max_length=10, choices=Plan.Depletion.choices, default=Plan.Depletion.THROTTLE,
+        help_text="what happens to a member's eSIM that reaches its cap")
+
+    class Meta:
+        verbose_name = "group plan terms"
+        verbose_name_plural = "group plan terms"
+        constraints = [
+            models.CheckConstraint(condition=Q(min_members__gte=1)
+                                   & Q(max_members__gte=models.F("min_members"))
+                                   & Q(intra_group_voice_percent_off__lte=100),
+                                   name="group_terms_sane"),
+        ]
+
+    def __str__(self) -> str:
+        return f"terms of {self.plan_id}"
+
+
+class MemberPriceTier(models.Model):
+    """From ``min_members`` seats on, every seat costs ``percent_off`` % less."""
+
+    terms = models.ForeignKey(GroupPlanTerms, on_delete=models.CASCADE, related_name="tiers")
+    min_members = models.PositiveSmallIntegerField()
+    percent_off = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["terms", "min_members"]
+        constraints = [
+            models.UniqueConstraint(fields=["terms", "min_members"], name="uniq_price_tier"),
+            models.CheckConstraint(condition=Q(percent_off__lte=100), name="tier_percent_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.min_members}+: -{self.percent_off}%"
 
 
 class Group(models.Model):
@@ -15,17 +69,66 @@ class Group(models.Model):
         FAMILY = "family", _("Family")
         ENTERPRISE = "enterprise", _("Organisation")
 
+    class Billing(models.TextChoices):
+        PAYMENT = "payment", _("Card or wallet")
+        INVOICE = "invoice", _("Monthly invoice")
+
     kind = models.CharField(max_length=12, choices=Kind.choices)
     name = models.CharField(max_length=150)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                               related_name="owned_groups")
     created_at = models.DateTimeField(default=clock.now)
+    seats = models.PositiveSmallIntegerField(
+        default=0, help_text="members paid for in the current period (owner included)")
+    # Organisations.
+    company_name = models.CharField(max_length=200, blank=True)
+    tax_id = models.CharField(max_length=40, blank=True)
+    billing = models.CharField(max_length=8, choices=Billing.choices, default=Billing.PAYMENT)
+    allowed_countries = models.JSONField(
+        default=list, blank=True,
+        help_text="policy: ISO country codes members may use the pool in (empty: any)")
+    default_cap_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="policy: cap given to new members, % of the pool")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(default_cap_percent__isnull=True)
+                                   | Q(default_cap_percent__lte=100),
+                                   name="group_default_cap_percent_max"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"
 
+    @property
+    def display_name(self) -> str:
+        """How messages about the group's plan name it (as an eSIM's ``display_name``)."""
+        return self.name
+
+
+class CostCentre(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="cost_centres")
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["group", "code"]
+        constraints = [models.UniqueConstraint(fields=["group", "code"],
+                                               name="uniq_cost_centre")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ActiveMemberships(models.Manager["Membership"]):
+    def get_queryset(self) -> models.QuerySet[Membership]:
+        return super().get_queryset().filter(left_at__isnull=True)
+
 
 class Membership(models.Model):
+    """One person in a group. Rows are never deleted: leaving sets ``left_at``, so usage
+    charged while they were in stays attributed to them (``MemberUsage``)."""
+
     class Role(models.TextChoices):
         OWNER = "owner", _("Owner")
         ADMIN = "admin", _("Administrator")
@@ -37,10 +140,134 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     data_cap_bytes = models.BigIntegerField(null=True, blank=True,
                                             help_text="per-member cap on the shared pool")
+    data_cap_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="per-member cap as a share of the pool, percent")
+    esim = models.ForeignKey("esims.Esim", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="group_memberships",
+                             help_text="the eSIM that draws on the pool")
+    cost_centre = models.ForeignKey(CostCentre, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="memberships")
+    employee_ref = models.CharField(max_length=60, blank=True)
     joined_at = models.DateTimeField(default=clock.now)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    objects = models.Manager()
+    active = ActiveMemberships()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["group", "user"], name="uniq_member")]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], condition=Q(left_at__isnull=True),
+                                    name="uniq_member"),
+            models.UniqueConstraint(fields=["esim"], condition=Q(left_at__isnull=True)
+                                    & Q(esim__isnull=False), name="uniq_member_esim"),
+            models.CheckConstraint(condition=Q(data_cap_bytes__isnull=True)
+                                   | Q(data_cap_bytes__gte=0), name="member_cap_not_negative"),
+            models.CheckConstraint(condition=Q(data_cap_percent__isnull=True)
+                                   | Q(data_cap_percent__lte=100),
+                                   name="member_cap_percent_max"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.group}"
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+    def cap_for(self, pool_total: int) -> int | None:
+        """The member's data cap in bytes for a pool of ``pool_total`` bytes (the smaller of
+        the absolute cap and the share, when both are set); None: no cap."""
+        caps = []
+        if self.data_cap_bytes is not None:
+            caps.append(self.data_cap_bytes)
+        if self.data_cap_percent is not None:
+            caps.append(pool_total * self.data_cap_percent // 100)
+        return min(caps) if caps else None
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Invitation(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for an answer")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Withdrawn")
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    language = models.CharField(max_length=10, default="en",
+                                help_text="language of the message when the invitee has no account")
+    role = models.CharField(max_length=10, choices=Membership.Role.choices,
+                            default=Membership.Role.MEMBER)
+    cost_centre = models.ForeignKey(CostCentre, null=True, blank=True,
+                                    on_delete=models.SET_NULL)
+    token = models.CharField(max_length=64, unique=True, default=new_invitation_token)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""),
+                                              name="invitation_has_address")]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.email or self.phone} ({self.state})"
+
+    @property
+    def address(self) -> str:
+        return self.email or self.phone
+
+    def is_open(self, instant: object) -> bool:
+        return self.state == self.State.PENDING and instant < self.expires_at  # type: ignore[operator]
+
+
+class MemberUsage(models.Model):
+    """What one member drew from the pool in one period, per kind: ``used`` came out of the
+    pool's allowances, ``overage`` is what neither the pool nor the member's cap covered.
+    For every pool period and kind, the members' ``used`` add up to the allowances' ``used``
+    and their ``overage`` to the allowances' ``overage`` (``subscriptions.pools``)."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="usage")
+    period = models.ForeignKey("subscriptions.Period", on_delete=models.CASCADE,
+                               related_name="member_usage")
+    kind = models.CharField(max_length=5)
+    used = models.BigIntegerField(default=0)
+    overage = models.BigIntegerField(default=0)
+    capped_at = models.DateTimeField(null=True, blank=True,
+                                     help_text="when the member reached their cap")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "period", "kind"],
+                                    name="uniq_member_usage"),
+            models.CheckConstraint(condition=Q(used__gte=0) & Q(overage__gte=0),
+                                   name="member_usage_not_negative"),
+        ]
+        indexes = [models.Index(fields=["period", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.used} of member {self.membership_id}"
+
+
+class GroupLine(models.Model):
+    """What an order line bought for a group (the order line itself lives in ``orders``):
+    which group, for how many members, at what per-member price and discount."""
+
+    line = models.OneToOneField("orders.OrderLine", on_delete=models.CASCADE,
+                                related_name="group_line")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="order_lines")
+    members = models.PositiveSmallIntegerField()
+    unit_amount = models.BigIntegerField(help_text="list price per member, minor units")
+    percent_off = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.members} members of group {self.group_id}"

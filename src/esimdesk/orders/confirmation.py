@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -12,15 +13,17 @@ from esimdesk.orders.models import Order
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 
 
-def queue_confirmation(order: Order) -> None:
+def queue_confirmation(order: Order, *, dedupe_key: str | None = None) -> Any:
+    """Queue the confirmation (install links, receipt). Fulfilment sends it once under the
+    order's fixed key, however often it is retried; a staff resend passes a fresh key."""
     user = order.user
     pdf = render_receipt_pdf(order)
     lines = list(order.lines.select_related("plan", "esim", "period"))
-    notifications.send_templated_email(
+    return notifications.send_templated_email(
         user=user,
         kind="order_confirmation",
         template="order_confirmation",
-        dedupe_key=f"order-confirmation:{order.pk}",
+        dedupe_key=dedupe_key or f"order-confirmation:{order.pk}",
         context={
             "order": order,
             "lines": lines,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from esimdesk.catalog.models import Plan, TopUpProduct
 from esimdesk.core.money import Money
 from esimdesk.esims.models import Esim
-from esimdesk.orders.models import line_label
+from esimdesk.orders.models import group_label, line_label
 from esimdesk.subscriptions.models import Period
 
 
@@ -20,6 +21,9 @@ class LineRequest:
     product: str | None = None
     #: plan change: ``now`` or ``period_end``
     when: str | None = None
+    #: group plans (``orders.group_orders``): the group's id and the seats bought
+    group: int | None = None
+    members: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,16 @@ class PricedLine:
     ends_at: dt.datetime | None = None
     #: plan change now: the breakdown of the credit (``proration.Quote.as_dict``)
     quote: dict[str, object] | None = None
+    #: group plans: the group, the seats and the price breakdown (``group_orders.breakdown``)
+    group: Any = None
+    members: int = 0
+    breakdown: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
+        if self.group is not None:
+            return group_label(self.type, self.plan, self.group.name, self.members,
+                               product=self.product)
         return line_label(self.type, self.plan, self.esim, product=self.product,
                           when=self.when)
 

@@ -91,6 +91,10 @@ class OrderLine(models.Model):
         RENEWAL = "renewal", gettext_lazy("Renewal")
         TOP_UP = "top_up", gettext_lazy("Top-up")
         PLAN_CHANGE = "plan_change", gettext_lazy("Plan change")
+        GROUP_PLAN = "group_plan", gettext_lazy("Family or organisation plan")
+        GROUP_RENEWAL = "group_renew", gettext_lazy("Group renewal")
+        GROUP_TOP_UP = "group_topup", gettext_lazy("Group top-up")
+        GROUP_SEATS = "group_seats", gettext_lazy("More members")
 
     class When(models.TextChoices):
         NOW = "now", gettext_lazy("now")
@@ -162,6 +166,11 @@ class OrderLine(models.Model):
 
     @property
     def label(self) -> str:
+        group_line = getattr(self, "group_line", None) if self.type.startswith("group_") \
+            else None
+        if group_line is not None:
+            return group_label(self.type, self.plan, group_line.group.name, group_line.members,
+                               product=self.product)
         return line_label(self.type, self.plan, self.esim, product=self.product,
                           when=self.when)
 
@@ -192,6 +201,18 @@ def line_label(line_type: str, plan: Plan, esim: Esim | None, *,
     if line_type == OrderLine.Type.RENEWAL and esim is not None:
         return _("Renewal of %(esim)s: %(plan)s") % {"esim": name, "plan": plan.name}
     return _("New eSIM: %(plan)s") % {"plan": plan.name}
+
+
+def group_label(line_type: str, plan: Plan, group: str, members: int, *,
+                product: TopUpProduct | None = None) -> str:
+    """What a family or organisation line buys, in the active language."""
+    if product is not None:
+        return _("Top-up of %(group)s: %(product)s") % {"group": group, "product": product.name}
+    if line_type == OrderLine.Type.GROUP_SEATS:
+        return _("%(members)d more members for %(group)s: %(plan)s") % {
+            "plan": plan.name, "group": group, "members": members}
+    return _("%(plan)s for %(group)s, %(members)d members") % {
+        "plan": plan.name, "group": group, "members": members}
 
 
 class Receipt(models.Model):

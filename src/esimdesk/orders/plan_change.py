@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from esimdesk import config
+from esimdesk.catalog import bundles as supplier_bundles
 from esimdesk.catalog import queries as catalog
 from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
@@ -117,10 +118,12 @@ def fulfil_plan_change(line: OrderLine) -> None:
     esim = line.esim
     assert esim is not None
     subscription = esim.subscription
-    supplier = upstream.primary()
+    # Like a renewal: the supplier that issued the profile, under its code for the plan.
+    supplier = upstream.get(esim.upstream)
+    plan_code = supplier_bundles.code_for(line.plan, esim.upstream)
     if line.when == OrderLine.When.PERIOD_END:
         supplier.apply_plan(reference=line.upstream_reference, iccid=esim.iccid,
-                            plan_code=line.plan.code)
+                            plan_code=plan_code)
         with transaction.atomic():
             locked = OrderLine.objects.select_for_update().get(pk=line.pk)
             if locked.fulfilled_at is not None:
@@ -135,7 +138,7 @@ def fulfil_plan_change(line: OrderLine) -> None:
         _pay_back_superseded(line)
         return
     supplier.replace_plan(reference=line.upstream_reference, iccid=esim.iccid,
-                          plan_code=line.plan.code)
+                          plan_code=plan_code)
     with transaction.atomic():
         Subscription.objects.select_for_update().get(pk=subscription.pk)
         locked = OrderLine.objects.select_for_update().select_related("order").get(pk=line.pk)

@@ -10,11 +10,11 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from esimdesk import config
+from esimdesk.catalog import bundles as supplier_bundles
 from esimdesk.catalog import queries as catalog
 from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
@@ -22,7 +22,7 @@ from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.orders import plan_change, topups
+from esimdesk.orders import activation, group_orders, plan_change, topups
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
 from esimdesk.provisioning import registry as upstream
@@ -36,7 +36,6 @@ from esimdesk.subscriptions import services as subscriptions
 
 logger = logging.getLogger(__name__)
 MAX_LINES = 10
-FULFILMENT_RETRIES = 12  # across every supplier (see _new_profile for the per-supplier count)
 
 
 __all__ = ["LineRequest", "PricedLine", "create_order", "mark_paid", "price_lines",
@@ -68,6 +67,8 @@ def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[P
 
 
 def _price_line(user: Any, line: LineRequest, currency: str) -> PricedLine:
+    if line.type in group_orders.GROUP_LINE_TYPES:
+        return group_orders.price_group_line(user, line, currency)
     if line.type == OrderLine.Type.TOP_UP:
         return topups.price_top_up(user, line, currency)
     if line.type == OrderLine.Type.PLAN_CHANGE:
@@ -133,6 +134,7 @@ def create_order(*, user: Any, lines: list[LineRequest], currency: str,
                       credit=p.credit_amount, refund_amount=p.refund_amount)
             for p in priced
         ])
+        group_orders.record_group_lines(created, priced)
         audit.record_by_user(user=user, action="order.create", obj=order,
                              after={"number": order.number, "total": order.total,
                                     "currency": code, "lines": len(created),
@@ -164,11 +166,13 @@ def mark_paid(*, order_id: int, provider: str, method: str, actor: str) -> Order
     return order
 
 
-def fulfil_order(*, order_id: int, attempt: int = 1) -> str:
+def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -> str:
     """Create what each paid line bought. Safe to run any number of times.
 
     Upstream calls happen outside any database transaction and carry the line's reference,
     so a retry after a crash reuses the profile or plan application made the first time.
+    A passing failure is retried with backoff until the activation deadline, counted from
+    ``since`` (ISO time a staff retry began) or else from payment; see ``activation``.
     """
     order = Order.objects.get(pk=order_id)
     if order.status not in (Order.Status.PAID, Order.Status.FULFILMENT_FAILED):
@@ -178,16 +182,17 @@ def fulfil_order(*, order_id: int, attempt: int = 1) -> str:
                 "plan", "esim", "product", "replaced_period", "order"):
             _fulfil_line(line)
     except RetryableUpstreamError as error:
-        if attempt < FULFILMENT_RETRIES:
+        started = (dt.datetime.fromisoformat(since) if since
+                   else order.paid_at or order.created_at)
+        run_after = clock.now() + activation.retry_delay(attempt)
+        if run_after < activation.deadline_after(started):
             from esimdesk.orders.tasks import fulfil_order_task
 
-            delay = dt.timedelta(seconds=5 * 3 ** (attempt - 1))
-            fulfil_order_task.using(run_after=clock.now() + delay).enqueue(order_id,
-                                                                          attempt + 1)
+            fulfil_order_task.using(run_after=run_after).enqueue(order_id, attempt + 1, since)
             logger.warning("order %s: upstream busy (%s), retry %d", order.number, error,
                            attempt)
             return "retrying"
-        _fail(order_id, str(error))
+        _fail(order_id, f"deadline passed after {attempt} tries: {error}")
         return "failed"
     except FinalUpstreamError as error:
         _fail(order_id, str(error))
@@ -196,41 +201,54 @@ def fulfil_order(*, order_id: int, attempt: int = 1) -> str:
 
 
 def _new_profile(line: OrderLine) -> tuple[UpstreamProvider, ProfileOrder]:
-    """Order the profile from the configured suppliers in turn.
+    """Order the profile from the plan's suppliers in turn, each under its own bundle code.
 
+    The suppliers and codes come from ``catalog.bundles.suppliers_for``: the plan's active
+    bundles in priority order, or every configured supplier under the plan's own code for a
+    plan that maps none. ``line.supplier_index`` is the position in that list.
     A supplier that refuses for good, or keeps failing for ``ESIMDESK_ACTIVATION_ATTEMPTS``
     tries, is left for the next one; a passing failure below that count is re-raised so the
     task retries later with backoff. Each supplier gets its own idempotent reference, so a
     retry never orders two profiles from the same supplier.
     """
-    names = settings.ESIMDESK["UPSTREAM_PROVIDERS"]
+    choices = supplier_bundles.suppliers_for(line.plan)
+    if not choices:
+        raise FinalUpstreamError(f"plan {line.plan.code}: every supplier bundle is switched "
+                                 "off", code="no_supplier_bundle")
     per_supplier = int(config.env("ESIMDESK_ACTIVATION_ATTEMPTS"))
     while True:
-        supplier = upstream.get(names[min(line.supplier_index, len(names) - 1)])
+        choice = choices[min(line.supplier_index, len(choices) - 1)]
+        supplier = upstream.get(choice.supplier)
         try:
             return supplier, supplier.order_profile(reference=line.supplier_reference,
-                                                    plan_code=line.plan.code)
+                                                    plan_code=choice.code)
         except RetryableUpstreamError as error:
             line.supplier_attempts += 1
-            if line.supplier_attempts < per_supplier or line.supplier_index + 1 >= len(names):
+            if line.supplier_attempts < per_supplier or \
+                    line.supplier_index + 1 >= len(choices):
                 OrderLine.objects.filter(pk=line.pk).update(
                     supplier_attempts=line.supplier_attempts)
                 raise
             reason = f"{supplier.name} kept failing: {error}"
         except FinalUpstreamError as error:
-            if line.supplier_index + 1 >= len(names):
+            if line.supplier_index + 1 >= len(choices):
                 raise
             reason = f"{supplier.name} refused: {error}"
         line.supplier_index += 1
         line.supplier_attempts = 0
         OrderLine.objects.filter(pk=line.pk).update(supplier_index=line.supplier_index,
                                                     supplier_attempts=0)
+        following = choices[line.supplier_index]
         audit.record(action="activation.failover", obj=line, actor_type="task",
-                     actor="fulfilment", after={"supplier": names[line.supplier_index]},
+                     actor="fulfilment",
+                     after={"supplier": following.supplier, "bundle": following.code},
                      reason=reason[:500])
 
 
 def _fulfil_line(line: OrderLine) -> None:
+    if line.type in group_orders.GROUP_LINE_TYPES:
+        group_orders.fulfil_group_line(line)
+        return
     if line.type == OrderLine.Type.NEW_ESIM:
         supplier, profile = _new_profile(line)
         with transaction.atomic():
@@ -256,9 +274,11 @@ def _fulfil_line(line: OrderLine) -> None:
         return
     esim = line.esim
     assert esim is not None
-    # A renewal goes to the supplier that issued the profile, whatever is configured first now.
-    upstream.get(esim.upstream).apply_plan(reference=line.upstream_reference, iccid=esim.iccid,
-                                           plan_code=line.plan.code)
+    # A renewal goes to the supplier that issued the profile, whatever is configured first now,
+    # under that supplier's bundle code for the plan.
+    upstream.get(esim.upstream).apply_plan(
+        reference=line.upstream_reference, iccid=esim.iccid,
+        plan_code=supplier_bundles.code_for(line.plan, esim.upstream))
     with transaction.atomic():
         locked = OrderLine.objects.select_for_update().get(pk=line.pk)
         if locked.fulfilled_at is not None:
@@ -279,6 +299,7 @@ def _fail(order_id: int, reason: str) -> None:
         audit.record(action="order.fulfilment_failed", obj=order, actor_type="task",
                      actor="fulfilment", before={"status": Order.Status.PAID},
                      after={"status": order.status}, reason=reason[:1000])
+        activation.announce_needs_attention(order, reason)
 
 
 def _complete(order_id: int) -> str:
@@ -314,9 +335,10 @@ def issue_receipt(*, order: Order) -> Receipt:
     return receipt
 
 
-def retry_fulfilment(*, order_ids: list[int], actor: str) -> int:
+def retry_fulfilment(*, order_ids: list[int], actor: str, reason: str = "") -> int:
     """Staff: try again an order that is paid but not fulfilled (e.g. every supplier failed),
-    from the first configured supplier, with fresh attempt counts. Returns how many."""
+    from the first of the plan's suppliers, with fresh attempt counts and a fresh deadline.
+    Returns how many."""
     from esimdesk.orders.tasks import fulfil_order_task
 
     queued = 0
@@ -327,7 +349,8 @@ def retry_fulfilment(*, order_ids: list[int], actor: str) -> int:
             order.lines.filter(fulfilled_at__isnull=True).update(supplier_index=0,
                                                                  supplier_attempts=0)
             audit.record(action="order.retry_fulfilment", obj=order, actor_type="staff",
-                         actor=actor, after={"status": order.status})
-            fulfil_order_task.enqueue(order.pk)
+                         actor=actor, after={"status": order.status}, reason=reason)
+            # A fresh deadline: counted from now, not from the payment long ago.
+            fulfil_order_task.enqueue(order.pk, 1, clock.now().isoformat())
             queued += 1
     return queued

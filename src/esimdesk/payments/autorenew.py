@@ -57,7 +57,7 @@ INSERT INTO payments_renewalattempt
 SELECT s.id, p.sequence + 1, 'scheduled', 0, %s, '', '[]', '', %s, %s
   FROM subscriptions_subscription s
   JOIN subscriptions_period p ON p.subscription_id = s.id
- WHERE s.auto_renew AND s.esim_id IS NOT NULL
+ WHERE s.auto_renew
    AND p.state <> 'cancelled' AND p.starts_at <= %s AND p.ends_at > %s
    AND NOT EXISTS (SELECT 1 FROM subscriptions_period later
                     WHERE later.subscription_id = p.subscription_id
@@ -153,6 +153,10 @@ def _charge_attempt(attempt: RenewalAttempt) -> str:
 def _order_for(attempt: RenewalAttempt) -> Order:
     if attempt.order_id is not None:
         return Order.objects.get(pk=attempt.order_id)
+    if attempt.subscription.group_id is not None:  # a pool: the owner pays for every seat
+        from esimdesk.orders.group_orders import group_renewal_order
+
+        return group_renewal_order(attempt)  # type: ignore[no-any-return]
     subscription = attempt.subscription
     esim = subscription.esim
     assert esim is not None
@@ -271,7 +275,8 @@ def _finish(attempt: RenewalAttempt, state: str, reason: str) -> str:
 
 
 def _tell(attempt: RenewalAttempt, order: Order, template: str) -> None:
-    esim = attempt.subscription.esim
+    # A pool's messages name the group where a personal one names the eSIM.
+    esim = attempt.subscription.esim or attempt.subscription.group
     assert esim is not None
     context: dict[str, Any] = {
         "esim": esim, "order": order, "attempt": attempt,

@@ -28,7 +28,7 @@ def after_refund(*, refund: Refund, payment: Payment) -> None:
     order = payment.order
     if payment.status == Payment.Status.SUCCEEDED and payment.refunded >= payment.amount:
         for line in order.lines.select_related("period", "esim"):
-            if line.type == "top_up":
+            if line.type in ("top_up", "group_topup"):
                 topups.take_back(line=line, actor="refund", reason=f"refund {refund.public_id}")
             if line.period_id:
                 subscriptions.end_period_early(period=line.period, actor="refund",

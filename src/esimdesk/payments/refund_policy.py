@@ -37,7 +37,9 @@ def ineligibility(order: Order) -> str | None:
     now = clock.now()
     for line in order.lines.select_related("esim", "period", "product"):
         period = line.period
-        if line.type == "top_up":
+        if line.type == "group_seats":
+            return "started"  # members joined on those seats at once
+        if line.type in ("top_up", "group_topup"):
             # Days an extending top-up added cannot be handed back; used quantities neither.
             if line.target_period_id and line.product and line.product.extends_validity_days:
                 return "started"

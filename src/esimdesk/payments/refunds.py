@@ -20,7 +20,7 @@ from esimdesk import config
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, ValidationFailed
 from esimdesk.core.money import Money
-from esimdesk.payments import registry
+from esimdesk.payments import refund_limits, registry
 from esimdesk.payments.models import REFUND_STATES, Payment, PaymentEvent, Refund
 from esimdesk.payments.providers.base import (
     FinalProviderError,
@@ -56,6 +56,9 @@ def request_refund(*, payment: Payment, amount: Money, via: str, reason: str, us
                 % {"left": Money(locked.amount - committed, locked.currency)},
                 code="refund_exceeds_payment",
                 detail={"refundable": locked.amount - committed})
+        if via == Refund.Via.STAFF and user is not None:
+            # Staff refunds stay within the requester's role limit (refund_limits).
+            refund_limits.check_staff_refund(user=user, payment=locked, amount=amount)
         refund = Refund.objects.create(payment=locked, amount=amount.amount,
                                        currency=amount.currency, via=via, reason=reason[:255],
                                        requested_by=user if getattr(user, "pk", None) else None)

@@ -86,6 +86,10 @@ class OrderLineOut(Schema):
                                                       "part of the replaced period")
     refund: MoneyOut | None = Field(None, description="paid back when the line was "
                                                       "fulfilled (credit above the price)")
+    activation: str | None = Field(
+        None, description="new_esim: preparing | ready (to install) | installed | active; "
+                          "attention when activation failed (support is on it); suspended "
+                          "or revoked. Poll this while it is preparing.")
 
 
 class OrderOut(Schema):
@@ -133,6 +137,7 @@ def refund_out(refund: Refund) -> dict[str, Any]:
 
 
 def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
+    from esimdesk.orders.queries import activation_of
     from esimdesk.payments.refund_policy import ineligibility
 
     payments = sorted(order.payments.all(), key=lambda p: (p.created_at, p.pk))
@@ -140,6 +145,7 @@ def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
     has_receipt = hasattr(order, "receipt")
     refunds = [r for p in payments for r in p.refunds.all()]
     refunded = sum(r.amount for r in refunds if r.status == Refund.Status.SUCCEEDED)
+    steps = {row["line"]: row["step"] for row in activation_of(order)}
     return {
         "id": order.number,
         "status": order.status,
@@ -156,7 +162,8 @@ def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
                    "product": line.product.code if line.product_id else None,  # type: ignore[union-attr]
                    "when": line.when or None,
                    "credit": money_out(line.credit_money) if line.credit else None,
-                   "refund": money_out(line.refund_money) if line.refund_amount else None}
+                   "refund": money_out(line.refund_money) if line.refund_amount else None,
+                   "activation": steps.get(line.pk)}
                   for line in order.lines.all()],
         "payment": payment_out(latest) if latest else None,
         "payments": [payment_out(p) for p in payments],

@@ -1,39 +1,29 @@
-"""Upstream callbacks: ``POST /hooks/upstream/<provider>``. Signature first, then the records
-go to ``usage.services.ingest`` (exactly once per record id; a replay is answered 200).
+"""Upstream callbacks: ``POST /hooks/upstream/<provider>``. The adapter's ``parse_callback``
+verifies the signature first and turns the body into typed events; ``upstream_events.apply``
+applies them exactly once (a replay is answered 200 and changes nothing).
 
-Only the simulator delivers usage this way so far. Its signature is HMAC-SHA256 of the raw
-body, base64, in ``X-Simulator-Signature``, keyed with a secret derived from SECRET_KEY (the
-simulator runs inside esimdesk, so both ends know it; a real supplier's key would come from
-its ``ESIMDESK_<SUPPLIER>_*`` settings).
+The simulator posts here (``/hooks/upstream/simulator``): usage records and profile status
+events, signed with HMAC-SHA256 of the raw body, base64, in ``X-Simulator-Signature``, keyed
+with a secret derived from SECRET_KEY (the simulator runs inside esimdesk, so both ends know
+it). eSIM Go and ES2+ have their own paths (``esimgo_callbacks``, ``es2plus_progress``).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from esimdesk.usage import services as usage
+from esimdesk.provisioning import upstream_events
+from esimdesk.provisioning.providers.base import InvalidCallback, UsageRecord
+from esimdesk.provisioning.providers.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
+
+__all__ = ["SIGNATURE_HEADER", "handle_simulator_callback", "sign", "upstream_callback"]
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "X-Simulator-Signature"
-
-
-def _key() -> bytes:
-    return hashlib.sha256(f"simulator-usage-callback:{settings.SECRET_KEY}".encode()).digest()
-
-
-def sign(body: bytes) -> str:
-    return base64.b64encode(hmac.new(_key(), body, hashlib.sha256).digest()).decode()
 
 
 def _error(code: str, message: str, status: int) -> tuple[int, dict[str, Any]]:
@@ -41,28 +31,32 @@ def _error(code: str, message: str, status: int) -> tuple[int, dict[str, Any]]:
 
 
 def handle_simulator_callback(body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
-    """Verify, then ingest. Returns (HTTP status, JSON body); the scheduler's simulation
-    sweep calls this in-process with a body it signed, exactly as the HTTP view does."""
-    if not signature or not hmac.compare_digest(sign(body), signature.strip()):
-        logger.warning("simulator callback refused: bad signature")
-        return _error("bad_signature", "The signature does not match the body.", 400)
+    """Verify, then apply. Returns (HTTP status, JSON body); the simulator's usage sweep and
+    its callback task call this in-process with a body they signed, exactly as the HTTP view
+    does. The answer has the usage counts when the body had records (or nothing else), and
+    ``events: [{id, outcome}]`` when it had status events."""
+    simulator = SimulatorProvider()
     try:
-        payload = json.loads(body)
-        records = payload["records"]
-        if not isinstance(records, list):
-            raise TypeError("records must be a list")
-    except (ValueError, KeyError, TypeError) as error:
-        logger.warning("simulator callback malformed: %s", error)
-        return _error("malformed_event", str(error), 400)
-    result = usage.ingest(source="simulator", records=records)
-    return 200, {"accepted": result.accepted, "duplicates": result.duplicates,
-                 "rejected": [{"index": i, "code": code} for i, code in result.rejected]}
+        events = simulator.parse_callback(body=body, headers={SIGNATURE_HEADER: signature or ""})
+    except InvalidCallback as error:
+        logger.warning("simulator callback refused: %s", error.code)
+        return _error(error.code, str(error), 400)
+    applied = upstream_events.apply(provider=simulator.name, events=events)
+    answer: dict[str, Any] = {}
+    has_usage = any(isinstance(event, UsageRecord) for event in events)
+    if has_usage or not applied.events:
+        answer.update(accepted=applied.accepted, duplicates=applied.duplicates,
+                      rejected=[{"index": i, "code": code} for i, code in applied.rejected])
+    if applied.events:
+        answer["events"] = [{"id": event_id, "outcome": outcome}
+                            for event_id, outcome in applied.events]
+    return 200, answer
 
 
 @csrf_exempt
 @require_POST
 def upstream_callback(request: HttpRequest, provider: str) -> JsonResponse:
-    if provider != "simulator":
+    if provider != SimulatorProvider.name:
         status, body = _error("unknown_provider", f"Unknown upstream {provider!r}.", 404)
     else:
         status, body = handle_simulator_callback(request.body,

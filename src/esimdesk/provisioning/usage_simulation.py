@@ -17,13 +17,13 @@ import zoneinfo
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from esimdesk.core import audit, clock
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning.hooks import handle_simulator_callback, sign
-from esimdesk.provisioning.models import SimulatedUsage, UsageDrift
+from esimdesk.provisioning.models import SimulatedProfile, SimulatedUsage, UsageDrift
 from esimdesk.provisioning.providers.simulator import SimulatorProvider
 from esimdesk.subscriptions.models import Period
 from esimdesk.usage.models import UsageEvent
@@ -75,8 +75,13 @@ def usage_simulation_sweep(*, now: dt.datetime | None = None) -> dict[str, Any]:
         return {"skipped": "simulator is not the upstream"}
     instant = now or clock.now()
     records: list[dict[str, Any]] = []
+    # A profile barred at the simulator (suspended, revoked) uses no network.
+    barred = set(SimulatedProfile.objects.filter(Q(suspended=True) | Q(revoked_at__isnull=False))
+                 .values_list("iccid", flat=True))
     for period in _running_periods(instant):
         esim = period.subscription.esim
+        if esim.iccid in barred:
+            continue
         try:
             tz: dt.tzinfo = zoneinfo.ZoneInfo(esim.owner.time_zone or "UTC")
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

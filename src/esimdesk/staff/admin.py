@@ -15,12 +15,12 @@ from django.utils.html import format_html
 
 from esimdesk import config
 from esimdesk.accounts.models import ApiKey, SmsResetCode, User
-from esimdesk.catalog.models import Country, Plan, Price, Region, TopUpPrice, TopUpProduct
 from esimdesk.core import audit, clock, console_settings
-from esimdesk.core.errors import IllegalTransition
+from esimdesk.core.errors import DomainError, IllegalTransition
 from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 from esimdesk.esims import services as esims
-from esimdesk.esims.models import Esim
+from esimdesk.esims import suspension
+from esimdesk.esims.models import Esim, Reissue
 from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications import services as notifications
 from esimdesk.notifications.models import Notification, NotificationPreference, OutboxMessage
@@ -98,41 +98,9 @@ class ApiKeyAdmin(AuditedAdmin):
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
 
 
-class PriceInline(admin.TabularInline):
-    model = Price
-    extra = 0
-
-
-@admin.register(Plan)
-class PlanAdmin(AuditedAdmin):
-    list_display = ["code", "name_en", "coverage", "validity_unit", "validity_count",
-                    "data_bytes", "is_active"]
-    list_filter = ["coverage", "validity_unit", "kind", "is_active"]
-    search_fields = ["code", "name_en", "name_zh_hans"]
-    filter_horizontal = ["countries"]
-    inlines = [PriceInline]
-
-
-class TopUpPriceInline(admin.TabularInline):
-    model = TopUpPrice
-    extra = 0
-
-
-@admin.register(TopUpProduct)
-class TopUpProductAdmin(AuditedAdmin):
-    list_display = ["code", "name_en", "data_bytes", "voice_seconds", "sms_count",
-                    "extends_validity_days", "is_active", "sort"]
-    list_filter = ["is_active"]
-    search_fields = ["code", "name_en", "name_zh_hans"]
-    filter_horizontal = ["plans"]
-    inlines = [TopUpPriceInline]
-
-
-admin.site.register(TopUpPrice, AuditedAdmin, search_fields=["product__code"],
-                    list_display=["product", "currency", "amount"])
-admin.site.register(Region, AuditedAdmin)
-admin.site.register(Country, AuditedAdmin, search_fields=["code"],
-                    list_display=["code", "region", "popular"])
+# The catalog (plans, prices, supplier bundles, exchange rates) has its own module; it needs
+# AuditedAdmin above, hence imported here rather than at the top.
+from esimdesk.staff import admin_catalog  # noqa: E402, F401
 
 
 class SubscriptionInline(admin.StackedInline):
@@ -172,13 +140,28 @@ class EsimAdmin(AuditedAdmin):
     def mark_installed(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
         self._move(request, queryset, Esim.Status.INSTALLED)
 
-    @admin.action(description="Suspend")
-    def suspend(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
-        self._move(request, queryset, Esim.Status.SUSPENDED)
+    def _supplier_move(self, request: HttpRequest, queryset: QuerySet[Esim],
+                       service: Any) -> None:
+        # Through the same service as the customer page, so the supplier is told too.
+        moved = 0
+        for esim in queryset.order_by("pk"):
+            try:
+                service(esim_id=esim.pk, actor=f"{request.user.pk}:{request.user}",
+                        reason="staff console (admin action)")
+                moved += 1
+            except DomainError as error:
+                self.message_user(request, f"{esim.iccid}: {error.message}", messages.ERROR)
+        if moved:
+            self.message_user(request, f"{moved} eSIM(s) changed; the supplier is told",
+                              messages.SUCCESS)
 
-    @admin.action(description="Resume (in use)")
+    @admin.action(description="Suspend (tells the supplier)")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
+        self._supplier_move(request, queryset, suspension.suspend)
+
+    @admin.action(description="Resume (tells the supplier)")
     def resume(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
-        self._move(request, queryset, Esim.Status.IN_USE)
+        self._supplier_move(request, queryset, suspension.resume)
 
 
 class AllowanceInline(admin.TabularInline):
@@ -243,6 +226,9 @@ class OrderAdmin(AuditedAdmin):
 
 
 admin.site.register(Receipt, ReadOnlyAdmin, search_fields=["number", "order__number"])
+admin.site.register(Reissue, ReadOnlyAdmin,  # made on the activation page, never edited
+                    search_fields=["old_esim__iccid", "new_esim__iccid", "reference"],
+                    list_display=["old_esim", "new_esim", "status", "requested_by", "created_at"])
 
 
 @admin.register(Payment)
@@ -350,13 +336,6 @@ class AllowanceAdmin(ReadOnlyAdmin):
     list_display = ["period", "kind", "source", "total", "used", "overage"]
     list_filter = ["kind", "source"]
     search_fields = ["period__subscription__esim__iccid"]
-
-
-@admin.register(Price)
-class PriceAdmin(AuditedAdmin):
-    list_display = ["plan", "currency", "amount"]
-    list_filter = ["currency"]
-    search_fields = ["plan__code"]
 
 
 @admin.register(OrderLine)

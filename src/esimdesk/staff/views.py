@@ -18,6 +18,7 @@ from esimdesk.staff.forms import RefundForm
 
 
 @staff_member_required
+@permission_required("notifications.view_outboxmessage", raise_exception=True)
 def outbox(request: HttpRequest) -> HttpResponse:
     messages = OutboxMessage.objects.all()
     channel = request.GET.get("channel")
@@ -32,6 +33,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
+@permission_required("notifications.view_outboxmessage", raise_exception=True)
 def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboxMessage, pk=pk)
     attachments = [(index, item["filename"], item["mimetype"])
@@ -41,6 +43,7 @@ def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_member_required
+@permission_required("notifications.view_outboxmessage", raise_exception=True)
 def outbox_attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     message = get_object_or_404(OutboxMessage, pk=pk)
     if not 0 <= index < len(message.attachments):

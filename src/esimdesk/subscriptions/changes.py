@@ -76,7 +76,7 @@ def add_top_up(*, subscription: Subscription, quantities: list[tuple[str, int]],
             audit.record(action="period.extended", obj=period, actor_type="task", actor=actor,
                          before={"ends_at": before.isoformat()},
                          after={"ends_at": period.ends_at.isoformat()}, reason=reason)
-            _push_queued(locked_sub, after=period, instant=instant, actor=actor,
+            push_queued(locked_sub, after=period, instant=instant, actor=actor,
                          reason="the period before it was extended by a top-up")
         return period, buckets
 
@@ -137,7 +137,7 @@ def start_plan_now(*, subscription: Subscription, plan: Plan, replaced: Period,
                             "replaces": old.pk,
                             "carried": [[b.kind, b.total] for b in switch.carried.values()]},
                      reason=reason)
-        _push_queued(locked_sub, after=new, instant=instant, actor=actor,
+        push_queued(locked_sub, after=new, instant=instant, actor=actor,
                      reason="a plan change started before it")
         last = max([new, *later], key=lambda p: p.starts_at)
         if locked_sub.plan_id != last.plan_id:
@@ -163,7 +163,7 @@ def _carry_top_ups(old: Period, new: Period) -> dict[int, Allowance]:
     return carried
 
 
-def _push_queued(subscription: Subscription, *, after: Period, instant: dt.datetime,
+def push_queued(subscription: Subscription, *, after: Period, instant: dt.datetime,
                  actor: str, reason: str) -> None:
     """Queued periods after ``after`` start back to back from its end, each with its plan's
     full validity."""

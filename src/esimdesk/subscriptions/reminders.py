@@ -160,13 +160,16 @@ def _data_view(period: Period) -> dict[str, int]:
 def reminders_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Record what is due (set-based, fast at any scale) and leave the rendering and sending
     to the worker, in batches."""
+    from esimdesk.subscriptions.pool_reminders import pool_expiry_sweep
+
     recorded = record_due_reminders(now=now)
+    pools = pool_expiry_sweep(now=now)  # group pools: few, recorded and sent at once
     pending = ReminderLog.objects.filter(sent_at__isnull=True).exclude(kind="lapsed").exists()
     queued = DBTaskResult.objects.filter(task_path=SEND_TASK_PATH,
                                          status=TaskResultStatus.READY).exists()
     if pending and not queued:  # one batch at a time is enough: it queues the next itself
         send_reminders_task.enqueue()
-    return {"recorded": recorded, "sending": int(pending)}
+    return {"recorded": recorded, "sending": int(pending), "pools": pools}
 
 
 SEND_TASK_PATH = f"{__name__}.send_reminders_task"

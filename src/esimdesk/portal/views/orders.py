@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import DomainError, NotFound
@@ -126,7 +130,44 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         "attempts": sorted(order.payments.all(), key=lambda p: (p.created_at, p.pk)),
         "refunds": sorted(refunds, key=lambda r: (r.created_at, r.pk)),
         "refund_blocker": refund_policy.ineligibility(order),
+        "activation": _activation_rows(order),
     })
+
+
+STEP_TEXT = {
+    "preparing": _lazy("Preparing your eSIM"),
+    "ready": _lazy("Ready to install"),
+    "installed": _lazy("Installed"),
+    "active": _lazy("Active"),
+    "attention": _lazy("Delayed: our support team is on it"),
+    "suspended": _lazy("Suspended"),
+    "revoked": _lazy("Replaced or revoked"),
+}
+
+
+def _activation_rows(order: Order) -> list[dict[str, Any]]:
+    rows = []
+    for row in order_queries.activation_of(order):
+        reached = (order_queries.ACTIVATION_STEPS.index(row["step"])
+                   if row["step"] in order_queries.ACTIVATION_STEPS else -1)
+        rows.append({**row, "text": str(STEP_TEXT[row["step"]]),
+                     "install_url": (reverse("portal:esim", args=[row["iccid"]])
+                                     if row["iccid"] else ""),
+                     "steps": [{"name": name, "text": str(STEP_TEXT[name]),
+                                "done": index <= reached}
+                               for index, name in enumerate(order_queries.ACTIVATION_STEPS)]})
+    return rows
+
+
+@login_required
+def order_activation(request: HttpRequest, number: str) -> JsonResponse:
+    """What the order page's script polls while the eSIM is being made: the order status
+    and each new eSIM's step, in the customer's language."""
+    order = _own_order(request, number)
+    response = JsonResponse({"order": order.number, "status": order.status,
+                             "lines": _activation_rows(order)})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST

@@ -1,16 +1,41 @@
 """The contract every upstream supplier adapter fulfils.
 
 An adapter turns esimdesk's requests into a supplier's API calls: an SM-DP+ over GSMA ES2+,
-a wholesale reseller API, or the built-in simulator. Every method that creates something
+a wholesale reseller API, or the built-in simulator. Every method that changes something
 upstream takes a ``reference`` chosen by esimdesk and must be idempotent on it: calling again
-with the same reference returns the first result and never orders a second profile or applies
-a plan twice. Errors are typed: ``RetryableUpstreamError`` (timeouts, 5xx, rate limits) may
-be retried with backoff; ``FinalUpstreamError`` will fail the same way again.
+with the same reference returns the first result and never orders a second profile, applies
+a plan twice or repeats a suspension. A reference is used for one request only; reusing it
+for another ICCID or another action is refused (``FinalUpstreamError``, ``reference_reused``).
+
+Errors are typed: ``RetryableUpstreamError`` (timeouts, 5xx, rate limits, an answer lost on
+the way back) may be retried with backoff and the same reference; ``FinalUpstreamError`` will
+fail the same way again (``code="not_supported"`` when the supplier does not offer the
+operation at all). ``InvalidCallback`` is what ``parse_callback`` raises for a message that
+must be answered 4xx and not acted on.
+
+Outbound methods (esimdesk asks the supplier):
+
+=================  ==========================================================================
+order_profile      reserve and release a new profile carrying a plan
+apply_plan         queue a plan (renewal) on an ICCID
+replace_plan       plan change that starts now
+apply_top_up       add quantities to the running plan
+end_plan           stop service at the end of the customer's plan
+set_depletion      throttle or stop data when it is used up
+suspend / resume   bar the ICCID from the network for now / lift the bar
+revoke             the profile can never be used again (reissue, fraud, refund)
+=================  ==========================================================================
+
+Inbound: ``parse_callback`` turns one signed supplier message into typed events
+(``ProfileStatusEvent``, ``UsageRecord``) after verifying its signature;
+``provisioning.upstream_events.apply`` applies them to esimdesk exactly once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -28,6 +53,76 @@ class RetryableUpstreamError(UpstreamError):
 
 class FinalUpstreamError(UpstreamError):
     retryable = False
+
+
+class InvalidCallback(UpstreamError):
+    """A callback that must not be acted on: ``bad_signature`` (checked before anything else
+    is read) or ``malformed_event``. The endpoint answers 400 and stores nothing."""
+
+    retryable = False
+
+
+class ProfileStatus:
+    """The profile life cycle as suppliers report it, in esimdesk's words.
+
+    ``downloaded``: the bound profile package reached the device; ``installed``: it is on
+    the eUICC; ``enabled`` / ``disabled``: switched on or off on the device; ``first_use``:
+    the network saw it attach; ``deleted``: removed from the device; ``failed``: a download
+    or installation failed (information for staff)."""
+
+    DOWNLOADED = "downloaded"
+    INSTALLED = "installed"
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    FIRST_USE = "first_use"
+    DELETED = "deleted"
+    FAILED = "failed"
+    ALL = (DOWNLOADED, INSTALLED, ENABLED, DISABLED, FIRST_USE, DELETED, FAILED)
+
+
+@dataclass(frozen=True)
+class ProfileStatusEvent:
+    """The supplier says the profile ``iccid`` reached ``status`` (a ``ProfileStatus``).
+
+    ``event_id`` is unique per supplier and stable across redeliveries: esimdesk stores it
+    first and acts on each id once."""
+
+    event_id: str
+    iccid: str
+    status: str
+    occurred_at: dt.datetime | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """Usage metered by the supplier: ``quantity`` bytes, seconds or messages of ``kind``
+    (``data``, ``voice``, ``sms``) on ``iccid``, charged once per ``record_id``.
+
+    With ``running_total_key`` set the supplier reports a running total instead of a
+    delta (eSIM Go reports *used so far* on a bundle): ``quantity`` is the total used under
+    that key, and only the part not charged yet is charged."""
+
+    record_id: str
+    iccid: str
+    kind: str
+    quantity: int
+    occurred_at: dt.datetime | None = None
+    running_total_key: str = ""
+
+
+#: What ``parse_callback`` returns a list of.
+UpstreamEvent = ProfileStatusEvent | UsageRecord
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """One header's value, whatever the case of its name (Django's ``request.headers`` is
+    case-insensitive, a plain dict from a test or a task is not)."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return ""
 
 
 @dataclass(frozen=True)
@@ -97,3 +192,38 @@ class UpstreamProvider(ABC):
         seconds, SMS in messages) and, with ``extend_days``, make it last that many days
         longer. Idempotent on ``reference``: applying twice never tops up twice."""
         raise FinalUpstreamError(f"{self.name} cannot top up", code="not_supported")
+
+    def suspend(self, *, reference: str, iccid: str) -> None:
+        """Bar the ICCID from the network until ``resume`` (fraud, unpaid, the customer's
+        request). The profile and its plans stay as they are. Idempotent on ``reference``;
+        suspending a suspended ICCID is not an error."""
+        raise FinalUpstreamError(f"{self.name} cannot suspend a profile", code="not_supported")
+
+    def resume(self, *, reference: str, iccid: str) -> None:
+        """Lift a suspension: the ICCID may use the network again within its plans.
+        Idempotent on ``reference``; resuming an ICCID that is not suspended is not an
+        error, resuming a revoked one is (``FinalUpstreamError``, ``profile_revoked``)."""
+        raise FinalUpstreamError(f"{self.name} cannot resume a profile", code="not_supported")
+
+    def revoke(self, *, reference: str, iccid: str) -> None:
+        """The profile can never be used again (reissue, fraud, refund of an unused eSIM).
+
+        Not downloaded yet: cancel the order upstream so the activation code stops working.
+        Downloaded or installed: delete or revoke it upstream and bar the ICCID, whatever
+        the supplier offers for that. Idempotent on ``reference``, and revoking a revoked
+        profile again succeeds. Raise ``FinalUpstreamError`` if the supplier refuses, and a
+        retryable error if the outcome is unknown; never report success for a profile that
+        may still work."""
+        raise FinalUpstreamError(f"{self.name} cannot revoke a profile", code="not_supported")
+
+    def parse_callback(self, *, body: bytes,
+                       headers: Mapping[str, str]) -> list[UpstreamEvent]:
+        """Turn one callback from this supplier into typed events.
+
+        The signature is verified first, over the raw ``body``, in constant time; a bad or
+        missing one raises ``InvalidCallback(code="bad_signature")`` before the body is
+        parsed. A body that cannot be understood raises ``InvalidCallback(code=
+        "malformed_event")``. Events the adapter does not know are left out (an empty list
+        is a valid answer: the supplier still gets a 200). Reads nothing from and writes
+        nothing to the database: applying is ``upstream_events.apply``'s job."""
+        raise InvalidCallback(f"{self.name} sends no callbacks", code="not_supported")

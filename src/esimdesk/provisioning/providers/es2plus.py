@@ -9,7 +9,12 @@ returns the stored result without calling the SM-DP+. The ``functionCallIdentifi
 derived from the reference, so an SM-DP+ that deduplicates on it sees the same id again.
 
 ES2+ knows nothing about plans (the plan lives in the operator's network), so ``apply_plan``,
-``replace_plan`` and ``end_plan`` are recorded locally in ``Es2PlanRecord``.
+``replace_plan`` and ``end_plan`` are recorded locally in ``Es2PlanRecord``. For the same
+reason ES2+ offers no suspend or resume (``not_supported``: bar the ICCID in the network).
+``revoke`` is ``cancelOrder`` with ``finalProfileStatusIndicator=Unavailable`` while the
+profile was not downloaded; once it was (the SM-DP+ refuses the cancel as an invalid
+transition), ES2+ cannot delete it from the device, so the order is marked ``revoked`` and an
+``Es2PlanRecord`` ``revoke`` tells the network side to bar the ICCID.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import hashlib
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,12 +35,17 @@ from esimdesk import config
 from esimdesk.core import clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import normalize_iccid
+from esimdesk.provisioning import supplier_actions
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord
 from esimdesk.provisioning.providers.base import (
     FinalUpstreamError,
+    InvalidCallback,
     PlanApplication,
     ProfileOrder,
+    ProfileStatus,
+    ProfileStatusEvent,
     RetryableUpstreamError,
+    UpstreamEvent,
     UpstreamProvider,
 )
 
@@ -51,6 +62,11 @@ RETRYABLE_REASON_CODES = frozenset({"4.2"})
 # downloadOrder of a pool ICCID that is no longer Available ("Profile ICCID" / "already in
 # use"): on a retry of our own order this means our first, unanswered call went through.
 _ALREADY_ALLOCATED = ("8.2.1", "3.3")
+# cancelOrder of a profile already downloaded or installed: "Profile ICCID - Invalid
+# Transition". Check the reason code your SM-DP+ uses (docs/providers/es2plus.md).
+_ALREADY_DOWNLOADED = ("8.2.1", "3.5")
+# handleDownloadProgressInfo points that are profile status events (SGP.22 5.3.5).
+_POINT_STATUS = {3: ProfileStatus.DOWNLOADED, 4: ProfileStatus.INSTALLED}
 
 
 def _call_id(reference: str, function: str) -> str:
@@ -275,3 +291,56 @@ class Es2PlusProvider(UpstreamProvider):
 
     def end_plan(self, *, reference: str, iccid: str) -> None:
         self._record(reference, iccid, "", "end")
+
+    # -- revoke; no suspend / resume in ES2+ -----------------------------------------------
+
+    def revoke(self, *, reference: str, iccid: str) -> None:
+        supplier_actions.once(provider=self.name, reference=reference, action="revoke",
+                              iccid=iccid, call=lambda: self._revoke(reference, iccid))
+
+    def _revoke(self, reference: str, iccid: str) -> str:
+        order = self._order_for(iccid)
+        if order is not None and order.state in (Es2Order.State.CANCELLED,
+                                                 Es2Order.State.REVOKED):
+            return str(order.state)
+        try:
+            # Unavailable, not Available: a revoked profile must never be handed out again.
+            self.cancel_order(iccid, final_profile_status="Unavailable")
+        except FinalUpstreamError as error:
+            data = getattr(error, "status_code_data", {})
+            if (str(data.get("subjectCode")), str(data.get("reasonCode"))) \
+                    != _ALREADY_DOWNLOADED:
+                raise
+            logger.warning("ES2+ profile %s already downloaded: revoked in esimdesk, the "
+                           "network must bar the ICCID", iccid)
+            if order is not None:
+                self._save(order, state=Es2Order.State.REVOKED)
+            self._record(reference, iccid, "", "revoke")
+            return "revoked"
+        return "cancelled"
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    def parse_callback(self, *, body: bytes,
+                       headers: Mapping[str, str]) -> list[UpstreamEvent]:
+        """One ``handleDownloadProgressInfo``: point 3 (bound profile package downloaded)
+        and point 4 (installed), when successful, are status events; a failed point is a
+        ``failed`` event; other points are information (no event).
+
+        ES2+ signs nothing: the SM-DP+ is authenticated by mutual TLS, which the reverse
+        proxy in front of esimdesk must require on this path (docs/providers/es2plus.md)."""
+        from esimdesk.provisioning.es2plus_progress import Malformed, parse
+
+        try:
+            fields = parse(body)
+        except Malformed as error:
+            raise InvalidCallback(str(error), code="malformed_event") from error
+        success = fields["status"] in ("Executed-Success", "Executed-WithWarning")
+        status = _POINT_STATUS.get(fields["point_id"]) if success else ProfileStatus.FAILED
+        if status is None:
+            return []
+        stamp = fields["occurred_at"].isoformat()
+        return [ProfileStatusEvent(
+            event_id=f"es2:{fields['iccid']}:{fields['point_id']}:{fields['status']}:{stamp}",
+            iccid=fields["iccid"], status=status, occurred_at=fields["occurred_at"],
+            detail=str(fields["status_code_data"])[:200])]

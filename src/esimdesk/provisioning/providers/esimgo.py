@@ -7,6 +7,12 @@
   after the running one).
 - ``balance``: ``GET /esims/{iccid}/bundles``; reconciliation only (eSIM Go rate-limits and
   caches that read).
+- ``suspend`` / ``resume``: ``POST /esims/{iccid}/suspend`` with ``{"suspend": true|false}``.
+- ``revoke``: every bundle assignment still on the eSIM is revoked (``DELETE
+  /esims/{iccid}/bundles/{name}/assignments/{id}``), then the eSIM is suspended: eSIM Go has
+  no call that deletes a profile, and an eSIM with no bundle that was never installed goes
+  back to eSIM Go by itself.
+- ``parse_callback``: the signed usage and status callbacks (``esimgo_callbacks``).
 
 eSIM Go takes no client reference on an order, so idempotency lives in ``EsimGoOrder``: the
 row is written before the order is sent, and a retry of a row without ``orderReference`` (the
@@ -16,11 +22,17 @@ it orders again. See docs/providers/esimgo.md for the assumptions to verify.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
+import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from django.db import IntegrityError, transaction
@@ -30,13 +42,20 @@ from esimdesk.core import audit, clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import iccid_with_check_digit, normalize_iccid
 from esimdesk.core.models import AuditEntry
+from esimdesk.provisioning import supplier_actions
 from esimdesk.provisioning.models import EsimGoOrder
 from esimdesk.provisioning.providers.base import (
     FinalUpstreamError,
+    InvalidCallback,
     PlanApplication,
     ProfileOrder,
+    ProfileStatus,
+    ProfileStatusEvent,
     RetryableUpstreamError,
+    UpstreamEvent,
     UpstreamProvider,
+    UsageRecord,
+    header,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,6 +66,15 @@ RECOVERY_SLACK = dt.timedelta(minutes=2)
 
 #: Staff-edited exceptions to the naming rule (plan code -> eSIM Go catalogue bundle name).
 BUNDLES: dict[str, str] = {}
+
+SIGNATURE_HEADER = "X-Signature-SHA256"
+# eSIM Go's profile statuses in esimdesk's words. Its "Enabled" is not proof of use (the
+# FirstUse alert is), so it counts as installed, like Downloaded.
+_PROFILE_STATUS = {"downloaded": ProfileStatus.INSTALLED, "installed": ProfileStatus.INSTALLED,
+                   "enabled": ProfileStatus.INSTALLED, "disabled": ProfileStatus.DISABLED,
+                   "deleted": ProfileStatus.DELETED}
+# Assignments in these states hold nothing a revoke could take away.
+_FINISHED = frozenset({"expired", "depleted", "revoked", "lapsed"})
 
 _PLAN = re.compile(r"^(?P<area>[a-z0-9]+)-(?P<gb>\d+)gb-(?P<term>day|week|month)$")
 _DAYS = {"day": 1, "week": 7, "month": 30}
@@ -89,16 +117,18 @@ class EsimGoProvider(UpstreamProvider):
     name = "esimgo"
 
     def __init__(self) -> None:
+        # The key is checked on the first API call, not here: receiving callbacks needs
+        # only the callback secret.
         self.api_key = config.env("ESIMDESK_ESIMGO_API_KEY")
         self.base = config.env("ESIMDESK_ESIMGO_API_BASE").rstrip("/")
-        if not self.api_key:
-            raise FinalUpstreamError("ESIMDESK_ESIMGO_API_KEY is not set",
-                                     code="esimgo_misconfigured")
 
     # -- HTTP ---------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, json: Any = None,
               params: dict[str, str] | None = None) -> Any:
+        if not self.api_key:
+            raise FinalUpstreamError("ESIMDESK_ESIMGO_API_KEY is not set",
+                                     code="esimgo_misconfigured")
         try:
             response = requests.request(
                 method, f"{self.base}{path}", json=json, params=params, timeout=TIMEOUT,
@@ -233,6 +263,101 @@ class EsimGoProvider(UpstreamProvider):
                 remaining = int(assignment.get("remainingQuantity") or 0)
                 used += max(initial - remaining, 0)
         return used
+
+
+    # -- suspend, resume, revoke ----------------------------------------------------------
+
+    def _suspend(self, iccid: str, suspend: bool) -> str:
+        self._call("POST", f"/esims/{quote(iccid)}/suspend", json={"suspend": suspend})
+        return "suspended" if suspend else "resumed"
+
+    def suspend(self, *, reference: str, iccid: str) -> None:
+        supplier_actions.once(provider=self.name, reference=reference, action="suspend",
+                              iccid=iccid, call=lambda: self._suspend(iccid, True))
+
+    def resume(self, *, reference: str, iccid: str) -> None:
+        supplier_actions.once(provider=self.name, reference=reference, action="resume",
+                              iccid=iccid, call=lambda: self._suspend(iccid, False))
+
+    def revoke(self, *, reference: str, iccid: str) -> None:
+        supplier_actions.once(provider=self.name, reference=reference, action="revoke",
+                              iccid=iccid, call=lambda: self._revoke(iccid))
+
+    def _revoke(self, iccid: str) -> str:
+        answer = self._call("GET", f"/esims/{quote(iccid)}/bundles")
+        revoked = 0
+        for bundle in (answer or {}).get("bundles", []):
+            name = str(bundle.get("name") or "")
+            for assignment in bundle.get("assignments", []):
+                state = str(assignment.get("bundleState") or "").lower()
+                number = str(assignment.get("id") or "")
+                if not name or not number or state in _FINISHED:
+                    continue
+                self._call("DELETE", f"/esims/{quote(iccid)}/bundles/{quote(name)}"
+                                     f"/assignments/{quote(number)}")
+                revoked += 1
+        # Barred for good: esimdesk never resumes a revoked eSIM (resume refuses it there).
+        self._suspend(iccid, True)
+        return f"revoked {revoked} bundles"
+
+    # -- callbacks --------------------------------------------------------------------------
+
+    def parse_callback(self, *, body: bytes,
+                       headers: Mapping[str, str]) -> list[UpstreamEvent]:
+        """``Utilisation`` -> a running-total ``UsageRecord`` per bundle; ``ProfileStatus``
+        and ``FirstUse`` -> ``ProfileStatusEvent`` (id ``esimgo:<iccid>:<status>``: each
+        happens once per profile); anything else, or no valid ICCID -> nothing."""
+        secret = config.env("ESIMDESK_ESIMGO_CALLBACK_SECRET")
+        signature = header(headers, SIGNATURE_HEADER).strip()
+        # No secret configured means no callback can be trusted, not that all can.
+        if not secret or not signature \
+                or not hmac.compare_digest(callback_signature(body, secret), signature):
+            raise InvalidCallback("The signature does not match.", code="bad_signature")
+        try:
+            event = json.loads(body)
+            if not isinstance(event, dict):
+                raise TypeError("the event must be an object")
+        except (ValueError, TypeError) as error:
+            raise InvalidCallback(str(error), code="malformed_event") from error
+        alert = str(event.get("alertType", "")).replace("_", "").replace(" ", "").lower()
+        try:
+            iccid = clean_iccid(str(event.get("iccid", "")))
+        except FinalUpstreamError:
+            logger.warning("eSIM Go callback %s without a valid ICCID: ignored", alert)
+            return []
+        if alert == "utilisation":
+            return [_utilisation(iccid, event)]
+        if alert == "firstuse":
+            return [ProfileStatusEvent(event_id=f"esimgo:{iccid}:firstuse", iccid=iccid,
+                                       status=ProfileStatus.FIRST_USE)]
+        if alert == "profilestatus":
+            word = str(event.get("profileStatus", "")).lower()
+            if word in _PROFILE_STATUS:
+                return [ProfileStatusEvent(event_id=f"esimgo:{iccid}:{word}", iccid=iccid,
+                                           status=_PROFILE_STATUS[word], detail=word)]
+        logger.info("eSIM Go callback %r ignored", alert)
+        return []
+
+
+def callback_signature(body: bytes, secret: str) -> str:
+    """eSIM Go's callback signature: HMAC-SHA256 of the raw body with the secret, base64."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def _utilisation(iccid: str, event: dict[str, Any]) -> UsageRecord:
+    """eSIM Go reports a bundle's initial and remaining quantity, not a delta: the used
+    bytes are a running total per bundle."""
+    bundle = event.get("bundle") or {}
+    try:
+        initial = int(bundle["initialQuantity"])
+        remaining = int(bundle["remainingQuantity"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidCallback("bundle quantities missing", code="malformed_event") from error
+    key = str(bundle.get("reference") or bundle.get("id") or bundle.get("name") or "bundle")
+    used = max(initial - remaining, 0)
+    prefix = f"esimgo:{iccid}:{key}:"
+    return UsageRecord(record_id=f"{prefix}{used}", iccid=iccid, kind="data", quantity=used,
+                       running_total_key=prefix)
 
 
 def _time(value: Any) -> dt.datetime | None:

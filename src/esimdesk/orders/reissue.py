@@ -1,0 +1,166 @@
+"""Reissue: staff replace a profile that failed to install with a new one.
+
+The new profile comes from the supplier that issued the old one, under an idempotent
+reference, and carries the plan that runs (plans queued after it are applied to it too).
+In one transaction the subscription — every period, and so the data left — moves to the
+new eSIM and the old one is marked revoked; after commit the old profile is revoked upstream
+and the traveller gets the new install e-mail. A reissue is refused once the eSIM is in use:
+a profile that works is never replaced behind the traveller's back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from esimdesk.core import audit, clock
+from esimdesk.core.errors import Conflict, ValidationFailed
+from esimdesk.esims import services as esims
+from esimdesk.esims.models import Esim, Reissue
+from esimdesk.notifications import services as notifications
+from esimdesk.provisioning import registry as upstream
+from esimdesk.provisioning.retrying import call_from_task
+from esimdesk.subscriptions.models import Period, Subscription
+
+logger = logging.getLogger(__name__)
+REISSUABLE = (Esim.Status.READY, Esim.Status.INSTALLED, Esim.Status.SUSPENDED)
+
+
+def request_reissue(*, esim_id: int, actor: str, reason: str) -> Reissue:
+    """Staff: start replacing the profile. Refused without a reason, for an eSIM in use or
+    revoked, or while another reissue of it is under way. Audited; the work runs as a task."""
+    from esimdesk.orders.tasks import reissue_task
+
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationFailed(code="reason_required")
+    with transaction.atomic():
+        esim = Esim.objects.select_for_update().get(pk=esim_id)
+        if esim.status not in REISSUABLE:
+            raise Conflict(code="esim_not_reissuable", detail={"status": esim.status})
+        count = Reissue.objects.filter(old_esim=esim).count()
+        try:
+            with transaction.atomic():
+                reissue = Reissue.objects.create(
+                    old_esim=esim, reference=f"reissue-{esim.pk}-{count + 1}",
+                    reason=reason[:500], requested_by=actor[:150])
+        except IntegrityError:
+            raise Conflict(code="reissue_in_progress") from None
+        audit.record(action="esim.reissue_requested", obj=esim, actor_type="staff",
+                     actor=actor, after={"reissue": reissue.reference}, reason=reason)
+        reissue_task.enqueue(reissue.pk)
+    return reissue
+
+
+def _plans_to_carry(subscription: Subscription) -> list[Period]:
+    """The running period first (or the next queued one), then the queued ones."""
+    return list(subscription.periods.filter(
+        state__in=[Period.State.ACTIVE, Period.State.SCHEDULED]).select_related("plan")
+        .order_by("sequence"))
+
+
+def carry_out(*, reissue_id: int, attempt: int = 1) -> str:
+    """The task: order the replacement upstream (idempotent), then switch over."""
+    from esimdesk.orders.tasks import reissue_task
+
+    reissue = Reissue.objects.select_related("old_esim").get(pk=reissue_id)
+    if reissue.status != Reissue.Status.PENDING:
+        return reissue.status
+    old = reissue.old_esim
+    subscription = Subscription.objects.filter(esim=old).first()
+    periods = _plans_to_carry(subscription) if subscription else []
+    plan = periods[0].plan if periods else (subscription.plan if subscription else None)
+    if plan is None:
+        return _give_up(reissue, "the eSIM has no plan to carry over")
+    supplier = upstream.get(old.upstream)
+    profile: list[Any] = []
+
+    def order() -> None:
+        profile.append(supplier.order_profile(reference=reissue.reference, plan_code=plan.code))
+        for period in periods[1:]:
+            supplier.apply_plan(reference=f"{reissue.reference}-p{period.pk}",
+                                iccid=profile[0].iccid, plan_code=period.plan.code)
+
+    outcome = call_from_task(call=order, retry=reissue_task, args=(reissue_id,),
+                             attempt=attempt, what=f"reissue {reissue.reference}")
+    if outcome == "retrying":
+        return outcome
+    if outcome is not None:
+        return _give_up(reissue, f"the supplier did not issue a new profile ({outcome})")
+    return _switch_over(reissue.pk, supplier.name, profile[0])
+
+
+def _switch_over(reissue_id: int, supplier: str, profile: Any) -> str:
+    from esimdesk.orders.tasks import revoke_profile_task
+
+    with transaction.atomic():
+        reissue = Reissue.objects.select_for_update().get(pk=reissue_id)
+        if reissue.status != Reissue.Status.PENDING:
+            return reissue.status
+        old = Esim.objects.select_for_update().get(pk=reissue.old_esim_id)
+        new = esims.create_esim(owner=old.owner, iccid=profile.iccid,
+                                smdp_address=profile.smdp_address,
+                                matching_id=profile.matching_id,
+                                confirmation_code=profile.confirmation_code,
+                                upstream=supplier,
+                                upstream_reference=profile.upstream_reference)
+        if old.label:
+            new.label = old.label
+            new.save(update_fields=["label"])
+        Subscription.objects.filter(esim=old).update(esim=new)
+        esims.transition(esim=old, to=Esim.Status.REVOKED, actor_type="task",
+                         actor="reissue", reason=reissue.reason)
+        reissue.new_esim = new
+        reissue.status = Reissue.Status.DONE
+        reissue.completed_at = clock.now()
+        reissue.save(update_fields=["new_esim", "status", "completed_at"])
+        audit.record(action="esim.reissued", obj=new, actor_type="task", actor="reissue",
+                     before={"iccid": old.iccid}, after={"iccid": new.iccid},
+                     reason=reissue.reason)
+        revoke_profile_task.enqueue(reissue.pk)
+        url = settings.PUBLIC_URL + reverse("portal:esim", args=[new.iccid])
+        notifications.notify(user=new.owner, kind="esim_reissued", template="esim_reissued",
+                             context={"esim": new, "old_iccid": old.iccid, "esim_url": url},
+                             dedupe_key=f"esim-reissued:{reissue.pk}", transactional=True)
+    return reissue.status
+
+
+def _give_up(reissue: Reissue, failure: str) -> str:
+    with transaction.atomic():
+        locked = Reissue.objects.select_for_update().get(pk=reissue.pk)
+        if locked.status != Reissue.Status.PENDING:
+            return locked.status
+        locked.status = Reissue.Status.FAILED
+        locked.failure = failure[:500]
+        locked.completed_at = clock.now()
+        locked.save(update_fields=["status", "failure", "completed_at"])
+        audit.record(action="esim.reissue_failed", obj=locked.old_esim, actor_type="task",
+                     actor="reissue", reason=failure)
+    return locked.status
+
+
+def revoke_old_profile(*, reissue_id: int, attempt: int = 1) -> str:
+    """After the switch: the old profile can never be used again (idempotent upstream)."""
+    from esimdesk.orders.tasks import revoke_profile_task
+
+    reissue = Reissue.objects.select_related("old_esim").get(pk=reissue_id)
+    if reissue.revoked_upstream_at is not None:
+        return "done"
+    old = reissue.old_esim
+    supplier = upstream.get(old.upstream)
+    outcome = call_from_task(
+        call=lambda: supplier.revoke(reference=f"{reissue.reference}-revoke", iccid=old.iccid),
+        retry=revoke_profile_task, args=(reissue_id,), attempt=attempt,
+        what=f"revoke {old.iccid}")
+    if outcome is not None:
+        if outcome != "retrying":
+            audit.record(action="esim.revoke_failed", obj=old, actor_type="task",
+                         actor="reissue", reason=f"upstream revoke {outcome}")
+        return outcome
+    Reissue.objects.filter(pk=reissue_id).update(revoked_upstream_at=clock.now())
+    audit.record(action="esim.revoked_upstream", obj=old, actor_type="task", actor="reissue")
+    return "done"

@@ -1,0 +1,43 @@
+"""The staff console's own permissions, declared on ``Role`` (a proxy of Django's auth group:
+the roles *are* groups, see ``staff.roles``). No table of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db.models.signals import post_migrate
+
+
+class Role(Group):
+    """A staff role (agent, finance, admin): a group whose permissions ``sync_roles`` keeps."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "role"
+        permissions = [
+            ("view_customer_console", "Can open customer pages in the staff console"),
+            ("resend_install_email", "Can resend an order's install e-mail"),
+            ("extend_validity", "Can extend a plan as goodwill (up to the agent limit)"),
+            ("extend_validity_beyond_limit", "Can extend a plan beyond the agent limit"),
+            ("suspend_esim", "Can suspend and resume an eSIM"),
+            ("unlock_account", "Can unlock a locked customer account"),
+            ("refund_beyond_limit", "Can refund more than the finance limit"),
+        ]
+
+
+def _sync_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    # post_migrate is sent once per app; the roles are synced once, on the staff app's turn
+    # (sync_roles first creates every app's permissions, so app order does not matter).
+    if getattr(sender, "label", None) != "staff":
+        return
+    from esimdesk.staff.roles import sync_roles
+
+    sync_roles(using=using)
+
+
+post_migrate.connect(_sync_after_migrate, dispatch_uid="esimdesk.staff.sync_roles")
+
+# Registered here rather than from staff/admin.py, which another module owns; the admin
+# class lives with the role definitions.
+from esimdesk.staff import roles as _roles  # noqa: E402, F401

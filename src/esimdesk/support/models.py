@@ -1,0 +1,107 @@
+"""Support conversations: a customer and the agents, live in the portal (or over the API);
+when no agent answers in time the conversation becomes a ticket answered by e-mail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from esimdesk.core import clock
+from esimdesk.core.states import StateMachine
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        WAITING = "waiting", _("Waiting for customer")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Channel(models.TextChoices):
+        CHAT = "chat", _("Live chat")
+        TICKET = "ticket", _("Ticket (answered by e-mail)")
+
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="support_conversations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.CHAT)
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="assigned_chats")
+    language = models.CharField(max_length=10, default="en")
+    subject = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+    # Set while a customer message waits for an agent; cleared by the agent's reply.
+    waiting_since = models.DateTimeField(null=True, blank=True, db_index=True)
+    first_reply_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating_comment = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        permissions = [("reply_conversation", "Can answer customers in support conversations")]
+        indexes = [models.Index(fields=["status", "waiting_since"])]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+            name="rating_1_to_5")]
+
+    def __str__(self) -> str:
+        return f"conversation {self.pk} with {self.customer}"
+
+
+CONVERSATION_STATES = StateMachine("conversation", {
+    Conversation.Status.OPEN: {Conversation.Status.WAITING, Conversation.Status.RESOLVED},
+    Conversation.Status.WAITING: {Conversation.Status.OPEN, Conversation.Status.RESOLVED},
+    Conversation.Status.RESOLVED: {Conversation.Status.OPEN},
+})
+
+
+class Message(models.Model):
+    class Sender(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+        AGENT = "agent", _("Agent")
+        SYSTEM = "system", _("esimdesk")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="messages")
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField(blank=True)
+    # Screenshots: stored under the data dir, served only to the conversation's people.
+    attachment = models.CharField(max_length=255, blank=True, help_text="path under uploads")
+    attachment_name = models.CharField(max_length=120, blank=True)
+    attachment_type = models.CharField(max_length=40, blank=True)
+    attachment_size = models.PositiveIntegerField(default=0)
+    # A client's id for the message, so a resubmitted form or a retried send posts once.
+    client_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(
+            fields=["conversation", "client_id"], condition=~models.Q(client_id=""),
+            name="uniq_message_client_id")]
+
+    def __str__(self) -> str:
+        return f"{self.sender} message {self.pk}"
+
+
+class CannedReply(models.Model):
+    """Ready answers agents insert and adapt; each in both languages."""
+
+    title = models.CharField(max_length=80)
+    body_en = models.TextField()
+    body_zh_hans = models.TextField()
+    sort = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort", "title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def body_for(self, language: str) -> str:
+        return self.body_zh_hans if language.lower().startswith("zh") else self.body_en
