@@ -1,20 +1,15 @@
-"""The seam between usage ingestion and pools, ready for ``usage`` to call (see
-``subscriptions.pools`` for the rules): split a validated, deduplicated batch into the
-records of pooled eSIMs, charged here, and the rest, left to the personal path.
-
-Use on the portable path (``usage/ingest_sqlite.py``), after deduplication and ICCID
-resolution, inside the ingestion transaction::
+"""The seam between usage ingestion and pools (see ``subscriptions.pools`` for the rules):
+split a validated, deduplicated batch into the records of pooled eSIMs, charged here, and
+the rest, left to the personal path. ``usage.pooled`` calls it on both ingestion paths,
+after locking the pools and deduplicating, inside the ingestion transaction::
 
     pooled = charge_pooled(source=source, records=fresh, esim_ids=esim_ids, now=now,
                            grace=grace)
     UsageEvent.objects.bulk_create(pooled.events)       # the pooled records, charged
     fresh = pooled.rest                                  # the personal path goes on as now
-    rejected += pooled.rejected; touched |= pooled.periods
+    rejected += pooled.rejected
 
-The PostgreSQL path can do the same with the staging rows whose ``esim_id`` is in
-``pooled_esims(...)`` (mark them, charge them here, insert the events, then run its
-set-based statements on the others). Pool periods must not go into the personal
-depletion and low-data statements (they already filter on ``esim_id IS NOT NULL``);
+Pool periods do not go into the personal depletion and low-data statements;
 ``charge_pool`` records the pool's own.
 """
 

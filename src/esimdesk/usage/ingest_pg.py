@@ -27,8 +27,8 @@ step 2 (its inserted records are then listed in ``usage_mine``) or if a concurre
 consumed it between steps 2 and 4; that last, rarer case raises ``ConcurrentDuplicate``
 and the caller retries the whole batch (the next attempt sees the new balance).
 
-Records of pooled eSIMs (``subscriptions.pool_ingest``) are not handled here yet; when they
-are, they go to ``charge_pooled`` before step 2 and leave ``usage_in``.
+Records of pooled eSIMs never reach this module: ``usage.pooled`` charges them to their pools
+first, in the same transaction, and passes on the rest.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from esimdesk import config
 from esimdesk.core import clock
 from esimdesk.subscriptions.reminders import low_data_thresholds, parse_duration
 from esimdesk.usage.ingest_pg import ConcurrentDuplicate, Row
+from esimdesk.usage.pooled import charge_pooled_rows
 from esimdesk.usage.records import CLOCK_SKEW, KINDS, MAX_ID_LENGTH, MAX_QUANTITY, Record, validate
 
 
@@ -53,20 +54,29 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
     for attempt in range(3):
         try:
             with transaction.atomic():
-                if connection.vendor == "postgresql":
+                # Family and organisation pools first (their own rules and reminders);
+                # what is left is charged to personal allowances below.
+                pooled = charge_pooled_rows(source=source, rows=valid, now=now,
+                                            grace=late_grace())
+                personal = pooled.rest
+                accepted, duplicates, refused, touched = 0, 0, [], set()
+                if personal and connection.vendor == "postgresql":
                     from esimdesk.usage import ingest_pg
 
                     # Only the periods near a low-data threshold come back: the statements
                     # of _after_charging then look at a handful instead of the whole batch.
                     accepted, duplicates, refused, touched = ingest_pg.ingest(
-                        source=source, rows=valid, now=now, grace=late_grace(),
+                        source=source, rows=personal, now=now, grace=late_grace(),
                         near_percent=min([100, *low_data_thresholds()]))
-                else:
+                elif personal:
                     from esimdesk.usage import ingest_sqlite
 
                     accepted, duplicates, refused, touched = ingest_sqlite.ingest(
-                        source=source, records=[Record(*row) for row in valid], now=now,
+                        source=source, records=[Record(*row) for row in personal], now=now,
                         grace=late_grace())
+                accepted += pooled.accepted
+                duplicates += pooled.duplicates
+                refused = [*refused, *pooled.rejected]
                 if touched:
                     _after_charging(sorted(touched), now)
             break
