@@ -78,6 +78,8 @@ OPTIONS: tuple[Option, ...] = (
            "After this long without a profile the order needs attention (staff alerted, "
            "customer told)."),
     Option("ESIMDESK_OPS_EMAIL", "", "Operations mailbox alerted when an order needs attention."),
+    Option("ESIMDESK_INVOICE_DUE_DAYS", "30", "Days an organisation has to pay its monthly "
+           "invoice."),
     # GSMA SGP.22 ES2+ (an operator's own SM-DP+).
     Option("ESIMDESK_ES2PLUS_URL", "", "SM-DP+ ES2+ base URL, e.g. https://smdp.example.com"),
     Option("ESIMDESK_ES2PLUS_REQUESTER_ID", "", "functionRequesterIdentifier (your operator id)."),

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import close_old_connections
 
 from esimdesk.core.heartbeat import beat
+from esimdesk.orders.invoicing import issue_invoices
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.sweeps import reconcile_payments
 from esimdesk.provisioning.usage_simulation import (
@@ -35,6 +36,7 @@ SWEEPS: dict[str, Callable[[], Any]] = {
     "usage_simulation": usage_simulation_sweep,
     "usage_reconciliation": usage_reconciliation_sweep,
     "support_escalation": escalate_unanswered,
+    "invoices": issue_invoices,
 }
 
 

@@ -8,6 +8,7 @@ from esimdesk.payments.views import payment_webhook
 from esimdesk.staff import actions as staff_actions
 from esimdesk.staff import activations, simulator_views
 from esimdesk.staff import customers as staff_customers
+from esimdesk.staff import invoices as staff_invoices
 from esimdesk.staff import margins as staff_margins
 from esimdesk.staff import views as staff_views
 
@@ -42,6 +43,10 @@ urlpatterns = [
     path("staff/customers/<int:user_id>/actions/<str:action>", staff_actions.customer_action,
          name="staff_customer_action"),
     path("staff/margins/", staff_margins.margins, name="staff_margins"),
+    path("staff/invoices/", staff_invoices.invoice_list, name="staff_invoices"),
+    path("staff/invoices/<int:pk>.pdf", staff_invoices.invoice_pdf, name="staff_invoice_pdf"),
+    path("staff/invoices/<int:pk>/paid", staff_invoices.invoice_mark_paid,
+         name="staff_invoice_paid"),
     path("staff/simulator/", simulator_views.simulator_console, name="staff_simulator"),
     path("staff/simulator/<int:pk>/", simulator_views.simulator_profile,
          name="staff_simulator_profile"),

@@ -20,7 +20,7 @@ from esimdesk.core.idempotency import fingerprint, run_once
 from esimdesk.core.units import UNITS
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
-from esimdesk.orders import group_import, group_members, group_orders
+from esimdesk.orders import group_import, group_members, group_orders, invoicing
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders import services as orders
 from esimdesk.payments import services as payments
@@ -133,7 +133,8 @@ class GroupOrderIn(Schema):
     plan: str | None = Field(None, description="default: the group's current plan")
     members: int
     currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = "sandbox"
+    provider: str = Field("sandbox", description="a payment provider, or invoice: on the "
+                                                 "account of an organisation billed monthly")
     save_method: bool = False
 
 
@@ -359,6 +360,9 @@ def _checkout(request: HttpRequest, scope: str, line: orders.LineRequest, curren
     user = me_of(request)
 
     def produce() -> tuple[int, Any]:
+        if provider == invoicing.ON_ACCOUNT:  # billed with the month's invoice
+            order = invoicing.place_on_account(user=user, lines=[line], currency=currency)
+            return 201, order_out(order_queries.order_of(user, order.number), None)
         payment = payments.checkout(user=user, currency=currency, provider=provider,
                                     save_method=save_method, payer_ip=client_ip(request),
                                     lines=[line])
@@ -375,7 +379,8 @@ def _checkout(request: HttpRequest, scope: str, line: orders.LineRequest, curren
 class GroupSeatsIn(Schema):
     members: int = Field(..., description="how many seats to add")
     currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = "sandbox"
+    provider: str = Field("sandbox", description="a payment provider, or invoice: on the "
+                                                 "account of an organisation billed monthly")
 
 
 @router.post("/groups/{group_id}/seats", response={201: OrderOut, **ERRORS},
@@ -392,7 +397,8 @@ def add_seats(request: HttpRequest, group_id: int, body: GroupSeatsIn) -> Status
 class GroupTopUpIn(Schema):
     product: str = Field(..., description="a top-up product code (GET /top-ups)")
     currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = "sandbox"
+    provider: str = Field("sandbox", description="a payment provider, or invoice: on the "
+                                                 "account of an organisation billed monthly")
 
 
 @router.post("/groups/{group_id}/top-ups", response={201: OrderOut, **ERRORS},

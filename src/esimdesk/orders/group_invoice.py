@@ -20,7 +20,7 @@ from reportlab.pdfgen import canvas
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.money import Money
 from esimdesk.groups.models import Group, GroupLine, Membership, MemberUsage
-from esimdesk.orders.models import Order
+from esimdesk.orders.models import MonthlyInvoice, Order
 from esimdesk.orders.receipts import draw_text
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -85,7 +85,10 @@ def invoice_lines(group: Group, month: dt.date) -> list[dict[str, object]]:
     return result
 
 
-def render_invoice_pdf(*, group: Group, month: dt.date, language: str | None = None) -> bytes:
+def render_invoice_pdf(*, group: Group, month: dt.date, language: str | None = None,
+                       invoice: MonthlyInvoice | None = None) -> bytes:
+    """The month's statement; with ``invoice`` (billing by invoice) also its number, due date
+    and the amount due for the orders placed on account."""
     from esimdesk.core.units import format_quantity
 
     owner = group.owner
@@ -103,11 +106,17 @@ def render_invoice_pdf(*, group: Group, month: dt.date, language: str | None = N
         draw_text(pdf, left, y, title, size=20, bold=True)
         draw_text(pdf, right, y, "esimdesk", right=True)
         y -= 12 * mm
-        for label, value in [(_("Invoice number"), f"INV-{group.pk}-{month:%Y%m}"),
-                             (_("Billed to"), group.company_name or group.name),
-                             (_("Tax ID"), group.tax_id or "-"),
-                             (_("Contact"), owner.name or str(owner)),
-                             (_("Seats"), str(len(seats)))]:
+        facts = [(_("Invoice number"), invoice.number if invoice
+                  else f"INV-{group.pk}-{month:%Y%m}"),
+                 (_("Billed to"), group.company_name or group.name),
+                 (_("Tax ID"), group.tax_id or "-"),
+                 (_("Contact"), owner.name or str(owner)),
+                 (_("Seats"), str(len(seats)))]
+        if invoice is not None:
+            facts += [(_("Amount due"), invoice.total_money.format(money_lang)),
+                      (_("Due by"), date_format(timezone.localtime(invoice.due_at),
+                                                "DATE_FORMAT"))]
+        for label, value in facts:
             draw_text(pdf, left, y, label, bold=True)
             draw_text(pdf, 70 * mm, y, value)
             y -= 6 * mm

@@ -25,7 +25,7 @@ from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
 from esimdesk.core.money import Money
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group, GroupLine, GroupPlanTerms, Membership
-from esimdesk.orders import group_seats, group_topups
+from esimdesk.orders import group_seats, group_topups, invoicing
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
 from esimdesk.subscriptions import services as subscriptions
@@ -178,6 +178,9 @@ def group_renewal_order(attempt: Any) -> Any:
         locked.order = order
         locked.save(update_fields=["order"])
         attempt.order = order
+        if invoicing.billed_by_invoice(group):  # no card: it goes on the month's invoice
+            order = invoicing.settle_on_account(order=order, group=group,
+                                                actor="auto-renew")
     return order
 
 

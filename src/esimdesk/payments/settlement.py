@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from esimdesk.core import audit
 from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
+from esimdesk.orders import invoicing
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import NO_PAYMENT, Order, OrderLine
 from esimdesk.payments import refunds, registry
@@ -41,8 +42,11 @@ def place_order(*, user: Any, lines: list[orders.LineRequest], currency: str, pr
                 expected_refund: int | None = None) -> tuple[Order, Payment | None]:
     """Create the order and start paying it, in one transaction; an order whose total is
     zero is settled without a payment (the answer's payment is then ``None``, and
-    ``provider`` may be ``""``)."""
+    ``provider`` may be ``""``), and so is an organisation's order with the method
+    ``invoice`` (settled on its account, billed with the month's invoice)."""
     code = check_currency(currency)
+    if provider == invoicing.ON_ACCOUNT:  # an organisation billed by monthly invoice
+        return invoicing.place_on_account(user=user, lines=lines, currency=code), None
     # A method named is checked even if the order turns out free; "" chooses none.
     adapter = registry.get(provider) if provider else None
     with transaction.atomic():

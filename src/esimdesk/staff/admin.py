@@ -25,7 +25,7 @@ from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications import services as notifications
 from esimdesk.notifications.models import Notification, NotificationPreference, OutboxMessage
 from esimdesk.orders import services as orders
-from esimdesk.orders.models import Order, OrderLine, Receipt
+from esimdesk.orders.models import MonthlyInvoice, Order, OrderLine, Receipt
 from esimdesk.payments.models import (
     Payment,
     PaymentEvent,
@@ -226,6 +226,9 @@ class OrderAdmin(AuditedAdmin):
 
 
 admin.site.register(Receipt, ReadOnlyAdmin, search_fields=["number", "order__number"])
+admin.site.register(MonthlyInvoice, ReadOnlyAdmin,  # issued by the sweep, paid on its page
+                    search_fields=["number", "group__name", "group__company_name"],
+                    list_display=["number", "group", "month", "status", "due_at"])
 admin.site.register(Reissue, ReadOnlyAdmin,  # made on the activation page, never edited
                     search_fields=["old_esim__iccid", "new_esim__iccid", "reference"],
                     list_display=["old_esim", "new_esim", "status", "requested_by", "created_at"])

@@ -63,8 +63,9 @@ AGENT_PERMISSIONS = (
     "core.view_auditentry",
 )
 
-#: Rights of finance: refunds (up to ESIMDESK_REFUND_LIMIT_FINANCE) and everything about
-#: payments; customers and orders read-only, to see what a refund is for.
+#: Rights of finance: refunds (up to ESIMDESK_REFUND_LIMIT_FINANCE), everything about
+#: payments, organisations' monthly invoices and the margins; customers and orders
+#: read-only, to see what a refund is for.
 FINANCE_PERMISSIONS = (
     "staff.view_customer_console",
     "accounts.view_user",
@@ -77,6 +78,11 @@ FINANCE_PERMISSIONS = (
     "payments.view_refund",
     "payments.add_refund",
     "payments.view_renewalattempt",
+    "orders.view_monthlyinvoice",
+    "orders.change_monthlyinvoice",  # record that an organisation's invoice was paid
+    "catalog.view_plan",
+    "catalog.view_supplierbundle",
+    "catalog.view_exchangerate",
     "core.view_auditentry",
 )
 

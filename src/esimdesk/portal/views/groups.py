@@ -22,7 +22,7 @@ from esimdesk.core.http import client_ip
 from esimdesk.esims.models import Esim
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
-from esimdesk.orders import group_import, group_members, group_orders, group_topups
+from esimdesk.orders import group_import, group_members, group_orders, group_topups, invoicing
 from esimdesk.orders import services as orders
 from esimdesk.orders.group_invoice import invoice_filename, month_of, render_invoice_pdf
 from esimdesk.payments import settlement
@@ -280,6 +280,11 @@ def group_checkout(request: HttpRequest, group_id: int) -> HttpResponse:
             plan=plan, group=group_id, members=members)
     form = CheckoutForm(request.POST or None, currency=currency,
                         initial={"plan": plan, "currency": currency})
+    if invoicing.billed_by_invoice(me.group):  # first choice: the organisation's account
+        choices = form.fields["provider"].choices  # type: ignore[attr-defined]
+        form.fields["provider"].choices = [  # type: ignore[attr-defined]
+            (invoicing.ON_ACCOUNT, _("Monthly invoice (on account)")), *choices]
+        form.fields["provider"].initial = invoicing.ON_ACCOUNT
     context: dict[str, Any] = {"group": me.group, "plans": plans, "plan_code": plan,
                                "members": members, "currency": currency, "form": form,
                                "product": product, "add": add}
@@ -290,7 +295,7 @@ def group_checkout(request: HttpRequest, group_id: int) -> HttpResponse:
                       status=400)
     if request.method == "POST" and form.is_valid():
         try:
-            _order, payment = settlement.place_order(
+            order, payment = settlement.place_order(
                 user=_user(request), lines=[line], currency=currency,
                 provider=form.cleaned_data["provider"],
                 save_method=form.cleaned_data["save_method"],
@@ -300,6 +305,7 @@ def group_checkout(request: HttpRequest, group_id: int) -> HttpResponse:
         else:
             if payment is not None:
                 return after_payment_started(payment)
+            return redirect("portal:order", number=order.number)  # on account: nothing to pay
     context.update({"line": priced[0], "breakdown": priced[0].breakdown,
                     "total": orders.total_of(priced, currency)})
     return render(request, "portal/group_checkout.html", context,

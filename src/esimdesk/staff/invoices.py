@@ -1,0 +1,56 @@
+"""Organisations' monthly invoices for finance: what was issued, what is due or overdue,
+and recording a transfer (``orders.invoicing.mark_paid``, audited with the reference)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from esimdesk.core import clock
+from esimdesk.core.errors import DomainError
+from esimdesk.orders import invoicing
+from esimdesk.orders.group_invoice import invoice_filename, render_invoice_pdf
+from esimdesk.orders.models import MonthlyInvoice
+
+
+@staff_member_required
+@permission_required("orders.view_monthlyinvoice", raise_exception=True)
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    rows = MonthlyInvoice.objects.select_related("group")
+    if status in MonthlyInvoice.Status.values:
+        rows = rows.filter(status=status)
+    return render(request, "staff/invoices.html", {
+        **admin.site.each_context(request), "title": _("Monthly invoices"),
+        "rows": rows[:300], "status": status, "now": clock.now(),
+        "may_mark_paid": request.user.has_perm("orders.change_monthlyinvoice")})
+
+
+@staff_member_required
+@permission_required("orders.view_monthlyinvoice", raise_exception=True)
+def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = get_object_or_404(MonthlyInvoice.objects.select_related("group"), pk=pk)
+    pdf = render_invoice_pdf(group=invoice.group, month=invoice.month, invoice=invoice)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="{invoice_filename(invoice.group, invoice.month)}"')
+    return response
+
+
+@require_POST
+@staff_member_required
+@permission_required("orders.change_monthlyinvoice", raise_exception=True)
+def invoice_mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        invoice = invoicing.mark_paid(invoice_id=pk, by=request.user,
+                                      reference=request.POST.get("reference", ""))
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("%(number)s recorded as paid.") % {"number": invoice.number})
+    return redirect("staff_invoices")
