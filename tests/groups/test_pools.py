@@ -96,6 +96,29 @@ def test_lowering_a_cap_below_use_stops_the_member_at_once(family: Family) -> No
                                      object_id=str(member.esim_id)).count() == 1
 
 
+def test_raising_a_cap_gives_full_service_back_upstream_too(family: Family) -> None:
+    from esimdesk.provisioning.models import SimulatedProfile
+
+    member = family.members[2]
+    groups.set_cap(by=family.owner, membership=member, cap_bytes=GB)
+    clock.set_now(at(60))
+    charge_pool(charges=[PoolCharge(member.esim_id, "data", 2 * GB, at(1))])
+    run_tasks()
+    profile = SimulatedProfile.objects.get(iccid=member.esim.iccid)
+    assert profile.status in ("throttled", "stopped")
+    groups.set_cap(by=family.owner, membership=member, cap_bytes=3 * GB)
+    tally = MemberUsage.objects.get(membership=member, kind="data")
+    assert tally.capped_at is None
+    run_tasks()
+    profile.refresh_from_db()
+    assert profile.status == "released"  # full service at the supplier again
+    assert AuditEntry.objects.filter(action="esim.data_restored_upstream").count() == 1
+    # the member (1 GB used, the rest was overage) draws again up to the new cap, held there
+    more = charge_pool(charges=[PoolCharge(member.esim_id, "data", 3 * GB, at(2))])
+    assert (more[0].charged, more[0].overage) == (2 * GB, GB)
+    assert MemberUsage.objects.get(membership=member, kind="data").capped_at is not None
+
+
 def test_removing_a_member_mid_period_keeps_the_books_exact(family: Family) -> None:
     leaving = family.members[3]
     clock.set_now(at(30))

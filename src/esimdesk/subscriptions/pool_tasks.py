@@ -73,6 +73,32 @@ def member_depletion_task(period_id: int, membership_id: int, reason: str,
 
 
 @task()
+def member_lift_task(period_id: int, membership_id: int, reference: str,
+                     attempt: int = 1) -> str:
+    """A member's cap was raised or removed after it held them: lift the throttle or stop
+    on their eSIM (idempotent on ``reference``, the same on every retry)."""
+    member = _member(membership_id)
+    period = Period.objects.get(pk=period_id)
+    esim = member.esim
+    if esim is None or period.ends_at <= clock.now():
+        return "period over"
+    failed = call_from_task(
+        call=lambda: upstream.get(esim.upstream).lift_depletion(reference=reference,
+                                                                iccid=esim.iccid),
+        retry=member_lift_task, args=(period_id, membership_id, reference),
+        attempt=attempt, what=f"lifting the cap hold on {esim.iccid}")
+    if failed:
+        if failed != "retrying":  # refused or out of tries: staff see it in the history
+            audit.record(action="esim.lift_failed", obj=esim, actor_type="task",
+                         actor="groups", after={"period": period_id},
+                         reason=f"upstream {failed}")
+        return failed
+    audit.record(action="esim.data_restored_upstream", obj=esim, actor_type="task",
+                 actor="groups", after={"period": period_id}, reason="member cap raised")
+    return "lifted"
+
+
+@task()
 def pool_depletion_task(period_id: int) -> int:
     """The pool's data is used up: every member's eSIM is throttled or stopped."""
     period = Period.objects.select_related("subscription").get(pk=period_id)

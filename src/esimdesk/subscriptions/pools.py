@@ -36,6 +36,7 @@ concurrent batches queue up per pool and never deadlock.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -243,7 +244,8 @@ def _cap_members(tallies: list[MemberUsage], pool_totals: dict[int, int],
 
 def enforce_caps(*, group_id: int, membership_ids: list[int]) -> None:
     """After a cap changed: members of the current pool period already at or over their new
-    cap are stopped now (the same record and task as when usage reaches it)."""
+    cap are stopped now (the same record and task as when usage reaches it); members held at
+    a cap that no longer holds them get full service back (unless the pool is used up)."""
     instant = clock.now()
     period = current_pool_period(group_id, instant)
     if period is None:
@@ -251,9 +253,31 @@ def enforce_caps(*, group_id: int, membership_ids: list[int]) -> None:
     keys = {(m, period.pk, "data") for m in membership_ids}
     buckets = _lock_buckets([period.pk])
     tallies = _lock_tallies(keys)
-    _cap_members(list(tallies.values()),
-                 {period.pk: sum(a.total for a in buckets.get((period.pk, "data"), ()))},
-                 instant)
+    data = buckets.get((period.pk, "data"), ())
+    total = sum(a.total for a in data)
+    _cap_members(list(tallies.values()), {period.pk: total}, instant)
+    if sum(a.used for a in data) < total:  # an exhausted pool stays held for everyone
+        _uncap_members(list(tallies.values()), total)
+
+
+def _uncap_members(tallies: list[MemberUsage], pool_total: int) -> None:
+    """Members held at a cap that was raised or removed: full service again, upstream too."""
+    from esimdesk.subscriptions.pool_tasks import member_lift_task
+
+    members = Membership.objects.in_bulk({t.membership_id for t in tallies})
+    for tally in tallies:
+        member = members[tally.membership_id]
+        cap = member.cap_for(pool_total)
+        if tally.capped_at is None or (cap is not None and tally.used >= cap):
+            continue
+        tally.capped_at = None
+        tally.save(update_fields=["capped_at"])
+        audit.record(action="group.member_uncapped", obj=member, actor_type="task",
+                     actor="groups", after={"period": tally.period_id, "used": tally.used,
+                                            "cap": cap})
+        member_lift_task.enqueue(tally.period_id, tally.membership_id,
+                                 f"esimdesk-uncap-{tally.period_id}-m{member.pk}-"
+                                 f"{uuid.uuid4().hex[:12]}")
 
 
 def current_pool_period(group_id: int, instant: dt.datetime | None = None) -> Period | None:

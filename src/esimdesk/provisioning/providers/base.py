@@ -22,6 +22,7 @@ replace_plan       plan change that starts now
 apply_top_up       add quantities to the running plan
 end_plan           stop service at the end of the customer's plan
 set_depletion      throttle or stop data when it is used up
+lift_depletion     full speed again, before a top-up or renewal (e.g. a member's cap raised)
 suspend / resume   bar the ICCID from the network for now / lift the bar
 revoke             the profile can never be used again (reissue, fraud, refund)
 =================  ==========================================================================
@@ -177,6 +178,14 @@ class UpstreamProvider(ABC):
         depletion behaviour, ``action`` = ``throttle`` (slow down) or ``stop``, until a
         top-up, renewal or plan change applies. Idempotent on ``reference``."""
         raise FinalUpstreamError(f"{self.name} cannot throttle or stop data",
+                                 code="not_supported")
+
+    def lift_depletion(self, *, reference: str, iccid: str) -> None:
+        """Undo ``set_depletion`` on the ICCID without adding data: the plan's allowance is
+        usable again (in esimdesk's books the limit that stopped it no longer applies, e.g.
+        a family member's cap was raised). Idempotent on ``reference``; a no-op when the
+        ICCID is not throttled or stopped. Raise a typed error if the supplier refuses."""
+        raise FinalUpstreamError(f"{self.name} cannot lift a throttle or stop",
                                  code="not_supported")
 
     def replace_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:

@@ -100,6 +100,11 @@ def _milliseconds(name: str) -> int:
     return int(raw)
 
 
+def _restore_service(profile_id: int) -> None:
+    SimulatedProfile.objects.filter(pk=profile_id, status__in=("throttled", "stopped")).update(
+        status="released")
+
+
 class SimulatorProvider(UpstreamProvider):
     name = "simulator"
 
@@ -200,6 +205,8 @@ class SimulatorProvider(UpstreamProvider):
                                            "starts": starts})
         SimulatedProfile.objects.filter(pk=profile.pk, status="plan_ended").update(
             status="released")
+        if starts == "now":  # a new plan runs at once: full service again
+            _restore_service(profile.pk)
         return PlanApplication(iccid=iccid, plan_code=application.plan_code,
                                upstream_reference=f"simapp-{application.pk}")
 
@@ -223,6 +230,13 @@ class SimulatorProvider(UpstreamProvider):
 
         self._call("set_depletion", work)
 
+    def lift_depletion(self, *, reference: str, iccid: str) -> None:
+        def work() -> None:
+            profile = self._known(iccid)
+            _restore_service(profile.pk)
+
+        self._call("lift_depletion", work)
+
     def apply_top_up(self, *, reference: str, iccid: str, product_code: str, data_bytes: int,
                      voice_seconds: int, sms_count: int,
                      extend_days: int) -> TopUpApplication:
@@ -233,6 +247,7 @@ class SimulatorProvider(UpstreamProvider):
                 defaults={"profile": profile, "product_code": product_code,
                           "data_bytes": data_bytes, "voice_seconds": voice_seconds,
                           "sms_count": sms_count, "extend_days": extend_days})
+            _restore_service(profile.pk)  # data added: a throttled or stopped line resumes
             return TopUpApplication(iccid=iccid, product_code=top_up.product_code,
                                     upstream_reference=f"simtop-{top_up.pk}")
 
