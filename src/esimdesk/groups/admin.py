@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.groups.models import (
     CostCentre,
     GroupLine,
@@ -14,7 +15,6 @@ from esimdesk.groups.models import (
     MemberPriceTier,
     MemberUsage,
 )
-from esimdesk.staff.admin import AuditedAdmin, ReadOnlyAdmin
 
 
 class MemberPriceTierInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -5,11 +5,9 @@ models are registered in ``staff/admin.py``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.provisioning.models import (
     SimulatedAction,
     SimulatedCallback,
@@ -19,26 +17,15 @@ from esimdesk.provisioning.models import (
 )
 
 
-class _Books(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(UpstreamEventReceipt)
-class UpstreamEventReceiptAdmin(_Books):
+class UpstreamEventReceiptAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "provider", "event_id", "iccid", "status", "outcome"]
     list_filter = ["provider", "status", "outcome"]
     search_fields = ["iccid", "event_id"]
 
 
 @admin.register(SupplierAction)
-class SupplierActionAdmin(_Books):
+class SupplierActionAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "provider", "action", "iccid", "reference", "outcome",
                     "done_at"]
     list_filter = ["provider", "action"]
@@ -46,21 +33,21 @@ class SupplierActionAdmin(_Books):
 
 
 @admin.register(SimulatedAction)
-class SimulatedActionAdmin(_Books):
+class SimulatedActionAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "profile", "reference"]
     list_filter = ["action"]
     search_fields = ["profile__iccid", "reference"]
 
 
 @admin.register(SimulatedProfileEvent)
-class SimulatedProfileEventAdmin(_Books):
+class SimulatedProfileEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "event_id", "profile", "previous", "status", "origin"]
     list_filter = ["status", "origin"]
     search_fields = ["profile__iccid", "event_id"]
 
 
 @admin.register(SimulatedCallback)
-class SimulatedCallbackAdmin(_Books):
+class SimulatedCallbackAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "attempts", "last_http_status", "delivered_at",
                     "gave_up_at"]
     list_filter = ["kind"]

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from esimdesk import config
 from esimdesk.accounts.models import ApiKey, SmsResetCode, User
 from esimdesk.core import audit, clock, console_settings
+from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.core.errors import DomainError, IllegalTransition
 from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 from esimdesk.esims import services as esims
@@ -45,41 +46,11 @@ from esimdesk.provisioning.models import (
     SimulatedUsage,
     UsageDrift,
 )
+
+# The catalog (plans, prices, supplier bundles, exchange rates) registers in its own module.
+from esimdesk.staff import admin_catalog  # noqa: F401 - registers plans, prices, bundles, rates
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog, Subscription
 from esimdesk.usage.models import UsageEvent
-
-
-class AuditedAdmin(admin.ModelAdmin):
-    """Editable by staff; every save and delete writes an audit row with who and what."""
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            changed = {name: str(form.cleaned_data.get(name)) for name in form.changed_data}
-            audit.record_by_user(user=request.user, obj=obj,
-                                 action=f"admin.{'change' if change else 'add'}",
-                                 before={name: str(form.initial.get(name))
-                                         for name in form.changed_data} if change else None,
-                                 after=changed)
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        with transaction.atomic():
-            audit.record_by_user(user=request.user, obj=obj, action="admin.delete",
-                                 before={"repr": str(obj)})
-            super().delete_model(request, obj)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For append-only records: visible to staff, never edited or deleted by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(User)
@@ -97,10 +68,6 @@ class ApiKeyAdmin(AuditedAdmin):
     list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
 
-
-# The catalog (plans, prices, supplier bundles, exchange rates) has its own module; it needs
-# AuditedAdmin above, hence imported here rather than at the top.
-from esimdesk.staff import admin_catalog  # noqa: E402, F401
 
 
 class SubscriptionInline(admin.StackedInline):

@@ -30,8 +30,8 @@ from esimdesk.catalog.models import (
     TopUpProduct,
 )
 from esimdesk.core import audit
+from esimdesk.core.admin_base import AuditedAdmin
 from esimdesk.core.money import SUPPORTED_CURRENCIES
-from esimdesk.staff.admin import AuditedAdmin
 
 
 class AuditedInlinesAdmin(AuditedAdmin):

@@ -3,34 +3,21 @@ through the inbox, which audits), canned replies editable."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.support.models import CannedReply, Conversation, Message
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Conversation)
-class ConversationAdmin(_ReadOnly):
+class ConversationAdmin(ReadOnlyAdmin):
     list_display = ["pk", "customer", "status", "channel", "assigned_to", "updated_at", "rating"]
     list_filter = ["status", "channel"]
     search_fields = ["customer__email", "customer__phone", "subject"]
 
 
 @admin.register(Message)
-class MessageAdmin(_ReadOnly):
+class MessageAdmin(ReadOnlyAdmin):
     list_display = ["pk", "conversation", "sender", "created_at"]
     search_fields = ["body", "conversation__customer__email"]
 

@@ -1,0 +1,46 @@
+"""Admin base classes shared by every app's console pages (registrations live with each
+app or in ``staff.admin``; this module registers nothing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+from django.http import HttpRequest
+
+from esimdesk.core import audit
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """For append-only records: visible to staff, never edited or deleted by hand (they
+    change only through the services that audit them)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Editable by staff; every save and delete writes an audit row with who and what."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            changed = {name: str(form.cleaned_data.get(name)) for name in form.changed_data}
+            audit.record_by_user(user=request.user, obj=obj,
+                                 action=f"admin.{'change' if change else 'add'}",
+                                 before={name: str(form.initial.get(name))
+                                         for name in form.changed_data} if change else None,
+                                 after=changed)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            audit.record_by_user(user=request.user, obj=obj, action="admin.delete",
+                                 before={"repr": str(obj)})
+            super().delete_model(request, obj)
