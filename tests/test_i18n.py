@@ -37,3 +37,29 @@ def test_compiled_catalog_matches_the_source() -> None:
             assert compiled.pgettext(message.context, message.id) == message.string
         else:
             assert compiled.gettext(message.id) == message.string, message.id
+
+
+def test_translation_functions_keep_names_makemessages_extracts() -> None:
+    """makemessages only finds strings passed to ``_``, ``gettext``, ``gettext_lazy`` and
+    their kin by those names; an alias such as ``gettext_lazy as _lazy`` silently leaves the
+    strings out of the catalog (and the page in English)."""
+    import re
+    from pathlib import Path
+
+    known = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext",
+             "pgettext_lazy", "gettext_noop"}
+    source = Path(__file__).resolve().parents[1] / "src" / "esimdesk"
+    pattern = re.compile(r"from django\.utils\.translation import (.+)")
+    bad = []
+    for path in source.rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = pattern.match(line.strip())
+            if not match:
+                continue
+            for part in match.group(1).strip("()").split(","):
+                name = part.strip()
+                if " as " in name:
+                    original, alias = (x.strip() for x in name.split(" as "))
+                    if "gettext" in original and alias not in known:
+                        bad.append(f"{path.relative_to(source)}: {name}")
+    assert bad == []

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import DomainError
@@ -22,18 +22,18 @@ from esimdesk.support.models import Message
 
 
 class ChatForm(forms.Form):
-    body = forms.CharField(label=_lazy("Your message"), required=False,
+    body = forms.CharField(label=gettext_lazy("Your message"), required=False,
                            max_length=conversations.MAX_BODY,
                            widget=forms.Textarea(attrs={"rows": 3}))
-    screenshot = forms.FileField(label=_lazy("Screenshot (optional)"), required=False)
+    screenshot = forms.FileField(label=gettext_lazy("Screenshot (optional)"), required=False)
     client_id = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
 
 class RatingForm(forms.Form):
-    rating = forms.TypedChoiceField(label=_lazy("How did we do?"), coerce=int,
+    rating = forms.TypedChoiceField(label=gettext_lazy("How did we do?"), coerce=int,
                                     choices=[(n, str(n)) for n in range(5, 0, -1)],
                                     widget=forms.RadioSelect)
-    comment = forms.CharField(label=_lazy("Anything to add? (optional)"), required=False,
+    comment = forms.CharField(label=gettext_lazy("Anything to add? (optional)"), required=False,
                               max_length=500)
 
 

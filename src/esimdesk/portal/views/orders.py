@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import DomainError, NotFound
@@ -135,13 +135,13 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 STEP_TEXT = {
-    "preparing": _lazy("Preparing your eSIM"),
-    "ready": _lazy("Ready to install"),
-    "installed": _lazy("Installed"),
-    "active": _lazy("Active"),
-    "attention": _lazy("Delayed: our support team is on it"),
-    "suspended": _lazy("Suspended"),
-    "revoked": _lazy("Replaced or revoked"),
+    "preparing": gettext_lazy("Preparing your eSIM"),
+    "ready": gettext_lazy("Ready to install"),
+    "installed": gettext_lazy("Installed"),
+    "active": gettext_lazy("Active"),
+    "attention": gettext_lazy("Delayed: our support team is on it"),
+    "suspended": gettext_lazy("Suspended"),
+    "revoked": gettext_lazy("Replaced or revoked"),
 }
 
 
