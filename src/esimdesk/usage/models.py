@@ -23,8 +23,12 @@ class UsageEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     source = models.CharField(max_length=64, help_text="API key name, supplier, CDR file")
     external_id = models.CharField(max_length=128)
-    esim = models.ForeignKey(Esim, on_delete=models.PROTECT, related_name="usage_events")
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="usage_events")
+    # No single-column indexes: the composite indexes below lead with these columns and
+    # serve every lookup by eSIM or period; each index dropped is less work per stored record.
+    esim = models.ForeignKey(Esim, on_delete=models.PROTECT, related_name="usage_events",
+                             db_index=False)
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="usage_events",
+                               db_index=False)
     kind = models.CharField(max_length=5, choices=Kind.choices)
     quantity = models.BigIntegerField(help_text="bytes, seconds or messages")
     occurred_at = models.DateTimeField()
