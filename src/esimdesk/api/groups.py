@@ -30,6 +30,8 @@ from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.pools import pool_subscription
 
 router = Router(tags=["groups"], auth=customer_auth)
+PROVIDER_HELP = ("a payment provider, or invoice: on the account of an organisation billed "
+                 "monthly")
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
           422: ErrorOut, 502: ErrorOut, 503: ErrorOut}
 
@@ -133,8 +135,7 @@ class GroupOrderIn(Schema):
     plan: str | None = Field(None, description="default: the group's current plan")
     members: int
     currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = Field("sandbox", description="a payment provider, or invoice: on the "
-                                                 "account of an organisation billed monthly")
+    provider: str = Field("sandbox", description=PROVIDER_HELP)
     save_method: bool = False
 
 
@@ -379,8 +380,7 @@ def _checkout(request: HttpRequest, scope: str, line: orders.LineRequest, curren
 class GroupSeatsIn(Schema):
     members: int = Field(..., description="how many seats to add")
     currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = Field("sandbox", description="a payment provider, or invoice: on the "
-                                                 "account of an organisation billed monthly")
+    provider: str = Field("sandbox", description=PROVIDER_HELP)
 
 
 @router.post("/groups/{group_id}/seats", response={201: OrderOut, **ERRORS},
@@ -397,8 +397,7 @@ def add_seats(request: HttpRequest, group_id: int, body: GroupSeatsIn) -> Status
 class GroupTopUpIn(Schema):
     product: str = Field(..., description="a top-up product code (GET /top-ups)")
     currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = Field("sandbox", description="a payment provider, or invoice: on the "
-                                                 "account of an organisation billed monthly")
+    provider: str = Field("sandbox", description=PROVIDER_HELP)
 
 
 @router.post("/groups/{group_id}/top-ups", response={201: OrderOut, **ERRORS},

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from esimdesk.core import audit
 
@@ -44,3 +45,12 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             audit.record_by_user(user=request.user, obj=obj, action="admin.delete",
                                  before={"repr": str(obj)})
             super().delete_model(request, obj)
+
+
+def console_page(request: HttpRequest, template: str, context: dict[str, Any], *,
+                 status: int = 200) -> HttpResponse:
+    """A staff page beside the admin, drawn in the admin's frame: its site header and title
+    come from the admin site as on the admin's own pages. Without the model sidebar: these
+    pages use the full width, and the links they show are the ones the page decides on."""
+    frame = {**admin.site.each_context(request), "is_nav_sidebar_enabled": False}
+    return render(request, template, {**frame, **context}, status=status)

@@ -17,6 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from esimdesk.core import clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.money import Money
 from esimdesk.groups.models import Group, GroupLine, Membership, MemberUsage
@@ -29,15 +30,14 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 def month_of(text: str) -> dt.date:
     """``YYYY-MM`` as the first day of that month; empty: the current month (UTC)."""
     if not text:
-        today = timezone.now().date()
-        return today.replace(day=1)
+        return clock.now().date().replace(day=1)
     match = _MONTH.match(text)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise ValidationFailed(code="invalid_month")
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
-def _bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
     end = (dt.datetime(month.year + 1, 1, 1, tzinfo=dt.UTC) if month.month == 12
            else dt.datetime(month.year, month.month + 1, 1, tzinfo=dt.UTC))
@@ -52,7 +52,7 @@ def invoice_lines(group: Group, month: dt.date) -> list[dict[str, object]]:
     """The seats billed in ``month``: per group line, one entry per seat (the member who
     held it during the line's period, or none), the seat's share of the line's amount (the
     remainder of the division on the first seat, so the shares add up exactly)."""
-    start, end = _bounds(month)
+    start, end = month_bounds(month)
     lines = (GroupLine.objects.filter(group=group, line__order__created_at__gte=start,
                                       line__order__created_at__lt=end)
              .exclude(line__order__status=Order.Status.CANCELLED)

@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,7 @@ from esimdesk.core.money import check_currency
 from esimdesk.groups.models import Group
 from esimdesk.groups.services import manager_of
 from esimdesk.notifications import services as notifications
+from esimdesk.orders.group_invoice import invoice_filename, month_bounds, render_invoice_pdf
 from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import MonthlyInvoice, Order
 
@@ -39,13 +41,6 @@ ON_ACCOUNT = "invoice"
 
 def _month_start(instant: dt.datetime) -> dt.date:
     return instant.astimezone(dt.UTC).date().replace(day=1)
-
-
-def _month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
-    following = (dt.date(month.year + 1, 1, 1) if month.month == 12
-                 else dt.date(month.year, month.month + 1, 1))
-    return start, dt.datetime(following.year, following.month, 1, tzinfo=dt.UTC)
 
 
 def billed_by_invoice(group: Group) -> bool:
@@ -91,18 +86,20 @@ def issue_invoices(*, now: dt.datetime | None = None) -> dict[str, int]:
     instant = now or clock.now()
     current = _month_start(instant)
     due_days = int(config.env("ESIMDESK_INVOICE_DUE_DAYS"))
+    # The months with orders on account, as the database groups them (not every order).
     open_months = (Order.objects.filter(paid_provider=ON_ACCOUNT,
-                                        paid_at__lt=_month_bounds(current)[0])
+                                        paid_at__lt=month_bounds(current)[0])
                    .exclude(status=Order.Status.CANCELLED)
-                   .values_list("lines__group_line__group_id", "currency", "paid_at"))
-    wanted = {(group_id, currency, _month_start(paid_at))
-              for group_id, currency, paid_at in open_months if group_id is not None}
+                   .annotate(month=TruncMonth("paid_at", tzinfo=dt.UTC))
+                   .values_list("lines__group_line__group_id", "currency", "month").distinct())
+    wanted = {(group_id, currency, month.date())
+              for group_id, currency, month in open_months if group_id is not None}
     issued = 0
     for group_id, currency, month in sorted(wanted):
         if MonthlyInvoice.objects.filter(group_id=group_id, month=month,
                                          currency=currency).exists():
             continue
-        start, end = _month_bounds(month)
+        start, end = month_bounds(month)
         total = (Order.objects.filter(paid_provider=ON_ACCOUNT, currency=currency,
                                       paid_at__gte=start, paid_at__lt=end,
                                       lines__group_line__group_id=group_id)
@@ -124,8 +121,6 @@ def issue_invoices(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def _send(invoice: MonthlyInvoice) -> None:
-    from esimdesk.orders.group_invoice import invoice_filename, render_invoice_pdf
-
     group = Group.objects.select_related("owner").get(pk=invoice.group_id)
     pdf = render_invoice_pdf(group=group, month=invoice.month, invoice=invoice)
     notifications.send_templated_email(

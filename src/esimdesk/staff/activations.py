@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.core import clock
+from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim, Reissue
@@ -54,7 +55,7 @@ def activation_list(request: HttpRequest) -> HttpResponse:
                                          created_at__lt=now - NOT_INSTALLED_AFTER)
                      .select_related("owner").order_by("created_at")[:LIST_LIMIT])
     recent = Reissue.objects.select_related("old_esim", "new_esim")[:20]
-    return render(request, "staff/activations.html", {**admin.site.each_context(request),
+    return console_page(request, "staff/activations.html", {
         "title": _("Activations"), "failed": failed, "preparing": preparing,
         "not_installed": not_installed, "reissues": recent, "now": now, "query": query})
 
@@ -74,8 +75,7 @@ def activation_order(request: HttpRequest, number: str) -> HttpResponse:
         | Q(object_type="esim", object_id__in=[str(pk) for pk in esim_ids])
     ).order_by("at", "pk")
     payments = [p for p in order.payments.all() if p.status == Payment.Status.SUCCEEDED]
-    return render(request, "staff/activation_order.html", {
-        **admin.site.each_context(request),
+    return console_page(request, "staff/activation_order.html", {
         "title": _("Activation of order %(number)s") % {"number": order.number},
         "order": order, "lines": lines, "history": history, "reissues": reissued,
         "esims": Esim.objects.filter(pk__in=esim_ids).order_by("created_at"),

@@ -19,12 +19,13 @@ from django.contrib.auth.decorators import permission_required
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 
 from esimdesk.accounts import lockout
 from esimdesk.accounts.models import User
 from esimdesk.core import clock
+from esimdesk.core.admin_base import console_page
 from esimdesk.core.ids import is_valid_iccid, normalize_iccid
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
@@ -113,7 +114,7 @@ def customer_search(request: HttpRequest) -> HttpResponse:
     found = search(query) if query else []
     if len(found) == 1:
         return redirect("staff_customer", user_id=found[0].pk)
-    return render(request, "staff/customers.html", {
+    return console_page(request, "staff/customers.html", {
         "title": _("Customers"), "query": query, "found": found})
 
 
@@ -127,7 +128,7 @@ def customer_page(request: HttpRequest, user_id: int) -> HttpResponse:
 def render_customer(request: HttpRequest, customer: Any, *, status: int = 200,
                     error: str = "", error_code: str = "") -> HttpResponse:
     """The customer page; an action that was refused renders it with its 4xx and message."""
-    return render(request, "staff/customer.html", {
+    return console_page(request, "staff/customer.html", {
         "title": _("Customer %(name)s") % {"name": customer},
         "ctx": customer_context(customer=customer, request=request),
         "may": roles.permissions_for(request.user),

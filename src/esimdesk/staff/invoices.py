@@ -3,15 +3,16 @@ and recording a transfer (``orders.invoicing.mark_paid``, audited with the refer
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.core import clock
+from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError
 from esimdesk.orders import invoicing
 from esimdesk.orders.group_invoice import invoice_filename, render_invoice_pdf
@@ -25,8 +26,8 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     rows = MonthlyInvoice.objects.select_related("group")
     if status in MonthlyInvoice.Status.values:
         rows = rows.filter(status=status)
-    return render(request, "staff/invoices.html", {
-        **admin.site.each_context(request), "title": _("Monthly invoices"),
+    return console_page(request, "staff/invoices.html", {
+        "title": _("Monthly invoices"),
         "rows": rows[:300], "status": status, "now": clock.now(),
         "may_mark_paid": request.user.has_perm("orders.change_monthlyinvoice")})
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import csv
 from decimal import Decimal, InvalidOperation
 
-from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -23,6 +21,7 @@ from esimdesk.catalog import margins as margin_math
 from esimdesk.catalog.checks import configured_suppliers, known_suppliers
 from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
+from esimdesk.core.admin_base import console_page
 
 CSV_COLUMNS = ["plan", "name", "coverage", "kind", "supplier", "configured", "bundle_code",
                "priority", "active", "cost", "cost_currency", "currency", "price",
@@ -65,8 +64,7 @@ def margins(request: HttpRequest) -> HttpResponse:
     counts = {flag: sum(1 for row in report.rows if row.worst == flag)
               for flag in (margin_math.NEGATIVE, margin_math.THIN, margin_math.NO_RATE,
                            "unmapped")}
-    return render(request, "staff/margins.html", {
-        **admin.site.each_context(request),
+    return console_page(request, "staff/margins.html", {
         "title": _("Margins per plan and supplier"),
         "report": report, "rows": rows, "filters": filters, "thin": thin, "counts": counts,
         "coverages": Plan.Coverage.choices, "kinds": Plan.Kind.choices,

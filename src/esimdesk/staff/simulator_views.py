@@ -15,12 +15,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from esimdesk import config
 from esimdesk.core import audit
+from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError
 from esimdesk.provisioning import simulator_books, simulator_events
 from esimdesk.provisioning.models import (
@@ -76,7 +77,7 @@ def simulator_console(request: HttpRequest) -> HttpResponse:
     page = Paginator(profiles, 50).get_page(request.GET.get("page"))
     used = simulator_books.used_by_iccid([str(p.iccid) for p in page])
     rows = [(p, used.get((str(p.iccid), "data"), 0)) for p in page]
-    return render(request, "staff/simulator.html", {
+    return console_page(request, "staff/simulator.html", {
         "title": _("Upstream simulator"), "page": page, "rows": rows, "query": query,
         "state": state, "states": SimulatedProfile.State.values,
         "events": _recent_events(),
@@ -109,7 +110,7 @@ def simulator_profile(request: HttpRequest, pk: int) -> HttpResponse:
     callbacks = SimulatedCallback.objects.filter(
         Q(events__profile=profile) | Q(kind=SimulatedCallback.Kind.USAGE,
                                        body__contains=f'"iccid":"{profile.iccid}"'))
-    return render(request, "staff/simulator_profile.html", {
+    return console_page(request, "staff/simulator_profile.html", {
         "title": _("Simulated profile %(iccid)s") % {"iccid": profile.iccid},
         "profile": profile, "book": simulator_books.describe(profile),
         "balance": simulator_books.balance(profile),

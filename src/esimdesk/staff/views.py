@@ -7,8 +7,9 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 
+from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError
 from esimdesk.core.money import Money, exponent
 from esimdesk.notifications.models import OutboxMessage
@@ -28,7 +29,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     if query:
         messages = messages.filter(to__icontains=query)
     page = Paginator(messages, 50).get_page(request.GET.get("page"))
-    return render(request, "staff/outbox.html", {"page": page, "channel": channel,
+    return console_page(request, "staff/outbox.html", {"page": page, "channel": channel,
                                                  "query": query})
 
 
@@ -38,7 +39,7 @@ def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboxMessage, pk=pk)
     attachments = [(index, item["filename"], item["mimetype"])
                    for index, item in enumerate(message.attachments)]
-    return render(request, "staff/outbox_message.html", {"message": message,
+    return console_page(request, "staff/outbox_message.html", {"message": message,
                                                          "attachments": attachments})
 
 
@@ -79,5 +80,5 @@ def refund_payment(request: HttpRequest, payment_id: str) -> HttpResponse:
                 messages.success(request, f"Refund of {form.cleaned_data['amount']} "
                                  f"{payment.currency} requested for {payment.order.number}.")
                 return redirect("admin:payments_payment_changelist")
-    return render(request, "staff/refund.html", {"payment": payment, "form": form,
+    return console_page(request, "staff/refund.html", {"payment": payment, "form": form,
                                                  "title": f"Refund {payment.public_id}"})

@@ -37,17 +37,12 @@ class RatingForm(forms.Form):
                               max_length=500)
 
 
-def realtime_base(request: HttpRequest) -> str:
-    """The WebSocket base the page's script connects to ("" = the page's own host)."""
-    return settings.REALTIME_URL
-
-
 def _page(request: HttpRequest, form: ChatForm, status: int = 200) -> HttpResponse:
     conversation = conversations.current_conversation(customer=request.user)
     history = (list(conversation.messages.select_related("author")) if conversation else [])
     return render(request, "support/chat.html", {
         "conversation": conversation, "history": history, "form": form,
-        "rating_form": RatingForm(), "realtime_url": realtime_base(request),
+        "rating_form": RatingForm(), "realtime_url": settings.REALTIME_URL,
         "last_id": history[-1].pk if history else 0,
     }, status=status)
 

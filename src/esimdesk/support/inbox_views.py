@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.contrib import admin
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
@@ -16,14 +16,14 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.core import clock
+from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError
 from esimdesk.support import conversations
-from esimdesk.support.chat_views import realtime_base
 from esimdesk.support.models import CannedReply, Conversation
 
 QUEUES = ("open", "mine", "unassigned", "waiting", "resolved", "all")
@@ -67,9 +67,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = list(_queue(request, name)[:200])
     template = ("support/inbox_rows.html" if request.GET.get("fragment")
                 else "support/inbox.html")
-    return render(request, template, {**admin.site.each_context(request),
+    return console_page(request, template, {
         "title": _("Support inbox"), "rows": rows, "queue": name, "queues": QUEUES,
-        "now": clock.now(), "realtime_url": realtime_base(request)})
+        "now": clock.now(), "realtime_url": settings.REALTIME_URL})
 
 
 def _context_block(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
@@ -89,7 +89,7 @@ def conversation_page(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation.objects.select_related(
         "customer", "assigned_to"), pk=pk)
     history = list(conversation.messages.select_related("author"))
-    return render(request, "support/conversation.html", {**admin.site.each_context(request),
+    return console_page(request, "support/conversation.html", {
         "title": _("Conversation with %(customer)s") % {"customer": conversation.customer},
         "conversation": conversation, "history": history,
         "canned": [(c.pk, c.title, c.body_for(conversation.language))
@@ -97,7 +97,7 @@ def conversation_page(request: HttpRequest, pk: int) -> HttpResponse:
         "agents": agents(), "client_id": uuid.uuid4().hex, "now": clock.now(),
         "may_reply": request.user.has_perm("support.reply_conversation"),
         "statuses": Conversation.Status.choices,
-        "realtime_url": realtime_base(request), "last_id": history[-1].pk if history else 0,
+        "realtime_url": settings.REALTIME_URL, "last_id": history[-1].pk if history else 0,
         **_context_block(request, conversation)})
 
 

@@ -30,27 +30,30 @@ def bucket_order(allowance: Allowance) -> tuple[bool, int]:
     return (allowance.source != Allowance.Source.PLAN, allowance.pk)
 
 
-def ingest(*, source: str, records: list[Record], now: dt.datetime, grace: dt.timedelta,
-           ) -> tuple[int, int, list[tuple[int, str]], set[int]]:
-    """(accepted, duplicates, rejected, touched period ids); the caller owns the
-    transaction."""
-    assert transaction.get_connection().in_atomic_block
-    duplicates = 0
-    rejected: list[tuple[int, str]] = []
+def without_duplicates(source: str, records: list[Record]) -> tuple[list[Record], int]:
+    """The records to charge, and how many were duplicates: a repeat inside the batch (the
+    first occurrence wins) or an id already stored for ``source``."""
     fresh: list[Record] = []
     seen: set[str] = set()
     for record in records:
-        if record.external_id in seen:
-            duplicates += 1
-        else:
+        if record.external_id not in seen:
             seen.add(record.external_id)
             fresh.append(record)
     stored: set[str] = set()
     for chunk in _chunks([r.external_id for r in fresh]):
         stored.update(UsageEvent.objects.filter(source=source, external_id__in=chunk)
                       .values_list("external_id", flat=True))
-    duplicates += sum(1 for r in fresh if r.external_id in stored)
     fresh = [r for r in fresh if r.external_id not in stored]
+    return fresh, len(records) - len(fresh)
+
+
+def ingest(*, source: str, records: list[Record], now: dt.datetime, grace: dt.timedelta,
+           ) -> tuple[int, int, list[tuple[int, str]], set[int]]:
+    """(accepted, duplicates, rejected, touched period ids); the caller owns the
+    transaction."""
+    assert transaction.get_connection().in_atomic_block
+    rejected: list[tuple[int, str]] = []
+    fresh, duplicates = without_duplicates(source, records)
 
     esim_ids: dict[str, int] = {}
     for chunk in _chunks(sorted({r.iccid for r in fresh})):

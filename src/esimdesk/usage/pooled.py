@@ -20,6 +20,7 @@ from django.db import connection
 
 from esimdesk.groups.models import Membership
 from esimdesk.usage.ingest_pg import Row
+from esimdesk.usage.ingest_sqlite import without_duplicates
 from esimdesk.usage.models import UsageEvent
 from esimdesk.usage.records import Record
 
@@ -71,22 +72,7 @@ def charge_pooled_rows(*, source: str, rows: list[Row], now: dt.datetime,
         return result
     result.rest = [row for row in rows if row[2] not in pooled]
     _lock_pools({pooled[row[2]][1] for row in mine})
-    fresh: list[Record] = []
-    seen: set[str] = set()
-    for row in mine:  # the first occurrence in the batch wins, as on the personal path
-        if row[1] in seen:
-            result.duplicates += 1
-        else:
-            seen.add(row[1])
-            fresh.append(Record(*row))
-    ids = [record.external_id for record in fresh]
-    stored: set[str] = set()
-    for start in range(0, len(ids), CHUNK):
-        stored.update(UsageEvent.objects.filter(source=source,
-                                                external_id__in=ids[start:start + CHUNK])
-                      .values_list("external_id", flat=True))
-    result.duplicates += sum(1 for record in fresh if record.external_id in stored)
-    fresh = [record for record in fresh if record.external_id not in stored]
+    fresh, result.duplicates = without_duplicates(source, [Record(*row) for row in mine])
     if not fresh:
         return result
     from esimdesk.subscriptions.pool_ingest import charge_pooled
