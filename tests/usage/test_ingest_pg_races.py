@@ -90,3 +90,65 @@ def test_room_for_both_batches_needs_no_correction(
     assert {(e.charged, e.overage) for e in UsageEvent.objects.all()} == {
         (3000, 0), (4000, 0), (3500, 0)}
 
+
+
+def _delete_period(conn: psycopg.Connection[Any], period_id: int) -> None:
+    conn.execute("DELETE FROM subscriptions_allowance WHERE period_id = %s", [period_id])
+    conn.execute("DELETE FROM subscriptions_period WHERE id = %s", [period_id])
+
+
+def test_a_period_deleted_between_the_two_steps_makes_the_batch_retry(
+        catalog: None, other: psycopg.Connection[Any]) -> None:
+    # Usage events carry no per-row foreign-key check: the batch notices that the allowances
+    # it charged are gone and is retried (the retry then rejects the records, no period).
+    clock.set_now(START)
+    esim, period = make_esim(data=1000)
+    clock.set_now(START + dt.timedelta(minutes=5))
+    assert held_batch(other, esim.iccid, [100]) == (1, 0, [])
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM subscriptions_allowance WHERE period_id = %s", [period.pk])
+        cursor.execute("DELETE FROM subscriptions_period WHERE id = %s", [period.pk])
+    with pytest.raises(ingest_pg.ConcurrentDuplicate):
+        ingest_pg.settle(other.cursor(), source="net", near_percent=50)
+    other.rollback()
+    assert not UsageEvent.objects.exists()
+
+
+def test_a_charged_period_cannot_be_deleted_while_the_batch_runs_nor_after(
+        catalog: None, other: psycopg.Connection[Any]) -> None:
+    clock.set_now(START)
+    esim, period = make_esim(data=1000)
+    clock.set_now(START + dt.timedelta(minutes=5))
+    assert held_batch(other, esim.iccid, [100]) == (1, 0, [])
+    ingest_pg.settle(other.cursor(), source="net", near_percent=50)
+    # The batch holds its period's allowances until it commits: a delete has to wait ...
+    deleter = psycopg.connect(other.info.dsn)
+    try:
+        deleter.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            _delete_period(deleter, period.pk)
+        deleter.rollback()
+        other.commit()
+        # ... and once the events are committed, the deferred guard refuses it at commit.
+        _delete_period(deleter, period.pk)
+        with pytest.raises(psycopg.errors.ForeignKeyViolation,
+                           match="usage events still reference period"):
+            deleter.commit()
+        deleter.rollback()
+        deleter.execute("SET CONSTRAINTS usage_events_reference_esim IMMEDIATE")
+        with pytest.raises(psycopg.errors.ForeignKeyViolation,
+                           match="usage events still reference eSIM"):
+            deleter.execute("DELETE FROM esims_esim WHERE id = %s", [esim.pk])
+        deleter.rollback()
+    finally:
+        deleter.close()
+    assert data_of(period) == [("plan", 1000, 100, 0)]
+
+
+def test_a_period_without_usage_events_can_still_be_deleted(
+        catalog: None, other: psycopg.Connection[Any]) -> None:
+    clock.set_now(START)
+    _, period = make_esim(data=1000)
+    _delete_period(other, period.pk)
+    other.commit()
+    assert not Allowance.objects.filter(period_id=period.pk).exists()

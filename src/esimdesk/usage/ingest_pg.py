@@ -1,8 +1,8 @@
 """The PostgreSQL fast path: COPY the batch into a temporary table, then set-based SQL.
 
 Optimistic charging, so that concurrent batches queue up only for the balances, not for the
-bulk of the work: storing the events with their six indexes and checking their foreign keys
-(docs/PERFORMANCE.md has the measured split). Steps, all in the caller's transaction:
+bulk of the work: storing the events with their four indexes (docs/PERFORMANCE.md has the
+measured split). Steps, all in the caller's transaction:
 
 1. COPY the validated records into ``usage_in`` (per connection, emptied on commit);
 2. one statement: drop duplicates inside the batch (first occurrence wins) and records
@@ -13,8 +13,8 @@ bulk of the work: storing the events with their six indexes and checking their f
    carrying the same records wait on each other in one order (a deadlock needs one id
    reused for different eSIMs; PostgreSQL then aborts one batch and the caller retries it);
    note per (period, kind) what was assumed (``usage_grp``);
-3. check the events' foreign keys now rather than at commit (they are deferred), so the
-   locks below are held for as short a time as possible;
+3. (no step: the events' eSIM and period come from rows this statement has just read, so no
+   per-row foreign-key check is made; see below for what holds them);
 4. and 5., one statement: lock the allowances of those (period, kind) pairs in id order
    (concurrent batches charging the same periods queue up here, always in the same order);
    then, on the locked (current) balances, where the free capacity changed since
@@ -26,6 +26,13 @@ A pair can only need correcting if its free capacity was short of the batch's re
 step 2 (its inserted records are then listed in ``usage_mine``) or if a concurrent batch
 consumed it between steps 2 and 4; that last, rarer case raises ``ConcurrentDuplicate``
 and the caller retries the whole batch (the next attempt sees the new balance).
+
+What keeps an event's eSIM and period in existence without a foreign-key constraint: a
+deferred trigger refuses, at commit, to delete one that committed events reference
+(migration ``usage/0003``), and the allowance rows locked in step 4 keep their period from
+being deleted until this transaction commits (a delete of the period must first remove them,
+so it waits here and its trigger then sees these events). Step 4 also counts the rows it
+locked: fewer than step 2 saw means a period went away meanwhile, and the batch is retried.
 
 Records of pooled eSIMs never reach this module: ``usage.pooled`` charges them to their pools
 first, in the same transaction, and passes on the rest.
@@ -59,7 +66,7 @@ CREATE TEMP TABLE IF NOT EXISTS usage_in (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS usage_grp (
     period_id bigint NOT NULL, kind text NOT NULL, free_old numeric NOT NULL,
-    s_all numeric NOT NULL, n_all bigint NOT NULL, s_ins numeric NOT NULL,
+    n_alw bigint NOT NULL, s_all numeric NOT NULL, n_all bigint NOT NULL, s_ins numeric NOT NULL,
     charged numeric NOT NULL, overage numeric NOT NULL, n_ins bigint NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS usage_mine (
@@ -95,7 +102,7 @@ r AS (
      ORDER BY f.idx, p.id),
 c AS (SELECT * FROM r WHERE NOT stored AND period_id IS NOT NULL),
 g AS (
-    SELECT a.period_id, a.kind, SUM(a.total - a.used) AS free
+    SELECT a.period_id, a.kind, SUM(a.total - a.used) AS free, COUNT(*) AS n_alw
       FROM subscriptions_allowance a
      WHERE (a.period_id, a.kind) IN (SELECT DISTINCT period_id, kind FROM c)
      GROUP BY a.period_id, a.kind),
@@ -115,13 +122,13 @@ ins AS (
     RETURNING external_id, period_id, kind, quantity, charged, overage),
 s AS (
     SELECT c.period_id, c.kind, COALESCE(MAX(g.free), 0) AS free_old,
-           SUM(c.quantity) AS s_all, COUNT(*) AS n_all
+           COALESCE(MAX(g.n_alw), 0) AS n_alw, SUM(c.quantity) AS s_all, COUNT(*) AS n_all
       FROM c LEFT JOIN g ON g.period_id = c.period_id AND g.kind = c.kind
      GROUP BY c.period_id, c.kind),
 grp AS (
-    INSERT INTO usage_grp (period_id, kind, free_old, s_all, n_all, s_ins, charged, overage,
-                           n_ins)
-    SELECT s.period_id, s.kind, s.free_old, s.s_all, s.n_all, COALESCE(i.s_ins, 0),
+    INSERT INTO usage_grp (period_id, kind, free_old, n_alw, s_all, n_all, s_ins, charged,
+                           overage, n_ins)
+    SELECT s.period_id, s.kind, s.free_old, s.n_alw, s.s_all, s.n_all, COALESCE(i.s_ins, 0),
            COALESCE(i.charged, 0), COALESCE(i.overage, 0), COALESCE(i.n_ins, 0)
       FROM s LEFT JOIN (SELECT period_id, kind, SUM(quantity) AS s_ins,
                                SUM(charged) AS charged, SUM(overage) AS overage,
@@ -158,9 +165,10 @@ WITH cur AS (
      WHERE (a.period_id, a.kind) IN (SELECT period_id, kind FROM usage_grp WHERE n_ins > 0)
      ORDER BY a.id
        FOR UPDATE),
-fr AS (SELECT period_id, kind, SUM(total - used) AS free FROM cur GROUP BY period_id, kind),
+fr AS (SELECT period_id, kind, SUM(total - used) AS free, COUNT(*) AS n_now
+         FROM cur GROUP BY period_id, kind),
 chk AS (
-    SELECT g.*, COALESCE(fr.free, 0) AS free_now,
+    SELECT g.*, COALESCE(fr.free, 0) AS free_now, COALESCE(fr.n_now, 0) AS n_now,
            (COALESCE(fr.free, 0) = g.free_old AND g.n_ins = g.n_all)
            OR (g.free_old >= g.s_all AND COALESCE(fr.free, 0) >= g.s_ins) AS ok
       FROM usage_grp g LEFT JOIN fr ON fr.period_id = g.period_id AND fr.kind = g.kind
@@ -205,19 +213,14 @@ near AS (
      GROUP BY period_id
     HAVING SUM(total) > 0 AND SUM(used + add_used) * 100 >= SUM(total) * %(near)s)
 SELECT (SELECT COUNT(*) FROM chk
-         WHERE NOT ok AND NOT EXISTS (SELECT 1 FROM usage_mine m
-                                       WHERE m.period_id = chk.period_id
-                                         AND m.kind = chk.kind)),
+         WHERE (NOT ok AND NOT EXISTS (SELECT 1 FROM usage_mine m
+                                        WHERE m.period_id = chk.period_id
+                                          AND m.kind = chk.kind))
+            OR n_now < n_alw),
        COALESCE((SELECT array_agg(period_id) FROM near), '{}')
 """
 
-_FOREIGN_KEYS = """
-SELECT string_agg(quote_ident(conname), ', ' ORDER BY conname) FROM pg_constraint
- WHERE conrelid = 'usage_usageevent'::regclass AND contype = 'f' AND condeferred
-"""
-
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_foreign_keys: str | None = None
 
 
 def copy_text(rows: Iterable[Row]) -> str:
@@ -235,9 +238,8 @@ def copy_text(rows: Iterable[Row]) -> str:
 
 def store(cursor: Any, copy_cursor: Any, *, source: str, data: str, at: Any,
           grace: dt.timedelta) -> tuple[int, int, list[tuple[int, str]]]:
-    """Steps 1-3 on a DB-API cursor (``copy_cursor``: the psycopg cursor, for COPY); ``data``
+    """Steps 1-2 on a DB-API cursor (``copy_cursor``: the psycopg cursor, for COPY); ``data``
     is the batch from ``copy_text``. (inserted, duplicates, rejected)."""
-    global _foreign_keys
     cursor.execute(_TABLES)
     # Empty already after a commit; not when the caller's transaction spans several batches
     # (DELETE rather than TRUNCATE: no new files and catalog rows per batch).
@@ -254,14 +256,6 @@ def store(cursor: Any, copy_cursor: Any, *, source: str, data: str, at: Any,
         else:
             rejected.append((int(idx), str(code)))
     rejected.sort()
-    if inserted:
-        if _foreign_keys is None:
-            cursor.execute(_FOREIGN_KEYS)
-            _foreign_keys = cursor.fetchone()[0] or ""
-        if _foreign_keys:
-            # Fires the deferred checks of the rows just inserted, then restores the default.
-            cursor.execute(f"SET CONSTRAINTS {_foreign_keys} IMMEDIATE")
-            cursor.execute(f"SET CONSTRAINTS {_foreign_keys} DEFERRED")
     return inserted, duplicates + candidates - inserted, rejected
 
 
