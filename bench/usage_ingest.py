@@ -220,9 +220,9 @@ def db_only_run(count: int, esims: int) -> float:
     rng = random.Random(2)
     raw = records(10_000_000, count, esims, rng)
     # Ready-made COPY data: the probe spends no Python time on the records themselves.
-    chunks = [ingest_pg.copy_text([(i, r["id"], r["iccid"], r["kind"], r["quantity"],
-                                    dt.datetime.fromisoformat(r["occurred_at"]))
-                                   for i, r in enumerate(raw[s:s + BATCH])])
+    chunks = [ingest_pg.prepare([(i, r["id"], r["iccid"], r["kind"], r["quantity"],
+                                  dt.datetime.fromisoformat(r["occurred_at"]))
+                                 for i, r in enumerate(raw[s:s + BATCH])])[0]
               for s in range(0, count, BATCH)]
     near = min([100, *low_data_thresholds()])
     queue = list(reversed(chunks))

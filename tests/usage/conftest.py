@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.subscriptions import services as subscriptions
+from esimdesk.usage import services as usage
 from esimdesk.usage.models import UsageEvent
 
 # 22:30 UTC: the last 48 hours cross two UTC day boundaries
@@ -20,6 +22,15 @@ START = dt.datetime(2026, 6, 1, 0, 0, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 6, 10, 22, 30, tzinfo=dt.UTC)
 MB = 1024 * 1024
 _serial = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _forget_duplicate_sources() -> Iterator[None]:
+    """Which sources sent duplicates lately is remembered per process; each test starts
+    with none, so that it runs the statement it means to."""
+    usage._DUPLICATES_SEEN.clear()
+    yield
+    usage._DUPLICATES_SEEN.clear()
 
 
 @pytest.fixture

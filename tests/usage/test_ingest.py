@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from esimdesk.core import clock
 from esimdesk.provisioning.models import SimulatedProfile
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, ReminderLog
+from esimdesk.usage import services as usage
 from esimdesk.usage.models import UsageEvent
 from esimdesk.usage.services import ingest
 from tests.conftest import run_tasks
@@ -38,6 +40,24 @@ def test_replaying_a_batch_changes_nothing_and_counts_duplicates() -> None:
     assert UsageEvent.objects.count() == 20
     # Another source may use the same ids: they are other records.
     assert ingest(source="cdr", records=batch[:1]).accepted == 1
+
+
+def test_a_source_that_replays_is_looked_up_first_until_it_stops() -> None:
+    # On PostgreSQL a replay fails the fast insert and runs again looking records up; the
+    # source's next batches then start that way, until one carries no duplicate.
+    esim, period = make_esim(data=10_000)
+    at = START + dt.timedelta(minutes=5)
+    clock.set_now(at)
+    ingest(source="net", records=[rec("a", esim.iccid, 10, at)])
+    assert not usage._sends_duplicates("net")
+    replay = ingest(source="net", records=[rec("a", esim.iccid, 10, at),
+                                           rec("b", esim.iccid, 10, at)])
+    assert (replay.accepted, replay.duplicates) == (1, 1)
+    assert usage._sends_duplicates("net") == (connection.vendor == "postgresql")
+    assert ingest(source="net", records=[rec("a", esim.iccid, 10, at)]).duplicates == 1
+    assert ingest(source="net", records=[rec("c", esim.iccid, 10, at)]).accepted == 1
+    assert not usage._sends_duplicates("net")
+    assert data_of(period) == [("plan", 10_000, 30, 0)]
 
 
 def test_mixed_batch_is_handled_per_record() -> None:

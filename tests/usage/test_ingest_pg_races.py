@@ -1,12 +1,16 @@
-"""The PostgreSQL path charges optimistically: a batch stores its events with charges
-computed from the balance as last committed, then locks the balances and corrects what a
-concurrent batch made wrong. These tests stop a batch between the two steps, commit another
-batch on the same period, then let the first one finish."""
+"""Races of the PostgreSQL path, staged one step at a time.
+
+A batch is held up on a second connection after its main statement (events stored, plan
+buckets with room charged and locked, the rest listed for step 3), while another batch runs
+through the service; then the held batch finishes. The outcome must be what running the two
+batches one after the other gives."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -17,11 +21,12 @@ from esimdesk.core import clock
 from esimdesk.subscriptions.models import Allowance
 from esimdesk.usage import ingest_pg
 from esimdesk.usage.models import UsageEvent
-from esimdesk.usage.services import ingest
+from esimdesk.usage.services import IngestResult, ingest
 from tests.usage.helpers import START, data_of, make_esim, rec
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 AT = START + dt.timedelta(minutes=1)
+GRACE = dt.timedelta(hours=72)
 
 
 @pytest.fixture
@@ -34,13 +39,84 @@ def other() -> Iterator[psycopg.Connection[Any]]:
     conn.close()
 
 
-def held_batch(conn: psycopg.Connection[Any], iccid: str,
-               quantities: list[int]) -> tuple[int, int, list[tuple[int, str]]]:
-    """Steps 1-3 of a batch on ``conn``, its transaction left open."""
-    rows = [(i, f"held-{i}", iccid, "data", q, AT) for i, q in enumerate(quantities)]
+def held_batch(conn: psycopg.Connection[Any], iccid: str, quantities: list[int], *,
+               kind: str = "data", prefix: str = "held",
+               ) -> tuple[int, int, list[tuple[int, str]], int, set[int]]:
+    """Steps 1-2 of a batch on ``conn``, its transaction left open: (inserted, duplicates,
+    rejected, records left for step 3, periods near 50 %)."""
+    rows = [(i, f"{prefix}-{i}", iccid, kind, q, AT) for i, q in enumerate(quantities)]
+    data, _ = ingest_pg.prepare(rows)
     cursor = conn.cursor()
-    return ingest_pg.store(cursor, cursor, source="net", data=ingest_pg.copy_text(rows),
-                           at=clock.now(), grace=dt.timedelta(hours=72))
+    return ingest_pg.store_and_charge(cursor, cursor, source="net", data=data,
+                                      at=clock.now(), grace=GRACE, near_percent=50)
+
+
+def finish(conn: psycopg.Connection[Any], rest: int) -> None:
+    if rest:
+        ingest_pg.settle_rest(conn.cursor(), source="net", near_percent=50)
+    conn.commit()
+
+
+class Blocked:
+    """``call`` on a thread of its own, which is known to be waiting for a lock before
+    ``start`` returns (so the held batch's commit comes after it asked)."""
+
+    def __init__(self, watcher: psycopg.Connection[Any], call: Callable[[], Any]) -> None:
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._watcher = watcher
+        self._thread = threading.Thread(target=self._run, args=(call,))
+
+    def _run(self, call: Callable[[], Any]) -> None:
+        try:
+            self.result = call()
+        except BaseException as error:  # reported by join()
+            self.error = error
+        finally:
+            connection.close()
+
+    def start(self) -> Blocked:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            waiting = self._watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'").fetchone()
+            if waiting and waiting[0]:
+                return self
+            time.sleep(0.005)
+        raise AssertionError("the concurrent batch never waited for the held one")
+
+    def join(self) -> Any:
+        self._thread.join(30)
+        if self.error:
+            raise self.error
+        return self.result
+
+
+@pytest.fixture
+def watcher(other: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    conn = psycopg.connect(other.info.dsn, autocommit=True)
+    yield conn
+    conn.close()
+
+
+def test_a_batch_that_finds_the_bucket_filled_meanwhile_is_charged_from_the_new_balance(
+        catalog: None, other: psycopg.Connection[Any],
+        watcher: psycopg.Connection[Any]) -> None:
+    clock.set_now(START)
+    esim, period = make_esim(data=1000)
+    clock.set_now(START + dt.timedelta(minutes=5))
+    # The held batch charged 600 to the plan's bucket and holds it.
+    assert held_batch(other, esim.iccid, [600]) == (1, 0, [], 0, {period.pk})
+    late = Blocked(watcher, lambda: ingest(
+        source="net", records=[rec("late", esim.iccid, 700, AT)])).start()
+    other.commit()
+    # The late batch re-checked the room on the row it locked: 400 left, 300 over.
+    assert late.join() == IngestResult(1, 0, [])
+    assert data_of(period) == [("plan", 1000, 1000, 300)]
+    event = UsageEvent.objects.get(external_id="late")
+    assert (event.charged, event.overage) == (400, 300)
 
 
 def test_a_nearly_full_period_is_charged_again_after_a_concurrent_batch(
@@ -48,11 +124,10 @@ def test_a_nearly_full_period_is_charged_again_after_a_concurrent_batch(
     clock.set_now(START)
     esim, period = make_esim(data=1000)
     clock.set_now(START + dt.timedelta(minutes=5))
-    # The held batch needs more than the free 1,000: its records are listed for correction.
-    assert held_batch(other, esim.iccid, [600, 600]) == (2, 0, [])
+    # 1,200 does not fit in the free 1,000: both records are left for step 3, nothing locked.
+    assert held_batch(other, esim.iccid, [600, 600]) == (2, 0, [], 2, set())
     assert ingest(source="net", records=[rec("first", esim.iccid, 700, AT)]).accepted == 1
-    ingest_pg.settle(other.cursor(), source="net", near_percent=50)
-    other.commit()
+    finish(other, rest=2)
     assert data_of(period) == [("plan", 1000, 1000, 900)]
     held = {e.external_id: (e.charged, e.overage)
             for e in UsageEvent.objects.filter(external_id__startswith="held-")}
@@ -60,36 +135,51 @@ def test_a_nearly_full_period_is_charged_again_after_a_concurrent_batch(
     assert sum(e.charged for e in UsageEvent.objects.all()) == 1000
 
 
-def test_room_used_up_by_a_concurrent_batch_makes_the_batch_retry(
-        catalog: None, other: psycopg.Connection[Any]) -> None:
-    clock.set_now(START)
-    esim, period = make_esim(data=1000)
-    clock.set_now(START + dt.timedelta(minutes=5))
-    # There was room for the held batch when it stored its events; there is none at the end.
-    assert held_batch(other, esim.iccid, [600]) == (1, 0, [])
-    assert ingest(source="net", records=[rec("first", esim.iccid, 700, AT)]).accepted == 1
-    with pytest.raises(ingest_pg.ConcurrentDuplicate):
-        ingest_pg.settle(other.cursor(), source="net", near_percent=50)
-    other.rollback()
-    assert data_of(period) == [("plan", 1000, 700, 0)]
-    assert not UsageEvent.objects.filter(external_id__startswith="held-").exists()
-
-
-def test_room_for_both_batches_needs_no_correction(
-        catalog: None, other: psycopg.Connection[Any]) -> None:
+def test_top_ups_fill_after_the_plan_when_a_concurrent_batch_used_the_room(
+        catalog: None, other: psycopg.Connection[Any],
+        watcher: psycopg.Connection[Any]) -> None:
     clock.set_now(START)
     esim, period = make_esim(data=10_000)
     clock.set_now(START + dt.timedelta(minutes=5))
     Allowance.objects.create(period=period, kind="data", source="top_up", total=500)
-    assert held_batch(other, esim.iccid, [3000, 4000]) == (2, 0, [])
-    assert ingest(source="net", records=[rec("first", esim.iccid, 3500, AT)]).accepted == 1
-    ingest_pg.settle(other.cursor(), source="net", near_percent=50)
+    assert held_batch(other, esim.iccid, [3000, 4000])[:4] == (2, 0, [], 0)
+    late = Blocked(watcher, lambda: ingest(
+        source="net", records=[rec("late", esim.iccid, 3500, AT)])).start()
     other.commit()
+    assert late.join().accepted == 1
     # 10,500 used of 10,500: the plan's bucket first, then the top-up; nothing over.
     assert data_of(period) == [("plan", 10_000, 10_000, 0), ("top_up", 500, 500, 0)]
     assert {(e.charged, e.overage) for e in UsageEvent.objects.all()} == {
         (3000, 0), (4000, 0), (3500, 0)}
 
+
+def test_a_kind_without_an_allowance_is_all_overage(
+        catalog: None, other: psycopg.Connection[Any]) -> None:
+    clock.set_now(START)
+    esim, period = make_esim(data=1000)
+    Allowance.objects.filter(period=period, kind="sms").delete()
+    clock.set_now(START + dt.timedelta(minutes=5))
+    assert held_batch(other, esim.iccid, [3], kind="sms") == (1, 0, [], 1, set())
+    finish(other, rest=1)
+    event = UsageEvent.objects.get(external_id="held-0")
+    assert (event.charged, event.overage) == (0, 3)
+
+
+def test_a_record_stored_meanwhile_makes_the_batch_start_again_and_count_it_once(
+        catalog: None, other: psycopg.Connection[Any],
+        watcher: psycopg.Connection[Any]) -> None:
+    clock.set_now(START)
+    esim, period = make_esim(data=10_000)
+    clock.set_now(START + dt.timedelta(minutes=5))
+    assert held_batch(other, esim.iccid, [100])[:4] == (1, 0, [], 0)
+    # The same record ("held-0") and a new one: the insert waits for the held batch, fails
+    # on its key once that commits, and the batch is run again looking records up first.
+    late = Blocked(watcher, lambda: ingest(source="net", records=[
+        rec("held-0", esim.iccid, 100, AT), rec("new", esim.iccid, 50, AT)])).start()
+    other.commit()
+    assert late.join() == IngestResult(1, 1, [])
+    assert data_of(period) == [("plan", 10_000, 150, 0)]
+    assert UsageEvent.objects.count() == 2
 
 
 def _delete_period(conn: psycopg.Connection[Any], period_id: int) -> None:
@@ -99,17 +189,19 @@ def _delete_period(conn: psycopg.Connection[Any], period_id: int) -> None:
 
 def test_a_period_deleted_between_the_two_steps_makes_the_batch_retry(
         catalog: None, other: psycopg.Connection[Any]) -> None:
-    # Usage events carry no per-row foreign-key check: the batch notices that the allowances
-    # it charged are gone and is retried (the retry then rejects the records, no period).
+    # Usage events carry no per-row foreign-key check: the batch notices that the period it
+    # charged is gone and is retried (the retry then rejects the records, no period).
     clock.set_now(START)
     esim, period = make_esim(data=1000)
+    Allowance.objects.filter(period=period, kind="sms").delete()
     clock.set_now(START + dt.timedelta(minutes=5))
-    assert held_batch(other, esim.iccid, [100]) == (1, 0, [])
+    # SMS has no bucket: nothing is locked until step 3, which finds the period gone.
+    assert held_batch(other, esim.iccid, [1], kind="sms") == (1, 0, [], 1, set())
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM subscriptions_allowance WHERE period_id = %s", [period.pk])
         cursor.execute("DELETE FROM subscriptions_period WHERE id = %s", [period.pk])
     with pytest.raises(ingest_pg.ConcurrentDuplicate):
-        ingest_pg.settle(other.cursor(), source="net", near_percent=50)
+        ingest_pg.settle_rest(other.cursor(), source="net", near_percent=50)
     other.rollback()
     assert not UsageEvent.objects.exists()
 
@@ -119,9 +211,8 @@ def test_a_charged_period_cannot_be_deleted_while_the_batch_runs_nor_after(
     clock.set_now(START)
     esim, period = make_esim(data=1000)
     clock.set_now(START + dt.timedelta(minutes=5))
-    assert held_batch(other, esim.iccid, [100]) == (1, 0, [])
-    ingest_pg.settle(other.cursor(), source="net", near_percent=50)
-    # The batch holds its period's allowances until it commits: a delete has to wait ...
+    assert held_batch(other, esim.iccid, [100])[:4] == (1, 0, [], 0)
+    # The batch holds its period's plan bucket until it commits: a delete has to wait ...
     deleter = psycopg.connect(other.info.dsn)
     try:
         deleter.execute("SET lock_timeout = '200ms'")

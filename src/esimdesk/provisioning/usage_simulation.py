@@ -124,7 +124,12 @@ def usage_reconciliation_sweep(*, now: dt.datetime | None = None) -> dict[str, i
     instant = now or clock.now()
     simulator = SimulatorProvider()
     periods = _running_periods(instant)
-    ours = dict(UsageEvent.objects.filter(period__in=periods, kind="data")
+    # By eSIM and time (the index usage events have): a period's events are its eSIM's
+    # from its start on.
+    ours = dict(UsageEvent.objects.filter(
+        esim_id__in=[p.subscription.esim_id for p in periods],
+        occurred_at__gte=min((p.starts_at for p in periods), default=instant),
+        period__in=periods, kind="data")
                 .values("period_id").annotate(total=Sum("quantity"))
                 .values_list("period_id", "total").order_by())
     open_drifts = {d.period_id: d for d in UsageDrift.objects.filter(period__in=periods)}

@@ -50,7 +50,6 @@ from esimdesk.provisioning.models import (
 # The catalog (plans, prices, supplier bundles, exchange rates) registers in its own module.
 from esimdesk.staff import admin_catalog  # noqa: F401 - registers plans, prices, bundles, rates
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog, Subscription
-from esimdesk.usage.models import UsageEvent
 
 
 @admin.register(User)
@@ -286,12 +285,6 @@ admin.site.register(UsageDrift, ReadOnlyAdmin, search_fields=["iccid"],
                     list_display=["iccid", "period", "supplier", "ours", "theirs",
                                   "detected_at", "checked_at", "resolved_at"],
                     list_filter=["resolved_at"])
-# Usage records as received: stored once per (source, id), never edited.
-admin.site.register(UsageEvent, ReadOnlyAdmin, search_fields=["external_id", "esim__iccid"],
-                    list_display=["source", "external_id", "esim", "kind", "quantity",
-                                  "charged", "overage", "occurred_at", "received_at"],
-                    list_filter=["kind", "source"], list_select_related=["esim"],
-                    raw_id_fields=["esim", "period"])
 
 
 @admin.register(SmsResetCode)

@@ -112,6 +112,10 @@ class Allowance(models.Model):
             models.CheckConstraint(condition=Q(total__gte=0) & Q(used__gte=0) & Q(overage__gte=0)
                                    & Q(used__lte=models.F("total")),
                                    name="allowance_within_bounds"),
+            # One plan bucket per kind: usage ingestion charges "the plan's bucket" of a
+            # (period, kind) by this index, in one probe.
+            models.UniqueConstraint(fields=["period", "kind"], condition=Q(source="plan"),
+                                    name="one_plan_bucket_per_kind"),
         ]
 
     def __str__(self) -> str:

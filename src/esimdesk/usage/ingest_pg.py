@@ -1,38 +1,40 @@
 """The PostgreSQL fast path: COPY the batch into a temporary table, then set-based SQL.
 
-Optimistic charging, so that concurrent batches queue up only for the balances, not for the
-bulk of the work: storing the events with their four indexes (docs/PERFORMANCE.md has the
-measured split). Steps, all in the caller's transaction:
+Every step costs the database work per record, so the common case is made to take as few
+index probes and writes per record as it can (docs/PERFORMANCE.md has the measured split).
+Steps, all in the caller's transaction:
 
-1. COPY the validated records into ``usage_in`` (per connection, emptied on commit);
-2. one statement: drop duplicates inside the batch (first occurrence wins) and records
-   already stored; resolve ICCID -> eSIM and ``occurred_at`` -> period (half-open, with the
-   late grace); compute each record's charge from the free capacity *as last committed*
-   (running sum per period and kind); insert the events (``ON CONFLICT DO NOTHING``)
-   sorted by eSIM, then id: neighbouring index entries go in together, and two batches
-   carrying the same records wait on each other in one order (a deadlock needs one id
-   reused for different eSIMs; PostgreSQL then aborts one batch and the caller retries it);
-   note per (period, kind) what was assumed (``usage_grp``);
-3. (no step: the events' eSIM and period come from rows this statement has just read, so no
-   per-row foreign-key check is made; see below for what holds them);
-4. and 5., one statement: lock the allowances of those (period, kind) pairs in id order
-   (concurrent batches charging the same periods queue up here, always in the same order);
-   then, on the locked (current) balances, where the free capacity changed since
-   step 2 in a way that changes the charges (a concurrent batch charged the same nearly
-   full period), recompute those records' charges and correct their events; then fill the
-   buckets in order and report the periods near a low-data threshold.
+1. (Python) ``prepare`` drops repeats inside the batch (the first occurrence wins) and sorts
+   the rest by id, then COPY puts them into ``usage_in`` (per connection, emptied on commit).
+   Sorted ids make every batch insert its events in one global order: two batches carrying
+   the same records wait on each other in that order instead of deadlocking.
+2. One statement (``_CHARGE``): resolve ICCID -> eSIM and ``occurred_at`` -> the period
+   running then (half-open, with the late grace); insert the events, each charged in full
+   (duplicates: see below); per (period, kind), add the records' sum to the plan's bucket
+   where that bucket has room for all of it. That ``UPDATE`` re-checks the room on the row
+   it locks, so a concurrent batch that filled the bucket meanwhile is seen. The records of
+   the pairs it could not charge so (no room, top-ups involved, a kind the plan lacks) go to
+   ``usage_rest``.
+3. Only when ``usage_rest`` has rows (a period running out): ``_SETTLE_REST`` locks the
+   pairs' buckets in one order, charges those records again in batch order from the locked
+   balances, corrects their events, fills the buckets in order (plan first, then top-ups by
+   id) and puts the overage on the last bucket.
 
-A pair can only need correcting if its free capacity was short of the batch's records at
-step 2 (its inserted records are then listed in ``usage_mine``) or if a concurrent batch
-consumed it between steps 2 and 4; that last, rarer case raises ``ConcurrentDuplicate``
-and the caller retries the whole batch (the next attempt sees the new balance).
+Storing a record once costs one index insert in the common case. The batch's records are
+inserted with a plain ``INSERT``: a record stored before (a replay) or by a concurrent batch
+meanwhile makes it fail with a unique violation, and the caller retries the batch with
+``conflict_safe=True``, whose statement leaves out the records stored before and inserts
+with ``ON CONFLICT DO NOTHING``, charging only what it inserted. (Looking every record up
+first cost a tenth of the batch, ``ON CONFLICT`` almost a third; ``services`` starts a
+source's batches in the safe mode while that source keeps sending duplicates.)
 
 What keeps an event's eSIM and period in existence without a foreign-key constraint: a
 deferred trigger refuses, at commit, to delete one that committed events reference
-(migration ``usage/0003``), and the allowance rows locked in step 4 keep their period from
-being deleted until this transaction commits (a delete of the period must first remove them,
-so it waits here and its trigger then sees these events). Step 4 also counts the rows it
-locked: fewer than step 2 saw means a period went away meanwhile, and the batch is retried.
+(migration ``usage/0003``), and the rows a batch locks (the period's buckets, or the period
+itself where the kind has none) keep the period from being deleted until this transaction
+commits: a delete waits there and its trigger then sees these events. A period that went
+away between steps 2 and 3 raises ``ConcurrentDuplicate``, and the caller retries the whole
+batch (whose records are then rejected).
 
 Records of pooled eSIMs never reach this module: ``usage.pooled`` charges them to their pools
 first, in the same transaction, and passes on the rest.
@@ -54,141 +56,143 @@ Row = tuple[int, str, str, str, int, dt.datetime]
 
 
 class ConcurrentDuplicate(Exception):
-    """A concurrent batch changed what this one assumed (it stored some of the same records,
-    or used up the free capacity of a period) in a way this transaction cannot correct on
-    its own; the caller rolls back and retries."""
+    """Something this batch charged went away before its balances were locked (a period was
+    deleted meanwhile); the caller rolls back and retries, and the retry sees the change."""
 
 
+# Temporary tables live as long as a (persistent) connection: a changed definition gets a new
+# name, so a worker still running the previous release never finds the wrong columns.
 _TABLES = """
 CREATE TEMP TABLE IF NOT EXISTS usage_in (
     idx integer NOT NULL, external_id text NOT NULL, iccid text NOT NULL, kind text NOT NULL,
     quantity bigint NOT NULL, occurred_at timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS usage_grp (
-    period_id bigint NOT NULL, kind text NOT NULL, free_old numeric NOT NULL,
-    n_alw bigint NOT NULL, s_all numeric NOT NULL, n_all bigint NOT NULL, s_ins numeric NOT NULL,
-    charged numeric NOT NULL, overage numeric NOT NULL, n_ins bigint NOT NULL
-) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS usage_mine (
+CREATE TEMP TABLE IF NOT EXISTS usage_rest (
     idx integer NOT NULL, external_id text NOT NULL, period_id bigint NOT NULL,
     kind text NOT NULL, quantity bigint NOT NULL
 ) ON COMMIT DELETE ROWS
 """
 
-# Step 2. ``t``: first occurrence of each id in the batch; ``r``: stored before, or resolved
-# to an eSIM and the period running at occurred_at (periods of an eSIM never overlap; the
-# DISTINCT ON keeps one row per record even so); ``c``: the records to store; ``g``: free
-# capacity per (period, kind) as last committed; ``ev``: each record's charge,
-# clamp(free - (running sum - own quantity), 0, quantity).
-_STORE = """
-WITH t AS (
-    SELECT i.idx, i.external_id, i.iccid, i.kind, i.quantity, i.occurred_at,
-           row_number() OVER (PARTITION BY i.external_id ORDER BY i.idx) AS n
-      FROM usage_in i),
-f AS MATERIALIZED (
-    SELECT t.*, EXISTS (SELECT 1 FROM usage_usageevent u
-                         WHERE u.source = %(source)s AND u.external_id = t.external_id) AS stored
-      FROM t WHERE t.n = 1),
-r AS (
-    SELECT DISTINCT ON (f.idx) f.idx, f.external_id, f.kind, f.quantity, f.occurred_at,
-           f.stored, e.id AS esim_id, p.id AS period_id
-      FROM (SELECT * FROM f ORDER BY f.iccid) f
-      LEFT JOIN esims_esim e ON e.iccid = f.iccid AND NOT f.stored
-      LEFT JOIN (SELECT sub.esim_id, p.id, p.starts_at, p.ends_at
-                   FROM subscriptions_period p
-                   JOIN subscriptions_subscription sub ON sub.id = p.subscription_id
-                  WHERE p.state <> 'cancelled' AND p.ends_at > %(at)s - %(grace)s) p
-             ON p.esim_id = e.id AND p.starts_at <= f.occurred_at AND f.occurred_at < p.ends_at
-     ORDER BY f.idx, p.id),
-c AS (SELECT * FROM r WHERE NOT stored AND period_id IS NOT NULL),
-g AS (
-    SELECT a.period_id, a.kind, SUM(a.total - a.used) AS free, COUNT(*) AS n_alw
-      FROM subscriptions_allowance a
-     WHERE (a.period_id, a.kind) IN (SELECT DISTINCT period_id, kind FROM c)
-     GROUP BY a.period_id, a.kind),
-ev AS (
-    SELECT c.idx, c.external_id, c.esim_id, c.period_id, c.kind, c.quantity, c.occurred_at,
-           GREATEST(0, LEAST(c.quantity, COALESCE(g.free, 0)
-                - (SUM(c.quantity) OVER (PARTITION BY c.period_id, c.kind ORDER BY c.idx)
-                   - c.quantity)))::bigint AS charged
-      FROM c LEFT JOIN g ON g.period_id = c.period_id AND g.kind = c.kind),
+# Step 2. ``r``: each record resolved to an eSIM and the period running at occurred_at
+# (the periods of an eSIM never overlap, so there is at most one). The LATERAL subqueries,
+# each with a LIMIT that keeps the planner from turning it into a join, are one index probe
+# per record whatever the planner estimates (as a hash join, a batch it misjudges reads every
+# eSIM). ``n``: the records to store: those with a period, less, in the safe statement, the
+# ones stored before; ``ins``: the events inserted; ``pairs``: their sum per (period, kind),
+# in (period, kind) order, so that concurrent batches lock the plan buckets in one order;
+# ``upd``: the pairs charged in full to the plan's bucket; ``rest``: the records of the other
+# pairs, for step 3. The answer's first rows are the rejected records (no eSIM, or no period
+# and not stored before), its last row the counts, which are read in an order that runs the
+# insert before the update: the buckets stay locked for as short a time as possible.
+_CHARGE = """
+WITH r AS MATERIALIZED (
+    SELECT i.idx, i.external_id, i.kind, i.quantity, i.occurred_at, e.id AS esim_id,
+           p.id AS period_id
+      FROM usage_in i
+      LEFT JOIN LATERAL (SELECT e.id FROM esims_esim e WHERE e.iccid = i.iccid LIMIT 1) e
+             ON true
+      LEFT JOIN LATERAL (
+          SELECT p.id FROM subscriptions_subscription s
+            JOIN subscriptions_period p ON p.subscription_id = s.id
+           WHERE s.esim_id = e.id AND p.state <> 'cancelled'
+             AND p.ends_at > %(at)s - %(grace)s
+             AND p.starts_at <= i.occurred_at AND i.occurred_at < p.ends_at
+           LIMIT 1) p ON true),
+n AS MATERIALIZED (
+    SELECT r.idx, r.external_id, r.kind, r.quantity, r.occurred_at, r.esim_id, r.period_id
+      FROM r WHERE r.period_id IS NOT NULL {new_only}),
 ins AS (
     INSERT INTO usage_usageevent (source, external_id, esim_id, period_id, kind, quantity,
                                   occurred_at, received_at, charged, overage)
     SELECT %(source)s, external_id, esim_id, period_id, kind, quantity, occurred_at, %(at)s,
-           charged, quantity - charged
-      FROM ev ORDER BY esim_id, external_id
-    ON CONFLICT (source, external_id) DO NOTHING
-    RETURNING external_id, period_id, kind, quantity, charged, overage),
-s AS (
-    SELECT c.period_id, c.kind, COALESCE(MAX(g.free), 0) AS free_old,
-           COALESCE(MAX(g.n_alw), 0) AS n_alw, SUM(c.quantity) AS s_all, COUNT(*) AS n_all
-      FROM c LEFT JOIN g ON g.period_id = c.period_id AND g.kind = c.kind
-     GROUP BY c.period_id, c.kind),
-grp AS (
-    INSERT INTO usage_grp (period_id, kind, free_old, n_alw, s_all, n_all, s_ins, charged,
-                           overage, n_ins)
-    SELECT s.period_id, s.kind, s.free_old, s.n_alw, s.s_all, s.n_all, COALESCE(i.s_ins, 0),
-           COALESCE(i.charged, 0), COALESCE(i.overage, 0), COALESCE(i.n_ins, 0)
-      FROM s LEFT JOIN (SELECT period_id, kind, SUM(quantity) AS s_ins,
-                               SUM(charged) AS charged, SUM(overage) AS overage,
-                               COUNT(*) AS n_ins
-                          FROM ins GROUP BY period_id, kind) i
-             ON i.period_id = s.period_id AND i.kind = s.kind
-    RETURNING n_all, n_ins),
-mine AS (
-    INSERT INTO usage_mine (idx, external_id, period_id, kind, quantity)
-    SELECT c.idx, ins.external_id, ins.period_id, ins.kind, ins.quantity
-      FROM ins
-      JOIN s ON s.period_id = ins.period_id AND s.kind = ins.kind AND s.free_old < s.s_all
-      JOIN c ON c.external_id = ins.external_id)
-SELECT idx, CASE WHEN esim_id IS NULL THEN 'unknown_iccid' ELSE 'no_period' END,
-       NULL::bigint, NULL::bigint, NULL::bigint
-  FROM r WHERE NOT stored AND period_id IS NULL
+           quantity, 0
+      FROM n
+    {conflict}
+    RETURNING external_id, period_id, kind, quantity),
+pairs AS MATERIALIZED (
+    SELECT period_id, kind, SUM(quantity) AS q FROM ins
+     GROUP BY period_id, kind ORDER BY period_id, kind),
+upd AS (
+    UPDATE subscriptions_allowance a SET used = a.used + pairs.q
+      FROM pairs
+     WHERE a.period_id = pairs.period_id AND a.kind = pairs.kind AND a.source = 'plan'
+       AND pairs.q > 0 AND a.total - a.used >= pairs.q
+    RETURNING a.period_id, a.kind, a.used, a.total),
+missed AS (
+    SELECT pairs.period_id, pairs.kind FROM pairs
+     WHERE pairs.q > 0 AND NOT EXISTS (SELECT 1 FROM upd WHERE upd.period_id = pairs.period_id
+                                                          AND upd.kind = pairs.kind)),
+rest AS (
+    INSERT INTO usage_rest (idx, external_id, period_id, kind, quantity)
+    SELECT n.idx, n.external_id, n.period_id, n.kind, n.quantity
+      FROM missed m
+      JOIN ins ON ins.period_id = m.period_id AND ins.kind = m.kind
+      JOIN n ON n.external_id = ins.external_id
+    RETURNING 1)
+SELECT r.idx, CASE WHEN r.esim_id IS NULL THEN 'unknown_iccid' ELSE 'no_period' END,
+       NULL::bigint, NULL::bigint, NULL::bigint[]
+  FROM r WHERE r.period_id IS NULL AND {not_stored}
  UNION ALL
-SELECT NULL, NULL, (SELECT COUNT(*) FROM t WHERE n > 1) + (SELECT COUNT(*) FROM r WHERE stored),
-       (SELECT COALESCE(SUM(n_all), 0) FROM grp), (SELECT COALESCE(SUM(n_ins), 0) FROM grp)
+SELECT NULL, NULL, (SELECT COUNT(*) FROM ins), (SELECT COUNT(*) FROM rest),
+       (SELECT COALESCE(array_agg(period_id), '{{}}') FROM upd
+         WHERE kind = 'data' AND total > 0 AND used * 100 >= total * %(near)s)
 """
 
-# Steps 4 and 5 in one statement: ``cur`` locks the allowances in id order and, having
-# waited for any batch holding them, reads their latest committed values. A pair is
-# ``ok`` when step 2's charges stand: nothing changed (same free capacity, every record
-# inserted), or there was room for the whole batch then and is room for what was inserted
-# now. Otherwise the records listed in usage_mine are charged again in batch order
-# (``fixable``); a pair that is neither is counted in ``unfixable`` and the caller retries.
-# The charges per (period, kind) then fill the buckets in order (plan first, then top-ups by
-# id) and the overage goes on the last bucket.
-_SETTLE = """
-WITH cur AS (
+# Whether a record of ``r`` is not stored yet: a subquery (one probe of the key) rather than
+# NOT EXISTS, which the planner may turn into a scan of every stored record of the source.
+_NOT_STORED = """(SELECT true FROM usage_usageevent u
+                    WHERE u.source = %(source)s AND u.external_id = r.external_id
+                    LIMIT 1) IS NULL"""
+
+# The common case, fresh records: no look-up before the insert, whose unique index refuses a
+# record stored before (or meanwhile, by a concurrent batch) and fails the batch.
+_FAST = _CHARGE.format(new_only="", conflict="", not_stored=_NOT_STORED)
+# After such a failure: the records stored before are left out, and what a concurrent batch
+# stores meanwhile is skipped by the insert.
+_SAFE = _CHARGE.format(new_only="AND " + _NOT_STORED,
+                       conflict="ON CONFLICT (source, external_id) DO NOTHING",
+                       not_stored=_NOT_STORED)
+
+# Step 3 in one statement: ``cur`` locks the buckets of the pairs in usage_rest, in the order
+# step 2 locks plan buckets ((period, kind), plan first), and, having waited for any batch
+# holding them, reads their latest committed values; ``held`` locks the periods of pairs
+# without a bucket (a kind the plan does not include) and ``gone`` counts the periods that
+# no longer exist. The records are charged again in batch order (``fix``) from the free
+# capacity and their events corrected; the charges per (period, kind) then fill the buckets
+# in order (plan first, then top-ups by id) and the overage goes on the last bucket.
+_SETTLE_REST = """
+WITH pr AS (SELECT period_id, kind FROM usage_rest GROUP BY period_id, kind),
+cur AS (
     SELECT a.id, a.period_id, a.kind, a.source, a.total, a.used
       FROM subscriptions_allowance a
-     WHERE (a.period_id, a.kind) IN (SELECT period_id, kind FROM usage_grp WHERE n_ins > 0)
-     ORDER BY a.id
+     WHERE (a.period_id, a.kind) IN (SELECT period_id, kind FROM pr)
+     ORDER BY a.period_id, a.kind, a.source <> 'plan', a.id
        FOR UPDATE),
-fr AS (SELECT period_id, kind, SUM(total - used) AS free, COUNT(*) AS n_now
-         FROM cur GROUP BY period_id, kind),
-chk AS (
-    SELECT g.*, COALESCE(fr.free, 0) AS free_now, COALESCE(fr.n_now, 0) AS n_now,
-           (COALESCE(fr.free, 0) = g.free_old AND g.n_ins = g.n_all)
-           OR (g.free_old >= g.s_all AND COALESCE(fr.free, 0) >= g.s_ins) AS ok
-      FROM usage_grp g LEFT JOIN fr ON fr.period_id = g.period_id AND fr.kind = g.kind
-     WHERE g.n_ins > 0),
+fr AS (SELECT period_id, kind, SUM(total - used) AS free FROM cur GROUP BY period_id, kind),
+bare AS (
+    SELECT pr.period_id FROM pr
+     WHERE NOT EXISTS (SELECT 1 FROM fr WHERE fr.period_id = pr.period_id
+                                          AND fr.kind = pr.kind)),
+held AS (
+    SELECT p.id FROM subscriptions_period p
+     WHERE p.id IN (SELECT period_id FROM bare)
+     ORDER BY p.id
+       FOR KEY SHARE),
+gone AS (SELECT DISTINCT period_id FROM bare WHERE period_id NOT IN (SELECT id FROM held)),
 fix AS (
     SELECT m.external_id, m.period_id, m.kind, m.quantity,
-           GREATEST(0, LEAST(m.quantity, chk.free_now
+           GREATEST(0, LEAST(m.quantity, COALESCE(fr.free, 0)
                 - (SUM(m.quantity) OVER (PARTITION BY m.period_id, m.kind ORDER BY m.idx)
                    - m.quantity)))::bigint AS charged
-      FROM usage_mine m
-      JOIN chk ON chk.period_id = m.period_id AND chk.kind = m.kind AND NOT chk.ok),
+      FROM usage_rest m
+      LEFT JOIN fr ON fr.period_id = m.period_id AND fr.kind = m.kind),
 fixed AS (
     UPDATE usage_usageevent u SET charged = fix.charged, overage = fix.quantity - fix.charged
       FROM fix
      WHERE u.source = %(source)s AND u.external_id = fix.external_id
-       AND (u.charged <> fix.charged)),
+       AND u.charged <> fix.charged),
 tot AS (
-    SELECT period_id, kind, charged AS q, overage AS o FROM chk WHERE ok
-     UNION ALL
-    SELECT period_id, kind, SUM(charged), SUM(quantity - charged)
+    SELECT period_id, kind, SUM(charged) AS q, SUM(quantity - charged) AS o
       FROM fix GROUP BY period_id, kind),
 b AS (
     SELECT cur.id, cur.period_id, cur.kind, cur.total, cur.used, cur.total - cur.used AS free,
@@ -212,81 +216,107 @@ near AS (
     SELECT period_id FROM inc WHERE kind = 'data'
      GROUP BY period_id
     HAVING SUM(total) > 0 AND SUM(used + add_used) * 100 >= SUM(total) * %(near)s)
-SELECT (SELECT COUNT(*) FROM chk
-         WHERE (NOT ok AND NOT EXISTS (SELECT 1 FROM usage_mine m
-                                        WHERE m.period_id = chk.period_id
-                                          AND m.kind = chk.kind))
-            OR n_now < n_alw),
+SELECT (SELECT COUNT(*) FROM gone),
        COALESCE((SELECT array_agg(period_id) FROM near), '{}')
 """
 
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def copy_text(rows: Iterable[Row]) -> str:
-    """The batch in COPY text format, built in one pass (one write instead of a Python call
-    per row). ``rows``: (index, id, ICCID, kind, quantity, occurred_at)."""
+def prepare(rows: Iterable[Row]) -> tuple[str, int]:
+    """The batch in COPY text format, and how many rows repeated an id earlier in the batch
+    (left out: the first occurrence wins). Sorted by id, see step 1; built in one pass (one
+    write instead of a Python call per row)."""
+    first: dict[str, Row] = {}
+    repeats = 0
+    for row in rows:
+        if row[1] in first:
+            repeats += 1
+        else:
+            first[row[1]] = row
     lines = []
-    for index, external_id, iccid, kind, quantity, occurred_at in rows:
+    for external_id in sorted(first):
+        index, _, iccid, kind, quantity, occurred_at = first[external_id]
         if "\\" in external_id or "\t" in external_id or "\n" in external_id \
                 or "\r" in external_id:
             external_id = external_id.translate(_ESCAPE)
         lines.append(f"{index}\t{external_id}\t{iccid}\t{kind}\t{quantity}\t"
                      f"{occurred_at.isoformat()}\n")
-    return "".join(lines)
+    return "".join(lines), repeats
 
 
-def store(cursor: Any, copy_cursor: Any, *, source: str, data: str, at: Any,
-          grace: dt.timedelta) -> tuple[int, int, list[tuple[int, str]]]:
+# Every step of a batch is one index probe per record (see _CHARGE); a planner that
+# believes the events table empty (statistics from before the first batch, with autovacuum
+# off or behind) would otherwise scan it once per record. JIT compilation costs more than it
+# saves on statements made of index probes. Both hold until ``_PLANNER_RESET``.
+_PLANNER = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
+_PLANNER_RESET = "RESET enable_seqscan; RESET jit"
+
+
+def store_and_charge(cursor: Any, copy_cursor: Any, *, source: str, data: str, at: Any,
+                     grace: dt.timedelta, near_percent: int, conflict_safe: bool = False,
+                     ) -> tuple[int, int, list[tuple[int, str]], int, set[int]]:
     """Steps 1-2 on a DB-API cursor (``copy_cursor``: the psycopg cursor, for COPY); ``data``
-    is the batch from ``copy_text``. (inserted, duplicates, rejected)."""
+    is the batch from ``prepare``. (inserted, duplicates stored before, rejected, records
+    left for step 3, charged periods whose data is at or above ``near_percent`` % used)."""
     cursor.execute(_TABLES)
     # Empty already after a commit; not when the caller's transaction spans several batches
     # (DELETE rather than TRUNCATE: no new files and catalog rows per batch).
-    cursor.execute("DELETE FROM usage_in; DELETE FROM usage_grp; DELETE FROM usage_mine")
+    cursor.execute("DELETE FROM usage_in; DELETE FROM usage_rest")
+    cursor.execute(_PLANNER)
     with copy_cursor.copy("COPY usage_in (idx, external_id, iccid, kind, quantity, "
                           "occurred_at) FROM STDIN") as copy:
         copy.write(data)
-    cursor.execute(_STORE, {"source": source, "at": at, "grace": grace})
+    cursor.execute(_SAFE if conflict_safe else _FAST,
+                   {"source": source, "at": at, "grace": grace, "near": near_percent})
     rejected: list[tuple[int, str]] = []
-    duplicates = candidates = inserted = 0
-    for idx, code, dups, n_all, n_ins in cursor.fetchall():
+    inserted = rest = 0
+    near: set[int] = set()
+    rows = cursor.fetchall()
+    for idx, code, n_ins, n_rest, near_ids in rows:
         if idx is None:
-            duplicates, candidates, inserted = int(dups), int(n_all), int(n_ins)
+            inserted, rest, near = int(n_ins), int(n_rest), {int(p) for p in near_ids}
         else:
             rejected.append((int(idx), str(code)))
     rejected.sort()
-    return inserted, duplicates + candidates - inserted, rejected
+    candidates = data.count("\n") - len(rejected)
+    return inserted, candidates - inserted, rejected, rest, near
 
 
-def settle(cursor: Any, *, source: str, near_percent: int) -> set[int]:
-    """Steps 4-5 for what ``store`` inserted: the charged periods whose data is at or above
-    ``near_percent`` % used. Raises ``ConcurrentDuplicate`` when the batch must be retried."""
-    cursor.execute(_SETTLE, {"source": source, "near": near_percent})
-    unfixable, near = cursor.fetchone()
-    if unfixable:
+def settle_rest(cursor: Any, *, source: str, near_percent: int) -> set[int]:
+    """Step 3 for the records ``store_and_charge`` left in ``usage_rest``: the charged
+    periods whose data is at or above ``near_percent`` % used. Raises
+    ``ConcurrentDuplicate`` when the batch must be retried."""
+    cursor.execute(_SETTLE_REST, {"source": source, "near": near_percent})
+    gone, near = cursor.fetchone()
+    if gone:
         raise ConcurrentDuplicate  # the caller rolls back everything, charges included
     return {int(p) for p in near}
 
 
 def charge_batch(cursor: Any, copy_cursor: Any, *, source: str, data: str, at: Any,
-                 grace: dt.timedelta, near_percent: int,
+                 grace: dt.timedelta, near_percent: int, conflict_safe: bool = False,
                  ) -> tuple[int, int, list[tuple[int, str]], set[int]]:
-    """Steps 1-5: (accepted, duplicates, rejected, periods near a threshold). Also used as
-    is by the benchmark's database-only probe."""
-    inserted, duplicates, rejected = store(cursor, copy_cursor, source=source, data=data,
-                                           at=at, grace=grace)
-    if not inserted:
-        return 0, duplicates, rejected, set()
-    near = settle(cursor, source=source, near_percent=near_percent)
+    """Steps 1-3 for a ``prepare``d batch: (accepted, duplicates stored before, rejected,
+    periods near a threshold). Also used as is by the benchmark's database-only probe."""
+    inserted, duplicates, rejected, rest, near = store_and_charge(
+        cursor, copy_cursor, source=source, data=data, at=at, grace=grace,
+        near_percent=near_percent, conflict_safe=conflict_safe)
+    if rest:
+        near |= settle_rest(cursor, source=source, near_percent=near_percent)
+    cursor.execute(_PLANNER_RESET)
     return inserted, duplicates, rejected, near
 
 
 def ingest(*, source: str, rows: list[Row], now: dt.datetime, grace: dt.timedelta,
-           near_percent: int = 0) -> tuple[int, int, list[tuple[int, str]], set[int]]:
+           near_percent: int = 0, conflict_safe: bool = False,
+           ) -> tuple[int, int, list[tuple[int, str]], set[int]]:
     """(accepted, duplicates, rejected, charged periods whose data is at or above
-    ``near_percent`` % used); the caller owns the transaction and retries on
-    ``ConcurrentDuplicate``."""
+    ``near_percent`` % used); the caller owns the transaction, and retries on
+    ``ConcurrentDuplicate`` or on a unique violation (then with ``conflict_safe``)."""
+    data, repeats = prepare(rows)
     with connection.cursor() as cursor:
-        return charge_batch(cursor, cursor.cursor, source=source, data=copy_text(rows),
-                            at=clock.db_value(now), grace=grace, near_percent=near_percent)
+        accepted, duplicates, rejected, near = charge_batch(
+            cursor, cursor.cursor, source=source, data=data, at=clock.db_value(now),
+            grace=grace, near_percent=near_percent, conflict_safe=conflict_safe)
+    return accepted, duplicates + repeats, rejected, near

@@ -60,9 +60,12 @@ def forecasts_for(services: dict[int, EsimService], *, kind: str = "data",
     current = {esim_id: s.current for esim_id, s in services.items() if s.current}
     used: dict[int, int] = {}
     if current:
+        # By eSIM and time, the index usage events have; the period check only keeps out a
+        # previous period's last hours.
         rows = (UsageEvent.objects
-                .filter(period_id__in=[p.id for p in current.values()], kind=kind,
-                        occurred_at__gt=instant - WINDOW, occurred_at__lte=instant)
+                .filter(esim_id__in=list(current), kind=kind,
+                        occurred_at__gt=instant - WINDOW, occurred_at__lte=instant,
+                        period_id__in=[p.id for p in current.values()])
                 .values("esim_id").annotate(total=Sum("quantity")).order_by())
         used = {row["esim_id"]: int(row["total"] or 0) for row in rows}
     result: dict[int, Forecast | None] = {}

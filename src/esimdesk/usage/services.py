@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from esimdesk import config
 from esimdesk.core import clock
@@ -51,7 +52,8 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
     valid, rejected = validate_all(records, latest=now + CLOCK_SKEW)
     if not valid:
         return IngestResult(0, 0, rejected)
-    for attempt in range(3):
+    conflict_safe = _sends_duplicates(source)
+    for attempt in range(_ATTEMPTS):
         try:
             with transaction.atomic():
                 # Family and organisation pools first (their own rules and reminders);
@@ -67,7 +69,8 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
                     # of _after_charging then look at a handful instead of the whole batch.
                     accepted, duplicates, refused, touched = ingest_pg.ingest(
                         source=source, rows=personal, now=now, grace=late_grace(),
-                        near_percent=min([100, *low_data_thresholds()]))
+                        near_percent=min([100, *low_data_thresholds()]),
+                        conflict_safe=conflict_safe)
                 elif personal:
                     from esimdesk.usage import ingest_sqlite
 
@@ -80,16 +83,54 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
                 if touched:
                     _after_charging(sorted(touched), now)
             break
-        except (ConcurrentDuplicate, OperationalError) as error:
+        except (ConcurrentDuplicate, OperationalError, IntegrityError) as error:
             # Rolled back whole; the next attempt sees the other batch's rows and balances.
-            # A deadlock is possible only when two batches reuse one id for different eSIMs
-            # (the events are inserted in eSIM order); PostgreSQL then aborts one of them.
-            if attempt == 2 or (isinstance(error, OperationalError)
-                                and getattr(error.__cause__, "sqlstate", None) != "40P01"):
+            if attempt == _ATTEMPTS - 1 or not _retryable(error):
                 raise
+            # Some record was stored before (a replay) or meanwhile by a concurrent batch:
+            # from now on the records are looked up first and the insert skips the rest.
+            if isinstance(error, IntegrityError):
+                conflict_safe = True
+                _DUPLICATES_SEEN[source] = time.monotonic()
+    if conflict_safe and not duplicates:
+        _DUPLICATES_SEEN.pop(source, None)  # back to the fast statement
     rejected.extend(refused)
     rejected.sort()
     return IngestResult(accepted, duplicates, rejected)
+
+
+_ATTEMPTS = 4
+
+# Sources whose batches lately carried records stored before (monotonic time it was seen):
+# their next batches start with the statement that looks records up first, instead of
+# failing on the first duplicate and starting again (ingest_pg). Per process, and forgotten
+# after a batch without duplicates or after a while.
+_DUPLICATES_SEEN: dict[str, float] = {}
+_DUPLICATES_MEMORY = 600.0
+
+
+def _sends_duplicates(source: str) -> bool:
+    seen = _DUPLICATES_SEEN.get(source)
+    if seen is None:
+        return False
+    if time.monotonic() - seen > _DUPLICATES_MEMORY:
+        del _DUPLICATES_SEEN[source]
+        return False
+    return True
+
+
+def _retryable(error: Exception) -> bool:
+    """A batch that lost a race, to be retried whole: a period deleted under it, a deadlock
+    (only possible when batches share records or nearly full periods, see ingest_pg), or
+    a record a concurrent batch stored first."""
+    if isinstance(error, ConcurrentDuplicate):
+        return True
+    cause = error.__cause__
+    state = getattr(cause, "sqlstate", None)
+    if isinstance(error, IntegrityError):
+        diag = getattr(cause, "diag", None)
+        return state == "23505" and getattr(diag, "table_name", None) == "usage_usageevent"
+    return state == "40P01"
 
 
 # The doubled Luhn digits, reduced to one digit (2 * 7 = 14 -> 5).
