@@ -10,6 +10,7 @@ from esimdesk.staff import activations, simulator_views
 from esimdesk.staff import customers as staff_customers
 from esimdesk.staff import invoices as staff_invoices
 from esimdesk.staff import margins as staff_margins
+from esimdesk.staff import usage_records as staff_usage
 from esimdesk.staff import views as staff_views
 
 admin.site.site_header = "esimdesk staff console"
@@ -43,6 +44,7 @@ urlpatterns = [
     path("staff/customers/<int:user_id>/actions/<str:action>", staff_actions.customer_action,
          name="staff_customer_action"),
     path("staff/margins/", staff_margins.margins, name="staff_margins"),
+    path("staff/usage/", staff_usage.usage_records, name="staff_usage"),
     path("staff/invoices/", staff_invoices.invoice_list, name="staff_invoices"),
     path("staff/invoices/<int:pk>.pdf", staff_invoices.invoice_pdf, name="staff_invoice_pdf"),
     path("staff/invoices/<int:pk>/paid", staff_invoices.invoice_mark_paid,

@@ -48,6 +48,7 @@ AGENT_PERMISSIONS = (
     "subscriptions.view_subscription",
     "subscriptions.view_period",
     "subscriptions.view_allowance",
+    "usage.view_usageevent",
     "orders.view_order",
     "orders.view_orderline",
     "orders.view_receipt",
