@@ -4,10 +4,12 @@
 
 Creates a fresh database (ESIMDESK_BENCH_DATABASE_URL, default
 postgresql://postgres@127.0.0.1:5432/esimdesk_bench_usage) with ``--esims`` active eSIMs
-(one running period each, data / voice / SMS buckets), starts ``esimdesk web`` (gunicorn,
-6 sync workers) and posts ``--records`` distinct records from this separate process, in
-JSON batches of 10,000 over 4 connections (batches serialised before the clock starts).
-``ESIMDESK_BENCH_CLIENTS`` / ``_WORKERS`` / ``_THREADS`` change that shape. Prints:
+(one running period each, data / voice / SMS buckets; then ``VACUUM ANALYZE``, as autovacuum
+does to a production database after such a load, whatever the cluster's own autovacuum
+setting), starts ``esimdesk web`` (gunicorn, 6 sync workers) and posts ``--records``
+distinct records from this separate process, in JSON batches of 10,000 over 4 connections
+(batches serialised before the clock starts). ``ESIMDESK_BENCH_CLIENTS`` / ``_WORKERS`` /
+``_THREADS`` change that shape. Prints:
 
 - events/s over HTTP (deduplicated, charged, balances updated before each 200);
 - record -> visible balance: while the load runs, a probe posts one record every 100 ms for
@@ -79,7 +81,7 @@ INSERT INTO subscriptions_allowance (period_id, kind, source, total, used, overa
 SELECT p.id, k.kind, 'plan', k.total, 0, 0
   FROM subscriptions_period p
  CROSS JOIN (VALUES ('data', 10737418240), ('voice', 6000), ('sms', 100)) k(kind, total);
-ANALYZE
+VACUUM ANALYZE
 """
 
 

@@ -5,7 +5,7 @@ index probes and writes per record as it can (docs/PERFORMANCE.md has the measur
 Steps, all in the caller's transaction:
 
 1. (Python) ``prepare`` drops repeats inside the batch (the first occurrence wins) and sorts
-   the rest by id, then COPY puts them into ``usage_in`` (per connection, emptied on commit).
+   the rest by id, then COPY puts them into ``usage_in_c`` (per connection, emptied on commit).
    Sorted ids make every batch insert its events in one global order: two batches carrying
    the same records wait on each other in that order instead of deadlocking.
 2. One statement (``_CHARGE``): resolve ICCID -> eSIM and ``occurred_at`` -> the period
@@ -14,8 +14,8 @@ Steps, all in the caller's transaction:
    where that bucket has room for all of it. That ``UPDATE`` re-checks the room on the row
    it locks, so a concurrent batch that filled the bucket meanwhile is seen. The records of
    the pairs it could not charge so (no room, top-ups involved, a kind the plan lacks) go to
-   ``usage_rest``.
-3. Only when ``usage_rest`` has rows (a period running out): ``_SETTLE_REST`` locks the
+   ``usage_rest_c``.
+3. Only when ``usage_rest_c`` has rows (a period running out): ``_SETTLE_REST`` locks the
    pairs' buckets in one order, charges those records again in batch order from the locked
    balances, corrects their events, fills the buckets in order (plan first, then top-ups by
    id) and puts the overage on the last bucket.
@@ -63,15 +63,16 @@ class ConcurrentDuplicate(Exception):
 # Temporary tables live as long as a (persistent) connection: a changed definition gets a new
 # name, so a worker still running the previous release never finds the wrong columns.
 _TABLES = """
-CREATE TEMP TABLE IF NOT EXISTS usage_in (
-    idx integer NOT NULL, external_id text NOT NULL, iccid text NOT NULL, kind text NOT NULL,
-    quantity bigint NOT NULL, occurred_at timestamptz NOT NULL
+CREATE TEMP TABLE IF NOT EXISTS usage_in_c (
+    idx integer NOT NULL, external_id text COLLATE "C" NOT NULL, iccid text NOT NULL,
+    kind text NOT NULL, quantity bigint NOT NULL, occurred_at timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS usage_rest (
-    idx integer NOT NULL, external_id text NOT NULL, period_id bigint NOT NULL,
+CREATE TEMP TABLE IF NOT EXISTS usage_rest_c (
+    idx integer NOT NULL, external_id text COLLATE "C" NOT NULL, period_id bigint NOT NULL,
     kind text NOT NULL, quantity bigint NOT NULL
 ) ON COMMIT DELETE ROWS
 """
+# Record ids compare bytewise (``COLLATE "C"``, as the events' key, migration ``usage/0004``).
 
 # Step 2. ``r``: each record resolved to an eSIM and the period running at occurred_at
 # (the periods of an eSIM never overlap, so there is at most one). The LATERAL subqueries,
@@ -81,14 +82,15 @@ CREATE TEMP TABLE IF NOT EXISTS usage_rest (
 # ones stored before; ``ins``: the events inserted; ``pairs``: their sum per (period, kind),
 # in (period, kind) order, so that concurrent batches lock the plan buckets in one order;
 # ``upd``: the pairs charged in full to the plan's bucket; ``rest``: the records of the other
-# pairs, for step 3. The answer's first rows are the rejected records (no eSIM, or no period
+# pairs, for step 3 (its ``EXISTS`` is a one-time test: in the common case, nothing missed,
+# the join is never built). The answer's first rows are the rejected records (no eSIM, or no period
 # and not stored before), its last row the counts, which are read in an order that runs the
 # insert before the update: the buckets stay locked for as short a time as possible.
 _CHARGE = """
 WITH r AS MATERIALIZED (
     SELECT i.idx, i.external_id, i.kind, i.quantity, i.occurred_at, e.id AS esim_id,
            p.id AS period_id
-      FROM usage_in i
+      FROM usage_in_c i
       LEFT JOIN LATERAL (SELECT e.id FROM esims_esim e WHERE e.iccid = i.iccid LIMIT 1) e
              ON true
       LEFT JOIN LATERAL (
@@ -123,11 +125,12 @@ missed AS (
      WHERE pairs.q > 0 AND NOT EXISTS (SELECT 1 FROM upd WHERE upd.period_id = pairs.period_id
                                                           AND upd.kind = pairs.kind)),
 rest AS (
-    INSERT INTO usage_rest (idx, external_id, period_id, kind, quantity)
+    INSERT INTO usage_rest_c (idx, external_id, period_id, kind, quantity)
     SELECT n.idx, n.external_id, n.period_id, n.kind, n.quantity
       FROM missed m
       JOIN ins ON ins.period_id = m.period_id AND ins.kind = m.kind
       JOIN n ON n.external_id = ins.external_id
+     WHERE EXISTS (SELECT 1 FROM missed)
     RETURNING 1)
 SELECT r.idx, CASE WHEN r.esim_id IS NULL THEN 'unknown_iccid' ELSE 'no_period' END,
        NULL::bigint, NULL::bigint, NULL::bigint[]
@@ -153,7 +156,7 @@ _SAFE = _CHARGE.format(new_only="AND " + _NOT_STORED,
                        conflict="ON CONFLICT (source, external_id) DO NOTHING",
                        not_stored=_NOT_STORED)
 
-# Step 3 in one statement: ``cur`` locks the buckets of the pairs in usage_rest, in the order
+# Step 3 in one statement: ``cur`` locks the buckets of the pairs in usage_rest_c, in the order
 # step 2 locks plan buckets ((period, kind), plan first), and, having waited for any batch
 # holding them, reads their latest committed values; ``held`` locks the periods of pairs
 # without a bucket (a kind the plan does not include) and ``gone`` counts the periods that
@@ -161,7 +164,7 @@ _SAFE = _CHARGE.format(new_only="AND " + _NOT_STORED,
 # capacity and their events corrected; the charges per (period, kind) then fill the buckets
 # in order (plan first, then top-ups by id) and the overage goes on the last bucket.
 _SETTLE_REST = """
-WITH pr AS (SELECT period_id, kind FROM usage_rest GROUP BY period_id, kind),
+WITH pr AS (SELECT period_id, kind FROM usage_rest_c GROUP BY period_id, kind),
 cur AS (
     SELECT a.id, a.period_id, a.kind, a.source, a.total, a.used
       FROM subscriptions_allowance a
@@ -184,7 +187,7 @@ fix AS (
            GREATEST(0, LEAST(m.quantity, COALESCE(fr.free, 0)
                 - (SUM(m.quantity) OVER (PARTITION BY m.period_id, m.kind ORDER BY m.idx)
                    - m.quantity)))::bigint AS charged
-      FROM usage_rest m
+      FROM usage_rest_c m
       LEFT JOIN fr ON fr.period_id = m.period_id AND fr.kind = m.kind),
 fixed AS (
     UPDATE usage_usageevent u SET charged = fix.charged, overage = fix.quantity - fix.charged
@@ -262,9 +265,9 @@ def store_and_charge(cursor: Any, copy_cursor: Any, *, source: str, data: str, a
     cursor.execute(_TABLES)
     # Empty already after a commit; not when the caller's transaction spans several batches
     # (DELETE rather than TRUNCATE: no new files and catalog rows per batch).
-    cursor.execute("DELETE FROM usage_in; DELETE FROM usage_rest")
+    cursor.execute("DELETE FROM usage_in_c; DELETE FROM usage_rest_c")
     cursor.execute(_PLANNER)
-    with copy_cursor.copy("COPY usage_in (idx, external_id, iccid, kind, quantity, "
+    with copy_cursor.copy("COPY usage_in_c (idx, external_id, iccid, kind, quantity, "
                           "occurred_at) FROM STDIN") as copy:
         copy.write(data)
     cursor.execute(_SAFE if conflict_safe else _FAST,
@@ -284,7 +287,7 @@ def store_and_charge(cursor: Any, copy_cursor: Any, *, source: str, data: str, a
 
 
 def settle_rest(cursor: Any, *, source: str, near_percent: int) -> set[int]:
-    """Step 3 for the records ``store_and_charge`` left in ``usage_rest``: the charged
+    """Step 3 for the records ``store_and_charge`` left in ``usage_rest_c``: the charged
     periods whose data is at or above ``near_percent`` % used. Raises
     ``ConcurrentDuplicate`` when the batch must be retried."""
     cursor.execute(_SETTLE_REST, {"source": source, "near": near_percent})
