@@ -18,7 +18,8 @@ import pytest
 from django.db import connection
 
 from esimdesk.core import clock
-from esimdesk.subscriptions.models import Allowance
+from esimdesk.esims.models import Esim
+from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.usage import ingest_pg
 from esimdesk.usage.models import UsageEvent
 from esimdesk.usage.services import IngestResult, ingest
@@ -153,12 +154,18 @@ def test_top_ups_fill_after_the_plan_when_a_concurrent_batch_used_the_room(
         (3000, 0), (4000, 0), (3500, 0)}
 
 
-def test_a_kind_without_an_allowance_is_all_overage(
-        catalog: None, other: psycopg.Connection[Any]) -> None:
+def _esim_without_sms_bucket() -> tuple[Esim, Period]:
+    """An eSIM whose plan has no SMS allowance, five minutes into its period."""
     clock.set_now(START)
     esim, period = make_esim(data=1000)
     Allowance.objects.filter(period=period, kind="sms").delete()
     clock.set_now(START + dt.timedelta(minutes=5))
+    return esim, period
+
+
+def test_a_kind_without_an_allowance_is_all_overage(
+        catalog: None, other: psycopg.Connection[Any]) -> None:
+    esim, _ = _esim_without_sms_bucket()
     assert held_batch(other, esim.iccid, [3], kind="sms") == (1, 0, [], 1, set())
     finish(other, rest=1)
     event = UsageEvent.objects.get(external_id="held-0")
@@ -182,7 +189,8 @@ def test_a_record_stored_meanwhile_makes_the_batch_start_again_and_count_it_once
     assert UsageEvent.objects.count() == 2
 
 
-def _delete_period(conn: psycopg.Connection[Any], period_id: int) -> None:
+def _delete_period(conn: Any, period_id: int) -> None:
+    """``conn``: a psycopg connection or a DB-API cursor."""
     conn.execute("DELETE FROM subscriptions_allowance WHERE period_id = %s", [period_id])
     conn.execute("DELETE FROM subscriptions_period WHERE id = %s", [period_id])
 
@@ -191,15 +199,11 @@ def test_a_period_deleted_between_the_two_steps_makes_the_batch_retry(
         catalog: None, other: psycopg.Connection[Any]) -> None:
     # Usage events carry no per-row foreign-key check: the batch notices that the period it
     # charged is gone and is retried (the retry then rejects the records, no period).
-    clock.set_now(START)
-    esim, period = make_esim(data=1000)
-    Allowance.objects.filter(period=period, kind="sms").delete()
-    clock.set_now(START + dt.timedelta(minutes=5))
+    esim, period = _esim_without_sms_bucket()
     # SMS has no bucket: nothing is locked until step 3, which finds the period gone.
     assert held_batch(other, esim.iccid, [1], kind="sms") == (1, 0, [], 1, set())
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM subscriptions_allowance WHERE period_id = %s", [period.pk])
-        cursor.execute("DELETE FROM subscriptions_period WHERE id = %s", [period.pk])
+        _delete_period(cursor, period.pk)
     with pytest.raises(ingest_pg.ConcurrentDuplicate):
         ingest_pg.settle_rest(other.cursor(), source="net", near_percent=50)
     other.rollback()

@@ -61,7 +61,8 @@ class ConcurrentDuplicate(Exception):
 
 
 # Temporary tables live as long as a (persistent) connection: a changed definition gets a new
-# name, so a worker still running the previous release never finds the wrong columns.
+# name, so a worker still running the previous release never finds the wrong columns. Record
+# ids compare bytewise (``COLLATE "C"``), as in the events' key (migration ``usage/0004``).
 _TABLES = """
 CREATE TEMP TABLE IF NOT EXISTS usage_in_c (
     idx integer NOT NULL, external_id text COLLATE "C" NOT NULL, iccid text NOT NULL,
@@ -72,7 +73,6 @@ CREATE TEMP TABLE IF NOT EXISTS usage_rest_c (
     kind text NOT NULL, quantity bigint NOT NULL
 ) ON COMMIT DELETE ROWS
 """
-# Record ids compare bytewise (``COLLATE "C"``, as the events' key, migration ``usage/0004``).
 
 # Step 2. ``r``: each record resolved to an eSIM and the period running at occurred_at
 # (the periods of an eSIM never overlap, so there is at most one). The LATERAL subqueries,
