@@ -68,10 +68,14 @@ def cmd_check(_: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    # --preload: the master imports the application once and forks ready workers. Without
+    # it every worker imports it after the server already answers, so the first requests
+    # wait for a worker still starting (over a second, measured under load), and each
+    # worker holds its own copy of the code. New code needs a restart, not a HUP.
     argv = [sys.executable, "-m", "gunicorn", "esimdesk.wsgi:application",
             "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
             "--threads", str(args.threads), "--access-logfile", "-",
-            "--forwarded-allow-ips", "127.0.0.1"]
+            "--forwarded-allow-ips", "127.0.0.1", "--preload"]
     os.execv(sys.executable, argv)
     return 0
 
