@@ -74,25 +74,26 @@ CREATE TEMP TABLE IF NOT EXISTS usage_rest_c (
 ) ON COMMIT DELETE ROWS
 """
 
-# Step 2. ``r``: each record resolved to an eSIM and the period running at occurred_at
-# (the periods of an eSIM never overlap, so there is at most one). The LATERAL subqueries,
-# each with a LIMIT that keeps the planner from turning it into a join, are one index probe
-# per record whatever the planner estimates (as a hash join, a batch it misjudges reads every
-# eSIM). ``n``: the records to store: those with a period, less, in the safe statement, the
-# ones stored before; ``ins``: the events inserted; ``pairs``: their sum per (period, kind),
-# in (period, kind) order, so that concurrent batches lock the plan buckets in one order;
+# Step 2. ``r``: each record resolved to an eSIM (through the bytewise ICCID index of
+# migration ``usage/0006``) and the period running at occurred_at (the periods of an eSIM
+# never overlap, so there is at most one). The LATERAL subqueries, each with a LIMIT that
+# keeps the planner from turning it into a join, are one index probe per record whatever the
+# planner estimates (as a hash join, a batch it misjudges reads every eSIM). ``n``: the
+# records to store: those with a period, less, in the safe statement, the ones stored
+# before; ``ins``: the events inserted; ``pairs``: their sum per (period, kind), in (period,
+# kind) order, so that concurrent batches lock the plan buckets in one order;
 # ``upd``: the pairs charged in full to the plan's bucket; ``rest``: the records of the other
 # pairs, for step 3 (its ``EXISTS`` is a one-time test: in the common case, nothing missed,
-# the join is never built). The answer's first rows are the rejected records (no eSIM, or no period
-# and not stored before), its last row the counts, which are read in an order that runs the
-# insert before the update: the buckets stay locked for as short a time as possible.
+# the join is never built). The answer's first rows are the rejected records (no eSIM, or
+# no period and not stored before), its last row the counts, which are read in an order
+# that runs the insert before the update: the buckets stay locked as briefly as possible.
 _CHARGE = """
 WITH r AS MATERIALIZED (
     SELECT i.idx, i.external_id, i.kind, i.quantity, i.occurred_at, e.id AS esim_id,
            p.id AS period_id
       FROM usage_in_c i
-      LEFT JOIN LATERAL (SELECT e.id FROM esims_esim e WHERE e.iccid = i.iccid LIMIT 1) e
-             ON true
+      LEFT JOIN LATERAL (SELECT e.id FROM esims_esim e WHERE e.iccid COLLATE "C" = i.iccid
+                          LIMIT 1) e ON true
       LEFT JOIN LATERAL (
           SELECT p.id FROM subscriptions_subscription s
             JOIN subscriptions_period p ON p.subscription_id = s.id
