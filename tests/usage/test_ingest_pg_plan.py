@@ -14,9 +14,10 @@ from tests.usage.helpers import START, iccid, make_esim
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
-def test_records_find_their_esim_through_the_bytewise_iccid_index() -> None:
-    # The index compares with COLLATE "C" (migration usage/0006); a query in another
-    # collation could not use it and would scan every eSIM for every record.
+def test_records_find_their_period_in_one_probe_of_the_route_index() -> None:
+    # The route's ICCID compares with COLLATE "C" (migrations usage/0006, 0007), as the
+    # query asks; a query in another collation could not use the index and would scan
+    # every route, or every eSIM, for every record.
     make_esim(1)
     rows = [(0, "r-0", iccid(1), "data", 5, START + dt.timedelta(minutes=1))]
     data, _ = ingest_pg.prepare(rows)
@@ -31,5 +32,7 @@ def test_records_find_their_esim_through_the_bytewise_iccid_index() -> None:
                         "near": 50})
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)
-    assert "esims_iccid_bytewise on esims_esim" in plan
+    assert "Scan Backward using usage_route_lookup on usage_route" in plan
+    assert "esims_iccid_bytewise on esims_esim" in plan  # only for rejected records
+    assert "Seq Scan on usage_route" not in plan
     assert "Seq Scan on esims_esim" not in plan

@@ -8,13 +8,13 @@ Steps, all in the caller's transaction:
    the rest by id, then COPY puts them into ``usage_in_c`` (per connection, emptied on commit).
    Sorted ids make every batch insert its events in one global order: two batches carrying
    the same records wait on each other in that order instead of deadlocking.
-2. One statement (``_CHARGE``): resolve ICCID -> eSIM and ``occurred_at`` -> the period
-   running then (half-open, with the late grace); insert the events, each charged in full
-   (duplicates: see below); per (period, kind), add the records' sum to the plan's bucket
-   where that bucket has room for all of it. That ``UPDATE`` re-checks the room on the row
-   it locks, so a concurrent batch that filled the bucket meanwhile is seen. The records of
-   the pairs it could not charge so (no room, top-ups involved, a kind the plan lacks) go to
-   ``usage_rest_c``.
+2. One statement (``_CHARGE``): resolve (ICCID, ``occurred_at``) -> the eSIM and the period
+   running then (half-open, with the late grace) in ``usage_route``; insert the events,
+   each charged in full (duplicates: see below); per (period, kind), add the records' sum
+   to the plan's bucket where that bucket has room for all of it. That ``UPDATE`` re-checks
+   the room on the row it locks, so a concurrent batch that filled the bucket meanwhile is
+   seen. The records of the pairs it could not charge so (no room, top-ups involved, a kind
+   the plan lacks) go to ``usage_rest_c``.
 3. Only when ``usage_rest_c`` has rows (a period running out): ``_SETTLE_REST`` locks the
    pairs' buckets in one order, charges those records again in batch order from the locked
    balances, corrects their events, fills the buckets in order (plan first, then top-ups by
@@ -74,33 +74,33 @@ CREATE TEMP TABLE IF NOT EXISTS usage_rest_c (
 ) ON COMMIT DELETE ROWS
 """
 
-# Step 2. ``r``: each record resolved to an eSIM (through the bytewise ICCID index of
-# migration ``usage/0006``) and the period running at occurred_at (the periods of an eSIM
-# never overlap, so there is at most one). The LATERAL subqueries, each with a LIMIT that
-# keeps the planner from turning it into a join, are one index probe per record whatever the
-# planner estimates (as a hash join, a batch it misjudges reads every eSIM). ``n``: the
+# Step 2. ``r``: each record resolved to its eSIM and the period running at occurred_at by
+# one probe of ``usage_route`` (migration ``usage/0007``), read backwards from occurred_at:
+# the first period not cancelled that started by then and has not ended then (the periods
+# of an eSIM never overlap, so there is at most one). The LATERAL subquery, whose LIMIT
+# keeps the planner from turning it into a join, is one index probe per record whatever the
+# planner estimates (as a hash join, a batch it misjudges reads every route). ``n``: the
 # records to store: those with a period, less, in the safe statement, the ones stored
 # before; ``ins``: the events inserted; ``pairs``: their sum per (period, kind), in (period,
-# kind) order, so that concurrent batches lock the plan buckets in one order;
-# ``upd``: the pairs charged in full to the plan's bucket; ``rest``: the records of the other
-# pairs, for step 3 (its ``EXISTS`` is a one-time test: in the common case, nothing missed,
-# the join is never built). The answer's first rows are the rejected records (no eSIM, or
-# no period and not stored before), its last row the counts, which are read in an order
-# that runs the insert before the update: the buckets stay locked as briefly as possible.
+# kind) order, so that concurrent batches lock the plan buckets in one order; ``upd``: the
+# pairs charged in full to the plan's bucket; ``rest``: the records of the other pairs, for
+# step 3 (its ``EXISTS`` is a one-time test: in the common case, nothing missed, the join is
+# never built). The answer's first rows are the rejected records (not stored before; the
+# bytewise ICCID index of ``usage/0006`` tells an unknown ICCID from one without a period),
+# its last row the counts, which are read in an order that runs the insert before the
+# update: the buckets stay locked as briefly as possible.
 _CHARGE = """
 WITH r AS MATERIALIZED (
-    SELECT i.idx, i.external_id, i.kind, i.quantity, i.occurred_at, e.id AS esim_id,
-           p.id AS period_id
+    SELECT i.idx, i.external_id, i.iccid, i.kind, i.quantity, i.occurred_at, rt.esim_id,
+           rt.period_id
       FROM usage_in_c i
-      LEFT JOIN LATERAL (SELECT e.id FROM esims_esim e WHERE e.iccid COLLATE "C" = i.iccid
-                          LIMIT 1) e ON true
       LEFT JOIN LATERAL (
-          SELECT p.id FROM subscriptions_subscription s
-            JOIN subscriptions_period p ON p.subscription_id = s.id
-           WHERE s.esim_id = e.id AND p.state <> 'cancelled'
-             AND p.ends_at > %(at)s - %(grace)s
-             AND p.starts_at <= i.occurred_at AND i.occurred_at < p.ends_at
-           LIMIT 1) p ON true),
+          SELECT rt.esim_id, rt.period_id FROM usage_route rt
+           WHERE rt.iccid = i.iccid COLLATE "C" AND rt.starts_at <= i.occurred_at
+             AND i.occurred_at < rt.ends_at AND rt.state <> 'cancelled'
+             AND rt.ends_at > %(at)s - %(grace)s
+           ORDER BY rt.starts_at DESC
+           LIMIT 1) rt ON true),
 n AS MATERIALIZED (
     SELECT r.idx, r.external_id, r.kind, r.quantity, r.occurred_at, r.esim_id, r.period_id
       FROM r WHERE r.period_id IS NOT NULL {new_only}),
@@ -133,7 +133,9 @@ rest AS (
       JOIN n ON n.external_id = ins.external_id
      WHERE EXISTS (SELECT 1 FROM missed)
     RETURNING 1)
-SELECT r.idx, CASE WHEN r.esim_id IS NULL THEN 'unknown_iccid' ELSE 'no_period' END,
+SELECT r.idx, CASE WHEN (SELECT true FROM esims_esim e
+                           WHERE e.iccid COLLATE "C" = r.iccid LIMIT 1) IS NULL
+                  THEN 'unknown_iccid' ELSE 'no_period' END,
        NULL::bigint, NULL::bigint, NULL::bigint[]
   FROM r WHERE r.period_id IS NULL AND {not_stored}
  UNION ALL

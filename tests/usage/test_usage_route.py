@@ -1,0 +1,90 @@
+"""``usage_route`` (PostgreSQL): the table that resolves a usage record in one probe is kept
+by triggers, in the same transaction, equal to what the periods, subscriptions and eSIMs
+say, through every change they go through."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from esimdesk.catalog.models import Plan
+from esimdesk.core import clock
+from esimdesk.esims import services as esims
+from esimdesk.subscriptions import services as subscriptions
+from esimdesk.subscriptions.models import Period, Subscription
+from esimdesk.usage.services import ingest
+from tests.usage.helpers import START, iccid, make_esim, rec
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+_DERIVED = """
+SELECT p.id, e.iccid, p.starts_at, p.ends_at, p.state, e.id
+  FROM subscriptions_period p
+  JOIN subscriptions_subscription s ON s.id = p.subscription_id
+  JOIN esims_esim e ON e.id = s.esim_id
+ ORDER BY p.id"""
+_ROUTES = """
+SELECT period_id, iccid, starts_at, ends_at, state, esim_id FROM usage_route
+ ORDER BY period_id"""
+
+
+def _rows(sql: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def assert_routes_match() -> None:
+    assert _rows(_ROUTES) == _rows(_DERIVED)
+
+
+def test_routes_follow_every_change_of_periods_subscriptions_and_esims() -> None:
+    esim, first = make_esim(1)
+    make_esim(2)
+    assert len(_rows(_ROUTES)) == 2
+    assert_routes_match()
+    plan = Plan.objects.get(code="jp-10gb-month")
+    second = subscriptions.add_period(subscription=esim.subscription, plan=plan)
+    assert_routes_match()
+    Period.objects.filter(pk=first.pk).update(ends_at=first.ends_at + dt.timedelta(days=2))
+    assert_routes_match()
+    Period.objects.filter(pk=second.pk).update(state=Period.State.CANCELLED)
+    assert_routes_match()
+    first.refresh_from_db()
+    first.save()  # every column written, nothing changed
+    assert_routes_match()
+    Period.objects.filter(pk=second.pk).delete()
+    assert_routes_match()
+    replacement = esims.create_esim(owner=esim.owner, iccid=iccid(3), smdp_address="s.test",
+                                    matching_id="M-3", upstream="simulator")
+    Subscription.objects.filter(esim=esim).update(esim=replacement)
+    assert_routes_match()
+    assert {row[1] for row in _rows(_ROUTES)} == {iccid(2), iccid(3)}
+
+
+def test_truncating_the_periods_empties_the_routes() -> None:
+    make_esim(1)
+    with connection.cursor() as cursor:  # as the test suite's flush between tests does
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks first, then TRUNCATE may run
+        cursor.execute("TRUNCATE subscriptions_period CASCADE")
+    assert _rows(_ROUTES) == []
+
+
+def test_a_reissued_esims_usage_goes_to_the_new_iccid_only() -> None:
+    clock.set_now(START)
+    esim, period = make_esim(1)
+    replacement = esims.create_esim(owner=esim.owner, iccid=iccid(3), smdp_address="s.test",
+                                    matching_id="M-3", upstream="simulator")
+    Subscription.objects.filter(esim=esim).update(esim=replacement)
+    at = START + dt.timedelta(minutes=5)
+    clock.set_now(at)
+    result = ingest(source="net", records=[rec("old", iccid(1), 10, at),
+                                           rec("new", iccid(3), 20, at),
+                                           rec("none", iccid(9), 30, at)])
+    assert result.accepted == 1
+    assert result.rejected == [(0, "no_period"), (2, "unknown_iccid")]
+    assert _rows(f"SELECT used FROM subscriptions_allowance WHERE period_id = {period.pk} "
+                 "AND kind = 'data'") == [(20,)]
