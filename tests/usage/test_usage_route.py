@@ -88,3 +88,51 @@ def test_a_reissued_esims_usage_goes_to_the_new_iccid_only() -> None:
     assert result.rejected == [(0, "no_period"), (2, "unknown_iccid")]
     assert _rows(f"SELECT used FROM subscriptions_allowance WHERE period_id = {period.pk} "
                  "AND kind = 'data'") == [(20,)]
+
+
+def _copy_row(table: str, overrides: dict[str, Any]) -> None:
+    """Insert a row into ``table`` like its first one, with ``overrides``, in raw SQL."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT column_name FROM information_schema.columns "
+                       "WHERE table_name = %s AND table_schema = current_schema()", [table])
+        columns = [row[0] for row in cursor.fetchall()]
+        values = ", ".join("%s" if name in overrides else name for name in columns)
+        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) "
+                       f"SELECT {values} FROM {table} ORDER BY id LIMIT 1",
+                       [overrides[name] for name in columns if name in overrides])
+
+
+def test_routes_hold_whatever_order_a_transaction_writes_rows_in() -> None:
+    # The foreign keys are checked at commit, so a load may write a period before its
+    # subscription, and a subscription before its eSIM.
+    make_esim(1)
+    _copy_row("subscriptions_period", {"id": 900_001, "subscription_id": 900_002,
+                                       "sequence": 1})
+    assert_routes_match()
+    _copy_row("subscriptions_subscription", {"id": 900_002, "esim_id": 900_003})
+    assert_routes_match()
+    _copy_row("esims_esim", {"id": 900_003, "iccid": iccid(4), "matching_id": "M-4"})
+    assert_routes_match()
+    assert iccid(4) in {row[1] for row in _rows(_ROUTES)}
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE esims_esim SET id = 900004 WHERE id = 900003")
+        cursor.execute("UPDATE subscriptions_subscription SET esim_id = 900004 "
+                       "WHERE id = 900002")
+    assert_routes_match()
+    _copy_row("esims_esim", {"id": 900_005, "iccid": iccid(5), "matching_id": "M-5"})
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM subscriptions_subscription WHERE id = 900002")
+    assert_routes_match()
+    _copy_row("subscriptions_subscription", {"id": 900_002, "esim_id": 900_005})
+    assert_routes_match()
+    assert {row[1] for row in _rows(_ROUTES)} == {iccid(1), iccid(5)}
+
+
+def test_the_triggers_leave_column_types_free_to_change() -> None:
+    # A trigger naming a column (UPDATE OF, WHEN) would make PostgreSQL refuse to change
+    # that column's type, and an ordinary AlterField migration would fail.
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE subscriptions_period ALTER COLUMN state TYPE varchar(20)")
+        cursor.execute("ALTER TABLE esims_esim ALTER COLUMN iccid TYPE varchar(30)")
+        cursor.execute("ALTER TABLE subscriptions_subscription "
+                       "ALTER COLUMN esim_id TYPE bigint")

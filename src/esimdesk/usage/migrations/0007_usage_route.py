@@ -9,9 +9,15 @@ the same transaction as every change it depends on, so a batch sees it exactly a
 the periods themselves:
 
 - a period inserted, deleted or changed (id, subscription, window, state);
-- a subscription moved to another eSIM (reissue) or off its eSIM;
-- an eSIM's ICCID changed (esimdesk never does, but the table would follow);
+- a subscription inserted, deleted, or moved to another eSIM (reissue) or off its eSIM;
+- an eSIM inserted, deleted, renumbered or given another ICCID (esimdesk does none of the
+  last three, but the table would follow), in whatever order a transaction does them;
 - ``TRUNCATE`` of the periods (the test suite's flush) empties it.
+
+Two transactions that change the same rows at once (a reissue while the period sweep
+updates one of its periods) each write what their last statement saw, and the later one
+overwrites with an upsert; a period inserted while its subscription moves waits for that
+move, so neither misses the other.
 
 Group subscriptions (no eSIM) have no rows: their members' records go through the pools.
 SQLite has no such table; its ingestion path resolves records one by one anyway.
@@ -32,7 +38,10 @@ CREATE TABLE usage_route (
     esim_id bigint NOT NULL
 );
 
--- The rows of one subscription's periods, as they are now.
+-- The rows of one subscription's periods (or of one of them), as this statement sees them.
+-- An upsert: a concurrent transaction that rewrote the same rows and committed while this
+-- one waited (a reissue and a period update crossing) is overwritten with what is now true,
+-- where a plain insert would fail on the key.
 CREATE FUNCTION usage_route_fill(subscription bigint, only_period bigint) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO usage_route (period_id, iccid, starts_at, ends_at, state, esim_id)
@@ -41,10 +50,27 @@ LANGUAGE sql AS $$
       JOIN esims_esim e ON e.id = s.esim_id
       JOIN subscriptions_period p ON p.subscription_id = s.id
      WHERE s.id = subscription AND (only_period IS NULL OR p.id = only_period)
+    ON CONFLICT (period_id) DO UPDATE
+       SET iccid = EXCLUDED.iccid, starts_at = EXCLUDED.starts_at,
+           ends_at = EXCLUDED.ends_at, state = EXCLUDED.state, esim_id = EXCLUDED.esim_id
 $$;
 
+-- The triggers fire on every update and compare in the function, rather than naming
+-- columns in the trigger (UPDATE OF, WHEN): PostgreSQL refuses to change the type of a
+-- column a trigger's definition names, which would block ordinary migrations.
 CREATE FUNCTION usage_route_period() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.id = NEW.id AND OLD.subscription_id = NEW.subscription_id
+       AND OLD.starts_at = NEW.starts_at AND OLD.ends_at = NEW.ends_at
+       AND OLD.state = NEW.state THEN
+        RETURN NULL;  -- Django saves every column: only a real change rewrites the row
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        -- A subscription moving to another eSIM meanwhile could not see this period: wait
+        -- for it (esimdesk's own inserts hold the subscription's row lock already).
+        PERFORM 1 FROM subscriptions_subscription WHERE id = NEW.subscription_id
+            FOR KEY SHARE;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         DELETE FROM usage_route WHERE period_id = OLD.id;
     END IF;
@@ -56,15 +82,38 @@ END $$;
 
 CREATE FUNCTION usage_route_subscription() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM usage_route
-     WHERE period_id IN (SELECT id FROM subscriptions_period WHERE subscription_id = OLD.id);
-    PERFORM usage_route_fill(NEW.id, NULL);
+    IF TG_OP = 'UPDATE' AND OLD.id = NEW.id
+       AND OLD.esim_id IS NOT DISTINCT FROM NEW.esim_id THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        DELETE FROM usage_route
+         WHERE period_id IN (SELECT id FROM subscriptions_period
+                              WHERE subscription_id = OLD.id);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM usage_route_fill(NEW.id, NULL);
+    END IF;
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION usage_route_esim() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    subscription bigint;
 BEGIN
-    UPDATE usage_route SET iccid = NEW.iccid WHERE esim_id = NEW.id;
+    IF TG_OP = 'UPDATE' AND OLD.id = NEW.id AND OLD.iccid = NEW.iccid THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        DELETE FROM usage_route WHERE esim_id = OLD.id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        FOR subscription IN
+            SELECT id FROM subscriptions_subscription WHERE esim_id = NEW.id
+        LOOP
+            PERFORM usage_route_fill(subscription, NULL);
+        END LOOP;
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -74,28 +123,13 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER usage_route_period_insert AFTER INSERT ON subscriptions_period
+CREATE TRIGGER usage_route_period AFTER INSERT OR UPDATE OR DELETE ON subscriptions_period
     FOR EACH ROW EXECUTE FUNCTION usage_route_period();
-CREATE TRIGGER usage_route_period_delete AFTER DELETE ON subscriptions_period
-    FOR EACH ROW EXECUTE FUNCTION usage_route_period();
--- Django saves every column: only a real change of what the table holds rewrites its row.
-CREATE TRIGGER usage_route_period_update
-    AFTER UPDATE OF id, subscription_id, starts_at, ends_at, state ON subscriptions_period
-    FOR EACH ROW
-    WHEN (OLD.id IS DISTINCT FROM NEW.id
-          OR OLD.subscription_id IS DISTINCT FROM NEW.subscription_id
-          OR OLD.starts_at IS DISTINCT FROM NEW.starts_at
-          OR OLD.ends_at IS DISTINCT FROM NEW.ends_at
-          OR OLD.state IS DISTINCT FROM NEW.state)
-    EXECUTE FUNCTION usage_route_period();
-CREATE TRIGGER usage_route_subscription_update
-    AFTER UPDATE OF id, esim_id ON subscriptions_subscription
-    FOR EACH ROW
-    WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.esim_id IS DISTINCT FROM NEW.esim_id)
-    EXECUTE FUNCTION usage_route_subscription();
-CREATE TRIGGER usage_route_esim_update AFTER UPDATE OF iccid ON esims_esim
-    FOR EACH ROW WHEN (OLD.iccid IS DISTINCT FROM NEW.iccid)
-    EXECUTE FUNCTION usage_route_esim();
+CREATE TRIGGER usage_route_subscription
+    AFTER INSERT OR UPDATE OR DELETE ON subscriptions_subscription
+    FOR EACH ROW EXECUTE FUNCTION usage_route_subscription();
+CREATE TRIGGER usage_route_esim AFTER INSERT OR UPDATE OR DELETE ON esims_esim
+    FOR EACH ROW EXECUTE FUNCTION usage_route_esim();
 CREATE TRIGGER usage_route_period_truncate AFTER TRUNCATE ON subscriptions_period
     FOR EACH STATEMENT EXECUTE FUNCTION usage_route_truncate();
 
@@ -116,12 +150,10 @@ DROP INDEX IF EXISTS subscriptions_period_window_covering;
 """
 
 DROP = """
-DROP TRIGGER IF EXISTS usage_route_period_insert ON subscriptions_period;
-DROP TRIGGER IF EXISTS usage_route_period_delete ON subscriptions_period;
-DROP TRIGGER IF EXISTS usage_route_period_update ON subscriptions_period;
+DROP TRIGGER IF EXISTS usage_route_period ON subscriptions_period;
 DROP TRIGGER IF EXISTS usage_route_period_truncate ON subscriptions_period;
-DROP TRIGGER IF EXISTS usage_route_subscription_update ON subscriptions_subscription;
-DROP TRIGGER IF EXISTS usage_route_esim_update ON esims_esim;
+DROP TRIGGER IF EXISTS usage_route_subscription ON subscriptions_subscription;
+DROP TRIGGER IF EXISTS usage_route_esim ON esims_esim;
 DROP FUNCTION IF EXISTS usage_route_period();
 DROP FUNCTION IF EXISTS usage_route_subscription();
 DROP FUNCTION IF EXISTS usage_route_esim();
