@@ -5,7 +5,9 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
+from django.db import connection
 
 from esimdesk.accounts.models import User
 from esimdesk.catalog.models import Plan
@@ -62,3 +64,21 @@ def add_usage(esim: Esim, at: dt.datetime, quantity: int, kind: str = "data",
     return UsageEvent.objects.create(source="test", external_id=f"t-{next(_serial)}",
                                      esim=esim, period=period, kind=kind, quantity=quantity,
                                      occurred_at=at, charged=quantity, **kw)
+
+
+@pytest.fixture
+def other() -> Iterator[psycopg.Connection[Any]]:
+    """A second connection to the test database (PostgreSQL races), for the transaction
+    that is held up."""
+    s = connection.settings_dict
+    conn = psycopg.connect(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"] or None,
+                           host=s["HOST"] or None, port=s["PORT"] or None)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def watcher(other: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    conn = psycopg.connect(other.info.dsn, autocommit=True)
+    yield conn
+    conn.close()

@@ -8,9 +8,6 @@ batches one after the other gives."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -23,21 +20,11 @@ from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.usage import ingest_pg
 from esimdesk.usage.models import UsageEvent
 from esimdesk.usage.services import IngestResult, ingest
-from tests.usage.helpers import START, data_of, make_esim, rec
+from tests.usage.helpers import START, Blocked, data_of, make_esim, rec
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 AT = START + dt.timedelta(minutes=1)
 GRACE = dt.timedelta(hours=72)
-
-
-@pytest.fixture
-def other() -> Iterator[psycopg.Connection[Any]]:
-    """A second connection to the test database, for the batch that is held up."""
-    s = connection.settings_dict
-    conn = psycopg.connect(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"] or None,
-                           host=s["HOST"] or None, port=s["PORT"] or None)
-    yield conn
-    conn.close()
 
 
 def held_batch(conn: psycopg.Connection[Any], iccid: str, quantities: list[int], *,
@@ -58,56 +45,18 @@ def finish(conn: psycopg.Connection[Any], rest: int) -> None:
     conn.commit()
 
 
-class Blocked:
-    """``call`` on a thread of its own, which is known to be waiting for a lock before
-    ``start`` returns (so the held batch's commit comes after it asked)."""
-
-    def __init__(self, watcher: psycopg.Connection[Any], call: Callable[[], Any]) -> None:
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self._watcher = watcher
-        self._thread = threading.Thread(target=self._run, args=(call,))
-
-    def _run(self, call: Callable[[], Any]) -> None:
-        try:
-            self.result = call()
-        except BaseException as error:  # reported by join()
-            self.error = error
-        finally:
-            connection.close()
-
-    def start(self) -> Blocked:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            waiting = self._watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'").fetchone()
-            if waiting and waiting[0]:
-                return self
-            time.sleep(0.005)
-        raise AssertionError("the concurrent batch never waited for the held one")
-
-    def join(self) -> Any:
-        self._thread.join(30)
-        if self.error:
-            raise self.error
-        return self.result
-
-
-@pytest.fixture
-def watcher(other: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
-    conn = psycopg.connect(other.info.dsn, autocommit=True)
-    yield conn
-    conn.close()
+def _esim_five_minutes_in(*, data: int) -> tuple[Esim, Period]:
+    """An eSIM whose data bucket holds ``data`` bytes, five minutes into its period."""
+    clock.set_now(START)
+    esim, period = make_esim(data=data)
+    clock.set_now(START + dt.timedelta(minutes=5))
+    return esim, period
 
 
 def test_a_batch_that_finds_the_bucket_filled_meanwhile_is_charged_from_the_new_balance(
         catalog: None, other: psycopg.Connection[Any],
         watcher: psycopg.Connection[Any]) -> None:
-    clock.set_now(START)
-    esim, period = make_esim(data=1000)
-    clock.set_now(START + dt.timedelta(minutes=5))
+    esim, period = _esim_five_minutes_in(data=1000)
     # The held batch charged 600 to the plan's bucket and holds it.
     assert held_batch(other, esim.iccid, [600]) == (1, 0, [], 0, {period.pk})
     late = Blocked(watcher, lambda: ingest(
@@ -122,9 +71,7 @@ def test_a_batch_that_finds_the_bucket_filled_meanwhile_is_charged_from_the_new_
 
 def test_a_nearly_full_period_is_charged_again_after_a_concurrent_batch(
         catalog: None, other: psycopg.Connection[Any]) -> None:
-    clock.set_now(START)
-    esim, period = make_esim(data=1000)
-    clock.set_now(START + dt.timedelta(minutes=5))
+    esim, period = _esim_five_minutes_in(data=1000)
     # 1,200 does not fit in the free 1,000: both records are left for step 3, nothing locked.
     assert held_batch(other, esim.iccid, [600, 600]) == (2, 0, [], 2, set())
     assert ingest(source="net", records=[rec("first", esim.iccid, 700, AT)]).accepted == 1
@@ -139,9 +86,7 @@ def test_a_nearly_full_period_is_charged_again_after_a_concurrent_batch(
 def test_top_ups_fill_after_the_plan_when_a_concurrent_batch_used_the_room(
         catalog: None, other: psycopg.Connection[Any],
         watcher: psycopg.Connection[Any]) -> None:
-    clock.set_now(START)
-    esim, period = make_esim(data=10_000)
-    clock.set_now(START + dt.timedelta(minutes=5))
+    esim, period = _esim_five_minutes_in(data=10_000)
     Allowance.objects.create(period=period, kind="data", source="top_up", total=500)
     assert held_batch(other, esim.iccid, [3000, 4000])[:4] == (2, 0, [], 0)
     late = Blocked(watcher, lambda: ingest(
@@ -156,10 +101,8 @@ def test_top_ups_fill_after_the_plan_when_a_concurrent_batch_used_the_room(
 
 def _esim_without_sms_bucket() -> tuple[Esim, Period]:
     """An eSIM whose plan has no SMS allowance, five minutes into its period."""
-    clock.set_now(START)
-    esim, period = make_esim(data=1000)
+    esim, period = _esim_five_minutes_in(data=1000)
     Allowance.objects.filter(period=period, kind="sms").delete()
-    clock.set_now(START + dt.timedelta(minutes=5))
     return esim, period
 
 
@@ -175,9 +118,7 @@ def test_a_kind_without_an_allowance_is_all_overage(
 def test_a_record_stored_meanwhile_makes_the_batch_start_again_and_count_it_once(
         catalog: None, other: psycopg.Connection[Any],
         watcher: psycopg.Connection[Any]) -> None:
-    clock.set_now(START)
-    esim, period = make_esim(data=10_000)
-    clock.set_now(START + dt.timedelta(minutes=5))
+    esim, period = _esim_five_minutes_in(data=10_000)
     assert held_batch(other, esim.iccid, [100])[:4] == (1, 0, [], 0)
     # The same record ("held-0") and a new one: the insert waits for the held batch, fails
     # on its key once that commits, and the batch is run again looking records up first.
@@ -212,9 +153,7 @@ def test_a_period_deleted_between_the_two_steps_makes_the_batch_retry(
 
 def test_a_charged_period_cannot_be_deleted_while_the_batch_runs_nor_after(
         catalog: None, other: psycopg.Connection[Any]) -> None:
-    clock.set_now(START)
-    esim, period = make_esim(data=1000)
-    clock.set_now(START + dt.timedelta(minutes=5))
+    esim, period = _esim_five_minutes_in(data=1000)
     assert held_batch(other, esim.iccid, [100])[:4] == (1, 0, [], 0)
     # The batch holds its period's plan bucket until it commits: a delete has to wait ...
     deleter = psycopg.connect(other.info.dsn)

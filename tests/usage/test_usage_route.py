@@ -16,35 +16,14 @@ from esimdesk.esims import services as esims
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Period, Subscription
 from esimdesk.usage.services import ingest
-from tests.usage.helpers import START, iccid, make_esim, rec
+from tests.usage.helpers import ROUTES, START, assert_routes_match, iccid, make_esim, rec, rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-_DERIVED = """
-SELECT p.id, e.iccid, p.starts_at, p.ends_at, p.state, e.id
-  FROM subscriptions_period p
-  JOIN subscriptions_subscription s ON s.id = p.subscription_id
-  JOIN esims_esim e ON e.id = s.esim_id
- ORDER BY p.id"""
-_ROUTES = """
-SELECT period_id, iccid, starts_at, ends_at, state, esim_id FROM usage_route
- ORDER BY period_id"""
-
-
-def _rows(sql: str) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return cursor.fetchall()
-
-
-def assert_routes_match() -> None:
-    assert _rows(_ROUTES) == _rows(_DERIVED)
-
 
 def test_routes_follow_every_change_of_periods_subscriptions_and_esims() -> None:
     esim, first = make_esim(1)
     make_esim(2)
-    assert len(_rows(_ROUTES)) == 2
+    assert len(rows(ROUTES)) == 2
     assert_routes_match()
     plan = Plan.objects.get(code="jp-10gb-month")
     second = subscriptions.add_period(subscription=esim.subscription, plan=plan)
@@ -62,7 +41,7 @@ def test_routes_follow_every_change_of_periods_subscriptions_and_esims() -> None
                                     matching_id="M-3", upstream="simulator")
     Subscription.objects.filter(esim=esim).update(esim=replacement)
     assert_routes_match()
-    assert {row[1] for row in _rows(_ROUTES)} == {iccid(2), iccid(3)}
+    assert {row[1] for row in rows(ROUTES)} == {iccid(2), iccid(3)}
 
 
 def test_truncating_the_periods_empties_the_routes() -> None:
@@ -70,7 +49,7 @@ def test_truncating_the_periods_empties_the_routes() -> None:
     with connection.cursor() as cursor:  # as the test suite's flush between tests does
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks first, then TRUNCATE may run
         cursor.execute("TRUNCATE subscriptions_period CASCADE")
-    assert _rows(_ROUTES) == []
+    assert rows(ROUTES) == []
 
 
 def test_a_reissued_esims_usage_goes_to_the_new_iccid_only() -> None:
@@ -86,7 +65,7 @@ def test_a_reissued_esims_usage_goes_to_the_new_iccid_only() -> None:
                                            rec("none", iccid(9), 30, at)])
     assert result.accepted == 1
     assert result.rejected == [(0, "no_period"), (2, "unknown_iccid")]
-    assert _rows(f"SELECT used FROM subscriptions_allowance WHERE period_id = {period.pk} "
+    assert rows(f"SELECT used FROM subscriptions_allowance WHERE period_id = {period.pk} "
                  "AND kind = 'data'") == [(20,)]
 
 
@@ -113,7 +92,7 @@ def test_routes_hold_whatever_order_a_transaction_writes_rows_in() -> None:
     assert_routes_match()
     _copy_row("esims_esim", {"id": 900_003, "iccid": iccid(4), "matching_id": "M-4"})
     assert_routes_match()
-    assert iccid(4) in {row[1] for row in _rows(_ROUTES)}
+    assert iccid(4) in {row[1] for row in rows(ROUTES)}
     with connection.cursor() as cursor:
         cursor.execute("UPDATE esims_esim SET id = 900004 WHERE id = 900003")
         cursor.execute("UPDATE subscriptions_subscription SET esim_id = 900004 "
@@ -125,7 +104,7 @@ def test_routes_hold_whatever_order_a_transaction_writes_rows_in() -> None:
     assert_routes_match()
     _copy_row("subscriptions_subscription", {"id": 900_002, "esim_id": 900_005})
     assert_routes_match()
-    assert {row[1] for row in _rows(_ROUTES)} == {iccid(1), iccid(5)}
+    assert {row[1] for row in rows(ROUTES)} == {iccid(1), iccid(5)}
 
 
 def test_the_triggers_leave_column_types_free_to_change() -> None:

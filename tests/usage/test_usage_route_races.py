@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -13,57 +10,9 @@ import pytest
 from django.db import connection
 
 from esimdesk.esims import services as esims
-from tests.usage.helpers import iccid, make_esim
-from tests.usage.test_usage_route import _DERIVED, _ROUTES
+from tests.usage.helpers import ROUTES, Blocked, assert_routes_match, iccid, make_esim, rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def connections() -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any]]]:
-    s = connection.settings_dict
-    dsn = dict(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"] or None,
-               host=s["HOST"] or None, port=s["PORT"] or None)
-    first, second = psycopg.connect(**dsn), psycopg.connect(**dsn)
-    yield first, second
-    first.close()
-    second.close()
-
-
-def _waiting(watcher: psycopg.Connection[Any]) -> bool:
-    row = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                          "current_database() AND wait_event_type = 'Lock'").fetchone()
-    return bool(row and row[0])
-
-
-def _cross(first: psycopg.Connection[Any], second: psycopg.Connection[Any],
-           first_sql: str, second_sql: str, args: Callable[[], tuple[list[Any], list[Any]]],
-           ) -> None:
-    """``first_sql`` on ``first``, left uncommitted; ``second_sql`` on ``second`` in a
-    thread until it waits for a lock; then both commit, the first first."""
-    first_args, second_args = args()
-    first.execute(first_sql, first_args)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            second.execute(second_sql, second_args)
-            second.commit()
-        except BaseException as error:  # reported below
-            errors.append(error)
-            second.rollback()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    with psycopg.connect(first.info.dsn, autocommit=True) as watcher:
-        deadline = time.monotonic() + 10
-        while not _waiting(watcher):
-            assert time.monotonic() < deadline, "the second transaction never waited"
-            time.sleep(0.005)
-    first.commit()
-    thread.join(30)
-    assert not errors, errors
-
 
 _MOVE = "UPDATE subscriptions_subscription SET esim_id = %s WHERE id = %s"
 _EXTEND = "UPDATE subscriptions_period SET ends_at = ends_at + interval '1 day' WHERE id = %s"
@@ -75,24 +24,29 @@ SELECT subscription_id, sequence + 1, plan_id, ends_at, ends_at + interval '30 d
   FROM subscriptions_period WHERE id = %s"""
 
 
+def _run(sql: str, args: list[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+
+
 @pytest.mark.parametrize("first_is", ["period update", "reissue", "period insert"])
 def test_a_reissue_crossing_a_period_change_leaves_the_routes_true(
-        catalog: None, connections: tuple[psycopg.Connection[Any], psycopg.Connection[Any]],
+        catalog: None, other: psycopg.Connection[Any], watcher: psycopg.Connection[Any],
         first_is: str) -> None:
     esim, period = make_esim(1)
     replacement = esims.create_esim(owner=esim.owner, iccid=iccid(3), smdp_address="s.test",
                                     matching_id="M-3", upstream="simulator")
     move = [replacement.pk, esim.subscription.pk]
-    first, second = connections
-    if first_is == "period update":
-        _cross(first, second, _EXTEND, _MOVE, lambda: ([period.pk], move))
-    elif first_is == "reissue":
-        _cross(first, second, _MOVE, _EXTEND, lambda: (move, [period.pk]))
-    else:
-        _cross(first, second, _INSERT, _MOVE, lambda: ([period.pk], move))
-    with connection.cursor() as cursor:
-        cursor.execute(_ROUTES)
-        routes = cursor.fetchall()
-        cursor.execute(_DERIVED)
-        assert routes == cursor.fetchall()
-    assert {row[1] for row in routes} == {iccid(3)}
+    first, second = {
+        "period update": ((_EXTEND, [period.pk]), (_MOVE, move)),
+        "reissue": ((_MOVE, move), (_EXTEND, [period.pk])),
+        "period insert": ((_INSERT, [period.pk]), (_MOVE, move)),
+    }[first_is]
+    # The first change is held uncommitted on ``other``; the second waits for it, and
+    # goes on once it commits.
+    other.execute(*first)
+    crossing = Blocked(watcher, lambda: _run(*second)).start()
+    other.commit()
+    crossing.join()
+    assert_routes_match()
+    assert {row[1] for row in rows(ROUTES)} == {iccid(3)}
