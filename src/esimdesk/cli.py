@@ -64,6 +64,15 @@ def cmd_check(_: argparse.Namespace) -> int:
     except Exception as error:  # reported, not raised: check must always answer
         print(f"PROBLEM: database unreachable: {error}")
         problems += 1
+    from django.core import checks
+
+    # The apps' own checks of what is configured (e.g. supplier callbacks nobody can
+    # authenticate): errors count as problems, warnings are shown.
+    for message in checks.run_checks(tags=["esimdesk"], include_deployment_checks=True):
+        serious = message.is_serious()
+        hint = f" ({message.hint})" if message.hint else ""
+        print(f"{'PROBLEM' if serious else 'WARNING'}: {message.msg}{hint}")
+        problems += serious
     return 1 if problems else 0
 
 

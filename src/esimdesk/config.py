@@ -89,6 +89,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_ES2PLUS_CLIENT_CERT", "", "Client certificate (PEM path) for mutual TLS."),
     Option("ESIMDESK_ES2PLUS_CLIENT_KEY", "", "Client key (PEM path) for mutual TLS.", secret=True),
     Option("ESIMDESK_ES2PLUS_CA", "", "CA bundle (PEM path) to verify the SM-DP+."),
+    # How the SM-DP+ proves who it is when it calls esimdesk back (docs/providers/es2plus.md).
+    # Every credential configured is required; with none, every callback is refused.
+    Option("ESIMDESK_ES2PLUS_CALLBACK_TOKEN", "", "Bearer secret the SM-DP+ sends in "
+           "'Authorization: Bearer ...' on its callbacks.", secret=True),
+    Option("ESIMDESK_ES2PLUS_CALLBACK_CERT_SUBJECT", "", "Subject DN of the SM-DP+'s client "
+           "certificate, as the TLS proxy passes it (e.g. CN=smdp.example.com,O=Example)."),
+    Option("ESIMDESK_ES2PLUS_CALLBACK_CERT_FINGERPRINT", "", "SHA-1 fingerprint(s) of the "
+           "SM-DP+'s client certificate, hex, comma-separated (colons ignored)."),
+    Option("ESIMDESK_TRUSTED_PROXIES", "", "Addresses or networks (comma-separated) of the TLS "
+           "proxies whose client-certificate headers esimdesk believes."),
+    Option("ESIMDESK_CLIENT_CERT_VERIFY_HEADER", "X-SSL-Client-Verify",
+           "Header in which the TLS proxy says the client certificate verified (SUCCESS)."),
+    Option("ESIMDESK_CLIENT_CERT_SUBJECT_HEADER", "X-SSL-Client-S-DN",
+           "Header in which the TLS proxy passes the client certificate's subject DN."),
+    Option("ESIMDESK_CLIENT_CERT_FINGERPRINT_HEADER", "X-SSL-Client-Fingerprint",
+           "Header in which the TLS proxy passes the client certificate's SHA-1 fingerprint."),
     # eSIM Go (wholesale reseller API v2.5).
     Option("ESIMDESK_ESIMGO_API_KEY", "", "eSIM Go API key.", secret=True),
     Option("ESIMDESK_ESIMGO_API_BASE", "https://api.esim-go.com/v2.5", "eSIM Go API base URL."),

@@ -122,10 +122,12 @@ def test_connection_refused_is_retryable(monkeypatch: pytest.MonkeyPatch) -> Non
     assert raised.value.code == "es2_connection"
 
 
-def test_missing_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_url_is_refused_on_the_first_call_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ESIMDESK_ES2PLUS_URL", raising=False)
-    with pytest.raises(FinalUpstreamError):
-        Es2PlusProvider()
+    adapter = Es2PlusProvider()  # receiving progress notifications needs no URL
+    with pytest.raises(FinalUpstreamError) as refused:
+        adapter.call("releaseProfile", {"iccid": iccid(1)}, call_id="x")
+    assert refused.value.code == "es2_misconfigured"
 
 
 @pytest.mark.django_db
@@ -210,8 +212,18 @@ def test_plans_are_local_records(smdp: FakeSmdp) -> None:
 # -- handleDownloadProgressInfo -------------------------------------------------------------
 
 
+CALLBACK_TOKEN = "smdp-callback-token-4f1c9a"
+
+
 @pytest.fixture
-def esim(db: Any) -> Esim:
+def es2_callbacks(db: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ES2+ configured, with the bearer secret the SM-DP+ sends on its callbacks."""
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus", "simulator"]}
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_CALLBACK_TOKEN", CALLBACK_TOKEN)
+
+
+@pytest.fixture
+def esim(es2_callbacks: None) -> Esim:
     owner = User.objects.create_user("traveller@example.com", "correct-horse-battery-42")
     return esims.create_esim(owner=owner, iccid=iccid(1), smdp_address="smdp.fake.test",
                              matching_id="ABC-123", upstream="es2plus")
@@ -224,9 +236,10 @@ def notification(point: Any = 4, status: str = "Executed-Success", **extra: Any)
             "notificationPointStatus": {"status": status}, **extra}
 
 
-def post(body: Any) -> Any:
+def post(body: Any, **extra: Any) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return Client().post(PROGRESS_URL, data=raw, content_type="application/json")
+    extra.setdefault("HTTP_AUTHORIZATION", f"Bearer {CALLBACK_TOKEN}")
+    return Client().post(PROGRESS_URL, data=raw, content_type="application/json", **extra)
 
 
 def test_installation_moves_esim_to_installed(esim: Esim) -> None:
@@ -278,12 +291,12 @@ def test_unknown_point_and_unknown_iccid(esim: Esim) -> None:
     {**notification(), "notificationPointId": "four"},
     {**notification(), "eid": "1234"},
 ])
-def test_malformed_is_400(db: Any, body: Any) -> None:
+def test_malformed_is_400(es2_callbacks: None, body: Any) -> None:
     response = post(body)
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_notification"
     assert not Es2ProgressNotification.objects.exists()
 
 
-def test_get_is_refused(db: Any) -> None:
+def test_get_is_refused(es2_callbacks: None) -> None:
     assert Client().get(PROGRESS_URL).status_code == 405

@@ -142,7 +142,10 @@ def test_unknown_iccid_and_bad_key_are_final(fake: FakeEsimGo,
 # -- callbacks ---------------------------------------------------------------------------
 
 @pytest.fixture
-def subscribed(catalog: None, monkeypatch: pytest.MonkeyPatch) -> tuple[Esim, Period]:
+def subscribed(catalog: None, monkeypatch: pytest.MonkeyPatch,
+               settings: Any) -> tuple[Esim, Period]:
+    # Its callback route answers only while eSIM Go is a configured supplier.
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["simulator", "esimgo"]}
     monkeypatch.setenv("ESIMDESK_ESIMGO_CALLBACK_SECRET", SECRET)
     clock.set_now(START)
     user = User.objects.create_user("go@example.com", "x-long-password-1")

@@ -1,5 +1,5 @@
 """The supplier contract beyond ordering: suspend, resume, revoke (idempotent on the
-reference) and parse_callback (signature first, typed events), for every adapter."""
+reference), authenticate_callback and parse_callback (typed events), for every adapter."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ def test_the_base_refuses_what_an_adapter_does_not_offer() -> None:
         with pytest.raises(FinalUpstreamError) as refused:
             call(reference="x", iccid="8999")
         assert refused.value.code == "not_supported" and not refused.value.retryable
+    with pytest.raises(InvalidCallback):
+        adapter.authenticate_callback(body=b"{}", headers={}, remote_addr="127.0.0.1")
     with pytest.raises(InvalidCallback):
         adapter.parse_callback(body=b"{}", headers={})
 
@@ -118,21 +120,24 @@ def test_simulator_parse_callback(simulated: tuple[SimulatorProvider, str]) -> N
                      "occurred_at": "2026-11-25T10:00:00+00:00"}],
         "events": [{"id": "e-1", "iccid": iccid, "status": "installed",
                     "occurred_at": "2026-11-25T10:00:00Z"}]}).encode()
-    events = simulator.parse_callback(body=body, headers={"x-simulator-signature": sign(body)})
+    simulator.authenticate_callback(body=body, headers={"x-simulator-signature": sign(body)},
+                                    remote_addr="")
+    events = simulator.parse_callback(body=body, headers={})
     assert [type(e) for e in events] == [UsageRecord, ProfileStatusEvent]
     assert events[0] == UsageRecord(record_id="u-1", iccid=iccid, kind="data", quantity=5,
                                     occurred_at=events[0].occurred_at)
     status = events[1]
     assert isinstance(status, ProfileStatusEvent)
     assert (status.event_id, status.status) == ("e-1", ProfileStatus.INSTALLED)
-    for headers in ({}, {SIGNATURE_HEADER: sign(body + b" ")}):
+    for headers in ({}, {SIGNATURE_HEADER: sign(body + b" ")}, {SIGNATURE_HEADER: "é"}):
         with pytest.raises(InvalidCallback) as refused:
-            simulator.parse_callback(body=body, headers=headers)
+            simulator.authenticate_callback(body=body, headers=headers, remote_addr="")
         assert refused.value.code == "bad_signature"
     for bad in (b"[]", b'{"events": [{"id": "e", "iccid": "1", "status": "exploded", '
-                b'"occurred_at": "2026-11-25T10:00:00Z"}]}', b'{"records": [{"id": "u"}]}'):
+                b'"occurred_at": "2026-11-25T10:00:00Z"}]}', b'{"records": [{"id": "u"}]}',
+                b"[" * 100_000):
         with pytest.raises(InvalidCallback) as malformed:
-            simulator.parse_callback(body=bad, headers={SIGNATURE_HEADER: sign(bad)})
+            simulator.parse_callback(body=bad, headers={})
         assert malformed.value.code == "malformed_event"
 
 
@@ -282,6 +287,11 @@ def test_esimgo_parse_callback(go: FakeEsimGo) -> None:
     assert isinstance(first, ProfileStatusEvent) and first.status == ProfileStatus.FIRST_USE
     body, headers = _go_event({"iccid": iccid, "alertType": "Expiry"})
     assert adapter.parse_callback(body=body, headers=headers) == []
-    with pytest.raises(InvalidCallback) as refused:
-        adapter.parse_callback(body=body, headers={"X-Signature-SHA256": "bm9wZQ=="})
-    assert refused.value.code == "bad_signature"
+    adapter.authenticate_callback(body=body, headers=headers, remote_addr="192.0.2.1")
+    for bad in ({"X-Signature-SHA256": "bm9wZQ=="}, {}, {"X-Signature-SHA256": "é"}):
+        with pytest.raises(InvalidCallback) as refused:
+            adapter.authenticate_callback(body=body, headers=bad, remote_addr="192.0.2.1")
+        assert refused.value.code == "bad_signature"
+    with pytest.raises(InvalidCallback) as malformed:
+        adapter.parse_callback(body=b"[" * 100_000, headers={})
+    assert malformed.value.code == "malformed_event"

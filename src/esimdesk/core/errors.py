@@ -119,6 +119,14 @@ MESSAGES: dict[str, Any] = {
     "order_not_fulfilled": _("This order has no eSIM ready yet: retry the activation instead."),
     "no_email_address": _("This customer has no e-mail address."),
     "order_not_retryable": _("This order is not waiting for activation."),
+    # Supplier callbacks and payment webhooks (provisioning.hooks, payments.views).
+    "unauthenticated_supplier": _("The caller has not proved that it is this supplier."),
+    "callback_too_large": _("The message is larger than this supplier's messages may be."),
+    "callback_unavailable": _("Messages from this supplier cannot be received right now. "
+                              "Please send it again later."),
+    "malformed_event": _("The message is not in the form this address expects."),
+    "malformed_notification": _("The notification is not valid: detail.field names the "
+                                "field."),
 }
 
 

@@ -1,8 +1,11 @@
 """``POST /hooks/upstream/esimgo``: eSIM Go's usage and status callbacks.
 
-``EsimGoProvider.parse_callback`` checks the signature first (HMAC-SHA256 of the raw body with
-``ESIMDESK_ESIMGO_CALLBACK_SECRET``, base64, in ``X-Signature-SHA256``); a bad one is a 400
-and nothing is stored. ``upstream_events.apply`` then applies the events exactly once:
+They go through the supplier callback steps of ``hooks``: the route answers only while
+``esimgo`` is configured, a body over 64 KiB is refused unread (413), and
+``EsimGoProvider.authenticate_callback`` checks the signature (HMAC-SHA256 of the raw body with
+``ESIMDESK_ESIMGO_CALLBACK_SECRET``, base64, in ``X-Signature-SHA256``) before anything is
+parsed: a bad one is a 400 and nothing is stored. ``upstream_events.apply`` then applies the
+events exactly once:
 
 - ``Utilisation`` (thresholds, depletion): eSIM Go reports a bundle's ``initialQuantity`` and
   ``remainingQuantity``, not a delta. The bytes used so far on that bundle, minus what esimdesk
@@ -16,34 +19,32 @@ and nothing is stored. ``upstream_events.apply`` then applies the events exactly
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+import logging
 
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning import upstream_events
-from esimdesk.provisioning.providers.base import InvalidCallback, ProfileStatusEvent
-from esimdesk.provisioning.providers.esimgo import (
-    SIGNATURE_HEADER,
-    EsimGoProvider,
+from esimdesk.provisioning.hooks import Answer, refusal, supplier_callback
+from esimdesk.provisioning.providers.base import (
+    InvalidCallback,
+    ProfileStatusEvent,
+    UpstreamProvider,
 )
-from esimdesk.provisioning.providers.esimgo import (
-    callback_signature as sign,
-)
+from esimdesk.provisioning.providers.esimgo import SIGNATURE_HEADER, EsimGoProvider
+from esimdesk.provisioning.providers.esimgo import callback_signature as sign
 
-__all__ = ["SIGNATURE_HEADER", "esimgo_callback", "handle", "sign"]
+__all__ = ["SIGNATURE_HEADER", "esimgo_callback", "sign"]
 
+logger = logging.getLogger(__name__)
 SOURCE = EsimGoProvider.name
 
 
-def handle(body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
+@supplier_callback(SOURCE)
+def esimgo_callback(adapter: UpstreamProvider, body: bytes) -> Answer:
     try:
-        events = EsimGoProvider().parse_callback(body=body,
-                                                 headers={SIGNATURE_HEADER: signature or ""})
+        events = adapter.parse_callback(body=body, headers={})
     except InvalidCallback as error:
-        return 400, {"code": error.code, "message": str(error), "detail": None}
+        logger.warning("eSIM Go callback refused: %s (%s)", error.code, error)
+        return refusal(error.code, 400)
     # One event per eSIM Go callback.
     if not events or not Esim.objects.filter(iccid=events[0].iccid).exists():
         return 200, {"ignored": True}
@@ -53,10 +54,3 @@ def handle(body: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
         return 200, {"status": status.first()}
     return 200, {"accepted": applied.accepted, "duplicates": applied.duplicates,
                  "rejected": [{"index": i, "code": code} for i, code in applied.rejected]}
-
-
-@csrf_exempt
-@require_POST
-def esimgo_callback(request: HttpRequest) -> JsonResponse:
-    status, body = handle(request.body, request.headers.get(SIGNATURE_HEADER))
-    return JsonResponse(body, status=status)

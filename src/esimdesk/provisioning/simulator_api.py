@@ -4,6 +4,8 @@ and ``GET /simulator/v1/profiles/<iccid>/balance`` with ``Authorization: Bearer 
 The key is ``ESIMDESK_SIMULATOR_API_KEY``, or by default derived from SECRET_KEY (HMAC), so
 an installation has one without configuring anything and nobody can guess it. Answers are
 JSON; errors are ``{"code", "message", "detail"}`` with 401 / 404 like the rest of esimdesk.
+The API answers only while ``simulator`` is in ``ESIMDESK_UPSTREAM_PROVIDERS`` (404
+``unknown_supplier`` otherwise).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ def _authorised(request: HttpRequest) -> bool:
 
 
 def _profile(request: HttpRequest, iccid: str) -> SimulatedProfile | JsonResponse:
+    # Like its callbacks, the simulator's API exists only while the simulator is a supplier.
+    if "simulator" not in settings.ESIMDESK["UPSTREAM_PROVIDERS"]:
+        return _error("unknown_supplier", 404)
     if not _authorised(request):
         response = _error("invalid_api_key", 401)
         response["WWW-Authenticate"] = 'Bearer realm="simulator"'

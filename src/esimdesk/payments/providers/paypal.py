@@ -17,10 +17,12 @@ calls below need no dependency.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import http.client
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -73,6 +75,15 @@ TIMEOUT_SECONDS = 20.0
 TOLERANCE_SECONDS = 300  # a transmission time further off than this is a replayed message
 TOKEN_MARGIN_SECONDS = 300  # renew the OAuth token this long before PayPal expires it
 VERIFY_PATH = "/v1/notifications/verify-webhook-signature"
+# Where PayPal's webhook signing certificates live; a message naming another place is forged.
+CERT_HOSTS = frozenset({"api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com",
+                        "api-m.sandbox.paypal.com"})
+CERT_PATH = "/v1/notifications/certs/"
+AUTH_ALGOS = frozenset({"SHA256withRSA"})  # the only one PayPal signs webhooks with
+# The shapes PayPal documents for verify-webhook-signature's fields (pattern, length).
+_TRANSMISSION_ID = re.compile(r"(?!\d+$)[\w-]{1,50}")
+_WEBHOOK_ID = re.compile(r"[A-Za-z0-9]{1,50}")
+_EVENT_ID = re.compile(r"[\w.-]{1,100}")
 # verify-webhook-signature field -> the header PayPal sends it in (matched case-insensitively)
 TRANSMISSION = {"auth_algo": "paypal-auth-algo", "cert_url": "paypal-cert-url",
                 "transmission_id": "paypal-transmission-id",
@@ -263,20 +274,9 @@ class PayPalProvider(PaymentProvider):
     # -- webhooks ---------------------------------------------------------------------------
 
     def _verify(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-        """PayPal's own check of the signature, after a local freshness check."""
-        lower = {str(k).lower(): str(v).strip() for k, v in headers.items()}
-        fields = {name: lower.get(header, "") for name, header in TRANSMISSION.items()}
-        if not all(fields.values()):
-            raise SignatureError("PayPal transmission headers are missing", code="bad_signature")
-        sent = _parse_time(fields["transmission_time"])
-        if abs((clock.now() - sent).total_seconds()) > TOLERANCE_SECONDS:
-            raise SignatureError("transmission time outside tolerance", code="stale_signature")
-        try:
-            event = json.loads(body)
-        except ValueError:
-            raise SignatureError("the message is not JSON", code="bad_signature") from None
-        if not isinstance(event, dict):
-            raise SignatureError("the message is not a PayPal event", code="bad_signature")
+        """PayPal's own check of the signature (an outbound call), only for a message that
+        passed every local check (``_transmission``): a forgery costs PayPal nothing."""
+        fields, event = self._transmission(body, headers)
         # The event goes back byte for byte: PayPal signs a CRC32 of the body it sent, and a
         # re-serialised copy (other spacing, escaping or number format) would not verify.
         head = json.dumps({**fields, "webhook_id": self.webhook_id})[:-1].encode()
@@ -286,6 +286,68 @@ class PayPalProvider(PaymentProvider):
         if status >= 300 or data.get("verification_status") != "SUCCESS":
             raise SignatureError("PayPal did not verify the signature", code="bad_signature")
         return event
+
+    def _transmission(self, body: bytes, headers: Mapping[str, str]
+                      ) -> tuple[dict[str, str], dict[str, Any]]:
+        """The cheap checks, no network: every ``PAYPAL-*`` transmission header present and
+        shaped as PayPal documents it, the transmission time within ``TOLERANCE_SECONDS``,
+        the certificate URL on PayPal's own host over HTTPS (or on the configured API base,
+        a fake or a proxy), a webhook id configured, and the body a JSON object with an id
+        and an event type. Returns the verify fields and the event."""
+        lower = {str(k).lower(): str(v).strip() for k, v in headers.items()}
+        fields = {name: lower.get(header, "") for name, header in TRANSMISSION.items()}
+        if not all(fields.values()):
+            raise SignatureError("PayPal transmission headers are missing", code="bad_signature")
+        if fields["auth_algo"] not in AUTH_ALGOS:
+            raise SignatureError(f"unexpected auth algorithm {fields['auth_algo'][:40]!r}",
+                                 code="bad_signature")
+        if not _TRANSMISSION_ID.fullmatch(fields["transmission_id"]):
+            raise SignatureError("malformed transmission id", code="bad_signature")
+        try:
+            signature = base64.b64decode(fields["transmission_sig"], validate=True)
+        except (binascii.Error, ValueError):
+            signature = b""
+        if not 64 <= len(signature) <= 1024:
+            raise SignatureError("malformed transmission signature", code="bad_signature")
+        if not self._paypal_cert_url(fields["cert_url"]):
+            raise SignatureError(f"certificate URL {fields['cert_url'][:100]!r} is not PayPal's",
+                                 code="bad_signature")
+        sent = _parse_time(fields["transmission_time"][:40])
+        try:
+            off = abs((clock.now() - sent).total_seconds())
+        except OverflowError:
+            off = float("inf")
+        if off > TOLERANCE_SECONDS:
+            raise SignatureError("transmission time outside tolerance", code="stale_signature")
+        if not _WEBHOOK_ID.fullmatch(self.webhook_id):
+            raise SignatureError("ESIMDESK_PAYPAL_WEBHOOK_ID is not a PayPal webhook id",
+                                 code="bad_signature")
+        try:
+            event = json.loads(body)
+        except (ValueError, RecursionError):
+            raise SignatureError("the message is not JSON", code="bad_signature") from None
+        if not isinstance(event, dict) or not isinstance(event.get("event_type"), str) \
+                or not event["event_type"] or not isinstance(event.get("id"), str) \
+                or not _EVENT_ID.fullmatch(event["id"]):
+            raise SignatureError("the message is not a PayPal event", code="bad_signature")
+        return fields, event
+
+    def _paypal_cert_url(self, url: str) -> bool:
+        if len(url) > 500:
+            return False
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.username or parts.password or parts.query or parts.fragment \
+                or not parts.path.startswith(CERT_PATH):
+            return False
+        if parts.scheme == "https" and parts.hostname in CERT_HOSTS and port in (None, 443):
+            return True
+        # The configured API base is trusted already: esimdesk sends its credentials there.
+        base = urlsplit(self.api_base)
+        return (parts.scheme, parts.netloc.lower()) == (base.scheme, base.netloc.lower())
 
     def _capture_event(self, event_id: str, capture: dict[str, Any],
                        kind: EventType) -> ProviderEvent:

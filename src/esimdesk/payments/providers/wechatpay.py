@@ -17,7 +17,9 @@ Platform keys. Responses and notifies are signed by a WeChat Pay platform certif
 ``Wechatpay-Serial``. The list comes from ``GET /v3/certificates`` (each certificate encrypted
 with the APIv3 key), is downloaded lazily the first time a signature must be checked (never in
 the constructor: the registry builds an adapter per checkout page) and cached per process by
-API base and merchant id. An unknown serial triggers one fresh download, at most once a minute.
+API base and merchant id. An unknown serial triggers one fresh download, at most once a minute
+per process (also while the list is empty or unreachable), and only for a message whose
+signature headers are well-formed and fresh.
 Merchants created since late 2024 get a "WeChat Pay public key" (``PUB_KEY_ID_…``) instead of
 platform certificates; that key is used when ``ESIMDESK_WECHATPAY_PUBLIC_KEY`` and
 ``ESIMDESK_WECHATPAY_PUBLIC_KEY_ID`` are set.
@@ -251,16 +253,26 @@ class WeChatPayProvider(PaymentProvider):
         if self._public_key and serial == self._public_key[0]:
             return self._public_key[1]
         key = crypto.cached_key(self._scope, serial)
-        if key is None and not serial.startswith("PUB_KEY_ID_") \
-                and crypto.claim_refresh(self._scope, clock.now()):
-            keys = self._download_certificates()
-            if keys:
-                crypto.store_keys(self._scope, keys)
-            key = crypto.find(keys, serial)
+        if key is None and not serial.startswith("PUB_KEY_ID_"):
+            key = self._refreshed_key(serial)
         if key is None:
             raise SignatureError(f"no WeChat Pay platform key with serial {serial[:64]!r}",
                                  code="unknown_serial")
         return key
+
+    def _refreshed_key(self, serial: str) -> rsa.RSAPublicKey | None:
+        """A serial we hold no certificate for: download the list if one is due."""
+        if crypto.claim_refresh(self._scope, clock.now()):
+            keys = self._download_certificates()
+            if keys:
+                crypto.store_keys(self._scope, keys)
+            return crypto.find(keys, serial)
+        if not crypto.holds_keys(self._scope) and not self._public_key:
+            # Nothing to verify with until the next download is due: a genuine message is
+            # asked to come again (WeChat redelivers), without another call to WeChat.
+            raise RetryableProviderError("WeChat Pay platform certificates not loaded yet",
+                                         code="certificates_unavailable")
+        return None
 
     def _download_certificates(self) -> crypto.PlatformKeys:
         """The platform certificates, decrypted with the APIv3 key (which proves they come

@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import functools
 import json
+import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -32,9 +33,15 @@ from esimdesk.payments.providers.base import NotConfigured, SignatureError
 
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 AEAD = "AEAD_AES_256_GCM"
-# A forged notify with a made-up serial must not make us hammer /v3/certificates: once we
-# hold a certificate set, we download it again at most this often.
+# A forged notify with a made-up serial must not make us hammer /v3/certificates: the list
+# is downloaded at most this often per process, whether the last download brought
+# certificates, none (a public-key merchant) or failed.
 REFRESH_INTERVAL = dt.timedelta(seconds=60)
+# What well-formed signature headers look like (checked before any key is looked up).
+_TIMESTAMP = re.compile(r"\d{1,12}")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SERIAL = re.compile(r"[0-9A-Fa-f]{1,64}|PUB_KEY_ID_[0-9A-Za-z_]{1,64}")
+_SIGNATURE_CHARS = 2048  # base64 of a 4096-bit RSA signature is 684
 
 PlatformKeys = dict[int, rsa.RSAPublicKey]  # certificate serial number -> public key
 
@@ -146,9 +153,11 @@ def decrypt(apiv3_key: bytes, *, nonce_str: str, associated_data: str,
 def verify_message(headers: Mapping[str, str], body: bytes,
                    key_for: Callable[[str], rsa.RSAPublicKey], *, now: dt.datetime,
                    tolerance: int) -> None:
-    """Check a signed answer or notify, cheapest first: signature headers present, timestamp
-    within ``tolerance`` seconds of ``now``, a known serial (``key_for`` raises
-    ``SignatureError`` otherwise), and a signature that verifies."""
+    """Check a signed answer or notify, cheapest first: signature headers present and
+    well-formed, timestamp within ``tolerance`` seconds of ``now``, a known serial
+    (``key_for`` raises ``SignatureError`` otherwise, and may have to download the platform
+    certificates: nothing malformed or stale gets that far), and a signature that
+    verifies."""
     found = wechatpay_headers(headers)
     timestamp, nonce_str = found.get("timestamp", ""), found.get("nonce", "")
     signature, serial = found.get("signature", ""), found.get("serial", "")
@@ -156,16 +165,28 @@ def verify_message(headers: Mapping[str, str], body: bytes,
         raise SignatureError("Wechatpay-* signature headers missing", code="bad_signature")
     if found.get("signature-type", SCHEME) != SCHEME:
         raise SignatureError("unsupported signature type", code="bad_signature")
-    try:
-        age = abs(now.timestamp() - int(timestamp))
-    except ValueError:
-        raise SignatureError("malformed Wechatpay-Timestamp", code="bad_signature") from None
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise SignatureError("malformed Wechatpay-Timestamp", code="bad_signature")
+    if not _NONCE.fullmatch(nonce_str) or not _SERIAL.fullmatch(serial) \
+            or not _is_base64(signature):
+        raise SignatureError("malformed Wechatpay-Nonce, -Serial or -Signature",
+                             code="bad_signature")
+    age = abs(now.timestamp() - int(timestamp))
     if age > tolerance:
         raise SignatureError(f"signature timestamp {int(age)} s away from now",
                              code="stale_signature")
     if not verify(key_for(serial), timestamp=timestamp, nonce_str=nonce_str, body=body,
                   signature=signature):
         raise SignatureError("signature does not verify", code="bad_signature")
+
+
+def _is_base64(value: str) -> bool:
+    if len(value) > _SIGNATURE_CHARS:
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) >= 64
+    except (binascii.Error, ValueError):
+        return False
 
 
 def wechatpay_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -244,14 +265,22 @@ def cached_key(scope: tuple[str, str], serial: str) -> rsa.RSAPublicKey | None:
 
 
 def claim_refresh(scope: tuple[str, str], now: dt.datetime) -> bool:
-    """Whether the caller may download the certificate list now (and record that it does).
-    Always yes while we hold no certificate: without one nothing can be verified at all."""
+    """Whether the caller may download the certificate list now (and record that it does):
+    at most once per ``REFRESH_INTERVAL``, also while we hold no certificate (a forged
+    serial must not turn every message into a download when the list is empty or
+    unreachable)."""
     with _lock:
         entry = _cache.setdefault(scope, _Entry())
-        if entry.keys and entry.refreshed_at and now - entry.refreshed_at < REFRESH_INTERVAL:
+        if entry.refreshed_at and abs(now - entry.refreshed_at) < REFRESH_INTERVAL:
             return False
         entry.refreshed_at = now
         return True
+
+
+def holds_keys(scope: tuple[str, str]) -> bool:
+    with _lock:
+        entry = _cache.get(scope)
+        return bool(entry and entry.keys)
 
 
 def store_keys(scope: tuple[str, str], keys: PlatformKeys) -> None:

@@ -27,9 +27,12 @@ suspend / resume   bar the ICCID from the network for now / lift the bar
 revoke             the profile can never be used again (reissue, fraud, refund)
 =================  ==========================================================================
 
-Inbound: ``parse_callback`` turns one signed supplier message into typed events
-(``ProfileStatusEvent``, ``UsageRecord``) after verifying its signature;
-``provisioning.upstream_events.apply`` applies them to esimdesk exactly once.
+Inbound, every callback goes the same way (``provisioning.hooks``): its route answers only
+while the supplier is in ``ESIMDESK_UPSTREAM_PROVIDERS``; a body over
+``callback_max_bytes`` is refused unread; ``authenticate_callback`` proves who sent it
+(a signature, or a credential the supplier presents); only then does ``parse_callback`` turn
+it into typed events (``ProfileStatusEvent``, ``UsageRecord``), which
+``provisioning.upstream_events.apply`` applies to esimdesk exactly once.
 """
 
 from __future__ import annotations
@@ -57,8 +60,9 @@ class FinalUpstreamError(UpstreamError):
 
 
 class InvalidCallback(UpstreamError):
-    """A callback that must not be acted on: ``bad_signature`` (checked before anything else
-    is read) or ``malformed_event``. The endpoint answers 400 and stores nothing."""
+    """A callback that must not be acted on: ``bad_signature`` (answered 400) or
+    ``unauthenticated_supplier`` (401), both raised before anything in the body is read,
+    or ``malformed_event`` (400). Nothing is stored."""
 
     retryable = False
 
@@ -154,6 +158,9 @@ class TopUpApplication:
 class UpstreamProvider(ABC):
     #: configured name, e.g. ``simulator``
     name: str = ""
+    #: the largest callback body this supplier sends, in bytes: a larger one is answered 413
+    #: without being read (well under the server-wide limit; a supplier sends small messages)
+    callback_max_bytes: int = 64 * 1024
 
     @abstractmethod
     def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
@@ -225,14 +232,29 @@ class UpstreamProvider(ABC):
         may still work."""
         raise FinalUpstreamError(f"{self.name} cannot revoke a profile", code="not_supported")
 
+    def authenticate_callback(self, *, body: bytes, headers: Mapping[str, str],
+                              remote_addr: str) -> None:
+        """Prove that one callback comes from this supplier, before anything in it is parsed
+        or stored; return quietly if it does.
+
+        A supplier that signs its messages: verify the signature over the raw ``body`` in
+        constant time, and raise ``InvalidCallback(code="bad_signature")`` when it is bad
+        or missing. A supplier that signs nothing (ES2+): check the credential it presents
+        (a bearer secret, a client certificate verified by the TLS proxy, whose headers are
+        believed only when ``remote_addr``, the TCP peer, is a trusted proxy) and raise
+        ``InvalidCallback(code="unauthenticated_supplier")`` without one. No key or
+        credential configured means no callback can be trusted, not that all can: refuse.
+        Reads nothing from and writes nothing to the database."""
+        raise InvalidCallback(f"{self.name} sends no callbacks", code="not_supported")
+
     def parse_callback(self, *, body: bytes,
                        headers: Mapping[str, str]) -> list[UpstreamEvent]:
-        """Turn one callback from this supplier into typed events.
+        """Turn one callback from this supplier into typed events. Called only for a body
+        ``authenticate_callback`` accepted.
 
-        The signature is verified first, over the raw ``body``, in constant time; a bad or
-        missing one raises ``InvalidCallback(code="bad_signature")`` before the body is
-        parsed. A body that cannot be understood raises ``InvalidCallback(code=
-        "malformed_event")``. Events the adapter does not know are left out (an empty list
-        is a valid answer: the supplier still gets a 200). Reads nothing from and writes
-        nothing to the database: applying is ``upstream_events.apply``'s job."""
+        A body that cannot be understood, or with a field longer than the supplier's
+        protocol allows, raises ``InvalidCallback(code="malformed_event")``. Events the
+        adapter does not know are left out (an empty list is a valid answer: the supplier
+        still gets a 200). Reads nothing from and writes nothing to the database: applying
+        is ``upstream_events.apply``'s job."""
         raise InvalidCallback(f"{self.name} sends no callbacks", code="not_supported")

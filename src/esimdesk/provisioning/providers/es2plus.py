@@ -35,7 +35,7 @@ from esimdesk import config
 from esimdesk.core import clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import normalize_iccid
-from esimdesk.provisioning import supplier_actions
+from esimdesk.provisioning import callback_auth, supplier_actions
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord
 from esimdesk.provisioning.providers.base import (
     FinalUpstreamError,
@@ -80,10 +80,9 @@ class Es2PlusProvider(UpstreamProvider):
     timeout: float = 20.0
 
     def __init__(self) -> None:
+        # The URL is checked on the first call out, not here: receiving progress
+        # notifications needs only the callback credential.
         self.url = config.env("ESIMDESK_ES2PLUS_URL").strip().rstrip("/")
-        if not self.url.startswith(("https://", "http://")):
-            raise FinalUpstreamError("ESIMDESK_ES2PLUS_URL must be an http(s) URL",
-                                     code="es2_misconfigured")
         self.requester_id = config.env("ESIMDESK_ES2PLUS_REQUESTER_ID").strip() or "esimdesk"
         self.profile_type = config.env("ESIMDESK_ES2PLUS_PROFILE_TYPE").strip()
         self.iccid_pool = config.env("ESIMDESK_ES2PLUS_ICCIDS").strip()
@@ -98,6 +97,9 @@ class Es2PlusProvider(UpstreamProvider):
 
     def call(self, function: str, body: dict[str, Any], *, call_id: str) -> dict[str, Any]:
         """POST one ES2+ function; returns the answer body or raises a typed error."""
+        if not self.url.startswith(("https://", "http://")):
+            raise FinalUpstreamError("ESIMDESK_ES2PLUS_URL must be an http(s) URL",
+                                     code="es2_misconfigured")
         payload = {"header": {"functionRequesterIdentifier": self.requester_id,
                               "functionCallIdentifier": call_id}, **body}
         try:
@@ -321,14 +323,43 @@ class Es2PlusProvider(UpstreamProvider):
 
     # -- inbound ----------------------------------------------------------------------------
 
+    @staticmethod
+    def callback_credentials() -> list[str]:
+        """The ways the SM-DP+ can prove itself that are configured: ``token`` (a bearer
+        secret) and ``certificate`` (a client certificate the TLS proxy verified, pinned by
+        subject and/or fingerprint). Empty: every callback is refused."""
+        ways = []
+        if config.env("ESIMDESK_ES2PLUS_CALLBACK_TOKEN").strip():
+            ways.append("token")
+        if config.env("ESIMDESK_ES2PLUS_CALLBACK_CERT_SUBJECT").strip() or _fingerprints():
+            ways.append("certificate")
+        return ways
+
+    def authenticate_callback(self, *, body: bytes, headers: Mapping[str, str],
+                              remote_addr: str) -> None:
+        """ES2+ signs nothing: the SM-DP+ proves itself with every credential configured,
+        a bearer secret (``ESIMDESK_ES2PLUS_CALLBACK_TOKEN``) and/or a client certificate
+        the TLS proxy verified and passed on in headers, believed only from
+        ``ESIMDESK_TRUSTED_PROXIES`` (docs/providers/es2plus.md). With neither configured
+        every callback is refused."""
+        ways = self.callback_credentials()
+        problem = "" if ways else "no callback credential is configured"
+        if "token" in ways and not callback_auth.bearer_matches(
+                headers, config.env("ESIMDESK_ES2PLUS_CALLBACK_TOKEN").strip()):
+            problem = "no valid bearer token"
+        if not problem and "certificate" in ways:
+            problem = callback_auth.certificate_problem(
+                headers, remote_addr,
+                subject=config.env("ESIMDESK_ES2PLUS_CALLBACK_CERT_SUBJECT").strip(),
+                fingerprints=_fingerprints())
+        if problem:
+            raise InvalidCallback(problem, code="unauthenticated_supplier")
+
     def parse_callback(self, *, body: bytes,
                        headers: Mapping[str, str]) -> list[UpstreamEvent]:
         """One ``handleDownloadProgressInfo``: point 3 (bound profile package downloaded)
         and point 4 (installed), when successful, are status events; a failed point is a
-        ``failed`` event; other points are information (no event).
-
-        ES2+ signs nothing: the SM-DP+ is authenticated by mutual TLS, which the reverse
-        proxy in front of esimdesk must require on this path (docs/providers/es2plus.md)."""
+        ``failed`` event; other points are information (no event)."""
         from esimdesk.provisioning.es2plus_progress import Malformed, parse
 
         try:
@@ -344,3 +375,8 @@ class Es2PlusProvider(UpstreamProvider):
             event_id=f"es2:{fields['iccid']}:{fields['point_id']}:{fields['status']}:{stamp}",
             iccid=fields["iccid"], status=status, occurred_at=fields["occurred_at"],
             detail=str(fields["status_code_data"])[:200])]
+
+
+def _fingerprints() -> frozenset[str]:
+    raw = config.env("ESIMDESK_ES2PLUS_CALLBACK_CERT_FINGERPRINT")
+    return frozenset(callback_auth.fingerprint(item) for item in raw.split(",") if item.strip())

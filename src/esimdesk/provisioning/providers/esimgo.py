@@ -302,22 +302,27 @@ class EsimGoProvider(UpstreamProvider):
 
     # -- callbacks --------------------------------------------------------------------------
 
+    def authenticate_callback(self, *, body: bytes, headers: Mapping[str, str],
+                              remote_addr: str) -> None:
+        """``X-Signature-SHA256``: base64 HMAC-SHA256 of the raw body with
+        ``ESIMDESK_ESIMGO_CALLBACK_SECRET``."""
+        secret = config.env("ESIMDESK_ESIMGO_CALLBACK_SECRET")
+        signature = header(headers, SIGNATURE_HEADER).strip()
+        # No secret configured means no callback can be trusted, not that all can.
+        if not secret or not signature or not hmac.compare_digest(
+                callback_signature(body, secret).encode(), signature.encode()):
+            raise InvalidCallback("The signature does not match.", code="bad_signature")
+
     def parse_callback(self, *, body: bytes,
                        headers: Mapping[str, str]) -> list[UpstreamEvent]:
         """``Utilisation`` -> a running-total ``UsageRecord`` per bundle; ``ProfileStatus``
         and ``FirstUse`` -> ``ProfileStatusEvent`` (id ``esimgo:<iccid>:<status>``: each
         happens once per profile); anything else, or no valid ICCID -> nothing."""
-        secret = config.env("ESIMDESK_ESIMGO_CALLBACK_SECRET")
-        signature = header(headers, SIGNATURE_HEADER).strip()
-        # No secret configured means no callback can be trusted, not that all can.
-        if not secret or not signature \
-                or not hmac.compare_digest(callback_signature(body, secret), signature):
-            raise InvalidCallback("The signature does not match.", code="bad_signature")
         try:
             event = json.loads(body)
             if not isinstance(event, dict):
                 raise TypeError("the event must be an object")
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, RecursionError) as error:
             raise InvalidCallback(str(error), code="malformed_event") from error
         alert = str(event.get("alertType", "")).replace("_", "").replace(" ", "").lower()
         try:

@@ -308,14 +308,21 @@ class SimulatorProvider(UpstreamProvider):
 
     # -- callbacks ---------------------------------------------------------------------------
 
+    #: usage batches: a day of hourly records for a few thousand eSIMs
+    callback_max_bytes = 1024 * 1024
+
+    def authenticate_callback(self, *, body: bytes, headers: Mapping[str, str],
+                              remote_addr: str) -> None:
+        """``X-Simulator-Signature``: base64 HMAC-SHA256 of the raw body (see ``sign``)."""
+        signature = header(headers, SIGNATURE_HEADER).strip()
+        if not signature or not hmac.compare_digest(sign(body).encode(), signature.encode()):
+            raise InvalidCallback("The signature does not match the body.",
+                                  code="bad_signature")
+
     def parse_callback(self, *, body: bytes,
                        headers: Mapping[str, str]) -> list[UpstreamEvent]:
         """``{"records": [{id, iccid, kind, quantity, occurred_at}], "events": [{id, iccid,
-        status, occurred_at}]}``, either key or both, signed in ``X-Simulator-Signature``."""
-        signature = header(headers, SIGNATURE_HEADER).strip()
-        if not signature or not hmac.compare_digest(sign(body), signature):
-            raise InvalidCallback("The signature does not match the body.",
-                                  code="bad_signature")
+        status, occurred_at}]}``, either key or both."""
         try:
             payload = json.loads(body)
             if not isinstance(payload, dict) or not ({"records", "events"} & payload.keys()):
@@ -326,7 +333,7 @@ class SimulatorProvider(UpstreamProvider):
                 raise TypeError("records and events must be lists")
             parsed: list[UpstreamEvent] = [_usage(item) for item in records]
             parsed += [_status(item) for item in events]
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             raise InvalidCallback(str(error), code="malformed_event") from error
         return parsed
 
