@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from esimdesk.core import clock
 from esimdesk.groups import services as groups
 from esimdesk.orders.group_import import import_members
 from tests.groups.test_import import organisation
@@ -102,7 +101,6 @@ def test_api_usage_report_quotes_formulas(group_plans: None, by: str) -> None:
     _assert_no_formula(rows)
     flat = {value for row in rows for value in row}
     assert "'" + HOSTILE["cost_centre"] in flat
-    clock.reset()
 
 
 def test_every_csv_writer_goes_through_the_safe_writer() -> None:
