@@ -64,6 +64,13 @@ def cmd_check(_: argparse.Namespace) -> int:
     except Exception as error:  # reported, not raised: check must always answer
         print(f"PROBLEM: database unreachable: {error}")
         problems += 1
+    from django.conf import settings
+
+    if settings.PRODUCTION:
+        from esimdesk.core.deploy_checks import production_warnings
+
+        for warning in production_warnings():
+            print(f"WARNING: {warning}")
     return 1 if problems else 0
 
 
