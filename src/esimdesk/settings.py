@@ -148,8 +148,9 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:home"
 
-# Security headers (docs/operations.md, "Security headers and cookies"). The Content-Security-Policy and
-# Permissions-Policy come from core.security_headers; the rest from SecurityMiddleware.
+# Security headers (docs/operations.md, "Security headers and cookies"): the
+# Content-Security-Policy and Permissions-Policy come from core.security_headers, the rest
+# from SecurityMiddleware.
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
