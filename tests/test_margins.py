@@ -144,6 +144,20 @@ def test_csv_download_matches_the_arithmetic(catalog: None) -> None:
         expected.amount.decimal_string(), str(expected.percent), expected.flag)
 
 
+def test_csv_quotes_text_a_spreadsheet_would_run(catalog: None) -> None:
+    plan = Plan.objects.get(code="jp-10gb-month")
+    plan.name_en = '=HYPERLINK("http://evil.example","Japan")'
+    plan.save(update_fields=["name_en"])
+    SupplierBundle.objects.filter(plan=plan, supplier="simulator").update(code="@SUM(1)")
+    response = staff_client(*ALLOWED).get(
+        "/staff/margins/?format=csv&q=jp-10gb-month&supplier=simulator")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert rows and all(r["name"] == "'" + plan.name_en for r in rows)
+    assert all(r["bundle_code"] == "'@SUM(1)" for r in rows)
+    # margins stay numbers a spreadsheet adds up, negative ones included
+    assert all(not r["margin"].startswith("'") for r in rows)
+
+
 def test_exchange_rates_edited_in_the_console_are_stamped_and_audited(catalog: None) -> None:
     admin = Client()
     admin.force_login(User.objects.create_superuser("fx@example.com", "x-long-password-1"))

@@ -68,7 +68,9 @@ def test_outbox_shows_every_mail_and_sms(staff: Client) -> None:
     listing = staff.get("/staff/outbox/?channel=email&q=outbox@").content.decode()
     assert order["id"] in listing
     detail = staff.get(f"/staff/outbox/{mail.pk}/").content.decode()
-    assert "srcdoc" in detail and "receipt" in detail
+    assert f'src="/staff/outbox/{mail.pk}/html"' in detail and "receipt" in detail
+    preview = staff.get(f"/staff/outbox/{mail.pk}/html")
+    assert preview.content.decode() == mail.body_html
     attachment = staff.get(f"/staff/outbox/{mail.pk}/attachments/0")
     assert attachment["Content-Type"] == "application/pdf"
     assert staff.get(f"/staff/outbox/{mail.pk}/attachments/5").status_code == 404

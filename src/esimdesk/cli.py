@@ -73,6 +73,13 @@ def cmd_check(_: argparse.Namespace) -> int:
         hint = f" ({message.hint})" if message.hint else ""
         print(f"{'PROBLEM' if serious else 'WARNING'}: {message.msg}{hint}")
         problems += serious
+    from django.conf import settings
+
+    if settings.PRODUCTION:
+        from esimdesk.core.deploy_checks import production_warnings
+
+        for warning in production_warnings():
+            print(f"WARNING: {warning}")
     return 1 if problems else 0
 
 

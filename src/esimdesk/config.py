@@ -32,6 +32,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_PUBLIC_URL", "http://127.0.0.1:8000", "Public base URL for links in mail."),
     Option("ESIMDESK_ALLOWED_HOSTS", "", "Comma-separated host names (default from public URL)."),
     Option("ESIMDESK_DEBUG", "", "1 shows Django debug pages (never in production)."),
+    Option("ESIMDESK_CSP_FORM_ACTION", "", "More origins (space-separated) a page's form may "
+           "be sent or redirected to, e.g. a payment provider's custom checkout domain."),
+    Option("ESIMDESK_PROXY_SSL_HEADER", "", "Header your TLS proxy sets on HTTPS requests, "
+           "e.g. X-Forwarded-Proto (value https) or X-Forwarded-Ssl=on; only when the proxy "
+           "always sets or strips it and is the only way in (docs/operations.md)."),
     Option("ESIMDESK_REDIS_URL", "", "Redis for the realtime channel layer (optional)."),
     Option("ESIMDESK_REALTIME_URL", "", "WebSocket base the browser uses, e.g. "
            "wss://esim.example.com (empty: the page's own host, /ws/ routed to realtime)."),
@@ -254,6 +259,20 @@ def data_dir() -> Path:
 
 class ConfigurationError(RuntimeError):
     """Raised when the configuration is unsafe or incomplete."""
+
+
+def proxy_ssl_header() -> tuple[str, str] | None:
+    """Django's SECURE_PROXY_SSL_HEADER from ``ESIMDESK_PROXY_SSL_HEADER``:
+    ``Name`` (value ``https``) or ``Name=value``."""
+    raw = env("ESIMDESK_PROXY_SSL_HEADER").strip()
+    if not raw:
+        return None
+    name, _sep, value = raw.partition("=")
+    name, value = name.strip(), (value.strip() or "https")
+    if not name or not all(ch.isalnum() or ch == "-" for ch in name):
+        raise ConfigurationError(f"ESIMDESK_PROXY_SSL_HEADER: {raw!r} is not a header name "
+                                 "(e.g. X-Forwarded-Proto or X-Forwarded-Ssl=on)")
+    return "HTTP_" + name.upper().replace("-", "_"), value
 
 
 def secret_key() -> str:

@@ -55,10 +55,14 @@ INSTALLED_APPS = [
     "esimdesk.portal",
     "esimdesk.staff",
     "esimdesk.api",
+    # The API docs page (/api/v1/docs) with Swagger UI from django-ninja's own static files
+    # (no CDN, no inline script), so it works under the Content-Security-Policy.
+    "ninja",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "esimdesk.core.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -88,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
                 "esimdesk.portal.context.site",
+                "esimdesk.core.security_headers.csp_nonce",
             ],
         },
     },
@@ -143,8 +148,33 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:home"
 
+# Security headers (docs/operations.md, "Security headers and cookies"): the
+# Content-Security-Policy and Permissions-Policy come from core.security_headers, the rest
+# from SecurityMiddleware.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    # Browsers then refuse plain HTTP to this host (and its subdomains) for a year. Sent
+    # only on requests Django sees as HTTPS: behind a TLS proxy, see ESIMDESK_PROXY_SSL_HEADER.
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+_proxy_ssl_header = config.proxy_ssl_header()
+if _proxy_ssl_header is not None:
+    SECURE_PROXY_SSL_HEADER = _proxy_ssl_header
+# Cookies: never readable by scripts (the CSRF cookie excepted: the allauth headless browser
+# client reads it, and Django's forms carry the token anyway), sent on top-level navigation
+# from other sites but not on their posts or frames, and only over HTTPS in production.
 SESSION_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 # Background work: tasks are rows in the database, enqueued inside the transaction of the
 # state change that needs them, and run by `esimdesk worker`.
@@ -176,6 +206,11 @@ ACCOUNT_FORMS = {"signup": "esimdesk.accounts.forms.SignupForm"}
 # allauth warns when no login method is a required sign-up field; our sign-up form requires
 # an e-mail address or a phone number (either one), which that check cannot express.
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
+# Production deployment checks (`esimdesk check`): the TLS proxy redirects plain HTTP to
+# HTTPS (a redirect here would also loop behind a proxy that does not say the request was
+# HTTPS, and break plain-HTTP health probes), and joining the browsers' HSTS preload list is
+# the operator's own decision, not a default.
+SILENCED_SYSTEM_CHECKS += ["security.W008", "security.W021"]
 HEADLESS_CLIENTS = ("app", "browser")
 HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.sessions.SessionTokenStrategy"
 # Codes sent by SMS are typed on a phone keypad: six digits.

@@ -28,6 +28,8 @@ urlpatterns = [
     path("hooks/upstream/", include("esimdesk.provisioning.urls")),
     path("staff/outbox/", staff_views.outbox, name="staff_outbox"),
     path("staff/outbox/<int:pk>/", staff_views.outbox_message, name="staff_outbox_message"),
+    path("staff/outbox/<int:pk>/html", staff_views.outbox_message_html,
+         name="staff_outbox_message_html"),
     path("staff/outbox/<int:pk>/attachments/<int:index>", staff_views.outbox_attachment,
          name="staff_outbox_attachment"),
     path("staff/payments/<str:payment_id>/refund/", staff_views.refund_payment,

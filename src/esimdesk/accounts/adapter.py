@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import app_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.fields import PhoneField
 from django import forms
+from django.core.mail import EmailMultiAlternatives
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from esimdesk.accounts.models import User
 from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core.errors import ValidationFailed
+from esimdesk.core.plain_text import render_text
 
 
 class LenientPhoneField(PhoneField):
@@ -68,6 +73,28 @@ class AccountAdapter(DefaultAccountAdapter):
             text = _("Your esimdesk code is %(code)s. It expires in 15 minutes.") % {
                 "code": code}
         notifications.send_sms(to=phone, body=text, kind="account_code", user=user)
+
+    def render_mail(self, template_prefix: str, email: str | list[str], context: dict[str, Any],
+                    headers: dict[str, str] | None = None) -> EmailMultiAlternatives:
+        """allauth's mail, with the subject and text part rendered as plain text (no HTML
+        escaping, like every other e-mail: ``core.plain_text``) and an HTML part, where a
+        template has one, as escaped HTML."""
+        subject = " ".join(render_text(f"{template_prefix}_subject.txt", context)
+                           .splitlines()).strip()
+        text = render_text(f"{template_prefix}_message.txt", context).strip()
+        message = EmailMultiAlternatives(self.format_email_subject(subject), text,
+                                         self.get_from_email(),
+                                         [email] if isinstance(email, str) else email,
+                                         headers=headers)
+        try:
+            html = render_to_string(
+                f"{template_prefix}_message.{app_settings.TEMPLATE_EXTENSION}", context,
+                self.request).strip()
+        except TemplateDoesNotExist:
+            html = ""
+        if html:
+            message.attach_alternative(html, "text/html")
+        return message
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render allauth's mail in the recipient's language and queue it for delivery."""

@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from esimdesk import config
-        from esimdesk.core import console_settings
+        from esimdesk.core import console_settings, deploy_checks  # noqa: F401 (registers)
 
         config.set_console_lookup(console_settings.lookup)

@@ -7,6 +7,9 @@ Templates, by channel, for a template name ``t``:
 - in-app: ``notifications/inapp/t.txt``, else the e-mail subject, else the SMS text.
 
 SMS and in-app texts are one line: whitespace from template layout is folded.
+
+Subjects, text parts, SMS and in-app texts are plain text, rendered without HTML escaping
+(``core.plain_text``); only the HTML part is escaped HTML.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone, translation
 
+from esimdesk.core.plain_text import find_text_template, get_text_template
 from esimdesk.notifications.models import Channel
 
 
@@ -33,11 +37,11 @@ def render_email(*, user: Any, template: str, context: dict[str, Any]) -> tuple[
     """(subject, text, html) of ``notifications/email/<template>``; html is "" without one."""
     with translation.override(user.language), timezone.override(user.tz):
         ctx = {"user": user, **context}
-        subject = _one_line(_render(_require(f"notifications/email/{template}.subject.txt"),
-                                    ctx))
-        text = _render(_require(f"notifications/email/{template}.txt"), ctx)
-        html_template = _optional(f"notifications/email/{template}.html")
-        html = _render(html_template, ctx) if html_template is not None else ""
+        subject = _one_line(get_text_template(f"notifications/email/{template}.subject.txt")
+                            .render(ctx))
+        text = get_text_template(f"notifications/email/{template}.txt").render(ctx)
+        html_template = _optional_html(f"notifications/email/{template}.html")
+        html = str(html_template.render(ctx)) if html_template is not None else ""
     return subject, text, html
 
 
@@ -53,8 +57,8 @@ def render_message(*, user: Any, template: str, context: dict[str, Any],
         """The one-line text of ``notifications/<name>/<template>``, if there is one."""
         if name not in cache:
             suffix = ".subject.txt" if name == "email" else ".txt"
-            found = _optional(f"notifications/{name}/{template}{suffix}")
-            cache[name] = _one_line(_render(found, ctx)) if found is not None else None
+            found = find_text_template(f"notifications/{name}/{template}{suffix}")
+            cache[name] = _one_line(found.render(ctx)) if found is not None else None
         return cache[name]
 
     with translation.override(user.language), timezone.override(user.tz):
@@ -72,21 +76,13 @@ def render_message(*, user: Any, template: str, context: dict[str, Any],
     return result
 
 
-def _optional(name: str) -> Any:
+def _optional_html(name: str) -> Any:
     # Looked up apart from rendering, so a missing {% include %} inside an existing
     # template still raises instead of silently choosing a fallback.
     try:
         return get_template(name)
     except TemplateDoesNotExist:
         return None
-
-
-def _require(name: str) -> Any:
-    return get_template(name)
-
-
-def _render(template: Any, context: dict[str, Any]) -> str:
-    return str(template.render(context))
 
 
 def _one_line(text: str) -> str:

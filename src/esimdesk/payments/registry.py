@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from esimdesk import config
 from esimdesk.core.errors import ValidationFailed
+from esimdesk.core.security_headers import origin_of
 from esimdesk.payments.providers.base import PaymentProvider
 
 # Names shown to payers at checkout, in history and on receipts, in their language.
@@ -29,6 +30,32 @@ PROVIDERS: dict[str, str] = {
     "alipay": "esimdesk.payments.providers.alipay.AlipayProvider",
     "wechatpay": "esimdesk.payments.providers.wechatpay.WeChatPayProvider",
 }
+
+
+# Where a provider's hosted payment page lives: the portal's checkout form posts to the site,
+# which redirects the browser there, and browsers hold that redirect to the page's
+# Content-Security-Policy ``form-action`` (core.security_headers). Each entry: the provider's
+# own page hosts, and the option whose URL may host the page instead (a sandbox, a proxy, a
+# local fake). The sandbox provider's page is on the site itself.
+HOSTED_PAGES: dict[str, tuple[tuple[str, ...], str]] = {
+    "stripe": (("https://checkout.stripe.com",), "ESIMDESK_STRIPE_API_BASE"),
+    "paypal": (("https://www.paypal.com", "https://www.sandbox.paypal.com"),
+               "ESIMDESK_PAYPAL_API_BASE"),
+    # The gateway redirects to Alipay's cashier pages on its other hosts, and browsers
+    # check every hop of that redirect chain (live, then the sandbox's hosts).
+    "alipay": (("https://*.alipay.com", "https://*.alipaydev.com"), "ESIMDESK_ALIPAY_GATEWAY"),
+    "wechatpay": (("https://wx.tenpay.com",), "ESIMDESK_WECHATPAY_API_BASE"),
+}
+
+
+def hosted_page_origins() -> list[str]:
+    """Origins of the enabled providers' hosted pages (for ``form-action``)."""
+    found: list[str] = []
+    for name in enabled_names():
+        hosts, option = HOSTED_PAGES.get(name, ((), ""))
+        configured = origin_of(config.env(option)) if option else ""
+        found.extend(h for h in (*hosts, configured) if h and h not in found)
+    return found
 
 
 @cache

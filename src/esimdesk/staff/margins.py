@@ -8,7 +8,6 @@ and renders.
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from esimdesk.catalog import margins as margin_math
 from esimdesk.catalog.checks import configured_suppliers, known_suppliers
 from esimdesk.catalog.models import Plan
-from esimdesk.core import clock
+from esimdesk.core import clock, csv_safe
 from esimdesk.core.admin_base import console_page
 
 CSV_COLUMNS = ["plan", "name", "coverage", "kind", "supplier", "configured", "bundle_code",
@@ -94,7 +93,7 @@ def _csv(report: margin_math.Report) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="margins-{clock.now():%Y%m%d-%H%M}.csv"')
-    writer = csv.writer(response)
+    writer = csv_safe.writer(response)
     writer.writerow(CSV_COLUMNS)
     for row in report.rows:
         bundle = row.bundle

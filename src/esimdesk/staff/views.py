@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError
@@ -41,6 +42,25 @@ def outbox_message(request: HttpRequest, pk: int) -> HttpResponse:
                    for index, item in enumerate(message.attachments)]
     return console_page(request, "staff/outbox_message.html", {"message": message,
                                                          "attachments": attachments})
+
+
+# An e-mail's HTML part as the recipient's mail program shows it: its inline styles apply,
+# nothing runs and nothing is fetched (no scripts, forms, remote images or fonts), and only
+# the console's own outbox page may frame it.
+MAIL_PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                       "frame-ancestors 'self'; form-action 'none'; base-uri 'none'; sandbox")
+
+
+@xframe_options_sameorigin
+@staff_member_required
+@permission_required("notifications.view_outboxmessage", raise_exception=True)
+def outbox_message_html(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(OutboxMessage, pk=pk)
+    if not message.body_html:
+        raise Http404
+    response = HttpResponse(message.body_html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = MAIL_PREVIEW_POLICY
+    return response
 
 
 @staff_member_required

@@ -4,14 +4,13 @@ the number of members."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from esimdesk.core import clock
+from esimdesk.core import clock, csv_safe
 from esimdesk.groups.models import Group, Invitation, Membership, MemberUsage
 from esimdesk.subscriptions.models import Allowance, Period, Subscription
 from esimdesk.subscriptions.pools import current_pool_period
@@ -150,7 +149,7 @@ def report_csv(group: Group, period: Period, *, by_cost_centre: bool = False) ->
     rows = (cost_centre_report(group, period) if by_cost_centre
             else usage_report(group, period))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["member"])
+    writer = csv_safe.dict_writer(buffer, list(rows[0]) if rows else ["member"])
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

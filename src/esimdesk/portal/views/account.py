@@ -27,11 +27,19 @@ def account(request: HttpRequest) -> HttpResponse:
         translation.activate(request.user.language)
         messages.success(request, _("Settings saved."))
         response = redirect("portal:account")
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, request.user.language,
-                            samesite="Lax")
+        _remember_language(response, request.user.language)
         return response
     return render(request, "portal/account.html", {
         "form": form, "saved_methods": list(saved_methods.methods_of(request.user))})
+
+
+def _remember_language(response: HttpResponse, language: str) -> None:
+    # The same cookie attributes as Django's own language cookie (Secure in production).
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language,
+                        max_age=settings.LANGUAGE_COOKIE_AGE,
+                        secure=settings.LANGUAGE_COOKIE_SECURE,
+                        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                        samesite=settings.LANGUAGE_COOKIE_SAMESITE)
 
 
 @require_POST
@@ -43,8 +51,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
         target = "/"
     response = redirect(target)
     if language in dict(settings.LANGUAGES):
-        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax",
-                            max_age=365 * 24 * 3600)
+        _remember_language(response, language)
         if request.user.is_authenticated:
             accounts.update_preferences(user=request.user, language=language)
     return response

@@ -18,7 +18,8 @@
         meter.classList.toggle("out", a.remaining_percent === 0);
         meter.classList.toggle("low", a.remaining_percent > 0 && a.remaining_percent < 20);
         var bar = meter.querySelector("span");
-        if (bar) { bar.style.width = a.remaining_percent + "%"; }
+        // The bar's width is a class (site.css .pct-N): no inline styles under the CSP.
+        if (bar) { bar.className = "pct-" + Math.max(0, Math.min(100, Math.round(a.remaining_percent))); }
       }
     });
     var forecast = box.querySelector("[data-forecast]");
