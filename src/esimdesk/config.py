@@ -45,6 +45,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_CHAT_ANSWER_MINUTES", "5", "A chat no agent answers within this becomes "
            "a ticket answered by e-mail (the customer is told)."),
     Option("ESIMDESK_CHAT_ATTACHMENT_MAX_BYTES", "5242880", "Largest screenshot a chat accepts."),
+    Option("ESIMDESK_MAX_UPLOAD_BYTES", "16777216", "Largest multipart (file upload) request "
+           "body; larger ones are refused with 413 body_too_large. Other bodies are limited "
+           "by Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)."),
     Option("ESIMDESK_EMAIL_URL", "outbox:", "outbox: | console: | smtp(s)://user:pass@host:port "
            "| mailgun:// | sendgrid:// | postmark:// | brevo:// | amazonses:// (see docs)",
            secret=True),

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before CSRF: refuses NUL bytes, oversized and over-deep bodies before anything reads them.
+    "esimdesk.core.boundary.InputBoundary",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -76,6 +78,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "esimdesk.urls"
+# Paths whose errors are answered as JSON {"code", "message", "detail"} (core.error_pages).
+BOUNDARY_JSON_PATHS = ("/api/", "/_allauth/", "/hooks/", "/simulator/")
+CSRF_FAILURE_VIEW = "esimdesk.core.error_pages.csrf_failure"
 WSGI_APPLICATION = "esimdesk.wsgi.application"
 ASGI_APPLICATION = "esimdesk.asgi.application"
 

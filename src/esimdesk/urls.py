@@ -13,6 +13,13 @@ from esimdesk.staff import margins as staff_margins
 from esimdesk.staff import usage_records as staff_usage
 from esimdesk.staff import views as staff_views
 
+# Errors Django raises itself answer as the boundary does: JSON on JSON routes, a page in the
+# reader's language elsewhere (core.error_pages).
+handler400 = "esimdesk.core.error_pages.bad_request"
+handler403 = "esimdesk.core.error_pages.permission_denied"
+handler404 = "esimdesk.core.error_pages.page_not_found"
+handler500 = "esimdesk.core.error_pages.server_error"
+
 admin.site.site_header = "esimdesk staff console"
 admin.site.site_title = "esimdesk staff"
 admin.site.index_title = "Operations"
@@ -27,10 +34,10 @@ urlpatterns = [
     path("hooks/payments/<str:provider>", payment_webhook, name="payment_webhook"),
     path("hooks/upstream/", include("esimdesk.provisioning.urls")),
     path("staff/outbox/", staff_views.outbox, name="staff_outbox"),
-    path("staff/outbox/<int:pk>/", staff_views.outbox_message, name="staff_outbox_message"),
-    path("staff/outbox/<int:pk>/html", staff_views.outbox_message_html,
+    path("staff/outbox/<id:pk>/", staff_views.outbox_message, name="staff_outbox_message"),
+    path("staff/outbox/<id:pk>/html", staff_views.outbox_message_html,
          name="staff_outbox_message_html"),
-    path("staff/outbox/<int:pk>/attachments/<int:index>", staff_views.outbox_attachment,
+    path("staff/outbox/<id:pk>/attachments/<id:index>", staff_views.outbox_attachment,
          name="staff_outbox_attachment"),
     path("staff/payments/<str:payment_id>/refund/", staff_views.refund_payment,
          name="staff_refund"),
@@ -42,17 +49,17 @@ urlpatterns = [
     path("staff/activations/esim/<str:iccid>/reissue", activations.reissue_esim,
          name="staff_reissue_esim"),
     path("staff/customers/", staff_customers.customer_search, name="staff_customers"),
-    path("staff/customers/<int:user_id>/", staff_customers.customer_page, name="staff_customer"),
-    path("staff/customers/<int:user_id>/actions/<str:action>", staff_actions.customer_action,
+    path("staff/customers/<id:user_id>/", staff_customers.customer_page, name="staff_customer"),
+    path("staff/customers/<id:user_id>/actions/<str:action>", staff_actions.customer_action,
          name="staff_customer_action"),
     path("staff/margins/", staff_margins.margins, name="staff_margins"),
     path("staff/usage/", staff_usage.usage_records, name="staff_usage"),
     path("staff/invoices/", staff_invoices.invoice_list, name="staff_invoices"),
-    path("staff/invoices/<int:pk>.pdf", staff_invoices.invoice_pdf, name="staff_invoice_pdf"),
-    path("staff/invoices/<int:pk>/paid", staff_invoices.invoice_mark_paid,
+    path("staff/invoices/<id:pk>.pdf", staff_invoices.invoice_pdf, name="staff_invoice_pdf"),
+    path("staff/invoices/<id:pk>/paid", staff_invoices.invoice_mark_paid,
          name="staff_invoice_paid"),
     path("staff/simulator/", simulator_views.simulator_console, name="staff_simulator"),
-    path("staff/simulator/<int:pk>/", simulator_views.simulator_profile,
+    path("staff/simulator/<id:pk>/", simulator_views.simulator_profile,
          name="staff_simulator_profile"),
     path("simulator/v1/", include("esimdesk.provisioning.simulator_urls")),
     # Before the admin, whose catch-all would take /staff/support/ for the support app.

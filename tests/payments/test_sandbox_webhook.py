@@ -126,3 +126,43 @@ def test_unknown_provider_and_unknown_payment(db: None) -> None:
     response = Client().post("/hooks/payments/nonesuch", data=b"{}",
                              content_type="application/json")
     assert response.status_code == 404
+
+
+def _signed(raw: bytes) -> tuple[bytes, dict[str, str]]:
+    return raw, {SIGNATURE_HEADER: sign(raw, int(clock.now().timestamp()))}
+
+
+def _completion(payment: Payment, **changes: object) -> bytes:
+    body, _ = SandboxProvider().complete(reference=payment.provider_reference,
+                                         outcome="approve")
+    data = json.loads(body)
+    data.update(changes)
+    return json.dumps({k: v for k, v in data.items() if v is not ...}).encode()
+
+
+@pytest.mark.parametrize("malformed", [
+    "[]", "null", "12", '"text"', "not json",
+    {"amount": []}, {"amount": 1e30}, {"amount": 10**30}, {"amount": "1299"},
+    {"amount": True}, {"amount": -1}, {"amount": 12.5}, {"currency": ["USD"]},
+    {"currency": "usd"}, {"currency": "U1D"}, {"reference": None}, {"reference": ...},
+    {"id": 7}, {"id": ""}, {"id": "e" * 201}, {"method": {"card": 1}},
+    {"saved_token": []},
+])
+def test_signed_but_malformed_messages_are_refused_and_change_nothing(
+        payment: Payment, malformed: object) -> None:
+    """A correct signature proves who sent a message, not that its content is sound: each
+    of these used to be a 500 (or a failed insert) and is a 400 ``malformed_event`` now."""
+    raw = (malformed.encode() if isinstance(malformed, str)
+           else _completion(payment, **malformed))  # type: ignore[arg-type]
+    status, body = post(*_signed(raw))
+    assert (status, body["code"]) == (400, "malformed_event")
+    assert not PaymentEvent.objects.exists()
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+
+
+def test_the_unmodified_message_still_pays(payment: Payment) -> None:
+    """The same helper, nothing changed: the refusals above are about the content."""
+    assert post(*_signed(_completion(payment)))[0] == 200
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"

@@ -14,6 +14,7 @@ from esimdesk.core import clock
 from esimdesk.core.money import Money
 from esimdesk.payments.providers.base import (
     FinalProviderError,
+    MalformedEvent,
     NotConfigured,
     ProviderEvent,
     RetryableProviderError,
@@ -235,6 +236,21 @@ def test_an_amount_that_is_not_an_integer_is_refused(provider: StripeProvider,
     with pytest.raises(FinalProviderError) as raised:
         provider.parse_webhook(**_signed(fake, message))
     assert raised.value.code == "malformed_amount"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("amount_total", 10**30), ("id", []), ("id", None), ("id", "cs_" + "x" * 300)])
+def test_signed_but_malformed_sessions_are_refused(provider: StripeProvider, fake: FakeStripe,
+                                                   field: str, value: Any) -> None:
+    """What a verified message states is checked before anything is stored (the event's
+    id, reference and amount must fit what esimdesk keeps)."""
+    paid_session(provider, fake)
+    message = fake.event("checkout.session.completed")
+    message["data"]["object"][field] = value
+    if field == "id" and isinstance(value, str):
+        message["id"] = value  # the event's own id, longer than any stored id
+    with pytest.raises(MalformedEvent):
+        provider.parse_webhook(**_signed(fake, message))
 
 
 def test_unknown_event_types_are_ignored(provider: StripeProvider,

@@ -18,13 +18,21 @@ from esimdesk.api.groups import router as groups_router
 from esimdesk.api.ops import router as ops_router
 from esimdesk.api.usage import router as usage_router
 from esimdesk.catalog.api import router as catalog_router
+from esimdesk.core.boundary import NUMBER_HINT, number_out_of_range
+from esimdesk.core.errors import ValidationFailed
 from esimdesk.notifications.api import router as notifications_router
 from esimdesk.payments.api import router as payments_router
 
 
 class OrjsonParser(Parser):
     def parse_body(self, request: HttpRequest) -> Any:
-        return orjson.loads(request.body)
+        body = request.body
+        data = orjson.loads(body)
+        # Only a body with a long digit run or an exponent can hold a number no column
+        # takes (orjson reads integers beyond 64 bits as floats): only then is it walked.
+        if NUMBER_HINT.search(body) and number_out_of_range(data):
+            raise ValidationFailed(code="number_out_of_range", status=400)
+        return data
 
 
 class OrjsonRenderer(BaseRenderer):

@@ -8,12 +8,13 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from esimdesk.api.auth import customer_auth
 from esimdesk.api.schemas import ErrorOut, MoneyOut, money_out
 from esimdesk.catalog import queries as catalog
 from esimdesk.core.http import client_ip
+from esimdesk.core.inputs import PageNumberPagination
 from esimdesk.core.money import Money, check_currency
 from esimdesk.core.units import UNITS
 from esimdesk.esims import services as esims

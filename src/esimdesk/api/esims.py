@@ -9,12 +9,13 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from esimdesk.api.auth import customer_auth
 from esimdesk.api.schemas import ErrorOut
 from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
 from esimdesk.core.ids import normalize_iccid
+from esimdesk.core.inputs import PageNumberPagination
 from esimdesk.esims import services as esims
 from esimdesk.esims.install import install_data, qr_svg
 from esimdesk.esims.models import Esim

@@ -17,6 +17,7 @@ from esimdesk.api.schemas import ErrorOut
 from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.core.http import client_ip
 from esimdesk.core.idempotency import fingerprint, run_once
+from esimdesk.core.inputs import Id
 from esimdesk.core.units import UNITS
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
@@ -220,7 +221,7 @@ def my_invitations(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get("/groups/{group_id}", response={200: GroupOut, **ERRORS}, summary="One group")
-def get_group(request: HttpRequest, group_id: int) -> dict[str, Any]:
+def get_group(request: HttpRequest, group_id: Id) -> dict[str, Any]:
     """The pool of the current period (``total``/``used``/``remaining`` per kind, in bytes,
     seconds or messages), your own share and cap, and for managers every member's usage
     and the open invitations."""
@@ -228,7 +229,7 @@ def get_group(request: HttpRequest, group_id: int) -> dict[str, Any]:
 
 
 @router.patch("/groups/{group_id}", response={200: GroupOut, **ERRORS}, summary="Settings")
-def patch_group(request: HttpRequest, group_id: int, body: GroupPatch) -> dict[str, Any]:
+def patch_group(request: HttpRequest, group_id: Id, body: GroupPatch) -> dict[str, Any]:
     """Automatic renewal (the owner's saved payment methods pay it), policies and the
     billing details printed on invoices. Managers only."""
     me = groups.manager_of(user=me_of(request), group_id=group_id)
@@ -255,7 +256,7 @@ def patch_group(request: HttpRequest, group_id: int, body: GroupPatch) -> dict[s
 
 @router.post("/groups/{group_id}/invitations", response={201: InvitationOut, **ERRORS},
              summary="Invite by e-mail or phone")
-def invite(request: HttpRequest, group_id: int, body: InviteIn) -> Status[Any]:
+def invite(request: HttpRequest, group_id: Id, body: InviteIn) -> Status[Any]:
     """The invitee gets a link (valid 7 days) in their language. Only the owner invites
     administrators. Refused with ``group_full`` when every paid seat is taken."""
     me = groups.manager_of(user=me_of(request), group_id=group_id)
@@ -268,7 +269,7 @@ def invite(request: HttpRequest, group_id: int, body: InviteIn) -> Status[Any]:
 
 @router.delete("/groups/{group_id}/invitations/{invitation_id}", response={204: None, **ERRORS},
                summary="Withdraw an invitation")
-def revoke(request: HttpRequest, group_id: int, invitation_id: int) -> Status[None]:
+def revoke(request: HttpRequest, group_id: Id, invitation_id: Id) -> Status[None]:
     me = groups.manager_of(user=me_of(request), group_id=group_id)
     invitation = Invitation.objects.filter(group=me.group, pk=invitation_id).first()
     if invitation is None:
@@ -288,7 +289,7 @@ def accept(request: HttpRequest, token: str, body: AcceptIn) -> dict[str, Any]:
 
 @router.patch("/groups/{group_id}/members/{member_id}", response={200: GroupOut, **ERRORS},
               summary="Change a member's cap, role or cost centre")
-def patch_member(request: HttpRequest, group_id: int, member_id: int,
+def patch_member(request: HttpRequest, group_id: Id, member_id: Id,
                  body: MemberPatch) -> dict[str, Any]:
     """``cap_bytes`` and ``cap_percent`` are set together (both null: no cap); a member
     over the new cap is throttled or stopped at once. Only the owner changes roles."""
@@ -310,7 +311,7 @@ def patch_member(request: HttpRequest, group_id: int, member_id: int,
 
 @router.delete("/groups/{group_id}/members/{member_id}", response={204: None, **ERRORS},
                summary="Remove a member")
-def remove(request: HttpRequest, group_id: int, member_id: int) -> Status[None]:
+def remove(request: HttpRequest, group_id: Id, member_id: Id) -> Status[None]:
     """The member's eSIM stays theirs and leaves the pool; what they used stays on the
     books of the period; the seat stays paid until the period ends."""
     groups.manager_of(user=me_of(request), group_id=group_id)
@@ -321,14 +322,14 @@ def remove(request: HttpRequest, group_id: int, member_id: int) -> Status[None]:
 
 
 @router.post("/groups/{group_id}/leave", response={204: None, **ERRORS}, summary="Leave")
-def leave(request: HttpRequest, group_id: int) -> Status[None]:
+def leave(request: HttpRequest, group_id: Id) -> Status[None]:
     group_members.leave_group(user=me_of(request), group_id=group_id)
     return Status(204, None)
 
 
 @router.get("/groups/{group_id}/quote", response={200: QuoteOut, **ERRORS},
             summary="Price for N members (checkout preview)")
-def quote(request: HttpRequest, group_id: int, members: int, currency: str,
+def quote(request: HttpRequest, group_id: Id, members: int, currency: str,
           plan: str | None = None, add: bool = False) -> dict[str, Any]:
     """Per-member price, the discount of the largest tier reached and the pool, in minor
     units of ``currency``: exactly what ``POST /groups/{id}/orders`` charges. With
@@ -347,7 +348,7 @@ def _line(group_id: int, plan: str | None, members: int) -> orders.LineRequest:
 
 @router.post("/groups/{group_id}/orders", response={201: OrderOut, **ERRORS},
              summary="Buy or renew the group's plan")
-def order(request: HttpRequest, group_id: int, body: GroupOrderIn) -> Status[Any]:
+def order(request: HttpRequest, group_id: Id, body: GroupOrderIn) -> Status[Any]:
     """The first order starts the pool; later ones queue the next period (a renewal).
     Managers only; honours ``Idempotency-Key``."""
     return _checkout(request, f"groups.{group_id}.order",
@@ -385,7 +386,7 @@ class GroupSeatsIn(Schema):
 
 @router.post("/groups/{group_id}/seats", response={201: OrderOut, **ERRORS},
              summary="Add seats during the period")
-def add_seats(request: HttpRequest, group_id: int, body: GroupSeatsIn) -> Status[Any]:
+def add_seats(request: HttpRequest, group_id: Id, body: GroupSeatsIn) -> Status[Any]:
     """The running pool grows by the new members' allowances at once; the price is what
     the larger group costs less what was paid (no proration). Managers only; honours
     ``Idempotency-Key``."""
@@ -402,7 +403,7 @@ class GroupTopUpIn(Schema):
 
 @router.post("/groups/{group_id}/top-ups", response={201: OrderOut, **ERRORS},
              summary="Top up the shared pool")
-def top_up(request: HttpRequest, group_id: int, body: GroupTopUpIn) -> Status[Any]:
+def top_up(request: HttpRequest, group_id: Id, body: GroupTopUpIn) -> Status[Any]:
     """Adds the product's data, minutes or SMS to the pool's running period for everyone,
     priced once. Managers only; honours ``Idempotency-Key``."""
     line = orders.LineRequest(type=group_orders.GROUP_TOP_UP, group=group_id,
@@ -412,7 +413,7 @@ def top_up(request: HttpRequest, group_id: int, body: GroupTopUpIn) -> Status[An
 
 @router.post("/groups/{group_id}/members/import", response={200: ImportOut, **ERRORS},
              summary="Give eSIMs to employees from CSV")
-def import_members(request: HttpRequest, group_id: int) -> dict[str, Any]:
+def import_members(request: HttpRequest, group_id: Id) -> dict[str, Any]:
     """Body: the CSV file (``Content-Type: text/csv``), columns ``email``, ``phone``,
     ``name``, ``employee_ref``, ``cost_centre``, ``cap_gb``, ``language``. Valid rows are
     assigned together; the others are listed by line with a code and a reason."""
@@ -423,7 +424,7 @@ def import_members(request: HttpRequest, group_id: int) -> dict[str, Any]:
 
 @router.get("/groups/{group_id}/usage.csv", response={200: None, **ERRORS},
             summary="Usage report (CSV)")
-def usage_csv(request: HttpRequest, group_id: int, by: str = "member") -> HttpResponse:
+def usage_csv(request: HttpRequest, group_id: Id, by: str = "member") -> HttpResponse:
     """The current period's usage per member, or per cost centre with ``by=cost_centre``."""
     me = groups.manager_of(user=me_of(request), group_id=group_id)
     view = pool_queries.overview(me.group)

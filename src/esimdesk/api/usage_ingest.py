@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from esimdesk.api.auth import api_key_auth
+from esimdesk.core.boundary import reads_own_body
 from esimdesk.usage import services
 
 MAX_RECORDS = 50_000
@@ -45,6 +46,7 @@ def _ndjson(request: HttpRequest) -> Iterator[Any]:
         yield orjson.loads(line)
 
 
+@reads_own_body  # streamed: its own size limit, and each record checked on its own
 @csrf_exempt
 @require_POST
 def ingest_usage_events(request: HttpRequest) -> HttpResponse:

@@ -1,11 +1,12 @@
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from esimdesk.api.schemas import ErrorOut
 from esimdesk.catalog import queries
 from esimdesk.catalog.schemas import PlanOut, plan_out
+from esimdesk.core.inputs import PageNumberPagination
 
 router = Router(tags=["plans"])
 

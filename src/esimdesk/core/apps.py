@@ -7,7 +7,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
         from esimdesk import config
         from esimdesk.core import console_settings, deploy_checks  # noqa: F401 (registers)
+        from esimdesk.core.inputs import IdConverter
 
         config.set_console_lookup(console_settings.lookup)
+        # ``<id:pk>`` in every URL pattern: a row id within bigint, else no match (404).
+        register_converter(IdConverter, "id")

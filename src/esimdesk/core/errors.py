@@ -127,6 +127,22 @@ MESSAGES: dict[str, Any] = {
     "malformed_event": _("The message is not in the form this address expects."),
     "malformed_notification": _("The notification is not valid: detail.field names the "
                                 "field."),
+    # The input boundary (core.boundary) and the error pages (core.error_pages).
+    "bad_request": _("The request is not valid."),
+    "not_found": _("Not found."),
+    "forbidden": _("You are not allowed to do that."),
+    "csrf_failed": _("The form has expired or was not sent from this site. Reload the page "
+                     "and try again."),
+    "server_error": _("Something went wrong on our side. Please try again later."),
+    "invalid_characters": _("The request contains characters that are not allowed."),
+    "body_too_large": _("The request is too large."),
+    "json_too_deep": _("The request body is nested too deeply."),
+    "json_too_complex": _("The request body has too many parts."),
+    "number_out_of_range": _("A number in the request is out of range."),
+    "malformed_body": _("The request body cannot be read."),
+    "too_many_fields": _("The request has too many fields."),
+    "invalid_time": _("That time is not valid or is out of range."),
+    "unknown_invoice": _("There is no such invoice."),
 }
 
 

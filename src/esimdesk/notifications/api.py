@@ -9,10 +9,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from esimdesk.api.auth import customer_auth
 from esimdesk.api.schemas import ErrorOut
+from esimdesk.core.inputs import Id, PageNumberPagination
 from esimdesk.notifications import queries, routing, services
 from esimdesk.notifications.models import Channel, Notification, NotificationPreference
 
@@ -97,7 +98,7 @@ def list_notifications(request: HttpRequest, channel: Channel | None = None,
 
 @router.post("/notifications/{notification_id}/read", response={200: NotificationOut, **ERRORS},
              summary="Mark a notice read")
-def mark_read(request: HttpRequest, notification_id: int) -> Notification:
+def mark_read(request: HttpRequest, notification_id: Id) -> Notification:
     return services.mark_read(user=request.auth,  # type: ignore[attr-defined]
                               notification_id=notification_id)
 

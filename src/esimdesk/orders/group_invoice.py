@@ -32,7 +32,8 @@ def month_of(text: str) -> dt.date:
     if not text:
         return clock.now().date().replace(day=1)
     match = _MONTH.match(text)
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    # Years 1-9998: the month's end (the next month's first instant) must be a datetime too.
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 1 <= int(match.group(1)) <= 9998:
         raise ValidationFailed(code="invalid_month")
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 

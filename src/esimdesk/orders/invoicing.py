@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from esimdesk import config
 from esimdesk.core import audit, clock
-from esimdesk.core.errors import Conflict, PermissionDenied, ValidationFailed
+from esimdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from esimdesk.core.money import check_currency
 from esimdesk.groups.models import Group
 from esimdesk.groups.services import manager_of
@@ -141,7 +141,9 @@ def mark_paid(*, invoice_id: int, by: Any, reference: str) -> MonthlyInvoice:
     if not text:
         raise ValidationFailed(code="reason_required")
     with transaction.atomic():
-        invoice = MonthlyInvoice.objects.select_for_update().get(pk=invoice_id)
+        invoice = MonthlyInvoice.objects.select_for_update().filter(pk=invoice_id).first()
+        if invoice is None:
+            raise NotFound(code="unknown_invoice", detail={"invoice": invoice_id})
         if invoice.status == MonthlyInvoice.Status.PAID:
             raise Conflict(_("This invoice is already paid."), code="invoice_already_paid")
         invoice.status = MonthlyInvoice.Status.PAID

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from esimdesk.api.auth import customer_auth
 from esimdesk.api.errors import domain_error_body
@@ -14,6 +14,7 @@ from esimdesk.api.schemas import ErrorOut
 from esimdesk.core.errors import NotFound
 from esimdesk.core.http import client_ip
 from esimdesk.core.idempotency import fingerprint, run_once
+from esimdesk.core.inputs import Id, PageNumberPagination
 from esimdesk.core.money import check_currency
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
@@ -198,13 +199,13 @@ def list_saved_methods(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post("/payments/saved-methods/{method_id}/default",
              response={200: SavedMethodOut, **ERRORS}, summary="Make a saved method the default")
-def default_saved_method(request: HttpRequest, method_id: int) -> dict[str, Any]:
+def default_saved_method(request: HttpRequest, method_id: Id) -> dict[str, Any]:
     return _saved_out(saved_methods.make_default(user=request.auth,  # type: ignore[attr-defined]
                                                  method_id=method_id))
 
 
 @router.delete("/payments/saved-methods/{method_id}", response={204: None, **ERRORS},
                summary="Remove a saved method")
-def remove_saved_method(request: HttpRequest, method_id: int) -> Status[None]:
+def remove_saved_method(request: HttpRequest, method_id: Id) -> Status[None]:
     saved_methods.remove(user=request.auth, method_id=method_id)  # type: ignore[attr-defined]
     return Status(204, None)

@@ -146,12 +146,18 @@ class PeriodAdmin(AuditedAdmin):
                        "created_at"]
     inlines = [AllowanceInline]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # periods come from orders and renewals; the form cannot name a plan
+
 
 @admin.register(Subscription)
 class SubscriptionAdmin(AuditedAdmin):
     list_display = ["id", "esim", "group", "plan", "auto_renew", "created_at"]
     search_fields = ["esim__iccid", "esim__owner__email", "esim__owner__phone"]
     readonly_fields = ["esim", "group", "plan", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # subscriptions come from fulfilment; the form cannot name a plan
 
 
 class OrderLineInline(admin.TabularInline):

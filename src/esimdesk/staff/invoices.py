@@ -6,14 +6,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.core import clock
 from esimdesk.core.admin_base import console_page
-from esimdesk.core.errors import DomainError
+from esimdesk.core.errors import DomainError, NotFound
 from esimdesk.orders import invoicing
 from esimdesk.orders.group_invoice import invoice_filename, render_invoice_pdf
 from esimdesk.orders.models import MonthlyInvoice
@@ -47,9 +47,12 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_member_required
 @permission_required("orders.change_monthlyinvoice", raise_exception=True)
 def invoice_mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(MonthlyInvoice, pk=pk)  # a missing invoice is a 404, reason or not
     try:
         invoice = invoicing.mark_paid(invoice_id=pk, by=request.user,
                                       reference=request.POST.get("reference", ""))
+    except NotFound as error:
+        raise Http404 from error
     except DomainError as error:
         messages.error(request, str(error.message))
     else:

@@ -7,10 +7,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 from ninja import Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from esimdesk.api.schemas import ErrorOut
 from esimdesk.core.errors import NotFound, ValidationFailed
+from esimdesk.core.inputs import PageNumberPagination
 from esimdesk.support import help
 
 router = Router(tags=["help"])

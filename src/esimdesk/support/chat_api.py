@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from esimdesk.api.auth import customer_auth
 from esimdesk.api.schemas import ErrorOut
+from esimdesk.core.inputs import Id
 from esimdesk.support import conversations
 
 router = Router(tags=["support"], auth=customer_auth)
@@ -81,7 +82,7 @@ def post_message(request: HttpRequest, body: MessageIn) -> Any:
 @router.post("/support/conversations/{conversation_id}/rating",
              response={200: ConversationOut, **ERRORS},
              summary="Rate a resolved conversation from 1 to 5")
-def rate_conversation(request: HttpRequest, conversation_id: int, body: RatingIn) -> Any:
+def rate_conversation(request: HttpRequest, conversation_id: Id, body: RatingIn) -> Any:
     conversations.rate(customer=request.auth, conversation_id=conversation_id,
                        rating=body.rating, comment=body.comment)
     return _conversation_out(request)

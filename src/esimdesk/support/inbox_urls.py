@@ -8,8 +8,8 @@ app_name = "support_inbox"
 
 urlpatterns = [
     path("", inbox_views.inbox, name="inbox"),
-    path("<int:pk>/", inbox_views.conversation_page, name="conversation"),
-    path("<int:pk>/reply", inbox_views.reply, name="reply"),
-    path("<int:pk>/assign", inbox_views.assign, name="assign"),
-    path("<int:pk>/status", inbox_views.set_status, name="status"),
+    path("<id:pk>/", inbox_views.conversation_page, name="conversation"),
+    path("<id:pk>/reply", inbox_views.reply, name="reply"),
+    path("<id:pk>/assign", inbox_views.assign, name="assign"),
+    path("<id:pk>/status", inbox_views.set_status, name="status"),
 ]

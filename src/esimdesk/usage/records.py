@@ -14,6 +14,7 @@ from typing import Any
 
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import normalize_iccid
+from esimdesk.core.inputs import parse_instant
 
 KINDS = frozenset({"data", "voice", "sms"})
 MAX_QUANTITY = 10**13  # 10 TB in one record is a broken meter, not usage
@@ -33,15 +34,12 @@ class Record:
 
 
 def parse_time(value: object) -> dt.datetime | None:
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
-        return None
+    """An aware UTC time, or None: malformed, naive (ambiguous: the offset is required) or
+    not expressible in UTC (``0001-01-01T00:00:00+23:59``)."""
     try:
-        instant = dt.datetime.fromisoformat(value)
-    except ValueError:
+        return parse_instant(value)
+    except ValidationFailed:
         return None
-    if instant.tzinfo is None:  # a naive time is ambiguous: the offset is required
-        return None
-    return instant.astimezone(dt.UTC)
 
 
 def validate(index: int, raw: Any, *, latest: dt.datetime) -> Record | str:
@@ -53,8 +51,8 @@ def validate(index: int, raw: Any, *, latest: dt.datetime) -> Record | str:
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)
     if not isinstance(external_id, str) or not external_id.strip() \
-            or len(external_id) > MAX_ID_LENGTH:
-        return "invalid_id"
+            or len(external_id) > MAX_ID_LENGTH or "\x00" in external_id:
+        return "invalid_id"  # a NUL cannot be stored (PostgreSQL text)
     iccid_raw = raw.get("iccid")
     if not isinstance(iccid_raw, str):
         return "invalid_iccid"

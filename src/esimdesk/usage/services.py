@@ -167,7 +167,7 @@ def _well_formed(index: int, raw: Any, latest: dt.datetime) -> Row | None:
     quantity = raw.get("quantity")
     occurred = raw.get("occurred_at")
     if type(external_id) is not str or len(external_id) > MAX_ID_LENGTH \
-            or not external_id.strip() \
+            or not external_id.strip() or "\x00" in external_id \
             or type(iccid) is not str or len(iccid) not in (19, 20) or not iccid.isascii() \
             or not iccid.isdigit() or not _luhn_ok(iccid) \
             or type(kind) is not str or kind not in KINDS \
@@ -176,11 +176,13 @@ def _well_formed(index: int, raw: Any, latest: dt.datetime) -> Row | None:
         return None
     try:
         instant = dt.datetime.fromisoformat(occurred)
-    except ValueError:
+        if instant.tzinfo is None:
+            return None
+        # OverflowError: a time that exists in its own offset but not in UTC
+        # (0001-01-01T00:00:00+23:59); ``validate`` names it invalid_time.
+        instant = instant.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         return None
-    if instant.tzinfo is None:
-        return None
-    instant = instant.astimezone(dt.UTC)
     if instant > latest:
         return None
     return (index, external_id, iccid, kind, quantity, instant)

@@ -28,6 +28,11 @@ from typing import Any, Literal
 from esimdesk.core.money import Money
 
 Device = Literal["desktop", "mobile"]
+
+#: Longest provider event id stored (``PaymentEvent.event_id``).
+MAX_EVENT_ID = 200
+#: Largest amount an event may state, in minor units (the ``bigint`` columns' limit).
+MAX_EVENT_AMOUNT = 2**63 - 1
 EventType = Literal["succeeded", "declined", "refunded", "refund_failed"]
 
 
@@ -54,6 +59,14 @@ class FinalProviderError(ProviderError):
 
 class SignatureError(FinalProviderError):
     """A webhook whose signature, timestamp or certificate does not verify."""
+
+
+class MalformedEvent(FinalProviderError):
+    """A message that verified but whose content is not what the provider documents (not an
+    object, a field of the wrong type, an amount no column holds). Nothing is stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="malformed_event")
 
 
 class NotConfigured(FinalProviderError):
@@ -148,6 +161,30 @@ class ProviderEvent:
     cumulative: bool = False
     saved_method: SavedMethod | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Every adapter's events are checked here, once, before anything is stored: what a
+        signed message says is still input (``MalformedEvent`` otherwise)."""
+        texts = {"event_id": (self.event_id, MAX_EVENT_ID), "provider_reference":
+                 (self.provider_reference, None), "method": (self.method, None),
+                 "failure_code": (self.failure_code, None),
+                 "failure_message": (self.failure_message, None),
+                 "refund_reference": (self.refund_reference, None)}
+        for name, (value, limit) in texts.items():
+            if not isinstance(value, str) or (limit is not None and len(value) > limit):
+                raise MalformedEvent(f"{name} is not a string of at most {limit} characters"
+                                     if limit else f"{name} is not a string")
+        if not self.event_id:
+            raise MalformedEvent("the event has no id")
+        if self.type not in ("succeeded", "declined", "refunded", "refund_failed"):
+            raise MalformedEvent("unknown event type")
+        if self.amount is not None and (not isinstance(self.amount, Money)
+                                        or not 0 <= self.amount.amount <= MAX_EVENT_AMOUNT):
+            raise MalformedEvent("the amount is not a number of minor units esimdesk holds")
+        saved = self.saved_method
+        if saved is not None and not (isinstance(saved.token, str) and isinstance(saved.label, str)
+                                      and 0 < len(saved.token) <= 200):
+            raise MalformedEvent("the saved method is not a token and a label")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,9 @@ from esimdesk.core import clock
 from esimdesk.core.money import Money
 from esimdesk.payments.models import SandboxRecord
 from esimdesk.payments.providers.base import (
+    MAX_EVENT_AMOUNT,
     FinalProviderError,
+    MalformedEvent,
     NextAction,
     PaymentProvider,
     ProviderEvent,
@@ -67,6 +69,40 @@ def sign(body: bytes, timestamp: int) -> str:
 def _signed(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(event, sort_keys=True).encode()
     return body, {SIGNATURE_HEADER: sign(body, int(clock.now().timestamp()))}
+
+
+EVENT_TYPES = ("payment.succeeded", "payment.declined", "refund.succeeded")
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    """The verified message as the sandbox documents it, or ``MalformedEvent``: an object;
+    for the event types esimdesk reads, ``id``, ``reference`` and ``currency`` (three
+    capitals) as non-empty strings, ``amount`` as whole minor units, ``refund_id`` for a
+    refund, and ``method``, ``decline_code`` and ``saved_token`` as strings when present."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise MalformedEvent("the signed body is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedEvent("the signed body is not a JSON object")
+    if data.get("type") not in EVENT_TYPES:
+        return data
+    required = ("id", "reference", "currency",
+                *(("refund_id",) if data["type"] == "refund.succeeded" else ()))
+    for key in required:
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise MalformedEvent(f"{key} is not a non-empty string")
+    for key in ("method", "decline_code", "saved_token"):
+        if not isinstance(data.get(key, ""), str):
+            raise MalformedEvent(f"{key} is not a string")
+    amount = data.get("amount")
+    if type(amount) is not int or not 0 <= amount <= MAX_EVENT_AMOUNT:
+        raise MalformedEvent("amount is not a whole number of minor units")
+    currency = data["currency"]
+    if len(currency) != 3 or not currency.isascii() or not currency.isalpha() \
+            or not currency.isupper():
+        raise MalformedEvent("currency is not an ISO 4217 code")
+    return data
 
 
 class SandboxProvider(PaymentProvider):
@@ -129,8 +165,8 @@ class SandboxProvider(PaymentProvider):
             raise SignatureError("signature timestamp outside tolerance", code="stale_signature")
         if not hmac.compare_digest(sign(body, timestamp), header.strip()):
             raise SignatureError("signature does not match", code="bad_signature")
-        data = json.loads(body)
-        if data.get("type") not in ("payment.succeeded", "payment.declined", "refund.succeeded"):
+        data = _payload(body)
+        if data.get("type") not in EVENT_TYPES:
             return []
         return [self._event(data["id"], data)]
 
