@@ -9,6 +9,7 @@ import dj_database_url
 import structlog
 
 from esimdesk import config
+from esimdesk.accounts.limits import parse_limits as parse_signin_limits
 from esimdesk.notifications.email_config import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -202,6 +203,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_RATE_LIMITS = {"login": "", "login_failed": "", "signup": "", "reset_password": "",
                        "request_login_code": "", "verify_phone": "", "confirm_email": ""}
 SIGNIN_LIMITS = config.env("ESIMDESK_SIGNIN_LIMITS")
+parse_signin_limits(SIGNIN_LIMITS)  # a mistake stops the start, with what is wrong
 # In production every staff member signs in with a second factor (TOTP): one without it is
 # sent to set it up before any /staff/ page (accounts/middleware.py).
 STAFF_MFA_REQUIRED = PRODUCTION

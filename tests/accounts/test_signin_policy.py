@@ -105,6 +105,11 @@ def test_one_count_and_one_answer_at_every_door(catalog: None) -> None:
     page = page_login(Client(), user.email, PASSWORD)
     assert page.status_code == 200 and REFUSED in page.content.decode()
     assert page.context["form"].errors.as_data()["__all__"][0].code == "too_many_attempts"
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+    staff = Client()
+    staff_page = page_login(staff, user.email, PASSWORD, "/staff/")
+    assert staff_page.status_code == 200 and REFUSED in staff_page.content.decode()
+    assert staff.get("/staff/").status_code == 302
 
     # In Chinese too, with the same code.
     zh = Client(REMOTE_ADDR="127.0.0.1").post(
@@ -306,3 +311,25 @@ def test_counters_start_again_when_their_window_ends(catalog: None) -> None:
     assert store.hit("t:k", 60) == counters.Count(1, 60)
     clock.advance(dt.timedelta(minutes=5))
     assert store.sweep() == 1
+
+
+@pytest.mark.django_db
+def test_the_database_cache_table_is_made_after_migrations_and_swept(catalog: None) -> None:
+    """A fresh database gets the cache's table from ``migrate`` (``esimdesk run``, ``esimdesk
+    manage migrate``), and the scheduler forgets finished counters."""
+    from django.conf import settings
+    from django.core.management.sql import emit_post_migrate_signal
+
+    from esimdesk.scheduler import run_sweep
+
+    assert settings.CACHES["default"]["BACKEND"].endswith("db.DatabaseCache")
+    table = settings.CACHES["default"]["LOCATION"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {connection.ops.quote_name(table)}")
+    assert table not in connection.introspection.table_names()
+    emit_post_migrate_signal(0, False, "default")
+    assert table in connection.introspection.table_names()
+
+    counters.DatabaseCounters().hit("sweep:me", 60)
+    clock.advance(dt.timedelta(minutes=2))
+    assert run_sweep("signin_counters") == 1

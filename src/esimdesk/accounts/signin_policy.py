@@ -30,7 +30,6 @@ import hashlib
 import hmac
 import ipaddress
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -38,15 +37,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from esimdesk.accounts import counters
+from esimdesk.accounts.limits import DEFAULT_LIMITS, Rate, parse_limits
 from esimdesk.core.errors import DomainError
 from esimdesk.core.http import client_ip
-
-RULES = ("failed_signin", "reset", "code", "signup")
-DEFAULT_LIMITS = ("failed_signin=5/15m/account,30/15m/address; "
-                  "reset=5/1h/account,20/1h/address; "
-                  "code=5/1h/account,30/1h/address; "
-                  "signup=30/1h/address")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class TooManyAttempts(DomainError):
@@ -56,31 +49,6 @@ class TooManyAttempts(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(detail={"retry_after": retry_after})
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Rate:
-    amount: int
-    window: int  # seconds
-    scope: str  # "account" or "address"
-
-
-def parse_limits(text: str) -> dict[str, list[Rate]]:
-    """``rule=5/15m/account,30/15m/address; rule=…`` -> rates per rule (``ValueError`` if bad)."""
-    found: dict[str, list[Rate]] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        rule, _, rates = part.partition("=")
-        rule = rule.strip()
-        if rule not in RULES:
-            raise ValueError(f"unknown sign-in limit {rule!r} (one of {', '.join(RULES)})")
-        found[rule] = []
-        for rate in filter(None, (r.strip() for r in rates.split(","))):
-            amount, window, scope = rate.split("/")
-            unit = window[-1]
-            if unit not in _UNITS or scope not in ("account", "address") or int(amount) < 1:
-                raise ValueError(f"bad sign-in limit {rate!r}: e.g. 5/15m/account")
-            found[rule].append(Rate(int(amount), int(window[:-1] or 1) * _UNITS[unit], scope))
-    return found
 
 
 def limits() -> dict[str, list[Rate]]:
