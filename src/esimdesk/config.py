@@ -37,7 +37,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_PROXY_SSL_HEADER", "", "Header your TLS proxy sets on HTTPS requests, "
            "e.g. X-Forwarded-Proto (value https) or X-Forwarded-Ssl=on; only when the proxy "
            "always sets or strips it and is the only way in (docs/operations.md)."),
-    Option("ESIMDESK_REDIS_URL", "", "Redis for the realtime channel layer (optional)."),
+    Option("ESIMDESK_REDIS_URL", "", "Redis for the realtime channel layer, the cache and the "
+           "sign-in counters (optional; default: the database)."),
     Option("ESIMDESK_REALTIME_URL", "", "WebSocket base the browser uses, e.g. "
            "wss://esim.example.com (empty: the page's own host, /ws/ routed to realtime)."),
     Option("ESIMDESK_REALTIME_INTERNAL_URL", "", "Without Redis: where web and worker "
@@ -53,7 +54,13 @@ OPTIONS: tuple[Option, ...] = (
            secret=True),
     Option("ESIMDESK_EMAIL_FROM", "esimdesk <no-reply@esimdesk.localhost>", "Sender address."),
     Option("ESIMDESK_SMS_BACKEND", "outbox", "outbox (SMS kept in the staff outbox) | twilio."),
-    Option("ESIMDESK_EMAIL_VERIFICATION", "optional", "none | optional | mandatory"),
+    Option("ESIMDESK_EMAIL_VERIFICATION", "optional",
+           "Sign-up always confirms the e-mail address with a code; this is for signing in "
+           "with an address never confirmed (made by staff or an import): mandatory (asked "
+           "to confirm it first) | optional | none"),
+    Option("ESIMDESK_SIGNIN_LIMITS", "",
+           "Changes to the sign-in policy's limits, e.g. 'failed_signin=5/15m/account,"
+           "30/15m/address; reset=5/1h/account,20/1h/address' (docs/operations.md)."),
     Option("ESIMDESK_PAYMENT_PROVIDERS", "sandbox", "Enabled payment providers, comma-separated."),
     Option("ESIMDESK_UPSTREAM_PROVIDERS", "simulator", "Upstream suppliers in failover order."),
     Option("ESIMDESK_SIMULATOR_SMDP_HOST", "smdp.simulator.esimdesk.test",

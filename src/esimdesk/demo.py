@@ -37,7 +37,8 @@ def load_demo() -> list[str]:
 
     lines.append(f"groups: {load_group_plans()} family and organisation plans")
     if not User.objects.filter(email=STAFF[0]).exists():
-        User.objects.create_superuser(STAFF[0], STAFF[1], name="esimdesk staff")
+        staff = User.objects.create_superuser(STAFF[0], STAFF[1], name="esimdesk staff")
+        _verified_email(staff)  # signs in at once, even with ESIMDESK_EMAIL_VERIFICATION=mandatory
         lines.append(f"staff: {STAFF[0]} / {STAFF[1]}")
     for email, password, name, language, zone, currency, plan_code, left, used, phone in TRAVELLERS:
         if User.objects.filter(email=email).exists():

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import close_old_connections
 
+from esimdesk.accounts.counters import sweep_expired
 from esimdesk.core.heartbeat import beat
 from esimdesk.orders.invoicing import issue_invoices
 from esimdesk.payments.autorenew import renewals_sweep
@@ -37,6 +38,7 @@ SWEEPS: dict[str, Callable[[], Any]] = {
     "usage_reconciliation": usage_reconciliation_sweep,
     "support_escalation": escalate_unanswered,
     "invoices": issue_invoices,
+    "signin_counters": sweep_expired,
 }
 
 

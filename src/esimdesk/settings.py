@@ -9,6 +9,7 @@ import dj_database_url
 import structlog
 
 from esimdesk import config
+from esimdesk.accounts.limits import parse_limits as parse_signin_limits
 from esimdesk.notifications.email_config import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "esimdesk.accounts.middleware.StaffSecondFactorMiddleware",
 ]
 
 ROOT_URLCONF = "esimdesk.urls"
@@ -199,7 +201,14 @@ ACCOUNT_ADAPTER = "esimdesk.accounts.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email", "phone"}
 ACCOUNT_SIGNUP_FIELDS = ["email", "phone", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = config.env("ESIMDESK_EMAIL_VERIFICATION")
+# Sign-up always confirms the e-mail address by a link (accounts/adapter.py: that is what
+# lets it answer the same for an address that already has an account). This option is for
+# signing in with an address never confirmed (accounts made by staff or an import): asked
+# to confirm it first (mandatory), or not. allauth itself is told "optional" (or "none"):
+# its "mandatory" would also require an e-mail address at every sign-up, and travellers may
+# sign up with a phone number alone.
+SIGNIN_EMAIL_VERIFICATION = config.env("ESIMDESK_EMAIL_VERIFICATION")
+ACCOUNT_EMAIL_VERIFICATION = "none" if SIGNIN_EMAIL_VERIFICATION == "none" else "optional"
 ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
@@ -207,7 +216,32 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "esimdesk · "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlparse(PUBLIC_URL).scheme or "http"
-ACCOUNT_FORMS = {"signup": "esimdesk.accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "esimdesk.accounts.forms.SignupForm",
+                 "reset_password": "esimdesk.accounts.forms.ResetPasswordForm",
+                 "request_login_code": "esimdesk.accounts.forms.RequestLoginCodeForm"}
+# The portal's sign-up form and the API's sign-up input are both built on this class: the
+# sign-up limits and the "e-mail or phone" rule are checked there, before an account exists.
+ACCOUNT_SIGNUP_FORM_CLASS = "esimdesk.accounts.signup_base.SignupChecks"
+# Sign-up never tells whether an address has an account: a taken address gets the same
+# "we sent you an e-mail, follow its link" answer and its owner an e-mail instead
+# (allauth's enumeration prevention, kept for every setting above). By link, not by code:
+# allauth allows codes only with "mandatory" above. A lost text can be sent again.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
+# Following the link in the browser that signed up finishes the sign-up there (allauth signs
+# in only that session, never whoever else opens the link).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# One sign-in policy (accounts/signin_policy.py) counts failed sign-ins, resets, codes and
+# sign-ups for every door; allauth's own counters for those actions are switched off so
+# there is one count, one answer. Its other limits (changing a password or an address,
+# re-authentication) stay, in the shared cache below.
+ACCOUNT_RATE_LIMITS = {"login": "", "login_failed": "", "signup": "", "reset_password": "",
+                       "request_login_code": "", "verify_phone": "", "confirm_email": ""}
+SIGNIN_LIMITS = config.env("ESIMDESK_SIGNIN_LIMITS")
+parse_signin_limits(SIGNIN_LIMITS)  # a mistake stops the start, with what is wrong
+# In production every staff member signs in with a second factor (TOTP): one without it is
+# sent to set it up before any /staff/ page (accounts/middleware.py).
+STAFF_MFA_REQUIRED = PRODUCTION
 # allauth warns when no login method is a required sign-up field; our sign-up form requires
 # an e-mail address or a phone number (either one), which that check cannot express.
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
@@ -222,6 +256,7 @@ HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.sessions.SessionTo
 ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "esimdesk"
 
 REDIS_URL = config.env("ESIMDESK_REDIS_URL")
 if REDIS_URL:
@@ -231,7 +266,14 @@ if REDIS_URL:
                           "LOCATION": REDIS_URL, "KEY_PREFIX": "esimdesk"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Every process (web workers, realtime, worker) shares the database, so a cache kept
+    # there is seen by all of them; its table is created after migrations
+    # (accounts/apps.py). Entries expire; the limit only bounds a flood.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "esimdesk_cache",
+                          "OPTIONS": {"MAX_ENTRIES": 1_000_000}}}
+# The sign-in policy's counters: Redis when configured, else a table of their own.
+SIGNIN_COUNTERS_REDIS_URL = REDIS_URL
 
 # Live chat and live updates: Django Channels, served by `esimdesk realtime` (uvicorn) under
 # /ws/. With Redis every realtime process shares one layer; without it the layer is in

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from esimdesk.accounts import headless as accounts_headless
 from esimdesk.api.api import api
 from esimdesk.api.usage_ingest import ingest_usage_events
 from esimdesk.core import views as core_views
@@ -10,6 +11,7 @@ from esimdesk.staff import activations, simulator_views
 from esimdesk.staff import customers as staff_customers
 from esimdesk.staff import invoices as staff_invoices
 from esimdesk.staff import margins as staff_margins
+from esimdesk.staff import signin as staff_signin
 from esimdesk.staff import usage_records as staff_usage
 from esimdesk.staff import views as staff_views
 
@@ -64,8 +66,12 @@ urlpatterns = [
     path("simulator/v1/", include("esimdesk.provisioning.simulator_urls")),
     # Before the admin, whose catch-all would take /staff/support/ for the support app.
     path("staff/support/", include("esimdesk.support.inbox_urls")),
+    # Before the admin: staff sign in on the portal's sign-in page (one policy, 2FA).
+    path("staff/login/", staff_signin.staff_login, name="staff_login"),
     path("staff/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # Before allauth's: the same paths, with the sign-in policy's limits.
+    *accounts_headless.urlpatterns(),
     path("_allauth/", include("allauth.headless.urls")),
     path("", include("esimdesk.support.help_urls")),
     path("", include("esimdesk.support.chat_urls")),

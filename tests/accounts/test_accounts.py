@@ -4,6 +4,7 @@ link and by SMS code, preferences."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -32,6 +33,8 @@ def test_sign_up_with_email_and_verify(catalog: None) -> None:
     assert response.status_code == 302
     user = User.objects.get(email="mei@example.com")
     assert user.phone is None
+    assert response["Location"] == "/accounts/confirm-email/"
+    assert client.get("/dashboard/").status_code == 302  # not before the address is verified
     body = last_text("mei@example.com")
     link = re.search(r"http://testserver(/accounts/confirm-email/\S+)", body).group(1)
     assert client.post(link).status_code == 302
@@ -117,21 +120,26 @@ def test_sms_reset_for_unknown_number_sends_nothing_and_says_the_same(catalog: N
 
 
 @pytest.mark.django_db
-def test_sms_code_guessing_is_limited(catalog: None) -> None:
+def test_sms_code_guessing_is_limited(catalog: None, settings: Any) -> None:
+    """Each code takes SMS_CODE_MAX_ATTEMPTS guesses (the sign-in policy's own limit per
+    account is tested in test_signin_policy.py: raised here so this one shows)."""
     from esimdesk.accounts import services
     from esimdesk.core.errors import ValidationFailed
 
+    settings.SIGNIN_LIMITS = "failed_signin=50/15m/account,50/15m/address"
     User.objects.create_user(None, PASSWORD, phone="+447911123457")
-    services.request_sms_password_reset(phone="+447911123457")
+    services.request_sms_password_reset(phone="+447911123457", address="192.0.2.1")
     code = code_in(last_text("+447911123457"))
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(services.SMS_CODE_MAX_ATTEMPTS):
         with pytest.raises(ValidationFailed):
             services.reset_password_with_sms_code(phone="+447911123457", code=wrong,
-                                                  new_password="brand-new-secret-77")
+                                                  new_password="brand-new-secret-77",
+                                                  address="192.0.2.1")
     with pytest.raises(ValidationFailed):  # the right code no longer works either
         services.reset_password_with_sms_code(phone="+447911123457", code=code,
-                                              new_password="brand-new-secret-77")
+                                              new_password="brand-new-secret-77",
+                                              address="192.0.2.1")
 
 
 @pytest.mark.django_db
@@ -157,7 +165,10 @@ def test_preferences_language_and_time_zone(catalog: None) -> None:
 def test_headless_app_login_gives_a_session_token_for_the_api(catalog: None) -> None:
     import json
 
-    User.objects.create_user("app@example.com", PASSWORD)
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user("app@example.com", PASSWORD)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     client = Client()
     response = client.post("/_allauth/app/v1/auth/login", data=json.dumps(
         {"email": "app@example.com", "password": PASSWORD}), content_type="application/json")
@@ -165,3 +176,25 @@ def test_headless_app_login_gives_a_session_token_for_the_api(catalog: None) -> 
     esims = Client().get("/api/v1/esims", HTTP_X_SESSION_TOKEN=token)
     assert esims.status_code == 200
     assert esims.json() == {"items": [], "count": 0}
+
+
+@pytest.mark.django_db
+def test_signing_in_with_an_unconfirmed_address_follows_the_setting(catalog: None,
+                                                                    settings: Any) -> None:
+    """Accounts made by staff or an import never confirmed their address: by default they
+    sign in; with ESIMDESK_EMAIL_VERIFICATION=mandatory they confirm it first."""
+    import json
+
+    User.objects.create_user("imported@example.com", PASSWORD)
+
+    def login() -> Any:
+        return Client().post("/_allauth/app/v1/auth/login", data=json.dumps(
+            {"email": "imported@example.com", "password": PASSWORD}),
+            content_type="application/json")
+
+    assert login().status_code == 200
+    settings.SIGNIN_EMAIL_VERIFICATION = "mandatory"
+    asked = login()
+    assert asked.status_code == 401
+    assert {"id": "verify_email", "is_pending": True} in asked.json()["data"]["flows"]
+    assert "/accounts/confirm-email/" in last_text("imported@example.com")

@@ -12,7 +12,7 @@ import pytest
 from esimdesk.esims.models import Esim
 from esimdesk.subscriptions.models import Period
 from tests.browser.conftest import DESKTOP, PHONE, shot
-from tests.conftest import run_tasks
+from tests.conftest import mailed_key, run_tasks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct-horse-battery-42"
@@ -53,6 +53,9 @@ def test_sign_up_buy_pay_install_renew(browser: Any, site: str, catalog: None,
     page.fill('input[name="password2"]', PASSWORD)
     _both_sizes(page, f"{language}-1-signup", viewport)
     page.locator('form[action="/accounts/signup/"] button[type="submit"]').click()
+    page.wait_for_url(re.compile(r"/accounts/confirm-email/"))
+    page.goto(f"{base}/accounts/confirm-email/{mailed_key(email)}/")  # the mailed link
+    page.locator('main form button[type="submit"]').first.click()
     page.wait_for_load_state()
 
     page.goto(f"{base}/plans/jp-1gb-day/?currency=USD")

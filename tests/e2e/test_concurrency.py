@@ -18,6 +18,7 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.payments.models import Payment, PaymentEvent
 from esimdesk.subscriptions.models import Period
+from tests.conftest import mailed_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -43,6 +44,10 @@ class Http:
     def signup(self, email: str) -> None:
         status, body = self.call("POST", "/_allauth/app/v1/auth/signup",
                                  {"email": email, "password": "correct-horse-battery-42"})
+        self.token = body["meta"]["session_token"]
+        if status == 401:  # sign-up confirms the address: the mailed link's key
+            status, body = self.call("POST", "/_allauth/app/v1/auth/email/verify",
+                                     {"key": mailed_key(email)})
         assert status == 200, body
         self.token = body["meta"]["session_token"]
 

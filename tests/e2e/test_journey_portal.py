@@ -12,7 +12,7 @@ from esimdesk.core import clock
 from esimdesk.esims.models import Esim
 from esimdesk.orders.models import Order
 from esimdesk.subscriptions.models import Period
-from tests.conftest import run_tasks
+from tests.conftest import mailed_key, run_tasks
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -38,6 +38,8 @@ def test_portal_journey_sign_up_buy_install_renew(catalog: None) -> None:
     client = Client()
     assert client.post("/accounts/signup/", {"email": "ana@example.com", "password1": PASSWORD,
                                              "password2": PASSWORD}).status_code == 302
+    link = f"/accounts/confirm-email/{mailed_key('ana@example.com')}/"
+    assert client.post(link).status_code == 302
     assert client.get("/?q=japan").status_code == 302
     country = client.get("/destinations/JP/?currency=CNY")
     assert "jp-10gb-month" in country.content.decode()

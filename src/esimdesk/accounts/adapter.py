@@ -1,11 +1,13 @@
-"""django-allauth glue: phone numbers live on the User, mail and SMS go through notifications."""
+"""django-allauth glue: phone numbers live on the User, mail and SMS go through notifications,
+and every sign-in and every code sent passes the sign-in policy (``signin_policy``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from allauth.account import app_settings
+from allauth.account import app_settings, stages
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.app_settings import EmailVerificationMethod
 from allauth.account.fields import PhoneField
 from django import forms
 from django.core.mail import EmailMultiAlternatives
@@ -14,10 +16,18 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from esimdesk.accounts import signin_policy
 from esimdesk.accounts.models import User
 from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core.errors import ValidationFailed
+from esimdesk.core.http import client_ip
 from esimdesk.core.plain_text import render_text
+
+# Mails that send a code: counted by the policy's ``code`` limit when they go out (a request
+# that already counted the same recipient is not counted twice). Reset links and the
+# "unknown account" / "account already exists" notices are counted where they are requested.
+_CODE_MAILS = ("account/email/login_code", "account/email/email_confirmation",
+               "account/email/email_confirmation_signup")
 
 
 class LenientPhoneField(PhoneField):
@@ -28,7 +38,77 @@ class LenientPhoneField(PhoneField):
         return "".join(ch for ch in text if ch not in " -().\u00a0") if text else text
 
 
+class EmailVerificationStage(stages.EmailVerificationStage):
+    """Every sign-up with an e-mail address confirms it with a code before anyone is signed
+    in — whether the address is new or already has an account (then nothing was created and
+    no code works), so both answer alike. Signing in follows ``ESIMDESK_EMAIL_VERIFICATION``.
+    Accounts without an e-mail address (phone only) are verified by SMS instead."""
+
+    def handle(self) -> Any:
+        from django.conf import settings
+
+        user = self.login.user
+        if user is not None and not self.login.email and not getattr(user, "email", None):
+            return None, True
+        if self.login.signup or settings.SIGNIN_EMAIL_VERIFICATION == "mandatory":
+            self.login.email_verification = EmailVerificationMethod.MANDATORY
+        return super().handle()
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: Any) -> str:
+        return client_ip(request) or "0.0.0.0"  # noqa: S104 (an address, not a bind)
+
+    def get_login_stages(self) -> list[str]:
+        return [f"{__name__}.EmailVerificationStage"
+                if path == "allauth.account.stages.EmailVerificationStage" else path
+                for path in super().get_login_stages()]
+
+    def pre_authenticate(self, request: Any, **credentials: Any) -> None:
+        """Count the sign-in as failed before the password is checked (``authenticate``
+        takes it back when it was right); refuse it when the account or address is locked."""
+        login = next((credentials[k] for k in ("email", "phone", "username")
+                      if credentials.get(k)), "")
+        try:
+            self._signin_attempt = signin_policy.begin_signin(
+                account=signin_policy.signin_account(login),
+                address=signin_policy.client_address(request))
+        except signin_policy.TooManyAttempts as error:
+            signin_policy.refuse(request, error, in_form=True)
+
+    def authenticate(self, request: Any, **credentials: Any) -> Any:
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            self._signin_attempt.succeeded()
+        return user
+
+    def reauthenticate(self, user: Any, password: str) -> bool:
+        """Typing the password again (before changing sign-in settings) is a sign-in too."""
+        from allauth.core import context
+
+        request = context.request
+        try:
+            attempt = signin_policy.begin_signin(account=signin_policy.signin_account(user=user),
+                                                 address=signin_policy.client_address(request))
+        except signin_policy.TooManyAttempts as error:
+            signin_policy.refuse(request, error, in_form=True)
+        right = super().reauthenticate(user, password)
+        if right:
+            attempt.succeeded()
+        return right
+
+    def _count_code(self, recipient: str) -> None:
+        from allauth.core import context
+
+        request = context.request
+        if request is None:
+            return
+        try:
+            signin_policy.consume_once(request, "code",
+                                       account=signin_policy.normalize_account(recipient))
+        except signin_policy.TooManyAttempts as error:
+            signin_policy.refuse(request, error, in_form=False)
+
     def save_user(self, request: Any, user: Any, form: Any, commit: bool = True) -> Any:
         """New accounts start in the language the sign-up happened in."""
         user.language = "zh-hans" if (translation.get_language() or "").startswith("zh") else "en"
@@ -68,6 +148,8 @@ class AccountAdapter(DefaultAccountAdapter):
                                    **kwargs: Any) -> None:
         from esimdesk.notifications import services as notifications
 
+        self._count_code(phone)
+
         language = getattr(user, "language", None) or translation.get_language()
         with translation.override(language):
             text = _("Your esimdesk code is %(code)s. It expires in 15 minutes.") % {
@@ -96,9 +178,41 @@ class AccountAdapter(DefaultAccountAdapter):
             message.attach_alternative(html, "text/html")
         return message
 
+    def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
+        """A sign-in code asked for a number without an account: nothing is sent (texts to
+        strangers cost money and can be abused); the pages say "if this number can be used"."""
+        self._count_code(phone)
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        """Someone tried to sign up with an address that has an account: its owner is told.
+        (A sign-up giving a taken number with a new address comes here for the new one too:
+        nothing is sent to someone who has no account.)"""
+        from allauth.account.utils import filter_users_by_email
+
+        if filter_users_by_email(email):
+            super().send_account_already_exists_mail(email)
+
+    def send_account_already_exists_sms(self, phone: str) -> None:
+        """Someone tried to sign up with a number that has an account: its owner is told."""
+        from esimdesk.notifications import services as notifications
+
+        owner = self.get_user_by_phone(phone)
+        if owner is None:  # a new number given with a taken address: nothing to tell
+            return
+        language = getattr(owner, "language", None) or translation.get_language() or "en"
+        with translation.override(language):
+            text = _("Someone tried to create an esimdesk account with this number, which "
+                     "already has one. If it was you, sign in or reset your password; "
+                     "otherwise ignore this message.")
+        notifications.send_sms(to=phone, body=text, kind="account_already_exists",
+                               user=owner)
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render allauth's mail in the recipient's language and queue it for delivery."""
         from esimdesk.notifications import services as notifications
+
+        if template_prefix in _CODE_MAILS:
+            self._count_code(email)
 
         user = context.get("user") or User.objects.filter(email__iexact=email).first()
         language = getattr(user, "language", None) or translation.get_language() or "en"

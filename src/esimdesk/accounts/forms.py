@@ -2,24 +2,65 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.account import forms as allauth_forms
+from allauth.core import context
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from esimdesk.accounts import signin_policy
 from esimdesk.accounts.models import LANGUAGE_CHOICES, User, time_zone_choices
+from esimdesk.accounts.signup_base import NeutralEmail
 
 
-class SignupForm(AllauthSignupForm):
-    """Sign up with an e-mail address, a phone number, or both."""
+def limit_in_form(rule: str, recipient: str | None) -> None:
+    """Count a request that will send ``recipient`` a reset link or a code; over the limit,
+    a form error on a page and a 429 from the API (see ``signin_policy``)."""
+    if not recipient:
+        return
+    request = context.request
+    try:
+        signin_policy.consume_once(request, rule,
+                                   account=signin_policy.normalize_account(recipient))
+    except signin_policy.TooManyAttempts as error:
+        signin_policy.refuse(request, error, in_form=True)
+
+
+class ResetLimit:
+    """Password reset requests count whether or not the address has an account."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()  # type: ignore[misc]
+        limit_in_form("reset", email)
+        return email
+
+
+class LoginCodeLimit:
+    """Sign-in code requests count whether or not the address or number has an account."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()  # type: ignore[misc]
+        limit_in_form("code", email)
+        return email
+
+    def clean_phone(self) -> str:
+        phone = super().clean_phone()  # type: ignore[misc]
+        limit_in_form("code", phone)
+        return phone
+
+
+class ResetPasswordForm(ResetLimit, allauth_forms.ResetPasswordForm):
+    pass
+
+
+class RequestLoginCodeForm(LoginCodeLimit, allauth_forms.RequestLoginCodeForm):
+    pass
+
+
+class SignupForm(NeutralEmail, allauth_forms.SignupForm):
+    """Sign up with an e-mail address, a phone number, or both (checked, with the sign-up
+    limits, by ``signup_base.SignupChecks``, which the API's sign-up shares)."""
 
     name = forms.CharField(label=_("Your name"), max_length=150, required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if not data.get("email") and not data.get("phone") and not self.errors:
-            raise forms.ValidationError(
-                _("Enter an e-mail address or a phone number (or both)."), code="email_or_phone")
-        return data
 
     def save(self, request: Any) -> Any:
         user = super().save(request)

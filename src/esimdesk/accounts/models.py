@@ -114,3 +114,19 @@ class ApiKey(models.Model):
     @staticmethod
     def hash(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class SignInCounter(models.Model):
+    """One counter of the sign-in policy (``accounts/signin_policy.py``) on the database store.
+
+    ``name`` is ``<limit>:<scope>:<hash of the account or address>``; ``expires_ms`` is when
+    the counter starts again from zero (milliseconds since the epoch, compared in SQL by the
+    atomic hit in ``accounts/counters.py``).
+    """
+
+    name = models.CharField(max_length=120, primary_key=True)
+    hits = models.PositiveIntegerField(default=0)
+    expires_ms = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.hits}"

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from esimdesk.accounts import signin_policy
 from esimdesk.accounts.models import ApiKey, SmsResetCode, User
 from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core import audit, clock
@@ -18,7 +19,6 @@ from esimdesk.core.errors import Conflict, ValidationFailed
 
 SMS_CODE_TTL = dt.timedelta(minutes=10)
 SMS_CODE_MAX_ATTEMPTS = 5
-SMS_CODES_PER_HOUR = 5
 
 
 def update_preferences(*, user: User, **changes: str) -> User:
@@ -37,25 +37,23 @@ def update_preferences(*, user: User, **changes: str) -> User:
     return user
 
 
-def request_sms_password_reset(*, phone: str) -> None:
-    """Send a 6-digit reset code to ``phone`` if an account has it.
+def request_sms_password_reset(*, phone: str, address: str) -> None:
+    """Send a 6-digit reset code to ``phone`` if an active account has it.
 
-    Answers the same whether or not the number is known, so it cannot be used to find out
-    who has an account.
+    Every number is counted by the sign-in policy's ``reset`` limit (per number and per
+    client ``address``) before anything else, whether or not an account has it, so the
+    answer — nothing, or ``too_many_attempts`` — never tells who has an account, and the
+    count is atomic: concurrent requests cannot send more than the limit.
     """
     from esimdesk.notifications import services as notifications
 
     number = normalize_phone(phone)
+    signin_policy.consume("reset", account=number, address=address)
     user = User.objects.filter(phone=number, is_active=True).first()
     if user is None:
         return
     now = clock.now()
     with transaction.atomic():
-        recent = SmsResetCode.objects.filter(user=user,
-                                             created_at__gte=now - dt.timedelta(hours=1))
-        if recent.count() >= SMS_CODES_PER_HOUR:
-            raise Conflict(_("Too many codes requested. Try again in an hour."),
-                           code="too_many_codes", status=429)
         code = f"{secrets.randbelow(1_000_000):06d}"
         SmsResetCode.objects.create(user=user, code_hash=SmsResetCode.hash(user.pk, code),
                                     expires_at=now + SMS_CODE_TTL)
@@ -65,15 +63,22 @@ def request_sms_password_reset(*, phone: str) -> None:
         notifications.send_sms(to=number, body=text, kind="password_reset_code", user=user)
 
 
-def reset_password_with_sms_code(*, phone: str, code: str, new_password: str) -> User:
+def reset_password_with_sms_code(*, phone: str, code: str, new_password: str,
+                                 address: str) -> User:
+    """Set a new password with the code sent by SMS. A wrong code is a failed sign-in of the
+    account (the sign-in policy): guessing is limited per code, per account and per address,
+    and a locked account is refused even with the right code."""
     number = normalize_phone(phone)
     invalid = ValidationFailed(_("That code is not valid or has expired."), code="invalid_code")
     user = User.objects.filter(phone=number, is_active=True).first()
+    attempt = signin_policy.begin_signin(account=signin_policy.signin_account(user=user)
+                                         if user else f"login:{number}", address=address)
     if user is None:
         raise invalid
     try:
         validate_password(new_password, user)
     except ValidationError as error:
+        attempt.succeeded()  # not a guess: the code was not even looked at
         raise ValidationFailed(" ".join(error.messages), code="weak_password") from error
     with transaction.atomic():
         candidate = (SmsResetCode.objects.select_for_update()
@@ -96,6 +101,8 @@ def reset_password_with_sms_code(*, phone: str, code: str, new_password: str) ->
                          actor=f"{user.pk}:{user}")
     if not matches:
         raise invalid
+    attempt.succeeded()
+    signin_policy.clear_account(user=user)
     return user
 
 

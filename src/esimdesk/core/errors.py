@@ -47,6 +47,7 @@ MESSAGES: dict[str, Any] = {
     "bad_signature": _("The signature of the message does not verify."),
     "stale_signature": _("The signature of the message is too old."),
     "too_many_codes": _("Too many codes requested. Try again in an hour."),
+    "too_many_attempts": _("Too many attempts. Please try again later."),
     "invalid_code": _("That code is not valid or has expired."),
     # Families and organisations (groups).
     "unknown_group": _("There is no such group in your account."),

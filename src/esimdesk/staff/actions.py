@@ -96,7 +96,7 @@ def _resume(request: HttpRequest, customer: Any, actor: str, reason: str) -> str
 
 
 def _unlock(request: HttpRequest, customer: Any, actor: str, reason: str) -> str:
-    lockout.unlock(user=customer, actor=actor, reason=reason, request=request)
+    lockout.unlock(user=customer, actor=actor, reason=reason)
     return _("%(customer)s can sign in again.") % {"customer": customer}
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from esimdesk import config
-from esimdesk.accounts.models import ApiKey, SmsResetCode, User
+from esimdesk.accounts.models import ApiKey, SignInCounter, SmsResetCode, User
 from esimdesk.core import audit, clock, console_settings
 from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.core.errors import DomainError, IllegalTransition
@@ -298,6 +298,15 @@ class SmsResetCodeAdmin(ReadOnlyAdmin):
     list_display = ["user", "created_at", "expires_at", "attempts", "used_at"]
     search_fields = ["user__phone", "user__email"]
     exclude = ["code_hash"]
+
+
+@admin.register(SignInCounter)
+class SignInCounterAdmin(ReadOnlyAdmin):
+    """The sign-in policy's counters on the database store (hashed: unlock a customer from
+    their page in the console; these rows only show that the policy is counting)."""
+
+    list_display = ["name", "hits", "expires_ms"]
+    search_fields = ["name"]
 
 
 @admin.register(Allowance)

@@ -89,7 +89,7 @@ def customer_context(*, customer: Any, request: HttpRequest | None = None,
         customer=customer, now=instant,
         esims=[EsimRow(esim, services[esim.pk]) for esim in esims],
         orders=orders, payments=payments, notifications=notifications, history=history,
-        locks=lockout.locks_of(customer, request))
+        locks=lockout.locks_of(customer))
 
 
 def search(query: str) -> list[Any]:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.accounts import services as accounts
+from esimdesk.accounts import signin_policy
 from esimdesk.accounts.forms import PreferencesForm, SmsResetConfirmForm, SmsResetRequestForm
 from esimdesk.core.errors import DomainError
 from esimdesk.payments import saved_methods
@@ -29,8 +30,12 @@ def account(request: HttpRequest) -> HttpResponse:
         response = redirect("portal:account")
         _remember_language(response, request.user.language)
         return response
+    from allauth.mfa.models import Authenticator
+
     return render(request, "portal/account.html", {
-        "form": form, "saved_methods": list(saved_methods.methods_of(request.user))})
+        "form": form, "saved_methods": list(saved_methods.methods_of(request.user)),
+        "has_totp": Authenticator.objects.filter(user=request.user,
+                                                 type=Authenticator.Type.TOTP).exists()})
 
 
 def _remember_language(response: HttpResponse, language: str) -> None:
@@ -61,7 +66,9 @@ def sms_reset_request(request: HttpRequest) -> HttpResponse:
     form = SmsResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            accounts.request_sms_password_reset(phone=form.cleaned_data["phone"])
+            accounts.request_sms_password_reset(
+                phone=form.cleaned_data["phone"],
+                address=signin_policy.client_address(request))
         except DomainError as error:
             form.add_error("phone", str(error.message))
         else:
@@ -78,7 +85,8 @@ def sms_reset_confirm(request: HttpRequest) -> HttpResponse:
         try:
             accounts.reset_password_with_sms_code(phone=form.cleaned_data["phone"],
                                                   code=form.cleaned_data["code"],
-                                                  new_password=form.cleaned_data["password"])
+                                                  new_password=form.cleaned_data["password"],
+                                                  address=signin_policy.client_address(request))
         except DomainError as error:
             field = "password" if error.code == "weak_password" else "code"
             form.add_error(field, str(error.message))
