@@ -240,7 +240,7 @@ def test_pages_out_of_range_are_refused_with_a_code(api: Api, query: str) -> Non
         response = api.get(f"{path}?{query}")
         _refused(response, 422, "invalid_request")
         assert response.json()["detail"][0]["loc"][:1] == ["query"]
-    assert api.get("/api/v1/notifications?page=2147483647").json()["items"] == []
+    assert api.get("/api/v1/notifications?page=1000000").json()["items"] == []
 
 
 @pytest.mark.parametrize("value", [2**63, 2**64, 10**30, 1e30, -(2**63) - 1])

@@ -177,9 +177,11 @@ def test_return_url_reconciles_when_the_webhook_is_lost(api: Api) -> None:
 def test_methods_offered_fit_the_currency(catalog: None, settings) -> None:
     settings.ESIMDESK = {**settings.ESIMDESK, "PAYMENT_PROVIDERS": ["sandbox"]}
     client = Client()
-    assert client.get("/api/v1/payments/methods?currency=cny").json() == [
+    assert client.get("/api/v1/payments/methods?currency=CNY").json() == [
         {"provider": "sandbox", "label": "Test card (sandbox)", "saves_methods": True}]
-    assert client.get("/api/v1/payments/methods?currency=XYZ").status_code == 422
+    for code in ("XYZ", "cny", "CN"):  # ISO 4217 codes, in capitals, as the document says
+        refused = client.get(f"/api/v1/payments/methods?currency={code}")
+        assert refused.status_code == 422 and refused.json()["code"] == "unsupported_currency"
 
 
 def test_saved_card_is_remembered_without_card_data(api: Api) -> None:

@@ -35,6 +35,11 @@ class OrjsonParser(Parser):
         return data
 
 
+class Api(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        return errors.document(super().get_openapi_schema(**kwargs))
+
+
 class OrjsonRenderer(BaseRenderer):
     media_type = "application/json"
 
@@ -53,7 +58,7 @@ Data is in bytes, voice in seconds, SMS in messages. Money-moving POSTs accept a
 `Idempotency-Key` header: reuse the same key when you retry, and the first answer is replayed.
 """
 
-api = NinjaAPI(
+api = Api(
     title="esimdesk API",
     version=f"1 ({__version__})",
     description=DESCRIPTION,

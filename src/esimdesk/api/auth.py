@@ -20,6 +20,13 @@ from esimdesk.accounts import services as accounts
 class CustomerAuth(XSessionTokenAuth):
     """``X-Session-Token`` from ``POST /_allauth/app/v1/auth/login`` (or signup)."""
 
+    # Where the token travels, for the OpenAPI security scheme: an ``apiKey`` scheme without
+    # ``in`` and ``name`` is invalid, and clients generated from the document cannot call.
+    openapi_in = "header"
+    openapi_name = "X-Session-Token"
+    openapi_description = ("`meta.session_token` from `POST /_allauth/app/v1/auth/login` "
+                           "(or `.../auth/signup`)")
+
     def __call__(self, request: HttpRequest) -> Any:
         user = self._user(request)
         if user is not None and user.is_active:

@@ -1,20 +1,32 @@
 """Top-ups and plan changes of one eSIM over the API. Every amount here comes from
 ``orders.services.price_lines``, the function that prices the order, so a preview is the
-amount charged. Buying a top-up is ``POST /api/v1/orders`` with a ``top_up`` line."""
+amount charged. Buying a top-up is ``POST /api/v1/orders`` with a ``top_up`` line.
 
-from __future__ import annotations
+No ``from __future__ import annotations``: ninja reads the annotations of the paginated view
+at import time, outside this module."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from esimdesk.api.auth import customer_auth
-from esimdesk.api.schemas import ErrorOut, MoneyOut, money_out
+from esimdesk.api.schemas import (
+    INT64_MAX,
+    PLAN_CODE,
+    PROVIDER,
+    BodyIn,
+    Currency,
+    ErrorOut,
+    IccidPath,
+    IdempotencyKey,
+    MoneyOut,
+    Pagination,
+    money_out,
+)
 from esimdesk.catalog import queries as catalog
 from esimdesk.core.http import client_ip
-from esimdesk.core.inputs import PageNumberPagination
 from esimdesk.core.money import Money, check_currency
 from esimdesk.core.units import UNITS
 from esimdesk.esims import services as esims
@@ -23,14 +35,12 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.topups import no_active_plan, subscription_of
 from esimdesk.payments import services as payments
-from esimdesk.payments.api import _idempotent
+from esimdesk.payments.api import REPLAYED, _idempotent
 from esimdesk.payments.schemas import OrderOut, order_out
 from esimdesk.payments.settlement import place_order
 from esimdesk.subscriptions import changes
 
 router = Router(tags=["esims"], auth=customer_auth)
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
-          502: ErrorOut, 503: ErrorOut}
 
 
 class QuantityOut(Schema):
@@ -50,11 +60,12 @@ class TopUpOut(Schema):
                                           "running now, after any extension")
 
 
-@router.get("/esims/{iccid}/top-ups", response={200: list[TopUpOut], **ERRORS},
+@router.get("/esims/{iccid}/top-ups", response={200: list[TopUpOut], 404: ErrorOut,
+                                                 409: ErrorOut},
             summary="Top-ups for this eSIM")
-@paginate(PageNumberPagination, page_size=50)
-def list_top_ups(request: HttpRequest, iccid: str,
-                 currency: str | None = None) -> list[dict[str, Any]]:
+@paginate(Pagination, page_size=50)
+def list_top_ups(request: HttpRequest, iccid: IccidPath,
+                 currency: Currency | None = None) -> list[dict[str, Any]]:
     """The top-ups that fit the plan running on this eSIM, priced in ``currency`` (default:
     the customer's). A top-up adds a separate bucket to the running period and expires with
     it, unless it extends the period (``extends_validity_days``). Buy one with
@@ -112,17 +123,19 @@ class PlanChangePreviewOut(Schema):
                                                    "minute")
 
 
-class PlanChangeIn(Schema):
-    plan: str
+class PlanChangeIn(BodyIn):
+    plan: str = Field(..., min_length=1, max_length=PLAN_CODE)
     when: Literal["now", "period_end"]
-    currency: str = Field(..., min_length=3, max_length=3, examples=["USD"])
-    provider: str = Field("sandbox", examples=["sandbox"])
+    currency: Currency
+    provider: str = Field("sandbox", max_length=PROVIDER, examples=["sandbox"])
     device: Literal["desktop", "mobile"] | None = None
     save_method: bool = False
     expected_charge: int | None = Field(
-        None, description="the charge the customer saw (minor units); if the price changed "
-                          "since, the change is refused with 409 price_changed")
-    expected_refund: int | None = Field(None, description="the refund the customer saw")
+        None, ge=0, le=INT64_MAX,
+        description="the charge the customer saw (minor units); if the price changed "
+                    "since, the change is refused with 409 price_changed")
+    expected_refund: int | None = Field(None, ge=0, le=INT64_MAX,
+                                        description="the refund the customer saw")
 
 
 def preview_out(priced: PricedLine) -> dict[str, Any]:
@@ -150,10 +163,12 @@ def preview_out(priced: PricedLine) -> dict[str, Any]:
 
 
 @router.get("/esims/{iccid}/plan-change/preview",
-            response={200: PlanChangePreviewOut, **ERRORS}, summary="Preview a plan change")
-def preview_plan_change(request: HttpRequest, iccid: str, plan: str,
+            response={200: PlanChangePreviewOut, 404: ErrorOut, 409: ErrorOut},
+            summary="Preview a plan change")
+def preview_plan_change(request: HttpRequest, iccid: IccidPath,
+                        plan: Annotated[str, Query(..., min_length=1, max_length=PLAN_CODE)],
                         when: Literal["now", "period_end"],
-                        currency: str | None = None) -> dict[str, Any]:
+                        currency: Currency | None = None) -> dict[str, Any]:
     """The exact breakdown of changing this eSIM to ``plan``: the new price, the credit for
     the unused part of the running period (``when=now``), the charge and any refund. Computed
     by the same function that prices the order. ``currency`` defaults to the customer's; a
@@ -165,9 +180,11 @@ def preview_plan_change(request: HttpRequest, iccid: str, plan: str,
     return preview_out(priced)
 
 
-@router.post("/esims/{iccid}/plan-change", response={201: OrderOut, **ERRORS},
+@router.post("/esims/{iccid}/plan-change",
+             response={201: OrderOut, **REPLAYED},
              summary="Change plan")
-def change_plan(request: HttpRequest, iccid: str, body: PlanChangeIn) -> Status[Any]:
+def change_plan(request: HttpRequest, iccid: IccidPath, body: PlanChangeIn,
+                idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Order a plan change and start paying it. ``when=now``: the running period ends now and
     the new plan starts now, with the credit taken off (a credit above the new price is paid
     back to the original payment; an order the credit covers completes with no payment and

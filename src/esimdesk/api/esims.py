@@ -2,7 +2,7 @@
 (subscriptions), so this router sits in the api layer above both."""
 
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -12,13 +12,13 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from esimdesk.api.auth import customer_auth
-from esimdesk.api.schemas import ErrorOut
+from esimdesk.api.schemas import BodyIn, ErrorOut, IccidPath, Pagination, refused_as
 from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
 from esimdesk.core.ids import normalize_iccid
-from esimdesk.core.inputs import PageNumberPagination
 from esimdesk.esims import services as esims
 from esimdesk.esims.install import install_data, qr_svg
 from esimdesk.esims.models import Esim
+from esimdesk.esims.services import MAX_LABEL
 from esimdesk.payments import autorenew, saved_methods
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.subscriptions import services as subscriptions
@@ -30,7 +30,6 @@ from esimdesk.subscriptions.queries import (
 )
 
 router = Router(tags=["esims"], auth=customer_auth)
-ERRORS = {401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class AllowanceOut(Schema):
@@ -86,8 +85,9 @@ class EsimOut(Schema):
     renewal: RenewalOut | None = Field(None, description="the latest automatic renewal")
 
 
-class EsimPatch(Schema):
-    label: str | None = Field(None, max_length=200)
+class EsimPatch(BodyIn):
+    label: Annotated[str | None, Field(max_length=MAX_LABEL), refused_as("label_too_long")] = (
+        Field(None, description="your name for it; spaces are collapsed"))
     auto_renew: bool | None = None
 
 
@@ -138,8 +138,15 @@ def esims_out(user: Any, items: list[Esim]) -> list[dict[str, Any]]:
             for e in items]
 
 
-@router.get("/esims", response={200: list[EsimOut], 401: ErrorOut}, summary="My eSIMs")
-@paginate(PageNumberPagination, page_size=50)
+@router.get("/esims", response={200: list[EsimOut]}, summary="My eSIMs",
+            openapi_extra={"responses": {"200": {"links": {
+                "GetEsim": {"operationId": "esimdesk_api_esims_get_esim",
+                            "parameters": {"iccid": "$response.body#/items/0/iccid"}},
+                "GetUsage": {"operationId": "esimdesk_api_usage_get_usage",
+                             "parameters": {"iccid": "$response.body#/items/0/iccid"}},
+                "ListTopUps": {"operationId": "esimdesk_api_esim_changes_list_top_ups",
+                               "parameters": {"iccid": "$response.body#/items/0/iccid"}}}}}})
+@paginate(Pagination, page_size=50)
 def list_esims(request: HttpRequest) -> list[dict[str, Any]]:
     """The customer's eSIMs with install data, current and queued periods and balances.
     Quantities: data in bytes, voice in seconds, SMS in messages (see each ``unit``)."""
@@ -147,8 +154,13 @@ def list_esims(request: HttpRequest) -> list[dict[str, Any]]:
     return esims_out(request.auth, items)  # type: ignore[attr-defined]
 
 
-@router.get("/esims/{iccid}", response={200: EsimOut, **ERRORS}, summary="One eSIM")
-def get_esim(request: HttpRequest, iccid: str) -> dict[str, Any]:
+@router.get("/esims/{iccid}", response={200: EsimOut, 404: ErrorOut}, summary="One eSIM",
+            openapi_extra={"responses": {"200": {"links": {
+                "PatchEsim": {"operationId": "esimdesk_api_esims_patch_esim",
+                              "parameters": {"iccid": "$response.body#/iccid"}},
+                "GetQr": {"operationId": "esimdesk_api_esims_get_qr",
+                          "parameters": {"iccid": "$response.body#/iccid"}}}}}})
+def get_esim(request: HttpRequest, iccid: IccidPath) -> dict[str, Any]:
     """The eSIM with install data, current and queued periods and balances. Someone
     else's ICCID is answered exactly like an unknown one (404 ``unknown_esim``)."""
     user = request.auth  # type: ignore[attr-defined]
@@ -168,17 +180,21 @@ def get_esim(request: HttpRequest, iccid: str) -> dict[str, Any]:
     return esim_out(esim, service, renewal, saved_methods.can_auto_renew(user))
 
 
-@router.get("/esims/{iccid}/qr.svg", url_name="esim_qr", response={200: None, **ERRORS},
-            summary="QR code of the activation code")
-def get_qr(request: HttpRequest, iccid: str) -> HttpResponse:
+@router.get("/esims/{iccid}/qr.svg", url_name="esim_qr", response={200: None, 404: ErrorOut},
+            summary="QR code of the activation code",
+            openapi_extra={"responses": {"200": {"description": "the QR code", "content": {
+                "image/svg+xml": {"schema": {"type": "string"}}}}}})
+def get_qr(request: HttpRequest, iccid: IccidPath) -> HttpResponse:
     esim = esims.get_for_owner(user=request.auth, iccid=iccid)  # type: ignore[attr-defined]
     response = HttpResponse(qr_svg(esim), content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
-@router.patch("/esims/{iccid}", response={200: EsimOut, **ERRORS}, summary="Label, auto-renew")
-def patch_esim(request: HttpRequest, iccid: str, body: EsimPatch) -> dict[str, Any]:
+@router.patch("/esims/{iccid}", response={200: EsimOut, 404: ErrorOut, 409: ErrorOut},
+              summary="Label, auto-renew")
+def patch_esim(request: HttpRequest, iccid: IccidPath, body: EsimPatch) -> dict[str, Any]:
+    """409 ``no_subscription`` when ``auto_renew`` is set on an eSIM without a plan."""
     user = request.auth  # type: ignore[attr-defined]
     esim = esims.get_for_owner(user=user, iccid=iccid)
     with transaction.atomic():

@@ -6,21 +6,32 @@ share and cap, never the payment details."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from esimdesk.api.auth import customer_auth
 from esimdesk.api.errors import domain_error_body
-from esimdesk.api.schemas import ErrorOut
+from esimdesk.api.schemas import (
+    ICCID_INPUT,
+    INT64_MAX,
+    PLAN_CODE,
+    PROVIDER,
+    BodyIn,
+    Currency,
+    ErrorOut,
+    IdempotencyKey,
+    ObjectId,
+    refused_as,
+)
 from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.core.http import client_ip
 from esimdesk.core.idempotency import fingerprint, run_once
-from esimdesk.core.inputs import Id
 from esimdesk.core.units import UNITS
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
+from esimdesk.groups.services import MAX_NAME
 from esimdesk.orders import group_import, group_members, group_orders, invoicing
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders import services as orders
@@ -33,25 +44,40 @@ from esimdesk.subscriptions.pools import pool_subscription
 router = Router(tags=["groups"], auth=customer_auth)
 PROVIDER_HELP = ("a payment provider, or invoice: on the account of an organisation billed "
                  "monthly")
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
-          422: ErrorOut, 502: ErrorOut, 503: ErrorOut}
+# The refusals of an operation on a group: 403 (managers only, owner only), 404 (no such
+# group, member, invitation or cost centre in your account), 409 (the group's state).
+ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+# Paying honours Idempotency-Key: every refusal is a stored answer, declared with the
+# provider's 502 provider_refused and 503 provider_unavailable.
+PAYING = {status: ErrorOut for status in (400, 403, 404, 409, 422, 502, 503)}
+# Seats of a group (owner included), as the database keeps them.
+MAX_SEATS = 32767
+
+Members = Annotated[int, Field(ge=1, le=MAX_SEATS), refused_as("invalid_member_count")]
+Percent = Annotated[int, Field(ge=0, le=100), refused_as("invalid_cap")]
+Role = Annotated[Literal["admin", "member"], refused_as("invalid_role")]
+CostCentreCode = Annotated[str, Field(max_length=40, description="a cost centre's code")]
+CompanyName = Annotated[str, Field(max_length=200)]
+TaxId = Annotated[str, Field(max_length=40)]
 
 
-class GroupIn(Schema):
-    kind: str = Field(..., description="family | enterprise")
-    name: str
-    company_name: str = ""
-    tax_id: str = ""
+class GroupIn(BodyIn):
+    kind: Annotated[Literal["family", "enterprise"], refused_as("invalid_group_kind")]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME),
+                    refused_as("invalid_group_name")]
+    company_name: CompanyName = ""
+    tax_id: TaxId = ""
 
 
-class GroupPatch(Schema):
+class GroupPatch(BodyIn):
     auto_renew: bool | None = None
-    allowed_countries: list[str] | None = Field(
-        None, description="policy: ISO codes the plan must cover (empty: any)")
-    default_cap_percent: int | None = Field(None, description="cap of new members, % of pool")
-    company_name: str | None = None
-    tax_id: str | None = None
-    billing: str | None = Field(None, description="payment | invoice")
+    allowed_countries: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]] | None = Field(
+        None, max_length=250, description="policy: ISO codes the plan must cover (empty: any)")
+    default_cap_percent: Percent | None = Field(None, description="cap of new members, % of "
+                                                                  "pool")
+    company_name: CompanyName | None = None
+    tax_id: TaxId | None = None
+    billing: Annotated[Literal["payment", "invoice"] | None, refused_as("invalid_billing")] = None
 
 
 class PoolOut(Schema):
@@ -97,23 +123,25 @@ class GroupOut(Schema):
     invitations: list[InvitationOut] = Field(..., description="managers only")
 
 
-class InviteIn(Schema):
-    email: str = ""
-    phone: str = ""
-    role: str = "member"
-    language: str = Field("", description="of the message when the invitee has no account")
-    cost_centre: str = ""
+class InviteIn(BodyIn):
+    email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=32, description="with its country code")
+    role: Role = "member"
+    language: Annotated[Literal["", "en", "zh-hans"], refused_as("invalid_language")] = Field(
+        "", description="of the message when the invitee has no account")
+    cost_centre: CostCentreCode = ""
 
 
-class AcceptIn(Schema):
-    iccid: str | None = Field(None, description="join with this eSIM of yours; none: a new one")
+class AcceptIn(BodyIn):
+    iccid: str | None = Field(None, max_length=ICCID_INPUT,
+                              description="join with this eSIM of yours; none: a new one")
 
 
-class MemberPatch(Schema):
-    cap_bytes: int | None = None
-    cap_percent: int | None = None
-    role: str | None = None
-    cost_centre: str | None = Field(None, description="a code; \"\" to clear")
+class MemberPatch(BodyIn):
+    cap_bytes: Annotated[int, Field(ge=0, le=INT64_MAX), refused_as("invalid_cap")] | None = None
+    cap_percent: Percent | None = None
+    role: Role | None = None
+    cost_centre: CostCentreCode | None = Field(None, description="a code; \"\" to clear")
 
 
 class QuoteOut(Schema):
@@ -132,11 +160,12 @@ class QuoteOut(Schema):
     already_paid: int | None = Field(None, description="adding seats: what N seats cost")
 
 
-class GroupOrderIn(Schema):
-    plan: str | None = Field(None, description="default: the group's current plan")
-    members: int
-    currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = Field("sandbox", description=PROVIDER_HELP)
+class GroupOrderIn(BodyIn):
+    plan: str | None = Field(None, max_length=PLAN_CODE,
+                             description="default: the group's current plan")
+    members: Members
+    currency: Currency
+    provider: str = Field("sandbox", max_length=PROVIDER, description=PROVIDER_HELP)
     save_method: bool = False
 
 
@@ -187,14 +216,21 @@ def _centre(group: Group, code: str | None) -> CostCentre | None:
     return centre
 
 
-@router.get("/groups", response={200: list[GroupOut], 401: ErrorOut}, summary="My groups")
+@router.get("/groups", response={200: list[GroupOut]}, summary="My groups")
 def list_groups(request: HttpRequest) -> list[dict[str, Any]]:
     return [group_out(m) for m in Membership.active.filter(user=me_of(request))
             .select_related("group").order_by("group__name")]
 
 
-@router.post("/groups", response={201: GroupOut, **ERRORS},
-             summary="Create a family or organisation")
+@router.post("/groups", response={201: GroupOut}, summary="Create a family or organisation",
+             openapi_extra={"responses": {"201": {"links": {
+                 name: {"operationId": f"esimdesk_api_groups_{operation}",
+                        "parameters": {"group_id": "$response.body#/id"}}
+                 for name, operation in (("GetGroup", "get_group"),
+                                         ("PatchGroup", "patch_group"),
+                                         ("Invite", "invite"), ("Quote", "quote"),
+                                         ("OrderPlan", "order"),
+                                         ("ImportMembers", "import_members"))}}}})
 def create_group(request: HttpRequest, body: GroupIn) -> Status[Any]:
     """You become its owner. Buy its plan next (``POST /groups/{id}/orders``)."""
     group = groups.create_group(owner=me_of(request), kind=body.kind, name=body.name,
@@ -211,7 +247,7 @@ class MyInvitationOut(Schema):
     expires_at: str
 
 
-@router.get("/groups/invitations", response={200: list[MyInvitationOut], 401: ErrorOut},
+@router.get("/groups/invitations", response={200: list[MyInvitationOut]},
             summary="Invitations for me")
 def my_invitations(request: HttpRequest) -> list[dict[str, Any]]:
     """Open invitations addressed to your e-mail address or phone number."""
@@ -220,8 +256,8 @@ def my_invitations(request: HttpRequest) -> list[dict[str, Any]]:
             for i in groups.invitations_for(me_of(request))]
 
 
-@router.get("/groups/{group_id}", response={200: GroupOut, **ERRORS}, summary="One group")
-def get_group(request: HttpRequest, group_id: Id) -> dict[str, Any]:
+@router.get("/groups/{group_id}", response={200: GroupOut, 404: ErrorOut}, summary="One group")
+def get_group(request: HttpRequest, group_id: ObjectId) -> dict[str, Any]:
     """The pool of the current period (``total``/``used``/``remaining`` per kind, in bytes,
     seconds or messages), your own share and cap, and for managers every member's usage
     and the open invitations."""
@@ -229,7 +265,7 @@ def get_group(request: HttpRequest, group_id: Id) -> dict[str, Any]:
 
 
 @router.patch("/groups/{group_id}", response={200: GroupOut, **ERRORS}, summary="Settings")
-def patch_group(request: HttpRequest, group_id: Id, body: GroupPatch) -> dict[str, Any]:
+def patch_group(request: HttpRequest, group_id: ObjectId, body: GroupPatch) -> dict[str, Any]:
     """Automatic renewal (the owner's saved payment methods pay it), policies and the
     billing details printed on invoices. Managers only."""
     me = groups.manager_of(user=me_of(request), group_id=group_id)
@@ -255,8 +291,12 @@ def patch_group(request: HttpRequest, group_id: Id, body: GroupPatch) -> dict[st
 
 
 @router.post("/groups/{group_id}/invitations", response={201: InvitationOut, **ERRORS},
-             summary="Invite by e-mail or phone")
-def invite(request: HttpRequest, group_id: Id, body: InviteIn) -> Status[Any]:
+             summary="Invite by e-mail or phone",
+             openapi_extra={"responses": {"201": {"links": {"Revoke": {
+                 "operationId": "esimdesk_api_groups_revoke",
+                 "parameters": {"group_id": "$request.path.group_id",
+                                "invitation_id": "$response.body#/id"}}}}}})
+def invite(request: HttpRequest, group_id: ObjectId, body: InviteIn) -> Status[Any]:
     """The invitee gets a link (valid 7 days) in their language. Only the owner invites
     administrators. Refused with ``group_full`` when every paid seat is taken."""
     me = groups.manager_of(user=me_of(request), group_id=group_id)
@@ -269,7 +309,7 @@ def invite(request: HttpRequest, group_id: Id, body: InviteIn) -> Status[Any]:
 
 @router.delete("/groups/{group_id}/invitations/{invitation_id}", response={204: None, **ERRORS},
                summary="Withdraw an invitation")
-def revoke(request: HttpRequest, group_id: Id, invitation_id: Id) -> Status[None]:
+def revoke(request: HttpRequest, group_id: ObjectId, invitation_id: ObjectId) -> Status[None]:
     me = groups.manager_of(user=me_of(request), group_id=group_id)
     invitation = Invitation.objects.filter(group=me.group, pk=invitation_id).first()
     if invitation is None:
@@ -278,18 +318,38 @@ def revoke(request: HttpRequest, group_id: Id, invitation_id: Id) -> Status[None
     return Status(204, None)
 
 
-@router.post("/groups/invitations/{token}/accept", response={200: GroupOut, **ERRORS},
+@router.post("/groups/invitations/{token}/accept",
+             response={200: GroupOut, 404: ErrorOut, 409: ErrorOut},
              summary="Accept an invitation")
-def accept(request: HttpRequest, token: str, body: AcceptIn) -> dict[str, Any]:
+def accept(request: HttpRequest, token: Annotated[str, Path(..., min_length=1, max_length=64)],
+           body: AcceptIn) -> dict[str, Any]:
     """Join with one of your eSIMs (``iccid``) or, without it, with a new eSIM that is
     ready to install a moment later."""
     member = group_members.accept_invitation(user=me_of(request), token=token, iccid=body.iccid)
     return group_out(groups.membership_of(user=me_of(request), group_id=member.group_id))
 
 
+# Before ``members/{member_id}``: Django takes the first pattern that matches, and
+# ``{member_id}`` also matches "import" (then a POST would be 405 Method Not Allowed).
+@router.post("/groups/{group_id}/members/import", response={200: ImportOut, **ERRORS},
+             summary="Give eSIMs to employees from CSV",
+             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {
+                 "schema": {"type": "string", "maxLength": group_import.MAX_BYTES}}}}})
+def import_members(request: HttpRequest, group_id: ObjectId) -> dict[str, Any]:
+    """Body: the CSV file (``Content-Type: text/csv``, UTF-8, at most 2 MiB and 5,000
+    lines), columns ``email``, ``phone``, ``name``, ``employee_ref``, ``cost_centre``,
+    ``cap_gb``, ``language``. Valid rows are assigned together; the others are listed by
+    line with a code and a reason. Organisations only (403 ``enterprise_only``); 422
+    ``invalid_csv``, ``file_too_large``, ``too_many_rows``; 409 when the file has more
+    people than free seats."""
+    me = groups.manager_of(user=me_of(request), group_id=group_id)
+    return group_import.import_members(by=me_of(request), group=me.group,
+                                       data=request.body).as_dict()
+
+
 @router.patch("/groups/{group_id}/members/{member_id}", response={200: GroupOut, **ERRORS},
               summary="Change a member's cap, role or cost centre")
-def patch_member(request: HttpRequest, group_id: Id, member_id: Id,
+def patch_member(request: HttpRequest, group_id: ObjectId, member_id: ObjectId,
                  body: MemberPatch) -> dict[str, Any]:
     """``cap_bytes`` and ``cap_percent`` are set together (both null: no cap); a member
     over the new cap is throttled or stopped at once. Only the owner changes roles."""
@@ -311,7 +371,7 @@ def patch_member(request: HttpRequest, group_id: Id, member_id: Id,
 
 @router.delete("/groups/{group_id}/members/{member_id}", response={204: None, **ERRORS},
                summary="Remove a member")
-def remove(request: HttpRequest, group_id: Id, member_id: Id) -> Status[None]:
+def remove(request: HttpRequest, group_id: ObjectId, member_id: ObjectId) -> Status[None]:
     """The member's eSIM stays theirs and leaves the pool; what they used stays on the
     books of the period; the seat stays paid until the period ends."""
     groups.manager_of(user=me_of(request), group_id=group_id)
@@ -322,15 +382,16 @@ def remove(request: HttpRequest, group_id: Id, member_id: Id) -> Status[None]:
 
 
 @router.post("/groups/{group_id}/leave", response={204: None, **ERRORS}, summary="Leave")
-def leave(request: HttpRequest, group_id: Id) -> Status[None]:
+def leave(request: HttpRequest, group_id: ObjectId) -> Status[None]:
     group_members.leave_group(user=me_of(request), group_id=group_id)
     return Status(204, None)
 
 
 @router.get("/groups/{group_id}/quote", response={200: QuoteOut, **ERRORS},
             summary="Price for N members (checkout preview)")
-def quote(request: HttpRequest, group_id: Id, members: int, currency: str,
-          plan: str | None = None, add: bool = False) -> dict[str, Any]:
+def quote(request: HttpRequest, group_id: ObjectId, members: Members, currency: Currency,
+          plan: Annotated[str | None, Query(None, max_length=PLAN_CODE)] = None,
+          add: bool = False) -> dict[str, Any]:
     """Per-member price, the discount of the largest tier reached and the pool, in minor
     units of ``currency``: exactly what ``POST /groups/{id}/orders`` charges. With
     ``add=true``, the price of ``members`` more seats now (``POST /groups/{id}/seats``)."""
@@ -346,9 +407,10 @@ def _line(group_id: int, plan: str | None, members: int) -> orders.LineRequest:
     return orders.LineRequest(type=kind, plan=plan, group=group_id, members=members)
 
 
-@router.post("/groups/{group_id}/orders", response={201: OrderOut, **ERRORS},
+@router.post("/groups/{group_id}/orders", response={201: OrderOut, **PAYING},
              summary="Buy or renew the group's plan")
-def order(request: HttpRequest, group_id: Id, body: GroupOrderIn) -> Status[Any]:
+def order(request: HttpRequest, group_id: ObjectId, body: GroupOrderIn,
+          idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """The first order starts the pool; later ones queue the next period (a renewal).
     Managers only; honours ``Idempotency-Key``."""
     return _checkout(request, f"groups.{group_id}.order",
@@ -378,15 +440,16 @@ def _checkout(request: HttpRequest, scope: str, line: orders.LineRequest, curren
     return Status(stored.status, stored.body)
 
 
-class GroupSeatsIn(Schema):
-    members: int = Field(..., description="how many seats to add")
-    currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = Field("sandbox", description=PROVIDER_HELP)
+class GroupSeatsIn(BodyIn):
+    members: Members = Field(..., description="how many seats to add")
+    currency: Currency
+    provider: str = Field("sandbox", max_length=PROVIDER, description=PROVIDER_HELP)
 
 
-@router.post("/groups/{group_id}/seats", response={201: OrderOut, **ERRORS},
+@router.post("/groups/{group_id}/seats", response={201: OrderOut, **PAYING},
              summary="Add seats during the period")
-def add_seats(request: HttpRequest, group_id: Id, body: GroupSeatsIn) -> Status[Any]:
+def add_seats(request: HttpRequest, group_id: ObjectId, body: GroupSeatsIn,
+              idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """The running pool grows by the new members' allowances at once; the price is what
     the larger group costs less what was paid (no proration). Managers only; honours
     ``Idempotency-Key``."""
@@ -395,15 +458,17 @@ def add_seats(request: HttpRequest, group_id: Id, body: GroupSeatsIn) -> Status[
     return _checkout(request, f"groups.{group_id}.seats", line, body.currency, body.provider)
 
 
-class GroupTopUpIn(Schema):
-    product: str = Field(..., description="a top-up product code (GET /top-ups)")
-    currency: str = Field(..., min_length=3, max_length=3)
-    provider: str = Field("sandbox", description=PROVIDER_HELP)
+class GroupTopUpIn(BodyIn):
+    product: str = Field(..., min_length=1, max_length=PLAN_CODE,
+                         description="a top-up product code (GET /top-ups)")
+    currency: Currency
+    provider: str = Field("sandbox", max_length=PROVIDER, description=PROVIDER_HELP)
 
 
-@router.post("/groups/{group_id}/top-ups", response={201: OrderOut, **ERRORS},
+@router.post("/groups/{group_id}/top-ups", response={201: OrderOut, **PAYING},
              summary="Top up the shared pool")
-def top_up(request: HttpRequest, group_id: Id, body: GroupTopUpIn) -> Status[Any]:
+def top_up(request: HttpRequest, group_id: ObjectId, body: GroupTopUpIn,
+           idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Adds the product's data, minutes or SMS to the pool's running period for everyone,
     priced once. Managers only; honours ``Idempotency-Key``."""
     line = orders.LineRequest(type=group_orders.GROUP_TOP_UP, group=group_id,
@@ -411,20 +476,12 @@ def top_up(request: HttpRequest, group_id: Id, body: GroupTopUpIn) -> Status[Any
     return _checkout(request, f"groups.{group_id}.top_up", line, body.currency, body.provider)
 
 
-@router.post("/groups/{group_id}/members/import", response={200: ImportOut, **ERRORS},
-             summary="Give eSIMs to employees from CSV")
-def import_members(request: HttpRequest, group_id: Id) -> dict[str, Any]:
-    """Body: the CSV file (``Content-Type: text/csv``), columns ``email``, ``phone``,
-    ``name``, ``employee_ref``, ``cost_centre``, ``cap_gb``, ``language``. Valid rows are
-    assigned together; the others are listed by line with a code and a reason."""
-    me = groups.manager_of(user=me_of(request), group_id=group_id)
-    return group_import.import_members(by=me_of(request), group=me.group,
-                                       data=request.body).as_dict()
-
-
 @router.get("/groups/{group_id}/usage.csv", response={200: None, **ERRORS},
-            summary="Usage report (CSV)")
-def usage_csv(request: HttpRequest, group_id: Id, by: str = "member") -> HttpResponse:
+            summary="Usage report (CSV)",
+            openapi_extra={"responses": {"200": {"description": "the report", "content": {
+                "text/csv": {"schema": {"type": "string"}}}}}})
+def usage_csv(request: HttpRequest, group_id: ObjectId,
+              by: Literal["member", "cost_centre"] = "member") -> HttpResponse:
     """The current period's usage per member, or per cost centre with ``by=cost_centre``."""
     me = groups.manager_of(user=me_of(request), group_id=group_id)
     view = pool_queries.overview(me.group)

@@ -3,19 +3,24 @@
 A ninja schema module, so no ``from __future__ import annotations`` (ninja reads the
 annotations at import time)."""
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 
 from esimdesk.api.auth import customer_auth
-from esimdesk.api.schemas import ErrorOut
+from esimdesk.api.schemas import ErrorOut, IccidPath, refused_as
 from esimdesk.core import clock
-from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.units import UNITS
 from esimdesk.esims import services as esims
 from esimdesk.subscriptions.queries import service_for
-from esimdesk.usage.queries import GRANULARITIES, forecasts_for, remaining_of, usage_series
+from esimdesk.usage.queries import forecasts_for, remaining_of, usage_series
+
+Granularity = Annotated[Literal["hour", "day"], refused_as(
+    "invalid_granularity", _("The granularity must be hour or day."))]
+UsageKind = Annotated[Literal["data", "voice", "sms"],
+                      refused_as("invalid_kind", _("The kind must be data, voice or sms."))]
 
 router = Router(tags=["esims"], auth=customer_auth)
 
@@ -38,21 +43,13 @@ class UsageOut(Schema):
                                        "period ends); null without recent usage")
 
 
-@router.get("/esims/{iccid}/usage", response={200: UsageOut, 401: ErrorOut, 404: ErrorOut,
-                                               422: ErrorOut},
+@router.get("/esims/{iccid}/usage", response={200: UsageOut, 404: ErrorOut},
             summary="Usage series for charts")
-def get_usage(request: HttpRequest, iccid: str, granularity: str = "hour",
-              kind: str = "data") -> dict[str, Any]:
+def get_usage(request: HttpRequest, iccid: IccidPath, granularity: Granularity = "hour",
+              kind: UsageKind = "data") -> dict[str, Any]:
     """``granularity=hour``: the last 48 hours by hour; ``day``: the last 30 days by day
     (UTC days). Buckets are UTC; show them in the user's time zone."""
     esim = esims.get_for_owner(user=request.auth, iccid=iccid)  # type: ignore[attr-defined]
-    if granularity not in GRANULARITIES:
-        raise ValidationFailed(code="invalid_granularity",
-                               detail={"granularity": granularity,
-                                       "allowed": sorted(GRANULARITIES)})
-    if kind not in UNITS:
-        raise ValidationFailed(code="invalid_kind", detail={"kind": kind,
-                                                            "allowed": sorted(UNITS)})
     now = clock.now()
     service = service_for([esim], now=now)[esim.pk]
     forecast = forecasts_for({esim.pk: service}, kind=kind, now=now)[esim.pk]

@@ -124,8 +124,20 @@ class SecurityHeadersMiddleware:
             # script and style: they would show unstyled and without their tracebacks' toggles.
             return response
         if HEADER not in response:
-            response[HEADER] = content_security_policy(request, nonce)
+            response[HEADER] = (content_security_policy(request, nonce)
+                                if _is_document(response) else NOT_A_DOCUMENT)
         return response
+
+
+# JSON, files, images and redirects are never rendered as pages that run anything: the
+# strictest policy fits them, and it needs no lookup of the enabled payment providers (a
+# database read) on the API's and the webhooks' hot paths.
+NOT_A_DOCUMENT = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def _is_document(response: HttpResponse) -> bool:
+    content_type = str(response.get("Content-Type", "")).split(";")[0].strip().lower()
+    return content_type in ("text/html", "application/xhtml+xml", "image/svg+xml", "")
 
 
 def csp_nonce(request: HttpRequest) -> dict[str, str]:

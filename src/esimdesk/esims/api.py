@@ -1,20 +1,25 @@
 """Device compatibility API. No ``from __future__ import annotations`` here: django-ninja
 reads the annotations at import time to build the pydantic schemas."""
 
-from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from typing import Annotated
 
-from esimdesk.api.schemas import ErrorOut
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Query, Router, Schema
+
+from esimdesk.api.schemas import refused_as
 from esimdesk.esims import devices
 
 router = Router(tags=["devices"])
 
 
 class CompatibilityQuery(Schema):
-    model: str | None = None
-    user_agent: str | None = None
-    region: str | None = None
-    eid: str | None = None
+    model: str | None = Field(None, max_length=100, examples=["iPhone 15 Pro"])
+    user_agent: str | None = Field(None, max_length=1000)
+    region: Annotated[str | None, Field(pattern=r"^[A-Za-z]{2}$", examples=["CN"]),
+                      refused_as("invalid_region",
+                                 _("The region must be a two-letter country code."))] = None
+    eid: str | None = Field(None, max_length=64, description="32 digits")
 
 
 class DeviceOut(Schema):
@@ -30,7 +35,7 @@ class CompatibilityOut(Schema):
     eid_valid: bool | None = None
 
 
-@router.get("/devices/compatibility", response={200: CompatibilityOut, 422: ErrorOut},
+@router.get("/devices/compatibility", response={200: CompatibilityOut},
             summary="Does a device support eSIM?")
 def compatibility(request: HttpRequest, query: Query[CompatibilityQuery]) -> dict:
     """Whether a phone, tablet or watch can take an eSIM, before buying. No sign-in needed.

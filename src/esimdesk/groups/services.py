@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -118,6 +120,12 @@ def invite(*, by: Any, group: Group, email: str = "", phone: str = "",
     if not address_email and not address_phone:
         raise ValidationFailed(_("Give an e-mail address or a phone number."),
                                code="invitation_address_required")
+    if address_email:
+        # The invitation is e-mailed there, and the address must fit its column.
+        try:
+            validate_email(address_email)
+        except ValidationError:
+            raise ValidationFailed(code="invalid_email") from None
     if role not in Membership.Role.values or role == Membership.Role.OWNER:
         raise ValidationFailed(code="invalid_role", detail={"allowed": ["admin", "member"]})
     if role == Membership.Role.ADMIN and manager.role != Membership.Role.OWNER:

@@ -12,13 +12,11 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from esimdesk.api.auth import customer_auth
-from esimdesk.api.schemas import ErrorOut
-from esimdesk.core.inputs import Id, PageNumberPagination
+from esimdesk.api.schemas import BodyIn, ErrorOut, ObjectId, Pagination
 from esimdesk.notifications import queries, routing, services
 from esimdesk.notifications.models import Channel, Notification, NotificationPreference
 
 router = Router(tags=["notifications"], auth=customer_auth)
-ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 class PreferencesOut(Schema):
@@ -33,7 +31,7 @@ class PreferencesOut(Schema):
                          "this channel (email or sms)")
 
 
-class PreferencesPatch(Schema):
+class PreferencesPatch(BodyIn):
     email: bool | None = None
     sms: bool | None = None
     inapp: bool | None = None
@@ -64,14 +62,14 @@ def preferences_out(user: Any, preference: NotificationPreference) -> dict[str, 
             "always_sent_by": fallback.value if fallback else None}
 
 
-@router.get("/notifications/preferences", response={200: PreferencesOut, 401: ErrorOut},
+@router.get("/notifications/preferences", response={200: PreferencesOut},
             summary="My notification preferences")
 def get_preferences(request: HttpRequest) -> dict[str, Any]:
     user = request.auth  # type: ignore[attr-defined]
     return preferences_out(user, queries.preference_of(user))
 
 
-@router.patch("/notifications/preferences", response={200: PreferencesOut, **ERRORS},
+@router.patch("/notifications/preferences", response={200: PreferencesOut},
               summary="Switch channels and kinds of message on or off")
 def patch_preferences(request: HttpRequest, body: PreferencesPatch) -> dict[str, Any]:
     """Only the fields sent change. Transactional messages cannot be switched off."""
@@ -80,9 +78,9 @@ def patch_preferences(request: HttpRequest, body: PreferencesPatch) -> dict[str,
     return preferences_out(user, services.update_preferences(user=user, **changes))
 
 
-@router.get("/notifications", response={200: list[NotificationOut], 401: ErrorOut},
+@router.get("/notifications", response={200: list[NotificationOut]},
             summary="Message history and notices")
-@paginate(PageNumberPagination, page_size=20)
+@paginate(Pagination, page_size=20)
 def list_notifications(request: HttpRequest, channel: Channel | None = None,
                        unread: bool | None = None) -> QuerySet[Notification]:
     """Every message sent to the signed-in customer on every channel, newest first.
@@ -96,9 +94,9 @@ def list_notifications(request: HttpRequest, channel: Channel | None = None,
     return items
 
 
-@router.post("/notifications/{notification_id}/read", response={200: NotificationOut, **ERRORS},
-             summary="Mark a notice read")
-def mark_read(request: HttpRequest, notification_id: Id) -> Notification:
+@router.post("/notifications/{notification_id}/read",
+             response={200: NotificationOut, 404: ErrorOut}, summary="Mark a notice read")
+def mark_read(request: HttpRequest, notification_id: ObjectId) -> Notification:
     return services.mark_read(user=request.auth,  # type: ignore[attr-defined]
                               notification_id=notification_id)
 

@@ -10,11 +10,18 @@ from ninja.pagination import paginate
 
 from esimdesk.api.auth import customer_auth
 from esimdesk.api.errors import domain_error_body
-from esimdesk.api.schemas import ErrorOut
+from esimdesk.api.schemas import (
+    Currency,
+    ErrorOut,
+    IdempotencyKey,
+    ObjectId,
+    OrderNumber,
+    Pagination,
+    PublicId,
+)
 from esimdesk.core.errors import NotFound
 from esimdesk.core.http import client_ip
 from esimdesk.core.idempotency import fingerprint, run_once
-from esimdesk.core.inputs import Id, PageNumberPagination
 from esimdesk.core.money import check_currency
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
@@ -34,8 +41,11 @@ from esimdesk.payments.schemas import (
 )
 
 router = Router(tags=["orders"], auth=customer_auth)
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
-          502: ErrorOut, 503: ErrorOut}
+# An operation that honours Idempotency-Key answers a refusal as a stored answer (replayed
+# on a retry), so every refusal it can store is declared: 400, 404 (unknown plan, eSIM,
+# order, payment), 409 (state), 422 (refused input) and what the payment provider may answer
+# when a payment starts: 502 provider_refused, 503 provider_unavailable.
+REPLAYED = {status: ErrorOut for status in (400, 404, 409, 422, 502, 503)}
 
 
 def _idempotent(request: HttpRequest, scope: str, produce: Any) -> Status[Any]:
@@ -53,17 +63,27 @@ def _device(request: HttpRequest) -> Any:
     return services.device_from_user_agent(request.headers.get("User-Agent", ""))
 
 
-@router.get("/payments/methods", response={200: list[MethodOut], 422: ErrorOut},
+@router.get("/payments/methods", response={200: list[MethodOut]},
             auth=None, summary="Payment methods for a currency")
-def payment_methods(request: HttpRequest, currency: str) -> list[dict[str, Any]]:
+def payment_methods(request: HttpRequest, currency: Currency) -> list[dict[str, Any]]:
     """The enabled payment methods that accept ``currency``, in the order to offer them."""
     code = check_currency(currency)
     return [{"provider": p.name, "label": p.display_name,
              "saves_methods": p.supports_saved_methods} for p in registry.available_for(code)]
 
 
-@router.post("/orders", response={201: OrderOut, **ERRORS}, summary="Place an order")
-def create_order(request: HttpRequest, body: OrderIn) -> Status[Any]:
+@router.post("/orders", response={201: OrderOut, **REPLAYED},
+             summary="Place an order",
+             openapi_extra={"responses": {"201": {"links": {
+                 "GetOrder": {"operationId": "esimdesk_payments_api_get_order",
+                              "parameters": {"number": "$response.body#/id"}},
+                 "PayAgain": {"operationId": "esimdesk_payments_api_pay_again",
+                              "parameters": {"number": "$response.body#/id"}},
+                 "CompleteSandboxPayment": {
+                     "operationId": "esimdesk_payments_api_complete_sandbox",
+                     "parameters": {"payment_id": "$response.body#/payment/id"}}}}}})
+def create_order(request: HttpRequest, body: OrderIn,
+                 idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Create an order and start its payment. Lines: ``{"type":"new_esim","plan"}``,
     ``{"type":"renewal","iccid","plan"}``, ``{"type":"top_up","iccid","product"}`` (see
     ``GET /esims/{iccid}/top-ups``). The answer's ``payment.next_action`` says what the
@@ -85,23 +105,24 @@ def create_order(request: HttpRequest, body: OrderIn) -> Status[Any]:
     return _idempotent(request, "orders.create", produce)
 
 
-@router.get("/orders", response={200: list[OrderOut], 401: ErrorOut},
-            summary="Transaction history")
-@paginate(PageNumberPagination, page_size=20)
+@router.get("/orders", response={200: list[OrderOut]}, summary="Transaction history")
+@paginate(Pagination, page_size=20)
 def list_orders(request: HttpRequest) -> list[dict[str, Any]]:
     """Every order of the signed-in customer, newest first, with amount, currency, date,
     payment method and status."""
     return [order_out(o) for o in order_queries.orders_of(request.auth)]  # type: ignore[attr-defined]
 
 
-@router.get("/orders/{number}", response={200: OrderOut, **ERRORS}, summary="One order")
-def get_order(request: HttpRequest, number: str) -> dict[str, Any]:
+@router.get("/orders/{number}", response={200: OrderOut, 404: ErrorOut}, summary="One order")
+def get_order(request: HttpRequest, number: OrderNumber) -> dict[str, Any]:
     return order_out(order_queries.order_of(request.auth, number))  # type: ignore[attr-defined]
 
 
 @router.get("/orders/{number}/receipt", url_name="order_receipt",
-            response={200: None, **ERRORS}, summary="Receipt (PDF)")
-def get_receipt(request: HttpRequest, number: str) -> HttpResponse:
+            response={200: None, 404: ErrorOut}, summary="Receipt (PDF)",
+            openapi_extra={"responses": {"200": {"description": "the receipt", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}})
+def get_receipt(request: HttpRequest, number: OrderNumber) -> HttpResponse:
     """The PDF receipt of a paid order, in the customer's language."""
     order = order_queries.order_of(request.auth, number)  # type: ignore[attr-defined]
     if not hasattr(order, "receipt"):
@@ -111,9 +132,11 @@ def get_receipt(request: HttpRequest, number: str) -> HttpResponse:
     return response
 
 
-@router.post("/orders/{number}/payments", response={201: PaymentOut, **ERRORS},
+@router.post("/orders/{number}/payments",
+             response={201: PaymentOut, **REPLAYED},
              summary="Pay again")
-def pay_again(request: HttpRequest, number: str, body: PayAgainIn) -> Status[Any]:
+def pay_again(request: HttpRequest, number: OrderNumber, body: PayAgainIn,
+              idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Start a new payment attempt for an order still awaiting payment (after a decline,
     or to switch method). Honours ``Idempotency-Key``."""
     user = request.auth  # type: ignore[attr-defined]
@@ -129,10 +152,10 @@ def pay_again(request: HttpRequest, number: str, body: PayAgainIn) -> Status[Any
 
 
 @router.post("/payments/sandbox/{payment_id}/complete",
-             response={200: PaymentOut, **ERRORS}, tags=["sandbox"],
+             response={200: PaymentOut, **REPLAYED}, tags=["sandbox"],
              summary="Finish a sandbox payment")
-def complete_sandbox(request: HttpRequest, payment_id: str,
-                     body: SandboxCompleteIn) -> Status[Any]:
+def complete_sandbox(request: HttpRequest, payment_id: PublicId, body: SandboxCompleteIn,
+                     idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Approve or decline a sandbox payment, as its hosted page would. Only when the sandbox
     provider is enabled. Completing the same payment again changes nothing."""
     user = request.auth  # type: ignore[attr-defined]
@@ -146,9 +169,10 @@ def complete_sandbox(request: HttpRequest, payment_id: str,
     return _idempotent(request, f"sandbox.{payment_id}", produce)
 
 
-@router.post("/orders/{number}/refund", response={200: OrderOut, **ERRORS},
+@router.post("/orders/{number}/refund", response={200: OrderOut, **REPLAYED},
              summary="Refund an unused order")
-def refund_order(request: HttpRequest, number: str) -> Status[Any]:
+def refund_order(request: HttpRequest, number: OrderNumber,
+                 idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """The customer's own refund under the refund policy: a plan never installed or started,
     within the refund window, is refunded in full (``refund_eligible`` says whether it
     applies). The money goes back to the method that paid; the answer lists the refund as
@@ -164,8 +188,11 @@ def refund_order(request: HttpRequest, number: str) -> Status[Any]:
 
 
 @router.get("/orders/{number}/credit-notes/{refund_id}", url_name="credit_note",
-            response={200: None, **ERRORS}, summary="Credit note (PDF)")
-def get_credit_note(request: HttpRequest, number: str, refund_id: str) -> HttpResponse:
+            response={200: None, 404: ErrorOut}, summary="Credit note (PDF)",
+            openapi_extra={"responses": {"200": {"description": "the credit note", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}})
+def get_credit_note(request: HttpRequest, number: OrderNumber,
+                    refund_id: PublicId) -> HttpResponse:
     order = order_queries.order_of(request.auth, number)  # type: ignore[attr-defined]
     refund = Refund.objects.filter(payment__order=order, public_id=refund_id,
                                    status=Refund.Status.SUCCEEDED).first()
@@ -189,7 +216,7 @@ def _saved_out(method: Any) -> dict[str, Any]:
             "is_default": method.is_default, "created_at": method.created_at.isoformat()}
 
 
-@router.get("/payments/saved-methods", response={200: list[SavedMethodOut], 401: ErrorOut},
+@router.get("/payments/saved-methods", response={200: list[SavedMethodOut]},
             summary="Saved payment methods")
 def list_saved_methods(request: HttpRequest) -> list[dict[str, Any]]:
     """Methods kept for automatic renewals (never card data: a label such as
@@ -198,14 +225,15 @@ def list_saved_methods(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/payments/saved-methods/{method_id}/default",
-             response={200: SavedMethodOut, **ERRORS}, summary="Make a saved method the default")
-def default_saved_method(request: HttpRequest, method_id: Id) -> dict[str, Any]:
+             response={200: SavedMethodOut, 404: ErrorOut},
+             summary="Make a saved method the default")
+def default_saved_method(request: HttpRequest, method_id: ObjectId) -> dict[str, Any]:
     return _saved_out(saved_methods.make_default(user=request.auth,  # type: ignore[attr-defined]
                                                  method_id=method_id))
 
 
-@router.delete("/payments/saved-methods/{method_id}", response={204: None, **ERRORS},
+@router.delete("/payments/saved-methods/{method_id}", response={204: None, 404: ErrorOut},
                summary="Remove a saved method")
-def remove_saved_method(request: HttpRequest, method_id: Id) -> Status[None]:
+def remove_saved_method(request: HttpRequest, method_id: ObjectId) -> Status[None]:
     saved_methods.remove(user=request.auth, method_id=method_id)  # type: ignore[attr-defined]
     return Status(204, None)

@@ -5,31 +5,40 @@ from django.conf import settings
 from django.urls import reverse
 from ninja import Field, Schema
 
-from esimdesk.api.schemas import MoneyOut, money_out
+from esimdesk.api.schemas import (
+    ICCID_INPUT,
+    PLAN_CODE,
+    PROVIDER,
+    BodyIn,
+    Currency,
+    MoneyOut,
+    money_out,
+)
 from esimdesk.core.money import Money
 from esimdesk.orders.models import Order
+from esimdesk.orders.services import MAX_LINES
 from esimdesk.payments.models import Payment, Refund
 
 
-class LineIn(Schema):
+class LineIn(BodyIn):
     type: Literal["new_esim", "renewal", "top_up"]
-    plan: str | None = None
-    iccid: str | None = None
-    product: str | None = None
+    plan: str | None = Field(None, max_length=PLAN_CODE)
+    iccid: str | None = Field(None, max_length=ICCID_INPUT)
+    product: str | None = Field(None, max_length=PLAN_CODE)
 
 
-class OrderIn(Schema):
-    lines: list[LineIn] = Field(..., min_length=1)
-    currency: str = Field(..., min_length=3, max_length=3, examples=["USD"])
-    provider: str = Field("sandbox", examples=["sandbox"])
+class OrderIn(BodyIn):
+    lines: list[LineIn] = Field(..., min_length=1, max_length=MAX_LINES)
+    currency: Currency
+    provider: str = Field("sandbox", max_length=PROVIDER, examples=["sandbox"])
     device: Literal["desktop", "mobile"] | None = Field(
         None, description="desktop gets a QR code where the method has one, mobile a redirect; "
                           "default: from the User-Agent")
     save_method: bool = Field(False, description="keep the method for automatic renewals")
 
 
-class PayAgainIn(Schema):
-    provider: str = "sandbox"
+class PayAgainIn(BodyIn):
+    provider: str = Field("sandbox", max_length=PROVIDER)
     device: Literal["desktop", "mobile"] | None = None
     save_method: bool = False
 
@@ -50,7 +59,7 @@ class RefundOut(Schema):
     credit_note_url: str | None
 
 
-class SandboxCompleteIn(Schema):
+class SandboxCompleteIn(BodyIn):
     outcome: Literal["approve", "decline"]
     decline_code: Literal["card_declined", "insufficient_funds", "expired_card"] = "card_declined"
 

@@ -1,29 +1,33 @@
 """Help-centre API for apps. No ``from __future__ import annotations`` here: django-ninja
 reads the annotations at import time to build the pydantic schemas."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
-from ninja import Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
-from esimdesk.api.schemas import ErrorOut
+from esimdesk.api.schemas import ErrorOut, Pagination
 from esimdesk.core.errors import NotFound, ValidationFailed
-from esimdesk.core.inputs import PageNumberPagination
 from esimdesk.support import help
 
 router = Router(tags=["help"])
 
 
+Lang = Annotated[str | None, Field(max_length=16, examples=["zh-Hans"],
+                                   description="en or zh-hans (zh-Hans, zh_Hans and zh "
+                                               "too); default: the language of the request")]
+
+
 class ArticleQuery(Schema):
-    q: str | None = None
-    lang: str | None = None
+    q: str | None = Field(None, max_length=200, description="words to search for")
+    lang: Lang = None
 
 
 class LangQuery(Schema):
-    lang: str | None = None
+    lang: Lang = None
 
 
 class ArticleSummaryOut(Schema):
@@ -68,9 +72,9 @@ def _summary(article: help.Article) -> dict[str, Any]:
             "url": reverse("help:article", args=[article.slug])}
 
 
-@router.get("/help/articles", response={200: list[ArticleSummaryOut], 422: ErrorOut},
+@router.get("/help/articles", response={200: list[ArticleSummaryOut]},
             summary="Help-centre articles, or a search in them")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(Pagination, page_size=50)
 def list_articles(request: HttpRequest, query: Query[ArticleQuery]) -> list[dict[str, Any]]:
     """The help centre's articles (installing on iPhone and Android, data roaming,
     renewing, top-ups, automatic renewal, refunds, device check, plan changes,
@@ -91,9 +95,10 @@ def list_articles(request: HttpRequest, query: Query[ArticleQuery]) -> list[dict
         return [_summary(article) for article in found]
 
 
-@router.get("/help/articles/{slug}", response={200: ArticleOut, 404: ErrorOut, 422: ErrorOut},
+@router.get("/help/articles/{slug}", response={200: ArticleOut, 404: ErrorOut},
             summary="One help-centre article")
-def get_article(request: HttpRequest, slug: str,
+def get_article(request: HttpRequest,
+                slug: Annotated[str, Path(..., min_length=1, max_length=100)],
                 query: Query[LangQuery]) -> dict[str, Any]:
     """One article, with its text as ready-to-show HTML (``html``: headings, paragraphs,
     lists, links; no scripts, no images, no raw HTML), the portal page it is about

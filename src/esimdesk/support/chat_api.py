@@ -2,18 +2,16 @@
 ``GET /support/conversation?after=<id>`` (or open the WebSocket with the session cookie in a
 web view). No ``from __future__ import annotations``: ninja reads annotations at import."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from esimdesk.api.auth import customer_auth
-from esimdesk.api.schemas import ErrorOut
-from esimdesk.core.inputs import Id
+from esimdesk.api.schemas import INT64_MAX, BodyIn, ErrorOut, ObjectId, refused_as
 from esimdesk.support import conversations
 
 router = Router(tags=["support"], auth=customer_auth)
-ERRORS = {401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 class AttachmentOut(Schema):
@@ -41,16 +39,17 @@ class ConversationOut(Schema):
 
 
 class AfterQuery(Schema):
-    after: int = Field(0, description="only messages with a larger id")
+    after: int = Field(0, ge=0, le=INT64_MAX, description="only messages with a larger id")
 
 
-class MessageIn(Schema):
-    body: str = Field(..., max_length=conversations.MAX_BODY)
+class MessageIn(BodyIn):
+    body: Annotated[str, Field(max_length=conversations.MAX_BODY),
+                    refused_as("message_too_long")]
     client_id: str = Field("", max_length=64, description="your id for this message: a "
                                                           "retry with the same id posts once")
 
 
-class RatingIn(Schema):
+class RatingIn(BodyIn):
     rating: int = Field(..., ge=1, le=5)
     comment: str = Field("", max_length=500)
 
@@ -65,24 +64,25 @@ def _conversation_out(request: HttpRequest, after: int = 0) -> dict[str, Any]:
                          conversation.messages.filter(pk__gt=after).select_related("author")]}
 
 
-@router.get("/support/conversation", response={200: ConversationOut, **ERRORS},
+@router.get("/support/conversation", response={200: ConversationOut},
             summary="The customer's current support conversation")
 def get_conversation(request: HttpRequest, query: Query[AfterQuery]) -> Any:
     return _conversation_out(request, query.after)
 
 
-@router.post("/support/messages", response={201: MessageOut, **ERRORS},
+@router.post("/support/messages", response={201: MessageOut},
              summary="Write to support (starts or continues the conversation)")
 def post_message(request: HttpRequest, body: MessageIn) -> Any:
+    """422 ``message_empty`` for a message with nothing but spaces."""
     message = conversations.post_customer_message(customer=request.auth, body=body.body,
                                                   client_id=body.client_id)
-    return 201, conversations.message_event(message)["message"]
+    return Status(201, conversations.message_event(message)["message"])
 
 
 @router.post("/support/conversations/{conversation_id}/rating",
-             response={200: ConversationOut, **ERRORS},
+             response={200: ConversationOut, 404: ErrorOut, 409: ErrorOut},
              summary="Rate a resolved conversation from 1 to 5")
-def rate_conversation(request: HttpRequest, conversation_id: Id, body: RatingIn) -> Any:
+def rate_conversation(request: HttpRequest, conversation_id: ObjectId, body: RatingIn) -> Any:
     conversations.rate(customer=request.auth, conversation_id=conversation_id,
                        rating=body.rating, comment=body.comment)
     return _conversation_out(request)
