@@ -100,9 +100,11 @@ def cmd_realtime(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     realtime.IN_REALTIME_PROCESS = True
+    # Chat frames are a few KB: a frame over 1 MiB closes the connection (uvicorn's default
+    # lets each one hold 16 MiB); smaller bad frames get an error frame (support/consumers).
     uvicorn.run("esimdesk.asgi:application", host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1")
+                forwarded_allow_ips="127.0.0.1", ws_max_size=1024 * 1024)
     return 0
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from esimdesk.core.errors import MESSAGES, DomainError
+from esimdesk.core.errors import MESSAGES, DomainError, RateLimited
 
 
 def error_body(code: str, message: Any, detail: Any = None) -> dict[str, Any]:
@@ -26,7 +26,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(DomainError)
     def domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
-        return respond(request, exc.status, domain_error_body(exc))
+        response = respond(request, exc.status, domain_error_body(exc))
+        if isinstance(exc, RateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(ValidationError)
     def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
