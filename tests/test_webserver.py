@@ -61,6 +61,26 @@ def test_reader_frames_a_request_however_it_is_cut(index: int, cuts: list[int]) 
     _feed_in_pieces(FRAMED[index], cuts)
 
 
+@settings(max_examples=300, deadline=None)
+@given(head=st.sampled_from([b"", b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                             b"POST / HTTP/1.1\r\nContent-Length: 7\r\n\r\n"]),
+       rest=st.binary(max_size=400) | st.lists(st.sampled_from(
+           [b"\r\n", b"0", b"5", b"-", b"a", b";x", b":", b"\r\n\r\n", b"Expect: 100-continue"]),
+           max_size=40).map(b"".join),
+       cuts=st.lists(st.integers(1, 500), max_size=6))
+def test_reader_takes_any_bytes(head: bytes, rest: bytes, cuts: list[int]) -> None:
+    """Whatever arrives, in whatever pieces, the reader answers a state (the event loop
+    never raises or spins on a client's bytes), and once ready it stays ready."""
+    reader, ready, data = RequestReader(), False, head + rest
+    for cut in [*sorted(set(cuts)), len(data)]:
+        state = reader.feed(data[:cut])
+        assert state in (READING, READY, HEAD_TOO_LARGE)
+        assert not ready or state == READY
+        ready = state == READY
+        if ready:
+            assert reader.streamed or 0 < reader.end <= len(data[:cut])
+
+
 @pytest.mark.parametrize("head", [
     b"POST / HTTP/1.1\r\nContent-Length: 10000000\r\n\r\n",  # too big to hold: streamed
     b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
@@ -69,6 +89,8 @@ def test_reader_frames_a_request_however_it_is_cut(index: int, cuts: list[int]) 
     b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
     b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
     b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    *(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\nabcdef\r\n\r\n"
+      for size in (b"-2", b"-4", b"-6", b"+4", b"0x4", b"1_0", b" 4", b"", b"4" * 17)),
     b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY",
     b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 5000,
 ])

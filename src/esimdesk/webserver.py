@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import selectors
 import socket
 import time
@@ -52,6 +53,7 @@ RECV_BYTES = 64 * 1024
 # gunicorn's parser, which refuses it.
 MAX_CHUNK_LINE = 4096
 SWEEP_INTERVAL = 0.5
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 READING, READY, HEAD_TOO_LARGE = "reading", "ready", "head_too_large"
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -152,12 +154,11 @@ class RequestReader:
                     self.streamed = True
                     return READY
                 return READING
-            size_text = bytes(data[self._chunk_at:line_end]).split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
+            size_text = bytes(data[self._chunk_at:line_end]).split(b";", 1)[0].rstrip(b" \t")
+            if not CHUNK_SIZE.fullmatch(size_text):  # no sign, no "0x", no "_": the parser's 400
                 self.streamed = True
                 return READY
+            size = int(size_text, 16)
             if size == 0:
                 self._trailers_from = self._search = line_end + 2
                 break
