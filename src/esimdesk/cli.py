@@ -88,9 +88,14 @@ def cmd_web(args: argparse.Namespace) -> int:
     # it every worker imports it after the server already answers, so the first requests
     # wait for a worker still starting (over a second, measured under load), and each
     # worker holds its own copy of the code. New code needs a restart, not a HUP.
+    # Threaded workers read each request in their event loop before a thread takes it
+    # (esimdesk.webserver), so clients that send part of a request and stop hold no thread.
+    # --threads 1 keeps gunicorn's sync worker, which accepts a connection only when idle:
+    # it has no such defence and belongs behind a buffering proxy (docs/operations.md).
+    worker = ["--worker-class", "esimdesk.webserver.BufferingWorker"] if args.threads > 1 else []
     argv = [sys.executable, "-m", "gunicorn", "esimdesk.wsgi:application",
             "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
-            "--threads", str(args.threads), "--access-logfile", "-",
+            "--threads", str(args.threads), *worker, "--access-logfile", "-",
             "--forwarded-allow-ips", "127.0.0.1", "--preload"]
     os.execv(sys.executable, argv)
     return 0
@@ -111,9 +116,11 @@ def cmd_realtime(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     realtime.IN_REALTIME_PROCESS = True
+    # Chat frames are a few KB: a frame over 1 MiB closes the connection (uvicorn's default
+    # lets each one hold 16 MiB); smaller bad frames get an error frame (support/consumers).
     uvicorn.run("esimdesk.asgi:application", host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1")
+                forwarded_allow_ips="127.0.0.1", ws_max_size=1024 * 1024)
     return 0
 
 

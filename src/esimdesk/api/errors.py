@@ -10,7 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from esimdesk.core.error_pages import error_body
-from esimdesk.core.errors import MESSAGES, DomainError
+from esimdesk.core.errors import MESSAGES, DomainError, RateLimited
 
 __all__ = ["domain_error_body", "error_body", "install"]
 
@@ -37,7 +37,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(DomainError)
     def domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
-        return respond(request, exc.status, domain_error_body(exc))
+        response = respond(request, exc.status, domain_error_body(exc))
+        if isinstance(exc, RateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(ValidationError)
     def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:

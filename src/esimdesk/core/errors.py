@@ -111,6 +111,8 @@ MESSAGES: dict[str, Any] = {
     "invalid_status": _("The status must be open, waiting or resolved."),
     "invalid_rating": _("Choose from 1 to 5 stars."),
     "conversation_not_resolved": _("You can rate a conversation once it is resolved."),
+    "invalid_frame": _("That message could not be read: send a JSON object with a type, a body "
+                       "and a client_id."),
     "refund_over_limit": _("That refund is above your limit: ask an admin."),
     "goodwill_over_limit": _("That extension is longer than you may give: ask an admin."),
     "invalid_days": _("Enter a whole number of days, at least 1."),
@@ -199,3 +201,18 @@ class IllegalTransition(DomainError):
     def __init__(self, machine: str, source: str, target: str) -> None:
         super().__init__(detail={"machine": machine, "from": source, "to": target})
         self.machine, self.source, self.target = machine, source, target
+
+
+class RateLimited(DomainError):
+    """Too many requests for now: the API answers 429 with ``Retry-After`` (whole seconds),
+    a WebSocket an error frame with ``retry_after``."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = _("Too many requests. Please wait a moment and try again.")
+
+    def __init__(self, message: Any = None, *, retry_after: int, code: str | None = None,
+                 detail: dict[str, Any] | None = None) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message, code=code,
+                         detail={**(detail or {}), "retry_after": self.retry_after})

@@ -70,8 +70,12 @@ def get_conversation(request: HttpRequest, query: Query[AfterQuery]) -> Any:
     return _conversation_out(request, query.after)
 
 
-@router.post("/support/messages", response={201: MessageOut},
-             summary="Write to support (starts or continues the conversation)")
+@router.post("/support/messages", response={201: MessageOut, 429: ErrorOut},
+             summary="Write to support (starts or continues the conversation)",
+             description="At most 10 messages within 10 seconds and 30 within a minute, "
+                         "counted with those sent over the WebSocket; over that, 429 "
+                         "`rate_limited` with `Retry-After` (seconds). A retry with the same "
+                         "`client_id` answers the stored message and is never refused.")
 def post_message(request: HttpRequest, body: MessageIn) -> Any:
     """422 ``message_empty`` for a message with nothing but spaces."""
     message = conversations.post_customer_message(customer=request.auth, body=body.body,

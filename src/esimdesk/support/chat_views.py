@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from esimdesk.core.errors import DomainError
+from esimdesk.core.errors import DomainError, RateLimited
 from esimdesk.support import attachments, conversations
 from esimdesk.support.models import Message
 
@@ -59,6 +59,11 @@ def chat(request: HttpRequest) -> HttpResponse:
                 customer=request.user, body=form.cleaned_data["body"],
                 client_id=form.cleaned_data["client_id"] or uuid.uuid4().hex,
                 attachment=(upload.name, upload.read()) if upload else None)
+        except RateLimited as error:
+            form.add_error(None, str(error.message))
+            response = _page(request, form, status=429)
+            response["Retry-After"] = str(error.retry_after)
+            return response
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:

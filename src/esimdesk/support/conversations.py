@@ -2,10 +2,11 @@
 state change, and publishes the live event after commit (``realtime``).
 
 Rules: a customer has at most one conversation that is not resolved; writing again after a
-resolution reopens the latest one for a day, then starts a new one. A message waiting for
-an agent sets ``waiting_since``; an agent's reply clears it. A chat nobody answers within
-``ESIMDESK_CHAT_ANSWER_MINUTES`` becomes a ticket: the customer is told in the chat and by
-e-mail, and agents' replies then also go out by e-mail.
+resolution reopens the latest one for a day, then starts a new one. Messages come no faster
+than ``chat_limits`` allows. A message waiting for an agent sets ``waiting_since``; an
+agent's reply clears it. A chat nobody answers within ``ESIMDESK_CHAT_ANSWER_MINUTES``
+becomes a ticket: the customer is told in the chat and by e-mail, and agents' replies then
+also go out by e-mail.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import translation
@@ -23,7 +25,7 @@ from esimdesk import config
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from esimdesk.notifications import services as notifications
-from esimdesk.support import attachments, realtime
+from esimdesk.support import attachments, chat_limits, realtime
 from esimdesk.support.models import CONVERSATION_STATES, Conversation, Message
 
 MAX_BODY = 4000
@@ -119,13 +121,20 @@ def post_customer_message(*, customer: Any, body: str, client_id: str = "",
     """The customer writes (portal, API or WebSocket). Idempotent on ``client_id``."""
     text = _clean(body)
     with transaction.atomic():
+        # The customer's row orders their writes: one conversation is started, not one per
+        # racing request, and the rate limit counts every message before this one.
+        list(get_user_model().objects.select_for_update().filter(pk=customer.pk)
+             .values_list("pk", flat=True))
         conversation = current_conversation(customer=customer)
         if conversation is not None:
             conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
             again = _existing(conversation, client_id)
             if again is not None:
                 return again
-        else:
+        chat_limits.check(Message.objects.filter(author=customer,
+                                                 sender=Message.Sender.CUSTOMER),
+                          chat_limits.CUSTOMER, clock.now())
+        if conversation is None:
             conversation = Conversation.objects.create(
                 customer=customer, language=getattr(customer, "language", "") or "en",
                 subject=text.splitlines()[0][:120] if text else "")
@@ -162,9 +171,11 @@ def _may_answer(agent: Any) -> None:
 
 
 def _locked(conversation_id: int) -> Conversation:
+    # Only the conversation's row: a customer's write locks their own row first, then the
+    # conversation, so locking the customer here as well could deadlock with it.
     try:
-        return Conversation.objects.select_for_update().select_related("customer").get(
-            pk=conversation_id)
+        return Conversation.objects.select_for_update(of=("self",)).select_related(
+            "customer").get(pk=conversation_id)
     except Conversation.DoesNotExist:
         raise NotFound(code="unknown_conversation") from None
 
@@ -180,6 +191,9 @@ def post_agent_reply(*, agent: Any, conversation_id: int, body: str,
         again = _existing(conversation, client_id)
         if again is not None:
             return again
+        chat_limits.check(conversation.messages.filter(author=agent,
+                                                       sender=Message.Sender.AGENT),
+                          chat_limits.AGENT, clock.now())
         message = _add(conversation, sender=Message.Sender.AGENT, author=agent, body=text,
                        client_id=client_id)
         now = clock.now()

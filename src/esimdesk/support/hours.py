@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import get_day_names, get_timezone_gmt, get_timezone_name
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from esimdesk import config
@@ -124,7 +125,14 @@ def _days(days: tuple[int, ...], names: Mapping[int, str]) -> str:
 
 def describe(hours: Hours | None, language: str | None, *,
              at: dt.datetime | None = None) -> dict[str, object]:
-    """What the contact page shows: lines of opening times, the time zone, open or not."""
+    """What the contact page shows: lines of opening times, the time zone, open or not, in
+    ``language`` (the language active in the thread when it is None)."""
+    with translation.override(language or translation.get_language()):
+        return _describe(hours, language, at)
+
+
+def _describe(hours: Hours | None, language: str | None,
+              at: dt.datetime | None) -> dict[str, object]:
     if hours is None:
         return {"lines": [config.env("ESIMDESK_SUPPORT_HOURS").strip()], "zone": "",
                 "open": None}
