@@ -95,7 +95,6 @@ FORGERIES: dict[str, tuple[dict[str, str | None], bytes | None, str]] = {
     "an event without an id": ({}, b'{"event_type": "PAYMENT.CAPTURE.COMPLETED"}', BAD),
     "an event without a type": ({}, b'{"id": "WH-1"}', BAD),
     "not JSON": ({}, b"<xml/>", BAD),
-    "JSON nested too deep": ({}, b"[" * 100_000, BAD),
 }
 
 
@@ -106,6 +105,16 @@ def test_a_forged_paypal_message_never_reaches_paypal(paypal: PayPalFake, name: 
     response = deliver("paypal", signed_body if body is None else body, headers)
     clean(response, 400, "stale_signature" if message == STALE else "bad_signature", message)
     assert paypal.calls == []  # not even for an access token
+
+
+def test_json_nested_too_deep_is_refused_at_the_boundary(paypal: PayPalFake) -> None:
+    """The input boundary refuses it before the webhook view runs: nothing reaches PayPal."""
+    headers, _body = _headers(paypal)
+    response = deliver("paypal", b"[" * 100_000, headers)
+    assert response.status_code == 400
+    assert response.json()["code"] == "json_too_deep"
+    assert paypal.calls == []
+    assert not PaymentEvent.objects.exists()
 
 
 def test_a_paypal_message_needs_a_configured_webhook_id(

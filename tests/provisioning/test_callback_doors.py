@@ -287,7 +287,6 @@ def _nested(depth: int) -> bytes:
     ({"timestamp": "2026-11-25T10:00:00" + "0" * 100 + "Z"}, "timestamp"),
     ({"eid": "1" * 5000}, "eid"),
     ({"iccid": "8" * 5000}, "iccid"),
-    (_nested(30_000), "body"),
 ])
 def test_an_unbounded_field_is_a_clear_400_not_a_500(ready: Esim, change: Any,
                                                      field: str) -> None:
@@ -407,5 +406,12 @@ def test_unsigned_bodies_over_the_limit_are_413(go: Esim, settings: Any) -> None
     assert not UsageEvent.objects.exists() and not UpstreamEventReceipt.objects.exists()
 
 
-def test_a_signed_but_deeply_nested_body_is_malformed_not_a_500(go: Esim) -> None:
-    refused(_go(b"[" * 50_000), 400, "malformed_event")
+def test_a_signed_but_deeply_nested_body_is_refused_not_a_500(go: Esim) -> None:
+    # The input boundary refuses it before the callback's view runs.
+    refused(_go(b"[" * 50_000), 400, "json_too_deep")
+
+
+def test_a_deeply_nested_notification_is_refused_before_the_view(ready: Esim) -> None:
+    answer = refused(post(_nested(30_000)), 400, "json_too_deep")
+    assert answer["detail"]["max_depth"] == 64
+    assert unchanged(ready)
