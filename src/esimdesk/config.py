@@ -112,8 +112,9 @@ OPTIONS: tuple[Option, ...] = (
            "certificate, as the TLS proxy passes it (e.g. CN=smdp.example.com,O=Example)."),
     Option("ESIMDESK_ES2PLUS_CALLBACK_CERT_FINGERPRINT", "", "SHA-1 fingerprint(s) of the "
            "SM-DP+'s client certificate, hex, comma-separated (colons ignored)."),
-    Option("ESIMDESK_TRUSTED_PROXIES", "", "Addresses or networks (comma-separated) of the TLS "
-           "proxies whose client-certificate headers esimdesk believes."),
+    Option("ESIMDESK_TRUSTED_PROXIES", "", "Addresses or networks (comma-separated) of the "
+           "proxies in front of esimdesk: their X-Forwarded-For names the client, and their "
+           "client-certificate headers are believed."),
     Option("ESIMDESK_CLIENT_CERT_VERIFY_HEADER", "X-SSL-Client-Verify",
            "Header in which the TLS proxy says the client certificate verified (SUCCESS)."),
     Option("ESIMDESK_CLIENT_CERT_SUBJECT_HEADER", "X-SSL-Client-S-DN",

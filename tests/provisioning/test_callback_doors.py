@@ -12,10 +12,11 @@ import pytest
 from django.test import Client, RequestFactory
 
 from esimdesk.accounts.models import User
+from esimdesk.core import http
 from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.provisioning import callback_auth, checks
+from esimdesk.provisioning import checks
 from esimdesk.provisioning.es2plus_progress import handle_download_progress_info
 from esimdesk.provisioning.models import Es2ProgressNotification, UpstreamEventReceipt
 from esimdesk.provisioning.providers import esimgo, simulator
@@ -227,7 +228,7 @@ def test_with_a_token_and_a_certificate_both_are_required(
 def test_a_bad_proxy_list_trusts_nobody_and_check_says_so(
         by_certificate: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESIMDESK_TRUSTED_PROXIES", "10.0.0.0/24, proxy.example.com")
-    assert not callback_auth.is_trusted_proxy(PROXY)
+    assert not http.is_trusted_proxy(PROXY)
     assert [m.id for m in checks.supplier_callbacks()] == ["esimdesk.E101", "esimdesk.W103"]
     monkeypatch.setenv("ESIMDESK_TRUSTED_PROXIES", "")
     assert [m.id for m in checks.supplier_callbacks()] == ["esimdesk.W103"]

@@ -11,14 +11,11 @@ with any value. Secrets are compared in constant time. Nothing here reads the da
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import Mapping
-from functools import cache
 
 from esimdesk import config
+from esimdesk.core.http import is_trusted_proxy
 from esimdesk.provisioning.providers.base import header
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def bearer_matches(headers: Mapping[str, str], secret: str) -> bool:
@@ -27,34 +24,6 @@ def bearer_matches(headers: Mapping[str, str], secret: str) -> bool:
     if not secret or scheme.lower() != "bearer":
         return False
     return hmac.compare_digest(token.strip().encode(), secret.encode())
-
-
-@cache
-def _networks(value: str) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(item.strip(), strict=False)
-                 for item in value.split(",") if item.strip())
-
-
-def trusted_proxies() -> tuple[Network, ...]:
-    """``ESIMDESK_TRUSTED_PROXIES`` as networks; ``ValueError`` names a bad entry."""
-    value = config.env("ESIMDESK_TRUSTED_PROXIES")
-    try:
-        return _networks(value)
-    except ValueError as error:
-        raise ValueError(f"ESIMDESK_TRUSTED_PROXIES: {error}") from None
-
-
-def is_trusted_proxy(remote_addr: str) -> bool:
-    try:
-        address = ipaddress.ip_address(remote_addr.strip())
-        networks = trusted_proxies()
-    except ValueError:  # no or odd peer address, or a bad setting: trust nobody
-        return False
-    candidates = [address]
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        candidates.append(address.ipv4_mapped)  # ::ffff:127.0.0.1 on a dual-stack socket
-    return any(candidate in network for candidate in candidates for network in networks
-               if candidate.version == network.version)
 
 
 def fingerprint(value: str) -> str:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core import checks
 
 from esimdesk import config
-from esimdesk.provisioning import callback_auth
+from esimdesk.core.http import trusted_proxies
 
 
 def _problem(message: str, hint: str, number: int) -> checks.CheckMessage:
@@ -26,7 +26,7 @@ def supplier_callbacks(app_configs: Any = None, **_kwargs: Any) -> list[checks.C
     found: list[checks.CheckMessage] = []
     suppliers = settings.ESIMDESK["UPSTREAM_PROVIDERS"]
     try:
-        proxies = callback_auth.trusted_proxies()
+        proxies = trusted_proxies()
     except ValueError as error:
         found.append(checks.Error(str(error), hint="Write addresses or networks, e.g. "
                                   "127.0.0.1,10.0.0.0/24.", id="esimdesk.E101"))
