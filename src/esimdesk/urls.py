@@ -68,6 +68,8 @@ urlpatterns = [
     path("staff/support/", include("esimdesk.support.inbox_urls")),
     # Before the admin: staff sign in on the portal's sign-in page (one policy, 2FA).
     path("staff/login/", staff_signin.staff_login, name="staff_login"),
+    path("staff/password_change/", staff_signin.staff_password_change,
+         name="staff_password_change"),
     path("staff/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # Before allauth's: the same paths, with the sign-in policy's limits.

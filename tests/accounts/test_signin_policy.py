@@ -333,3 +333,43 @@ def test_the_database_cache_table_is_made_after_migrations_and_swept(catalog: No
     counters.DatabaseCounters().hit("sweep:me", 60)
     clock.advance(dt.timedelta(minutes=2))
     assert run_sweep("signin_counters") == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("client_kind", ["app", "browser"])
+def test_a_code_request_naming_nobody_is_refused_not_a_500(client_kind: str) -> None:
+    response = Client().post(f"/_allauth/{client_kind}/v1/auth/code/request", data="{}",
+                             content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "login_required"
+
+
+@pytest.mark.django_db
+def test_the_code_page_asks_for_an_address_or_a_number() -> None:
+    response = Client().post("/accounts/login/code/", {"email": ""})
+    assert response.status_code == 200
+    assert "Give an e-mail address or a phone number." in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("client_kind", ["app", "browser"])
+def test_changing_a_phone_number_needs_a_signed_in_visitor(client_kind: str) -> None:
+    response = Client().patch(f"/_allauth/{client_kind}/v1/account/phone",
+                              data='{"phone": "+8613800138000"}',
+                              content_type="application/json")
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_staff_change_their_password_on_the_one_password_page() -> None:
+    staff = User.objects.create_user("pw-staff@example.com", "x-long-password-1",
+                                     is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    response = client.get("/staff/password_change/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password/change/"
+    # Django admin's own form, which would check the current password uncounted, is gone.
+    response = client.post("/staff/password_change/", {"old_password": "guess"})
+    assert response.status_code == 302
+    assert User.objects.get(pk=staff.pk).check_password("x-long-password-1")

@@ -251,3 +251,25 @@ def test_parallel_posts_are_counted_exactly(live_server: Any, catalog: None) -> 
     customer = User.objects.get(email="racing@example.com")
     assert Message.objects.filter(author=customer).count() == 10
     assert Conversation.objects.filter(customer=customer).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agents_sockets_need_the_second_factor_where_the_console_does(settings: Any) -> None:
+    from allauth.mfa.models import Authenticator
+
+    from esimdesk.asgi import application
+
+    agent = _agent("agent-2fa@example.com")
+    headers = _session(agent)
+
+    async def opens(path: str) -> bool:
+        socket = WebSocket(application, path, headers)
+        try:
+            return await socket.connect()
+        finally:
+            await socket.disconnect()
+
+    settings.STAFF_MFA_REQUIRED = True
+    assert not async_to_sync(opens)("/ws/support/inbox/")
+    Authenticator.objects.create(user=agent, type=Authenticator.Type.TOTP, data={})
+    assert async_to_sync(opens)("/ws/support/inbox/")

@@ -35,7 +35,16 @@ class ResetLimit:
 
 
 class LoginCodeLimit:
-    """Sign-in code requests count whether or not the address or number has an account."""
+    """Sign-in code requests count whether or not the address or number has an account, and
+    name one of the two (allauth's form takes neither as a request for nobody, then fails)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
+        named = cleaned.get("email") or cleaned.get("phone")
+        if not named and not self.errors:  # type: ignore[attr-defined]
+            raise forms.ValidationError(_("Give an e-mail address or a phone number."),
+                                        code="login_required")
+        return cleaned
 
     def clean_email(self) -> str:
         email = super().clean_email()  # type: ignore[misc]

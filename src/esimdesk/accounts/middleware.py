@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from esimdesk.accounts.second_factor import staff_needs_second_factor
 
 
 class UserPreferencesMiddleware:
@@ -36,23 +41,9 @@ class StaffSecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from django.conf import settings
-
-        if (settings.STAFF_MFA_REQUIRED and request.path.startswith("/staff/")
-                and not request.path.startswith(self.OPEN)):
-            user = request.user
-            if user.is_authenticated and user.is_staff and not _has_totp(user):
-                from django.contrib import messages
-                from django.shortcuts import redirect
-                from django.utils.translation import gettext as _
-
-                messages.warning(request, _("The staff console needs two-factor sign-in. "
-                                            "Set up an authenticator app to continue."))
-                return redirect("mfa_activate_totp")
+        if (request.path.startswith("/staff/") and not request.path.startswith(self.OPEN)
+                and staff_needs_second_factor(request.user)):
+            messages.warning(request, _("The staff console needs two-factor sign-in. "
+                                        "Set up an authenticator app to continue."))
+            return redirect("mfa_activate_totp")
         return self.get_response(request)
-
-
-def _has_totp(user: object) -> bool:
-    from allauth.mfa.models import Authenticator
-
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -32,3 +32,9 @@ def staff_login(request: HttpRequest) -> HttpResponse:
         # back here (it sends signed-in people on to ``next``).
         return render(request, "staff/not_staff.html", status=403)
     return redirect(f"{reverse('account_login')}?{urlencode({'next': target})}")
+
+
+def staff_password_change(request: HttpRequest) -> HttpResponse:
+    """The portal's password page instead of Django admin's: one form that checks the current
+    password, so one place that counts wrong guesses at it."""
+    return redirect("account_change_password")

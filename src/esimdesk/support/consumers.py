@@ -23,6 +23,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 
+from esimdesk.accounts.second_factor import staff_needs_second_factor
 from esimdesk.core.errors import DomainError, RateLimited
 from esimdesk.support import conversations
 
@@ -56,8 +57,11 @@ def message_frame(text: str | None) -> dict[str, str] | None:
 
 
 def _is_agent(user: Any) -> bool:
+    """An agent who may answer, and (in production) signed in with a second factor, as the
+    staff console asks."""
     return bool(user and user.is_authenticated and user.is_staff
-                and user.has_perm("support.reply_conversation"))
+                and user.has_perm("support.reply_conversation")
+                and not staff_needs_second_factor(user))
 
 
 class _Base(AsyncJsonWebsocketConsumer):
