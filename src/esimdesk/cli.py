@@ -20,6 +20,8 @@ import threading
 import time
 from collections.abc import Sequence
 
+from esimdesk import __version__
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "esimdesk.settings")
 
 
@@ -264,6 +266,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="esimdesk", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"esimdesk {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="the whole platform on the embedded default")
     run.add_argument("--host", default="127.0.0.1")
