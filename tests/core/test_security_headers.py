@@ -142,7 +142,7 @@ def _staff_pages(client: Client) -> list[str]:
              "/staff/customers/?q=nobody", f"/staff/customers/{customer.pk}/",
              "/staff/activations/", "/staff/margins/", "/staff/usage/", "/staff/invoices/",
              "/staff/simulator/", "/staff/support/", f"/staff/support/{conversation.pk}/",
-             "/staff/password_change/", "/api/v1/docs"]
+             "/api/v1/docs"]
     for model in admin.site._registry:
         meta = model._meta
         pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
