@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from esimdesk.api.schemas import MAX_PAGE, MAX_PAGE_SIZE
+from esimdesk.core.api.schemas import MAX_PAGE, MAX_PAGE_SIZE
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group, Invitation
 from esimdesk.notifications.models import NotificationPreference

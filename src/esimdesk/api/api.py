@@ -11,13 +11,13 @@ from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 
 from esimdesk import __version__
-from esimdesk.api import errors
 from esimdesk.api.esim_changes import router as esim_changes_router
 from esimdesk.api.esims import router as esims_router
 from esimdesk.api.groups import router as groups_router
 from esimdesk.api.ops import router as ops_router
 from esimdesk.api.usage import router as usage_router
 from esimdesk.catalog.api import router as catalog_router
+from esimdesk.core.api import errors
 from esimdesk.core.boundary import NUMBER_HINT, number_out_of_range
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.notifications.api import router as notifications_router

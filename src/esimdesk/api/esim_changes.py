@@ -11,8 +11,9 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from esimdesk.api.auth import customer_auth
-from esimdesk.api.schemas import (
+from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.catalog import queries as catalog
+from esimdesk.core.api.schemas import (
     INT64_MAX,
     PLAN_CODE,
     PROVIDER,
@@ -25,7 +26,6 @@ from esimdesk.api.schemas import (
     Pagination,
     money_out,
 )
-from esimdesk.catalog import queries as catalog
 from esimdesk.core.http import client_ip
 from esimdesk.core.money import Money, check_currency
 from esimdesk.core.units import UNITS

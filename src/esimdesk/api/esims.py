@@ -11,8 +11,8 @@ from django.urls import reverse
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from esimdesk.api.auth import customer_auth
-from esimdesk.api.schemas import BodyIn, ErrorOut, IccidPath, Pagination, refused_as
+from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.schemas import BodyIn, ErrorOut, IccidPath, Pagination, refused_as
 from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
 from esimdesk.core.ids import normalize_iccid
 from esimdesk.esims import services as esims

@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from esimdesk.api.auth import customer_auth
-from esimdesk.api.errors import domain_error_body
-from esimdesk.api.schemas import (
+from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.errors import domain_error_body
+from esimdesk.core.api.schemas import (
     ICCID_INPUT,
     INT64_MAX,
     PLAN_CODE,

@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from esimdesk.api.auth import api_key_auth
+from esimdesk.accounts.api_auth import api_key_auth
 from esimdesk.api.usage_ingest import MAX_RECORDS, ingest_usage_events
 
 router = Router(tags=["operations"])

@@ -9,9 +9,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 
-from esimdesk.api.auth import customer_auth
-from esimdesk.api.schemas import ErrorOut, IccidPath, refused_as
+from esimdesk.accounts.api_auth import customer_auth
 from esimdesk.core import clock
+from esimdesk.core.api.schemas import ErrorOut, IccidPath, refused_as
 from esimdesk.core.units import UNITS
 from esimdesk.esims import services as esims
 from esimdesk.subscriptions.queries import service_for

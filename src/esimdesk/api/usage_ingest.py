@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from esimdesk.api.auth import api_key_auth
+from esimdesk.accounts.api_auth import api_key_auth
 from esimdesk.core.boundary import reads_own_body
 from esimdesk.usage import services
 

@@ -4,9 +4,9 @@ from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
-from esimdesk.api.schemas import PLAN_CODE, Currency, ErrorOut, Pagination, refused_as
 from esimdesk.catalog import queries
 from esimdesk.catalog.schemas import PlanOut, plan_out
+from esimdesk.core.api.schemas import PLAN_CODE, Currency, ErrorOut, Pagination, refused_as
 
 router = Router(tags=["plans"])
 

@@ -3,8 +3,8 @@ from typing import Any
 
 from ninja import Schema
 
-from esimdesk.api.schemas import MoneyOut, money_out
 from esimdesk.catalog.models import Plan
+from esimdesk.core.api.schemas import MoneyOut, money_out
 from esimdesk.core.units import UNITS
 
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
-from esimdesk.api.schemas import refused_as
+from esimdesk.core.api.schemas import refused_as
 from esimdesk.esims import devices
 
 router = Router(tags=["devices"])

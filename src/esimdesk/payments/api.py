@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
-from esimdesk.api.auth import customer_auth
-from esimdesk.api.errors import domain_error_body
-from esimdesk.api.schemas import (
+from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.errors import domain_error_body
+from esimdesk.core.api.schemas import (
     Currency,
     ErrorOut,
     IdempotencyKey,

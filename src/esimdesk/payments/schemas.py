@@ -5,7 +5,7 @@ from django.conf import settings
 from django.urls import reverse
 from ninja import Field, Schema
 
-from esimdesk.api.schemas import (
+from esimdesk.core.api.schemas import (
     ICCID_INPUT,
     PLAN_CODE,
     PROVIDER,

@@ -9,7 +9,7 @@ from django.utils import translation
 from ninja import Field, Path, Query, Router, Schema
 from ninja.pagination import paginate
 
-from esimdesk.api.schemas import ErrorOut, Pagination
+from esimdesk.core.api.schemas import ErrorOut, Pagination
 from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.support import help
 

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from esimdesk.core.api.schemas import ErrorOut
 from esimdesk.core.error_pages import error_body
 from esimdesk.core.errors import MESSAGES, DomainError, RateLimited
 
@@ -22,7 +23,7 @@ def domain_error_body(error: DomainError) -> dict[str, Any]:
 def _refusal(errors: list[dict[str, Any]]) -> tuple[str, Any]:
     """The code of a refusal: a field typed with ``schemas.refused_as`` keeps its own code
     when it is the only thing wrong; anything else is ``invalid_request``."""
-    codes = {e.get("type") for e in errors}
+    codes = {str(e.get("type")) for e in errors}
     if len(codes) == 1:
         [code] = codes
         ctx = errors[0].get("ctx") or {}
@@ -44,8 +45,9 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(ValidationError)
     def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-        detail = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")}
-                  for e in exc.errors]
+        detail: list[dict[str, Any]] = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors]
         if detail and all(d["loc"][:1] == ["path"] for d in detail):
             # A path that cannot name anything (an id beyond bigint, letters for a number)
             # is answered as an unknown one, as Django's URL converters do.
@@ -93,8 +95,6 @@ _ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 def document(schema: dict[str, Any]) -> dict[str, Any]:
     """Add the answers above, with the error shape, to every operation they apply to, and
     describe parameters as they travel (see ``_parameter``)."""
-    from esimdesk.api.schemas import ErrorOut
-
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("ErrorOut", ErrorOut.json_schema())
     for operations in schema.get("paths", {}).values():
