@@ -1,5 +1,5 @@
 """Staff console pages for group plans' terms and the records of groups (``Group`` and
-``Membership`` themselves are registered in ``staff.admin``). Terms and cost centres are
+``Membership`` are edited as they are). Terms and cost centres are
 edited with an audit row; invitations, member usage and group order lines are records."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from django.contrib import admin
 from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.groups.models import (
     CostCentre,
+    Group,
     GroupLine,
     GroupPlanTerms,
     Invitation,
     MemberPriceTier,
+    Membership,
     MemberUsage,
 )
 
@@ -44,3 +46,9 @@ admin.site.register(MemberUsage, ReadOnlyAdmin,
 admin.site.register(GroupLine, ReadOnlyAdmin,
                     list_display=["line", "group", "members", "unit_amount", "percent_off"],
                     search_fields=["line__order__number", "group__name"])
+
+
+admin.site.register(Group, AuditedAdmin, search_fields=["name", "owner__email"])
+
+
+admin.site.register(Membership, AuditedAdmin)

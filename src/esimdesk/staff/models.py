@@ -37,7 +37,3 @@ def _sync_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> N
 
 
 post_migrate.connect(_sync_after_migrate, dispatch_uid="esimdesk.staff.sync_roles")
-
-# Registered here rather than from staff/admin.py, which another module owns; the admin
-# class lives with the role definitions.
-from esimdesk.staff import roles as _roles  # noqa: E402, F401

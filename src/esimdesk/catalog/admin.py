@@ -1,7 +1,7 @@
 """The catalog in the staff console: plans with their prices and supplier bundles inline,
 top-up products, regions, countries and the exchange rates of the margins page.
 
-Imported by ``staff.admin``. Inline rows (prices, bundles) are audited one by one, like the
+Inline rows (prices, bundles) are audited one by one, like the
 admin's own saves, so a changed cost or bundle code shows in the audit trail.
 """
 
