@@ -11,7 +11,7 @@ from django.urls import reverse
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import BodyIn, ErrorOut, IccidPath, Pagination, refused_as
 from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
 from esimdesk.core.ids import normalize_iccid

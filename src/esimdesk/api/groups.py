@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.errors import domain_error_body
 from esimdesk.core.api.schemas import (
     ICCID_INPUT,

@@ -22,6 +22,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from esimdesk import config
+from esimdesk.core import audit
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,6 @@ def grant(*, user: Any, role: str) -> None:
     """Make ``user`` a staff member holding ``role`` (``esimdesk manage sync_roles --grant``)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    from esimdesk.core import audit
 
     with transaction.atomic():
         sync_roles()
