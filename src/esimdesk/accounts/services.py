@@ -92,7 +92,7 @@ def reset_password_with_sms_code(*, phone: str, code: str, new_password: str,
             # guessing is limited to SMS_CODE_MAX_ATTEMPTS per code.
             candidate.attempts += 1
             candidate.save(update_fields=["attempts"])
-        elif matches:
+        elif matches and candidate is not None:
             candidate.used_at = clock.now()
             candidate.save(update_fields=["used_at"])
             user.set_password(new_password)
