@@ -3,11 +3,13 @@ and before the pool's period ends without a renewal; a member hears when they ne
 own cap. Each is a ``ReminderLog`` of the pool's period, unique on (period, kind), recorded
 and sent in one go (``sent_at`` set at once, so the personal reminder sender, which reads
 eSIM periods only, never picks them up): a sweep run twice, or two batches at once, remind
-once."""
+once. Which reminder is due is decided by ``reminder_rule.due_reminders``, the rule of
+personal periods too."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,7 +20,8 @@ from esimdesk.core import clock
 from esimdesk.groups.models import Membership, MemberUsage
 from esimdesk.notifications import services as notifications
 from esimdesk.subscriptions.models import Period, ReminderLog, Subscription
-from esimdesk.subscriptions.reminders import LATE_LIMIT, expiry_thresholds, low_data_thresholds
+from esimdesk.subscriptions.reminder_rule import due_reminders, level_reached
+from esimdesk.subscriptions.reminders import expiry_thresholds, low_data_thresholds
 
 NEAR_CAP_PERCENT = 90
 
@@ -31,6 +34,15 @@ def _record(period_id: int, kind: str, instant: dt.datetime) -> ReminderLog | No
                                               created_at=instant, sent_at=instant)
     except IntegrityError:
         return None
+
+
+def _sent(period_ids: list[int]) -> defaultdict[int, set[str]]:
+    """The kinds of reminder recorded so far for each of the periods."""
+    sent: defaultdict[int, set[str]] = defaultdict(set)
+    for period_id, kind in ReminderLog.objects.filter(period_id__in=period_ids).values_list(
+            "period_id", "kind"):
+        sent[period_id].add(kind)
+    return sent
 
 
 def group_url(group_id: int) -> str:
@@ -51,14 +63,16 @@ def after_pool_charging(*, period_ids: list[int], tallies: list[MemberUsage],
     periods = Period.objects.select_related("plan", "subscription__group__owner").in_bulk(
         period_ids)
     pool_data = {pk: _data_of(period) for pk, period in periods.items()}
+    sent = _sent(period_ids)
     for period in periods.values():
         data = pool_data[period.pk]
-        reached = [p for p in percents if data["total"] and data["used"] * 100 >=
-                   data["total"] * p]
-        if not reached:
+        due = due_reminders(starts_at=period.starts_at, ends_at=period.ends_at, now=now,
+                            total=data["total"], used=data["used"], sent=sent[period.pk],
+                            expiry=(), low_data=percents).low_data
+        if due is None:
             continue
-        level = reached[-1]
-        reminder = _record(period.pk, f"low_data:{level}", now)
+        level = due.percent
+        reminder = _record(period.pk, due.kind, now)
         if reminder is None:
             continue
         group = period.subscription.group
@@ -77,7 +91,8 @@ def after_pool_charging(*, period_ids: list[int], tallies: list[MemberUsage],
         if pool_period is None:
             continue
         cap = member.cap_for(pool_data[pool_period.pk]["total"])
-        if not cap or tally.used * 100 < cap * NEAR_CAP_PERCENT:
+        if cap is None or level_reached(total=cap, used=tally.used,
+                                        percents=(NEAR_CAP_PERCENT,)) is None:
             continue
         reminder = _record(pool_period.pk, f"cap:{NEAR_CAP_PERCENT}:m{member.pk}", now)
         if reminder is None:
@@ -103,18 +118,20 @@ def pool_expiry_sweep(*, now: dt.datetime | None = None) -> int:
     latest = (Period.objects.filter(subscription_id__in=pools)
               .exclude(state=Period.State.CANCELLED).values("subscription_id")
               .annotate(seq=Max("sequence")))
-    for row in latest:
-        period = (Period.objects.select_related("plan", "subscription__group__owner")
-                  .get(subscription_id=row["subscription_id"], sequence=row["seq"]))
-        if period.starts_at > instant or period.ends_at <= instant - LATE_LIMIT:
+    candidates = [Period.objects.select_related("plan", "subscription__group__owner")
+                  .get(subscription_id=row["subscription_id"], sequence=row["seq"])
+                  for row in latest]
+    recorded = _sent([period.pk for period in candidates])
+    for period in candidates:
+        # The pool's latest period: the last of its subscription by construction.
+        due = due_reminders(starts_at=period.starts_at, ends_at=period.ends_at, now=instant,
+                            total=0, used=0, sent=recorded[period.pk], expiry=thresholds,
+                            low_data=()).expiry
+        if due is None:
             continue
-        left = period.ends_at - instant
-        due = [label for label, before in thresholds if left <= before]
-        if not due:
-            continue
-        label = due[-1]
+        label = due.label
         with transaction.atomic():
-            reminder = _record(period.pk, f"expiry:{label}", instant)
+            reminder = _record(period.pk, due.kind, instant)
             if reminder is None:
                 continue
             group = period.subscription.group

@@ -12,6 +12,7 @@ from esimdesk.core import audit, clock
 from esimdesk.groups.models import Membership
 from esimdesk.provisioning import registry as upstream
 from esimdesk.provisioning.retrying import call_from_task
+from esimdesk.subscriptions import allowance_policy as policy
 from esimdesk.subscriptions.models import Period
 
 
@@ -57,7 +58,11 @@ def member_depletion_task(period_id: int, membership_id: int, reason: str,
     if esim is None or period.ends_at <= clock.now():
         return "period over"
     terms = getattr(period.plan, "group_terms", None)
-    action = terms.cap_action if reason == "cap" and terms is not None else period.plan.depletion
+    behaviour = terms.cap_action if reason == "cap" and terms is not None \
+        else period.plan.depletion
+    action = policy.policy_for(depletion=behaviour).on_depleted
+    if action is None:
+        return "nothing upstream"  # the policy does nothing when the data runs out
     failed = call_from_task(
         call=lambda: upstream.get(esim.upstream).set_depletion(
             reference=f"esimdesk-{reason}-{period_id}-m{membership_id}", iccid=esim.iccid,

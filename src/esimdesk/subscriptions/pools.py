@@ -16,16 +16,17 @@ before storing the events:
 3. nothing else: the depletion of pools and members, and the pool's reminders, are
    recorded here in the same transaction.
 
-Rules, the same as personal allowances: a record is charged to the pool period active at
-``occurred_at`` (half-open windows) while ``now < ends_at + grace``; the kind's buckets fill
-in order (the plan's, then top-ups by id) and what they cannot cover is overage, never a
-negative balance. On top: a member with a data cap is charged at most up to it; beyond it
-the record is overage too (the member is throttled or stopped, the others continue). The
-overage goes on the pool's last bucket and on the member's tally, so for every period and
-kind the members' ``used`` and ``overage`` add up exactly to the pool's. (A kind the pool has
-no allowance for at all is overage on the member's tally and the event only, as it is on
-the event for a personal eSIM.) ``charged + overage`` is the quantity, except for a call
-between members, which counts for less when the plan says so (``intra_group``).
+Rules, the same as personal allowances (``allowance_policy.charge``): a record is charged
+to the pool period active at ``occurred_at`` (half-open windows) while
+``now < ends_at + grace``; the kind's buckets fill in order (the plan's, then top-ups by id)
+and what they cannot cover is overage, never a negative balance. On top: a member with a
+data cap is charged at most up to it (the policy's ``room``); beyond it the record is
+overage too (the member is throttled or stopped, the others continue). The overage goes on
+the pool's last bucket and on the member's tally, so for every period and kind the members'
+``used`` and ``overage`` add up exactly to the pool's. (A kind the pool has no allowance for
+at all is overage on the member's tally and the event only, as it is on the event for a
+personal eSIM.) ``charged + overage`` is the quantity, except for a call between members,
+which counts for less when the plan says so (``intra_group``).
 
 Concurrency: the pool's allowances are locked first (``SELECT … FOR UPDATE`` in id order,
 as the personal path does), then the members' tallies (inserted if missing, then locked in
@@ -46,6 +47,7 @@ from django.db.models import Q
 
 from esimdesk.core import audit, clock
 from esimdesk.groups.models import Membership, MemberUsage
+from esimdesk.subscriptions import allowance_policy as policy
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog, Subscription
 
 DEFAULT_GRACE = dt.timedelta(hours=48)
@@ -118,27 +120,20 @@ def charge_pool(*, charges: Sequence[PoolCharge], now: dt.datetime | None = None
             member, period = target
             tally = tallies[(member.pk, period.pk, charge.kind)]
             quantity = _billable(charge, period)
-            room = quantity
+            room = None
             if charge.kind == "data":
                 cap = member.cap_for(pool_data[period.pk])
                 if cap is not None:
-                    room = max(0, min(room, cap - tally.used))
-            left = room
-            group = buckets.get((period.pk, charge.kind), [])
-            for allowance in group:
-                take = min(left, allowance.total - allowance.used)
-                if take > 0:
-                    allowance.used += take
-                    left -= take
-                    changed[allowance.pk] = allowance
-            charged = room - left
-            overage = quantity - charged
-            if overage and group:
-                group[-1].overage += overage
-                changed[group[-1].pk] = group[-1]
-            tally.used += charged
-            tally.overage += overage
-            outcomes.append(PoolOutcome(period.pk, member.pk, charged, overage))
+                    room = cap - tally.used
+            outcome = policy.charge(
+                buckets.get((period.pk, charge.kind), []), quantity, room=room,
+                policy=policy.policy_for(depletion=period.plan.depletion, kind=charge.kind))
+            for allowance in outcome.changed:
+                changed[allowance.pk] = allowance
+            tally.used += outcome.charged
+            tally.overage += outcome.overage
+            outcomes.append(PoolOutcome(period.pk, member.pk, outcome.charged,
+                                        outcome.overage))
         Allowance.objects.bulk_update(list(changed.values()), ["used", "overage"])
         MemberUsage.objects.bulk_update(list(tallies.values()), ["used", "overage"])
         _after_charging(touched, buckets, tallies, instant)
@@ -181,9 +176,7 @@ def _lock_buckets(period_ids: list[int]) -> dict[tuple[int, str], list[Allowance
     for allowance in (Allowance.objects.select_for_update()
                       .filter(period_id__in=period_ids).order_by("pk")):
         buckets[(allowance.period_id, allowance.kind)].append(allowance)
-    for group in buckets.values():
-        group.sort(key=lambda a: (a.source != Allowance.Source.PLAN, a.pk))
-    return buckets
+    return {key: policy.sort_buckets(group) for key, group in buckets.items()}
 
 
 def _lock_tallies(keys: set[tuple[int, int, str]]) -> dict[tuple[int, int, str], MemberUsage]:

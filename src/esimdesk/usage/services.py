@@ -27,6 +27,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from esimdesk import config
 from esimdesk.core import clock
+from esimdesk.subscriptions.reminder_rule import low_data_bands
 from esimdesk.subscriptions.reminders import low_data_thresholds, parse_duration
 from esimdesk.usage.ingest_pg import ConcurrentDuplicate, Row
 from esimdesk.usage.pooled import charge_pooled_rows
@@ -228,8 +229,9 @@ ON CONFLICT (period_id, kind) DO NOTHING
 RETURNING period_id
 """
 
-# The same rule as subscriptions.reminders (only the nearest threshold reached), limited to
-# the periods just charged, so a batch does not sweep every period in the database.
+# The same rule as subscriptions.reminders (subscriptions.reminder_rule: only the highest
+# threshold reached, while the period runs), limited to the periods just charged, so a batch
+# does not sweep every period in the database.
 _LOW_DATA_SQL = """
 INSERT INTO subscriptions_reminderlog (period_id, kind, created_at)
 SELECT p.id, %s, %s
@@ -272,10 +274,9 @@ def _after_charging(periods: list[int], now: dt.datetime) -> None:
         cursor.execute(_DEPLETED_SQL.format(ids=clause), [at, at, ids, at])
         depleted = [row[0] for row in cursor.fetchall()]
         recorded = 0
-        for index, percent in enumerate(percents):
-            upper = percents[index + 1] if index + 1 < len(percents) else 10**9
+        for level in low_data_bands(percents):
             cursor.execute(_LOW_DATA_SQL.format(ids=clause),
-                           [f"low_data:{percent}", at, ids, at, at, percent, upper])
+                           [level.kind, at, ids, at, at, level.percent, level.below])
             recorded += cursor.rowcount
     for period_id in depleted:
         set_depletion_task.enqueue(period_id)
