@@ -20,6 +20,7 @@ from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.subscriptions.reminders import reminders_sweep
+from tests.builders import plan
 from tests.conftest import run_tasks
 from tests.groups.conftest import FAMILY_PLAN, START, TEAM_PLAN, Family, build_family, new_user
 
@@ -61,7 +62,7 @@ def test_group_lines_are_checked(group_plans: None) -> None:
     org = groups.create_group(owner=owner, kind="enterprise", name="Org")
     cases = [(line(family, 1), "invalid_member_count"), (line(family, 7), "invalid_member_count"),
              (line(family, 3, TEAM_PLAN), "plan_kind_mismatch"),
-             (line(org, 3, "jp-10gb-month"), "plan_kind_mismatch"),
+             (line(org, 3, plan(unit="month", data_gb=10).code), "plan_kind_mismatch"),
              (orders.LineRequest(type=GROUP_PLAN, plan=FAMILY_PLAN), "group_required"),
              (orders.LineRequest(type="new_esim", plan=FAMILY_PLAN), "plan_kind_unavailable")]
     for request, code in cases:

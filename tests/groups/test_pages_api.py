@@ -12,7 +12,7 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import Invitation, Membership
 from esimdesk.subscriptions.pools import PoolCharge, charge_pool
 from tests.conftest import Api
-from tests.groups.conftest import Family, at, build_family, new_user
+from tests.groups.conftest import FAMILY_PLAN, Family, at, build_family, new_user
 
 pytestmark = pytest.mark.django_db
 
@@ -119,16 +119,16 @@ def test_api_group_journey(group_plans: None) -> None:
     assert created.status_code == 201, created.content
     gid = created.json()["id"]
     quote = owner.get(f"/api/v1/groups/{gid}/quote?members=3&currency=USD"
-                      "&plan=family-europe-5gb-month").json()
+                      f"&plan={FAMILY_PLAN}").json()
     assert (quote["total"], quote["percent_off"]) == (3240, 10)
     ordered = owner.post(f"/api/v1/groups/{gid}/orders",
-                         {"plan": "family-europe-5gb-month", "members": 3, "currency": "USD",
-                          "provider": "sandbox"},
+                         {"plan": FAMILY_PLAN, "members": 3, "currency": "USD",
+                         "provider": "sandbox"},
                          headers={"Idempotency-Key": "g-1"})
     assert ordered.status_code == 201, ordered.content
     replay = owner.post(f"/api/v1/groups/{gid}/orders",
-                        {"plan": "family-europe-5gb-month", "members": 3, "currency": "USD",
-                          "provider": "sandbox"},
+                        {"plan": FAMILY_PLAN, "members": 3, "currency": "USD",
+                         "provider": "sandbox"},
                         headers={"Idempotency-Key": "g-1"})
     assert replay.json()["id"] == ordered.json()["id"]
     paid = owner.post(f"/api/v1/payments/sandbox/{ordered.json()['payment']['id']}/complete",
