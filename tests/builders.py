@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -217,6 +218,44 @@ def team_plan(**overrides: Any) -> Plan:
                          "countries": ("JP", "FR", "US"),
                          "name_en": "Team Global 10 GB per employee, 1 month",
                          "name_zh_hans": "全球企业套餐 每位员工 10 GB，1 个月", **overrides})
+
+
+# A small shop for the tests that need the usual range (``shop()``): a day, a month, a month
+# with calls and a year in Japan, and top-ups. Prices are in USD cents.
+DAY = "day-1gb"             # 1 GB for a day, 2.99
+MONTH = "month-10gb"        # 10 GB for a month, 16.99
+CALLS = "month-30gb-calls"  # 30 GB, 100 minutes and 50 SMS for a month, 29.99
+YEAR = "year-100gb"         # 100 GB for a year, 119.00
+TOPUP_1GB = "more-1gb"      # +1 GB, 4.99, for any plan
+TOPUP_3GB = "more-3gb"      # +3 GB, 11.99, for any plan
+TOPUP_CALLS = "more-100min-50sms"  # +100 minutes and 50 SMS, 5.99, for plans with calls
+TOPUP_7DAYS = "more-2gb-7days"     # +2 GB and 7 more days, 8.99, for plans longer than a day
+
+
+@dataclass(frozen=True)
+class Shop:
+    day: Plan
+    month: Plan
+    calls: Plan
+    year: Plan
+    top_ups: dict[str, TopUpProduct]
+
+
+def shop() -> Shop:
+    """The plans and top-ups named above (made once per test; ``Shop`` holds the rows)."""
+    day = plan(code=DAY, usd=299, data_gb=1)
+    month = plan(code=MONTH, unit="month", usd=1699, data_gb=10)
+    calls = plan(code=CALLS, unit="month", usd=2999, data_gb=30, voice_min=100, sms_count=50)
+    year = plan(code=YEAR, unit="year", usd=11900, data_gb=100)
+    top_ups = {
+        TOPUP_1GB: top_up(code=TOPUP_1GB, usd=499, data_gb=1, sort=0),
+        TOPUP_3GB: top_up(code=TOPUP_3GB, usd=1199, data_gb=3, sort=1),
+        TOPUP_CALLS: top_up(code=TOPUP_CALLS, usd=599, voice_min=100, sms=50, plans=[calls],
+                            sort=3),
+        TOPUP_7DAYS: top_up(code=TOPUP_7DAYS, usd=899, data_gb=2, extends_days=7,
+                            plans=[month, calls, year], sort=4),
+    }
+    return Shop(day, month, calls, year, top_ups)
 
 
 FAMILY_PLAN = "family-5gb-month"
