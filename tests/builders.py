@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import factory
@@ -228,6 +228,7 @@ CALLS = "month-30gb-calls"  # 30 GB, 100 minutes and 50 SMS for a month, 29.99
 YEAR = "year-100gb"         # 100 GB for a year, 119.00
 TOPUP_1GB = "more-1gb"      # +1 GB, 4.99, for any plan
 TOPUP_3GB = "more-3gb"      # +3 GB, 11.99, for any plan
+TOPUP_5GB = "more-5gb"      # +5 GB, 17.99, for any plan
 TOPUP_CALLS = "more-100min-50sms"  # +100 minutes and 50 SMS, 5.99, for plans with calls
 TOPUP_7DAYS = "more-2gb-7days"     # +2 GB and 7 more days, 8.99, for plans longer than a day
 
@@ -243,13 +244,18 @@ class Shop:
 
 def shop() -> Shop:
     """The plans and top-ups named above (made once per test; ``Shop`` holds the rows)."""
-    day = plan(code=DAY, usd=299, data_gb=1)
-    month = plan(code=MONTH, unit="month", usd=1699, data_gb=10)
-    calls = plan(code=CALLS, unit="month", usd=2999, data_gb=30, voice_min=100, sms_count=50)
-    year = plan(code=YEAR, unit="year", usd=11900, data_gb=100)
+    day = plan(code=DAY, usd=299, data_gb=1, name_en="Japan 1 GB / day",
+               name_zh_hans="日本 每日 1 GB")
+    month = plan(code=MONTH, unit="month", usd=1699, data_gb=10, name_en="Japan 10 GB / month",
+                 name_zh_hans="日本 每月 10 GB")
+    calls = plan(code=CALLS, unit="month", usd=2999, data_gb=30, voice_min=100, sms_count=50,
+                 name_en="Japan 30 GB + calls / month", name_zh_hans="日本 每月 30 GB + 通话")
+    year = plan(code=YEAR, unit="year", usd=11900, data_gb=100, name_en="Japan 100 GB / year",
+                name_zh_hans="日本 全年 100 GB")
     top_ups = {
         TOPUP_1GB: top_up(code=TOPUP_1GB, usd=499, data_gb=1, sort=0),
         TOPUP_3GB: top_up(code=TOPUP_3GB, usd=1199, data_gb=3, sort=1),
+        TOPUP_5GB: top_up(code=TOPUP_5GB, usd=1799, data_gb=5, sort=2),
         TOPUP_CALLS: top_up(code=TOPUP_CALLS, usd=599, voice_min=100, sms=50, plans=[calls],
                             sort=3),
         TOPUP_7DAYS: top_up(code=TOPUP_7DAYS, usd=899, data_gb=2, extends_days=7,

@@ -197,10 +197,11 @@ def mailed_code(to: str) -> str:
 
 
 @pytest.fixture
-def api(catalog: None) -> Api:
+def api(shop: Any) -> Api:
+    """A signed-up traveller, and the tests' shop to buy from."""
     return Api.signup("alex@example.com")
 
 
 @pytest.fixture
-def other_api(catalog: None) -> Api:
+def other_api(shop: Any) -> Api:
     return Api.signup("sam@example.com")

@@ -14,8 +14,9 @@ from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications.models import Notification
 from esimdesk.orders.group_import import import_members
 from esimdesk.orders.group_orders import GROUP_PLAN
+from tests.builders import TEAM_PLAN
 from tests.conftest import run_tasks
-from tests.groups.conftest import START, TEAM_PLAN, buy_seats, new_user
+from tests.groups.conftest import START, buy_seats, new_user
 
 pytestmark = pytest.mark.django_db
 

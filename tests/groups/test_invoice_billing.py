@@ -21,9 +21,9 @@ from esimdesk.orders.models import MonthlyInvoice, Order
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.subscriptions.models import Period
-from tests.builders import plan
+from tests.builders import TEAM_PLAN, plan
 from tests.conftest import Api, run_tasks
-from tests.groups.conftest import START, TEAM_PLAN, buy_seats, new_user
+from tests.groups.conftest import START, buy_seats, new_user
 
 
 def _organisation(*, invoice: bool) -> tuple[User, Group]:

@@ -17,8 +17,9 @@ from esimdesk.orders.group_orders import GROUP_RENEWAL
 from esimdesk.provisioning.models import SimulatedPlanApplication
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.subscriptions.pools import PoolCharge, charge_pool
+from tests.builders import FAMILY_PLAN
 from tests.conftest import run_tasks
-from tests.groups.conftest import FAMILY_PLAN, Family, at, buy_seats
+from tests.groups.conftest import Family, at, buy_seats
 
 pytestmark = pytest.mark.django_db
 

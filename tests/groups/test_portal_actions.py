@@ -15,15 +15,8 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
 from esimdesk.subscriptions.models import Subscription
 from esimdesk.subscriptions.pools import PoolCharge, charge_pool
-from tests.groups.conftest import (
-    FAMILY_PLAN,
-    START,
-    TEAM_PLAN,
-    at,
-    build_family,
-    buy_seats,
-    new_user,
-)
+from tests.builders import FAMILY_PLAN, TEAM_PLAN
+from tests.groups.conftest import START, at, build_family, buy_seats, new_user
 
 pytestmark = pytest.mark.django_db
 

@@ -20,6 +20,7 @@ from esimdesk.core.money import Money
 from esimdesk.notifications import services
 from esimdesk.notifications.models import Channel, Notification, OutboxMessage
 from esimdesk.notifications.rendering import render_message
+from tests.builders import DAY, Shop
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay
 
@@ -114,10 +115,10 @@ def test_text_is_raw_and_html_is_escaped(make_user: Callable[..., User], templat
 
 
 @pytest.mark.django_db
-def test_order_confirmation_names_the_customer_as_written(catalog: None) -> None:
+def test_order_confirmation_names_the_customer_as_written(shop: Shop) -> None:
     api = Api.signup("anne@example.com")
     User.objects.filter(email="anne@example.com").update(name=NAME)
-    order = buy_and_pay(api, "jp-1gb-day", currency="USD")
+    order = buy_and_pay(api, DAY, currency="USD")
     run_tasks()
     mail = OutboxMessage.objects.get(to="anne@example.com", subject__contains=order["id"])
     assert f"Hello {NAME}," in mail.body_text
