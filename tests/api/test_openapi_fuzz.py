@@ -181,7 +181,7 @@ def build_world() -> World:
     from esimdesk.payments.models import Payment, Refund, SavedMethod
     from tests.builders import make_group_plans, plan, top_up
     from tests.conftest import Api, run_tasks
-    from tests.e2e.helpers import buy, buy_and_pay
+    from tests.e2e.helpers import buy_and_pay, post_order
     from tests.groups.conftest import buy_seats as buy_group_plan
     from tests.groups.conftest import new_user
 
@@ -200,7 +200,7 @@ def build_world() -> World:
     paid = api.get(f"/api/v1/orders/{payment.order.number}").json()
     iccid = paid["lines"][0]["iccid"]
     assert iccid
-    unpaid = buy(api, day.code)
+    unpaid = post_order(api, day.code)
     refunded = buy_and_pay(api, singapore.code)
     assert api.post(f"/api/v1/orders/{refunded['id']}/refund").status_code == 200
     run_tasks()

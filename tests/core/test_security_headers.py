@@ -25,7 +25,7 @@ from esimdesk.notifications.models import OutboxMessage
 from tests.builders import DAY, Shop
 from tests.conftest import Api, run_tasks
 from tests.core.page_audit import audit, nonce_of
-from tests.e2e.helpers import buy, buy_and_pay
+from tests.e2e.helpers import buy_and_pay, post_order
 
 # A page that needs no data: the policy of documents is checked on it.
 PAGE = "/accounts/login/"
@@ -107,7 +107,7 @@ def test_nonce_is_new_for_every_request_and_reaches_templates(shop: Shop,
 def _customer_pages(client: Client, api: Api) -> list[str]:
     order = buy_and_pay(api, DAY)
     esim = api.get("/api/v1/esims").json()["items"][0]["iccid"]
-    unpaid = buy(api, DAY)
+    unpaid = post_order(api, DAY)
     sandbox_page = urlsplit(unpaid["payment"]["next_action"]["url"]).path
     from esimdesk.support.conversations import post_customer_message
 

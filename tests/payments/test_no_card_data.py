@@ -23,9 +23,9 @@ def test_no_model_has_a_field_for_card_data() -> None:
 
 @pytest.mark.django_db
 def test_the_sandbox_page_never_asks_for_card_data(shop: Shop, api) -> None:
-    from tests.e2e.helpers import buy
+    from tests.e2e.helpers import post_order
 
-    order = buy(api, DAY)
+    order = post_order(api, DAY)
     page = Client().get(order["payment"]["next_action"]["url"].replace("http://testserver", ""))
     inputs = re.findall(r"<(?:input|select|textarea)[^>]*name=\"([^\"]+)\"", page.content.decode())
     assert set(inputs) <= {"csrfmiddlewaretoken", "card", "save_card", "outcome", "decline_code",

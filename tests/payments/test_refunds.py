@@ -22,7 +22,7 @@ from esimdesk.payments.services import apply_event
 from esimdesk.subscriptions.models import Period
 from tests.builders import DAY, MONTH, Shop, plan
 from tests.conftest import Api, run_tasks
-from tests.e2e.helpers import buy, buy_and_pay, complete
+from tests.e2e.helpers import buy_and_pay, complete, post_order
 
 START = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -143,7 +143,7 @@ def test_a_refund_made_at_the_provider_is_recorded(api: Api, bought: dict) -> No
 
 
 def test_a_refund_that_arrives_before_the_success_is_held_then_applied(api: Api) -> None:
-    order = buy(api, "th-1gb-day")
+    order = post_order(api, "th-1gb-day")
     payment = Payment.objects.get()
     early = apply_event(provider="sandbox", event=ProviderEvent(
         event_id="evt_early_refund", provider_reference=payment.provider_reference,
@@ -157,7 +157,7 @@ def test_a_refund_that_arrives_before_the_success_is_held_then_applied(api: Api)
 
 
 def test_return_url_reconciles_when_the_webhook_is_lost(api: Api) -> None:
-    order = buy(api, "sg-1gb-day")
+    order = post_order(api, "sg-1gb-day")
     payment = Payment.objects.get()
     from esimdesk.payments.providers.sandbox import SandboxProvider
 
@@ -188,7 +188,7 @@ def test_methods_offered_fit_the_currency(shop: Shop, settings) -> None:
 def test_saved_card_is_remembered_without_card_data(api: Api) -> None:
     from esimdesk.payments.models import SavedMethod
 
-    order = buy(api, DAY)
+    order = post_order(api, DAY)
     payment = Payment.objects.get()
     page = api.client.post(f"/pay/sandbox/{payment.provider_reference}/",
                            {"outcome": "approve", "card": "4242", "save_card": "on"})
@@ -204,8 +204,8 @@ def test_reconciliation_sweep_settles_lost_webhooks_and_expires_walkaways(api: A
     from esimdesk.payments.sweeps import reconcile_payments
 
     clock.set_now(START)
-    paid_order = buy(api, DAY)
-    walked_away = buy(api, "kr-1gb-day")
+    paid_order = post_order(api, DAY)
+    walked_away = post_order(api, "kr-1gb-day")
     paid = Payment.objects.get(public_id=paid_order["payment"]["id"])
     SandboxProvider().complete(reference=paid.provider_reference, outcome="approve")
     assert reconcile_payments() == {"asked": 0, "settled": 0, "expired": 0, "unreachable": 0}

@@ -15,7 +15,7 @@ from esimdesk.payments.models import Payment, PaymentEvent
 from esimdesk.payments.providers.sandbox import SIGNATURE_HEADER, SandboxProvider, sign
 from tests.builders import DAY
 from tests.conftest import Api
-from tests.e2e.helpers import buy
+from tests.e2e.helpers import post_order
 
 
 def post(body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
@@ -27,7 +27,7 @@ def post(body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
 
 @pytest.fixture
 def payment(api: Api) -> Payment:
-    buy(api, DAY)
+    post_order(api, DAY)
     return Payment.objects.get()
 
 
