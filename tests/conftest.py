@@ -78,6 +78,14 @@ def catalog(db: Any) -> None:
         load_catalog()
 
 
+@pytest.fixture
+def shop(db: Any) -> Any:
+    """The tests' own small shop (``tests.builders.shop``): plans and top-ups in Japan."""
+    from tests.builders import shop as make_shop
+
+    return make_shop()
+
+
 def run_tasks(max_tasks: int = 200) -> int:
     """Run every queued background task, as `esimdesk worker` does, until none is left.
 
@@ -189,10 +197,11 @@ def mailed_code(to: str) -> str:
 
 
 @pytest.fixture
-def api(catalog: None) -> Api:
+def api(shop: Any) -> Api:
+    """A signed-up traveller, and the tests' shop to buy from."""
     return Api.signup("alex@example.com")
 
 
 @pytest.fixture
-def other_api(catalog: None) -> Api:
+def other_api(shop: Any) -> Api:
     return Api.signup("sam@example.com")

@@ -6,6 +6,9 @@ a group page's role picker), the staff console (admin pages, the calendar widget
 with its framed e-mail preview, margins, the support inbox) and the API docs. With the
 realtime app running, live chat still reaches the agent's inbox over the WebSocket."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import re
@@ -22,7 +25,8 @@ from esimdesk.notifications.models import OutboxMessage
 from tests.browser.conftest import DESKTOP, base_url
 from tests.conftest import run_tasks
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("catalog")]
 
 # Recorded from inside the page too (Playwright's init scripts are not subject to the
 # policy): violation events, and WebSockets that opened, so a test waits for a live socket

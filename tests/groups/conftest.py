@@ -11,45 +11,40 @@ from esimdesk.catalog.models import GB
 from esimdesk.core import clock
 from esimdesk.esims.models import Esim
 from esimdesk.groups import services as groups
-from esimdesk.groups.demo import load_group_plans
 from esimdesk.groups.models import Group, Invitation, Membership
 from esimdesk.orders import group_members
 from esimdesk.orders import services as orders
 from esimdesk.orders.group_orders import GROUP_PLAN
 from esimdesk.orders.models import Order
 from esimdesk.subscriptions.models import Period
+from tests.builders import FAMILY_PLAN, buy, make_esim, make_group_plans, user
 from tests.conftest import run_tasks
-from tests.usage.helpers import make_esim
 
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-FAMILY_PLAN = "family-europe-5gb-month"
-TEAM_PLAN = "team-global-10gb-month"
 _serial = itertools.count(100)
 
 
 @pytest.fixture
-def group_plans(catalog: None) -> None:
-    load_group_plans()
+def group_plans(db: None) -> None:
+    """A family plan for Europe (``FAMILY_PLAN``) and an organisation's plan for the world
+    (``TEAM_PLAN``), with their price tiers."""
+    make_group_plans()
 
 
 def new_user(email: str, language: str = "en") -> User:
-    return User.objects.create_user(email, "correct-horse-battery-42", language=language)
+    return user(email, language=language)
 
 
-def own_esim(user: User) -> Esim:
+def own_esim(owner: User) -> Esim:
     """An eSIM the user already has (with a personal plan), known to the simulator."""
-    esim, _period = make_esim(next(_serial), owner=user)
-    return esim
+    return make_esim(owner, n=next(_serial), data=1000)
 
 
-def buy(owner: User, group: Group, members: int, *, plan: str = FAMILY_PLAN,
-        line_type: str = GROUP_PLAN) -> Order:
-    order = orders.create_order(user=owner, currency="USD", lines=[orders.LineRequest(
-        type=line_type, plan=plan, group=group.pk, members=members)])
-    orders.mark_paid(order_id=order.pk, provider="sandbox", method="test", actor="test")
-    run_tasks()
-    order.refresh_from_db()
-    return order
+def buy_seats(owner: User, group: Group, members: int, *, plan: str = FAMILY_PLAN,
+              line_type: str = GROUP_PLAN) -> Order:
+    """``members`` seats of the group's plan, marked paid and fulfilled."""
+    return buy(owner, orders.LineRequest(type=line_type, plan=plan, group=group.pk,
+                                         members=members), pay="marked")
 
 
 @dataclass
@@ -73,7 +68,7 @@ def build_family(size: int = 4, *, seats: int | None = None,
     clock.set_now(START)
     owner = new_user(f"owner{next(_serial)}@example.com")
     group = groups.create_group(owner=owner, kind=Group.Kind.FAMILY, name="The Lins")
-    buy(owner, group, seats or size)
+    buy_seats(owner, group, seats or size)
     group.refresh_from_db()
     owner_member = group_members.attach_esim(user=owner, group_id=group.pk,
                                              iccid=own_esim(owner).iccid)

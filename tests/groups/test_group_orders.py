@@ -20,8 +20,9 @@ from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.subscriptions.reminders import reminders_sweep
+from tests.builders import FAMILY_PLAN, TEAM_PLAN, TOPUP_5GB, Shop, plan
 from tests.conftest import run_tasks
-from tests.groups.conftest import FAMILY_PLAN, START, TEAM_PLAN, Family, build_family, new_user
+from tests.groups.conftest import START, Family, build_family, new_user
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def test_group_lines_are_checked(group_plans: None) -> None:
     org = groups.create_group(owner=owner, kind="enterprise", name="Org")
     cases = [(line(family, 1), "invalid_member_count"), (line(family, 7), "invalid_member_count"),
              (line(family, 3, TEAM_PLAN), "plan_kind_mismatch"),
-             (line(org, 3, "jp-10gb-month"), "plan_kind_mismatch"),
+             (line(org, 3, plan(unit="month", data_gb=10).code), "plan_kind_mismatch"),
              (orders.LineRequest(type=GROUP_PLAN, plan=FAMILY_PLAN), "group_required"),
              (orders.LineRequest(type="new_esim", plan=FAMILY_PLAN), "plan_kind_unavailable")]
     for request, code in cases:
@@ -139,7 +140,7 @@ def test_pool_expiry_reminder_goes_to_the_payer_once(group_plans: None) -> None:
     assert ReminderLog.objects.filter(period=fam.period, kind="expiry:3d").count() == 1
 
 
-def test_pool_top_up_adds_a_bucket_for_everyone(group_plans: None) -> None:
+def test_pool_top_up_adds_a_bucket_for_everyone(shop: Shop, group_plans: None) -> None:
     from esimdesk.core.audit import AuditEntry
     from esimdesk.orders.group_topups import GROUP_TOP_UP
     from esimdesk.subscriptions.pools import PoolCharge, charge_pool
@@ -150,7 +151,7 @@ def test_pool_top_up_adds_a_bucket_for_everyone(group_plans: None) -> None:
     clock.set_now(at(60))
     charge_pool(charges=[PoolCharge(fam.esim_ids()[2], "data", 2, at(1)),
                          PoolCharge(fam.esim_ids()[0], "data", 16 * GB, at(1))])
-    top_up = orders.LineRequest(type=GROUP_TOP_UP, group=fam.group.pk, product="topup-5gb")
+    top_up = orders.LineRequest(type=GROUP_TOP_UP, group=fam.group.pk, product=TOPUP_5GB)
     member = fam.members[1].user
     with pytest.raises(PermissionDenied):
         orders.price_lines(user=member, lines=[top_up], currency="USD")

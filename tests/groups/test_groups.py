@@ -15,7 +15,7 @@ from esimdesk.groups.models import Group, Invitation, Membership
 from esimdesk.notifications.models import Notification
 from esimdesk.orders import group_members
 from tests.conftest import run_tasks
-from tests.groups.conftest import START, Family, buy, new_user, own_esim
+from tests.groups.conftest import START, Family, buy_seats, new_user, own_esim
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def bought(group_plans: None) -> Family:
     clock.set_now(START)
     owner = new_user("mum@example.com")
     group = groups.create_group(owner=owner, kind=Group.Kind.FAMILY, name="Lin family")
-    buy(owner, group, 4)
+    buy_seats(owner, group, 4)
     group.refresh_from_db()
     return Family(group, owner)
 
@@ -123,7 +123,7 @@ def test_someone_elses_esim_or_one_in_another_pool_cannot_join(bought: Family) -
     mine = own_esim(kid)
     group_members.accept_invitation(user=kid, token=invitation.token, iccid=mine.iccid)
     other = groups.create_group(owner=kid, kind="family", name="Kid's own")
-    buy(kid, other, 2)
+    buy_seats(kid, other, 2)
     with pytest.raises(Conflict) as error:
         group_members.attach_esim(user=kid, group_id=other.pk, iccid=mine.iccid)
     assert error.value.code == "esim_in_pool"

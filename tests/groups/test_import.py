@@ -14,8 +14,9 @@ from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications.models import Notification
 from esimdesk.orders.group_import import import_members
 from esimdesk.orders.group_orders import GROUP_PLAN
+from tests.builders import TEAM_PLAN
 from tests.conftest import run_tasks
-from tests.groups.conftest import START, TEAM_PLAN, buy, new_user
+from tests.groups.conftest import START, buy_seats, new_user
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ def organisation(seats: int) -> tuple[User, Group]:
                                 company_name="Acme Ltd", tax_id="GB999")
     groups.add_cost_centre(by=admin, group=group, code="SALES")
     groups.add_cost_centre(by=admin, group=group, code="ENG")
-    buy(admin, group, seats, plan=TEAM_PLAN, line_type=GROUP_PLAN)
+    buy_seats(admin, group, seats, plan=TEAM_PLAN, line_type=GROUP_PLAN)
     group.refresh_from_db()
     return admin, group
 

@@ -21,15 +21,16 @@ from esimdesk.orders.models import MonthlyInvoice, Order
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.subscriptions.models import Period
+from tests.builders import TEAM_PLAN, plan
 from tests.conftest import Api, run_tasks
-from tests.groups.conftest import START, TEAM_PLAN, buy, new_user
+from tests.groups.conftest import START, buy_seats, new_user
 
 
 def _organisation(*, invoice: bool) -> tuple[User, Group]:
     clock.set_now(START)
     admin = new_user("cfo@corp.example", language="zh-hans")
     group = groups.create_group(owner=admin, kind=Group.Kind.ENTERPRISE, name="Corp")
-    buy(admin, group, 3, plan=TEAM_PLAN)  # the first order, by card
+    buy_seats(admin, group, 3, plan=TEAM_PLAN)  # the first order, by card
     if invoice:
         staff = new_user("credit@esimdesk.example")
         staff.is_staff = True
@@ -136,7 +137,7 @@ def test_automatic_renewal_of_an_invoiced_pool_goes_on_account(group_plans: None
 
 
 def test_a_personal_order_cannot_go_on_an_invoice(api: Api) -> None:
-    answer = api.post("/api/v1/orders", {"lines": [{"type": "new_esim", "plan": "jp-1gb-day"}],
+    answer = api.post("/api/v1/orders", {"lines": [{"type": "new_esim", "plan": plan().code}],
                                          "currency": "USD", "provider": "invoice"})
     assert answer.status_code in (404, 422) and not Order.objects.filter(
         paid_provider="invoice").exists()

@@ -11,6 +11,7 @@ from esimdesk.core import clock
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import Invitation, Membership
 from esimdesk.subscriptions.pools import PoolCharge, charge_pool
+from tests.builders import FAMILY_PLAN, TOPUP_5GB, Shop
 from tests.conftest import Api
 from tests.groups.conftest import Family, at, build_family, new_user
 
@@ -26,7 +27,8 @@ def client_for(user: object, language: str = "en") -> Client:
 
 @pytest.mark.parametrize(("language", "marker", "plan_name"), [
     ("en", "My eSIMs", "Family Europe 5 GB per person"), ("zh-hans", "我的 eSIM", "欧洲家庭套餐")])
-def test_group_pages_render_in_both_languages(group_plans: None, language: str, marker: str,
+def test_group_pages_render_in_both_languages(shop: Shop, group_plans: None, language: str,
+                                              marker: str,
                                               plan_name: str) -> None:
     family = build_family(3, seats=4)
     owner = family.owner
@@ -49,9 +51,9 @@ def test_group_pages_render_in_both_languages(group_plans: None, language: str, 
     assert "<svg" in dashboard and "usage-chart" in dashboard
     seats = client.get(f"/groups/{gid}/checkout/?add=1")
     assert seats.status_code == 200 and "4 → 5" in seats.content.decode()
-    top_up = client.get(f"/groups/{gid}/checkout/?product=topup-5gb")
-    assert top_up.status_code == 200 and "topup-5gb" in top_up.content.decode()
-    assert f"/groups/{gid}/checkout/?product=topup-5gb" in dashboard
+    top_up = client.get(f"/groups/{gid}/checkout/?product={TOPUP_5GB}")
+    assert top_up.status_code == 200 and TOPUP_5GB in top_up.content.decode()
+    assert f"/groups/{gid}/checkout/?product={TOPUP_5GB}" in dashboard
     preview = client.get(f"/groups/{gid}/checkout/?members=5").content.decode()
     assert "breakdown" in preview and "20%" in preview
     invitee = new_user("later@example.com", language)
@@ -113,22 +115,22 @@ def test_reports_and_invoice(family: Family) -> None:
     assert invoice_lines(family.group, month_of("2026-04")) == []
 
 
-def test_api_group_journey(group_plans: None) -> None:
+def test_api_group_journey(shop: Shop, group_plans: None) -> None:
     owner = Api.signup("api-owner@example.com")
     created = owner.post("/api/v1/groups", {"kind": "family", "name": "API family"})
     assert created.status_code == 201, created.content
     gid = created.json()["id"]
     quote = owner.get(f"/api/v1/groups/{gid}/quote?members=3&currency=USD"
-                      "&plan=family-europe-5gb-month").json()
+                      f"&plan={FAMILY_PLAN}").json()
     assert (quote["total"], quote["percent_off"]) == (3240, 10)
     ordered = owner.post(f"/api/v1/groups/{gid}/orders",
-                         {"plan": "family-europe-5gb-month", "members": 3, "currency": "USD",
-                          "provider": "sandbox"},
+                         {"plan": FAMILY_PLAN, "members": 3, "currency": "USD",
+                         "provider": "sandbox"},
                          headers={"Idempotency-Key": "g-1"})
     assert ordered.status_code == 201, ordered.content
     replay = owner.post(f"/api/v1/groups/{gid}/orders",
-                        {"plan": "family-europe-5gb-month", "members": 3, "currency": "USD",
-                          "provider": "sandbox"},
+                        {"plan": FAMILY_PLAN, "members": 3, "currency": "USD",
+                         "provider": "sandbox"},
                         headers={"Idempotency-Key": "g-1"})
     assert replay.json()["id"] == ordered.json()["id"]
     paid = owner.post(f"/api/v1/payments/sandbox/{ordered.json()['payment']['id']}/complete",
@@ -159,13 +161,13 @@ def test_api_group_journey(group_plans: None) -> None:
     assert bad.status_code == 422 and bad.json()["code"] == "invitation_address_required"
     assert owner.get("/api/v1/groups/99999").status_code == 404
     topped = owner.post(f"/api/v1/groups/{gid}/top-ups",
-                        {"product": "topup-5gb", "currency": "USD"})
+                        {"product": TOPUP_5GB, "currency": "USD"})
     assert topped.status_code == 201 and topped.json()["total"]["amount"] == 1799, topped.content
     seat_quote = owner.get(f"/api/v1/groups/{gid}/quote?members=1&currency=USD&add=true")
     assert seat_quote.json()["seats_after"] == 4 and seat_quote.json()["total"] == 4080 - 3240
     seated = owner.post(f"/api/v1/groups/{gid}/seats", {"members": 1, "currency": "USD"})
     assert seated.status_code == 201 and seated.json()["total"]["amount"] == 840
-    assert kid.post(f"/api/v1/groups/{gid}/top-ups", {"product": "topup-5gb",
+    assert kid.post(f"/api/v1/groups/{gid}/top-ups", {"product": TOPUP_5GB,
                                                       "currency": "USD"}).status_code == 403
     assert kid.post(f"/api/v1/groups/{gid}/leave").status_code == 204
     schema = owner.get("/api/v1/openapi.json").json()

@@ -17,8 +17,9 @@ from esimdesk.orders.group_orders import GROUP_RENEWAL
 from esimdesk.provisioning.models import SimulatedPlanApplication
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.subscriptions.pools import PoolCharge, charge_pool
+from tests.builders import FAMILY_PLAN
 from tests.conftest import run_tasks
-from tests.groups.conftest import Family, at, buy
+from tests.groups.conftest import Family, at, buy_seats
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +142,7 @@ def test_removing_a_member_mid_period_keeps_the_books_exact(family: Family) -> N
 def test_renewal_refills_the_pool_once(family: Family) -> None:
     clock.set_now(at(60))
     charge_pool(charges=[PoolCharge(family.esim_ids()[0], "data", 19 * GB, at(5))])
-    order = buy(family.owner, family.group, 4, line_type=GROUP_RENEWAL)
+    order = buy_seats(family.owner, family.group, 4, line_type=GROUP_RENEWAL)
     assert order.status == "fulfilled"
     from esimdesk.orders import services as orders
 
@@ -192,7 +193,7 @@ def test_member_near_cap_and_payer_low_data_are_told(family: Family) -> None:
 def test_calls_between_members_cost_less_when_the_plan_says_so(group_plans: None) -> None:
     from esimdesk.groups.models import GroupPlanTerms
     from tests.groups.conftest import build_family
-    GroupPlanTerms.objects.filter(plan__code="family-europe-5gb-month").update(
+    GroupPlanTerms.objects.filter(plan__code=FAMILY_PLAN).update(
         intra_group_voice_percent_off=50)
     fam = build_family(2)
     Allowance.objects.create(period=fam.period, kind="voice", total=1000)
@@ -208,9 +209,9 @@ def test_the_ingestion_seam_splits_a_batch(family: Family) -> None:
     from esimdesk.subscriptions.pool_ingest import charge_pooled
     from esimdesk.usage.models import UsageEvent
     from esimdesk.usage.records import Record
-    from tests.usage.helpers import make_esim
+    from tests.builders import make_esim
 
-    outsider, _period = make_esim(9_001)
+    outsider = make_esim(n=9_001, data=1000)
     member = family.members[1]
     assert member.esim is not None
     clock.set_now(at(60))

@@ -15,7 +15,8 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
 from esimdesk.subscriptions.models import Subscription
 from esimdesk.subscriptions.pools import PoolCharge, charge_pool
-from tests.groups.conftest import START, TEAM_PLAN, at, build_family, buy, new_user
+from tests.builders import FAMILY_PLAN, TEAM_PLAN
+from tests.groups.conftest import START, at, build_family, buy_seats, new_user
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,7 @@ def test_organisation_settings_and_import_through_the_page(group_plans: None) ->
     clock.set_now(START)
     admin = new_user("it@corp.example")
     group = groups.create_group(owner=admin, kind=Group.Kind.ENTERPRISE, name="Corp")
-    buy(admin, group, 5, plan=TEAM_PLAN)
+    buy_seats(admin, group, 5, plan=TEAM_PLAN)
     client = logged_in(admin)
     base = f"/groups/{group.pk}"
     client.post(f"{base}/settings/", {"action": "cost_centre", "code": "OPS", "name": "Ops"})
@@ -125,7 +126,7 @@ def test_group_orders_show_in_the_payers_history(group_plans: None) -> None:
     owner = new_user("payer@example.com")
     group = groups.create_group(owner=owner, kind=Group.Kind.FAMILY, name="Payers")
     payment = payments.checkout(user=owner, currency="USD", provider="sandbox", lines=[
-        orders.LineRequest(type="group_plan", plan="family-europe-5gb-month", group=group.pk,
+        orders.LineRequest(type="group_plan", plan=FAMILY_PLAN, group=group.pk,
                            members=2)])
     payments.complete_sandbox_payment(user=owner, payment_id=payment.public_id,
                                       outcome="approve")

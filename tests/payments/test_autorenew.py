@@ -18,12 +18,13 @@ from esimdesk.payments.models import Payment, RenewalAttempt, SandboxRecord, Sav
 from esimdesk.provisioning.models import SimulatedProfile
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.models import Period, Subscription
+from tests.builders import MONTH, Shop
 from tests.conftest import run_tasks
 
 START = dt.datetime(2026, 8, 1, 9, 0, tzinfo=dt.UTC)
 
 
-def buy_with_card(user: User, card: str = "4242", plan: str = "jp-10gb-month") -> Subscription:
+def buy_with_card(user: User, card: str = "4242", plan: str = MONTH) -> Subscription:
     clock.set_now(START)
     payment = payments.checkout(user=user, currency="USD", provider="sandbox", save_method=True,
                                 lines=[orders.LineRequest(type="new_esim", plan=plan)])
@@ -41,7 +42,7 @@ def charges() -> int:
 
 
 @pytest.fixture
-def user(catalog: None) -> User:
+def user(shop: Shop) -> User:
     return User.objects.create_user("auto@example.com", "x-long-password-1", phone="+8613900001111",
                                     phone_verified=True)
 
@@ -167,7 +168,7 @@ def test_without_a_chargeable_method_a_pay_link_is_sent_once(user: User) -> None
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_schedulers_at_once_charge_once(catalog: None) -> None:
+def test_two_schedulers_at_once_charge_once(shop: Shop) -> None:
     from tests.e2e.test_concurrency import in_parallel
 
     user = User.objects.create_user("race@example.com", "x-long-password-1")

@@ -16,20 +16,20 @@ from esimdesk.accounts import services as accounts
 from esimdesk.catalog.models import GB, MB
 from esimdesk.core import clock
 from esimdesk.groups import services as groups
-from esimdesk.groups.demo import load_group_plans
 from esimdesk.groups.models import MemberUsage
 from esimdesk.orders import group_members
 from esimdesk.subscriptions.models import Allowance
 from esimdesk.usage import services as usage
 from esimdesk.usage.models import UsageEvent
+from tests.builders import make_group_plans
 from tests.e2e.test_concurrency import in_parallel
 from tests.groups.conftest import Family, at, build_family, new_user, own_esim
 from tests.usage.helpers import rec
 
 
 @pytest.fixture
-def group_plans(catalog: None) -> None:
-    load_group_plans()
+def group_plans(db: None) -> None:
+    make_group_plans()
 
 
 @pytest.fixture
