@@ -17,10 +17,11 @@ from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning import checks
-from esimdesk.provisioning.es2plus_progress import handle_download_progress_info
+from esimdesk.provisioning.suppliers.es2plus.callbacks import handle_download_progress_info
 from esimdesk.provisioning.models import Es2ProgressNotification, UpstreamEventReceipt
-from esimdesk.provisioning.providers import esimgo, simulator
-from esimdesk.provisioning.providers.esimgo import callback_signature
+from esimdesk.provisioning.providers import simulator
+from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
+from esimdesk.provisioning.suppliers.esimgo.adapter import callback_signature
 from esimdesk.usage.models import UsageEvent
 from tests.test_cli import esimdesk
 

@@ -10,7 +10,7 @@ import pytest
 
 from esimdesk.core.ids import is_valid_iccid
 from esimdesk.provisioning.models import SimulatedAction, SimulatedProfile
-from esimdesk.provisioning.providers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
 from esimdesk.provisioning.providers.simulator import SimulatorProvider
 
 pytestmark = pytest.mark.django_db

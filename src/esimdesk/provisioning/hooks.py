@@ -36,7 +36,7 @@ from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import MESSAGES
 from esimdesk.provisioning import registry, upstream_events
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     InvalidCallback,
     UpstreamError,
     UpstreamProvider,

@@ -8,12 +8,12 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from esimdesk.provisioning.providers.base import FinalUpstreamError, UpstreamProvider
+from esimdesk.provisioning.suppliers.base import FinalUpstreamError, UpstreamProvider
 
 PROVIDERS: dict[str, str] = {
     "simulator": "esimdesk.provisioning.providers.simulator.SimulatorProvider",
-    "es2plus": "esimdesk.provisioning.providers.es2plus.Es2PlusProvider",
-    "esimgo": "esimdesk.provisioning.providers.esimgo.EsimGoProvider",
+    "es2plus": "esimdesk.provisioning.suppliers.es2plus.adapter.Es2PlusProvider",
+    "esimgo": "esimdesk.provisioning.suppliers.esimgo.adapter.EsimGoProvider",
 }
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from esimdesk.provisioning.es2plus_progress import handle_download_progress_info
-from esimdesk.provisioning.esimgo_callbacks import esimgo_callback
+from esimdesk.provisioning.suppliers.es2plus.callbacks import handle_download_progress_info
+from esimdesk.provisioning.suppliers.esimgo.callbacks import esimgo_callback
 from esimdesk.provisioning.hooks import upstream_callback
 
 urlpatterns = [

@@ -39,7 +39,7 @@ from esimdesk.provisioning.models import (
     SimulatedTopUp,
     SimulatedUsage,
 )
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,

@@ -37,7 +37,7 @@ from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import normalize_iccid
 from esimdesk.provisioning import callback_auth, supplier_actions
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,
@@ -360,7 +360,7 @@ class Es2PlusProvider(UpstreamProvider):
         """One ``handleDownloadProgressInfo``: point 3 (bound profile package downloaded)
         and point 4 (installed), when successful, are status events; a failed point is a
         ``failed`` event; other points are information (no event)."""
-        from esimdesk.provisioning.es2plus_progress import Malformed, parse
+        from esimdesk.provisioning.suppliers.es2plus.callbacks import Malformed, parse
 
         try:
             fields = parse(body)

@@ -24,13 +24,13 @@ import logging
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning import upstream_events
 from esimdesk.provisioning.hooks import Answer, refusal, supplier_callback
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     InvalidCallback,
     ProfileStatusEvent,
     UpstreamProvider,
 )
-from esimdesk.provisioning.providers.esimgo import SIGNATURE_HEADER, EsimGoProvider
-from esimdesk.provisioning.providers.esimgo import callback_signature as sign
+from esimdesk.provisioning.suppliers.esimgo.adapter import SIGNATURE_HEADER, EsimGoProvider
+from esimdesk.provisioning.suppliers.esimgo.adapter import callback_signature as sign
 
 __all__ = ["SIGNATURE_HEADER", "esimgo_callback", "sign"]
 

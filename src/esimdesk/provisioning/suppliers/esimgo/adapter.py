@@ -44,7 +44,7 @@ from esimdesk.core.ids import iccid_with_check_digit, normalize_iccid
 from esimdesk.core.models import AuditEntry
 from esimdesk.provisioning import supplier_actions
 from esimdesk.provisioning.models import EsimGoOrder
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,

@@ -30,7 +30,7 @@ from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning.hooks import Answer, refusal, supplier_callback
 from esimdesk.provisioning.models import Es2ProgressNotification
-from esimdesk.provisioning.providers.base import UpstreamProvider
+from esimdesk.provisioning.suppliers.base import UpstreamProvider
 
 logger = logging.getLogger(__name__)
 
