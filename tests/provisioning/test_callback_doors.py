@@ -17,9 +17,9 @@ from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning import checks
-from esimdesk.provisioning.suppliers.es2plus.callbacks import handle_download_progress_info
 from esimdesk.provisioning.models import Es2ProgressNotification, UpstreamEventReceipt
 from esimdesk.provisioning.providers import simulator
+from esimdesk.provisioning.suppliers.es2plus.callbacks import handle_download_progress_info
 from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
 from esimdesk.provisioning.suppliers.esimgo.adapter import callback_signature
 from esimdesk.usage.models import UsageEvent

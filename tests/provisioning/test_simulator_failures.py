@@ -10,8 +10,8 @@ import pytest
 
 from esimdesk.core.ids import is_valid_iccid
 from esimdesk.provisioning.models import SimulatedAction, SimulatedProfile
-from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
 from esimdesk.provisioning.providers.simulator import SimulatorProvider
+from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ import pytest
 
 from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord, SimulatedProfile
-from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
+from esimdesk.provisioning.providers.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
 from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
@@ -23,8 +23,8 @@ from esimdesk.provisioning.suppliers.base import (
     UsageRecord,
 )
 from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
+from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
 from esimdesk.provisioning.suppliers.esimgo.adapter import EsimGoProvider, callback_signature
-from esimdesk.provisioning.providers.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
 from tests.provisioning.fake_es2plus import FakeSmdp
 from tests.provisioning.fake_es2plus import running as smdp_running
 from tests.provisioning.fake_esimgo import API_KEY, FakeEsimGo

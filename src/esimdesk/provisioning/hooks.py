@@ -36,13 +36,13 @@ from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import MESSAGES
 from esimdesk.provisioning import registry, upstream_events
+from esimdesk.provisioning.providers.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
 from esimdesk.provisioning.suppliers.base import (
     InvalidCallback,
     UpstreamError,
     UpstreamProvider,
     UsageRecord,
 )
-from esimdesk.provisioning.providers.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
 
 __all__ = ["SIGNATURE_HEADER", "handle_simulator_callback", "refusal", "sign",
            "supplier_callback", "upstream_callback"]

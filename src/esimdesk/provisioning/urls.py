@@ -1,8 +1,8 @@
 from django.urls import path
 
+from esimdesk.provisioning.hooks import upstream_callback
 from esimdesk.provisioning.suppliers.es2plus.callbacks import handle_download_progress_info
 from esimdesk.provisioning.suppliers.esimgo.callbacks import esimgo_callback
-from esimdesk.provisioning.hooks import upstream_callback
 
 urlpatterns = [
     path("es2plus/gsma/rsp2/es2plus/handleDownloadProgressInfo", handle_download_progress_info,
