@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import resolve
 
 from esimdesk.accounts.models import User
 from esimdesk.core import http
@@ -19,7 +20,6 @@ from esimdesk.esims.models import Esim
 from esimdesk.provisioning import checks
 from esimdesk.provisioning.models import Es2ProgressNotification, UpstreamEventReceipt
 from esimdesk.provisioning.providers import simulator
-from esimdesk.provisioning.suppliers.es2plus.callbacks import handle_download_progress_info
 from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
 from esimdesk.provisioning.suppliers.esimgo.adapter import callback_signature
 from esimdesk.usage.models import UsageEvent
@@ -258,7 +258,8 @@ def test_an_oversized_body_is_refused_without_being_read(ready: Esim) -> None:
                                     HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     request.META["CONTENT_LENGTH"] = "2000000"
     request._stream = _Unreadable()  # type: ignore[attr-defined]
-    assert handle_download_progress_info(request).status_code == 413
+    route = resolve(PROGRESS_URL)
+    assert route.func(request, **route.kwargs).status_code == 413
 
 
 def _nested(depth: int) -> bytes:

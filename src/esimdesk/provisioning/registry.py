@@ -23,6 +23,10 @@ def provider_class(name: str) -> type[UpstreamProvider]:
     return cls
 
 
+def known(name: str) -> bool:
+    return name in PROVIDERS
+
+
 def get(name: str) -> UpstreamProvider:
     if name not in PROVIDERS:
         raise FinalUpstreamError(f"unknown upstream provider {name!r}",

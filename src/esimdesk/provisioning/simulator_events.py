@@ -157,8 +157,8 @@ def _accepted(status: int, answer: dict[str, Any]) -> bool:
 
 def deliver(*, callback_id: int, attempt: int = 1) -> str:
     """Send one callback to esimdesk's upstream callback handler, signed."""
-    from esimdesk.provisioning.hooks import handle_simulator_callback
     from esimdesk.provisioning.providers.simulator import sign
+    from esimdesk.provisioning.simulator_callbacks import handle_simulator_callback
     from esimdesk.provisioning.tasks import deliver_simulator_callback_task
 
     callback = SimulatedCallback.objects.filter(pk=callback_id).first()

@@ -107,6 +107,7 @@ def _restore_service(profile_id: int) -> None:
 
 class SimulatorProvider(UpstreamProvider):
     name = "simulator"
+    callback_handlers = {"": "esimdesk.provisioning.simulator_callbacks.simulator_events"}
 
     def __init__(self, *, sleep: Callable[[float], None] | None = None,
                  rng: random.Random | None = None) -> None:

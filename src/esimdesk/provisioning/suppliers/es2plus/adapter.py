@@ -38,6 +38,7 @@ from esimdesk.core.ids import normalize_iccid
 from esimdesk.provisioning import callback_auth, supplier_actions
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord
 from esimdesk.provisioning.suppliers.base import (
+    Answer,
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,
@@ -76,6 +77,10 @@ def _call_id(reference: str, function: str) -> str:
 
 class Es2PlusProvider(UpstreamProvider):
     name = "es2plus"
+    callback_handlers = {
+        "gsma/rsp2/es2plus/handleDownloadProgressInfo":
+            "esimdesk.provisioning.suppliers.es2plus.callbacks.handle_download_progress_info",
+    }
     #: seconds for connect and for each read; tests shorten it
     timeout: float = 20.0
 
@@ -334,6 +339,10 @@ class Es2PlusProvider(UpstreamProvider):
         if config.env("ESIMDESK_ES2PLUS_CALLBACK_CERT_SUBJECT").strip() or _fingerprints():
             ways.append("certificate")
         return ways
+
+    def callback_ack(self, report: dict[str, Any] | None) -> Answer:
+        """SGP.22 answers a notification with HTTP 204 and no body."""
+        return 204, None
 
     def authenticate_callback(self, *, body: bytes, headers: Mapping[str, str],
                               remote_addr: str) -> None:

@@ -115,6 +115,7 @@ def clean_iccid(value: str, *, order: EsimGoOrder | None = None) -> str:
 
 class EsimGoProvider(UpstreamProvider):
     name = "esimgo"
+    callback_handlers = {"": "esimdesk.provisioning.suppliers.esimgo.callbacks.esimgo_callback"}
 
     def __init__(self) -> None:
         # The key is checked on the first API call, not here: receiving callbacks needs
