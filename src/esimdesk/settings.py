@@ -323,7 +323,5 @@ ESIMDESK = {
                           if p.strip()],
     "UPSTREAM_PROVIDERS": [p.strip() for p in config.env("ESIMDESK_UPSTREAM_PROVIDERS").split(",")
                            if p.strip()],
-    "SIMULATOR_SMDP_HOST": config.env("ESIMDESK_SIMULATOR_SMDP_HOST"),
-    "SIMULATOR_ICCID_PREFIX": config.env("ESIMDESK_SIMULATOR_ICCID_PREFIX"),
     "SMS_BACKEND": config.env("ESIMDESK_SMS_BACKEND"),
 }

@@ -349,8 +349,8 @@ admin.site.register(SandboxRecord, ReadOnlyAdmin,
 
 
 class ConsoleSettingForm(forms.ModelForm):
-    name = forms.ChoiceField(choices=[(o.name, o.name) for o in config.OPTIONS
-                                      if config.console_editable(o.name)])
+    name = forms.ChoiceField(choices=lambda: [(o.name, o.name) for o in config.options()
+                                              if config.console_editable(o.name)])
     value = forms.CharField(required=True, widget=forms.Textarea(attrs={"rows": 3}),
                             help_text="Stored encrypted. Secret values are never shown again.")
 
@@ -368,7 +368,7 @@ class ConsoleSettingAdmin(admin.ModelAdmin):
 
     @admin.display(description="Value")
     def shown_value(self, setting: ConsoleSetting) -> str:
-        option = next((o for o in config.OPTIONS if o.name == setting.name), None)
+        option = config.option(setting.name)
         if option is None or option.secret:
             return "•••• (set)"
         return console_settings.decrypt(setting.value_encrypted)
