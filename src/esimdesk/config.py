@@ -66,6 +66,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_SIGNIN_LIMITS", "",
            "Changes to the sign-in policy's limits, e.g. 'failed_signin=5/15m/account,"
            "30/15m/address; reset=5/1h/account,20/1h/address' (docs/operations.md)."),
+    Option("ESIMDESK_SANDBOX", "1", "1 installs the sandbox: the upstream simulator and the "
+           "sandbox payment provider, their pages and books (the embedded default); 0 leaves "
+           "them out, as a production deployment may (docs/operations.md)."),
     Option("ESIMDESK_PAYMENT_PROVIDERS", "sandbox", "Enabled payment providers, comma-separated."),
     Option("ESIMDESK_UPSTREAM_PROVIDERS", "simulator", "Upstream suppliers in failover order."),
     Option("ESIMDESK_ACTIVATION_ATTEMPTS", "3",
@@ -129,8 +132,6 @@ OPTIONS: tuple[Option, ...] = (
            "Most days an agent may extend a plan by as goodwill, per extension."),
     Option("ESIMDESK_GOODWILL_DAYS_ADMIN", "90", "The same for the admin role."),
     # Payment providers (enable with ESIMDESK_PAYMENT_PROVIDERS; docs/providers/*.md).
-    Option("ESIMDESK_SANDBOX_CURRENCIES", "CNY,USD,EUR,HKD,JPY,GBP,KRW,SGD",
-           "Currencies the sandbox provider accepts.", console=True),
     Option("ESIMDESK_STRIPE_SECRET_KEY", "", "Stripe secret key (sk_live_… / sk_test_…).",
            secret=True),
     Option("ESIMDESK_STRIPE_WEBHOOK_SECRET", "", "Stripe endpoint signing secret (whsec_…).",

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "esimdesk.provisioning",
     "esimdesk.notifications",
     "esimdesk.usage",
+    # The upstream simulator and the sandbox payment provider: optional (ESIMDESK_SANDBOX).
+    *(["esimdesk.sandbox"] if config.flag("ESIMDESK_SANDBOX") else []),
     "esimdesk.support",
     "channels",
     "esimdesk.portal",

@@ -19,9 +19,9 @@ from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning import checks
 from esimdesk.provisioning.models import Es2ProgressNotification, UpstreamEventReceipt
-from esimdesk.provisioning.providers import simulator
 from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
 from esimdesk.provisioning.suppliers.esimgo.adapter import callback_signature
+from esimdesk.sandbox import simulator
 from esimdesk.usage.models import UsageEvent
 from tests.test_cli import esimdesk
 

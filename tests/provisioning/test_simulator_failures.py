@@ -10,9 +10,9 @@ import pytest
 
 from esimdesk import config
 from esimdesk.core.ids import is_valid_iccid
-from esimdesk.provisioning.models import SimulatedAction, SimulatedProfile
-from esimdesk.provisioning.providers.simulator import SimulatorProvider
 from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.sandbox.models import SimulatedAction, SimulatedProfile
+from esimdesk.sandbox.simulator import SimulatorProvider
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from esimdesk.catalog.models import Plan
 from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period
 

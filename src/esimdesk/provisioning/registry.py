@@ -18,7 +18,6 @@ from esimdesk.config import Option
 from esimdesk.provisioning.suppliers.base import FinalUpstreamError, UpstreamProvider
 
 PROVIDERS: dict[str, str] = {
-    "simulator": "esimdesk.provisioning.providers.simulator.SimulatorProvider",
     "es2plus": "esimdesk.provisioning.suppliers.es2plus.adapter.Es2PlusProvider",
     "esimgo": "esimdesk.provisioning.suppliers.esimgo.adapter.EsimGoProvider",
 }

@@ -27,23 +27,12 @@ from esimdesk.notifications import services as notifications
 from esimdesk.notifications.models import Notification, NotificationPreference, OutboxMessage
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import MonthlyInvoice, Order, OrderLine, Receipt
-from esimdesk.payments.models import (
-    Payment,
-    PaymentEvent,
-    Refund,
-    RenewalAttempt,
-    SandboxRecord,
-    SavedMethod,
-)
+from esimdesk.payments.models import Payment, PaymentEvent, Refund, RenewalAttempt, SavedMethod
 from esimdesk.provisioning.models import (
     Es2Order,
     Es2PlanRecord,
     Es2ProgressNotification,
     EsimGoOrder,
-    SimulatedPlanApplication,
-    SimulatedProfile,
-    SimulatedTopUp,
-    SimulatedUsage,
     UsageDrift,
 )
 
@@ -276,16 +265,6 @@ admin.site.register(IdempotencyRecord, ReadOnlyAdmin, list_display=["scope", "ke
 admin.site.register(Heartbeat, ReadOnlyAdmin, list_display=["process", "seen_at"])
 admin.site.register(Group, AuditedAdmin, search_fields=["name", "owner__email"])
 admin.site.register(Membership, AuditedAdmin)
-admin.site.register(SimulatedProfile, ReadOnlyAdmin,
-                    list_display=["iccid", "reference", "plan_code", "status", "created_at"],
-                    search_fields=["iccid", "reference"])
-admin.site.register(SimulatedPlanApplication, ReadOnlyAdmin,
-                    list_display=["reference", "profile", "plan_code", "created_at"])
-admin.site.register(SimulatedTopUp, ReadOnlyAdmin, search_fields=["reference", "profile__iccid"],
-                    list_display=["reference", "profile", "product_code", "data_bytes",
-                                  "extend_days", "created_at"])
-admin.site.register(SimulatedUsage, ReadOnlyAdmin, search_fields=["record_id", "iccid"],
-                    list_display=["record_id", "iccid", "kind", "quantity", "occurred_at"])
 # Reconciliation findings: open ones (no resolved_at) need a look.
 admin.site.register(UsageDrift, ReadOnlyAdmin, search_fields=["iccid"],
                     list_display=["iccid", "period", "supplier", "ours", "theirs",
@@ -340,12 +319,6 @@ class SavedMethodAdmin(ReadOnlyAdmin):
     list_display = ["user", "provider", "label", "created_at", "removed_at"]
     search_fields = ["user__email", "user__phone", "label"]
     exclude = ["token", "customer_token"]
-
-
-admin.site.register(SandboxRecord, ReadOnlyAdmin,
-                    list_display=["reference", "kind", "payment_id", "amount", "currency",
-                                  "status", "created_at"],
-                    search_fields=["reference", "payment_id"])
 
 
 class ConsoleSettingForm(forms.ModelForm):

@@ -10,7 +10,7 @@ from django.db.models import Sum
 from esimdesk import config
 from esimdesk.catalog.models import Plan, SupplierBundle
 from esimdesk.core import clock
-from esimdesk.provisioning.models import SimulatedProfile, SimulatedUsage
+from esimdesk.sandbox.models import SimulatedProfile, SimulatedUsage
 
 UNITS = {"data": "bytes", "voice": "seconds", "sms": "messages"}
 _PLAN_FIELD = {"data": "data_bytes", "voice": "voice_seconds", "sms": "sms_count"}

@@ -33,13 +33,6 @@ from esimdesk import config
 from esimdesk.config import Option
 from esimdesk.core import clock
 from esimdesk.core.ids import iccid_with_check_digit
-from esimdesk.provisioning.models import (
-    SimulatedAction,
-    SimulatedPlanApplication,
-    SimulatedProfile,
-    SimulatedTopUp,
-    SimulatedUsage,
-)
 from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
@@ -53,6 +46,13 @@ from esimdesk.provisioning.suppliers.base import (
     UpstreamProvider,
     UsageRecord,
     header,
+)
+from esimdesk.sandbox.models import (
+    SimulatedAction,
+    SimulatedPlanApplication,
+    SimulatedProfile,
+    SimulatedTopUp,
+    SimulatedUsage,
 )
 
 T = TypeVar("T")
@@ -131,7 +131,7 @@ class SimulatorProvider(UpstreamProvider):
                "Bearer key of the simulator's pull API (/simulator/v1/); default derived from "
                "the secret key (see docs/providers/simulator.md).", secret=True),
     )
-    callback_handlers = {"": "esimdesk.provisioning.simulator_callbacks.simulator_events"}
+    callback_handlers = {"": "esimdesk.sandbox.simulator_callbacks.simulator_events"}
 
     def __init__(self, *, sleep: Callable[[float], None] | None = None,
                  rng: random.Random | None = None) -> None:
@@ -207,7 +207,7 @@ class SimulatorProvider(UpstreamProvider):
                 serial = str(profile.pk).zfill(18 - len(self.iccid_prefix))
                 profile.iccid = iccid_with_check_digit(self.iccid_prefix + serial)
                 profile.save(update_fields=["iccid"])
-                from esimdesk.provisioning import simulator_events
+                from esimdesk.sandbox import simulator_events
 
                 simulator_events.schedule_auto_progress(profile)
         except IntegrityError:

@@ -9,8 +9,8 @@ from typing import Any
 
 from esimdesk.provisioning import upstream_events
 from esimdesk.provisioning.hooks import Accepted, Answer, deliver, refusal
-from esimdesk.provisioning.providers.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
 from esimdesk.provisioning.suppliers.base import InvalidCallback, UpstreamProvider, UsageRecord
+from esimdesk.sandbox.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
 
 __all__ = ["SIGNATURE_HEADER", "handle_simulator_callback", "sign", "simulator_events"]
 
