@@ -42,7 +42,7 @@ from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import Order
 from esimdesk.payments import services as payments
 from esimdesk.payments.settlement import place_order
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period
 from tests.conftest import run_tasks

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "esimdesk.provisioning",
     "esimdesk.notifications",
     "esimdesk.usage",
+    # The upstream simulator and the sandbox payment provider: optional (ESIMDESK_SANDBOX).
+    *(["esimdesk.sandbox"] if config.flag("ESIMDESK_SANDBOX") else []),
     "esimdesk.support",
     "channels",
     "esimdesk.portal",
@@ -323,7 +325,5 @@ ESIMDESK = {
                           if p.strip()],
     "UPSTREAM_PROVIDERS": [p.strip() for p in config.env("ESIMDESK_UPSTREAM_PROVIDERS").split(",")
                            if p.strip()],
-    "SIMULATOR_SMDP_HOST": config.env("ESIMDESK_SIMULATOR_SMDP_HOST"),
-    "SIMULATOR_ICCID_PREFIX": config.env("ESIMDESK_SIMULATOR_ICCID_PREFIX"),
     "SMS_BACKEND": config.env("ESIMDESK_SMS_BACKEND"),
 }

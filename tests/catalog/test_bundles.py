@@ -23,7 +23,8 @@ from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import OrderLine
 from esimdesk.payments import services as payments
-from esimdesk.provisioning.models import Es2Order, SimulatedPlanApplication, SimulatedProfile
+from esimdesk.provisioning.models import Es2Order
+from esimdesk.sandbox.models import SimulatedPlanApplication, SimulatedProfile
 
 ALL = ["simulator", "es2plus", "esimgo"]
 

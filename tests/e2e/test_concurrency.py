@@ -143,7 +143,7 @@ def test_same_idempotency_key_in_parallel_creates_one_order(http: Http) -> None:
 def test_twenty_webhooks_and_twenty_returns_fulfil_once(http: Http) -> None:
     from esimdesk.notifications.models import OutboxMessage
     from esimdesk.orders.models import Receipt
-    from esimdesk.payments.providers.sandbox import SandboxProvider
+    from esimdesk.sandbox.payment import SandboxProvider
     from tests.conftest import run_tasks
 
     order = _order(http, {"type": "new_esim", "plan": "jp-1gb-day"})

@@ -15,7 +15,7 @@ from esimdesk.core import clock
 from esimdesk.core.models import AuditEntry
 from esimdesk.orders.models import Order
 from esimdesk.payments.models import Payment, Refund
-from esimdesk.provisioning.models import SimulatedPlanApplication, SimulatedTopUp
+from esimdesk.sandbox.models import SimulatedPlanApplication, SimulatedTopUp
 from esimdesk.subscriptions.models import Allowance, Period
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay, complete

@@ -14,7 +14,7 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import MemberUsage
 from esimdesk.orders import group_members
 from esimdesk.orders.group_orders import GROUP_RENEWAL
-from esimdesk.provisioning.models import SimulatedPlanApplication
+from esimdesk.sandbox.models import SimulatedPlanApplication
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.subscriptions.pools import PoolCharge, charge_pool
 from tests.builders import FAMILY_PLAN
@@ -98,7 +98,7 @@ def test_lowering_a_cap_below_use_stops_the_member_at_once(family: Family) -> No
 
 
 def test_raising_a_cap_gives_full_service_back_upstream_too(family: Family) -> None:
-    from esimdesk.provisioning.models import SimulatedProfile
+    from esimdesk.sandbox.models import SimulatedProfile
 
     member = family.members[2]
     groups.set_cap(by=family.owner, membership=member, cap_bytes=GB)

@@ -19,7 +19,7 @@ from esimdesk.payments import services as payments
 from esimdesk.payments.models import Refund
 from esimdesk.payments.settlement import place_order
 from esimdesk.provisioning import registry as upstream
-from esimdesk.provisioning.models import SimulatedTopUp
+from esimdesk.sandbox.models import SimulatedTopUp
 from esimdesk.subscriptions import changes
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period

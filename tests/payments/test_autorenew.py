@@ -14,8 +14,8 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.payments import services as payments
 from esimdesk.payments.autorenew import renewals_sweep
-from esimdesk.payments.models import Payment, RenewalAttempt, SandboxRecord, SavedMethod
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.payments.models import Payment, RenewalAttempt, SavedMethod
+from esimdesk.sandbox.models import SandboxRecord, SimulatedProfile
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.models import Period, Subscription
 from tests.builders import MONTH, Shop
@@ -139,7 +139,7 @@ def test_all_retries_fail_the_customer_is_told_and_the_esim_expires_cleanly(user
     assert SimulatedProfile.objects.get().status == "plan_ended"
     assert expiry_sweep() == {"lapsed": 0, "ending_upstream": 0}
     # Paying the renewal later brings it back at once (after expiry, the period starts now).
-    from esimdesk.payments.providers.sandbox import SandboxProvider
+    from esimdesk.sandbox.payment import SandboxProvider
 
     clock.advance(dt.timedelta(hours=2))
     paid_at = clock.now()

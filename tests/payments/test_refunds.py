@@ -15,10 +15,11 @@ from esimdesk.core.money import Money
 from esimdesk.esims.models import Esim
 from esimdesk.notifications.models import OutboxMessage
 from esimdesk.payments import refunds
-from esimdesk.payments.models import Payment, PaymentEvent, Refund, SandboxRecord
+from esimdesk.payments.models import Payment, PaymentEvent, Refund
 from esimdesk.payments.providers.base import ProviderEvent
-from esimdesk.payments.providers.sandbox import sign
 from esimdesk.payments.services import apply_event
+from esimdesk.sandbox.models import SandboxRecord
+from esimdesk.sandbox.payment import sign
 from esimdesk.subscriptions.models import Period
 from tests.builders import DAY, MONTH, Shop, plan
 from tests.conftest import Api, run_tasks
@@ -159,7 +160,7 @@ def test_a_refund_that_arrives_before_the_success_is_held_then_applied(api: Api)
 def test_return_url_reconciles_when_the_webhook_is_lost(api: Api) -> None:
     order = post_order(api, "sg-1gb-day")
     payment = Payment.objects.get()
-    from esimdesk.payments.providers.sandbox import SandboxProvider
+    from esimdesk.sandbox.payment import SandboxProvider
 
     SandboxProvider().complete(reference=payment.provider_reference, outcome="approve")
     assert Payment.objects.get().status == "pending"  # the webhook never arrived
@@ -200,8 +201,8 @@ def test_saved_card_is_remembered_without_card_data(api: Api) -> None:
 
 
 def test_reconciliation_sweep_settles_lost_webhooks_and_expires_walkaways(api: Api) -> None:
-    from esimdesk.payments.providers.sandbox import SandboxProvider
     from esimdesk.payments.sweeps import reconcile_payments
+    from esimdesk.sandbox.payment import SandboxProvider
 
     clock.set_now(START)
     paid_order = post_order(api, DAY)

@@ -12,7 +12,7 @@ from esimdesk.core import clock
 from esimdesk.core.money import Money
 from esimdesk.orders.models import Order
 from esimdesk.payments.models import Payment, PaymentEvent
-from esimdesk.payments.providers.sandbox import SIGNATURE_HEADER, SandboxProvider, sign
+from esimdesk.sandbox.payment import SIGNATURE_HEADER, SandboxProvider, sign
 from tests.builders import DAY
 from tests.conftest import Api
 from tests.e2e.helpers import post_order

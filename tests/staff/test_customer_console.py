@@ -19,7 +19,7 @@ from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim, Reissue
 from esimdesk.notifications.models import Notification
 from esimdesk.orders.models import Order
-from esimdesk.provisioning.models import SimulatedProfile, SimulatedTopUp
+from esimdesk.sandbox.models import SimulatedProfile, SimulatedTopUp
 from esimdesk.staff.customers import customer_context
 from esimdesk.subscriptions.models import Period
 from tests.builders import DAY, Shop

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from esimdesk.core import clock
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, ReminderLog
 from esimdesk.usage import services as usage

@@ -26,7 +26,7 @@ from esimdesk.orders import activation, group_orders, plan_change, topups
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
 from esimdesk.provisioning import registry as upstream
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     ProfileOrder,
     RetryableUpstreamError,

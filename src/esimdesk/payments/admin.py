@@ -15,7 +15,6 @@ from esimdesk.payments.models import (
     PaymentEvent,
     Refund,
     RenewalAttempt,
-    SandboxRecord,
     SavedMethod,
 )
 
@@ -69,12 +68,6 @@ class SavedMethodAdmin(ReadOnlyAdmin):
     list_display = ["user", "provider", "label", "created_at", "removed_at"]
     search_fields = ["user__email", "user__phone", "label"]
     exclude = ["token", "customer_token"]
-
-
-admin.site.register(SandboxRecord, ReadOnlyAdmin,
-                    list_display=["reference", "kind", "payment_id", "amount", "currency",
-                                  "status", "created_at"],
-                    search_fields=["reference", "payment_id"])
 
 
 @admin.register(RenewalAttempt)

@@ -23,14 +23,14 @@ import logging
 
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning import upstream_events
-from esimdesk.provisioning.hooks import Answer, refusal, supplier_callback
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.hooks import Accepted, Answer, refusal
+from esimdesk.provisioning.suppliers.base import (
     InvalidCallback,
     ProfileStatusEvent,
     UpstreamProvider,
 )
-from esimdesk.provisioning.providers.esimgo import SIGNATURE_HEADER, EsimGoProvider
-from esimdesk.provisioning.providers.esimgo import callback_signature as sign
+from esimdesk.provisioning.suppliers.esimgo.adapter import SIGNATURE_HEADER, EsimGoProvider
+from esimdesk.provisioning.suppliers.esimgo.adapter import callback_signature as sign
 
 __all__ = ["SIGNATURE_HEADER", "esimgo_callback", "sign"]
 
@@ -38,8 +38,7 @@ logger = logging.getLogger(__name__)
 SOURCE = EsimGoProvider.name
 
 
-@supplier_callback(SOURCE)
-def esimgo_callback(adapter: UpstreamProvider, body: bytes) -> Answer:
+def esimgo_callback(adapter: UpstreamProvider, body: bytes) -> Answer | Accepted:
     try:
         events = adapter.parse_callback(body=body, headers={})
     except InvalidCallback as error:
@@ -47,10 +46,10 @@ def esimgo_callback(adapter: UpstreamProvider, body: bytes) -> Answer:
         return refusal(error.code, 400)
     # One event per eSIM Go callback.
     if not events or not Esim.objects.filter(iccid=events[0].iccid).exists():
-        return 200, {"ignored": True}
+        return Accepted({"ignored": True})
     applied = upstream_events.apply(provider=SOURCE, events=events)
     if isinstance(events[0], ProfileStatusEvent):
         status = Esim.objects.filter(iccid=events[0].iccid).values_list("status", flat=True)
-        return 200, {"status": status.first()}
-    return 200, {"accepted": applied.accepted, "duplicates": applied.duplicates,
-                 "rejected": [{"index": i, "code": code} for i, code in applied.rejected]}
+        return Accepted({"status": status.first()})
+    return Accepted({"accepted": applied.accepted, "duplicates": applied.duplicates,
+                     "rejected": [{"index": i, "code": code} for i, code in applied.rejected]})

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Sum
 
+from esimdesk import config
 from esimdesk.catalog.models import Plan, SupplierBundle
 from esimdesk.core import clock
-from esimdesk.provisioning.models import SimulatedProfile, SimulatedUsage
+from esimdesk.sandbox.models import SimulatedProfile, SimulatedUsage
 
 UNITS = {"data": "bytes", "voice": "seconds", "sms": "messages"}
 _PLAN_FIELD = {"data": "data_bytes", "voice": "voice_seconds", "sms": "sms_count"}
@@ -22,7 +22,7 @@ def _iso(value: Any) -> str | None:
 
 
 def describe(profile: SimulatedProfile, *, events: int = 20) -> dict[str, Any]:
-    host = settings.ESIMDESK["SIMULATOR_SMDP_HOST"]
+    host = config.env("ESIMDESK_SIMULATOR_SMDP_HOST")
     return {
         "iccid": profile.iccid, "reference": profile.reference, "state": profile.state,
         "service": profile.status, "suspended": profile.suspended,

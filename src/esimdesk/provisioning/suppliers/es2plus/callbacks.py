@@ -28,9 +28,9 @@ from esimdesk.core.errors import IllegalTransition, ValidationFailed
 from esimdesk.core.ids import normalize_eid, normalize_iccid
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.provisioning.hooks import Answer, refusal, supplier_callback
+from esimdesk.provisioning.hooks import Accepted, Answer, refusal
 from esimdesk.provisioning.models import Es2ProgressNotification
-from esimdesk.provisioning.providers.base import UpstreamProvider
+from esimdesk.provisioning.suppliers.base import UpstreamProvider
 
 logger = logging.getLogger(__name__)
 
@@ -175,12 +175,11 @@ def record(fields: dict[str, Any]) -> Es2ProgressNotification:
     return Es2ProgressNotification.objects.create(esim=esim, outcome=outcome, **fields)
 
 
-@supplier_callback("es2plus")
-def handle_download_progress_info(adapter: UpstreamProvider, body: bytes) -> Answer:
+def handle_download_progress_info(adapter: UpstreamProvider, body: bytes) -> Answer | Accepted:
     try:
         fields = parse(body)
     except Malformed as error:
         logger.warning("ES2+ progress notification refused: %s", error)
         return refusal("malformed_notification", 400, {"field": error.field})
     record(fields)
-    return 204, None
+    return Accepted()  # Es2PlusProvider.callback_ack: 204, no body

@@ -22,9 +22,10 @@ from django.db.models import Q, Sum
 from esimdesk.core import audit, clock
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
-from esimdesk.provisioning.hooks import handle_simulator_callback, sign
-from esimdesk.provisioning.models import SimulatedProfile, SimulatedUsage, UsageDrift
-from esimdesk.provisioning.providers.simulator import SimulatorProvider
+from esimdesk.provisioning.models import UsageDrift
+from esimdesk.sandbox.models import SimulatedProfile, SimulatedUsage
+from esimdesk.sandbox.simulator import SimulatorProvider
+from esimdesk.sandbox.simulator_callbacks import handle_simulator_callback, sign
 from esimdesk.subscriptions.models import Period
 from esimdesk.usage.models import UsageEvent
 

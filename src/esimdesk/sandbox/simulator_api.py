@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET
 from esimdesk import config
 from esimdesk.core.errors import MESSAGES, ValidationFailed
 from esimdesk.core.ids import normalize_iccid
-from esimdesk.provisioning import simulator_books
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.sandbox import simulator_books
+from esimdesk.sandbox.models import SimulatedProfile
 
 
 def api_key() -> str:

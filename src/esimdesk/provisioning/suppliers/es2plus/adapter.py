@@ -32,12 +32,14 @@ import requests
 from django.db import IntegrityError, transaction
 
 from esimdesk import config
+from esimdesk.config import Option
 from esimdesk.core import clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import normalize_iccid
 from esimdesk.provisioning import callback_auth, supplier_actions
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
+    Answer,
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,
@@ -76,6 +78,32 @@ def _call_id(reference: str, function: str) -> str:
 
 class Es2PlusProvider(UpstreamProvider):
     name = "es2plus"
+    label = "GSMA ES2+ (SM-DP+)"
+    options = (
+        Option("ESIMDESK_ES2PLUS_URL", "",
+               "SM-DP+ ES2+ base URL, e.g. https://smdp.example.com"),
+        Option("ESIMDESK_ES2PLUS_REQUESTER_ID", "",
+               "functionRequesterIdentifier (your operator id)."),
+        Option("ESIMDESK_ES2PLUS_PROFILE_TYPE", "", "profileType to order (SM-DP+ specific)."),
+        Option("ESIMDESK_ES2PLUS_ICCIDS", "", "Pre-provisioned ICCIDs to order from (a file path, "
+               "one per line), when the SM-DP+ does not pick them."),
+        Option("ESIMDESK_ES2PLUS_CLIENT_CERT", "", "Client certificate (PEM path) for mutual TLS."),
+        Option("ESIMDESK_ES2PLUS_CLIENT_KEY", "", "Client key (PEM path) for mutual TLS.",
+               secret=True),
+        Option("ESIMDESK_ES2PLUS_CA", "", "CA bundle (PEM path) to verify the SM-DP+."),
+        # How the SM-DP+ proves who it is when it calls esimdesk back (docs/providers/es2plus.md).
+        # Every credential configured is required; with none, every callback is refused.
+        Option("ESIMDESK_ES2PLUS_CALLBACK_TOKEN", "", "Bearer secret the SM-DP+ sends in "
+               "'Authorization: Bearer ...' on its callbacks.", secret=True),
+        Option("ESIMDESK_ES2PLUS_CALLBACK_CERT_SUBJECT", "", "Subject DN of the SM-DP+'s client "
+               "certificate, as the TLS proxy passes it (e.g. CN=smdp.example.com,O=Example)."),
+        Option("ESIMDESK_ES2PLUS_CALLBACK_CERT_FINGERPRINT", "", "SHA-1 fingerprint(s) of the "
+               "SM-DP+'s client certificate, hex, comma-separated (colons ignored)."),
+    )
+    callback_handlers = {
+        "gsma/rsp2/es2plus/handleDownloadProgressInfo":
+            "esimdesk.provisioning.suppliers.es2plus.callbacks.handle_download_progress_info",
+    }
     #: seconds for connect and for each read; tests shorten it
     timeout: float = 20.0
 
@@ -335,6 +363,10 @@ class Es2PlusProvider(UpstreamProvider):
             ways.append("certificate")
         return ways
 
+    def callback_ack(self, report: dict[str, Any] | None) -> Answer:
+        """SGP.22 answers a notification with HTTP 204 and no body."""
+        return 204, None
+
     def authenticate_callback(self, *, body: bytes, headers: Mapping[str, str],
                               remote_addr: str) -> None:
         """ES2+ signs nothing: the SM-DP+ proves itself with every credential configured,
@@ -360,7 +392,7 @@ class Es2PlusProvider(UpstreamProvider):
         """One ``handleDownloadProgressInfo``: point 3 (bound profile package downloaded)
         and point 4 (installed), when successful, are status events; a failed point is a
         ``failed`` event; other points are information (no event)."""
-        from esimdesk.provisioning.es2plus_progress import Malformed, parse
+        from esimdesk.provisioning.suppliers.es2plus.callbacks import Malformed, parse
 
         try:
             fields = parse(body)

@@ -24,7 +24,7 @@ from esimdesk import config
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
 from esimdesk.core.models import AuditEntry
-from esimdesk.provisioning.models import (
+from esimdesk.sandbox.models import (
     SimulatedCallback,
     SimulatedProfile,
     SimulatedProfileEvent,
@@ -60,7 +60,7 @@ def schedule_auto_progress(profile: SimulatedProfile, *, after: str = State.RELE
     seconds = _auto_progress_seconds()
     if not seconds or after not in AUTO_PATH[:-1]:
         return False
-    from esimdesk.provisioning.tasks import simulator_progress_task
+    from esimdesk.sandbox.tasks import simulator_progress_task
 
     simulator_progress_task.using(
         run_after=clock.now() + dt.timedelta(seconds=seconds)).enqueue(profile.pk, after)
@@ -140,7 +140,7 @@ def generate_usage(*, profile: SimulatedProfile, quantity: int, kind: str = "dat
 
 
 def _queue(kind: str, body: str) -> SimulatedCallback:
-    from esimdesk.provisioning.tasks import deliver_simulator_callback_task
+    from esimdesk.sandbox.tasks import deliver_simulator_callback_task
 
     callback = SimulatedCallback.objects.create(kind=kind, body=body)
     deliver_simulator_callback_task.enqueue(callback.pk)
@@ -157,9 +157,9 @@ def _accepted(status: int, answer: dict[str, Any]) -> bool:
 
 def deliver(*, callback_id: int, attempt: int = 1) -> str:
     """Send one callback to esimdesk's upstream callback handler, signed."""
-    from esimdesk.provisioning.hooks import handle_simulator_callback
-    from esimdesk.provisioning.providers.simulator import sign
-    from esimdesk.provisioning.tasks import deliver_simulator_callback_task
+    from esimdesk.sandbox.simulator import sign
+    from esimdesk.sandbox.simulator_callbacks import handle_simulator_callback
+    from esimdesk.sandbox.tasks import deliver_simulator_callback_task
 
     callback = SimulatedCallback.objects.filter(pk=callback_id).first()
     if callback is None:
@@ -191,7 +191,7 @@ def deliver(*, callback_id: int, attempt: int = 1) -> str:
 def resend(*, callback_id: int, actor_type: str, actor: str, reason: str = "") -> None:
     """Staff: deliver a callback again (one that gave up, or to replay it on purpose:
     esimdesk must treat the replay as a duplicate)."""
-    from esimdesk.provisioning.tasks import deliver_simulator_callback_task
+    from esimdesk.sandbox.tasks import deliver_simulator_callback_task
 
     with transaction.atomic():
         callback = SimulatedCallback.objects.select_for_update().filter(pk=callback_id).first()

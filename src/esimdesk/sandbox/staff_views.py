@@ -1,7 +1,7 @@
 """``/staff/simulator/``: the upstream simulator's console. Staff see the profiles it issued
 (status, balance), send profile status events by hand, meter usage now, and watch the events
-and callbacks go to esimdesk. Viewing needs ``provisioning.view_simulatedprofile``, acting
-``provisioning.change_simulatedprofile``; every action needs a reason and is audited (by
+and callbacks go to esimdesk. Viewing needs ``sandbox.view_simulatedprofile``, acting
+``sandbox.change_simulatedprofile``; every action needs a reason and is audited (by
 ``provisioning.simulator_events``) with who and why."""
 
 from __future__ import annotations
@@ -23,16 +23,12 @@ from esimdesk import config
 from esimdesk.core import audit
 from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError
-from esimdesk.provisioning import simulator_books, simulator_events
-from esimdesk.provisioning.models import (
-    SimulatedCallback,
-    SimulatedProfile,
-    SimulatedProfileEvent,
-)
-from esimdesk.provisioning.simulator_api import api_key
+from esimdesk.sandbox import simulator_books, simulator_events
+from esimdesk.sandbox.models import SimulatedCallback, SimulatedProfile, SimulatedProfileEvent
+from esimdesk.sandbox.simulator_api import api_key
 
-VIEW = "provisioning.view_simulatedprofile"
-CHANGE = "provisioning.change_simulatedprofile"
+VIEW = "sandbox.view_simulatedprofile"
+CHANGE = "sandbox.change_simulatedprofile"
 MB = 1024 * 1024
 SETTINGS = ("ESIMDESK_SIMULATOR_LATENCY_MS", "ESIMDESK_SIMULATOR_TIMEOUT_MS",
             "ESIMDESK_SIMULATOR_ERROR_RATE", "ESIMDESK_SIMULATOR_TIMEOUT_RATE",

@@ -30,16 +30,10 @@ from django.db.models import Sum
 from django.utils.dateparse import parse_datetime
 
 from esimdesk import config
+from esimdesk.config import Option
 from esimdesk.core import clock
 from esimdesk.core.ids import iccid_with_check_digit
-from esimdesk.provisioning.models import (
-    SimulatedAction,
-    SimulatedPlanApplication,
-    SimulatedProfile,
-    SimulatedTopUp,
-    SimulatedUsage,
-)
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,
@@ -52,6 +46,13 @@ from esimdesk.provisioning.providers.base import (
     UpstreamProvider,
     UsageRecord,
     header,
+)
+from esimdesk.sandbox.models import (
+    SimulatedAction,
+    SimulatedPlanApplication,
+    SimulatedProfile,
+    SimulatedTopUp,
+    SimulatedUsage,
 )
 
 T = TypeVar("T")
@@ -107,13 +108,37 @@ def _restore_service(profile_id: int) -> None:
 
 class SimulatorProvider(UpstreamProvider):
     name = "simulator"
+    label = "Upstream simulator"
+    options = (
+        Option("ESIMDESK_SIMULATOR_SMDP_HOST", "smdp.simulator.esimdesk.test",
+               "SM-DP+ host name the upstream simulator puts in activation codes."),
+        Option("ESIMDESK_SIMULATOR_ICCID_PREFIX", "8999001", "ICCID prefix of simulated profiles."),
+        Option("ESIMDESK_SIMULATOR_FAILURE_RATE", "0",
+               "Share of simulator calls that fail (0 to 1): half before doing the work, half "
+               "after it (an answer lost on the way back), to rehearse retries."),
+        Option("ESIMDESK_SIMULATOR_ERROR_RATE", "0",
+               "Share of simulator calls (0 to 1) that fail before doing the work (retryable)."),
+        Option("ESIMDESK_SIMULATOR_TIMEOUT_RATE", "0",
+               "Share of simulator calls (0 to 1) whose answer is lost after the work was done."),
+        Option("ESIMDESK_SIMULATOR_LATENCY_MS", "0", "Delay added to every simulator call (ms)."),
+        Option("ESIMDESK_SIMULATOR_TIMEOUT_MS", "0",
+               "Simulator call timeout (ms; 0 = none): a latency above it is a timeout, after "
+               "the work was done."),
+        Option("ESIMDESK_SIMULATOR_AUTO_PROGRESS", "0",
+               "Seconds between the status events the simulator sends by itself for a new "
+               "profile (downloaded, installed, enabled); 0 = off (staff send them by hand)."),
+        Option("ESIMDESK_SIMULATOR_API_KEY", "",
+               "Bearer key of the simulator's pull API (/simulator/v1/); default derived from "
+               "the secret key (see docs/providers/simulator.md).", secret=True),
+    )
+    callback_handlers = {"": "esimdesk.sandbox.simulator_callbacks.simulator_events"}
 
     def __init__(self, *, sleep: Callable[[float], None] | None = None,
                  rng: random.Random | None = None) -> None:
         """``sleep`` and ``rng`` are injectable so tests check the latency and the failure
         draws without waiting or guessing."""
-        self.smdp_host = str(settings.ESIMDESK["SIMULATOR_SMDP_HOST"])
-        self.iccid_prefix = str(settings.ESIMDESK["SIMULATOR_ICCID_PREFIX"])
+        self.smdp_host = str(config.env("ESIMDESK_SIMULATOR_SMDP_HOST"))
+        self.iccid_prefix = str(config.env("ESIMDESK_SIMULATOR_ICCID_PREFIX"))
         if not (self.iccid_prefix.isdigit() and 2 <= len(self.iccid_prefix) <= 9):
             raise FinalUpstreamError("ESIMDESK_SIMULATOR_ICCID_PREFIX must be 2-9 digits",
                                      code="simulator_misconfigured")
@@ -182,7 +207,7 @@ class SimulatorProvider(UpstreamProvider):
                 serial = str(profile.pk).zfill(18 - len(self.iccid_prefix))
                 profile.iccid = iccid_with_check_digit(self.iccid_prefix + serial)
                 profile.save(update_fields=["iccid"])
-                from esimdesk.provisioning import simulator_events
+                from esimdesk.sandbox import simulator_events
 
                 simulator_events.schedule_auto_progress(profile)
         except IntegrityError:

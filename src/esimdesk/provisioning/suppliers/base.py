@@ -27,12 +27,21 @@ suspend / resume   bar the ICCID from the network for now / lift the bar
 revoke             the profile can never be used again (reissue, fraud, refund)
 =================  ==========================================================================
 
-Inbound, every callback goes the same way (``provisioning.hooks``): its route answers only
-while the supplier is in ``ESIMDESK_UPSTREAM_PROVIDERS``; a body over
+Inbound, every callback goes the same way (``provisioning.hooks``): it comes to
+``/hooks/upstream/<name>/<rest>``, which answers only while the supplier is in
+``ESIMDESK_UPSTREAM_PROVIDERS`` and ``rest`` is one of its ``callback_handlers``; a body over
 ``callback_max_bytes`` is refused unread; ``authenticate_callback`` proves who sent it
-(a signature, or a credential the supplier presents); only then does ``parse_callback`` turn
-it into typed events (``ProfileStatusEvent``, ``UsageRecord``), which
-``provisioning.upstream_events.apply`` applies to esimdesk exactly once.
+(a signature, or a credential the supplier presents); only then does the handler (in the
+supplier's ``callbacks`` module) read it, usually through ``parse_callback``, which turns it
+into typed events (``ProfileStatusEvent``, ``UsageRecord``) that
+``provisioning.upstream_events.apply`` applies to esimdesk exactly once; ``callback_ack``
+says what the supplier is answered for a callback esimdesk took.
+
+Options and label: ``label`` names the supplier to staff; ``options`` declares every
+``ESIMDESK_*`` setting the adapter reads (``esimdesk.config.Option``: name, default, help,
+secret or not). ``esimdesk.config`` collects them from the supplier registry, so
+``esimdesk check`` and the staff console list them; an adapter reads them with
+``config.env``.
 """
 
 from __future__ import annotations
@@ -41,6 +50,9 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from esimdesk.config import Option
 
 
 class UpstreamError(Exception):
@@ -119,6 +131,9 @@ class UsageRecord:
 #: What ``parse_callback`` returns a list of.
 UpstreamEvent = ProfileStatusEvent | UsageRecord
 
+#: An answer to a callback: (HTTP status, JSON body, or None for an empty answer)
+Answer = tuple[int, dict[str, Any] | None]
+
 
 def header(headers: Mapping[str, str], name: str) -> str:
     """One header's value, whatever the case of its name (Django's ``request.headers`` is
@@ -158,6 +173,14 @@ class TopUpApplication:
 class UpstreamProvider(ABC):
     #: configured name, e.g. ``simulator``
     name: str = ""
+    #: what staff see it called
+    label: str = ""
+    #: the ``ESIMDESK_*`` options the adapter reads (collected by ``esimdesk.config``)
+    options: tuple[Option, ...] = ()
+    #: the callback routes the supplier calls: ``rest`` of ``/hooks/upstream/<name>/<rest>``
+    #: ("" for ``/hooks/upstream/<name>`` itself) -> dotted path of the handler in the
+    #: supplier's ``callbacks`` module (imported on the first callback)
+    callback_handlers: Mapping[str, str] = {}
     #: the largest callback body this supplier sends, in bytes: a larger one is answered 413
     #: without being read (well under the server-wide limit; a supplier sends small messages)
     callback_max_bytes: int = 64 * 1024
@@ -258,3 +281,14 @@ class UpstreamProvider(ABC):
         still gets a 200). Reads nothing from and writes nothing to the database: applying
         is ``upstream_events.apply``'s job."""
         raise InvalidCallback(f"{self.name} sends no callbacks", code="not_supported")
+
+    def callback_ack(self, report: dict[str, Any] | None) -> Answer:
+        """What the supplier is answered for a callback esimdesk accepted (authenticated,
+        then stored or knowingly ignored): the HTTP status and JSON body its protocol expects.
+        ``report`` is what the handler says it did (counts, a status), or None.
+
+        By default a 200 with the report as JSON (suppliers retry anything else). A protocol
+        that fixes the answer overrides it: ES2+ notifications are answered 204 with no body
+        (SGP.22). Refusals are not acknowledgements: they keep the error shape of ``hooks``.
+        Reads nothing from and writes nothing to the database."""
+        return 200, report

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from esimdesk.provisioning import simulator_events
+from esimdesk.sandbox import simulator_events
 
 
 @task()

@@ -38,13 +38,14 @@ import requests
 from django.db import IntegrityError, transaction
 
 from esimdesk import config
+from esimdesk.config import Option
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import iccid_with_check_digit, normalize_iccid
 from esimdesk.core.models import AuditEntry
 from esimdesk.provisioning import supplier_actions
 from esimdesk.provisioning.models import EsimGoOrder
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,
@@ -115,6 +116,15 @@ def clean_iccid(value: str, *, order: EsimGoOrder | None = None) -> str:
 
 class EsimGoProvider(UpstreamProvider):
     name = "esimgo"
+    label = "eSIM Go"
+    options = (
+        # eSIM Go (wholesale reseller API v2.5).
+        Option("ESIMDESK_ESIMGO_API_KEY", "", "eSIM Go API key.", secret=True),
+        Option("ESIMDESK_ESIMGO_API_BASE", "https://api.esim-go.com/v2.5", "eSIM Go API base URL."),
+        Option("ESIMDESK_ESIMGO_CALLBACK_SECRET", "", "Key eSIM Go signs callbacks with (HMAC).",
+               secret=True),
+    )
+    callback_handlers = {"": "esimdesk.provisioning.suppliers.esimgo.callbacks.esimgo_callback"}
 
     def __init__(self) -> None:
         # The key is checked on the first API call, not here: receiving callbacks needs

@@ -29,9 +29,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from esimdesk import config
+from esimdesk.config import Option
 from esimdesk.core import clock
 from esimdesk.core.money import Money
-from esimdesk.payments.models import SandboxRecord
 from esimdesk.payments.providers.base import (
     MAX_EVENT_AMOUNT,
     FinalProviderError,
@@ -45,6 +45,7 @@ from esimdesk.payments.providers.base import (
     StartRequest,
     StartResult,
 )
+from esimdesk.sandbox.models import SandboxRecord
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 TOLERANCE_SECONDS = 300
@@ -107,6 +108,11 @@ def _payload(body: bytes) -> dict[str, Any]:
 
 class SandboxProvider(PaymentProvider):
     name = "sandbox"
+    label = _("Test card (sandbox)")
+    options = (
+        Option("ESIMDESK_SANDBOX_CURRENCIES", "CNY,USD,EUR,HKD,JPY,GBP,KRW,SGD",
+               "Currencies the sandbox provider accepts.", console=True),
+    )
     supports_saved_methods = True
 
     def __init__(self) -> None:
@@ -119,7 +125,7 @@ class SandboxProvider(PaymentProvider):
             reference="sbx_" + secrets.token_urlsafe(16), kind="charge",
             payment_id=request.payment_id, amount=request.amount.amount,
             currency=request.amount.currency, wants_saved=request.save_method)
-        url = settings.PUBLIC_URL + reverse("portal:sandbox_pay", args=[record.reference])
+        url = settings.PUBLIC_URL + reverse("sandbox_pay", args=[record.reference])
         return StartResult(provider_reference=record.reference,
                            next_action=NextAction(type="redirect", url=url))
 
