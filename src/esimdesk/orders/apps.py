@@ -5,3 +5,11 @@ class OrdersConfig(AppConfig):
     name = "esimdesk.orders"
     label = "orders"
     verbose_name = "Orders"
+
+    def ready(self) -> None:
+        from esimdesk.orders import group_kinds
+        from esimdesk.orders.kinds import new_esim, plan_change, registry, renewal, top_up
+
+        for kind in (new_esim.KIND, renewal.KIND, top_up.KIND, plan_change.KIND,
+                     *group_kinds.KINDS):
+            registry.register(kind)

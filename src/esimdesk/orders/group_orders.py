@@ -36,7 +36,6 @@ GROUP_PLAN = "group_plan"
 GROUP_RENEWAL = "group_renew"
 GROUP_TOP_UP = group_topups.GROUP_TOP_UP
 GROUP_SEATS = group_seats.GROUP_SEATS
-GROUP_LINE_TYPES = (GROUP_PLAN, GROUP_RENEWAL, GROUP_TOP_UP, GROUP_SEATS)
 _KIND_FOR = {Group.Kind.FAMILY: Plan.Kind.FAMILY, Group.Kind.ENTERPRISE: Plan.Kind.ENTERPRISE}
 
 
@@ -66,11 +65,8 @@ def breakdown(*, plan: Plan, terms: GroupPlanTerms, members: int,
 
 
 def price_group_line(user: Any, line: LineRequest, currency: str) -> PricedLine:
-    """Validate a group line for ``user`` (owner or administrator) and price it."""
-    if line.type == GROUP_TOP_UP:
-        return group_topups.price_group_top_up(user, line, currency)
-    if line.type == GROUP_SEATS:
-        return group_seats.price_group_seats(user, line, currency)
+    """Validate a ``group_plan`` or ``group_renew`` line for ``user`` (owner or
+    administrator) and price it."""
     if not line.group:
         raise ValidationFailed(_("Say which group the plan is for."), code="group_required")
     manager = groups.manager_of(user=user, group_id=int(line.group))
@@ -106,24 +102,9 @@ def price_group_line(user: Any, line: LineRequest, currency: str) -> PricedLine:
                       group=group, members=members, breakdown=parts)
 
 
-def record_group_lines(created: list[OrderLine], priced: list[PricedLine]) -> None:
-    """Called by ``create_order`` in its transaction, with the lines it just created."""
-    GroupLine.objects.bulk_create([
-        GroupLine(line=line, group=p.group, members=p.members,
-                  unit_amount=int((p.breakdown or {})["unit_price"]),
-                  percent_off=int((p.breakdown or {})["percent_off"]))
-        for line, p in zip(created, priced, strict=True) if p.type in GROUP_LINE_TYPES])
-
-
 def fulfil_group_line(line: OrderLine) -> None:
     """Add the pool's next period (once: the line is locked and marked fulfilled in the same
     transaction), set the seats, and queue the plan upstream on every member's eSIM."""
-    if line.type == GROUP_TOP_UP:
-        group_topups.fulfil_group_top_up(line)
-        return
-    if line.type == GROUP_SEATS:
-        group_seats.fulfil_group_seats(line)
-        return
     with transaction.atomic():
         locked = OrderLine.objects.select_for_update().get(pk=line.pk)
         if locked.fulfilled_at is not None:

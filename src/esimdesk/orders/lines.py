@@ -9,7 +9,7 @@ from typing import Any
 from esimdesk.catalog.models import Plan, TopUpProduct
 from esimdesk.core.money import Money
 from esimdesk.esims.models import Esim
-from esimdesk.orders.models import group_label, line_label
+from esimdesk.orders.kinds import registry as kinds
 from esimdesk.subscriptions.models import Period
 
 
@@ -52,13 +52,12 @@ class PricedLine:
     members: int = 0
     breakdown: dict[str, Any] | None = None
 
+    #: plan change now: the period it ends (stored as ``OrderLine.replaced_period``)
+    replaced_period: Period | None = None
+
     @property
     def label(self) -> str:
-        if self.group is not None:
-            return group_label(self.type, self.plan, self.group.name, self.members,
-                               product=self.product)
-        return line_label(self.type, self.plan, self.esim, product=self.product,
-                          when=self.when)
+        return kinds.kind_for(self.type).quote_label(self)
 
     @property
     def credit_amount(self) -> int:
