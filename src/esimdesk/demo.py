@@ -33,7 +33,7 @@ def load_demo() -> list[str]:
     from esimdesk.support.demo import load_canned_replies
 
     lines.append(f"support: {load_canned_replies()} canned replies")
-    from esimdesk.groups.demo import load_group_plans
+    from esimdesk.sharedplans.demo import load_group_plans
 
     lines.append(f"groups: {load_group_plans()} family and organisation plans")
     if not User.objects.filter(email=STAFF[0]).exists():

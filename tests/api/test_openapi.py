@@ -14,17 +14,17 @@ from esimdesk.core.api.schemas import MAX_PAGE, MAX_PAGE_SIZE
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group, Invitation
 from esimdesk.notifications.models import NotificationPreference
-from esimdesk.orders.group_orders import GROUP_PLAN
+from esimdesk.sharedplans.plans import GROUP_PLAN
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
-from tests.groups.conftest import TEAM_PLAN, buy, new_user
+from tests.sharedplans.conftest import TEAM_PLAN, buy, new_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def group_plans(catalog: None) -> None:
-    from esimdesk.groups.demo import load_group_plans
+    from esimdesk.sharedplans.demo import load_group_plans
 
     load_group_plans()
 

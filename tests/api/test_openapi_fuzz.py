@@ -173,17 +173,17 @@ def build_world() -> World:
     an invitation to someone else's group, notices and a support conversation."""
     from esimdesk.accounts.models import User
     from esimdesk.groups import services as groups
-    from esimdesk.groups.demo import load_group_plans
     from esimdesk.groups.models import Group
     from esimdesk.notifications.models import Notification
-    from esimdesk.orders import group_members
     from esimdesk.orders import services as orders
     from esimdesk.payments import services as payments
     from esimdesk.payments.models import Payment, Refund, SavedMethod
+    from esimdesk.sharedplans import members as group_members
+    from esimdesk.sharedplans.demo import load_group_plans
     from tests.conftest import Api, run_tasks
     from tests.e2e.helpers import buy, buy_and_pay
-    from tests.groups.conftest import buy as buy_group_plan
-    from tests.groups.conftest import new_user
+    from tests.sharedplans.conftest import buy as buy_group_plan
+    from tests.sharedplans.conftest import new_user
 
     load_group_plans()
     api = Api.signup("traveller@example.com")

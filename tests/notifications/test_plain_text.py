@@ -128,9 +128,9 @@ def test_order_confirmation_names_the_customer_as_written(catalog: None) -> None
 @pytest.mark.django_db
 def test_invitations_by_email_and_sms_name_the_group_as_written(catalog: None) -> None:
     from esimdesk.groups import services as groups
-    from esimdesk.groups.demo import load_group_plans
     from esimdesk.groups.models import Group
-    from tests.groups.conftest import buy
+    from esimdesk.sharedplans.demo import load_group_plans
+    from tests.sharedplans.conftest import buy
 
     load_group_plans()
     owner = User.objects.create_user("anne@example.com", "x-long-password-1", name=NAME)

@@ -7,9 +7,7 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from esimdesk.orders import group_kinds
         from esimdesk.orders.kinds import new_esim, plan_change, registry, renewal, top_up
 
-        for kind in (new_esim.KIND, renewal.KIND, top_up.KIND, plan_change.KIND,
-                     *group_kinds.KINDS):
+        for kind in (new_esim.KIND, renewal.KIND, top_up.KIND, plan_change.KIND):
             registry.register(kind)

@@ -21,7 +21,7 @@ class LineRequest:
     product: str | None = None
     #: plan change: ``now`` or ``period_end``
     when: str | None = None
-    #: group plans (``orders.group_orders``): the group's id and the seats bought
+    #: group plans (``sharedplans.plans``): the group's id and the seats bought
     group: int | None = None
     members: int | None = None
 
@@ -47,7 +47,7 @@ class PricedLine:
     ends_at: dt.datetime | None = None
     #: plan change now: the breakdown of the credit (``proration.Quote.as_dict``)
     quote: dict[str, object] | None = None
-    #: group plans: the group, the seats and the price breakdown (``group_orders.breakdown``)
+    #: group plans: the group, the seats and the price breakdown (``sharedplans.plans.breakdown``)
     group: Any = None
     members: int = 0
     breakdown: dict[str, Any] | None = None

@@ -180,38 +180,3 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-
-class MonthlyInvoice(models.Model):
-    """What an organisation billed by monthly invoice owes for one calendar month (UTC): its
-    group orders placed on account that month, in one currency. Issued once, after the
-    month ends, by the ``invoices`` sweep; finance marks it paid when the transfer arrives."""
-
-    class Status(models.TextChoices):
-        ISSUED = "issued", gettext_lazy("Issued")
-        PAID = "paid", gettext_lazy("Paid")
-
-    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="invoices")
-    month = models.DateField(help_text="first day of the month billed")
-    currency = models.CharField(max_length=3)
-    number = models.CharField(max_length=30, unique=True)
-    total = models.BigIntegerField(help_text="minor units")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
-    issued_at = models.DateTimeField(default=clock.now)
-    due_at = models.DateTimeField()
-    paid_at = models.DateTimeField(null=True, blank=True)
-    paid_reference = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["-month", "group_id"]
-        constraints = [models.UniqueConstraint(fields=["group", "month", "currency"],
-                                               name="one_invoice_per_group_month_currency"),
-                       models.CheckConstraint(condition=Q(total__gte=0),
-                                              name="invoice_total_not_negative")]
-
-    def __str__(self) -> str:
-        return self.number
-
-    @property
-    def total_money(self) -> Money:
-        return Money(self.total, self.currency)

@@ -26,7 +26,7 @@ from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications import services as notifications
 from esimdesk.notifications.models import Notification, NotificationPreference, OutboxMessage
 from esimdesk.orders import services as orders
-from esimdesk.orders.models import MonthlyInvoice, Order, OrderLine, Receipt
+from esimdesk.orders.models import Order, OrderLine, Receipt
 from esimdesk.payments.models import (
     Payment,
     PaymentEvent,
@@ -46,6 +46,7 @@ from esimdesk.provisioning.models import (
     SimulatedUsage,
     UsageDrift,
 )
+from esimdesk.sharedplans.models import MonthlyInvoice
 
 # The catalog (plans, prices, supplier bundles, exchange rates) registers in its own module.
 from esimdesk.staff import admin_catalog  # noqa: F401 - registers plans, prices, bundles, rates

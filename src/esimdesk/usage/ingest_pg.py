@@ -36,7 +36,7 @@ commits: a delete waits there and its trigger then sees these events. A period t
 away between steps 2 and 3 raises ``ConcurrentDuplicate``, and the caller retries the whole
 batch (whose records are then rejected).
 
-Records of pooled eSIMs never reach this module: ``usage.pooled`` charges them to their pools
+Records of pooled eSIMs never reach this module: ``sharedplans.pooled`` charges them to their pools
 first, in the same transaction, and passes on the rest.
 """
 
