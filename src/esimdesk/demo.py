@@ -14,11 +14,11 @@ from esimdesk.catalog.models import GB, Plan
 from esimdesk.core import clock
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.groups.demo import load_group_plans
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.orders.services import LineRequest
 from esimdesk.payments import services as payments
+from esimdesk.sharedplans.demo import load_group_plans
 from esimdesk.subscriptions.models import Allowance
 from esimdesk.support.demo import load_canned_replies
 

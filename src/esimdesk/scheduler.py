@@ -13,9 +13,9 @@ from django.db import close_old_connections
 
 from esimdesk.accounts.counters import sweep_expired
 from esimdesk.core.heartbeat import beat
-from esimdesk.orders.invoicing import issue_invoices
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.sweeps import reconcile_payments
+from esimdesk.sharedplans.invoicing import issue_invoices
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.reminders import reminders_sweep
 from esimdesk.subscriptions.services import sync_period_states

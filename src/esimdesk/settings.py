@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "esimdesk.subscriptions",
     "esimdesk.orders",
     "esimdesk.payments",
+    "esimdesk.sharedplans",
     "esimdesk.provisioning",
     "esimdesk.notifications",
     "esimdesk.usage",

@@ -175,15 +175,15 @@ def build_world() -> World:
     from esimdesk.groups import services as groups
     from esimdesk.groups.models import Group
     from esimdesk.notifications.models import Notification
-    from esimdesk.orders import group_members
     from esimdesk.orders import services as orders
     from esimdesk.payments import services as payments
     from esimdesk.payments.models import Payment, Refund, SavedMethod
+    from esimdesk.sharedplans import members as group_members
     from tests.builders import make_group_plans, plan, top_up
     from tests.conftest import Api, run_tasks
     from tests.e2e.helpers import buy_and_pay, post_order
-    from tests.groups.conftest import buy_seats as buy_group_plan
-    from tests.groups.conftest import new_user
+    from tests.sharedplans.conftest import buy_seats as buy_group_plan
+    from tests.sharedplans.conftest import new_user
 
     day = plan(usd=299)
     month = plan(unit="month", data_gb=10, usd=1699)

@@ -79,8 +79,8 @@ def _logged_in(browser: Any, base: str, user: User) -> Any:
 
 
 def test_portal_pages_under_the_policy(browser: Any, site: str, catalog: None) -> None:
-    from esimdesk.groups.demo import load_group_plans
-    from tests.groups.conftest import build_family
+    from esimdesk.sharedplans.demo import load_group_plans
+    from tests.sharedplans.conftest import build_family
 
     load_group_plans()
     family = build_family(2)

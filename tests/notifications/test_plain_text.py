@@ -131,7 +131,7 @@ def test_invitations_by_email_and_sms_name_the_group_as_written(db: None) -> Non
     from esimdesk.groups import services as groups
     from esimdesk.groups.models import Group
     from tests.builders import make_group_plans
-    from tests.groups.conftest import buy_seats
+    from tests.sharedplans.conftest import buy_seats
 
     make_group_plans()
     owner = User.objects.create_user("anne@example.com", "x-long-password-1", name=NAME)

@@ -1,5 +1,5 @@
 """Orders in the staff console, searchable by number, customer and ICCID, with their lines;
-receipts and monthly invoices are read-only."""
+receipts are read-only."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.orders import services as orders
-from esimdesk.orders.models import MonthlyInvoice, Order, OrderLine, Receipt
+from esimdesk.orders.models import Order, OrderLine, Receipt
 
 
 class OrderLineInline(admin.TabularInline):
@@ -45,11 +45,6 @@ class OrderAdmin(AuditedAdmin):
 
 
 admin.site.register(Receipt, ReadOnlyAdmin, search_fields=["number", "order__number"])
-
-
-admin.site.register(MonthlyInvoice, ReadOnlyAdmin,  # issued by the sweep, paid on its page
-                    search_fields=["number", "group__name", "group__company_name"],
-                    list_display=["number", "group", "month", "status", "due_at"])
 
 
 @admin.register(OrderLine)

@@ -24,13 +24,13 @@ from django.utils.translation import gettext as _
 from esimdesk.core import audit
 from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
-from esimdesk.orders import invoicing
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import NO_PAYMENT, Order, OrderLine
 from esimdesk.payments import refunds, registry
 from esimdesk.payments import services as payments
 from esimdesk.payments.models import Payment, Refund
 from esimdesk.payments.providers.base import Device
+from esimdesk.sharedplans import invoicing
 
 logger = logging.getLogger(__name__)
 MAX_CHAIN = 50

@@ -6,12 +6,12 @@ from esimdesk.portal.views import (
     changes,
     devices,
     esims,
-    groups,
     notifications,
     orders,
     pay,
     usage,
 )
+from esimdesk.sharedplans import views as groups
 
 app_name = "portal"
 

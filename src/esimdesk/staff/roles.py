@@ -76,8 +76,8 @@ FINANCE_PERMISSIONS = (
     "payments.view_refund",
     "payments.add_refund",
     "payments.view_renewalattempt",
-    "orders.view_monthlyinvoice",
-    "orders.change_monthlyinvoice",  # record that an organisation's invoice was paid
+    "sharedplans.view_monthlyinvoice",
+    "sharedplans.change_monthlyinvoice",  # record that an organisation's invoice was paid
     "catalog.view_plan",
     "catalog.view_supplierbundle",
     "catalog.view_exchangerate",

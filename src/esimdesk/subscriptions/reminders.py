@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -148,19 +148,23 @@ def _data_view(period: Period) -> dict[str, int]:
             "used_percent": 100 if total == 0 else min(100, used * 100 // total)}
 
 
+#: Reminder sweeps of feature apps above subscriptions, by name (the key of their count in
+#: ``reminders_sweep``'s answer); ``sharedplans`` adds ``pools`` in its ``ready``.
+EXTRA_SWEEPS: dict[str, Callable[..., int]] = {}
+
+
 def reminders_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Record what is due (set-based, fast at any scale) and leave the rendering and sending
     to the worker, in batches."""
-    from esimdesk.subscriptions.pool_reminders import pool_expiry_sweep
-
     recorded = record_due_reminders(now=now)
-    pools = pool_expiry_sweep(now=now)  # group pools: few, recorded and sent at once
+    # Sweeps kept by feature apps (group pools: few, recorded and sent at once).
+    extra = {name: sweep(now=now) for name, sweep in EXTRA_SWEEPS.items()}
     pending = ReminderLog.objects.filter(sent_at__isnull=True).exclude(kind="lapsed").exists()
     queued = DBTaskResult.objects.filter(task_path=SEND_TASK_PATH,
                                          status=TaskResultStatus.READY).exists()
     if pending and not queued:  # one batch at a time is enough: it queues the next itself
         send_reminders_task.enqueue()
-    return {"recorded": recorded, "sending": int(pending), "pools": pools}
+    return {"recorded": recorded, "sending": int(pending), **extra}
 
 
 SEND_TASK_PATH = f"{__name__}.send_reminders_task"

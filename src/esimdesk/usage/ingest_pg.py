@@ -40,7 +40,7 @@ How a bucket is charged is ``subscriptions.allowance_policy``'s rule: the statem
 assembled from its SQL fragments once, at import (``_POLICY``), so a batch costs no Python
 per record for it.
 
-Records of pooled eSIMs never reach this module: ``usage.pooled`` charges them to their pools
+Records of pooled eSIMs never reach this module: ``sharedplans.pooled`` charges them to their pools
 first, in the same transaction, and passes on the rest.
 """
 

@@ -27,10 +27,10 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from esimdesk import config
 from esimdesk.core import clock
+from esimdesk.sharedplans.pooled import charge_pooled_rows
 from esimdesk.subscriptions.reminder_rule import low_data_bands
 from esimdesk.subscriptions.reminders import low_data_thresholds, parse_duration
 from esimdesk.usage.ingest_pg import ConcurrentDuplicate, Row
-from esimdesk.usage.pooled import charge_pooled_rows
 from esimdesk.usage.records import CLOCK_SKEW, KINDS, MAX_ID_LENGTH, MAX_QUANTITY, Record, validate
 
 
