@@ -36,13 +36,13 @@ from esimdesk.core import clock
 from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.groups.models import GroupPlanTerms, MemberPriceTier
 from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import Order
 from esimdesk.payments import services as payments
 from esimdesk.payments.settlement import place_order
 from esimdesk.sandbox.models import SimulatedProfile
+from esimdesk.sharedplans.models import GroupPlanTerms, MemberPriceTier
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period
 from tests.conftest import run_tasks
