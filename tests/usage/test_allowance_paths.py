@@ -28,7 +28,8 @@ from esimdesk.accounts.models import User
 from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
 from esimdesk.esims import services as esims
-from esimdesk.groups.models import Group, Membership, MemberUsage
+from esimdesk.groups.models import Group, Membership
+from esimdesk.sharedplans.models import MemberUsage
 from esimdesk.subscriptions import allowance_policy as policy
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog, Subscription
