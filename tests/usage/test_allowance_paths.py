@@ -25,7 +25,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from esimdesk.accounts.models import User
-from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
 from esimdesk.esims import services as esims
 from esimdesk.groups.models import Group, Membership
@@ -37,7 +36,8 @@ from esimdesk.usage import ingest_sqlite
 from esimdesk.usage import services as usage
 from esimdesk.usage.models import UsageEvent
 from esimdesk.usage.records import CLOCK_SKEW, Record
-from tests.usage.helpers import iccid, make_esim, rec
+from tests.builders import iccid, make_esim, period_of
+from tests.usage.helpers import rec
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
@@ -85,7 +85,8 @@ def _set_buckets(periods: tuple[int, int]) -> None:
 
 
 def _personal_lane(n: int) -> Lane:
-    esim, first = make_esim(n)
+    esim = make_esim(n=n)
+    first = period_of(esim)
     second = subscriptions.add_period(subscription=esim.subscription, plan=first.plan)
     lane = Lane(esim.iccid, (first.pk, second.pk))
     _set_buckets(lane.periods)
@@ -95,7 +96,7 @@ def _personal_lane(n: int) -> Lane:
 def _pool_lane(n: int, first: Period, second: Period) -> Lane:
     owner = User.objects.create_user(f"pool{n}@example.com", "x-long-password-1")
     group = Group.objects.create(kind=Group.Kind.FAMILY, name="Pool", owner=owner, seats=1)
-    plan = Plan.objects.get(code="jp-10gb-month")
+    plan = first.plan
     subscription = Subscription.objects.create(group=group, plan=plan)
     periods = tuple(
         Period.objects.create(subscription=subscription, sequence=index, plan=plan,
