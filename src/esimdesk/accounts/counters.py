@@ -68,20 +68,16 @@ class DatabaseCounters:
         return Count(hits, max(1, math.ceil((expires_ms - now) / 1000)))
 
     def undo(self, key: str) -> None:
-
-
         SignInCounter.objects.filter(name=key, hits__gt=0, expires_ms__gt=_now_ms()).update(
             hits=F("hits") - 1)
 
     def peek(self, keys: Iterable[str]) -> dict[str, Count]:
-
         now = _now_ms()
         rows = SignInCounter.objects.filter(name__in=list(keys), expires_ms__gt=now)
         return {row.name: Count(row.hits, max(1, math.ceil((row.expires_ms - now) / 1000)))
                 for row in rows}
 
     def clear(self, keys: Iterable[str]) -> None:
-
         SignInCounter.objects.filter(name__in=list(keys)).delete()
 
     def sweep(self) -> int:

@@ -49,7 +49,6 @@ def forget() -> None:
 
 
 def _reload() -> None:
-
     try:
         rows = list(ConsoleSetting.objects.values_list("name", "value_encrypted"))
     except DatabaseError:  # before migrations, or the database is away: environment only

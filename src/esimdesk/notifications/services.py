@@ -180,7 +180,6 @@ def _queue(*, dedupe_key: str | None, **fields: Any) -> Notification:
 
 
 def _create_once(key: str, *, enqueue: bool, **fields: Any) -> Notification:
-
     existing = Notification.objects.filter(dedupe_key=key).first()
     if existing is not None:
         return existing
