@@ -8,8 +8,16 @@ import pytest
 from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from esimdesk.core import clock
+
+# Property tests share a machine with parallel workers: time is no measure of their inputs
+# (speed is shown by the benchmarks, never by tests).
+hypothesis_settings.register_profile("esimdesk", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("esimdesk")
 
 # The live test server accepts bursts of parallel requests (the concurrency tests send 40 at
 # once); the socketserver default backlog of a few connections would reset them.

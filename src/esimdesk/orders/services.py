@@ -12,11 +12,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 from esimdesk.orders import activation
+from esimdesk.orders.confirmation import queue_confirmation
 from esimdesk.orders.kinds import registry as kinds
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
@@ -46,8 +48,8 @@ def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[P
         except DomainError as error:
             error.detail = {**(error.detail or {}), "line": index}
             raise
-    for index, line in enumerate(priced):
-        kinds.kind_for(line.type).check_order(priced=priced, index=index)
+    for index, each in enumerate(priced):
+        kinds.kind_for(each.type).check_order(priced=priced, index=index)
     return priced
 
 
@@ -109,8 +111,6 @@ def mark_paid(*, order_id: int, provider: str, method: str, actor: str) -> Order
 
     Idempotent: an order already paid is returned unchanged and nothing is queued again.
     """
-    from esimdesk.orders.tasks import fulfil_order_task
-
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != Order.Status.AWAITING_PAYMENT:
@@ -148,8 +148,6 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
                    else order.paid_at or order.created_at)
         run_after = clock.now() + activation.retry_delay(attempt)
         if run_after < activation.deadline_after(started):
-            from esimdesk.orders.tasks import fulfil_order_task
-
             fulfil_order_task.using(run_after=run_after).enqueue(order_id, attempt + 1, since)
             logger.warning("order %s: upstream busy (%s), retry %d", order.number, error,
                            attempt)
@@ -160,6 +158,13 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
         _fail(order_id, str(error))
         return "failed"
     return _complete(order_id)
+
+
+@task()
+def fulfil_order_task(order_id: int, attempt: int = 1, since: str | None = None) -> str:
+    """``fulfil_order`` from the worker: enqueued by ``mark_paid`` in the paying transaction,
+    again by itself for a retry, and by ``retry_fulfilment``."""
+    return fulfil_order(order_id=order_id, attempt=attempt, since=since)
 
 
 def _fail(order_id: int, reason: str) -> None:
@@ -177,8 +182,6 @@ def _fail(order_id: int, reason: str) -> None:
 
 
 def _complete(order_id: int) -> str:
-    from esimdesk.orders.confirmation import queue_confirmation
-
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status == Order.Status.FULFILLED:
@@ -213,8 +216,6 @@ def retry_fulfilment(*, order_ids: list[int], actor: str, reason: str = "") -> i
     """Staff: try again an order that is paid but not fulfilled (e.g. every supplier failed),
     from the first of the plan's suppliers, with fresh attempt counts and a fresh deadline.
     Returns how many."""
-    from esimdesk.orders.tasks import fulfil_order_task
-
     queued = 0
     with transaction.atomic():
         for order in Order.objects.select_for_update().filter(
