@@ -15,6 +15,7 @@ class SandboxConfig(AppConfig):
         from esimdesk import scheduler
         from esimdesk.payments import registry as payment_providers
         from esimdesk.provisioning import registry as suppliers
+        from esimdesk.sandbox import simulator, simulator_events
         from esimdesk.sandbox.payment import SandboxProvider
         from esimdesk.sandbox.usage_simulation import (
             usage_reconciliation_sweep,
@@ -25,6 +26,7 @@ class SandboxConfig(AppConfig):
         payment_providers.register(SandboxProvider.name,
                                    "esimdesk.sandbox.payment.SandboxProvider",
                                    label=SandboxProvider.label, options=SandboxProvider.options)
+        simulator.on_profile_issued(simulator_events.schedule_auto_progress)
         # Both do nothing unless the simulator is the upstream (the embedded demo default).
         scheduler.register_sweep("usage_simulation", usage_simulation_sweep)
         scheduler.register_sweep("usage_reconciliation", usage_reconciliation_sweep)

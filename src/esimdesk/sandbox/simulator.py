@@ -66,6 +66,17 @@ EVENT_STATUSES = (ProfileStatus.DOWNLOADED, ProfileStatus.INSTALLED, ProfileStat
                   ProfileStatus.DISABLED, ProfileStatus.DELETED)
 
 
+#: Called with each profile the simulator issues, inside the issuing transaction: the
+#: automatic progress (``simulator_events.schedule_auto_progress``, registered by the sandbox
+#: app) so the adapter needs not import what drives it.
+_ISSUED: list[Callable[[SimulatedProfile], None]] = []
+
+
+def on_profile_issued(listener: Callable[[SimulatedProfile], None]) -> None:
+    if listener not in _ISSUED:
+        _ISSUED.append(listener)
+
+
 def _key() -> bytes:
     # Derived from SECRET_KEY: the simulator runs inside esimdesk, so both ends know it.
     return hashlib.sha256(f"simulator-usage-callback:{settings.SECRET_KEY}".encode()).digest()
@@ -207,9 +218,8 @@ class SimulatorProvider(UpstreamProvider):
                 serial = str(profile.pk).zfill(18 - len(self.iccid_prefix))
                 profile.iccid = iccid_with_check_digit(self.iccid_prefix + serial)
                 profile.save(update_fields=["iccid"])
-                from esimdesk.sandbox import simulator_events
-
-                simulator_events.schedule_auto_progress(profile)
+                for listener in _ISSUED:
+                    listener(profile)
         except IntegrityError:
             profile = SimulatedProfile.objects.get(reference=reference)
         return self._profile(profile)

@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
+from django_tasks import task
 
 from esimdesk import config
 from esimdesk.core import audit, clock
@@ -30,6 +31,8 @@ from esimdesk.sandbox.models import (
     SimulatedProfileEvent,
     SimulatedUsage,
 )
+from esimdesk.sandbox.simulator import sign
+from esimdesk.sandbox.simulator_callbacks import handle_simulator_callback
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +63,6 @@ def schedule_auto_progress(profile: SimulatedProfile, *, after: str = State.RELE
     seconds = _auto_progress_seconds()
     if not seconds or after not in AUTO_PATH[:-1]:
         return False
-    from esimdesk.sandbox.tasks import simulator_progress_task
-
     simulator_progress_task.using(
         run_after=clock.now() + dt.timedelta(seconds=seconds)).enqueue(profile.pk, after)
     return True
@@ -140,8 +141,6 @@ def generate_usage(*, profile: SimulatedProfile, quantity: int, kind: str = "dat
 
 
 def _queue(kind: str, body: str) -> SimulatedCallback:
-    from esimdesk.sandbox.tasks import deliver_simulator_callback_task
-
     callback = SimulatedCallback.objects.create(kind=kind, body=body)
     deliver_simulator_callback_task.enqueue(callback.pk)
     return callback
@@ -157,10 +156,6 @@ def _accepted(status: int, answer: dict[str, Any]) -> bool:
 
 def deliver(*, callback_id: int, attempt: int = 1) -> str:
     """Send one callback to esimdesk's upstream callback handler, signed."""
-    from esimdesk.sandbox.simulator import sign
-    from esimdesk.sandbox.simulator_callbacks import handle_simulator_callback
-    from esimdesk.sandbox.tasks import deliver_simulator_callback_task
-
     callback = SimulatedCallback.objects.filter(pk=callback_id).first()
     if callback is None:
         return "gone"
@@ -191,8 +186,6 @@ def deliver(*, callback_id: int, attempt: int = 1) -> str:
 def resend(*, callback_id: int, actor_type: str, actor: str, reason: str = "") -> None:
     """Staff: deliver a callback again (one that gave up, or to replay it on purpose:
     esimdesk must treat the replay as a duplicate)."""
-    from esimdesk.sandbox.tasks import deliver_simulator_callback_task
-
     with transaction.atomic():
         callback = SimulatedCallback.objects.select_for_update().filter(pk=callback_id).first()
         if callback is None:
@@ -203,3 +196,13 @@ def resend(*, callback_id: int, actor_type: str, actor: str, reason: str = "") -
         deliver_simulator_callback_task.enqueue(callback.pk)
         audit.record(action="simulator.callback_resend", obj=callback, actor_type=actor_type,
                      actor=actor, before=before, after={"queued": True}, reason=reason[:500])
+
+
+@task()
+def deliver_simulator_callback_task(callback_id: int, attempt: int = 1) -> str:
+    return deliver(callback_id=callback_id, attempt=attempt)
+
+
+@task()
+def simulator_progress_task(profile_id: int, expected: str) -> str:
+    return progress(profile_id=profile_id, expected=expected)
