@@ -19,8 +19,10 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from esimdesk.accounts.phones import normalize_phone
+from esimdesk.catalog.models import Country
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from esimdesk.groups.messages import send_invitation
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
 from esimdesk.groups.signals import caps_changed
 
@@ -147,8 +149,6 @@ def invite(*, by: Any, group: Group, email: str = "", phone: str = "",
             language=language or getattr(by, "language", "en"))
         audit.record_by_user(user=by, action="group.invite", obj=invitation,
                              after={"group": group.pk, "to": invitation.address, "role": role})
-        from esimdesk.groups.messages import send_invitation
-
         send_invitation(invitation)
     return invitation
 
@@ -265,8 +265,6 @@ def set_policy(*, by: Any, group: Group, allowed_countries: Iterable[str],
     """Organisation policies: where members may use the pool (checked when a plan is
     bought for the group: the plan must cover every allowed country) and the cap new
     members get."""
-    from esimdesk.catalog.models import Country
-
     manager_of(user=by, group_id=group.pk)
     codes = sorted({c.strip().upper() for c in allowed_countries if c.strip()})
     known = set(Country.objects.filter(code__in=codes).values_list("code", flat=True))

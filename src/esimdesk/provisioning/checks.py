@@ -12,6 +12,7 @@ from django.core import checks
 
 from esimdesk import config
 from esimdesk.core.http import trusted_proxies
+from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
 
 
 def _problem(message: str, hint: str, number: int) -> checks.CheckMessage:
@@ -21,8 +22,6 @@ def _problem(message: str, hint: str, number: int) -> checks.CheckMessage:
 
 
 def supplier_callbacks(app_configs: Any = None, **_kwargs: Any) -> list[checks.CheckMessage]:
-    from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
-
     found: list[checks.CheckMessage] = []
     suppliers = settings.ESIMDESK["UPSTREAM_PROVIDERS"]
     try:

@@ -50,6 +50,7 @@ from esimdesk.provisioning.suppliers.base import (
     UpstreamEvent,
     UpstreamProvider,
 )
+from esimdesk.provisioning.suppliers.es2plus.callbacks import Malformed, parse
 
 logger = logging.getLogger(__name__)
 
@@ -392,8 +393,6 @@ class Es2PlusProvider(UpstreamProvider):
         """One ``handleDownloadProgressInfo``: point 3 (bound profile package downloaded)
         and point 4 (installed), when successful, are status events; a failed point is a
         ``failed`` event; other points are information (no event)."""
-        from esimdesk.provisioning.suppliers.es2plus.callbacks import Malformed, parse
-
         try:
             fields = parse(body)
         except Malformed as error:
