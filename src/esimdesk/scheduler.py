@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 from django.db import close_old_connections
 
 from esimdesk.accounts.counters import sweep_expired
+from esimdesk.core import sweeps
 from esimdesk.core.heartbeat import beat
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.sweeps import reconcile_payments
@@ -23,7 +23,8 @@ from esimdesk.support.conversations import escalate_unanswered
 
 logger = logging.getLogger("esimdesk.scheduler")
 
-SWEEPS: dict[str, Callable[[], Any]] = {
+SWEEPS = sweeps.SWEEPS
+SWEEPS.update({
     "periods": sync_period_states,
     "renewals": renewals_sweep,
     "reminders": reminders_sweep,
@@ -32,12 +33,10 @@ SWEEPS: dict[str, Callable[[], Any]] = {
     "support_escalation": escalate_unanswered,
     "invoices": issue_invoices,
     "signin_counters": sweep_expired,
-}
+})
 
 
-def register_sweep(name: str, sweep: Callable[[], Any]) -> None:
-    """Add a plug-in app's sweep (from its ``AppConfig.ready``), run like the others."""
-    SWEEPS[name] = sweep
+register_sweep = sweeps.register  # a plug-in app's sweep, run like the others
 
 
 def run_sweep(name: str) -> Any:

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from esimdesk.portal.pages import feature_pages
 from esimdesk.portal.views import (
     account,
     catalog,
@@ -11,7 +12,6 @@ from esimdesk.portal.views import (
     pay,
     usage,
 )
-from esimdesk.sharedplans import views as groups
 
 app_name = "portal"
 
@@ -40,21 +40,8 @@ urlpatterns = [
     path("orders/<str:number>/credit-notes/<str:refund_id>.pdf", orders.credit_note,
          name="credit_note"),
     path("pay/return/<str:payment_id>/", pay.payment_return, name="payment_return"),
-    path("groups/", groups.group_list, name="groups"),
-    path("groups/join/<str:token>/", groups.group_invitation, name="group_invitation"),
-    path("groups/<id:group_id>/", groups.group_detail, name="group"),
-    path("groups/<id:group_id>/invite/", groups.group_invite, name="group_invite"),
-    path("groups/<id:group_id>/invitations/<id:invitation_id>/revoke/",
-         groups.group_invitation_revoke, name="group_invitation_revoke"),
-    path("groups/<id:group_id>/members/<id:membership_id>/", groups.group_member,
-         name="group_member"),
-    path("groups/<id:group_id>/leave/", groups.group_leave, name="group_leave"),
-    path("groups/<id:group_id>/esim/", groups.group_attach, name="group_attach"),
-    path("groups/<id:group_id>/settings/", groups.group_settings, name="group_settings"),
-    path("groups/<id:group_id>/checkout/", groups.group_checkout, name="group_checkout"),
-    path("groups/<id:group_id>/import/", groups.group_import_view, name="group_import"),
-    path("groups/<id:group_id>/report.csv", groups.group_report, name="group_report"),
-    path("groups/<id:group_id>/invoice.pdf", groups.group_invoice, name="group_invoice"),
+    # Pages of the feature apps above the portal (family and organisation plans...).
+    *feature_pages(),
     path("account/", account.account, name="account"),
     path("account/language/", account.set_language, name="set_language"),
     path("account/saved-methods/<id:method_id>/", account.saved_method_action,

@@ -12,7 +12,7 @@ class SandboxConfig(AppConfig):
     verbose_name = "Sandbox"
 
     def ready(self) -> None:
-        from esimdesk import scheduler
+        from esimdesk.core import sweeps
         from esimdesk.payments import registry as payment_providers
         from esimdesk.provisioning import registry as suppliers
         from esimdesk.sandbox import simulator, simulator_events
@@ -28,5 +28,5 @@ class SandboxConfig(AppConfig):
                                    label=SandboxProvider.label, options=SandboxProvider.options)
         simulator.on_profile_issued(simulator_events.schedule_auto_progress)
         # Both do nothing unless the simulator is the upstream (the embedded demo default).
-        scheduler.register_sweep("usage_simulation", usage_simulation_sweep)
-        scheduler.register_sweep("usage_reconciliation", usage_reconciliation_sweep)
+        sweeps.register("usage_simulation", usage_simulation_sweep)
+        sweeps.register("usage_reconciliation", usage_reconciliation_sweep)

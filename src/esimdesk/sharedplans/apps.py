@@ -14,7 +14,8 @@ class SharedPlansConfig(AppConfig):
         from esimdesk.groups.signals import caps_changed
         from esimdesk.orders.kinds import registry
         from esimdesk.payments import autorenew
-        from esimdesk.sharedplans import kinds, plans, pool_reminders, pooled, receivers
+        from esimdesk.portal import pages
+        from esimdesk.sharedplans import kinds, plans, pool_reminders, pooled, receivers, urls
         from esimdesk.subscriptions import reminders
         from esimdesk.usage import charging
 
@@ -23,5 +24,6 @@ class SharedPlansConfig(AppConfig):
         charging.register_pooled_charger(pooled.charge_pooled_rows)
         reminders.EXTRA_SWEEPS["pools"] = pool_reminders.pool_expiry_sweep
         autorenew.set_group_renewal_order(plans.group_renewal_order)
+        pages.register(urls.portal_patterns)
         caps_changed.connect(receivers.on_caps_changed,
                              dispatch_uid="sharedplans.receivers.on_caps_changed")
