@@ -30,9 +30,10 @@ run: $(STAMP) ## install, migrate, load demo data, serve on http://127.0.0.1:800
 test: $(DEV_STAMP) lint ## lint, then the whole test suite (ESIMDESK_TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest -n auto -q
 
-lint: $(DEV_STAMP) ## ruff, formatting of new code, mypy on core/
+lint: $(DEV_STAMP) ## ruff, mypy (strict) on core/ and the services, the arrows between apps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(DEV_STAMP) ## fix lint findings that ruff can fix
 	$(BIN)/ruff check --fix src tests bench

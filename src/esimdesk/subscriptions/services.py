@@ -11,6 +11,7 @@ from django.db.models import Max
 
 from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
+from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
 from esimdesk.subscriptions.models import PERIOD_STATES, Allowance, Period, Subscription
 from esimdesk.subscriptions.queries import next_start
@@ -86,12 +87,12 @@ def sync_period_states(*, now: dt.datetime | None = None) -> dict[str, int]:
             .values_list("id", flat=True)[:10000])
         started = Period.objects.filter(id__in=started_ids, state=Period.State.SCHEDULED).update(
             state=Period.State.ACTIVE)
-        audit_rows = [audit.AuditEntry(actor_type="task", actor="scheduler",
+        audit_rows = [AuditEntry(actor_type="task", actor="scheduler",
                                        action="period.state", object_type="period",
                                        object_id=str(pk), before=None, after={"state": state})
                       for ids, state in ((ended_ids, "ended"), (started_ids, "active"))
                       for pk in ids]
-        audit.AuditEntry.objects.bulk_create(audit_rows)
+        AuditEntry.objects.bulk_create(audit_rows)
     return {"ended": ended, "started": started}
 
 
