@@ -14,6 +14,7 @@ from esimdesk.provisioning.models import (
     EsimGoOrder,
     SupplierAction,
     UpstreamEventReceipt,
+    UsageDrift,
 )
 
 
@@ -53,3 +54,10 @@ admin.site.register(EsimGoOrder, ReadOnlyAdmin,
                                   "target_iccid", "requested_at"],
                     list_filter=["kind"],
                     search_fields=["reference", "order_reference", "iccid", "target_iccid"])
+
+
+# Reconciliation findings: open ones (no resolved_at) need a look.
+admin.site.register(UsageDrift, ReadOnlyAdmin, search_fields=["iccid"],
+                    list_display=["iccid", "period", "supplier", "ours", "theirs",
+                                  "detected_at", "checked_at", "resolved_at"],
+                    list_filter=["resolved_at"])
