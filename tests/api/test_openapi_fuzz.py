@@ -178,6 +178,7 @@ def build_world() -> World:
     from esimdesk.notifications.models import Notification
     from esimdesk.orders import group_members
     from esimdesk.orders import services as orders
+    from esimdesk.payments import checkout
     from esimdesk.payments import services as payments
     from esimdesk.payments.models import Payment, Refund, SavedMethod
     from tests.conftest import Api, run_tasks
@@ -188,8 +189,9 @@ def build_world() -> World:
     load_group_plans()
     api = Api.signup("traveller@example.com")
     user = User.objects.get(email="traveller@example.com")
-    payment = payments.checkout(user=user, currency="USD", provider="sandbox", save_method=True,
-                                lines=[orders.LineRequest(type="new_esim", plan="jp-1gb-day")])
+    payment = checkout.place_order(
+        user=user, currency="USD", method="sandbox", save_method=True,
+        lines=[orders.LineRequest(type="new_esim", plan="jp-1gb-day")]).payment
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                       outcome="approve", save_card=True)
     run_tasks()

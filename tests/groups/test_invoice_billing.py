@@ -18,6 +18,7 @@ from esimdesk.notifications.models import Notification
 from esimdesk.orders import invoicing
 from esimdesk.orders.group_orders import GROUP_SEATS
 from esimdesk.orders.models import MonthlyInvoice, Order
+from esimdesk.payments import checkout
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.subscriptions.models import Period
@@ -89,7 +90,7 @@ def test_orders_go_on_account_and_the_month_is_invoiced_once(group_plans: None) 
 
 def test_finance_records_the_transfer_and_agents_cannot(group_plans: None) -> None:
     admin, group = _organisation(invoice=True)
-    invoicing.place_on_account(user=admin, currency="USD", lines=[
+    checkout.place_order(user=admin, currency="USD", method=invoicing.ON_ACCOUNT, lines=[
         invoicing.LineRequest(type=GROUP_SEATS, group=group.pk, members=1)])
     clock.set_now(dt.datetime(2026, 4, 2, tzinfo=dt.UTC))
     invoicing.issue_invoices()

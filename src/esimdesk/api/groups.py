@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from esimdesk.accounts.api_auth import customer_auth
-from esimdesk.core.api.errors import domain_error_body
 from esimdesk.core.api.schemas import (
     ICCID_INPUT,
     INT64_MAX,
@@ -27,15 +26,15 @@ from esimdesk.core.api.schemas import (
 )
 from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.core.http import client_ip
-from esimdesk.core.idempotency import fingerprint, run_once
 from esimdesk.core.units import UNITS
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
 from esimdesk.groups.services import MAX_NAME
-from esimdesk.orders import group_import, group_members, group_orders, invoicing
+from esimdesk.orders import group_import, group_members, group_orders
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders import services as orders
-from esimdesk.payments import services as payments
+from esimdesk.payments import checkout
+from esimdesk.payments.api import once
 from esimdesk.payments.schemas import OrderOut, order_out
 from esimdesk.subscriptions import pool_queries
 from esimdesk.subscriptions import services as subscriptions
@@ -420,23 +419,17 @@ def order(request: HttpRequest, group_id: ObjectId, body: GroupOrderIn,
 
 def _checkout(request: HttpRequest, scope: str, line: orders.LineRequest, currency: str,
               provider: str, save_method: bool = False) -> Status[Any]:
-    """Order ``line`` for the group and start paying it, once per ``Idempotency-Key``."""
+    """Order ``line`` for the group and pay it (``invoice``: on the organisation's
+    account), once per ``Idempotency-Key``."""
     user = me_of(request)
 
-    def produce() -> tuple[int, Any]:
-        if provider == invoicing.ON_ACCOUNT:  # billed with the month's invoice
-            order = invoicing.place_on_account(user=user, lines=[line], currency=currency)
-            return 201, order_out(order_queries.order_of(user, order.number), None)
-        payment = payments.checkout(user=user, currency=currency, provider=provider,
-                                    save_method=save_method, payer_ip=client_ip(request),
-                                    lines=[line])
-        return 201, order_out(order_queries.order_of(user, payment.order.number), payment)
+    def render(placed: checkout.Placed) -> tuple[int, Any]:
+        return 201, order_out(order_queries.order_of(user, placed.order.number), placed.payment)
 
-    stored = run_once(scope=f"user:{user.pk}:{scope}",
-                      key=request.headers.get("Idempotency-Key"),
-                      fingerprint_=fingerprint(request.method or "", request.path, request.body),
-                      produce=produce,
-                      on_error=lambda error: (error.status, domain_error_body(error)))
+    stored = checkout.place_order_once(once=once(request, scope, render), user=user,
+                                       currency=currency, method=provider,
+                                       save_method=save_method, payer_ip=client_ip(request),
+                                       lines=[line])
     return Status(stored.status, stored.body)
 
 
