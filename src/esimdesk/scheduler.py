@@ -15,7 +15,7 @@ from esimdesk.accounts.counters import sweep_expired
 from esimdesk.core.heartbeat import beat
 from esimdesk.orders.invoicing import issue_invoices
 from esimdesk.payments.autorenew import renewals_sweep
-from esimdesk.payments.sweeps import reconcile_payments
+from esimdesk.payments.sweeps import payments_sweep
 from esimdesk.provisioning.usage_simulation import (
     usage_reconciliation_sweep,
     usage_simulation_sweep,
@@ -31,7 +31,7 @@ SWEEPS: dict[str, Callable[[], Any]] = {
     "periods": sync_period_states,
     "renewals": renewals_sweep,
     "reminders": reminders_sweep,
-    "payments": reconcile_payments,
+    "payments": payments_sweep,
     "expiry": expiry_sweep,
     # Both do nothing unless the simulator is the upstream (the embedded demo default).
     "usage_simulation": usage_simulation_sweep,
