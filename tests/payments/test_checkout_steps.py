@@ -15,18 +15,21 @@ from django.db import connection
 from django.test import Client
 
 from esimdesk.accounts.models import User
-from esimdesk.groups.demo import load_group_plans
 from esimdesk.core import clock
 from esimdesk.core.models import IdempotencyRecord
+from esimdesk.groups.demo import load_group_plans
 from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import Order
 from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
-from esimdesk.payments.models import Payment
+from esimdesk.payments.autorenew import charge_renewal, renewals_sweep
+from esimdesk.payments.models import Payment, RenewalAttempt
 from esimdesk.payments.providers.base import RetryableProviderError, StartRequest, StartResult
 from esimdesk.payments.providers.sandbox import SandboxProvider
 from esimdesk.payments.sweeps import payments_sweep
-from tests.conftest import Api, verified_email
+from esimdesk.subscriptions.models import Period
+from tests.conftest import Api, run_tasks, verified_email
+from tests.payments.test_autorenew import buy_with_card
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORDER = {"lines": [{"type": "new_esim", "plan": "jp-1gb-day"}], "currency": "USD",
@@ -98,8 +101,6 @@ def test_the_api_plan_change(probe: Probe) -> None:
     created = api.post("/api/v1/orders", ORDER).json()
     payments.complete_sandbox_payment(user=User.objects.get(email="change@example.com"),
                                       payment_id=created["payment"]["id"], outcome="approve")
-    from tests.conftest import run_tasks
-
     run_tasks()
     iccid = Order.objects.get(number=created["id"]).lines.get().esim.iccid
     changed = api.post(f"/api/v1/esims/{iccid}/plan-change", {
@@ -203,6 +204,28 @@ def test_a_process_stopped_between_the_steps_is_swept_and_taken_over(probe: Prob
     clock.set_now(clock.now() + checkout.STARTING_TIMEOUT + dt.timedelta(seconds=1))
     assert payments_sweep()["abandoned"] == 1
     assert Payment.objects.get(pk=placed.payment.pk).status == "failed"
+
+
+def test_automatic_renewal_charges_with_no_transaction_open(
+        probe: Probe, monkeypatch: pytest.MonkeyPatch) -> None:
+    charged: list[str] = []
+
+    def charge_saved(provider: SandboxProvider, **kwargs: Any) -> Any:
+        assert not connection.in_atomic_block, "a provider call inside a transaction"
+        charged.append(kwargs["payment_id"])
+        return original(provider, **kwargs)
+
+    original = SandboxProvider.charge_saved
+    monkeypatch.setattr(SandboxProvider, "charge_saved",
+                        lambda provider, **kwargs: charge_saved(provider, **kwargs))
+    user = User.objects.create_user("renews@example.com", "x-long-password-1")
+    buy_with_card(user)
+    clock.set_now(Period.objects.get().ends_at - dt.timedelta(hours=2))
+    assert renewals_sweep()["charging"] == 1
+    attempt = RenewalAttempt.objects.get()
+    assert charge_renewal(attempt_id=attempt.pk) == "succeeded"
+    assert charge_renewal(attempt_id=attempt.pk) == "succeeded"  # a redelivery: nothing
+    assert len(charged) == 1
 
 
 def _die() -> None:

@@ -24,7 +24,7 @@ from esimdesk.core.api.schemas import (
     ObjectId,
     refused_as,
 )
-from esimdesk.core.errors import NotFound, ValidationFailed
+from esimdesk.core.errors import NotFound
 from esimdesk.core.http import client_ip
 from esimdesk.core.units import UNITS
 from esimdesk.groups import services as groups
@@ -36,8 +36,7 @@ from esimdesk.orders import services as orders
 from esimdesk.payments import checkout
 from esimdesk.payments.api import once
 from esimdesk.payments.schemas import OrderOut, order_out
-from esimdesk.subscriptions import pool_queries
-from esimdesk.subscriptions import services as subscriptions
+from esimdesk.subscriptions import pool_queries, pool_settings
 from esimdesk.subscriptions.pools import pool_subscription
 
 router = Router(tags=["groups"], auth=customer_auth)
@@ -268,24 +267,10 @@ def patch_group(request: HttpRequest, group_id: ObjectId, body: GroupPatch) -> d
     """Automatic renewal (the owner's saved payment methods pay it), policies and the
     billing details printed on invoices. Managers only."""
     me = groups.manager_of(user=me_of(request), group_id=group_id)
-    if body.auto_renew is not None:
-        subscription = pool_subscription(group_id)
-        if subscription is None:
-            raise ValidationFailed(code="group_has_no_plan")
-        subscriptions.set_auto_renew(user=me_of(request), subscription=subscription,
-                                     enabled=body.auto_renew)
-    if body.allowed_countries is not None or body.default_cap_percent is not None:
-        groups.set_policy(by=me_of(request), group=me.group,
-                          allowed_countries=(body.allowed_countries
-                                             if body.allowed_countries is not None
-                                             else me.group.allowed_countries),
-                          default_cap_percent=body.default_cap_percent)
-    if body.billing is not None or body.company_name is not None or body.tax_id is not None:
-        groups.update_billing(by=me_of(request), group=me.group,
-                              company_name=body.company_name if body.company_name is not None
-                              else me.group.company_name,
-                              tax_id=body.tax_id if body.tax_id is not None else me.group.tax_id,
-                              billing=body.billing or me.group.billing)
+    pool_settings.update_group_settings(
+        by=me_of(request), group=me.group, auto_renew=body.auto_renew,
+        allowed_countries=body.allowed_countries, default_cap_percent=body.default_cap_percent,
+        company_name=body.company_name, tax_id=body.tax_id, billing=body.billing)
     return group_out(groups.membership_of(user=me_of(request), group_id=group_id))
 
 
@@ -357,14 +342,10 @@ def patch_member(request: HttpRequest, group_id: ObjectId, member_id: ObjectId,
     if member is None:
         raise NotFound(code="unknown_member")
     fields = body.model_fields_set
-    if "cap_bytes" in fields or "cap_percent" in fields:
-        member = groups.set_cap(by=me_of(request), membership=member, cap_bytes=body.cap_bytes,
-                                cap_percent=body.cap_percent)
-    if body.role is not None:
-        groups.set_role(by=me_of(request), membership=member, role=body.role)
-    if body.cost_centre is not None:
-        groups.assign_cost_centre(by=me_of(request), membership=member,
-                                  cost_centre=_centre(me.group, body.cost_centre))
+    groups.update_member(by=me_of(request), membership=member,
+                         cap=((body.cap_bytes, body.cap_percent)
+                              if "cap_bytes" in fields or "cap_percent" in fields else None),
+                         role=body.role, cost_centre=body.cost_centre)
     return group_out(me)
 
 

@@ -27,7 +27,7 @@ class Payment(models.Model):
     class Status(models.TextChoices):
         # Recorded before the provider is asked to start it; the provider's answer makes it
         # pending (or failed). One left starting is swept as failed (``sweeps``).
-        STARTING = "starting", _("Starting")
+        STARTING = "starting", _("Being started")
         PENDING = "pending", _("Waiting for payment")
         SUCCEEDED = "succeeded", _("Paid")
         DECLINED = "declined", _("Declined")

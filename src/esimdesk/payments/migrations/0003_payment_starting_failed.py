@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='payment',
             name='status',
-            field=models.CharField(choices=[('starting', 'Starting'), ('pending', 'Waiting for payment'), ('succeeded', 'Paid'), ('declined', 'Declined'), ('cancelled', 'Cancelled'), ('duplicate', 'Paid twice: refunded'), ('failed', 'Could not be started')], default='pending', max_length=10),
+            field=models.CharField(choices=[('starting', 'Being started'), ('pending', 'Waiting for payment'), ('succeeded', 'Paid'), ('declined', 'Declined'), ('cancelled', 'Cancelled'), ('duplicate', 'Paid twice: refunded'), ('failed', 'Could not be started')], default='pending', max_length=10),
         ),
     ]
