@@ -8,8 +8,16 @@ import pytest
 from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from esimdesk.core import clock
+
+# Property tests share a machine with parallel workers: time is no measure of their inputs
+# (speed is shown by the benchmarks, never by tests).
+hypothesis_settings.register_profile("esimdesk", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("esimdesk")
 
 # The live test server accepts bursts of parallel requests (the concurrency tests send 40 at
 # once); the socketserver default backlog of a few connections would reset them.
@@ -76,6 +84,14 @@ def catalog(db: Any) -> None:
 
     if not Plan.objects.exists():
         load_catalog()
+
+
+@pytest.fixture
+def shop(db: Any) -> Any:
+    """The tests' own small shop (``tests.builders.shop``): plans and top-ups in Japan."""
+    from tests.builders import shop as make_shop
+
+    return make_shop()
 
 
 def run_tasks(max_tasks: int = 200) -> int:
@@ -189,10 +205,11 @@ def mailed_code(to: str) -> str:
 
 
 @pytest.fixture
-def api(catalog: None) -> Api:
+def api(shop: Any) -> Api:
+    """A signed-up traveller, and the tests' shop to buy from."""
     return Api.signup("alex@example.com")
 
 
 @pytest.fixture
-def other_api(catalog: None) -> Api:
+def other_api(shop: Any) -> Api:
     return Api.signup("sam@example.com")

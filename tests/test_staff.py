@@ -10,12 +10,13 @@ from django.urls import reverse
 from esimdesk.accounts.models import User
 from esimdesk.core.models import AuditEntry
 from esimdesk.notifications.models import OutboxMessage
+from tests.builders import DAY, Shop
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
 
 
 @pytest.fixture
-def staff(catalog: None) -> Client:
+def staff(shop: Shop) -> Client:
     client = Client()
     client.force_login(User.objects.create_superuser("boss@example.com", "x-long-password-1"))
     return client
@@ -36,9 +37,9 @@ def test_every_model_has_a_working_admin_list(staff: Client) -> None:
         assert staff.get(url + "?q=89").status_code == 200, url
 
 
-def test_search_by_iccid_email_phone_and_order_number(staff: Client) -> None:
+def test_search_by_iccid_email_phone_and_order_number(shop: Shop, staff: Client) -> None:
     api = Api.signup("findme@example.com")
-    order = buy_and_pay(api, "jp-1gb-day")
+    order = buy_and_pay(api, DAY)
     iccid = order["lines"][0]["iccid"]
     User.objects.filter(email="findme@example.com").update(phone="+8613912345678")
     assert iccid in staff.get(f"/staff/esims/esim/?q={iccid}").content.decode()
@@ -48,9 +49,9 @@ def test_search_by_iccid_email_phone_and_order_number(staff: Client) -> None:
     assert "findme" in staff.get("/staff/accounts/user/?q=%2B8613912345678").content.decode()
 
 
-def test_audit_trail_is_read_only(staff: Client) -> None:
+def test_audit_trail_is_read_only(shop: Shop, staff: Client) -> None:
     Api.signup("audit@example.com")
-    buy_and_pay(Api.signup("audit2@example.com"), "jp-1gb-day")
+    buy_and_pay(Api.signup("audit2@example.com"), DAY)
     entry = AuditEntry.objects.first()
     assert entry is not None
     change = reverse("admin:core_auditentry_change", args=[entry.pk])
@@ -62,8 +63,8 @@ def test_audit_trail_is_read_only(staff: Client) -> None:
         == 403
 
 
-def test_outbox_shows_every_mail_and_sms(staff: Client) -> None:
-    order = buy_and_pay(Api.signup("outbox@example.com"), "jp-1gb-day")
+def test_outbox_shows_every_mail_and_sms(shop: Shop, staff: Client) -> None:
+    order = buy_and_pay(Api.signup("outbox@example.com"), DAY)
     mail = OutboxMessage.objects.get(subject__contains=order["id"])
     listing = staff.get("/staff/outbox/?channel=email&q=outbox@").content.decode()
     assert order["id"] in listing
@@ -76,16 +77,16 @@ def test_outbox_shows_every_mail_and_sms(staff: Client) -> None:
     assert staff.get(f"/staff/outbox/{mail.pk}/attachments/5").status_code == 404
 
 
-def test_outbox_is_for_staff_only(catalog: None) -> None:
+def test_outbox_is_for_staff_only(shop: Shop) -> None:
     client = Client()
     client.force_login(User.objects.create_user("cust@example.com", "x-long-password-1"))
     assert client.get("/staff/outbox/").status_code == 302
 
 
-def test_esim_status_moves_only_through_audited_actions(staff: Client) -> None:
+def test_esim_status_moves_only_through_audited_actions(shop: Shop, staff: Client) -> None:
     from esimdesk.esims.models import Esim
 
-    iccid = buy_and_pay(Api.signup("act@example.com"), "jp-1gb-day")["lines"][0]["iccid"]
+    iccid = buy_and_pay(Api.signup("act@example.com"), DAY)["lines"][0]["iccid"]
     esim = Esim.objects.get(iccid=iccid)
     changelist = "/staff/esims/esim/"
     staff.post(changelist, {"action": "suspend", "_selected_action": [esim.pk]})
@@ -101,10 +102,10 @@ def test_esim_status_moves_only_through_audited_actions(staff: Client) -> None:
     assert all(m.actor_type == "staff" for m in moves)
 
 
-def test_staff_edits_are_audited(staff: Client) -> None:
+def test_staff_edits_are_audited(shop: Shop, staff: Client) -> None:
     from esimdesk.catalog.models import Plan
 
-    plan = Plan.objects.get(code="jp-1gb-day")
+    plan = Plan.objects.get(code=DAY)
     url = reverse("admin:catalog_plan_change", args=[plan.pk])
     form = staff.get(url).context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None}

@@ -45,19 +45,26 @@ def _manage(*args: str) -> None:
 def cmd_check(_: argparse.Namespace) -> int:
     from esimdesk import config
 
-    problems = 0
-    for option in config.OPTIONS:
+    def show(option: config.Option) -> None:
         value = os.environ.get(option.name)
         shown = ("(set)" if value else "") if option.secret else (value or "")
         state = "set" if value is not None else "default"
         default = "" if option.secret else f" [default: {option.default or '-'}]"
         print(f"{option.name:34} {state:8} {shown}{default}")
+
+    problems = 0
+    for option in config.OPTIONS:
+        show(option)
     try:
         config.secret_key()
     except config.ConfigurationError as error:
         print(f"PROBLEM: {error}")
         problems += 1
     _django()
+    # The suppliers' and providers' own options, declared by their adapters (known once the
+    # apps are loaded).
+    for option in config.declared_options():
+        show(option)
     from django.db import connection
 
     try:

@@ -1,14 +1,17 @@
 """Configuration read from ``ESIMDESK_*`` environment variables only.
 
-Every setting the platform reads is declared here once, with its default and a short help
-text, so ``esimdesk check`` can print what is configured and what is missing.
+Every setting is declared once, with its default and a short help text, so ``esimdesk check``
+and the staff console can list what is configured and what is missing. The platform's own are
+``OPTIONS`` below; each supplier adapter and plug-in payment provider declares its own
+(``options`` on the class), and the app owning that registry hands it to
+``add_option_source`` in its ``AppConfig.ready``: ``options()`` is both.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,8 @@ class Option:
     default: str
     help: str
     secret: bool = False
+    #: staff may also set it in the console (see ``CONSOLE_PREFIXES``)
+    console: bool = False
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -61,28 +66,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_SIGNIN_LIMITS", "",
            "Changes to the sign-in policy's limits, e.g. 'failed_signin=5/15m/account,"
            "30/15m/address; reset=5/1h/account,20/1h/address' (docs/operations.md)."),
+    Option("ESIMDESK_SANDBOX", "1", "1 installs the sandbox: the upstream simulator and the "
+           "sandbox payment provider, their pages and books (the embedded default); 0 leaves "
+           "them out, as a production deployment may (docs/operations.md)."),
     Option("ESIMDESK_PAYMENT_PROVIDERS", "sandbox", "Enabled payment providers, comma-separated."),
     Option("ESIMDESK_UPSTREAM_PROVIDERS", "simulator", "Upstream suppliers in failover order."),
-    Option("ESIMDESK_SIMULATOR_SMDP_HOST", "smdp.simulator.esimdesk.test",
-           "SM-DP+ host name the upstream simulator puts in activation codes."),
-    Option("ESIMDESK_SIMULATOR_ICCID_PREFIX", "8999001", "ICCID prefix of simulated profiles."),
-    Option("ESIMDESK_SIMULATOR_FAILURE_RATE", "0",
-           "Share of simulator calls that fail (0 to 1): half before doing the work, half "
-           "after it (an answer lost on the way back), to rehearse retries."),
-    Option("ESIMDESK_SIMULATOR_ERROR_RATE", "0",
-           "Share of simulator calls (0 to 1) that fail before doing the work (retryable)."),
-    Option("ESIMDESK_SIMULATOR_TIMEOUT_RATE", "0",
-           "Share of simulator calls (0 to 1) whose answer is lost after the work was done."),
-    Option("ESIMDESK_SIMULATOR_LATENCY_MS", "0", "Delay added to every simulator call (ms)."),
-    Option("ESIMDESK_SIMULATOR_TIMEOUT_MS", "0",
-           "Simulator call timeout (ms; 0 = none): a latency above it is a timeout, after "
-           "the work was done."),
-    Option("ESIMDESK_SIMULATOR_AUTO_PROGRESS", "0",
-           "Seconds between the status events the simulator sends by itself for a new "
-           "profile (downloaded, installed, enabled); 0 = off (staff send them by hand)."),
-    Option("ESIMDESK_SIMULATOR_API_KEY", "",
-           "Bearer key of the simulator's pull API (/simulator/v1/); default derived from "
-           "the secret key (see docs/providers/simulator.md).", secret=True),
     Option("ESIMDESK_ACTIVATION_ATTEMPTS", "3",
            "Tries per supplier for a new eSIM before failing over to the next supplier."),
     Option("ESIMDESK_ACTIVATION_BACKOFF_SECONDS", "1",
@@ -95,23 +83,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_OPS_EMAIL", "", "Operations mailbox alerted when an order needs attention."),
     Option("ESIMDESK_INVOICE_DUE_DAYS", "30", "Days an organisation has to pay its monthly "
            "invoice."),
-    # GSMA SGP.22 ES2+ (an operator's own SM-DP+).
-    Option("ESIMDESK_ES2PLUS_URL", "", "SM-DP+ ES2+ base URL, e.g. https://smdp.example.com"),
-    Option("ESIMDESK_ES2PLUS_REQUESTER_ID", "", "functionRequesterIdentifier (your operator id)."),
-    Option("ESIMDESK_ES2PLUS_PROFILE_TYPE", "", "profileType to order (SM-DP+ specific)."),
-    Option("ESIMDESK_ES2PLUS_ICCIDS", "", "Pre-provisioned ICCIDs to order from (a file path, "
-           "one per line), when the SM-DP+ does not pick them."),
-    Option("ESIMDESK_ES2PLUS_CLIENT_CERT", "", "Client certificate (PEM path) for mutual TLS."),
-    Option("ESIMDESK_ES2PLUS_CLIENT_KEY", "", "Client key (PEM path) for mutual TLS.", secret=True),
-    Option("ESIMDESK_ES2PLUS_CA", "", "CA bundle (PEM path) to verify the SM-DP+."),
-    # How the SM-DP+ proves who it is when it calls esimdesk back (docs/providers/es2plus.md).
-    # Every credential configured is required; with none, every callback is refused.
-    Option("ESIMDESK_ES2PLUS_CALLBACK_TOKEN", "", "Bearer secret the SM-DP+ sends in "
-           "'Authorization: Bearer ...' on its callbacks.", secret=True),
-    Option("ESIMDESK_ES2PLUS_CALLBACK_CERT_SUBJECT", "", "Subject DN of the SM-DP+'s client "
-           "certificate, as the TLS proxy passes it (e.g. CN=smdp.example.com,O=Example)."),
-    Option("ESIMDESK_ES2PLUS_CALLBACK_CERT_FINGERPRINT", "", "SHA-1 fingerprint(s) of the "
-           "SM-DP+'s client certificate, hex, comma-separated (colons ignored)."),
     Option("ESIMDESK_TRUSTED_PROXIES", "", "Addresses or networks (comma-separated) of the "
            "proxies in front of esimdesk: their X-Forwarded-For names the client, and their "
            "client-certificate headers are believed."),
@@ -121,11 +92,6 @@ OPTIONS: tuple[Option, ...] = (
            "Header in which the TLS proxy passes the client certificate's subject DN."),
     Option("ESIMDESK_CLIENT_CERT_FINGERPRINT_HEADER", "X-SSL-Client-Fingerprint",
            "Header in which the TLS proxy passes the client certificate's SHA-1 fingerprint."),
-    # eSIM Go (wholesale reseller API v2.5).
-    Option("ESIMDESK_ESIMGO_API_KEY", "", "eSIM Go API key.", secret=True),
-    Option("ESIMDESK_ESIMGO_API_BASE", "https://api.esim-go.com/v2.5", "eSIM Go API base URL."),
-    Option("ESIMDESK_ESIMGO_CALLBACK_SECRET", "", "Key eSIM Go signs callbacks with (HMAC).",
-           secret=True),
     Option("ESIMDESK_SUPPORT_EMAIL", "support@esimdesk.localhost", "Shown to customers."),
     Option("ESIMDESK_SUPPORT_PHONE", "+1 555 0100", "Hotline shown to customers."),
     Option("ESIMDESK_SUPPORT_HOURS", "Mon-Sun 08:00-22:00; Asia/Shanghai",
@@ -166,8 +132,6 @@ OPTIONS: tuple[Option, ...] = (
            "Most days an agent may extend a plan by as goodwill, per extension."),
     Option("ESIMDESK_GOODWILL_DAYS_ADMIN", "90", "The same for the admin role."),
     # Payment providers (enable with ESIMDESK_PAYMENT_PROVIDERS; docs/providers/*.md).
-    Option("ESIMDESK_SANDBOX_CURRENCIES", "CNY,USD,EUR,HKD,JPY,GBP,KRW,SGD",
-           "Currencies the sandbox provider accepts."),
     Option("ESIMDESK_STRIPE_SECRET_KEY", "", "Stripe secret key (sk_live_… / sk_test_…).",
            secret=True),
     Option("ESIMDESK_STRIPE_WEBHOOK_SECRET", "", "Stripe endpoint signing secret (whsec_…).",
@@ -224,8 +188,8 @@ def env_text_or_file(name: str) -> str:
 
 # Options staff may also set in the console (encrypted in the database; see
 # core.console_settings). A value set there wins over the environment.
-CONSOLE_PREFIXES = ("ESIMDESK_PAYMENT_PROVIDERS", "ESIMDESK_SANDBOX_", "ESIMDESK_STRIPE_",
-                    "ESIMDESK_PAYPAL_", "ESIMDESK_ALIPAY_", "ESIMDESK_WECHATPAY_")
+CONSOLE_PREFIXES = ("ESIMDESK_PAYMENT_PROVIDERS", "ESIMDESK_STRIPE_", "ESIMDESK_PAYPAL_",
+                    "ESIMDESK_ALIPAY_", "ESIMDESK_WECHATPAY_")
 _console_lookup: Callable[[str], str | None] | None = None
 
 
@@ -236,7 +200,10 @@ def set_console_lookup(lookup: Callable[[str], str | None] | None) -> None:
 
 
 def console_editable(name: str) -> bool:
-    return name.startswith(CONSOLE_PREFIXES)
+    if name.startswith(CONSOLE_PREFIXES):
+        return True
+    declared = option(name)
+    return declared is not None and declared.console
 
 
 def console_value(name: str) -> str | None:
@@ -246,16 +213,60 @@ def console_value(name: str) -> str | None:
     return _console_lookup(name)
 
 
+_option_sources: list[Callable[[], Iterable[Option]]] = []
+_declared: dict[str, Option] | None = None
+
+
+def add_option_source(source: Callable[[], Iterable[Option]]) -> None:
+    """A registry of adapters that declare their own options (suppliers, payment
+    providers): ``source()`` yields them. Called by the app owning the registry in its
+    ``AppConfig.ready``; the registry calls ``forget_declared`` when an adapter joins."""
+    _option_sources.append(source)
+    forget_declared()
+
+
+def forget_declared() -> None:
+    global _declared
+    _declared = None
+
+
+def declared_options() -> tuple[Option, ...]:
+    """Options the adapters in the registries declare (not the platform's own)."""
+    global _declared
+    if _declared is None:
+        own = {option.name for option in OPTIONS}
+        found: dict[str, Option] = {}
+        for source in _option_sources:
+            for option in source():
+                if option.name not in own:
+                    found.setdefault(option.name, option)
+        _declared = found
+    return tuple(_declared.values())
+
+
+def options() -> tuple[Option, ...]:
+    """Every declared option: the platform's own, then the adapters'."""
+    return (*OPTIONS, *declared_options())
+
+
+def option(name: str) -> Option | None:
+    for candidate in OPTIONS:
+        if candidate.name == name:
+            return candidate
+    declared_options()
+    return (_declared or {}).get(name)
+
+
 def env(name: str) -> str:
     """The value of one declared option: the staff console's (for provider options), then
     the environment, then its default."""
-    for option in OPTIONS:
-        if option.name == name:
-            value = console_value(name)
-            if value is not None:
-                return value
-            return os.environ.get(name, option.default)
-    raise KeyError(f"undeclared option {name}")
+    declared = option(name)
+    if declared is None:
+        raise KeyError(f"undeclared option {name}")
+    value = console_value(name)
+    if value is not None:
+        return value
+    return os.environ.get(name, declared.default)
 
 
 def flag(name: str) -> bool:

@@ -12,11 +12,16 @@ from esimdesk.accounts.models import User
 from esimdesk.catalog.demo import load_catalog
 from esimdesk.catalog.models import GB, Plan
 from esimdesk.core import clock
+from esimdesk.esims import services as esims
+from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
+from esimdesk.orders.models import Order
 from esimdesk.orders.services import LineRequest
 from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
+from esimdesk.sharedplans.demo import load_group_plans
 from esimdesk.subscriptions.models import Allowance
+from esimdesk.support.demo import load_canned_replies
 
 STAFF = ("admin@esimdesk.localhost", "esimdesk-admin")
 TRAVELLERS = [
@@ -31,10 +36,8 @@ TRAVELLERS = [
 
 def load_demo() -> list[str]:
     lines = [f"catalog: {load_catalog()} plans"]
-    from esimdesk.support.demo import load_canned_replies
 
     lines.append(f"support: {load_canned_replies()} canned replies")
-    from esimdesk.groups.demo import load_group_plans
 
     lines.append(f"groups: {load_group_plans()} family and organisation plans")
     if not User.objects.filter(email=STAFF[0]).exists():
@@ -75,9 +78,6 @@ def _verified_email(user: User) -> None:
 
 def _mark_in_use(order_id: int) -> None:
     """The demo travellers installed their eSIM long ago and are using it."""
-    from esimdesk.esims import services as esims
-    from esimdesk.esims.models import Esim
-    from esimdesk.orders.models import Order
 
     esim = Order.objects.get(pk=order_id).lines.get().esim
     assert esim is not None
@@ -88,7 +88,6 @@ def _mark_in_use(order_id: int) -> None:
 @transaction.atomic
 def _seed_usage(order_id: int, used: int) -> None:
     """Demo usage on the new period, so the dashboard shows a realistic balance."""
-    from esimdesk.orders.models import Order
 
     line = Order.objects.get(pk=order_id).lines.get()
     data = Allowance.objects.select_for_update().get(period=line.period, kind="data")

@@ -13,13 +13,9 @@ from django.db import close_old_connections
 
 from esimdesk.accounts.counters import sweep_expired
 from esimdesk.core.heartbeat import beat
-from esimdesk.orders.invoicing import issue_invoices
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.sweeps import payments_sweep
-from esimdesk.provisioning.usage_simulation import (
-    usage_reconciliation_sweep,
-    usage_simulation_sweep,
-)
+from esimdesk.sharedplans.invoicing import issue_invoices
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.reminders import reminders_sweep
 from esimdesk.subscriptions.services import sync_period_states
@@ -33,13 +29,15 @@ SWEEPS: dict[str, Callable[[], Any]] = {
     "reminders": reminders_sweep,
     "payments": payments_sweep,
     "expiry": expiry_sweep,
-    # Both do nothing unless the simulator is the upstream (the embedded demo default).
-    "usage_simulation": usage_simulation_sweep,
-    "usage_reconciliation": usage_reconciliation_sweep,
     "support_escalation": escalate_unanswered,
     "invoices": issue_invoices,
     "signin_counters": sweep_expired,
 }
+
+
+def register_sweep(name: str, sweep: Callable[[], Any]) -> None:
+    """Add a plug-in app's sweep (from its ``AppConfig.ready``), run like the others."""
+    SWEEPS[name] = sweep
 
 
 def run_sweep(name: str) -> Any:

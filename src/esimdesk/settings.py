@@ -48,9 +48,12 @@ INSTALLED_APPS = [
     "esimdesk.subscriptions",
     "esimdesk.orders",
     "esimdesk.payments",
+    "esimdesk.sharedplans",
     "esimdesk.provisioning",
     "esimdesk.notifications",
     "esimdesk.usage",
+    # The upstream simulator and the sandbox payment provider: optional (ESIMDESK_SANDBOX).
+    *(["esimdesk.sandbox"] if config.flag("ESIMDESK_SANDBOX") else []),
     "esimdesk.support",
     "channels",
     "esimdesk.portal",
@@ -323,7 +326,5 @@ ESIMDESK = {
                           if p.strip()],
     "UPSTREAM_PROVIDERS": [p.strip() for p in config.env("ESIMDESK_UPSTREAM_PROVIDERS").split(",")
                            if p.strip()],
-    "SIMULATOR_SMDP_HOST": config.env("ESIMDESK_SIMULATOR_SMDP_HOST"),
-    "SIMULATOR_ICCID_PREFIX": config.env("ESIMDESK_SIMULATOR_ICCID_PREFIX"),
     "SMS_BACKEND": config.env("ESIMDESK_SMS_BACKEND"),
 }

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -7,7 +8,7 @@ from esimdesk.api.usage_ingest import ingest_usage_events
 from esimdesk.core import views as core_views
 from esimdesk.payments.views import payment_webhook
 from esimdesk.staff import actions as staff_actions
-from esimdesk.staff import activations, simulator_views
+from esimdesk.staff import activations
 from esimdesk.staff import customers as staff_customers
 from esimdesk.staff import invoices as staff_invoices
 from esimdesk.staff import margins as staff_margins
@@ -60,10 +61,10 @@ urlpatterns = [
     path("staff/invoices/<id:pk>.pdf", staff_invoices.invoice_pdf, name="staff_invoice_pdf"),
     path("staff/invoices/<id:pk>/paid", staff_invoices.invoice_mark_paid,
          name="staff_invoice_paid"),
-    path("staff/simulator/", simulator_views.simulator_console, name="staff_simulator"),
-    path("staff/simulator/<id:pk>/", simulator_views.simulator_profile,
-         name="staff_simulator_profile"),
-    path("simulator/v1/", include("esimdesk.provisioning.simulator_urls")),
+    # The sandbox's pages (simulator console and API, the sandbox provider's payment page),
+    # when it is installed (ESIMDESK_SANDBOX); before the admin's and the portal's catch-alls.
+    *([path("", include("esimdesk.sandbox.urls"))] if apps.is_installed("esimdesk.sandbox")
+      else []),
     # Before the admin, whose catch-all would take /staff/support/ for the support app.
     path("staff/support/", include("esimdesk.support.inbox_urls")),
     # Before the admin: staff sign in on the portal's sign-in page (one policy, 2FA).

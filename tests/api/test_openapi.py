@@ -14,19 +14,18 @@ from esimdesk.core.api.schemas import MAX_PAGE, MAX_PAGE_SIZE
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group, Invitation
 from esimdesk.notifications.models import NotificationPreference
-from esimdesk.orders.group_orders import GROUP_PLAN
+from esimdesk.sharedplans.plans import GROUP_PLAN
+from tests.builders import DAY, MONTH, TEAM_PLAN, Shop, make_group_plans
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
-from tests.groups.conftest import TEAM_PLAN, buy, new_user
+from tests.sharedplans.conftest import buy_seats, new_user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def group_plans(catalog: None) -> None:
-    from esimdesk.groups.demo import load_group_plans
-
-    load_group_plans()
+def group_plans(shop: Shop) -> None:
+    make_group_plans()
 
 
 @pytest.fixture
@@ -150,7 +149,7 @@ def test_importing_members_is_not_taken_for_a_member_id(group_plans: None) -> No
     admin = new_user("it@acme.example")
     group = groups.create_group(owner=admin, kind=Group.Kind.ENTERPRISE, name="Acme",
                                 company_name="Acme Ltd")
-    buy(admin, group, 3, plan=TEAM_PLAN, line_type=GROUP_PLAN)
+    buy_seats(admin, group, 3, plan=TEAM_PLAN, line_type=GROUP_PLAN)
     it = _login("it@acme.example")
     response = it.client.post(f"/api/v1/groups/{group.pk}/members/import",
                               data=b"email,name\nann@acme.example,Ann\nnot-an-email,Bob\n",
@@ -188,7 +187,7 @@ def test_a_body_that_is_not_an_object_is_refused(api: Api) -> None:
     assert NotificationPreference.objects.get().sms is False
 
 
-def test_numbers_and_flags_are_not_coerced(api: Api) -> None:
+def test_numbers_and_flags_are_not_coerced(shop: Shop, api: Api) -> None:
     """``false`` is not 0 and ``"5"`` is not 5, as the document says; a whole number
     written ``5.0`` is an integer, as JSON Schema counts it."""
     for rating in (True, "5", 4.5):
@@ -197,7 +196,7 @@ def test_numbers_and_flags_are_not_coerced(api: Api) -> None:
         assert response.json()["code"] == "invalid_request"
     unknown = api.post("/api/v1/support/conversations/1/rating", {"rating": 5.0})
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_conversation"
-    iccid = buy_and_pay(api, "jp-1gb-day")["lines"][0]["iccid"]
+    iccid = buy_and_pay(api, DAY)["lines"][0]["iccid"]
     for flag in (1, "true", "yes"):
         response = api.patch(f"/api/v1/esims/{iccid}", {"auto_renew": flag})
         assert response.status_code == 422 and response.json()["code"] == "invalid_request"
@@ -206,7 +205,7 @@ def test_numbers_and_flags_are_not_coerced(api: Api) -> None:
     assert api.patch(f"/api/v1/esims/{iccid}",
                      {"label": "x" * 61}).json()["code"] == "label_too_long"
     change = api.post(f"/api/v1/esims/{iccid}/plan-change", {
-        "plan": "jp-10gb-month", "when": "now", "currency": "USD", "expected_refund": False})
+        "plan": MONTH, "when": "now", "currency": "USD", "expected_refund": False})
     assert change.status_code == 422 and change.json()["code"] == "invalid_request"
 
 
@@ -245,8 +244,8 @@ def test_a_message_too_long_for_support_says_so(api: Api) -> None:
     assert not Message.objects.exists()
 
 
-def test_usage_refusals_name_the_usage_kinds(api: Api) -> None:
-    iccid = buy_and_pay(api, "jp-1gb-day")["lines"][0]["iccid"]
+def test_usage_refusals_name_the_usage_kinds(shop: Shop, api: Api) -> None:
+    iccid = buy_and_pay(api, DAY)["lines"][0]["iccid"]
     kind = api.get(f"/api/v1/esims/{iccid}/usage?kind=minutes").json()
     assert (kind["code"], kind["message"]) == ("invalid_kind",
                                                "The kind must be data, voice or sms.")
@@ -258,11 +257,11 @@ def test_usage_refusals_name_the_usage_kinds(api: Api) -> None:
         "类型必须是 data、voice 或 sms。"
 
 
-def test_an_idempotency_key_over_the_limit_is_refused_before_anything(api: Api) -> None:
+def test_an_idempotency_key_over_the_limit_is_refused_before_anything(shop: Shop, api: Api) -> None:
     from esimdesk.orders.models import Order
 
     response = api.post("/api/v1/orders", {
-        "lines": [{"type": "new_esim", "plan": "jp-1gb-day"}], "currency": "USD"},
+        "lines": [{"type": "new_esim", "plan": DAY}], "currency": "USD"},
         headers={"Idempotency-Key": "k" * 256})
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_idempotency_key"
@@ -284,7 +283,7 @@ def test_values_longer_than_their_columns_are_refused(group_plans: None) -> None
     PostgreSQL); a company name over 200 characters was cut silently."""
     owner = new_user("owner@example.com")
     group = groups.create_group(owner=owner, kind=Group.Kind.FAMILY, name="Lins")
-    buy(owner, group, 3)
+    buy_seats(owner, group, 3)
     api = _login("owner@example.com")
     for email, code in (("a" * 290 + "@example.com", "invalid_request"),
                         ("not-an-address", "invalid_email")):

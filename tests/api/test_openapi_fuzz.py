@@ -173,33 +173,37 @@ def build_world() -> World:
     an invitation to someone else's group, notices and a support conversation."""
     from esimdesk.accounts.models import User
     from esimdesk.groups import services as groups
-    from esimdesk.groups.demo import load_group_plans
     from esimdesk.groups.models import Group
     from esimdesk.notifications.models import Notification
-    from esimdesk.orders import group_members
     from esimdesk.orders import services as orders
     from esimdesk.payments import checkout
     from esimdesk.payments import services as payments
     from esimdesk.payments.models import Payment, Refund, SavedMethod
+    from esimdesk.sharedplans import members as group_members
+    from tests.builders import make_group_plans, plan, top_up
     from tests.conftest import Api, run_tasks
-    from tests.e2e.helpers import buy, buy_and_pay
-    from tests.groups.conftest import buy as buy_group_plan
-    from tests.groups.conftest import new_user
+    from tests.e2e.helpers import buy_and_pay, post_order
+    from tests.sharedplans.conftest import buy_seats as buy_group_plan
+    from tests.sharedplans.conftest import new_user
 
-    load_group_plans()
+    day = plan(usd=299)
+    month = plan(unit="month", data_gb=10, usd=1699)
+    singapore = plan(countries=("SG",), usd=299)
+    product = top_up(usd=499, data_gb=1)
+    family_plan, _team = make_group_plans()
     api = Api.signup("traveller@example.com")
     user = User.objects.get(email="traveller@example.com")
     payment = checkout.place_order(
         user=user, currency="USD", method="sandbox", save_method=True,
-        lines=[orders.LineRequest(type="new_esim", plan="jp-1gb-day")]).payment
+        lines=[orders.LineRequest(type="new_esim", plan=day.code)]).payment
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                       outcome="approve", save_card=True)
     run_tasks()
     paid = api.get(f"/api/v1/orders/{payment.order.number}").json()
     iccid = paid["lines"][0]["iccid"]
     assert iccid
-    unpaid = buy(api, "jp-1gb-day")
-    refunded = buy_and_pay(api, "sg-1gb-day")
+    unpaid = post_order(api, day.code)
+    refunded = buy_and_pay(api, singapore.code)
     assert api.post(f"/api/v1/orders/{refunded['id']}/refund").status_code == 200
     run_tasks()
 
@@ -231,11 +235,11 @@ def build_world() -> World:
         "notification_id": list(Notification.objects.filter(user=user)
                                 .values_list("pk", flat=True)[:3]),
         "conversation_id": list(user.support_conversations.values_list("pk", flat=True)),
-        "code": ["jp-1gb-day"],
+        "code": [day.code],
         "slug": ["install-iphone"],
         # Body and query fields.
-        "plan": ["jp-1gb-day", "jp-10gb-month", "family-europe-5gb-month"],
-        "product": ["topup-1gb"],
+        "plan": [day.code, month.code, family_plan.code],
+        "product": [product.code],
         "currency": ["USD"],
         "provider": ["sandbox"],
         "members": [3],
@@ -249,15 +253,10 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
     transaction is rolled back when the module is done."""
     from django.db import transaction
 
-    from esimdesk.catalog.demo import load_catalog
-    from esimdesk.catalog.models import Plan
-
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            if not Plan.objects.exists():
-                load_catalog()
             built = build_world()
             yield built
         finally:
@@ -275,9 +274,22 @@ def signed_in(world: World, in_test_transaction: None) -> Iterator[World]:
     TOKEN.clear()
 
 
+@pytest.fixture
+def shop(in_test_transaction: None) -> None:
+    """Something on sale for the anonymous calls to list: plans by the day and by the month
+    (one with calls), a top-up, a family plan."""
+    from tests.builders import family_plan, plan, top_up
+
+    plan(usd=299)
+    plan(unit="month", data_gb=10, usd=1699)
+    plan(unit="month", data_gb=30, voice_min=100, sms_count=50, usd=2999)
+    top_up(usd=499, data_gb=1)
+    family_plan()
+
+
 @anonymous.parametrize()
 @EXAMPLES
-def test_anonymous(case: Any, in_test_transaction: None, catalog: None) -> None:
+def test_anonymous(case: Any, shop: None) -> None:
     case.call_and_validate()
 
 

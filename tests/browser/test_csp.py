@@ -6,6 +6,9 @@ a group page's role picker), the staff console (admin pages, the calendar widget
 with its framed e-mail preview, margins, the support inbox) and the API docs. With the
 realtime app running, live chat still reaches the agent's inbox over the WebSocket."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import re
@@ -22,7 +25,8 @@ from esimdesk.notifications.models import OutboxMessage
 from tests.browser.conftest import DESKTOP, base_url
 from tests.conftest import run_tasks
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("catalog")]
 
 # Recorded from inside the page too (Playwright's init scripts are not subject to the
 # policy): violation events, and WebSockets that opened, so a test waits for a live socket
@@ -75,8 +79,8 @@ def _logged_in(browser: Any, base: str, user: User) -> Any:
 
 
 def test_portal_pages_under_the_policy(browser: Any, site: str, catalog: None) -> None:
-    from esimdesk.groups.demo import load_group_plans
-    from tests.groups.conftest import build_family
+    from esimdesk.sharedplans.demo import load_group_plans
+    from tests.sharedplans.conftest import build_family
 
     load_group_plans()
     family = build_family(2)

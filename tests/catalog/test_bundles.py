@@ -24,7 +24,8 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import OrderLine
 from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
-from esimdesk.provisioning.models import Es2Order, SimulatedPlanApplication, SimulatedProfile
+from esimdesk.provisioning.models import Es2Order
+from esimdesk.sandbox.models import SimulatedPlanApplication, SimulatedProfile
 
 ALL = ["simulator", "es2plus", "esimgo"]
 

@@ -22,9 +22,10 @@ from django.urls import reverse
 from esimdesk.accounts.models import User
 from esimdesk.core import security_headers
 from esimdesk.notifications.models import OutboxMessage
+from tests.builders import DAY, Shop
 from tests.conftest import Api, run_tasks
 from tests.core.page_audit import audit, nonce_of
-from tests.e2e.helpers import buy, buy_and_pay
+from tests.e2e.helpers import buy_and_pay, post_order
 
 # A page that needs no data: the policy of documents is checked on it.
 PAGE = "/accounts/login/"
@@ -70,12 +71,12 @@ def _assert_other_headers(response: Any) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/", "/plans/jp-1gb-day/", "/help/", "/accounts/login/",
+@pytest.mark.parametrize("path", ["/", f"/plans/{DAY}/", "/help/", "/accounts/login/",
                                   "/staff/login/", "/api/v1/plans", "/api/v1/openapi.json",
                                   "/api/v1/docs", "/healthz", "/static/portal/site.css",
                                   "/static/admin/css/base.css", "/no-such-page/",
                                   "/api/v1/no-such-call"])
-def test_headers_on_pages_api_static_and_errors(catalog: None, path: str) -> None:
+def test_headers_on_pages_api_static_and_errors(shop: Shop, path: str) -> None:
     response = Client().get(path)
     assert response.status_code in (200, 302, 404), (path, response.status_code)
     _assert_headers(response)
@@ -84,7 +85,7 @@ def test_headers_on_pages_api_static_and_errors(catalog: None, path: str) -> Non
 
 
 @pytest.mark.django_db
-def test_nonce_is_new_for_every_request_and_reaches_templates(catalog: None,
+def test_nonce_is_new_for_every_request_and_reaches_templates(shop: Shop,
                                                               settings: Any) -> None:
     settings.ROOT_URLCONF = "tests.core.csp_urls"
     client = Client()
@@ -104,17 +105,17 @@ def test_nonce_is_new_for_every_request_and_reaches_templates(catalog: None,
 
 
 def _customer_pages(client: Client, api: Api) -> list[str]:
-    order = buy_and_pay(api, "jp-1gb-day")
+    order = buy_and_pay(api, DAY)
     esim = api.get("/api/v1/esims").json()["items"][0]["iccid"]
-    unpaid = buy(api, "jp-1gb-day")
+    unpaid = post_order(api, DAY)
     sandbox_page = urlsplit(unpaid["payment"]["next_action"]["url"]).path
     from esimdesk.support.conversations import post_customer_message
 
     customer = User.objects.get(email="alex@example.com")
     post_customer_message(customer=customer, body="Hello <b>there</b>")
     client.force_login(customer)
-    return ["/", "/plans/jp-1gb-day/", "/destinations/JP/", "/devices/check/?model=iPhone+15",
-            "/checkout/?plan=jp-1gb-day", sandbox_page, "/dashboard/", f"/esims/{esim}/",
+    return ["/", f"/plans/{DAY}/", "/destinations/JP/", "/devices/check/?model=iPhone+15",
+            f"/checkout/?plan={DAY}", sandbox_page, "/dashboard/", f"/esims/{esim}/",
             f"/esims/{esim}/renew/", f"/esims/{esim}/top-up/", f"/esims/{esim}/change-plan/",
             "/orders/", f"/orders/{order['id']}/", f"/orders/{unpaid['id']}/", "/groups/",
             "/account/", "/account/notifications/", "/support/chat/", "/help/", "/contact/",
@@ -154,7 +155,7 @@ def _staff_pages(client: Client) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_no_page_has_what_the_policy_blocks(catalog: None) -> None:
+def test_no_page_has_what_the_policy_blocks(shop: Shop) -> None:
     """Every page renders with its scripts from the site (inline ones only with the
     response's nonce), no inline handlers and no inline styles."""
     api = Api.signup("alex@example.com")

@@ -7,8 +7,11 @@ from typing import Any
 from tests.conftest import Api, run_tasks
 
 
-def buy(api: Api, plan: str, *, currency: str = "USD", iccid: str | None = None,
-        key: str | None = None) -> dict[str, Any]:
+def post_order(api: Api, plan: str, *, currency: str = "USD", iccid: str | None = None,
+               key: str | None = None) -> dict[str, Any]:
+    """``POST /api/v1/orders`` of one new eSIM (or, with ``iccid``, a renewal), as the app
+    places it: the API step of a journey. Tests that only need an order bought use
+    ``tests.builders.buy``."""
     line = {"type": "renewal", "plan": plan, "iccid": iccid} if iccid else {
         "type": "new_esim", "plan": plan}
     headers = {"Idempotency-Key": key} if key else None
@@ -27,7 +30,7 @@ def complete(api: Api, order: dict[str, Any], outcome: str = "approve",
 
 
 def buy_and_pay(api: Api, plan: str, **kw: Any) -> dict[str, Any]:
-    order = buy(api, plan, **kw)
+    order = post_order(api, plan, **kw)
     complete(api, order)
     run_tasks()
     response = api.get(f"/api/v1/orders/{order['id']}")

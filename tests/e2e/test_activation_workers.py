@@ -21,7 +21,7 @@ from django.db import connection
 from esimdesk.accounts.models import User
 from esimdesk.esims.models import Esim
 from esimdesk.orders.models import Order, OrderLine
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.sandbox.models import SimulatedProfile
 from tests.provisioning.test_activation import paid_orders
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -2,6 +2,9 @@
 nothing: the API's own refusals, and the input boundary's for every endpoint (NUL bytes,
 numbers and times out of range, over-deep and oversized bodies), on SQLite and PostgreSQL."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import json
@@ -21,6 +24,8 @@ from esimdesk.payments.models import Payment
 from esimdesk.support.models import Message
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
+
+pytestmark = pytest.mark.usefixtures("catalog")
 
 
 def _counts() -> tuple[int, int, int]:

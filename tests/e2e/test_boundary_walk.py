@@ -11,6 +11,9 @@ ids, and as nobody. Runs on SQLite and PostgreSQL (where NUL bytes and bigint ov
 refused by the database itself).
 """
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import json
@@ -27,6 +30,8 @@ from esimdesk.accounts.models import User
 from esimdesk.api.api import api as api_v1
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
+
+pytestmark = pytest.mark.usefixtures("catalog")
 
 BIG = str(2**64)
 JUST_BEYOND = str(2**63)  # fits the <id:> converter's 19 digits, not bigint

@@ -1,6 +1,9 @@
 """Races, with real parallel HTTP requests against a live server (PostgreSQL only: SQLite
 serialises writers, so it cannot show these races)."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import itertools
@@ -20,7 +23,8 @@ from esimdesk.payments.models import Payment, PaymentEvent
 from esimdesk.subscriptions.models import Period
 from tests.conftest import mailed_key
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("catalog")]
 
 
 class Http:
@@ -139,7 +143,7 @@ def test_same_idempotency_key_in_parallel_creates_one_order(http: Http) -> None:
 def test_twenty_webhooks_and_twenty_returns_fulfil_once(http: Http) -> None:
     from esimdesk.notifications.models import OutboxMessage
     from esimdesk.orders.models import Receipt
-    from esimdesk.payments.providers.sandbox import SandboxProvider
+    from esimdesk.sandbox.payment import SandboxProvider
     from tests.conftest import run_tasks
 
     order = _order(http, {"type": "new_esim", "plan": "jp-1gb-day"})

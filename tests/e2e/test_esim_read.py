@@ -2,10 +2,14 @@
 answer as the list (which goes through ``service_for``), a fixed number of queries, and
 someone else's eSIM is unknown."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -14,6 +18,8 @@ from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.usage.services import ingest
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
+
+pytestmark = pytest.mark.usefixtures("catalog")
 
 
 def test_one_esim_answers_like_the_list_in_a_fixed_number_of_queries(api: Api) -> None:

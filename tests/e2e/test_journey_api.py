@@ -1,8 +1,13 @@
 """The renewal journey through the public API, as a mobile app would walk it."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import datetime as dt
+
+import pytest
 
 from esimdesk.core import clock
 from esimdesk.core.ids import ActivationCode, is_valid_iccid
@@ -12,7 +17,9 @@ from esimdesk.orders.models import Order
 from esimdesk.payments.models import PaymentEvent
 from esimdesk.subscriptions.models import Period
 from tests.conftest import Api, run_tasks
-from tests.e2e.helpers import buy, buy_and_pay, complete
+from tests.e2e.helpers import buy_and_pay, complete, post_order
+
+pytestmark = pytest.mark.usefixtures("catalog")
 
 
 def test_sign_up_buy_install_renew_history(api: Api) -> None:
@@ -83,7 +90,7 @@ def test_renewal_after_expiry_starts_now(api: Api) -> None:
 
 
 def test_decline_provisions_nothing_and_pay_again_works(api: Api) -> None:
-    order = buy(api, "fr-10gb-month", currency="EUR")
+    order = post_order(api, "fr-10gb-month", currency="EUR")
     payment = complete(api, order, "decline", "insufficient_funds")
     assert payment["status"] == "declined"
     assert payment["failure_code"] == "insufficient_funds"
@@ -106,7 +113,7 @@ def test_decline_provisions_nothing_and_pay_again_works(api: Api) -> None:
 
 
 def test_replayed_completion_fulfils_once(api: Api) -> None:
-    order = buy(api, "kr-1gb-day")
+    order = post_order(api, "kr-1gb-day")
     first = complete(api, order)
     assert first["status"] == "succeeded"
     # The payer presses approve again, the app retries, and a decline arrives late.
@@ -122,8 +129,8 @@ def test_replayed_completion_fulfils_once(api: Api) -> None:
 
 
 def test_idempotency_key_replays_the_first_answer(api: Api) -> None:
-    first = buy(api, "sg-1gb-day", key="retry-me-1")
-    again = buy(api, "sg-1gb-day", key="retry-me-1")
+    first = post_order(api, "sg-1gb-day", key="retry-me-1")
+    again = post_order(api, "sg-1gb-day", key="retry-me-1")
     assert again == first
     assert Order.objects.count() == 1
     different = api.post("/api/v1/orders", {"lines": [{"type": "new_esim", "plan": "jp-1gb-day"}],

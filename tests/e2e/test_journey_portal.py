@@ -1,5 +1,8 @@
 """The renewal journey through the portal pages, and every page in both languages."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,6 +16,8 @@ from esimdesk.esims.models import Esim
 from esimdesk.orders.models import Order
 from esimdesk.subscriptions.models import Period
 from tests.conftest import mailed_key, run_tasks
+
+pytestmark = pytest.mark.usefixtures("catalog")
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -153,7 +158,7 @@ CUSTOMER_PAGES = ["/dashboard/", "/orders/", "/account/", "/accounts/email/",
 @pytest.mark.django_db
 def test_every_page_renders_in_both_languages(catalog: None, language: str, marker: str) -> None:
     from tests.conftest import Api
-    from tests.e2e.helpers import buy, buy_and_pay
+    from tests.e2e.helpers import buy_and_pay, post_order
 
     client = Client()
     client.cookies["esimdesk_language"] = language
@@ -166,7 +171,7 @@ def test_every_page_renders_in_both_languages(catalog: None, language: str, mark
     # A customer with an eSIM, a paid order and an unpaid one (bought through the API).
     api = Api.signup(f"owner-{language}@example.com")
     paid = buy_and_pay(api, "jp-1gb-day")
-    unpaid = buy(api, "kr-1gb-day")
+    unpaid = post_order(api, "kr-1gb-day")
     owner = User.objects.get(email=f"owner-{language}@example.com")
     owner.language = language
     owner.save()

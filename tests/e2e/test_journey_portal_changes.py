@@ -1,6 +1,9 @@
 """Top-ups and plan changes through the portal pages: the numbers shown are the API's and
 the amounts charged."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,6 +20,8 @@ from esimdesk.subscriptions.models import Allowance, Period
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay
 from tests.e2e.test_journey_portal import pay_in_sandbox
+
+pytestmark = pytest.mark.usefixtures("catalog")
 
 START = dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC)
 

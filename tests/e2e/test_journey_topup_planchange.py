@@ -1,5 +1,8 @@
 """Top-ups and plan changes through the public API, as a mobile app would use them."""
 
+# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
+# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,10 +15,12 @@ from esimdesk.core import clock
 from esimdesk.core.models import AuditEntry
 from esimdesk.orders.models import Order
 from esimdesk.payments.models import Payment, Refund
-from esimdesk.provisioning.models import SimulatedPlanApplication, SimulatedTopUp
+from esimdesk.sandbox.models import SimulatedPlanApplication, SimulatedTopUp
 from esimdesk.subscriptions.models import Allowance, Period
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay, complete
+
+pytestmark = pytest.mark.usefixtures("catalog")
 
 START = dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC)  # April has 30 days
 

@@ -5,16 +5,17 @@ import pytest
 from esimdesk.accounts.models import User
 from esimdesk.notifications import services
 from esimdesk.notifications.models import Notification, OutboxMessage
+from tests.builders import DAY, Shop
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay
 
 
 @pytest.mark.django_db
-def test_confirmation_in_the_customers_language_with_pdf_receipt(catalog: None) -> None:
+def test_confirmation_in_the_customers_language_with_pdf_receipt(shop: Shop) -> None:
     api = Api.signup("zhang@example.com")
     User.objects.filter(email="zhang@example.com").update(language="zh-hans",
                                                           time_zone="Asia/Shanghai")
-    order = buy_and_pay(api, "jp-1gb-day", currency="CNY")
+    order = buy_and_pay(api, DAY, currency="CNY")
     run_tasks()
     mail = OutboxMessage.objects.get(to="zhang@example.com", subject__contains=order["id"])
     assert "eSIM" in mail.subject
@@ -27,7 +28,7 @@ def test_confirmation_in_the_customers_language_with_pdf_receipt(catalog: None) 
 
 
 @pytest.mark.django_db
-def test_same_dedupe_key_sends_once(catalog: None) -> None:
+def test_same_dedupe_key_sends_once(shop: Shop) -> None:
     for _ in range(3):
         services.send_sms(to="+8613800138000", body="hello", kind="test", dedupe_key="k-1")
     run_tasks()
@@ -37,7 +38,7 @@ def test_same_dedupe_key_sends_once(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_failed_delivery_is_recorded_and_retried(catalog: None, settings) -> None:
+def test_failed_delivery_is_recorded_and_retried(shop: Shop, settings) -> None:
     settings.ESIMDESK = {**settings.ESIMDESK, "SMS_BACKEND": "nowhere"}
     notification = services.send_sms(to="+8613800138000", body="hi", kind="test")
     run_tasks()

@@ -20,6 +20,7 @@ from esimdesk.core.money import Money
 from esimdesk.notifications import services
 from esimdesk.notifications.models import Channel, Notification, OutboxMessage
 from esimdesk.notifications.rendering import render_message
+from tests.builders import DAY, Shop
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay
 
@@ -114,10 +115,10 @@ def test_text_is_raw_and_html_is_escaped(make_user: Callable[..., User], templat
 
 
 @pytest.mark.django_db
-def test_order_confirmation_names_the_customer_as_written(catalog: None) -> None:
+def test_order_confirmation_names_the_customer_as_written(shop: Shop) -> None:
     api = Api.signup("anne@example.com")
     User.objects.filter(email="anne@example.com").update(name=NAME)
-    order = buy_and_pay(api, "jp-1gb-day", currency="USD")
+    order = buy_and_pay(api, DAY, currency="USD")
     run_tasks()
     mail = OutboxMessage.objects.get(to="anne@example.com", subject__contains=order["id"])
     assert f"Hello {NAME}," in mail.body_text
@@ -126,16 +127,16 @@ def test_order_confirmation_names_the_customer_as_written(catalog: None) -> None
 
 
 @pytest.mark.django_db
-def test_invitations_by_email_and_sms_name_the_group_as_written(catalog: None) -> None:
+def test_invitations_by_email_and_sms_name_the_group_as_written(db: None) -> None:
     from esimdesk.groups import services as groups
-    from esimdesk.groups.demo import load_group_plans
     from esimdesk.groups.models import Group
-    from tests.groups.conftest import buy
+    from tests.builders import make_group_plans
+    from tests.sharedplans.conftest import buy_seats
 
-    load_group_plans()
+    make_group_plans()
     owner = User.objects.create_user("anne@example.com", "x-long-password-1", name=NAME)
     group = groups.create_group(owner=owner, kind=Group.Kind.FAMILY, name=NAME)
-    buy(owner, group, 3)
+    buy_seats(owner, group, 3)
     groups.invite(by=owner, group=group, email="guest@example.com")
     groups.invite(by=owner, group=group, phone="+8613800138001")
     mail = Notification.objects.get(to="guest@example.com", channel="email")

@@ -20,18 +20,20 @@ from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.payments.models import Refund
 from esimdesk.provisioning import registry as upstream
-from esimdesk.provisioning.models import SimulatedTopUp
+from esimdesk.sandbox.models import SimulatedTopUp
 from esimdesk.subscriptions import changes
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period
+from tests import builders
+from tests.builders import CALLS, DAY, MONTH, TOPUP_1GB, YEAR, Shop, bought_esim, buy
 from tests.conftest import run_tasks
 
 START = dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def user(catalog: None) -> User:
-    return User.objects.create_user("svc@example.com", "correct-horse-battery-42")
+def user(shop: Shop) -> User:
+    return builders.user("svc@example.com")
 
 
 def place_order(**kwargs: Any) -> tuple[Order, Any]:
@@ -40,22 +42,8 @@ def place_order(**kwargs: Any) -> tuple[Order, Any]:
     return placed.order, placed.payment
 
 
-def buy(user: User, line: LineRequest, currency: str = "USD") -> Order:
-    order, payment = place_order(user=user, lines=[line], currency=currency,
-                                 provider="sandbox")
-    if payment is not None:
-        payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
-                                          outcome="approve")
-    run_tasks()
-    order.refresh_from_db()
-    return order
-
-
-def new_esim(user: User, plan: str = "jp-10gb-month") -> str:
-    order = buy(user, LineRequest(type="new_esim", plan=plan))
-    line = order.lines.get()
-    assert line.esim is not None
-    return line.esim.iccid
+def new_esim(user: User, plan: str = MONTH) -> str:
+    return bought_esim(user, Plan.objects.get(code=plan)).iccid
 
 
 def change_now(iccid: str, plan: str) -> LineRequest:
@@ -66,14 +54,14 @@ def test_change_in_the_instant_the_plan_started_cancels_it_and_credits_everythin
         user: User) -> None:
     clock.set_now(START)
     iccid = new_esim(user)
-    [priced] = orders.price_lines(user=user, lines=[change_now(iccid, "jp-30gb-month-calls")],
+    [priced] = orders.price_lines(user=user, lines=[change_now(iccid, CALLS)],
                                   currency="USD")
     assert (priced.credit.amount, priced.price.amount) == (1699, 2999 - 1699)  # type: ignore[union-attr]
-    buy(user, change_now(iccid, "jp-30gb-month-calls"))
+    buy(user, change_now(iccid, CALLS))
     first, second = Period.objects.order_by("sequence")
     assert first.state == "cancelled"
     assert (second.plan.code, second.starts_at, second.state) == (
-        "jp-30gb-month-calls", START, "active")
+        CALLS, START, "active")
 
 
 def test_policy_time_data_and_min(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +72,7 @@ def test_policy_time_data_and_min(user: User, monkeypatch: pytest.MonkeyPatch) -
     credits = {}
     for policy in ("time", "data", "min", "nonsense"):
         monkeypatch.setenv("ESIMDESK_PLAN_CHANGE_POLICY", policy)
-        [priced] = orders.price_lines(user=user, lines=[change_now(iccid, "jp-1gb-day")],
+        [priced] = orders.price_lines(user=user, lines=[change_now(iccid, DAY)],
                                       currency="USD")
         credits[policy] = priced.credit.amount  # type: ignore[union-attr]
     # time: ceil(1699 * 27/30) = 1530; data: ceil(1699 * 2/10) = 340.
@@ -95,10 +83,10 @@ def test_credit_is_computed_for_the_start_of_the_minute(user: User) -> None:
     clock.set_now(START)
     iccid = new_esim(user)
     clock.set_now(START + dt.timedelta(days=10))
-    [at_minute] = orders.price_lines(user=user, lines=[change_now(iccid, "jp-1gb-day")],
+    [at_minute] = orders.price_lines(user=user, lines=[change_now(iccid, DAY)],
                                      currency="USD")
     clock.advance(dt.timedelta(seconds=59))
-    [same_minute] = orders.price_lines(user=user, lines=[change_now(iccid, "jp-1gb-day")],
+    [same_minute] = orders.price_lines(user=user, lines=[change_now(iccid, DAY)],
                                        currency="USD")
     assert same_minute.refund == at_minute.refund
     assert same_minute.quote["priced_at"] == at_minute.quote["priced_at"]  # type: ignore[index]
@@ -108,11 +96,11 @@ def test_a_changed_price_is_refused_not_charged(user: User) -> None:
     clock.set_now(START)
     iccid = new_esim(user)
     clock.set_now(START + dt.timedelta(days=10))
-    [priced] = orders.price_lines(user=user, lines=[change_now(iccid, "jp-30gb-month-calls")],
+    [priced] = orders.price_lines(user=user, lines=[change_now(iccid, CALLS)],
                                   currency="USD")
     clock.advance(dt.timedelta(days=1))
     with pytest.raises(Conflict) as refused:
-        orders.create_order(user=user, lines=[change_now(iccid, "jp-30gb-month-calls")],
+        orders.create_order(user=user, lines=[change_now(iccid, CALLS)],
                             currency="USD", expected_total=priced.price.amount,
                             expected_refund=0)
     assert refused.value.code == "price_changed"
@@ -125,19 +113,19 @@ def test_a_plan_change_must_be_alone_for_its_esim(user: User) -> None:
     iccid = new_esim(user)
     with pytest.raises(ValidationFailed) as refused:
         orders.price_lines(user=user, currency="USD", lines=[
-            change_now(iccid, "jp-1gb-day"),
-            LineRequest(type="top_up", iccid=iccid, product="topup-1gb")])
+            change_now(iccid, DAY),
+            LineRequest(type="top_up", iccid=iccid, product=TOPUP_1GB)])
     assert refused.value.code == "plan_change_not_alone"
 
 
 def test_when_the_replaced_period_ended_before_fulfilment_the_new_one_follows_the_running(
         user: User) -> None:
     clock.set_now(START)
-    iccid = new_esim(user, "jp-1gb-day")
-    buy(user, LineRequest(type="renewal", plan="jp-1gb-day", iccid=iccid))  # 2 - 3 April
-    buy(user, LineRequest(type="renewal", plan="jp-1gb-day", iccid=iccid))  # 3 - 4 April
+    iccid = new_esim(user, DAY)
+    buy(user, LineRequest(type="renewal", plan=DAY, iccid=iccid))  # 2 - 3 April
+    buy(user, LineRequest(type="renewal", plan=DAY, iccid=iccid))  # 3 - 4 April
     clock.set_now(START + dt.timedelta(hours=12))
-    _order, payment = place_order(user=user, lines=[change_now(iccid, "jp-10gb-month")],
+    _order, payment = place_order(user=user, lines=[change_now(iccid, MONTH)],
                                   currency="USD", provider="sandbox")
     assert payment is not None
     # Paid and fulfilled only after the day it replaces is over (period 2 now runs).
@@ -147,7 +135,7 @@ def test_when_the_replaced_period_ended_before_fulfilment_the_new_one_follows_th
     run_tasks()
     periods = list(Period.objects.exclude(state="cancelled").order_by("starts_at"))
     assert [(p.sequence, p.plan.code) for p in periods] == [
-        (1, "jp-1gb-day"), (2, "jp-1gb-day"), (3, "jp-10gb-month"), (4, "jp-1gb-day")]
+        (1, DAY), (2, DAY), (3, MONTH), (4, DAY)]
     day2, month, day3 = periods[1:]
     assert day2.starts_at == START + dt.timedelta(days=1)
     assert month.starts_at == day2.ends_at and month.state == "scheduled"
@@ -158,32 +146,32 @@ def test_when_the_replaced_period_ended_before_fulfilment_the_new_one_follows_th
 
 def test_sequences_stay_in_time_order_around_a_cancelled_period(user: User) -> None:
     clock.set_now(START)
-    iccid = new_esim(user, "jp-1gb-day")
+    iccid = new_esim(user, DAY)
     subscription = Period.objects.get().subscription
-    day = Plan.objects.get(code="jp-1gb-day")
+    day = Plan.objects.get(code=DAY)
     second = subscriptions.add_period(subscription=subscription, plan=day)
     subscriptions.add_period(subscription=subscription, plan=day)
     subscriptions.end_period_early(period=second, actor="test", reason="refund")  # cancelled
     clock.set_now(START + dt.timedelta(hours=6))
-    buy(user, change_now(iccid, "jp-10gb-month"))
+    buy(user, change_now(iccid, MONTH))
     rows = list(Period.objects.order_by("sequence").values_list("sequence", "state",
                                                                 "plan__code"))
-    assert rows == [(1, "ended", "jp-1gb-day"), (2, "cancelled", "jp-1gb-day"),
-                    (3, "active", "jp-10gb-month"), (4, "scheduled", "jp-1gb-day")]
+    assert rows == [(1, "ended", DAY), (2, "cancelled", DAY),
+                    (3, "active", MONTH), (4, "scheduled", DAY)]
     live = Period.objects.exclude(state="cancelled").order_by("sequence")
     ends = [p.ends_at for p in live]
     starts = [p.starts_at for p in live]
     assert starts[1:] == ends[:-1]  # back to back
-    assert subscription.__class__.objects.get(pk=subscription.pk).plan.code == "jp-1gb-day"
+    assert subscription.__class__.objects.get(pk=subscription.pk).plan.code == DAY
 
 
 def test_refunds_walk_back_through_plan_changes_paid_with_credit(user: User) -> None:
     clock.set_now(START)
-    iccid = new_esim(user, "jp-30gb-month-calls")  # USD 29.99, paid by card
+    iccid = new_esim(user, CALLS)  # USD 29.99, paid by card
     clock.set_now(START + dt.timedelta(days=1))
-    buy(user, change_now(iccid, "jp-10gb-month"))  # credit 2900: 1201 back, no payment
+    buy(user, change_now(iccid, MONTH))  # credit 2900: 1201 back, no payment
     clock.set_now(START + dt.timedelta(days=2))
-    third = buy(user, change_now(iccid, "jp-1gb-day"))  # credit from a period paid by credit
+    third = buy(user, change_now(iccid, DAY))  # credit from a period paid by credit
     line = third.lines.get()
     assert line.amount == 0 and line.refund_amount > 0
     refunds = list(Refund.objects.order_by("pk").values_list("amount", "status"))
@@ -197,13 +185,13 @@ def test_top_up_is_applied_once_however_often_fulfilment_runs(user: User) -> Non
     clock.set_now(START)
     iccid = new_esim(user)
     order, payment = place_order(user=user, currency="USD", provider="sandbox", lines=[
-        LineRequest(type="top_up", iccid=iccid, product="topup-1gb")])
+        LineRequest(type="top_up", iccid=iccid, product=TOPUP_1GB)])
     assert payment is not None
     line = order.lines.get()
     # A crash after the supplier applied it, before esimdesk recorded it: the retry reuses
     # the line's reference, so the supplier does not top up a second time.
     upstream.primary().apply_top_up(reference=line.upstream_reference, iccid=iccid,
-                                    product_code="topup-1gb", data_bytes=GB, voice_seconds=0,
+                                    product_code=TOPUP_1GB, data_bytes=GB, voice_seconds=0,
                                     sms_count=0, extend_days=0)
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                       outcome="approve")
@@ -219,11 +207,11 @@ def test_top_up_is_applied_once_however_often_fulfilment_runs(user: User) -> Non
 
 def test_top_up_lands_on_the_period_running_at_fulfilment(user: User) -> None:
     clock.set_now(START)
-    iccid = new_esim(user, "jp-1gb-day")
-    buy(user, LineRequest(type="renewal", plan="jp-1gb-day", iccid=iccid))  # 2 - 3 April
+    iccid = new_esim(user, DAY)
+    buy(user, LineRequest(type="renewal", plan=DAY, iccid=iccid))  # 2 - 3 April
     clock.set_now(START + dt.timedelta(hours=23))
     order, payment = place_order(user=user, currency="USD", provider="sandbox", lines=[
-        LineRequest(type="top_up", iccid=iccid, product="topup-1gb")])
+        LineRequest(type="top_up", iccid=iccid, product=TOPUP_1GB)])
     assert payment is not None
     clock.set_now(START + dt.timedelta(days=1, hours=1))  # the next day runs (still queued
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,  # by state)
@@ -238,10 +226,10 @@ def test_top_up_lands_on_the_period_running_at_fulfilment(user: User) -> None:
 
 def test_running_period_reads_by_time_not_state(user: User) -> None:
     clock.set_now(START)
-    iccid = new_esim(user, "jp-1gb-day")
+    iccid = new_esim(user, DAY)
     subscription = Period.objects.get().subscription
     subscriptions.add_period(subscription=subscription,
-                             plan=Plan.objects.get(code="jp-1gb-day"))
+                             plan=Plan.objects.get(code=DAY))
     clock.set_now(START + dt.timedelta(days=1, minutes=1))
     running = changes.running_period(subscription)
     assert running is not None and running.sequence == 2 and running.state == "scheduled"
@@ -265,9 +253,9 @@ def test_receipt_shows_price_credit_and_what_was_paid_back(user: User) -> None:
     from esimdesk.orders.receipts import render_receipt_pdf
 
     clock.set_now(START)
-    iccid = new_esim(user, "jp-30gb-month-calls")
+    iccid = new_esim(user, CALLS)
     clock.set_now(START + dt.timedelta(days=1))
-    order = buy(user, change_now(iccid, "jp-1gb-day"))
+    order = buy(user, change_now(iccid, DAY))
     text = pdf_text(render_receipt_pdf(order))
     assert "(No payment needed \\(credit\\))" in text
     for row in ("($2.99)", "Credit for the unused part of the plan it replaced", "(-$29.00)",
@@ -280,16 +268,16 @@ def test_two_changes_against_the_same_period_credit_it_once(user: User) -> None:
     iccid = new_esim(user)
     clock.set_now(START + dt.timedelta(days=10))
     first, first_payment = place_order(user=user, currency="USD", provider="sandbox",
-                                       lines=[change_now(iccid, "jp-30gb-month-calls")])
+                                       lines=[change_now(iccid, CALLS)])
     second, second_payment = place_order(user=user, currency="USD", provider="sandbox",
-                                         lines=[change_now(iccid, "jp-100gb-year")])
+                                         lines=[change_now(iccid, YEAR)])
     assert first_payment is not None and second_payment is not None
     for payment in (first_payment, second_payment):
         payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                           outcome="approve")
     run_tasks()
     live = Period.objects.exclude(state__in=["ended", "cancelled"]).get()
-    assert live.plan.code == "jp-30gb-month-calls"
+    assert live.plan.code == CALLS
     line = second.lines.get()
     assert (line.refund_amount, line.credit) == (line.amount, 0)
     assert Refund.objects.get(payment=second_payment).amount == line.amount

@@ -15,16 +15,17 @@ from esimdesk.orders.models import Order
 from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.payments.autorenew import renewals_sweep
-from esimdesk.payments.models import Payment, RenewalAttempt, SandboxRecord, SavedMethod
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.payments.models import Payment, RenewalAttempt, SavedMethod
+from esimdesk.sandbox.models import SandboxRecord, SimulatedProfile
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.models import Period, Subscription
+from tests.builders import MONTH, Shop
 from tests.conftest import run_tasks
 
 START = dt.datetime(2026, 8, 1, 9, 0, tzinfo=dt.UTC)
 
 
-def buy_with_card(user: User, card: str = "4242", plan: str = "jp-10gb-month") -> Subscription:
+def buy_with_card(user: User, card: str = "4242", plan: str = MONTH) -> Subscription:
     clock.set_now(START)
     payment = checkout.place_order(
         user=user, currency="USD", method="sandbox", save_method=True,
@@ -43,7 +44,7 @@ def charges() -> int:
 
 
 @pytest.fixture
-def user(catalog: None) -> User:
+def user(shop: Shop) -> User:
     return User.objects.create_user("auto@example.com", "x-long-password-1", phone="+8613900001111",
                                     phone_verified=True)
 
@@ -140,7 +141,7 @@ def test_all_retries_fail_the_customer_is_told_and_the_esim_expires_cleanly(user
     assert SimulatedProfile.objects.get().status == "plan_ended"
     assert expiry_sweep() == {"lapsed": 0, "ending_upstream": 0}
     # Paying the renewal later brings it back at once (after expiry, the period starts now).
-    from esimdesk.payments.providers.sandbox import SandboxProvider
+    from esimdesk.sandbox.payment import SandboxProvider
 
     clock.advance(dt.timedelta(hours=2))
     paid_at = clock.now()
@@ -169,7 +170,7 @@ def test_without_a_chargeable_method_a_pay_link_is_sent_once(user: User) -> None
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_schedulers_at_once_charge_once(catalog: None) -> None:
+def test_two_schedulers_at_once_charge_once(shop: Shop) -> None:
     from tests.e2e.test_concurrency import in_parallel
 
     user = User.objects.create_user("race@example.com", "x-long-password-1")

@@ -17,7 +17,6 @@ from django.test import Client
 from esimdesk.accounts.models import User
 from esimdesk.core import clock
 from esimdesk.core.models import IdempotencyRecord
-from esimdesk.groups.demo import load_group_plans
 from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import Order
 from esimdesk.payments import checkout
@@ -25,14 +24,15 @@ from esimdesk.payments import services as payments
 from esimdesk.payments.autorenew import charge_renewal, renewals_sweep
 from esimdesk.payments.models import Payment, RenewalAttempt
 from esimdesk.payments.providers.base import RetryableProviderError, StartRequest, StartResult
-from esimdesk.payments.providers.sandbox import SandboxProvider
 from esimdesk.payments.sweeps import payments_sweep
+from esimdesk.sandbox.payment import SandboxProvider
 from esimdesk.subscriptions.models import Period
+from tests.builders import DAY, FAMILY_PLAN, MONTH, Shop, make_group_plans
 from tests.conftest import Api, run_tasks, verified_email
 from tests.payments.test_autorenew import buy_with_card
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ORDER = {"lines": [{"type": "new_esim", "plan": "jp-1gb-day"}], "currency": "USD",
+ORDER = {"lines": [{"type": "new_esim", "plan": DAY}], "currency": "USD",
          "provider": "sandbox"}
 
 
@@ -67,7 +67,7 @@ ORIGINAL_START = SandboxProvider.start
 
 
 @pytest.fixture
-def probe(monkeypatch: pytest.MonkeyPatch, catalog: None) -> Probe:
+def probe(monkeypatch: pytest.MonkeyPatch, shop: Shop) -> Probe:
     probe = Probe()
     monkeypatch.setattr(SandboxProvider, "start",
                         lambda provider, request: probe.start(provider, request))
@@ -104,14 +104,14 @@ def test_the_api_plan_change(probe: Probe) -> None:
     run_tasks()
     iccid = Order.objects.get(number=created["id"]).lines.get().esim.iccid
     changed = api.post(f"/api/v1/esims/{iccid}/plan-change", {
-        "plan": "jp-10gb-month", "when": "period_end", "currency": "USD",
+        "plan": MONTH, "when": "period_end", "currency": "USD",
         "provider": "sandbox"})
     assert changed.status_code == 201, changed.content
     assert probe.calls == 2
 
 
 def test_the_portal_checkout_and_paying_again(probe: Probe, portal: Client) -> None:
-    response = portal.post("/checkout/", {"plan": "jp-1gb-day", "currency": "USD",
+    response = portal.post("/checkout/", {"plan": DAY, "currency": "USD",
                                           "provider": "sandbox"})
     assert response.status_code == 302, response.content
     number = Order.objects.get().number
@@ -120,17 +120,17 @@ def test_the_portal_checkout_and_paying_again(probe: Probe, portal: Client) -> N
 
 
 def test_a_group_order_over_the_api_and_in_the_portal(probe: Probe, portal: Client) -> None:
-    load_group_plans()
+    make_group_plans()
     api = Api.signup("owner@example.com")
     gid = api.post("/api/v1/groups", {"kind": "family", "name": "Probe family"}).json()["id"]
     ordered = api.post(f"/api/v1/groups/{gid}/orders", {
-        "plan": "family-europe-5gb-month", "members": 3, "currency": "USD",
+        "plan": FAMILY_PLAN, "members": 3, "currency": "USD",
         "provider": "sandbox"})
     assert ordered.status_code == 201, ordered.content
     owner = Client()
     owner.force_login(User.objects.get(email="owner@example.com"))
-    page = owner.post(f"/groups/{gid}/checkout/?members=4&plan=family-europe-5gb-month", {
-        "plan": "family-europe-5gb-month", "currency": "USD", "provider": "sandbox"})
+    page = owner.post(f"/groups/{gid}/checkout/?members=4&plan={FAMILY_PLAN}", {
+        "plan": FAMILY_PLAN, "currency": "USD", "provider": "sandbox"})
     assert page.status_code == 302, page.content
     assert probe.calls == 2
 
@@ -198,7 +198,7 @@ def test_a_process_stopped_between_the_steps_is_swept_and_taken_over(probe: Prob
 
     # Without a retry, the sweep fails a starting payment once its time is up.
     placed = checkout.place_order(user=user, method="sandbox", currency="USD",
-                                  lines=[LineRequest(type="new_esim", plan="jp-1gb-day")])
+                                  lines=[LineRequest(type="new_esim", plan=DAY)])
     assert placed.payment is not None
     Payment.objects.filter(pk=placed.payment.pk).update(status="starting")
     clock.set_now(clock.now() + checkout.STARTING_TIMEOUT + dt.timedelta(seconds=1))

@@ -8,6 +8,8 @@ import pytest
 from django.apps import apps
 from django.test import Client
 
+from tests.builders import DAY, Shop
+
 FORBIDDEN = re.compile(r"(card_?number|\bpan\b|cvv|cvc|security_code|exp(iry)?_?(month|year|date)"
                        r"|expiry)", re.IGNORECASE)
 
@@ -20,10 +22,10 @@ def test_no_model_has_a_field_for_card_data() -> None:
 
 
 @pytest.mark.django_db
-def test_the_sandbox_page_never_asks_for_card_data(api) -> None:
-    from tests.e2e.helpers import buy
+def test_the_sandbox_page_never_asks_for_card_data(shop: Shop, api) -> None:
+    from tests.e2e.helpers import post_order
 
-    order = buy(api, "jp-1gb-day")
+    order = post_order(api, DAY)
     page = Client().get(order["payment"]["next_action"]["url"].replace("http://testserver", ""))
     inputs = re.findall(r"<(?:input|select|textarea)[^>]*name=\"([^\"]+)\"", page.content.decode())
     assert set(inputs) <= {"csrfmiddlewaretoken", "card", "save_card", "outcome", "decline_code",

@@ -18,6 +18,7 @@ from esimdesk.notifications.models import OutboxMessage
 from esimdesk.orders.models import Order
 from esimdesk.payments import refunds
 from esimdesk.payments.models import Payment, PaymentEvent, Refund
+from tests.builders import DAY, MONTH, Shop, plan
 from tests.conftest import Api, run_tasks
 from tests.payments.fakes.alipay import alipay_fake  # noqa: F401
 from tests.payments.fakes.paypal import paypal_fake  # noqa: F401
@@ -91,7 +92,7 @@ def test_provider_end_to_end(case: Case, request: pytest.FixtureRequest, api: Ap
     assert case.name in [m["provider"] for m in methods]
 
     response = api.post("/api/v1/orders", {
-        "lines": [{"type": "new_esim", "plan": "jp-10gb-month"}], "currency": case.currency,
+        "lines": [{"type": "new_esim", "plan": MONTH}], "currency": case.currency,
         "provider": case.name, "device": case.device})
     assert response.status_code == 201, response.content
     order = response.json()
@@ -131,33 +132,33 @@ def test_provider_end_to_end(case: Case, request: pytest.FixtureRequest, api: Ap
     assert refund.provider_refund_id or refund.status == Refund.Status.SUCCEEDED
 
 
-def test_a_provider_that_refuses_to_start_leaves_nothing_behind(
+def test_a_provider_that_refuses_to_start_leaves_nothing_behind(shop: Shop,
         request: pytest.FixtureRequest, api: Api, settings: Any) -> None:
     fake = request.getfixturevalue("wechatpay_fake")
     settings.ESIMDESK = {**settings.ESIMDESK, "PAYMENT_PROVIDERS": ["sandbox", "wechatpay"]}
     settings.PUBLIC_URL = "https://esim.example.com"
     fake.fail_next(status=500)
     response = api.post("/api/v1/orders", {
-        "lines": [{"type": "new_esim", "plan": "jp-1gb-day"}], "currency": "CNY",
+        "lines": [{"type": "new_esim", "plan": DAY}], "currency": "CNY",
         "provider": "wechatpay", "device": "desktop"})
     assert response.status_code == 503
     assert response.json()["code"] == "provider_unavailable"
     assert not Order.objects.exists() and not Payment.objects.exists()
     settings.PUBLIC_URL = "http://insecure.example.com"  # WeChat refuses plain HTTP callbacks
     refused = api.post("/api/v1/orders", {
-        "lines": [{"type": "new_esim", "plan": "jp-1gb-day"}], "currency": "CNY",
+        "lines": [{"type": "new_esim", "plan": DAY}], "currency": "CNY",
         "provider": "wechatpay", "device": "desktop"})
     assert refused.status_code == 502
     assert refused.json()["code"] == "provider_refused"
     assert not Order.objects.exists()
 
 
-def test_a_passing_failure_is_not_replayed_for_the_same_key(
+def test_a_passing_failure_is_not_replayed_for_the_same_key(shop: Shop,
         request: pytest.FixtureRequest, api: Api, settings: Any) -> None:
     fake = request.getfixturevalue("wechatpay_fake")
     settings.ESIMDESK = {**settings.ESIMDESK, "PAYMENT_PROVIDERS": ["sandbox", "wechatpay"]}
     settings.PUBLIC_URL = "https://esim.example.com"
-    body = {"lines": [{"type": "new_esim", "plan": "jp-1gb-day"}], "currency": "CNY",
+    body = {"lines": [{"type": "new_esim", "plan": DAY}], "currency": "CNY",
             "provider": "wechatpay", "device": "desktop"}
     fake.fail_next(status=500)
     first = api.post("/api/v1/orders", body, headers={"Idempotency-Key": "wx-1"})
@@ -180,9 +181,10 @@ def test_portal_shows_a_qr_code_on_a_desktop_and_finds_the_payment(
     client = Client()
     client.force_login(User.objects.get(email="alex@example.com"))
     desktop = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Chrome/130"}
-    page = client.get("/checkout/?plan=cn-1gb-day&currency=CNY", **desktop)
+    china = plan(countries=("CN",), usd=299)
+    page = client.get(f"/checkout/?plan={china.code}&currency=CNY", **desktop)
     assert 'value="alipay"' in page.content.decode()
-    done = client.post("/checkout/", {"plan": "cn-1gb-day", "currency": "CNY",
+    done = client.post("/checkout/", {"plan": china.code, "currency": "CNY",
                                       "provider": "alipay"}, **desktop)
     order_url = done["Location"]
     assert order_url.startswith("/orders/")

@@ -15,13 +15,15 @@ from esimdesk.core.money import Money
 from esimdesk.esims.models import Esim
 from esimdesk.notifications.models import OutboxMessage
 from esimdesk.payments import refunds
-from esimdesk.payments.models import Payment, PaymentEvent, Refund, SandboxRecord
+from esimdesk.payments.models import Payment, PaymentEvent, Refund
 from esimdesk.payments.providers.base import ProviderEvent
-from esimdesk.payments.providers.sandbox import sign
 from esimdesk.payments.services import apply_event
+from esimdesk.sandbox.models import SandboxRecord
+from esimdesk.sandbox.payment import sign
 from esimdesk.subscriptions.models import Period
+from tests.builders import DAY, MONTH, Shop, plan
 from tests.conftest import Api, run_tasks
-from tests.e2e.helpers import buy, buy_and_pay, complete
+from tests.e2e.helpers import buy_and_pay, complete, post_order
 
 START = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
 
@@ -29,7 +31,7 @@ START = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
 @pytest.fixture
 def bought(api: Api) -> dict:
     clock.set_now(START)
-    return buy_and_pay(api, "jp-10gb-month", currency="USD")
+    return buy_and_pay(api, MONTH, currency="USD")
 
 
 def staff_client() -> Client:
@@ -75,7 +77,7 @@ def test_no_self_refund_once_installed_or_after_the_window(api: Api, bought: dic
     esims.transition(esim=esim, to="installed", actor_type="provider", actor="test")
     response = api.post(f"/api/v1/orders/{bought['id']}/refund", {})
     assert response.json()["code"] == "refund_installed"
-    other = buy_and_pay(api, "kr-1gb-day")
+    other = buy_and_pay(api, plan(countries=("KR",), usd=299).code)
     clock.advance(dt.timedelta(days=15))
     assert api.post(f"/api/v1/orders/{other['id']}/refund", {}).json()["code"] == \
         "refund_window_passed"
@@ -142,7 +144,7 @@ def test_a_refund_made_at_the_provider_is_recorded(api: Api, bought: dict) -> No
 
 
 def test_a_refund_that_arrives_before_the_success_is_held_then_applied(api: Api) -> None:
-    order = buy(api, "th-1gb-day")
+    order = post_order(api, "th-1gb-day")
     payment = Payment.objects.get()
     early = apply_event(provider="sandbox", event=ProviderEvent(
         event_id="evt_early_refund", provider_reference=payment.provider_reference,
@@ -156,9 +158,9 @@ def test_a_refund_that_arrives_before_the_success_is_held_then_applied(api: Api)
 
 
 def test_return_url_reconciles_when_the_webhook_is_lost(api: Api) -> None:
-    order = buy(api, "sg-1gb-day")
+    order = post_order(api, "sg-1gb-day")
     payment = Payment.objects.get()
-    from esimdesk.payments.providers.sandbox import SandboxProvider
+    from esimdesk.sandbox.payment import SandboxProvider
 
     SandboxProvider().complete(reference=payment.provider_reference, outcome="approve")
     assert Payment.objects.get().status == "pending"  # the webhook never arrived
@@ -174,7 +176,7 @@ def test_return_url_reconciles_when_the_webhook_is_lost(api: Api) -> None:
     assert PaymentEvent.objects.filter(outcome="ignored_succeeded").count() == 1
 
 
-def test_methods_offered_fit_the_currency(catalog: None, settings) -> None:
+def test_methods_offered_fit_the_currency(shop: Shop, settings) -> None:
     settings.ESIMDESK = {**settings.ESIMDESK, "PAYMENT_PROVIDERS": ["sandbox"]}
     client = Client()
     assert client.get("/api/v1/payments/methods?currency=CNY").json() == [
@@ -187,7 +189,7 @@ def test_methods_offered_fit_the_currency(catalog: None, settings) -> None:
 def test_saved_card_is_remembered_without_card_data(api: Api) -> None:
     from esimdesk.payments.models import SavedMethod
 
-    order = buy(api, "jp-1gb-day")
+    order = post_order(api, DAY)
     payment = Payment.objects.get()
     page = api.client.post(f"/pay/sandbox/{payment.provider_reference}/",
                            {"outcome": "approve", "card": "4242", "save_card": "on"})
@@ -199,12 +201,12 @@ def test_saved_card_is_remembered_without_card_data(api: Api) -> None:
 
 
 def test_reconciliation_sweep_settles_lost_webhooks_and_expires_walkaways(api: Api) -> None:
-    from esimdesk.payments.providers.sandbox import SandboxProvider
     from esimdesk.payments.sweeps import reconcile_payments
+    from esimdesk.sandbox.payment import SandboxProvider
 
     clock.set_now(START)
-    paid_order = buy(api, "jp-1gb-day")
-    walked_away = buy(api, "kr-1gb-day")
+    paid_order = post_order(api, DAY)
+    walked_away = post_order(api, "kr-1gb-day")
     paid = Payment.objects.get(public_id=paid_order["payment"]["id"])
     SandboxProvider().complete(reference=paid.provider_reference, outcome="approve")
     assert reconcile_payments() == {"asked": 0, "settled": 0, "expired": 0, "unreachable": 0}

@@ -12,9 +12,10 @@ from esimdesk.core import clock
 from esimdesk.core.money import Money
 from esimdesk.orders.models import Order
 from esimdesk.payments.models import Payment, PaymentEvent
-from esimdesk.payments.providers.sandbox import SIGNATURE_HEADER, SandboxProvider, sign
+from esimdesk.sandbox.payment import SIGNATURE_HEADER, SandboxProvider, sign
+from tests.builders import DAY
 from tests.conftest import Api
-from tests.e2e.helpers import buy
+from tests.e2e.helpers import post_order
 
 
 def post(body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
@@ -26,7 +27,7 @@ def post(body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
 
 @pytest.fixture
 def payment(api: Api) -> Payment:
-    buy(api, "jp-1gb-day")
+    post_order(api, DAY)
     return Payment.objects.get()
 
 

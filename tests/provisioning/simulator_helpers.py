@@ -7,8 +7,8 @@ from esimdesk.accounts.models import User
 from esimdesk.catalog.models import Plan
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.provisioning.models import SimulatedProfile
-from esimdesk.provisioning.providers.simulator import SimulatorProvider
+from esimdesk.sandbox.models import SimulatedProfile
+from esimdesk.sandbox.simulator import SimulatorProvider
 from esimdesk.subscriptions import services as subscriptions
 
 PLAN = "jp-1gb-day"

@@ -15,8 +15,8 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order, OrderLine
 from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
-from esimdesk.provisioning.models import SimulatedProfile
-from esimdesk.provisioning.providers import simulator
+from esimdesk.sandbox import simulator
+from esimdesk.sandbox.models import SimulatedProfile
 
 
 def paid_orders(user: User, count: int) -> list[int]:

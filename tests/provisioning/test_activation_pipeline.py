@@ -19,7 +19,7 @@ from esimdesk.notifications.models import Notification
 from esimdesk.orders import activation
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.sandbox.models import SimulatedProfile
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay
 from tests.provisioning.test_activation import paid_orders

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
+from django.urls import resolve
 
 from esimdesk.accounts.models import User
 from esimdesk.core import http
@@ -17,10 +18,10 @@ from esimdesk.core.ids import iccid_with_check_digit
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning import checks
-from esimdesk.provisioning.es2plus_progress import handle_download_progress_info
 from esimdesk.provisioning.models import Es2ProgressNotification, UpstreamEventReceipt
-from esimdesk.provisioning.providers import esimgo, simulator
-from esimdesk.provisioning.providers.esimgo import callback_signature
+from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
+from esimdesk.provisioning.suppliers.esimgo.adapter import callback_signature
+from esimdesk.sandbox import simulator
 from esimdesk.usage.models import UsageEvent
 from tests.test_cli import esimdesk
 
@@ -257,7 +258,8 @@ def test_an_oversized_body_is_refused_without_being_read(ready: Esim) -> None:
                                     HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     request.META["CONTENT_LENGTH"] = "2000000"
     request._stream = _Unreadable()  # type: ignore[attr-defined]
-    assert handle_download_progress_info(request).status_code == 413
+    route = resolve(PROGRESS_URL)
+    assert route.func(request, **route.kwargs).status_code == 413
 
 
 def _nested(depth: int) -> bytes:

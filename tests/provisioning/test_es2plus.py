@@ -16,8 +16,8 @@ from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning import registry
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord, Es2ProgressNotification
-from esimdesk.provisioning.providers.base import FinalUpstreamError, RetryableUpstreamError
-from esimdesk.provisioning.providers.es2plus import Es2PlusProvider
+from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
 from tests.provisioning.fake_es2plus import FakeSmdp, running
 
 PROGRESS_URL = "/hooks/upstream/es2plus/gsma/rsp2/es2plus/handleDownloadProgressInfo"

@@ -17,10 +17,10 @@ from esimdesk.core.ids import iccid_with_check_digit, is_valid_iccid
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.provisioning.esimgo_callbacks import SIGNATURE_HEADER, sign
 from esimdesk.provisioning.models import EsimGoOrder
-from esimdesk.provisioning.providers import esimgo
-from esimdesk.provisioning.providers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
+from esimdesk.provisioning.suppliers.esimgo.callbacks import SIGNATURE_HEADER, sign
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.usage.models import UsageEvent

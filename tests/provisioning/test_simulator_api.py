@@ -10,9 +10,9 @@ from django.test import Client
 
 from esimdesk.catalog.models import Plan
 from esimdesk.core.ids import iccid_with_check_digit
-from esimdesk.provisioning import simulator_events
-from esimdesk.provisioning.providers.simulator import SimulatorProvider
-from esimdesk.provisioning.simulator_api import api_key
+from esimdesk.sandbox import simulator_events
+from esimdesk.sandbox.simulator import SimulatorProvider
+from esimdesk.sandbox.simulator_api import api_key
 from tests.provisioning.simulator_helpers import PLAN, issue
 
 pytestmark = pytest.mark.usefixtures("catalog")

@@ -15,16 +15,16 @@ from esimdesk.core import clock
 from esimdesk.core.errors import Conflict, ValidationFailed
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
-from esimdesk.provisioning import simulator_events
-from esimdesk.provisioning.models import (
+from esimdesk.provisioning.models import UpstreamEventReceipt
+from esimdesk.sandbox import simulator_events
+from esimdesk.sandbox.models import (
     SimulatedCallback,
     SimulatedProfile,
     SimulatedProfileEvent,
     SimulatedUsage,
-    UpstreamEventReceipt,
 )
-from esimdesk.provisioning.providers.simulator import SIGNATURE_HEADER, sign
-from esimdesk.provisioning.usage_simulation import usage_simulation_sweep
+from esimdesk.sandbox.simulator import SIGNATURE_HEADER, sign
+from esimdesk.sandbox.usage_simulation import usage_simulation_sweep
 from esimdesk.subscriptions.models import Allowance
 from esimdesk.usage.models import UsageEvent
 from tests.conftest import run_tasks

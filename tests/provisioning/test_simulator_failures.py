@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from esimdesk import config
 from esimdesk.core.ids import is_valid_iccid
-from esimdesk.provisioning.models import SimulatedAction, SimulatedProfile
-from esimdesk.provisioning.providers.base import FinalUpstreamError, RetryableUpstreamError
-from esimdesk.provisioning.providers.simulator import SimulatorProvider
+from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.sandbox.models import SimulatedAction, SimulatedProfile
+from esimdesk.sandbox.simulator import SimulatorProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +37,8 @@ def test_profiles_have_luhn_iccids_in_the_range_and_codes_on_the_simulator_host(
         settings: Any) -> None:
     order = SimulatorProvider().order_profile(reference="r-1", plan_code="jp-1gb-day")
     assert is_valid_iccid(order.iccid) and len(order.iccid) == 19
-    assert order.iccid.startswith(settings.ESIMDESK["SIMULATOR_ICCID_PREFIX"])
-    assert order.smdp_address == settings.ESIMDESK["SIMULATOR_SMDP_HOST"]
+    assert order.iccid.startswith(config.env("ESIMDESK_SIMULATOR_ICCID_PREFIX"))
+    assert order.smdp_address == config.env("ESIMDESK_SIMULATOR_SMDP_HOST")
 
 
 def test_latency_is_added_to_every_call(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ from django.test import Client
 
 from esimdesk.accounts.models import User
 from esimdesk.core.models import AuditEntry
-from esimdesk.provisioning.models import SimulatedCallback, SimulatedProfile, SimulatedUsage
+from esimdesk.sandbox.models import SimulatedCallback, SimulatedProfile, SimulatedUsage
 from tests.conftest import run_tasks
 from tests.provisioning.simulator_helpers import issue
 
@@ -31,8 +31,8 @@ def staff(*perms: str) -> tuple[Client, User]:
     return client, member
 
 
-VIEW = "provisioning.view_simulatedprofile"
-CHANGE = "provisioning.change_simulatedprofile"
+VIEW = "sandbox.view_simulatedprofile"
+CHANGE = "sandbox.change_simulatedprofile"
 
 
 def test_only_staff_with_the_permission_see_it() -> None:

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from esimdesk.core.ids import iccid_with_check_digit
-from esimdesk.provisioning.models import Es2Order, Es2PlanRecord, SimulatedProfile
-from esimdesk.provisioning.providers import esimgo
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.models import Es2Order, Es2PlanRecord
+from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,
@@ -22,9 +21,11 @@ from esimdesk.provisioning.providers.base import (
     UpstreamProvider,
     UsageRecord,
 )
-from esimdesk.provisioning.providers.es2plus import Es2PlusProvider
-from esimdesk.provisioning.providers.esimgo import EsimGoProvider, callback_signature
-from esimdesk.provisioning.providers.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
+from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
+from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
+from esimdesk.provisioning.suppliers.esimgo.adapter import EsimGoProvider, callback_signature
+from esimdesk.sandbox.models import SimulatedProfile
+from esimdesk.sandbox.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
 from tests.provisioning.fake_es2plus import FakeSmdp
 from tests.provisioning.fake_es2plus import running as smdp_running
 from tests.provisioning.fake_esimgo import API_KEY, FakeEsimGo

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from esimdesk.accounts.models import User
+from tests.builders import DAY, Shop
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
 
@@ -24,35 +25,35 @@ def member(email: str, *role_names: str, language: str = "en") -> tuple[User, Cl
 
 
 @pytest.fixture
-def agent(catalog: None) -> Client:
+def agent(shop: Shop) -> Client:
     return member("agent@example.com", "agent")[1]
 
 
 @pytest.fixture
-def finance(catalog: None) -> Client:
+def finance(shop: Shop) -> Client:
     return member("finance@example.com", "finance")[1]
 
 
 @pytest.fixture
-def boss(catalog: None) -> Client:
+def boss(shop: Shop) -> Client:
     return member("boss@example.com", "admin")[1]
 
 
 @pytest.fixture
-def nobody(catalog: None) -> Client:
+def nobody(shop: Shop) -> Client:
     """Staff, but holding no role."""
     return member("nobody@example.com")[1]
 
 
 @pytest.fixture
-def customer_api(catalog: None) -> Api:
+def customer_api(shop: Shop) -> Api:
     return Api.signup("traveller@example.com")
 
 
 @pytest.fixture
 def bought(customer_api: Api) -> dict[str, Any]:
     """A paid and fulfilled order of one new eSIM (jp-1gb-day, USD)."""
-    return buy_and_pay(customer_api, "jp-1gb-day")
+    return buy_and_pay(customer_api, DAY)
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim, Reissue
 from esimdesk.notifications.models import Notification
 from esimdesk.orders.models import Order
-from esimdesk.provisioning.models import SimulatedProfile, SimulatedTopUp
+from esimdesk.sandbox.models import SimulatedProfile, SimulatedTopUp
 from esimdesk.staff.customers import customer_context
 from esimdesk.subscriptions.models import Period
+from tests.builders import DAY, Shop
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay
 from tests.staff.conftest import member
@@ -48,9 +49,9 @@ def test_search_by_email_phone_iccid_and_order_number(agent: Client, bought: dic
     assert "Nobody matches" in agent.get("/staff/customers/", {"q": "nobody@"}).content.decode()
 
 
-def test_the_page_shows_the_customers_context_in_both_languages(
+def test_the_page_shows_the_customers_context_in_both_languages(shop: Shop,
         agent: Client, customer_api: Api, bought: dict, customer: User) -> None:
-    renewal = buy_and_pay(customer_api, "jp-1gb-day", iccid=bought["lines"][0]["iccid"])
+    renewal = buy_and_pay(customer_api, DAY, iccid=bought["lines"][0]["iccid"])
     page = agent.get(f"/staff/customers/{customer.pk}/").content.decode()
     iccid = bought["lines"][0]["iccid"]
     assert iccid in page and bought["id"] in page and renewal["id"] in page
@@ -73,17 +74,17 @@ def test_the_query_count_does_not_grow_with_the_esims(customer_api: Api,
 
     one = count()
     for _ in range(2):
-        bought = buy_and_pay(customer_api, "jp-1gb-day")
-        buy_and_pay(customer_api, "jp-1gb-day", iccid=bought["lines"][0]["iccid"])
+        bought = buy_and_pay(customer_api, DAY)
+        buy_and_pay(customer_api, DAY, iccid=bought["lines"][0]["iccid"])
     assert Esim.objects.filter(owner=customer).count() == 3
     assert count() == one <= 8
 
 
-def test_the_page_itself_runs_a_fixed_number_of_queries(
+def test_the_page_itself_runs_a_fixed_number_of_queries(shop: Shop,
         agent: Client, customer_api: Api, customer: User,
         django_assert_max_num_queries: Any) -> None:
     for _ in range(2):
-        buy_and_pay(customer_api, "jp-1gb-day")
+        buy_and_pay(customer_api, DAY)
     with django_assert_max_num_queries(16):
         assert agent.get(f"/staff/customers/{customer.pk}/").status_code == 200
 
@@ -158,16 +159,16 @@ def test_reissue_through_the_console(agent: Client, customer: User) -> None:
 
 
 def test_an_action_on_another_customers_esim_is_not_found(agent: Client, customer: User,
-                                                          catalog: None) -> None:
+                                                          shop: Shop) -> None:
     other = Api.signup("other@example.com")
-    theirs = buy_and_pay(other, "jp-1gb-day")["lines"][0]["iccid"]
+    theirs = buy_and_pay(other, DAY)["lines"][0]["iccid"]
     assert _act(agent, customer, "suspend", iccid=theirs, reason="x").status_code == 404
 
 
-def test_goodwill_extension_moves_queued_periods_and_tells_the_supplier(
+def test_goodwill_extension_moves_queued_periods_and_tells_the_supplier(shop: Shop,
         agent: Client, boss: Client, customer_api: Api, bought: dict, customer: User) -> None:
     iccid = bought["lines"][0]["iccid"]
-    buy_and_pay(customer_api, "jp-1gb-day", iccid=iccid)
+    buy_and_pay(customer_api, DAY, iccid=iccid)
     current, queued = Period.objects.filter(subscription__esim__iccid=iccid).order_by("sequence")
     assert queued.starts_at == current.ends_at
     assert _act(agent, customer, "extend", iccid=iccid, days="3",

@@ -10,31 +10,29 @@ from django.test.utils import CaptureQueriesContext
 from esimdesk.accounts.models import User
 from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
-from esimdesk.esims import services as esims
+from esimdesk.esims.models import Esim
 from esimdesk.subscriptions import services
 from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.subscriptions.queries import AllowanceView, service_for
+from tests import builders
+from tests.builders import DAY, Shop, make_esim
 
 START = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def make_esim(user: User, n: int = 1):
-    from esimdesk.core.ids import iccid_with_check_digit
-
-    return esims.create_esim(owner=user, iccid=iccid_with_check_digit(f"89990{n:013d}"),
-                             smdp_address="smdp.example.com", matching_id=f"M-{n}",
-                             upstream="simulator")
+def unsubscribed_esim(user: User, n: int = 1) -> Esim:
+    return make_esim(user, n=n, subscribe=False)
 
 
 @pytest.fixture
-def user(catalog: None) -> User:
-    return User.objects.create_user("p@example.com", "correct-horse-battery-42")
+def user(shop: Shop) -> User:
+    return builders.user("p@example.com")
 
 
-def test_renewals_queue_back_to_back_and_after_expiry_start_now(user: User) -> None:
-    plan = Plan.objects.get(code="jp-1gb-day")
+def test_renewals_queue_back_to_back_and_after_expiry_start_now(shop: Shop, user: User) -> None:
+    plan = Plan.objects.get(code=DAY)
     clock.set_now(START)
-    esim = make_esim(user)
+    esim = unsubscribed_esim(user)
     first = services.subscribe_esim(esim=esim, plan=plan)
     second = services.add_period(subscription=esim.subscription, plan=plan)
     third = services.add_period(subscription=esim.subscription, plan=plan)
@@ -47,10 +45,10 @@ def test_renewals_queue_back_to_back_and_after_expiry_start_now(user: User) -> N
     assert fourth.sequence == 4
 
 
-def test_sweep_moves_states_once_and_is_idempotent(user: User) -> None:
-    plan = Plan.objects.get(code="jp-1gb-day")
+def test_sweep_moves_states_once_and_is_idempotent(shop: Shop, user: User) -> None:
+    plan = Plan.objects.get(code=DAY)
     clock.set_now(START)
-    esim = make_esim(user)
+    esim = unsubscribed_esim(user)
     services.subscribe_esim(esim=esim, plan=plan)
     services.add_period(subscription=esim.subscription, plan=plan)
     clock.set_now(START + dt.timedelta(days=1, minutes=1))
@@ -63,8 +61,8 @@ def test_sweep_moves_states_once_and_is_idempotent(user: User) -> None:
 def test_remaining_is_never_negative_and_the_database_refuses_overuse(user: User) -> None:
     view = AllowanceView("data", total=100, used=100, unit="bytes")
     assert view.remaining == 0 and view.used_percent == 100
-    esim = make_esim(user)
-    period = services.subscribe_esim(esim=esim, plan=Plan.objects.get(code="jp-1gb-day"))
+    esim = unsubscribed_esim(user)
+    period = services.subscribe_esim(esim=esim, plan=Plan.objects.get(code=DAY))
     data = Allowance.objects.get(period=period, kind="data")
     data.used = data.total + 1
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -78,8 +76,8 @@ def test_a_subscription_belongs_to_an_esim_or_a_group_never_both_or_neither(user
         Subscription.objects.create(plan=Plan.objects.first())
 
 
-def test_dashboard_and_esim_page_queries_do_not_grow_with_esims(user: User) -> None:
-    plan = Plan.objects.get(code="jp-1gb-day")
+def test_dashboard_and_esim_page_queries_do_not_grow_with_esims(shop: Shop, user: User) -> None:
+    plan = Plan.objects.get(code=DAY)
     client = Client()
     client.force_login(user)
 
@@ -88,11 +86,11 @@ def test_dashboard_and_esim_page_queries_do_not_grow_with_esims(user: User) -> N
             assert client.get(url).status_code == 200
         return len(queries)
 
-    first = make_esim(user, 1)
+    first = unsubscribed_esim(user, 1)
     services.subscribe_esim(esim=first, plan=plan)
     small_dashboard, small_page = count("/dashboard/"), count(f"/esims/{first.iccid}/")
     for n in range(2, 8):
-        esim = make_esim(user, n)
+        esim = unsubscribed_esim(user, n)
         services.subscribe_esim(esim=esim, plan=plan)
         for _ in range(3):
             services.add_period(subscription=esim.subscription, plan=plan)

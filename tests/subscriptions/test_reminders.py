@@ -18,6 +18,7 @@ from esimdesk.notifications.models import Notification
 from esimdesk.subscriptions import services
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.subscriptions.reminders import reminders_sweep
+from tests.builders import MONTH, Shop
 from tests.conftest import run_tasks
 
 ZONES = ["UTC", "Asia/Shanghai", "America/Los_Angeles"]
@@ -43,12 +44,12 @@ def expiry_kinds(period: Period) -> list[str]:
 
 
 @pytest.mark.parametrize("zone", ZONES)
-def test_expiry_reminders_once_each_at_the_right_instant(catalog: None, zone: str) -> None:
+def test_expiry_reminders_once_each_at_the_right_instant(shop: Shop, zone: str) -> None:
     # A monthly plan bought on 31 January ends on 28 February; in Los Angeles the clocks
     # change on 8 March, so a plan bought on 1 March crosses the change: both cases here.
     user = User.objects.create_user("tz@example.com", "x-long-password-1", time_zone=zone)
     clock.set_now(dt.datetime(2026, 1, 31, 18, 30, tzinfo=dt.UTC))
-    first = subscribe(user, "jp-10gb-month")
+    first = subscribe(user, MONTH)
     assert first.ends_at == dt.datetime(2026, 2, 28, 18, 30, tzinfo=dt.UTC)
     sweep_every(dt.timedelta(hours=1), until=first.ends_at + dt.timedelta(hours=30))
     assert expiry_kinds(first) == ["expiry:7d", "expiry:3d", "expiry:1d", "expiry:0h"]
@@ -69,11 +70,11 @@ def test_expiry_reminders_once_each_at_the_right_instant(catalog: None, zone: st
     assert Notification.objects.filter(user=user).count() == before
 
 
-def test_across_the_daylight_saving_change_instants_stay_exact(catalog: None) -> None:
+def test_across_the_daylight_saving_change_instants_stay_exact(shop: Shop) -> None:
     user = User.objects.create_user("la@example.com", "x-long-password-1",
                                     time_zone="America/Los_Angeles", language="zh-hans")
     clock.set_now(dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC))  # 00:00 PST
-    period = subscribe(user, "jp-10gb-month")
+    period = subscribe(user, MONTH)
     assert period.ends_at == dt.datetime(2026, 4, 2, 8, 0, tzinfo=dt.UTC)  # 01:00 PDT
     sweep_every(dt.timedelta(minutes=30), until=period.ends_at)
     created = ReminderLog.objects.get(period=period, kind="expiry:7d").created_at
@@ -86,29 +87,29 @@ def test_across_the_daylight_saving_change_instants_stay_exact(catalog: None) ->
     assert "America/Los_Angeles" in mail.body_text
 
 
-def test_a_renewed_period_is_not_reminded(catalog: None) -> None:
+def test_a_renewed_period_is_not_reminded(shop: Shop) -> None:
     user = User.objects.create_user("ren@example.com", "x-long-password-1")
     clock.set_now(dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
-    period = subscribe(user, "jp-10gb-month")
+    period = subscribe(user, MONTH)
     services.add_period(subscription=period.subscription, plan=period.plan)
     clock.set_now(period.ends_at - dt.timedelta(hours=2))
     reminders_sweep()
     assert expiry_kinds(period) == []
 
 
-def test_late_sweep_sends_only_the_nearest_reminder(catalog: None) -> None:
+def test_late_sweep_sends_only_the_nearest_reminder(shop: Shop) -> None:
     user = User.objects.create_user("late@example.com", "x-long-password-1")
     clock.set_now(dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
-    period = subscribe(user, "jp-10gb-month")
+    period = subscribe(user, MONTH)
     clock.set_now(period.ends_at - dt.timedelta(days=2))  # the scheduler was down for weeks
     reminders_sweep()
     assert expiry_kinds(period) == ["expiry:3d"]
 
 
-def test_low_data_reminders_once_per_threshold_and_period(catalog: None) -> None:
+def test_low_data_reminders_once_per_threshold_and_period(shop: Shop) -> None:
     user = User.objects.create_user("data@example.com", "x-long-password-1")
     clock.set_now(dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
-    period = subscribe(user, "jp-10gb-month")
+    period = subscribe(user, MONTH)
     data = Allowance.objects.get(period=period, kind="data")
     for used, expected in ((4 * GB, []), (7 * GB, ["low_data:50"]),
                            (int(7.6 * GB), ["low_data:50", "low_data:75"]),
@@ -131,7 +132,7 @@ def test_low_data_reminders_once_per_threshold_and_period(catalog: None) -> None
                           timezones=st.just(dt.UTC)),
        step_minutes=st.integers(min_value=5, max_value=240))
 @pytest.mark.django_db
-def test_property_each_expiry_reminder_at_most_once(catalog: None, start: dt.datetime,
+def test_property_each_expiry_reminder_at_most_once(shop: Shop, start: dt.datetime,
                                                      step_minutes: int) -> None:
     ReminderLog.objects.all().delete()
     Period.objects.all().delete()

@@ -15,6 +15,7 @@ from django.urls import Resolver404, resolve
 from esimdesk.accounts.models import User
 from esimdesk.core import clock
 from esimdesk.support import help, hours
+from tests.builders import MONTH, Shop
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
 
@@ -303,10 +304,10 @@ def test_hours_are_described_in_the_readers_language() -> None:
 
 
 @pytest.fixture
-def traveller(catalog: None) -> tuple[Client, str, str]:
+def traveller(shop: Shop) -> tuple[Client, str, str]:
     clock.set_now(dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
     api = Api.signup("hana@example.com")
-    order = buy_and_pay(api, "jp-10gb-month")
+    order = buy_and_pay(api, MONTH)
     client = Client()
     client.force_login(User.objects.get(email="hana@example.com"))
     return client, order["lines"][0]["iccid"], order["id"]

@@ -10,14 +10,12 @@ import pytest
 from django.db import connection
 
 from esimdesk.accounts.models import User
-from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
-from esimdesk.core.ids import iccid_with_check_digit
-from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
-from esimdesk.subscriptions import services as subscriptions
 from esimdesk.usage import services as usage
 from esimdesk.usage.models import UsageEvent
+from tests import builders
+from tests.builders import make_esim
 
 # 22:30 UTC: the last 48 hours cross two UTC day boundaries
 START = dt.datetime(2026, 6, 1, 0, 0, tzinfo=dt.UTC)
@@ -36,25 +34,20 @@ def _forget_duplicate_sources() -> Iterator[None]:
 
 
 @pytest.fixture
-def user(catalog: None) -> User:
-    return User.objects.create_user("traveller@example.com", "correct-horse-battery-42")
+def user(db: None) -> User:
+    return builders.user("traveller@example.com")
 
 
-def make_esim(user: User, plan_code: str = "jp-10gb-month", *,
-              starts: dt.datetime = START) -> Esim:
-    n = next(_serial)
-    clock.set_now(starts)
-    esim = esims.create_esim(owner=user, iccid=iccid_with_check_digit(f"89991{n:013d}"),
-                             smdp_address="smdp.example.com", matching_id=f"U-{n}",
-                             upstream="simulator")
-    subscriptions.subscribe_esim(esim=esim, plan=Plan.objects.get(code=plan_code))
+def started_esim(user: User) -> Esim:
+    """An eSIM whose 10 GB month began at START; the clock then moves on to NOW."""
+    esim = make_esim(user, starts=START)
     clock.set_now(NOW)
     return esim
 
 
 @pytest.fixture
 def esim(user: User) -> Esim:
-    return make_esim(user)
+    return started_esim(user)
 
 
 def add_usage(esim: Esim, at: dt.datetime, quantity: int, kind: str = "data",

@@ -19,7 +19,8 @@ from esimdesk.accounts import services as accounts
 from esimdesk.core import clock
 from esimdesk.usage import services
 from esimdesk.usage.models import UsageEvent
-from tests.usage.helpers import START, data_of, make_esim, rec
+from tests.builders import make_esim, period_of
+from tests.usage.helpers import START, data_of, rec
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def batch(number: str, at: dt.datetime, bad: dict[str, Any]) -> list[dict[str, A
 
 
 @pytest.fixture
-def now(catalog: None) -> dt.datetime:
+def now(db: None) -> dt.datetime:
     clock.set_now(START + dt.timedelta(minutes=10))
     return clock.now()
 
@@ -41,7 +42,8 @@ def now(catalog: None) -> dt.datetime:
 @pytest.mark.parametrize("occurred_at", BAD_TIMES)
 def test_a_time_out_of_range_rejects_that_record_only(now: dt.datetime,
                                                       occurred_at: str) -> None:
-    esim, period = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     result = services.ingest(source="net",
                              records=batch(esim.iccid, now, {"occurred_at": occurred_at}))
     assert (result.accepted, result.rejected) == (2, [(1, "invalid_time")])
@@ -52,7 +54,8 @@ def test_a_time_out_of_range_rejects_that_record_only(now: dt.datetime,
 @pytest.mark.parametrize("external_id", ["a\x00b", "\x00"])
 def test_an_id_with_a_nul_byte_rejects_that_record_only(now: dt.datetime,
                                                         external_id: str) -> None:
-    esim, period = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     result = services.ingest(source="net", records=batch(esim.iccid, now, {"id": external_id}))
     assert (result.accepted, result.rejected) == (2, [(1, "invalid_id")])
     assert data_of(period)[0][2] == 20
@@ -65,7 +68,8 @@ def key(now: dt.datetime) -> str:
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
 def test_over_http_as_json_and_ndjson(key: str, now: dt.datetime, content_type: str) -> None:
-    esim, period = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     records = [*batch(esim.iccid, now, {"occurred_at": BAD_TIMES[0]}),
                {**rec("r3", esim.iccid, 10, now), "id": "x\x00y"}]
     body = (orjson.dumps(records) if content_type == "application/json"
@@ -81,7 +85,8 @@ def test_over_http_as_json_and_ndjson(key: str, now: dt.datetime, content_type: 
 
 def test_in_a_cdr_file(now: dt.datetime, tmp_path: Path,
                        capsys: pytest.CaptureFixture[str]) -> None:
-    esim, period = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     at = now.isoformat()
     cdr = tmp_path / "cdr.csv"
     cdr.write_text("id,iccid,kind,quantity,occurred_at\n"

@@ -11,17 +11,19 @@ from esimdesk import cli
 from esimdesk.core import clock
 from esimdesk.usage import models
 from esimdesk.usage.management.commands import usage_import
-from tests.usage.helpers import START, data_of, make_esim
+from tests.builders import make_esim, period_of
+from tests.usage.helpers import START, data_of
 
 pytestmark = pytest.mark.django_db
 
 
-def test_import_is_chunked_and_rerunnable(catalog: None, tmp_path: Path,
+def test_import_is_chunked_and_rerunnable(db: None, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(usage_import, "CHUNK", 7)  # several chunks from a small file
     clock.set_now(START)
-    esim, period = make_esim(data=10**9)
+    esim = make_esim(n=1, data=10**9)
+    period = period_of(esim)
     at = (START + dt.timedelta(minutes=1)).isoformat()
     clock.set_now(START + dt.timedelta(hours=1))
     lines = ["id,iccid,kind,quantity,occurred_at"]
@@ -42,7 +44,7 @@ def test_import_is_chunked_and_rerunnable(catalog: None, tmp_path: Path,
     assert models.UsageEvent.objects.filter(source="cdr").count() == 20
 
 
-def test_bad_files_fail_with_one_line(catalog: None, tmp_path: Path,
+def test_bad_files_fail_with_one_line(db: None, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["usage", "import", str(tmp_path / "missing.csv")]) == 1
     assert capsys.readouterr().err.strip().count("\n") == 0

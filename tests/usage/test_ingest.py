@@ -9,25 +9,27 @@ import pytest
 from django.db import connection
 
 from esimdesk.core import clock
-from esimdesk.provisioning.models import SimulatedProfile
+from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, ReminderLog
 from esimdesk.usage import services as usage
 from esimdesk.usage.models import UsageEvent
 from esimdesk.usage.services import ingest
+from tests.builders import iccid, make_esim, period_of
 from tests.conftest import run_tasks
-from tests.usage.helpers import START, data_of, iccid, make_esim, rec
+from tests.usage.helpers import START, data_of, rec
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _now(catalog: None) -> None:
+def _now(db: None) -> None:
     clock.set_now(START)
 
 
 def test_replaying_a_batch_changes_nothing_and_counts_duplicates() -> None:
-    esim, period = make_esim(data=10_000)
+    esim = make_esim(n=1, data=10_000)
+    period = period_of(esim)
     at = START + dt.timedelta(minutes=5)
     clock.set_now(at + dt.timedelta(minutes=1))
     batch = [rec(f"r{i}", esim.iccid, 100, at) for i in range(20)]
@@ -45,7 +47,8 @@ def test_replaying_a_batch_changes_nothing_and_counts_duplicates() -> None:
 def test_a_source_that_replays_is_looked_up_first_until_it_stops() -> None:
     # On PostgreSQL a replay fails the fast insert and runs again looking records up; the
     # source's next batches then start that way, until one carries no duplicate.
-    esim, period = make_esim(data=10_000)
+    esim = make_esim(n=1, data=10_000)
+    period = period_of(esim)
     at = START + dt.timedelta(minutes=5)
     clock.set_now(at)
     ingest(source="net", records=[rec("a", esim.iccid, 10, at)])
@@ -61,7 +64,8 @@ def test_a_source_that_replays_is_looked_up_first_until_it_stops() -> None:
 
 
 def test_mixed_batch_is_handled_per_record() -> None:
-    esim, period = make_esim(data=10_000)
+    esim = make_esim(n=1, data=10_000)
+    period = period_of(esim)
     at = START + dt.timedelta(minutes=5)
     clock.set_now(at)
     ingest(source="net", records=[rec("old", esim.iccid, 10, at)])
@@ -95,7 +99,8 @@ def test_mixed_batch_is_handled_per_record() -> None:
 
 
 def test_boundary_instant_goes_to_the_later_period() -> None:
-    esim, first = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    first = period_of(esim)
     second = subscriptions.add_period(subscription=first.subscription, plan=first.plan)
     Allowance.objects.filter(period=second, kind="data").update(total=1000)
     assert second.starts_at == first.ends_at
@@ -110,7 +115,8 @@ def test_boundary_instant_goes_to_the_later_period() -> None:
 
 
 def test_late_record_within_grace_goes_to_its_ended_period() -> None:
-    esim, period = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     late_at = period.ends_at - dt.timedelta(minutes=1)
     clock.set_now(period.ends_at + dt.timedelta(hours=71))
     assert ingest(source="net", records=[rec("late", esim.iccid, 5, late_at)]).accepted == 1
@@ -122,14 +128,15 @@ def test_late_record_within_grace_goes_to_its_ended_period() -> None:
 
 
 def test_future_records_are_refused() -> None:
-    esim, _ = make_esim()
+    esim = make_esim(n=1, data=1000)
     result = ingest(source="net", records=[
         rec("f", esim.iccid, 5, START + dt.timedelta(hours=1))])
     assert result.rejected == [(0, "invalid_time")]
 
 
 def test_buckets_fill_in_order_then_overage_and_depletion_once() -> None:
-    esim, period = make_esim(data=100)
+    esim = make_esim(n=1, data=100)
+    period = period_of(esim)
     Allowance.objects.create(period=period, kind="data", source="top_up", total=50)
     at = START + dt.timedelta(minutes=1)
     result = ingest(source="net", records=[rec("a", esim.iccid, 80, at),
@@ -153,7 +160,8 @@ def test_buckets_fill_in_order_then_overage_and_depletion_once() -> None:
 
 
 def test_stop_plans_stop_upstream() -> None:
-    esim, period = make_esim(data=10)
+    esim = make_esim(n=1, data=10)
+    period = period_of(esim)
     period.plan.depletion = "stop"
     period.plan.save(update_fields=["depletion"])
     ingest(source="net", records=[rec("a", esim.iccid, 11, START)])
@@ -162,7 +170,8 @@ def test_stop_plans_stop_upstream() -> None:
 
 
 def test_voice_without_a_bucket_is_all_overage_and_never_negative() -> None:
-    esim, period = make_esim(data=10)
+    esim = make_esim(n=1, data=10)
+    period = period_of(esim)
     Allowance.objects.filter(period=period, kind="voice").delete()
     ingest(source="net", records=[rec("v", esim.iccid, 60, START, kind="voice")])
     event = UsageEvent.objects.get(external_id="v")
@@ -171,7 +180,8 @@ def test_voice_without_a_bucket_is_all_overage_and_never_negative() -> None:
 
 
 def test_low_data_thresholds_recorded_once_nearest_only() -> None:
-    esim, period = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     at = START + dt.timedelta(minutes=1)
     ingest(source="net", records=[rec("a", esim.iccid, 500, at)])
     assert set(ReminderLog.objects.filter(period=period).values_list("kind", flat=True)) == {

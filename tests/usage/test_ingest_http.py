@@ -12,14 +12,15 @@ from django.test import Client
 from esimdesk.accounts import services as accounts
 from esimdesk.core import clock
 from esimdesk.usage.models import UsageEvent
-from tests.usage.helpers import START, data_of, make_esim, rec
+from tests.builders import make_esim, period_of
+from tests.usage.helpers import START, data_of, rec
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/ops/usage-events"
 
 
 @pytest.fixture
-def key(catalog: None) -> str:
+def key(db: None) -> str:
     clock.set_now(START + dt.timedelta(minutes=10))
     return accounts.create_api_key(name="network-a")[1]
 
@@ -37,7 +38,8 @@ def test_needs_a_valid_key(key: str) -> None:
 
 
 def test_json_batch_answers_per_record(key: str) -> None:
-    esim, period = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     at = clock.now()
     body = orjson.dumps([rec("a", esim.iccid, 10, at), rec("a", esim.iccid, 10, at),
                          rec("b", esim.iccid, -3, at)])
@@ -50,7 +52,8 @@ def test_json_batch_answers_per_record(key: str) -> None:
 
 
 def test_ndjson_batch(key: str) -> None:
-    esim, period = make_esim(data=1000)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     at = clock.now()
     lines = b"\n".join(orjson.dumps(rec(f"n{i}", esim.iccid, 1, at)) for i in range(5))
     response = post(lines + b"\n\n", key, "application/x-ndjson")
@@ -59,7 +62,8 @@ def test_ndjson_batch(key: str) -> None:
 
 
 def test_ten_thousand_records_in_one_request(key: str) -> None:
-    esim, period = make_esim(data=10**12)
+    esim = make_esim(n=1, data=10**12)
+    period = period_of(esim)
     at = clock.now()
     records = [rec(f"big-{i}", esim.iccid, 3, at) for i in range(10_000)]
     response = post(orjson.dumps(records), key)
@@ -82,7 +86,7 @@ def test_malformed_and_oversized_bodies(key: str) -> None:
     assert UsageEvent.objects.count() == 0
 
 
-def test_documented_in_openapi(catalog: None) -> None:
+def test_documented_in_openapi(db: None) -> None:
     schema = Client().get("/api/v1/openapi.json").json()
     operation = schema["paths"]["/api/v1/ops/usage-events"]["post"]
     assert "application/x-ndjson" in operation["requestBody"]["content"]

@@ -9,7 +9,8 @@ from django.db import connection, transaction
 
 from esimdesk.core import clock
 from esimdesk.usage import ingest_pg
-from tests.usage.helpers import START, iccid, make_esim
+from tests.builders import iccid, make_esim
+from tests.usage.helpers import START
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -18,7 +19,7 @@ def test_records_find_their_period_in_one_probe_of_the_route_index() -> None:
     # The route's ICCID compares with COLLATE "C" (migrations usage/0006, 0007), as the
     # query asks; a query in another collation could not use the index and would scan
     # every route, or every eSIM, for every record.
-    make_esim(1)
+    make_esim(n=1, data=1000)
     rows = [(0, "r-0", iccid(1), "data", 5, START + dt.timedelta(minutes=1))]
     data, _ = ingest_pg.prepare(rows)
     with transaction.atomic(), connection.cursor() as cursor:

@@ -20,7 +20,8 @@ from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.usage import ingest_pg
 from esimdesk.usage.models import UsageEvent
 from esimdesk.usage.services import IngestResult, ingest
-from tests.usage.helpers import START, Blocked, data_of, make_esim, rec
+from tests.builders import make_esim, period_of
+from tests.usage.helpers import START, Blocked, data_of, rec
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 AT = START + dt.timedelta(minutes=1)
@@ -48,13 +49,14 @@ def finish(conn: psycopg.Connection[Any], rest: int) -> None:
 def _esim_five_minutes_in(*, data: int) -> tuple[Esim, Period]:
     """An eSIM whose data bucket holds ``data`` bytes, five minutes into its period."""
     clock.set_now(START)
-    esim, period = make_esim(data=data)
+    esim = make_esim(n=1, data=data)
+    period = period_of(esim)
     clock.set_now(START + dt.timedelta(minutes=5))
     return esim, period
 
 
 def test_a_batch_that_finds_the_bucket_filled_meanwhile_is_charged_from_the_new_balance(
-        catalog: None, other: psycopg.Connection[Any],
+        db: None, other: psycopg.Connection[Any],
         watcher: psycopg.Connection[Any]) -> None:
     esim, period = _esim_five_minutes_in(data=1000)
     # The held batch charged 600 to the plan's bucket and holds it.
@@ -70,7 +72,7 @@ def test_a_batch_that_finds_the_bucket_filled_meanwhile_is_charged_from_the_new_
 
 
 def test_a_nearly_full_period_is_charged_again_after_a_concurrent_batch(
-        catalog: None, other: psycopg.Connection[Any]) -> None:
+        db: None, other: psycopg.Connection[Any]) -> None:
     esim, period = _esim_five_minutes_in(data=1000)
     # 1,200 does not fit in the free 1,000: both records are left for step 3, nothing locked.
     assert held_batch(other, esim.iccid, [600, 600]) == (2, 0, [], 2, set())
@@ -84,7 +86,7 @@ def test_a_nearly_full_period_is_charged_again_after_a_concurrent_batch(
 
 
 def test_top_ups_fill_after_the_plan_when_a_concurrent_batch_used_the_room(
-        catalog: None, other: psycopg.Connection[Any],
+        db: None, other: psycopg.Connection[Any],
         watcher: psycopg.Connection[Any]) -> None:
     esim, period = _esim_five_minutes_in(data=10_000)
     Allowance.objects.create(period=period, kind="data", source="top_up", total=500)
@@ -107,7 +109,7 @@ def _esim_without_sms_bucket() -> tuple[Esim, Period]:
 
 
 def test_a_kind_without_an_allowance_is_all_overage(
-        catalog: None, other: psycopg.Connection[Any]) -> None:
+        db: None, other: psycopg.Connection[Any]) -> None:
     esim, _ = _esim_without_sms_bucket()
     assert held_batch(other, esim.iccid, [3], kind="sms") == (1, 0, [], 1, set())
     finish(other, rest=1)
@@ -116,7 +118,7 @@ def test_a_kind_without_an_allowance_is_all_overage(
 
 
 def test_a_record_stored_meanwhile_makes_the_batch_start_again_and_count_it_once(
-        catalog: None, other: psycopg.Connection[Any],
+        db: None, other: psycopg.Connection[Any],
         watcher: psycopg.Connection[Any]) -> None:
     esim, period = _esim_five_minutes_in(data=10_000)
     assert held_batch(other, esim.iccid, [100])[:4] == (1, 0, [], 0)
@@ -137,7 +139,7 @@ def _delete_period(conn: Any, period_id: int) -> None:
 
 
 def test_a_period_deleted_between_the_two_steps_makes_the_batch_retry(
-        catalog: None, other: psycopg.Connection[Any]) -> None:
+        db: None, other: psycopg.Connection[Any]) -> None:
     # Usage events carry no per-row foreign-key check: the batch notices that the period it
     # charged is gone and is retried (the retry then rejects the records, no period).
     esim, period = _esim_without_sms_bucket()
@@ -152,7 +154,7 @@ def test_a_period_deleted_between_the_two_steps_makes_the_batch_retry(
 
 
 def test_a_charged_period_cannot_be_deleted_while_the_batch_runs_nor_after(
-        catalog: None, other: psycopg.Connection[Any]) -> None:
+        db: None, other: psycopg.Connection[Any]) -> None:
     esim, period = _esim_five_minutes_in(data=1000)
     assert held_batch(other, esim.iccid, [100])[:4] == (1, 0, [], 0)
     # The batch holds its period's plan bucket until it commits: a delete has to wait ...
@@ -180,9 +182,9 @@ def test_a_charged_period_cannot_be_deleted_while_the_batch_runs_nor_after(
 
 
 def test_a_period_without_usage_events_can_still_be_deleted(
-        catalog: None, other: psycopg.Connection[Any]) -> None:
+        db: None, other: psycopg.Connection[Any]) -> None:
     clock.set_now(START)
-    _, period = make_esim(data=1000)
+    period = period_of(make_esim(n=1, data=1000))
     _delete_period(other, period.pk)
     other.commit()
     assert not Allowance.objects.filter(period_id=period.pk).exists()

@@ -15,10 +15,10 @@ pytest.importorskip("esimdesk.usage.services")
 from esimdesk.core import clock
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
-from esimdesk.provisioning.hooks import SIGNATURE_HEADER, sign
-from esimdesk.provisioning.models import SimulatedUsage, UsageDrift
-from esimdesk.provisioning.providers.simulator import SimulatorProvider
-from esimdesk.provisioning.usage_simulation import (
+from esimdesk.provisioning.models import UsageDrift
+from esimdesk.sandbox.models import SimulatedUsage
+from esimdesk.sandbox.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
+from esimdesk.sandbox.usage_simulation import (
     MB,
     hourly_usage,
     usage_reconciliation_sweep,

@@ -10,22 +10,23 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
 from esimdesk.esims import services as esims
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Period, Subscription
 from esimdesk.usage.services import ingest
-from tests.usage.helpers import ROUTES, START, assert_routes_match, iccid, make_esim, rec, rows
+from tests.builders import iccid, make_esim, period_of
+from tests.usage.helpers import ROUTES, START, assert_routes_match, rec, rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 def test_routes_follow_every_change_of_periods_subscriptions_and_esims() -> None:
-    esim, first = make_esim(1)
-    make_esim(2)
+    esim = make_esim(n=1, data=1000)
+    first = period_of(esim)
+    make_esim(n=2, data=1000)
     assert len(rows(ROUTES)) == 2
     assert_routes_match()
-    plan = Plan.objects.get(code="jp-10gb-month")
+    plan = first.plan
     second = subscriptions.add_period(subscription=esim.subscription, plan=plan)
     assert_routes_match()
     Period.objects.filter(pk=first.pk).update(ends_at=first.ends_at + dt.timedelta(days=2))
@@ -45,7 +46,7 @@ def test_routes_follow_every_change_of_periods_subscriptions_and_esims() -> None
 
 
 def test_truncating_the_periods_empties_the_routes() -> None:
-    make_esim(1)
+    make_esim(n=1, data=1000)
     with connection.cursor() as cursor:  # as the test suite's flush between tests does
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # checks first, then TRUNCATE may run
         cursor.execute("TRUNCATE subscriptions_period CASCADE")
@@ -54,7 +55,8 @@ def test_truncating_the_periods_empties_the_routes() -> None:
 
 def test_a_reissued_esims_usage_goes_to_the_new_iccid_only() -> None:
     clock.set_now(START)
-    esim, period = make_esim(1)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     replacement = esims.create_esim(owner=esim.owner, iccid=iccid(3), smdp_address="s.test",
                                     matching_id="M-3", upstream="simulator")
     Subscription.objects.filter(esim=esim).update(esim=replacement)
@@ -84,7 +86,7 @@ def _copy_row(table: str, overrides: dict[str, Any]) -> None:
 def test_routes_hold_whatever_order_a_transaction_writes_rows_in() -> None:
     # The foreign keys are checked at commit, so a load may write a period before its
     # subscription, and a subscription before its eSIM.
-    make_esim(1)
+    make_esim(n=1, data=1000)
     _copy_row("subscriptions_period", {"id": 900_001, "subscription_id": 900_002,
                                        "sequence": 1})
     assert_routes_match()

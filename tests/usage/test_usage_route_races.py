@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from esimdesk.esims import services as esims
-from tests.usage.helpers import ROUTES, Blocked, assert_routes_match, iccid, make_esim, rows
+from tests.builders import iccid, make_esim, period_of
+from tests.usage.helpers import ROUTES, Blocked, assert_routes_match, rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,9 +32,10 @@ def _run(sql: str, args: list[Any]) -> None:
 
 @pytest.mark.parametrize("first_is", ["period update", "reissue", "period insert"])
 def test_a_reissue_crossing_a_period_change_leaves_the_routes_true(
-        catalog: None, other: psycopg.Connection[Any], watcher: psycopg.Connection[Any],
+        db: None, other: psycopg.Connection[Any], watcher: psycopg.Connection[Any],
         first_is: str) -> None:
-    esim, period = make_esim(1)
+    esim = make_esim(n=1, data=1000)
+    period = period_of(esim)
     replacement = esims.create_esim(owner=esim.owner, iccid=iccid(3), smdp_address="s.test",
                                     matching_id="M-3", upstream="simulator")
     move = [replacement.pk, esim.subscription.pk]

@@ -13,7 +13,7 @@ from esimdesk.accounts.models import User
 from esimdesk.esims.models import Esim
 from esimdesk.subscriptions.models import Allowance
 from tests.conftest import Api
-from tests.usage.conftest import MB, NOW, add_usage, make_esim
+from tests.usage.conftest import MB, NOW, add_usage, started_esim
 
 H = dt.timedelta(hours=1)
 
@@ -70,7 +70,7 @@ def test_dashboard_shows_forecast_line(user: User, esim: Esim, language: str) ->
 
 @pytest.mark.django_db
 def test_query_count_does_not_grow_with_events(user: User) -> None:
-    few, many = make_esim(user), make_esim(user)
+    few, many = started_esim(user), started_esim(user)
     _burn(few, 1)
     _burn(many, 120)
     client = _client(user)
@@ -82,8 +82,8 @@ def test_query_count_does_not_grow_with_events(user: User) -> None:
     assert counts[0] == counts[1]
     with CaptureQueriesContext(connection) as one:
         client.get("/dashboard/")
-    make_esim(user)
-    _burn(make_esim(user), 50)
+    started_esim(user)
+    _burn(started_esim(user), 50)
     with CaptureQueriesContext(connection) as three:
         client.get("/dashboard/")
     assert len(one) == len(three)
@@ -106,10 +106,10 @@ def test_live_json_has_the_numbers_of_the_page(user: User, esim: Esim) -> None:
 
 
 @pytest.mark.django_db
-def test_usage_api(catalog: None) -> None:
+def test_usage_api(db: None) -> None:
     api = Api.signup("apiuser@example.com")
     owner = User.objects.get(email="apiuser@example.com")
-    esim = make_esim(owner)
+    esim = started_esim(owner)
     Allowance.objects.filter(period__subscription__esim=esim, kind="data").update(used=2 * MB)
     add_usage(esim, NOW - H, 2 * MB)
     answer = api.get(f"/api/v1/esims/{esim.iccid}/usage?granularity=hour&kind=data")

@@ -22,6 +22,7 @@ from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.http import client_ip
 from esimdesk.core.plain_text import render_text
+from esimdesk.notifications import services as notifications
 
 # Mails that send a code: counted by the policy's ``code`` limit when they go out (a request
 # that already counted the same recipient is not counted twice). Reset links and the
@@ -146,7 +147,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_verification_code_sms(self, user: Any, phone: str, code: str,
                                    **kwargs: Any) -> None:
-        from esimdesk.notifications import services as notifications
 
         self._count_code(phone)
 
@@ -194,7 +194,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_account_already_exists_sms(self, phone: str) -> None:
         """Someone tried to sign up with a number that has an account: its owner is told."""
-        from esimdesk.notifications import services as notifications
 
         owner = self.get_user_by_phone(phone)
         if owner is None:  # a new number given with a taken address: nothing to tell
@@ -209,7 +208,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render allauth's mail in the recipient's language and queue it for delivery."""
-        from esimdesk.notifications import services as notifications
 
         if template_prefix in _CODE_MAILS:
             self._count_code(email)

@@ -24,7 +24,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 
+from esimdesk.accounts.models import SignInCounter
 from esimdesk.core import clock
 
 
@@ -66,29 +68,20 @@ class DatabaseCounters:
         return Count(hits, max(1, math.ceil((expires_ms - now) / 1000)))
 
     def undo(self, key: str) -> None:
-        from django.db.models import F
-
-        from esimdesk.accounts.models import SignInCounter
-
         SignInCounter.objects.filter(name=key, hits__gt=0, expires_ms__gt=_now_ms()).update(
             hits=F("hits") - 1)
 
     def peek(self, keys: Iterable[str]) -> dict[str, Count]:
-        from esimdesk.accounts.models import SignInCounter
-
         now = _now_ms()
         rows = SignInCounter.objects.filter(name__in=list(keys), expires_ms__gt=now)
         return {row.name: Count(row.hits, max(1, math.ceil((row.expires_ms - now) / 1000)))
                 for row in rows}
 
     def clear(self, keys: Iterable[str]) -> None:
-        from esimdesk.accounts.models import SignInCounter
-
         SignInCounter.objects.filter(name__in=list(keys)).delete()
 
     def sweep(self) -> int:
         """Forget counters that have run out (Redis expires its keys by itself)."""
-        from esimdesk.accounts.models import SignInCounter
 
         return SignInCounter.objects.filter(expires_ms__lte=_now_ms()).delete()[0]
 

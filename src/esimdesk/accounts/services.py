@@ -16,6 +16,7 @@ from esimdesk.accounts.models import ApiKey, SmsResetCode, User
 from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, ValidationFailed
+from esimdesk.notifications import services as notifications
 
 SMS_CODE_TTL = dt.timedelta(minutes=10)
 SMS_CODE_MAX_ATTEMPTS = 5
@@ -45,7 +46,6 @@ def request_sms_password_reset(*, phone: str, address: str) -> None:
     answer — nothing, or ``too_many_attempts`` — never tells who has an account, and the
     count is atomic: concurrent requests cannot send more than the limit.
     """
-    from esimdesk.notifications import services as notifications
 
     number = normalize_phone(phone)
     signin_policy.consume("reset", account=number, address=address)
@@ -92,7 +92,7 @@ def reset_password_with_sms_code(*, phone: str, code: str, new_password: str,
             # guessing is limited to SMS_CODE_MAX_ATTEMPTS per code.
             candidate.attempts += 1
             candidate.save(update_fields=["attempts"])
-        elif matches:
+        elif matches and candidate is not None:
             candidate.used_at = clock.now()
             candidate.save(update_fields=["used_at"])
             user.set_password(new_password)

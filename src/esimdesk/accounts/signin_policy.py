@@ -38,7 +38,9 @@ from django.template.loader import render_to_string
 
 from esimdesk.accounts import counters
 from esimdesk.accounts.limits import DEFAULT_LIMITS, Rate, parse_limits
-from esimdesk.core.errors import DomainError
+from esimdesk.accounts.models import User
+from esimdesk.accounts.phones import normalize_phone
+from esimdesk.core.errors import DomainError, ValidationFailed
 from esimdesk.core.http import client_ip
 
 
@@ -74,8 +76,6 @@ def normalize_account(value: str | None) -> str:
     text = (value or "").strip()
     if "@" in text:
         return text.lower()
-    from esimdesk.accounts.phones import normalize_phone
-    from esimdesk.core.errors import ValidationFailed
 
     try:
         return normalize_phone(text)
@@ -87,7 +87,6 @@ def signin_account(login: str | None = None, *, user: Any = None) -> str:
     """The failed-sign-in counter's account: the user when the login belongs to one, so an
     e-mail address and a phone number of the same account share one count."""
     if user is None and login:
-        from esimdesk.accounts.models import User
 
         identifier = normalize_account(login)
         field = "email__iexact" if "@" in identifier else "phone"

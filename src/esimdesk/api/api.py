@@ -13,7 +13,6 @@ from ninja.renderers import BaseRenderer
 from esimdesk import __version__
 from esimdesk.api.esim_changes import router as esim_changes_router
 from esimdesk.api.esims import router as esims_router
-from esimdesk.api.groups import router as groups_router
 from esimdesk.api.ops import router as ops_router
 from esimdesk.api.usage import router as usage_router
 from esimdesk.catalog.api import router as catalog_router
@@ -22,6 +21,7 @@ from esimdesk.core.boundary import NUMBER_HINT, number_out_of_range
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.notifications.api import router as notifications_router
 from esimdesk.payments.api import router as payments_router
+from esimdesk.sharedplans.api import router as groups_router
 
 
 class OrjsonParser(Parser):
@@ -35,7 +35,17 @@ class OrjsonParser(Parser):
         return data
 
 
+# Routers that moved into their feature app keep the operation ids clients were generated
+# from: moving code does not change the OpenAPI document.
+_OPERATION_MODULES = {"esimdesk.sharedplans.api": "esimdesk.api.groups"}
+
+
 class Api(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        module = operation.view_func.__module__
+        name = f"{_OPERATION_MODULES.get(module, module)}_{operation.view_func.__name__}"
+        return name.replace(".", "_")
+
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         return errors.document(super().get_openapi_schema(**kwargs))
 

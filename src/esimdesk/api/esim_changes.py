@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from esimdesk.accounts.api_auth import customer_auth
 from esimdesk.catalog import queries as catalog
+from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import (
     INT64_MAX,
     PLAN_CODE,

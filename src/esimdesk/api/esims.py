@@ -10,7 +10,7 @@ from django.urls import reverse
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import BodyIn, ErrorOut, IccidPath, Pagination, refused_as
 from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.core.ids import normalize_iccid

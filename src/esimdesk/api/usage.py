@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 
-from esimdesk.accounts.api_auth import customer_auth
 from esimdesk.core import clock
+from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import ErrorOut, IccidPath, refused_as
 from esimdesk.core.units import UNITS
 from esimdesk.esims import services as esims

@@ -1,5 +1,5 @@
-"""Admin base classes shared by every app's console pages (registrations live with each
-app or in ``staff.admin``; this module registers nothing)."""
+"""Admin base classes shared by every app's console pages (each app registers its own
+models in its ``admin.py``; this module registers nothing)."""
 
 from __future__ import annotations
 

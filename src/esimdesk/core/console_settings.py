@@ -13,6 +13,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import DatabaseError
 
+from esimdesk.core.models import ConsoleSetting
+
 CACHE_SECONDS = 5.0
 _cache: dict[str, str | None] = {}
 _loaded_at = 0.0
@@ -47,8 +49,6 @@ def forget() -> None:
 
 
 def _reload() -> None:
-    from esimdesk.core.models import ConsoleSetting
-
     try:
         rows = list(ConsoleSetting.objects.values_list("name", "value_encrypted"))
     except DatabaseError:  # before migrations, or the database is away: environment only

@@ -1,9 +1,9 @@
-"""Family and enterprise accounts. A group's subscription holds one shared pool per
-allowance kind; members' eSIMs draw on it (with optional per-member caps).
+"""Family and enterprise accounts: the party only (the group, its members, invitations and
+cost centres). What a group buys and shares (plan terms and tiers, group lines, the pool's
+accounting, invoices) lives in ``sharedplans``, above orders (see docs/groups.md).
 
-Models of higher apps (eSIMs, periods) are referenced by name only, so this module imports
-nothing above ``catalog``; the code that needs them lives in ``subscriptions.pools`` and
-``orders.group_*`` (see docs/groups.md)."""
+Models of higher apps (eSIMs) are referenced by name only, so this module imports nothing
+above ``catalog``."""
 
 from __future__ import annotations
 
@@ -14,54 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
-
-
-class GroupPlanTerms(models.Model):
-    """What makes a family or enterprise ``Plan`` a group plan. The plan's allowances and
-    price are per member: a group with N seats gets N times the allowances in its pool and
-    pays N times the price, less the discount of the largest tier N reaches."""
-
-    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, related_name="group_terms")
-    max_members = models.PositiveSmallIntegerField(default=5)
-    min_members = models.PositiveSmallIntegerField(default=2)
-    intra_group_voice_percent_off = models.PositiveSmallIntegerField(
-        default=0, help_text="discount on calls between members, in percent (0: none)")
-    cap_action = models.CharField(
-        max_length=10, choices=Plan.Depletion.choices, default=Plan.Depletion.THROTTLE,
-        help_text="what happens to a member's eSIM that reaches its cap")
-
-    class Meta:
-        verbose_name = "group plan terms"
-        verbose_name_plural = "group plan terms"
-        constraints = [
-            models.CheckConstraint(condition=Q(min_members__gte=1)
-                                   & Q(max_members__gte=models.F("min_members"))
-                                   & Q(intra_group_voice_percent_off__lte=100),
-                                   name="group_terms_sane"),
-        ]
-
-    def __str__(self) -> str:
-        return f"terms of {self.plan_id}"
-
-
-class MemberPriceTier(models.Model):
-    """From ``min_members`` seats on, every seat costs ``percent_off`` % less."""
-
-    terms = models.ForeignKey(GroupPlanTerms, on_delete=models.CASCADE, related_name="tiers")
-    min_members = models.PositiveSmallIntegerField()
-    percent_off = models.PositiveSmallIntegerField()
-
-    class Meta:
-        ordering = ["terms", "min_members"]
-        constraints = [
-            models.UniqueConstraint(fields=["terms", "min_members"], name="uniq_price_tier"),
-            models.CheckConstraint(condition=Q(percent_off__lte=100), name="tier_percent_max"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.min_members}+: -{self.percent_off}%"
 
 
 class Group(models.Model):
@@ -228,46 +181,3 @@ class Invitation(models.Model):
 
     def is_open(self, instant: object) -> bool:
         return self.state == self.State.PENDING and instant < self.expires_at  # type: ignore[operator]
-
-
-class MemberUsage(models.Model):
-    """What one member drew from the pool in one period, per kind: ``used`` came out of the
-    pool's allowances, ``overage`` is what neither the pool nor the member's cap covered.
-    For every pool period and kind, the members' ``used`` add up to the allowances' ``used``
-    and their ``overage`` to the allowances' ``overage`` (``subscriptions.pools``)."""
-
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="usage")
-    period = models.ForeignKey("subscriptions.Period", on_delete=models.CASCADE,
-                               related_name="member_usage")
-    kind = models.CharField(max_length=5)
-    used = models.BigIntegerField(default=0)
-    overage = models.BigIntegerField(default=0)
-    capped_at = models.DateTimeField(null=True, blank=True,
-                                     help_text="when the member reached their cap")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["membership", "period", "kind"],
-                                    name="uniq_member_usage"),
-            models.CheckConstraint(condition=Q(used__gte=0) & Q(overage__gte=0),
-                                   name="member_usage_not_negative"),
-        ]
-        indexes = [models.Index(fields=["period", "kind"])]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.used} of member {self.membership_id}"
-
-
-class GroupLine(models.Model):
-    """What an order line bought for a group (the order line itself lives in ``orders``):
-    which group, for how many members, at what per-member price and discount."""
-
-    line = models.OneToOneField("orders.OrderLine", on_delete=models.CASCADE,
-                                related_name="group_line")
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="order_lines")
-    members = models.PositiveSmallIntegerField()
-    unit_amount = models.BigIntegerField(help_text="list price per member, minor units")
-    percent_off = models.PositiveSmallIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.members} members of group {self.group_id}"

@@ -2,7 +2,7 @@
 and policies. Each owns its transaction and writes an audit row.
 
 Joining with an eSIM, leaving and removal touch eSIMs and the pool, which live above this
-app: they are in ``orders.group_members``. Permissions: the owner and administrators
+app: they are in ``sharedplans.members``. Permissions: the owner and administrators
 (``Membership.is_manager``) manage a group; only the owner names or demotes administrators.
 """
 
@@ -22,6 +22,7 @@ from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
+from esimdesk.groups.signals import caps_changed
 
 INVITATION_VALIDITY = dt.timedelta(days=7)
 MAX_NAME = 150
@@ -47,7 +48,7 @@ def manager_of(*, user: Any, group_id: int) -> Membership:
 def create_group(*, owner: Any, kind: str, name: str, company_name: str = "",
                  tax_id: str = "") -> Group:
     """A family or an organisation with its owner as the first member. Seats are bought with
-    a group plan (``orders.group_orders``)."""
+    a group plan (``sharedplans.plans``)."""
     if kind not in Group.Kind.values:
         raise ValidationFailed(code="invalid_group_kind", detail={"allowed": Group.Kind.values})
     clean = " ".join((name or "").split())
@@ -212,14 +213,12 @@ def set_cap(*, by: Any, membership: Membership, cap_bytes: int | None = None,
             cap_percent: int | None = None) -> Membership:
     """A member's data cap: absolute bytes, a share of the pool, both (the smaller applies)
     or none. A cap lowered below what the member already used stops them at once (the
-    pool's accounting, ``subscriptions.pools.enforce_caps``)."""
+    pool's accounting, told through ``groups.signals.caps_changed``)."""
     manager_of(user=by, group_id=membership.group_id)
     if cap_bytes is not None and cap_bytes < 0:
         raise ValidationFailed(code="invalid_cap")
     if cap_percent is not None and not 0 <= cap_percent <= 100:
         raise ValidationFailed(code="invalid_cap")
-    from esimdesk.subscriptions.pools import enforce_caps
-
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
         before = {"bytes": locked.data_cap_bytes, "percent": locked.data_cap_percent}
@@ -227,7 +226,8 @@ def set_cap(*, by: Any, membership: Membership, cap_bytes: int | None = None,
         locked.save(update_fields=["data_cap_bytes", "data_cap_percent"])
         audit.record_by_user(user=by, action="group.cap", obj=locked, before=before,
                              after={"bytes": cap_bytes, "percent": cap_percent})
-        enforce_caps(group_id=locked.group_id, membership_ids=[locked.pk])
+        caps_changed.send(sender=Membership, group_id=locked.group_id,
+                          membership_ids=[locked.pk])
     return locked
 
 

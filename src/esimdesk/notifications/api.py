@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import BodyIn, ErrorOut, ObjectId, Pagination
 from esimdesk.notifications import queries, routing, services
 from esimdesk.notifications.models import Channel, Notification, NotificationPreference

@@ -18,6 +18,7 @@ from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.notifications import queries, routing
 from esimdesk.notifications.models import Channel, Notification, NotificationPreference
 from esimdesk.notifications.rendering import render_email, render_message
+from esimdesk.notifications.tasks import deliver_notification
 
 __all__ = ["mark_all_read", "mark_read", "notify", "render_email", "resend_failed", "send_email",
            "send_sms", "send_templated_email", "update_preferences"]
@@ -145,7 +146,6 @@ def mark_all_read(*, user: Any) -> int:
 def resend_failed(*, staff: Any, notification_ids: Iterable[int]) -> int:
     """Queue failed e-mails and texts for one more delivery (after staff fixed the provider's
     credentials, say). Answers how many were queued; each is audited."""
-    from esimdesk.notifications.tasks import deliver_notification
 
     count = 0
     with transaction.atomic():
@@ -180,8 +180,6 @@ def _queue(*, dedupe_key: str | None, **fields: Any) -> Notification:
 
 
 def _create_once(key: str, *, enqueue: bool, **fields: Any) -> Notification:
-    from esimdesk.notifications.tasks import deliver_notification
-
     existing = Notification.objects.filter(dedupe_key=key).first()
     if existing is not None:
         return existing

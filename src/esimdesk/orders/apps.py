@@ -5,3 +5,9 @@ class OrdersConfig(AppConfig):
     name = "esimdesk.orders"
     label = "orders"
     verbose_name = "Orders"
+
+    def ready(self) -> None:
+        from esimdesk.orders.kinds import new_esim, plan_change, registry, renewal, top_up
+
+        for kind in (new_esim.KIND, renewal.KIND, top_up.KIND, plan_change.KIND):
+            registry.register(kind)

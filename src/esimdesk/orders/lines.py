@@ -9,7 +9,7 @@ from typing import Any
 from esimdesk.catalog.models import Plan, TopUpProduct
 from esimdesk.core.money import Money
 from esimdesk.esims.models import Esim
-from esimdesk.orders.models import group_label, line_label
+from esimdesk.orders.kinds import registry as kinds
 from esimdesk.subscriptions.models import Period
 
 
@@ -21,7 +21,7 @@ class LineRequest:
     product: str | None = None
     #: plan change: ``now`` or ``period_end``
     when: str | None = None
-    #: group plans (``orders.group_orders``): the group's id and the seats bought
+    #: group plans (``sharedplans.plans``): the group's id and the seats bought
     group: int | None = None
     members: int | None = None
 
@@ -47,18 +47,17 @@ class PricedLine:
     ends_at: dt.datetime | None = None
     #: plan change now: the breakdown of the credit (``proration.Quote.as_dict``)
     quote: dict[str, object] | None = None
-    #: group plans: the group, the seats and the price breakdown (``group_orders.breakdown``)
+    #: group plans: the group, the seats and the price breakdown (``sharedplans.plans.breakdown``)
     group: Any = None
     members: int = 0
     breakdown: dict[str, Any] | None = None
 
+    #: plan change now: the period it ends (stored as ``OrderLine.replaced_period``)
+    replaced_period: Period | None = None
+
     @property
     def label(self) -> str:
-        if self.group is not None:
-            return group_label(self.type, self.plan, self.group.name, self.members,
-                               product=self.product)
-        return line_label(self.type, self.plan, self.esim, product=self.product,
-                          when=self.when)
+        return kinds.kind_for(self.type).quote_label(self)
 
     @property
     def credit_amount(self) -> int:

@@ -6,7 +6,6 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from esimdesk.catalog.models import Plan, TopUpProduct
@@ -14,6 +13,7 @@ from esimdesk.core import clock
 from esimdesk.core.money import Money
 from esimdesk.core.states import StateMachine
 from esimdesk.esims.models import Esim
+from esimdesk.orders.kinds import registry as kinds
 from esimdesk.subscriptions.models import Allowance, Period
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -86,22 +86,13 @@ ORDER_STATES = StateMachine("order", {
 
 
 class OrderLine(models.Model):
-    class Type(models.TextChoices):
-        NEW_ESIM = "new_esim", gettext_lazy("New eSIM")
-        RENEWAL = "renewal", gettext_lazy("Renewal")
-        TOP_UP = "top_up", gettext_lazy("Top-up")
-        PLAN_CHANGE = "plan_change", gettext_lazy("Plan change")
-        GROUP_PLAN = "group_plan", gettext_lazy("Family or organisation plan")
-        GROUP_RENEWAL = "group_renew", gettext_lazy("Group renewal")
-        GROUP_TOP_UP = "group_topup", gettext_lazy("Group top-up")
-        GROUP_SEATS = "group_seats", gettext_lazy("More members")
-
     class When(models.TextChoices):
         NOW = "now", gettext_lazy("now")
         PERIOD_END = "period_end", gettext_lazy("at the end of the current period")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    type = models.CharField(max_length=12, choices=Type.choices)
+    #: which ``orders.kinds`` kind handles the line (the choices are the registered kinds)
+    type = models.CharField(max_length=12, choices=kinds.choices)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT,
                              help_text="the plan bought; for a top-up, the plan it tops up")
     esim = models.ForeignKey(Esim, null=True, blank=True, on_delete=models.PROTECT,
@@ -166,13 +157,9 @@ class OrderLine(models.Model):
 
     @property
     def label(self) -> str:
-        group_line = getattr(self, "group_line", None) if self.type.startswith("group_") \
-            else None
-        if group_line is not None:
-            return group_label(self.type, self.plan, group_line.group.name, group_line.members,
-                               product=self.product)
-        return line_label(self.type, self.plan, self.esim, product=self.product,
-                          when=self.when)
+        """What the line buys, in the active language (never stored, so it follows the
+        reader); its kind words it."""
+        return kinds.kind_for(self.type).label(self)
 
     @property
     def supplier_reference(self) -> str:
@@ -186,35 +173,6 @@ class OrderLine(models.Model):
         return f"esimdesk-line-{self.pk}"
 
 
-def line_label(line_type: str, plan: Plan, esim: Esim | None, *,
-               product: TopUpProduct | None = None, when: str = "") -> str:
-    """What a line buys, in the active language (never stored, so it follows the reader)."""
-    name = esim.display_name if esim is not None else ""
-    if line_type == OrderLine.Type.TOP_UP and product is not None:
-        return _("Top-up of %(esim)s: %(product)s") % {"esim": name, "product": product.name}
-    if line_type == OrderLine.Type.PLAN_CHANGE:
-        if when == OrderLine.When.NOW:
-            return _("Plan change of %(esim)s, starting now: %(plan)s") % {
-                "esim": name, "plan": plan.name}
-        return _("Plan change of %(esim)s, when the current plan ends: %(plan)s") % {
-            "esim": name, "plan": plan.name}
-    if line_type == OrderLine.Type.RENEWAL and esim is not None:
-        return _("Renewal of %(esim)s: %(plan)s") % {"esim": name, "plan": plan.name}
-    return _("New eSIM: %(plan)s") % {"plan": plan.name}
-
-
-def group_label(line_type: str, plan: Plan, group: str, members: int, *,
-                product: TopUpProduct | None = None) -> str:
-    """What a family or organisation line buys, in the active language."""
-    if product is not None:
-        return _("Top-up of %(group)s: %(product)s") % {"group": group, "product": product.name}
-    if line_type == OrderLine.Type.GROUP_SEATS:
-        return _("%(members)d more members for %(group)s: %(plan)s") % {
-            "plan": plan.name, "group": group, "members": members}
-    return _("%(plan)s for %(group)s, %(members)d members") % {
-        "plan": plan.name, "group": group, "members": members}
-
-
 class Receipt(models.Model):
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="receipt")
     number = models.CharField(max_length=30, unique=True)
@@ -222,38 +180,3 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-
-class MonthlyInvoice(models.Model):
-    """What an organisation billed by monthly invoice owes for one calendar month (UTC): its
-    group orders placed on account that month, in one currency. Issued once, after the
-    month ends, by the ``invoices`` sweep; finance marks it paid when the transfer arrives."""
-
-    class Status(models.TextChoices):
-        ISSUED = "issued", gettext_lazy("Issued")
-        PAID = "paid", gettext_lazy("Paid")
-
-    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="invoices")
-    month = models.DateField(help_text="first day of the month billed")
-    currency = models.CharField(max_length=3)
-    number = models.CharField(max_length=30, unique=True)
-    total = models.BigIntegerField(help_text="minor units")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
-    issued_at = models.DateTimeField(default=clock.now)
-    due_at = models.DateTimeField()
-    paid_at = models.DateTimeField(null=True, blank=True)
-    paid_reference = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["-month", "group_id"]
-        constraints = [models.UniqueConstraint(fields=["group", "month", "currency"],
-                                               name="one_invoice_per_group_month_currency"),
-                       models.CheckConstraint(condition=Q(total__gte=0),
-                                              name="invoice_total_not_negative")]
-
-    def __str__(self) -> str:
-        return self.number
-
-    @property
-    def total_money(self) -> Money:
-        return Money(self.total, self.currency)

@@ -88,7 +88,7 @@ def price_plan_change(user: Any, line: LineRequest, currency: str) -> PricedLine
     zero = Money.zero(currency)
     if when == OrderLine.When.PERIOD_END:
         starts_at, ends_at = preview_window(plan, esim)
-        return PricedLine(OrderLine.Type.PLAN_CHANGE, plan, esim, price, when=when,
+        return PricedLine(line.type, plan, esim, price, when=when,
                           list_price=price, credit=zero, refund=zero, starts_at=starts_at,
                           ends_at=ends_at)
     period = changes.running_period(subscription)
@@ -107,9 +107,10 @@ def price_plan_change(user: Any, line: LineRequest, currency: str) -> PricedLine
                             starts_at=period.starts_at, ends_at=period.ends_at,
                             at=pricing_instant(), data_total=data_total, data_used=data_used)
     now = clock.now()
-    return PricedLine(OrderLine.Type.PLAN_CHANGE, plan, esim, quote.charge, when=when,
+    return PricedLine(line.type, plan, esim, quote.charge, when=when,
                       list_price=price, credit=quote.credit, refund=quote.refund,
-                      period=period, starts_at=now, ends_at=plan.ends_at(now),
+                      period=period, replaced_period=period, starts_at=now,
+                      ends_at=plan.ends_at(now),
                       quote={**quote.as_dict(), "policy": policy(),
                              "priced_at": pricing_instant().isoformat()})
 

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from esimdesk.core.errors import NotFound
 from esimdesk.esims.models import Reissue
+from esimdesk.orders.kinds import registry as kinds
 from esimdesk.orders.models import Order
 
 
@@ -35,7 +36,7 @@ def activation_of(order: Order) -> list[dict[str, Any]]:
     page, its live JSON and the API."""
     steps = []
     for line in order.lines.all():
-        if line.type != "new_esim":
+        if not kinds.kind_for(line.type).makes_esim:
             continue
         esim = line.esim
         while esim is not None and esim.status == "revoked":  # follow reissues

@@ -95,8 +95,9 @@ def render_receipt_pdf(order: Order, *, language: str | None = None) -> bytes:
             if line.esim_id:
                 text += f"  (ICCID {line.esim.iccid})"  # type: ignore[union-attr]
             rows = [(text, line.money)]
-            if line.type == "plan_change" and line.credit:
-                # The new plan's price, less the credit, plus what the credit paid back.
+            if line.credit:
+                # A line bought partly with credit (a plan change now): the new plan's
+                # price, less the credit, plus what the credit paid back.
                 rows = [(text, Money(line.value, order.currency)),
                         ("    " + _("Credit for the unused part of the plan it replaced"),
                          Money(-line.credit, order.currency))]

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django_tasks import task
 
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, ValidationFailed
@@ -33,8 +34,6 @@ REISSUABLE = (Esim.Status.READY, Esim.Status.INSTALLED, Esim.Status.SUSPENDED)
 def request_reissue(*, esim_id: int, actor: str, reason: str) -> Reissue:
     """Staff: start replacing the profile. Refused without a reason, for an eSIM in use or
     revoked, or while another reissue of it is under way. Audited; the work runs as a task."""
-    from esimdesk.orders.tasks import reissue_task
-
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationFailed(code="reason_required")
@@ -56,6 +55,16 @@ def request_reissue(*, esim_id: int, actor: str, reason: str) -> Reissue:
     return reissue
 
 
+@task()
+def reissue_task(reissue_id: int, attempt: int = 1) -> str:
+    return carry_out(reissue_id=reissue_id, attempt=attempt)
+
+
+@task()
+def revoke_profile_task(reissue_id: int, attempt: int = 1) -> str:
+    return revoke_old_profile(reissue_id=reissue_id, attempt=attempt)
+
+
 def _plans_to_carry(subscription: Subscription) -> list[Period]:
     """The running period first (or the next queued one), then the queued ones."""
     return list(subscription.periods.filter(
@@ -65,8 +74,6 @@ def _plans_to_carry(subscription: Subscription) -> list[Period]:
 
 def carry_out(*, reissue_id: int, attempt: int = 1) -> str:
     """The task: order the replacement upstream (idempotent), then switch over."""
-    from esimdesk.orders.tasks import reissue_task
-
     reissue = Reissue.objects.select_related("old_esim").get(pk=reissue_id)
     if reissue.status != Reissue.Status.PENDING:
         return reissue.status
@@ -95,8 +102,6 @@ def carry_out(*, reissue_id: int, attempt: int = 1) -> str:
 
 
 def _switch_over(reissue_id: int, supplier: str, profile: Any) -> str:
-    from esimdesk.orders.tasks import revoke_profile_task
-
     with transaction.atomic():
         reissue = Reissue.objects.select_for_update().get(pk=reissue_id)
         if reissue.status != Reissue.Status.PENDING:
@@ -145,8 +150,6 @@ def _give_up(reissue: Reissue, failure: str) -> str:
 
 def revoke_old_profile(*, reissue_id: int, attempt: int = 1) -> str:
     """After the switch: the old profile can never be used again (idempotent upstream)."""
-    from esimdesk.orders.tasks import revoke_profile_task
-
     reissue = Reissue.objects.select_related("old_esim").get(pk=reissue_id)
     if reissue.revoked_upstream_at is not None:
         return "done"

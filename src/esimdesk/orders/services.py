@@ -12,27 +12,17 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_tasks import task
 
-from esimdesk import config
-from esimdesk.catalog import bundles as supplier_bundles
-from esimdesk.catalog import queries as catalog
-from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
-from esimdesk.esims import services as esims
-from esimdesk.esims.models import Esim
-from esimdesk.orders import activation, group_orders, plan_change, topups
+from esimdesk.orders import activation
+from esimdesk.orders.confirmation import queue_confirmation
+from esimdesk.orders.kinds import registry as kinds
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
-from esimdesk.provisioning import registry as upstream
-from esimdesk.provisioning.providers.base import (
-    FinalUpstreamError,
-    ProfileOrder,
-    RetryableUpstreamError,
-    UpstreamProvider,
-)
-from esimdesk.subscriptions import services as subscriptions
+from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
 
 logger = logging.getLogger(__name__)
 MAX_LINES = 10
@@ -43,7 +33,8 @@ __all__ = ["LineRequest", "PricedLine", "create_order", "mark_paid", "price_line
 
 
 def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[PricedLine]:
-    """Validate the requested lines and price each in ``currency``. Changes nothing."""
+    """Validate the requested lines and price each in ``currency`` (each by its kind, see
+    ``orders.kinds``). Changes nothing."""
     code = check_currency(currency)
     if not lines:
         raise ValidationFailed(_("The order has no lines."), code="no_lines")
@@ -52,44 +43,14 @@ def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[P
     priced = []
     for index, line in enumerate(lines):
         try:
-            priced.append(_price_line(user, line, code))
+            kind = kinds.requested_kind(line.type)
+            priced.append(kind.price(user=user, line=line, currency=code))
         except DomainError as error:
             error.detail = {**(error.detail or {}), "line": index}
             raise
-    esim_ids = [p.esim.pk for p in priced if p.esim is not None]
-    for index, line in enumerate(priced):
-        if line.type == OrderLine.Type.PLAN_CHANGE and line.esim is not None and \
-                esim_ids.count(line.esim.pk) > 1:
-            raise ValidationFailed(_("A plan change must be the only line for its eSIM in an "
-                                     "order."), code="plan_change_not_alone",
-                                   detail={"line": index, "iccid": line.esim.iccid})
+    for index, each in enumerate(priced):
+        kinds.kind_for(each.type).check_order(priced=priced, index=index)
     return priced
-
-
-def _price_line(user: Any, line: LineRequest, currency: str) -> PricedLine:
-    if line.type in group_orders.GROUP_LINE_TYPES:
-        return group_orders.price_group_line(user, line, currency)
-    if line.type == OrderLine.Type.TOP_UP:
-        return topups.price_top_up(user, line, currency)
-    if line.type == OrderLine.Type.PLAN_CHANGE:
-        return plan_change.price_plan_change(user, line, currency)
-    if line.type not in (OrderLine.Type.NEW_ESIM, OrderLine.Type.RENEWAL):
-        raise ValidationFailed(code="invalid_line_type",
-                               detail={"allowed": list(OrderLine.Type.values)})
-    if not line.plan:
-        raise ValidationFailed(_("Choose a plan."), code="plan_required")
-    plan = catalog.get_plan(line.plan)
-    if plan.kind != Plan.Kind.PERSONAL:
-        raise ValidationFailed(code="plan_kind_unavailable", detail={"kind": plan.kind})
-    price = catalog.plan_price(plan, currency)
-    if line.type == OrderLine.Type.NEW_ESIM:
-        return PricedLine(line.type, plan, None, price)
-    if not line.iccid:
-        raise ValidationFailed(_("Say which eSIM to renew."), code="iccid_required")
-    esim = esims.get_for_owner(user=user, iccid=line.iccid)
-    if esim.status == Esim.Status.REVOKED or not hasattr(esim, "subscription"):
-        raise Conflict(_("This eSIM can no longer be renewed."), code="esim_not_renewable")
-    return PricedLine(line.type, plan, esim, price)
 
 
 def total_of(priced: list[PricedLine], currency: str) -> Money:
@@ -129,12 +90,15 @@ def create_order(*, user: Any, lines: list[LineRequest], currency: str,
         created = OrderLine.objects.bulk_create([
             OrderLine(order=order, type=p.type, plan=p.plan, esim=p.esim,
                       amount=p.price.amount, product=p.product, when=p.when,
-                      replaced_period=p.period if p.type == OrderLine.Type.PLAN_CHANGE
-                      else None,
+                      replaced_period=p.replaced_period,
                       credit=p.credit_amount, refund_amount=p.refund_amount)
             for p in priced
         ])
-        group_orders.record_group_lines(created, priced)
+        by_kind: dict[str, list[tuple[OrderLine, PricedLine]]] = {}
+        for row, p in zip(created, priced, strict=True):
+            by_kind.setdefault(p.type, []).append((row, p))
+        for line_type, rows in by_kind.items():
+            kinds.kind_for(line_type).record(lines=rows)
         audit.record_by_user(user=user, action="order.create", obj=order,
                              after={"number": order.number, "total": order.total,
                                     "currency": code, "lines": len(created),
@@ -147,8 +111,6 @@ def mark_paid(*, order_id: int, provider: str, method: str, actor: str) -> Order
 
     Idempotent: an order already paid is returned unchanged and nothing is queued again.
     """
-    from esimdesk.orders.tasks import fulfil_order_task
-
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != Order.Status.AWAITING_PAYMENT:
@@ -180,14 +142,12 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
     try:
         for line in order.lines.filter(fulfilled_at__isnull=True).select_related(
                 "plan", "esim", "product", "replaced_period", "order"):
-            _fulfil_line(line)
+            kinds.kind_for(line.type).fulfil(line)
     except RetryableUpstreamError as error:
         started = (dt.datetime.fromisoformat(since) if since
                    else order.paid_at or order.created_at)
         run_after = clock.now() + activation.retry_delay(attempt)
         if run_after < activation.deadline_after(started):
-            from esimdesk.orders.tasks import fulfil_order_task
-
             fulfil_order_task.using(run_after=run_after).enqueue(order_id, attempt + 1, since)
             logger.warning("order %s: upstream busy (%s), retry %d", order.number, error,
                            attempt)
@@ -200,92 +160,11 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
     return _complete(order_id)
 
 
-def _new_profile(line: OrderLine) -> tuple[UpstreamProvider, ProfileOrder]:
-    """Order the profile from the plan's suppliers in turn, each under its own bundle code.
-
-    The suppliers and codes come from ``catalog.bundles.suppliers_for``: the plan's active
-    bundles in priority order, or every configured supplier under the plan's own code for a
-    plan that maps none. ``line.supplier_index`` is the position in that list.
-    A supplier that refuses for good, or keeps failing for ``ESIMDESK_ACTIVATION_ATTEMPTS``
-    tries, is left for the next one; a passing failure below that count is re-raised so the
-    task retries later with backoff. Each supplier gets its own idempotent reference, so a
-    retry never orders two profiles from the same supplier.
-    """
-    choices = supplier_bundles.suppliers_for(line.plan)
-    if not choices:
-        raise FinalUpstreamError(f"plan {line.plan.code}: every supplier bundle is switched "
-                                 "off", code="no_supplier_bundle")
-    per_supplier = int(config.env("ESIMDESK_ACTIVATION_ATTEMPTS"))
-    while True:
-        choice = choices[min(line.supplier_index, len(choices) - 1)]
-        supplier = upstream.get(choice.supplier)
-        try:
-            return supplier, supplier.order_profile(reference=line.supplier_reference,
-                                                    plan_code=choice.code)
-        except RetryableUpstreamError as error:
-            line.supplier_attempts += 1
-            if line.supplier_attempts < per_supplier or \
-                    line.supplier_index + 1 >= len(choices):
-                OrderLine.objects.filter(pk=line.pk).update(
-                    supplier_attempts=line.supplier_attempts)
-                raise
-            reason = f"{supplier.name} kept failing: {error}"
-        except FinalUpstreamError as error:
-            if line.supplier_index + 1 >= len(choices):
-                raise
-            reason = f"{supplier.name} refused: {error}"
-        line.supplier_index += 1
-        line.supplier_attempts = 0
-        OrderLine.objects.filter(pk=line.pk).update(supplier_index=line.supplier_index,
-                                                    supplier_attempts=0)
-        following = choices[line.supplier_index]
-        audit.record(action="activation.failover", obj=line, actor_type="task",
-                     actor="fulfilment",
-                     after={"supplier": following.supplier, "bundle": following.code},
-                     reason=reason[:500])
-
-
-def _fulfil_line(line: OrderLine) -> None:
-    if line.type in group_orders.GROUP_LINE_TYPES:
-        group_orders.fulfil_group_line(line)
-        return
-    if line.type == OrderLine.Type.NEW_ESIM:
-        supplier, profile = _new_profile(line)
-        with transaction.atomic():
-            locked = OrderLine.objects.select_for_update().get(pk=line.pk)
-            if locked.fulfilled_at is not None:
-                return
-            esim = esims.create_esim(owner=line.order.user, iccid=profile.iccid,
-                                     smdp_address=profile.smdp_address,
-                                     matching_id=profile.matching_id,
-                                     confirmation_code=profile.confirmation_code,
-                                     upstream=supplier.name,
-                                     upstream_reference=profile.upstream_reference)
-            locked.esim = esim
-            locked.period = subscriptions.subscribe_esim(esim=esim, plan=line.plan)
-            locked.fulfilled_at = clock.now()
-            locked.save(update_fields=["esim", "period", "fulfilled_at"])
-        return
-    if line.type == OrderLine.Type.TOP_UP:
-        topups.fulfil_top_up(line)
-        return
-    if line.type == OrderLine.Type.PLAN_CHANGE:
-        plan_change.fulfil_plan_change(line)
-        return
-    esim = line.esim
-    assert esim is not None
-    # A renewal goes to the supplier that issued the profile, whatever is configured first now,
-    # under that supplier's bundle code for the plan.
-    upstream.get(esim.upstream).apply_plan(
-        reference=line.upstream_reference, iccid=esim.iccid,
-        plan_code=supplier_bundles.code_for(line.plan, esim.upstream))
-    with transaction.atomic():
-        locked = OrderLine.objects.select_for_update().get(pk=line.pk)
-        if locked.fulfilled_at is not None:
-            return
-        locked.period = subscriptions.add_period(subscription=esim.subscription, plan=line.plan)
-        locked.fulfilled_at = clock.now()
-        locked.save(update_fields=["period", "fulfilled_at"])
+@task()
+def fulfil_order_task(order_id: int, attempt: int = 1, since: str | None = None) -> str:
+    """``fulfil_order`` from the worker: enqueued by ``mark_paid`` in the paying transaction,
+    again by itself for a retry, and by ``retry_fulfilment``."""
+    return fulfil_order(order_id=order_id, attempt=attempt, since=since)
 
 
 def _fail(order_id: int, reason: str) -> None:
@@ -303,8 +182,6 @@ def _fail(order_id: int, reason: str) -> None:
 
 
 def _complete(order_id: int) -> str:
-    from esimdesk.orders.confirmation import queue_confirmation
-
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status == Order.Status.FULFILLED:
@@ -339,8 +216,6 @@ def retry_fulfilment(*, order_ids: list[int], actor: str, reason: str = "") -> i
     """Staff: try again an order that is paid but not fulfilled (e.g. every supplier failed),
     from the first of the plan's suppliers, with fresh attempt counts and a fresh deadline.
     Returns how many."""
-    from esimdesk.orders.tasks import fulfil_order_task
-
     queued = 0
     with transaction.atomic():
         for order in Order.objects.select_for_update().filter(

@@ -60,7 +60,7 @@ def price_top_up(user: Any, line: LineRequest, currency: str) -> PricedLine:
                                detail={"product": product.code, "plan": period.plan.code})
     price = catalog.top_up_price(product, currency)
     ends_at = period.ends_at + dt.timedelta(days=product.extends_validity_days)
-    return PricedLine(OrderLine.Type.TOP_UP, period.plan, esim, price, product=product,
+    return PricedLine(line.type, period.plan, esim, price, product=product,
                       period=period, starts_at=period.starts_at, ends_at=ends_at)
 
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
-from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.errors import domain_error_body
 from esimdesk.core.api.schemas import (
     Currency,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -159,13 +160,24 @@ def _charge_attempt(attempt: RenewalAttempt) -> str:
     return _declined_round(attempt, order)
 
 
+# Makes the order of a group subscription's renewal; set by the app that owns group plans
+# (``sharedplans``) in its ``ready``, since payments sits below it.
+_group_renewal_order: Callable[[RenewalAttempt], Order] | None = None
+
+
+def set_group_renewal_order(make: Callable[[RenewalAttempt], Order]) -> None:
+    global _group_renewal_order
+    _group_renewal_order = make
+
+
 def _order_for(attempt: RenewalAttempt) -> Order:
     if attempt.order_id is not None:
         return Order.objects.get(pk=attempt.order_id)
     if attempt.subscription.group_id is not None:  # a pool: the owner pays for every seat
-        from esimdesk.orders.group_orders import group_renewal_order
-
-        return group_renewal_order(attempt)  # type: ignore[no-any-return]
+        if _group_renewal_order is None:
+            raise LookupError("a group subscription is due for renewal but no installed app "
+                              "makes group renewal orders")
+        return _group_renewal_order(attempt)
     subscription = attempt.subscription
     esim = subscription.esim
     assert esim is not None

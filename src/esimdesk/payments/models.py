@@ -192,28 +192,6 @@ class SavedMethod(models.Model):
         return f"{self.provider}: {self.label}"
 
 
-class SandboxRecord(models.Model):
-    """The sandbox provider's own books (it plays the provider, so it keeps what a provider
-    would): one row per charge and per refund. esimdesk's state is never read from here
-    except through the sandbox adapter's ``query``, as with any provider."""
-
-    reference = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=10, choices=[("charge", "charge"), ("refund", "refund")])
-    payment_id = models.CharField(max_length=32, help_text="esimdesk's payment id")
-    parent = models.CharField(max_length=64, blank=True, help_text="the charge a refund is of")
-    amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, default="open")
-    method = models.CharField(max_length=100, blank=True)
-    decline_code = models.CharField(max_length=40, blank=True)
-    saved_token = models.CharField(max_length=64, blank=True)
-    wants_saved = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=clock.now)
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.reference} {self.status}"
-
-
 class RenewalAttempt(models.Model):
     """Automatic renewal of one subscription into its next period. Unique on (subscription,
     sequence of the period it buys): whatever runs twice, that period is charged once."""

@@ -1,9 +1,9 @@
 """What a confirmed refund changes besides money: the refund policy.
 
-- A full refund takes back what the order bought: each period it created is cancelled if it
-  has not started, or ends now if it has; later queued periods move up. An eSIM the order
-  created that was never installed is revoked.
-- A full refund of a top-up removes what is left of its buckets (docs/topups.md).
+- A full refund takes back what the order bought, each line by its kind
+  (``LineKind.take_back``): each period it created is cancelled if it has not started, or
+  ends now if it has; later queued periods move up. An eSIM the order created that was
+  never installed is revoked. A top-up loses what is left of its buckets (docs/topups.md).
 - A partial refund is a goodwill gesture: the service stays as it is.
 Either way the customer gets an e-mail with the credit note.
 """
@@ -15,30 +15,18 @@ import base64
 from django.conf import settings
 from django.urls import reverse
 
-from esimdesk.esims import services as esims
-from esimdesk.esims.models import ESIM_STATES, Esim
 from esimdesk.notifications import services as notifications
-from esimdesk.orders import topups
+from esimdesk.orders.kinds import registry as kinds
 from esimdesk.payments.credit_notes import credit_note_filename, render_credit_note_pdf
 from esimdesk.payments.models import Payment, Refund
-from esimdesk.subscriptions import services as subscriptions
 
 
 def after_refund(*, refund: Refund, payment: Payment) -> None:
     order = payment.order
     if payment.status == Payment.Status.SUCCEEDED and payment.refunded >= payment.amount:
         for line in order.lines.select_related("period", "esim"):
-            if line.type in ("top_up", "group_topup"):
-                topups.take_back(line=line, actor="refund", reason=f"refund {refund.public_id}")
-            if line.period_id:
-                subscriptions.end_period_early(period=line.period, actor="refund",
-                                               reason=f"refund {refund.public_id}")
-            esim = line.esim
-            if (line.type == "new_esim" and esim is not None
-                    and ESIM_STATES.allows(esim.status, Esim.Status.REVOKED)
-                    and esim.status == Esim.Status.READY):
-                esims.transition(esim=esim, to=Esim.Status.REVOKED, actor_type="task",
-                                 actor="refund", reason="refunded before installation")
+            kinds.kind_for(line.type).take_back(line=line, actor="refund",
+                                                reason=f"refund {refund.public_id}")
     _tell_customer(refund, payment)
 
 

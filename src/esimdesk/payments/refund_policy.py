@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from esimdesk.core import clock
 from esimdesk.core.errors import Conflict
-from esimdesk.esims.models import Esim
-from esimdesk.orders import topups
+from esimdesk.orders.kinds import registry as kinds
 from esimdesk.orders.models import Order
 from esimdesk.payments import refunds
 from esimdesk.payments.models import Payment, Refund
@@ -36,23 +35,9 @@ def ineligibility(order: Order) -> str | None:
         return "window_passed"
     now = clock.now()
     for line in order.lines.select_related("esim", "period", "product"):
-        period = line.period
-        if line.type == "group_seats":
-            return "started"  # members joined on those seats at once
-        if line.type in ("top_up", "group_topup"):
-            # Days an extending top-up added cannot be handed back; used quantities neither.
-            if line.target_period_id and line.product and line.product.extends_validity_days:
-                return "started"
-            if not topups.is_untouched(line):
-                return "installed"
-            continue
-        if line.type == "new_esim":
-            if line.esim is not None and line.esim.status != Esim.Status.READY:
-                return "installed"
-            if period is not None and any(a.used for a in period.allowances.all()):
-                return "installed"
-        elif period is not None and period.starts_at <= now:
-            return "started"
+        blocker = kinds.kind_for(line.type).refund_blocker(line, now=now)
+        if blocker is not None:
+            return blocker
     return None
 
 

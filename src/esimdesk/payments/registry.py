@@ -1,8 +1,13 @@
 """Configured name -> payment provider adapter. Adapters are imported when first used, so
-an operator who never enables a provider never loads its SDK."""
+an operator who never enables a provider never loads its SDK.
+
+The providers shipped in ``payments/providers/`` are listed here; a plug-in app (e.g. the
+sandbox) adds its own with ``register`` in its ``AppConfig.ready``, with the label payers see
+and the options it reads (handed to ``esimdesk.config`` without importing any adapter)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 from django.conf import settings
@@ -10,13 +15,14 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from esimdesk import config
+from esimdesk.config import Option
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.security_headers import origin_of
+from esimdesk.orders.models import PROVIDER_LABELS
 from esimdesk.payments.providers.base import PaymentProvider
 
 # Names shown to payers at checkout, in history and on receipts, in their language.
 LABELS = {
-    "sandbox": _("Test card (sandbox)"),
     "stripe": _("Card"),
     "paypal": "PayPal",
     "alipay": _("Alipay"),
@@ -24,7 +30,6 @@ LABELS = {
 }
 
 PROVIDERS: dict[str, str] = {
-    "sandbox": "esimdesk.payments.providers.sandbox.SandboxProvider",
     "stripe": "esimdesk.payments.providers.stripe.StripeProvider",
     "paypal": "esimdesk.payments.providers.paypal.PayPalProvider",
     "alipay": "esimdesk.payments.providers.alipay.AlipayProvider",
@@ -56,6 +61,27 @@ def hosted_page_origins() -> list[str]:
         configured = origin_of(config.env(option)) if option else ""
         found.extend(h for h in (*hosts, configured) if h and h not in found)
     return found
+
+
+#: options declared by plug-in providers (``register``)
+DECLARED: dict[str, tuple[Option, ...]] = {}
+
+
+def register(name: str, adapter: str, *, label: str, options: tuple[Option, ...] = ()) -> None:
+    """Make the adapter at dotted path ``adapter`` the provider called ``name``, shown to
+    payers as ``label``, reading ``options``."""
+    PROVIDERS[name] = adapter
+    LABELS[name] = label
+    PROVIDER_LABELS[name] = label
+    DECLARED[name] = options
+    provider_class.cache_clear()
+    config.forget_declared()
+
+
+def declared_options() -> Iterator[Option]:
+    """The options plug-in providers declared (``config.add_option_source``)."""
+    for options in DECLARED.values():
+        yield from options
 
 
 @cache

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.db import IntegrityError, transaction
 
@@ -24,7 +24,6 @@ from esimdesk.orders.models import Order
 from esimdesk.payments import refunds, registry
 from esimdesk.payments.models import PAYMENT_STATES, Payment, PaymentEvent, SavedMethod
 from esimdesk.payments.providers.base import Device, ProviderEvent, WebhookAck
-from esimdesk.payments.providers.sandbox import SandboxProvider
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +178,19 @@ def reconcile(*, payment: Payment) -> str:
     return apply_event(provider=adapter.name, event=event)
 
 
+#: The sandbox provider's name. Its adapter is in the optional sandbox app, which this module
+#: never imports: a deployment without it answers ``unknown_provider`` here.
+SANDBOX = "sandbox"
+
+
+class _SandboxPage(Protocol):
+    """What the sandbox's hosted page asks of its adapter: the signed webhook message that
+    reports the payer's choice."""
+
+    def complete(self, *, reference: str, outcome: str, decline_code: str, card: str,
+                 save_card: bool) -> tuple[bytes, dict[str, str]]: ...
+
+
 def complete_sandbox_payment(*, user: Any, payment_id: str, outcome: str,
                              decline_code: str = "card_declined", card: str = "4242",
                              save_card: bool = False) -> Payment:
@@ -188,8 +200,8 @@ def complete_sandbox_payment(*, user: Any, payment_id: str, outcome: str,
     sandbox exercises the same exactly-once path as every real provider. Completing the same
     payment again is a replay: it changes nothing and returns the payment as it is.
     """
-    registry.get(SandboxProvider.name)  # refuses when the sandbox is not enabled
-    payment = Payment.objects.filter(public_id=payment_id, provider=SandboxProvider.name,
+    registry.get(SANDBOX)  # refuses when the sandbox is not enabled
+    payment = Payment.objects.filter(public_id=payment_id, provider=SANDBOX,
                                      order__user=user).first()
     if payment is None:
         raise NotFound(code="unknown_payment", detail={"payment": payment_id})
@@ -205,18 +217,17 @@ def complete_sandbox_reference(*, reference: str, outcome: str,
     if outcome not in ("approve", "decline"):
         raise ValidationFailed(code="invalid_outcome", detail={"allowed": ["approve", "decline"]})
     payment = sandbox_payment_by_reference(reference)
-    provider = registry.get(SandboxProvider.name)
-    assert isinstance(provider, SandboxProvider)
+    provider = cast(_SandboxPage, registry.get(SANDBOX))
     body, headers = provider.complete(reference=reference, outcome=outcome,
                                       decline_code=decline_code, card=card, save_card=save_card)
-    handle_webhook(provider=SandboxProvider.name, body=body, headers=headers)
+    handle_webhook(provider=SANDBOX, body=body, headers=headers)
     payment.refresh_from_db()
     return payment
 
 
 def sandbox_payment_by_reference(reference: str) -> Payment:
     payment = (Payment.objects.select_related("order", "order__user")
-               .filter(provider=SandboxProvider.name, provider_reference=reference).first())
+               .filter(provider=SANDBOX, provider_reference=reference).first())
     if payment is None:
         raise NotFound(code="unknown_payment")
     return payment

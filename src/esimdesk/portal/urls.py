@@ -6,12 +6,12 @@ from esimdesk.portal.views import (
     changes,
     devices,
     esims,
-    groups,
     notifications,
     orders,
     pay,
     usage,
 )
+from esimdesk.sharedplans import views as groups
 
 app_name = "portal"
 
@@ -40,7 +40,6 @@ urlpatterns = [
     path("orders/<str:number>/credit-notes/<str:refund_id>.pdf", orders.credit_note,
          name="credit_note"),
     path("pay/return/<str:payment_id>/", pay.payment_return, name="payment_return"),
-    path("pay/sandbox/<str:reference>/", pay.sandbox_pay, name="sandbox_pay"),
     path("groups/", groups.group_list, name="groups"),
     path("groups/join/<str:token>/", groups.group_invitation, name="group_invitation"),
     path("groups/<id:group_id>/", groups.group_detail, name="group"),

@@ -1,7 +1,6 @@
-"""Staff console lists of the provisioning records added with the supplier contract and the
-simulator's callbacks. All append-only books: visible, never edited by hand (the simulator's
-own actions are on /staff/simulator/, which audits who and why). The older provisioning
-models are registered in ``staff/admin.py``."""
+"""Staff console lists of the provisioning records: supplier actions, callbacks received, each
+supplier's own books and the usage reconciliation's findings. All append-only: visible, never
+edited by hand. The simulator's books are registered by the sandbox app."""
 
 from __future__ import annotations
 
@@ -9,9 +8,10 @@ from django.contrib import admin
 
 from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.provisioning.models import (
-    SimulatedAction,
-    SimulatedCallback,
-    SimulatedProfileEvent,
+    Es2Order,
+    Es2PlanRecord,
+    Es2ProgressNotification,
+    EsimGoOrder,
     SupplierAction,
     UpstreamEventReceipt,
 )
@@ -32,23 +32,24 @@ class SupplierActionAdmin(ReadOnlyAdmin):
     search_fields = ["iccid", "reference"]
 
 
-@admin.register(SimulatedAction)
-class SimulatedActionAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "profile", "reference"]
-    list_filter = ["action"]
-    search_fields = ["profile__iccid", "reference"]
+admin.site.register(Es2Order, ReadOnlyAdmin,
+                    list_display=["reference", "iccid", "state", "matching_id", "updated_at"],
+                    list_filter=["state"], search_fields=["reference", "iccid"])
 
 
-@admin.register(SimulatedProfileEvent)
-class SimulatedProfileEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "event_id", "profile", "previous", "status", "origin"]
-    list_filter = ["status", "origin"]
-    search_fields = ["profile__iccid", "event_id"]
+admin.site.register(Es2PlanRecord, ReadOnlyAdmin,
+                    list_display=["reference", "iccid", "action", "plan_code", "created_at"],
+                    list_filter=["action"], search_fields=["reference", "iccid"])
 
 
-@admin.register(SimulatedCallback)
-class SimulatedCallbackAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "attempts", "last_http_status", "delivered_at",
-                    "gave_up_at"]
-    list_filter = ["kind"]
-    search_fields = ["body"]
+admin.site.register(Es2ProgressNotification, ReadOnlyAdmin,
+                    list_display=["iccid", "point_id", "status", "outcome", "occurred_at",
+                                  "received_at"],
+                    list_filter=["status", "outcome"], search_fields=["iccid", "eid"])
+
+
+admin.site.register(EsimGoOrder, ReadOnlyAdmin,
+                    list_display=["reference", "kind", "bundle", "order_reference", "iccid",
+                                  "target_iccid", "requested_at"],
+                    list_filter=["kind"],
+                    search_fields=["reference", "order_reference", "iccid", "target_iccid"])

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from esimdesk import config
 from esimdesk.core.http import is_trusted_proxy
-from esimdesk.provisioning.providers.base import header
+from esimdesk.provisioning.suppliers.base import header
 
 
 def bearer_matches(headers: Mapping[str, str], secret: str) -> bool:

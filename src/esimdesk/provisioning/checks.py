@@ -21,7 +21,7 @@ def _problem(message: str, hint: str, number: int) -> checks.CheckMessage:
 
 
 def supplier_callbacks(app_configs: Any = None, **_kwargs: Any) -> list[checks.CheckMessage]:
-    from esimdesk.provisioning.providers.es2plus import Es2PlusProvider
+    from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
 
     found: list[checks.CheckMessage] = []
     suppliers = settings.ESIMDESK["UPSTREAM_PROVIDERS"]

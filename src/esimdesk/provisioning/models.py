@@ -1,104 +1,12 @@
-"""State of the upstream simulator: the profiles and plan applications it has handed out.
-
-The simulator keeps its own books the way a supplier would, so idempotent references,
-reconciliation and failure handling are exercised against real rows, not mocks."""
+"""Provisioning's own records: callbacks received from suppliers (each applied once), the
+actions esimdesk asked of them, and where a supplier's usage total and esimdesk's disagree.
+Each supplier's own records live in its package (``suppliers/<name>/models.py``)."""
 
 from __future__ import annotations
 
 from django.db import models
 
 from esimdesk.core import clock
-
-
-class SimulatedProfile(models.Model):
-    """One profile the simulator issued. Two independent states, as at a real supplier:
-    ``status`` is the service on the network (``released``, ``plan_ended``, ``throttled``,
-    ``stopped``, ``revoked``; plus the ``suspended`` bar), ``state`` the profile's life on
-    the device (``released`` -> ``downloaded`` -> ``installed`` -> ``enabled`` <->
-    ``disabled``; ``deleted``; ``cancelled`` when revoked before download). ``revoked_at``
-    is final."""
-
-    class State(models.TextChoices):
-        RELEASED = "released"
-        DOWNLOADED = "downloaded"
-        INSTALLED = "installed"
-        ENABLED = "enabled"
-        DISABLED = "disabled"
-        DELETED = "deleted"
-        CANCELLED = "cancelled"
-
-    reference = models.CharField(max_length=100, unique=True)
-    # NULL only between insert and numbering from the row id (several may be in flight).
-    iccid = models.CharField(max_length=20, unique=True, null=True)  # noqa: DJ001
-    matching_id = models.CharField(max_length=64)
-    plan_code = models.CharField(max_length=60)
-    status = models.CharField(max_length=20, default="released")
-    state = models.CharField(max_length=12, choices=State.choices, default=State.RELEASED)
-    suspended = models.BooleanField(default=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    state_changed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
-
-    def __str__(self) -> str:
-        return f"{self.iccid} ({self.state}, {self.status})"
-
-
-class SimulatedAction(models.Model):
-    """A suspend, resume or revoke the simulator carried out: one per esimdesk reference."""
-
-    reference = models.CharField(max_length=100, unique=True)
-    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
-                                related_name="actions")
-    action = models.CharField(max_length=8, help_text="suspend, resume or revoke")
-    created_at = models.DateTimeField(default=clock.now)
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.profile.iccid} ({self.reference})"
-
-
-class SimulatedCallback(models.Model):
-    """One signed callback the simulator sends to esimdesk (status events or usage), kept
-    with the exact body it signed, and delivered by a task until esimdesk accepts it."""
-
-    class Kind(models.TextChoices):
-        STATUS = "status"
-        USAGE = "usage"
-
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    body = models.TextField(help_text="the JSON body, exactly as signed")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_answer = models.JSONField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    gave_up_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["-created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.kind} callback {self.pk}"
-
-
-class SimulatedProfileEvent(models.Model):
-    """A profile status event the simulator emitted (unique id), and the callback that
-    carries it to esimdesk."""
-
-    event_id = models.CharField(max_length=64, unique=True)
-    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
-                                related_name="events")
-    status = models.CharField(max_length=12)
-    previous = models.CharField(max_length=12, blank=True)
-    origin = models.CharField(max_length=10, help_text="staff, auto or simulator")
-    callback = models.ForeignKey(SimulatedCallback, on_delete=models.SET_NULL, null=True,
-                                 blank=True, related_name="events")
-    occurred_at = models.DateTimeField(default=clock.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["-occurred_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.event_id} {self.status}"
 
 
 class UpstreamEventReceipt(models.Model):
@@ -137,49 +45,6 @@ class SupplierAction(models.Model):
         return f"{self.provider} {self.action} {self.iccid}"
 
 
-class SimulatedPlanApplication(models.Model):
-    reference = models.CharField(max_length=100, unique=True)
-    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
-                                related_name="applications")
-    plan_code = models.CharField(max_length=60)
-    starts = models.CharField(max_length=8, default="queued",
-                              help_text="queued (after the running plan) or now (plan change)")
-    created_at = models.DateTimeField(default=clock.now)
-
-
-class SimulatedTopUp(models.Model):
-    """A top-up the simulator applied: one per esimdesk reference, however often asked."""
-
-    reference = models.CharField(max_length=100, unique=True)
-    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
-                                related_name="top_ups")
-    product_code = models.CharField(max_length=60)
-    data_bytes = models.BigIntegerField(default=0)
-    voice_seconds = models.BigIntegerField(default=0)
-    sms_count = models.BigIntegerField(default=0)
-    extend_days = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=clock.now)
-
-
-class SimulatedUsage(models.Model):
-    """Usage the simulator metered and reported to esimdesk: the supplier's own books, which
-    reconciliation compares with what esimdesk charged. One row per record id
-    (``sim-<iccid>-<hour>``), so generating the same hour again adds nothing."""
-
-    record_id = models.CharField(max_length=128, unique=True)
-    iccid = models.CharField(max_length=20)
-    kind = models.CharField(max_length=5, default="data")
-    quantity = models.BigIntegerField(help_text="bytes, seconds or messages")
-    occurred_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=clock.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["iccid", "occurred_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.record_id} {self.quantity}"
-
-
 class UsageDrift(models.Model):
     """A reconciliation finding staff should look at: for a running period, the data esimdesk
     recorded differs from the supplier's total by more than the tolerance. One row per
@@ -203,95 +68,13 @@ class UsageDrift(models.Model):
         return self.theirs - self.ours
 
 
-class EsimGoOrder(models.Model):
-    """One esimdesk request to eSIM Go (a new profile or a bundle applied to an ICCID), keyed
-    by esimdesk's reference. eSIM Go takes no client reference on ``POST /orders``, so this
-    row is written *before* the order is sent: a retry after a timeout finds it and recovers
-    the order eSIM Go already created instead of buying a second one."""
+# Suppliers keep their own models in their packages; importing them here is what makes Django
+# see them as this app's (the tables and migrations stay the provisioning app's).
+from esimdesk.provisioning.suppliers.es2plus.models import (  # noqa: E402
+    Es2Order,
+    Es2PlanRecord,
+    Es2ProgressNotification,
+)
+from esimdesk.provisioning.suppliers.esimgo.models import EsimGoOrder  # noqa: E402
 
-    reference = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=8, help_text="profile (new eSIM) or plan (apply)")
-    plan_code = models.CharField(max_length=60)
-    bundle = models.CharField(max_length=100)
-    target_iccid = models.CharField(max_length=20, blank=True,
-                                    help_text="the eSIM a plan is applied to")
-    order_reference = models.CharField(max_length=100, blank=True,
-                                       help_text="eSIM Go's orderReference, once known")
-    iccid = models.CharField(max_length=20, blank=True)
-    smdp_address = models.CharField(max_length=253, blank=True)
-    matching_id = models.CharField(max_length=255, blank=True)
-    # eSIM Go's wall clock, not esimdesk's (tests move that one): bounds the order search.
-    requested_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=clock.now)
-
-    def __str__(self) -> str:
-        return f"{self.reference} -> {self.order_reference or 'pending'}"
-
-
-class Es2Order(models.Model):
-    """One ES2+ order per esimdesk reference. ES2+ itself has no idempotency, so the adapter
-    remembers how far it got (``new`` -> ``ordered`` after downloadOrder -> ``confirmed``
-    after confirmOrder) and a retry resumes instead of allocating a second profile."""
-
-    class State(models.TextChoices):
-        NEW = "new"
-        ORDERED = "ordered"
-        CONFIRMED = "confirmed"
-        CANCELLED = "cancelled"
-        RELEASED = "released"
-        # Revoked after download: ES2+ cannot delete it, the network bars the ICCID.
-        REVOKED = "revoked"
-
-    reference = models.CharField(max_length=100, unique=True)
-    # NULL until known: from the pool before downloadOrder, else from its answer.
-    iccid = models.CharField(max_length=20, unique=True, null=True)  # noqa: DJ001
-    upstream_iccid = models.CharField(max_length=20, blank=True,
-                                      help_text="the ICCID as the SM-DP+ spells it (F pad)")
-    plan_code = models.CharField(max_length=60, blank=True)
-    matching_id = models.CharField(max_length=255, blank=True)
-    smdp_address = models.CharField(max_length=253, blank=True)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.NEW)
-    created_at = models.DateTimeField(default=clock.now)
-    updated_at = models.DateTimeField(default=clock.now)
-
-    def __str__(self) -> str:
-        return f"{self.reference} {self.iccid} ({self.state})"
-
-
-class Es2PlanRecord(models.Model):
-    """Plans applied, replaced or ended on an ES2+ profile. ES2+ has no plan concept (the plan
-    lives in the operator's network), so esimdesk's own record is the source of truth."""
-
-    reference = models.CharField(max_length=100, unique=True)
-    iccid = models.CharField(max_length=20)
-    plan_code = models.CharField(max_length=60, blank=True)
-    action = models.CharField(max_length=8, help_text="apply, replace or end")
-    created_at = models.DateTimeField(default=clock.now)
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.plan_code} on {self.iccid}"
-
-
-class Es2ProgressNotification(models.Model):
-    """One handleDownloadProgressInfo call from the SM-DP+, as received (append only)."""
-
-    iccid = models.CharField(max_length=20)
-    esim = models.ForeignKey("esims.Esim", on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="es2_notifications")
-    eid = models.CharField(max_length=32, blank=True)
-    profile_type = models.CharField(max_length=100, blank=True)
-    function_call_identifier = models.CharField(max_length=255, blank=True)
-    point_id = models.IntegerField()
-    status = models.CharField(max_length=30)
-    status_code_data = models.JSONField(default=dict, blank=True)
-    result_data = models.TextField(blank=True)
-    occurred_at = models.DateTimeField(help_text="the SM-DP+'s timestamp")
-    outcome = models.CharField(max_length=20, blank=True,
-                               help_text="installed, recorded, failure or unknown_iccid")
-    received_at = models.DateTimeField(default=clock.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["iccid", "received_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.iccid} point {self.point_id} {self.status}"
+__all__ = ["Es2Order", "Es2PlanRecord", "Es2ProgressNotification", "EsimGoOrder"]

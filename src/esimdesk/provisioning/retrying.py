@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from esimdesk.core import clock
-from esimdesk.provisioning.providers.base import RetryableUpstreamError, UpstreamError
+from esimdesk.provisioning.suppliers.base import RetryableUpstreamError, UpstreamError
 
 logger = logging.getLogger(__name__)
 ATTEMPTS = 5

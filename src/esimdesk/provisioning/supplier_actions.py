@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from esimdesk.core import clock
 from esimdesk.provisioning.models import SupplierAction
-from esimdesk.provisioning.providers.base import FinalUpstreamError
+from esimdesk.provisioning.suppliers.base import FinalUpstreamError
 
 
 def once(*, provider: str, reference: str, action: str, iccid: str,

@@ -28,7 +28,7 @@ from esimdesk.core.models import AuditEntry
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.provisioning.models import UpstreamEventReceipt
-from esimdesk.provisioning.providers.base import (
+from esimdesk.provisioning.suppliers.base import (
     ProfileStatus,
     ProfileStatusEvent,
     UpstreamEvent,

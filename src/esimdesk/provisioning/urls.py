@@ -1,12 +1,10 @@
+"""``/hooks/upstream/``: one route for every supplier's callbacks (``hooks``)."""
+
 from django.urls import path
 
-from esimdesk.provisioning.es2plus_progress import handle_download_progress_info
-from esimdesk.provisioning.esimgo_callbacks import esimgo_callback
 from esimdesk.provisioning.hooks import upstream_callback
 
 urlpatterns = [
-    path("es2plus/gsma/rsp2/es2plus/handleDownloadProgressInfo", handle_download_progress_info,
-         name="es2plus_progress"),
-    path("esimgo", esimgo_callback, name="esimgo_callback"),
-    path("<str:provider>", upstream_callback, name="upstream_callback"),
+    path("<str:name>", upstream_callback, name="upstream_callback"),
+    path("<str:name>/<path:rest>", upstream_callback, name="upstream_callback_path"),
 ]

@@ -1,5 +1,5 @@
 """Organisations' monthly invoices for finance: what was issued, what is due or overdue,
-and recording a transfer (``orders.invoicing.mark_paid``, audited with the reference)."""
+and recording a transfer (``sharedplans.invoicing.mark_paid``, audited with the reference)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from django.views.decorators.http import require_POST
 from esimdesk.core import clock
 from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError, NotFound
-from esimdesk.orders import invoicing
-from esimdesk.orders.group_invoice import invoice_filename, render_invoice_pdf
-from esimdesk.orders.models import MonthlyInvoice
+from esimdesk.sharedplans import invoicing
+from esimdesk.sharedplans.invoice_pdf import invoice_filename, render_invoice_pdf
+from esimdesk.sharedplans.models import MonthlyInvoice
 
 
 @staff_member_required
-@permission_required("orders.view_monthlyinvoice", raise_exception=True)
+@permission_required("sharedplans.view_monthlyinvoice", raise_exception=True)
 def invoice_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     rows = MonthlyInvoice.objects.select_related("group")
@@ -29,11 +29,11 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     return console_page(request, "staff/invoices.html", {
         "title": _("Monthly invoices"),
         "rows": rows[:300], "status": status, "now": clock.now(),
-        "may_mark_paid": request.user.has_perm("orders.change_monthlyinvoice")})
+        "may_mark_paid": request.user.has_perm("sharedplans.change_monthlyinvoice")})
 
 
 @staff_member_required
-@permission_required("orders.view_monthlyinvoice", raise_exception=True)
+@permission_required("sharedplans.view_monthlyinvoice", raise_exception=True)
 def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = get_object_or_404(MonthlyInvoice.objects.select_related("group"), pk=pk)
     pdf = render_invoice_pdf(group=invoice.group, month=invoice.month, invoice=invoice)
@@ -45,7 +45,7 @@ def invoice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @staff_member_required
-@permission_required("orders.change_monthlyinvoice", raise_exception=True)
+@permission_required("sharedplans.change_monthlyinvoice", raise_exception=True)
 def invoice_mark_paid(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(MonthlyInvoice, pk=pk)  # a missing invoice is a 404, reason or not
     try:

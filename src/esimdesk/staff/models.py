@@ -3,10 +3,7 @@ the roles *are* groups, see ``staff.roles``). No table of its own."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import Group
-from django.db.models.signals import post_migrate
 
 
 class Role(Group):
@@ -24,20 +21,3 @@ class Role(Group):
             ("unlock_account", "Can unlock a locked customer account"),
             ("refund_beyond_limit", "Can refund more than the finance limit"),
         ]
-
-
-def _sync_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    # post_migrate is sent once per app; the roles are synced once, on the staff app's turn
-    # (sync_roles first creates every app's permissions, so app order does not matter).
-    if getattr(sender, "label", None) != "staff":
-        return
-    from esimdesk.staff.roles import sync_roles
-
-    sync_roles(using=using)
-
-
-post_migrate.connect(_sync_after_migrate, dispatch_uid="esimdesk.staff.sync_roles")
-
-# Registered here rather than from staff/admin.py, which another module owns; the admin
-# class lives with the role definitions.
-from esimdesk.staff import roles as _roles  # noqa: E402, F401

@@ -17,15 +17,12 @@ import logging
 from typing import Any
 
 from django.apps import apps
-from django.contrib import admin
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import QuerySet
-from django.http import HttpRequest
 
 from esimdesk import config
-from esimdesk.staff.models import Role
+from esimdesk.core import audit
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +76,8 @@ FINANCE_PERMISSIONS = (
     "payments.view_refund",
     "payments.add_refund",
     "payments.view_renewalattempt",
-    "orders.view_monthlyinvoice",
-    "orders.change_monthlyinvoice",  # record that an organisation's invoice was paid
+    "sharedplans.view_monthlyinvoice",
+    "sharedplans.change_monthlyinvoice",  # record that an organisation's invoice was paid
     "catalog.view_plan",
     "catalog.view_supplierbundle",
     "catalog.view_exchangerate",
@@ -139,7 +136,6 @@ def grant(*, user: Any, role: str) -> None:
     """Make ``user`` a staff member holding ``role`` (``esimdesk manage sync_roles --grant``)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    from esimdesk.core import audit
 
     with transaction.atomic():
         sync_roles()
@@ -175,39 +171,3 @@ def permissions_for(user: Any) -> dict[str, bool | int]:
         "refund": user.has_perm("payments.add_refund"),
         "audit": user.has_perm("core.view_auditentry"),
     }
-
-
-@admin.register(Role)
-class RoleAdmin(admin.ModelAdmin[Role]):
-    """The three roles and what each may do, read-only: ``sync_roles`` owns them (edit a
-    person's own permissions or groups to give them more)."""
-
-    list_display = ["name", "member_count", "permission_count"]
-    readonly_fields = ("name", "permission_list")
-    fields = ("name", "permission_list")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Role]:
-        return super().get_queryset(request).filter(name__in=ROLES).prefetch_related(
-            "permissions__content_type", "user_set")
-
-    @admin.display(description="members")
-    def member_count(self, obj: Role) -> int:
-        return len(obj.user_set.all())
-
-    @admin.display(description="permissions")
-    def permission_count(self, obj: Role) -> int:
-        return len(obj.permissions.all())
-
-    @admin.display(description="permissions")
-    def permission_list(self, obj: Role) -> str:
-        return ", ".join(sorted(f"{p.content_type.app_label}.{p.codename}"
-                                for p in obj.permissions.all()))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -3,8 +3,10 @@
 Each reminder is a ``ReminderLog`` row, unique on (period, kind), inserted set-based
 (``INSERT … SELECT … ON CONFLICT DO NOTHING``) for every period that is due, then sent
 through ``notifications.notify`` with a dedupe key of its own. A sweep that runs twice, or on
-two machines at once, reminds once. Only the nearest due threshold is sent: a period found
-with two days left gets the "3 days" reminder, not a late "7 days" one as well.
+two machines at once, reminds once. Which reminder is due is ``reminder_rule``'s rule (only
+the nearest due threshold: a period found with two days left gets the "3 days" reminder, not
+a late "7 days" one as well); the statements below state it for every period at once, with
+the bounds the rule gives.
 
 A period is reminded about only while it is the last one of its subscription: once renewed
 (a later period queued), there is nothing to remind.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -27,10 +29,10 @@ from esimdesk import config
 from esimdesk.core import clock
 from esimdesk.notifications import services as notifications
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
+from esimdesk.subscriptions.reminder_rule import expiry_bands, low_data_bands
 
 logger = logging.getLogger(__name__)
 _DURATION = re.compile(r"^(\d+)([dhm])$")
-LATE_LIMIT = dt.timedelta(days=1)  # an "at expiry" reminder later than this is not sent
 BATCH = 500
 
 
@@ -55,7 +57,8 @@ def low_data_thresholds() -> list[int]:
                   if p.strip())
 
 
-# Due periods that are the last live one of their subscription, and belong to an eSIM.
+# Due periods (ends_at in an expiry band) that are the last live one of their subscription,
+# and belong to an eSIM.
 _EXPIRY_SQL = """
 INSERT INTO subscriptions_reminderlog (period_id, kind, created_at)
 SELECT p.id, %s, %s
@@ -69,7 +72,7 @@ SELECT p.id, %s, %s
 ON CONFLICT (period_id, kind) DO NOTHING
 """
 
-# Current periods whose data used (plan and top-ups together) is in [percent, next).
+# Current periods whose data used (plan and top-ups together) is in a low-data band.
 _LOW_DATA_SQL = """
 INSERT INTO subscriptions_reminderlog (period_id, kind, created_at)
 SELECT p.id, %s, %s
@@ -89,26 +92,14 @@ def record_due_reminders(*, now: dt.datetime | None = None) -> int:
     """Insert a ReminderLog for every reminder now due (set-based). Returns rows inserted."""
     instant = now or clock.now()
     inserted = 0
-    thresholds = expiry_thresholds()
     with transaction.atomic(), connection.cursor() as cursor:
-        for index, (label, before) in enumerate(thresholds):
-            nearer = thresholds[index + 1][1] if index + 1 < len(thresholds) else None
-            if before == dt.timedelta(0):
-                # At expiry: ended within the last day and not renewed.
-                cursor.execute(_EXPIRY_SQL, [f"expiry:{label}", *_db(instant,
-                                                                      instant - LATE_LIMIT,
-                                                                      instant, instant)])
-            else:
-                # Due from (end - before) until the next nearer threshold takes over.
-                low = instant + (nearer if nearer is not None else dt.timedelta(0))
-                cursor.execute(_EXPIRY_SQL, [f"expiry:{label}",
-                                             *_db(instant, low, instant + before, instant)])
+        for band in expiry_bands(expiry_thresholds()):
+            cursor.execute(_EXPIRY_SQL, [band.kind, *_db(instant, instant + band.after,
+                                                         instant + band.until, instant)])
             inserted += cursor.rowcount
-        percents = low_data_thresholds()
-        for index, percent in enumerate(percents):
-            upper = percents[index + 1] if index + 1 < len(percents) else 10**9
-            cursor.execute(_LOW_DATA_SQL, [f"low_data:{percent}", *_db(instant, instant, instant),
-                                           percent, upper])
+        for level in low_data_bands(low_data_thresholds()):
+            cursor.execute(_LOW_DATA_SQL, [level.kind, *_db(instant, instant, instant),
+                                           level.percent, level.below])
             inserted += cursor.rowcount
     return inserted
 
@@ -157,19 +148,23 @@ def _data_view(period: Period) -> dict[str, int]:
             "used_percent": 100 if total == 0 else min(100, used * 100 // total)}
 
 
+#: Reminder sweeps of feature apps above subscriptions, by name (the key of their count in
+#: ``reminders_sweep``'s answer); ``sharedplans`` adds ``pools`` in its ``ready``.
+EXTRA_SWEEPS: dict[str, Callable[..., int]] = {}
+
+
 def reminders_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Record what is due (set-based, fast at any scale) and leave the rendering and sending
     to the worker, in batches."""
-    from esimdesk.subscriptions.pool_reminders import pool_expiry_sweep
-
     recorded = record_due_reminders(now=now)
-    pools = pool_expiry_sweep(now=now)  # group pools: few, recorded and sent at once
+    # Sweeps kept by feature apps (group pools: few, recorded and sent at once).
+    extra = {name: sweep(now=now) for name, sweep in EXTRA_SWEEPS.items()}
     pending = ReminderLog.objects.filter(sent_at__isnull=True).exclude(kind="lapsed").exists()
     queued = DBTaskResult.objects.filter(task_path=SEND_TASK_PATH,
                                          status=TaskResultStatus.READY).exists()
     if pending and not queued:  # one batch at a time is enough: it queues the next itself
         send_reminders_task.enqueue()
-    return {"recorded": recorded, "sending": int(pending), "pools": pools}
+    return {"recorded": recorded, "sending": int(pending), **extra}
 
 
 SEND_TASK_PATH = f"{__name__}.send_reminders_task"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from esimdesk.accounts.api_auth import customer_auth
+from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import INT64_MAX, BodyIn, ErrorOut, ObjectId, refused_as
 from esimdesk.support import conversations
 

@@ -23,6 +23,8 @@ from django.views.decorators.http import require_POST
 from esimdesk.core import clock
 from esimdesk.core.admin_base import console_page
 from esimdesk.core.errors import DomainError
+from esimdesk.staff.customers import customer_context
+from esimdesk.staff.roles import permissions_for
 from esimdesk.support import conversations
 from esimdesk.support.models import CannedReply, Conversation
 
@@ -76,8 +78,6 @@ def _context_block(request: HttpRequest, conversation: Conversation) -> dict[str
     """The customer's situation beside the conversation (eSIMs with what is left, periods,
     orders and payments, notifications, activation history): the staff console's customer
     context, the same read as its customer page."""
-    from esimdesk.staff.customers import customer_context
-    from esimdesk.staff.roles import permissions_for
 
     return {"ctx": customer_context(customer=conversation.customer, request=request),
             "may": permissions_for(request.user)}

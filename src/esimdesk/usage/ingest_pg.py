@@ -36,7 +36,11 @@ commits: a delete waits there and its trigger then sees these events. A period t
 away between steps 2 and 3 raises ``ConcurrentDuplicate``, and the caller retries the whole
 batch (whose records are then rejected).
 
-Records of pooled eSIMs never reach this module: ``usage.pooled`` charges them to their pools
+How a bucket is charged is ``subscriptions.allowance_policy``'s rule: the statements are
+assembled from its SQL fragments once, at import (``_POLICY``), so a batch costs no Python
+per record for it.
+
+Records of pooled eSIMs never reach this module: ``sharedplans.pooled`` charges them to their pools
 first, in the same transaction, and passes on the rest.
 """
 
@@ -49,6 +53,7 @@ from typing import Any
 from django.db import connection
 
 from esimdesk.core import clock
+from esimdesk.subscriptions import allowance_policy as policy
 
 # A validated record: (index in the batch, id, ICCID, kind, quantity, occurred_at in UTC).
 # A tuple, because building a dataclass per record cost as much as checking it.
@@ -89,6 +94,22 @@ CREATE TEMP TABLE IF NOT EXISTS usage_rest_c (
 # bytewise ICCID index of ``usage/0006`` tells an unknown ICCID from one without a period),
 # its last row the counts, which are read in an order that runs the insert before the
 # update: the buckets stay locked as briefly as possible.
+# The allowance policy's rule, as the fragments the statements below are made of.
+policy.check_set_based(policy.all_policies())
+_POLICY = {
+    "a_is_plan": policy.sql_is_plan("a"),
+    "a_room": policy.sql_room("a"),
+    "a_order": policy.sql_bucket_order("a"),
+    "cur_order": policy.sql_bucket_order("cur"),
+    "cur_room": policy.sql_room("cur"),
+    "cur_last_first": policy.sql_bucket_order("cur", last_first=True),
+    "record_take": policy.sql_take(
+        own="m.quantity", pool="COALESCE(fr.free, 0)",
+        before="(SUM(m.quantity) OVER (PARTITION BY m.period_id, m.kind ORDER BY m.idx)"
+               " - m.quantity)"),
+    "bucket_take": policy.sql_take(own="b.free", pool="b.q", before="b.before"),
+}
+
 _CHARGE = """
 WITH r AS MATERIALIZED (
     SELECT i.idx, i.external_id, i.iccid, i.kind, i.quantity, i.occurred_at, rt.esim_id,
@@ -118,8 +139,8 @@ pairs AS MATERIALIZED (
 upd AS (
     UPDATE subscriptions_allowance a SET used = a.used + pairs.q
       FROM pairs
-     WHERE a.period_id = pairs.period_id AND a.kind = pairs.kind AND a.source = 'plan'
-       AND pairs.q > 0 AND a.total - a.used >= pairs.q
+     WHERE a.period_id = pairs.period_id AND a.kind = pairs.kind AND {a_is_plan}
+       AND pairs.q > 0 AND {a_room} >= pairs.q
     RETURNING a.period_id, a.kind, a.used, a.total),
 missed AS (
     SELECT pairs.period_id, pairs.kind FROM pairs
@@ -152,12 +173,12 @@ _NOT_STORED = """(SELECT true FROM usage_usageevent u
 
 # The common case, fresh records: no look-up before the insert, whose unique index refuses a
 # record stored before (or meanwhile, by a concurrent batch) and fails the batch.
-_FAST = _CHARGE.format(new_only="", conflict="", not_stored=_NOT_STORED)
+_FAST = _CHARGE.format(new_only="", conflict="", not_stored=_NOT_STORED, **_POLICY)
 # After such a failure: the records stored before are left out, and what a concurrent batch
 # stores meanwhile is skipped by the insert.
 _SAFE = _CHARGE.format(new_only="AND " + _NOT_STORED,
                        conflict="ON CONFLICT (source, external_id) DO NOTHING",
-                       not_stored=_NOT_STORED)
+                       not_stored=_NOT_STORED, **_POLICY)
 
 # Step 3 in one statement: ``cur`` locks the buckets of the pairs in usage_rest_c, in the order
 # step 2 locks plan buckets ((period, kind), plan first), and, having waited for any batch
@@ -166,15 +187,15 @@ _SAFE = _CHARGE.format(new_only="AND " + _NOT_STORED,
 # no longer exist. The records are charged again in batch order (``fix``) from the free
 # capacity and their events corrected; the charges per (period, kind) then fill the buckets
 # in order (plan first, then top-ups by id) and the overage goes on the last bucket.
-_SETTLE_REST = """
+_SETTLE_REST_TEMPLATE = """
 WITH pr AS (SELECT period_id, kind FROM usage_rest_c GROUP BY period_id, kind),
 cur AS (
     SELECT a.id, a.period_id, a.kind, a.source, a.total, a.used
       FROM subscriptions_allowance a
      WHERE (a.period_id, a.kind) IN (SELECT period_id, kind FROM pr)
-     ORDER BY a.period_id, a.kind, a.source <> 'plan', a.id
+     ORDER BY a.period_id, a.kind, {a_order}
        FOR UPDATE),
-fr AS (SELECT period_id, kind, SUM(total - used) AS free FROM cur GROUP BY period_id, kind),
+fr AS (SELECT period_id, kind, SUM({cur_room}) AS free FROM cur GROUP BY period_id, kind),
 bare AS (
     SELECT pr.period_id FROM pr
      WHERE NOT EXISTS (SELECT 1 FROM fr WHERE fr.period_id = pr.period_id
@@ -187,9 +208,7 @@ held AS (
 gone AS (SELECT DISTINCT period_id FROM bare WHERE period_id NOT IN (SELECT id FROM held)),
 fix AS (
     SELECT m.external_id, m.period_id, m.kind, m.quantity,
-           GREATEST(0, LEAST(m.quantity, COALESCE(fr.free, 0)
-                - (SUM(m.quantity) OVER (PARTITION BY m.period_id, m.kind ORDER BY m.idx)
-                   - m.quantity)))::bigint AS charged
+           {record_take}::bigint AS charged
       FROM usage_rest_c m
       LEFT JOIN fr ON fr.period_id = m.period_id AND fr.kind = m.kind),
 fixed AS (
@@ -201,17 +220,17 @@ tot AS (
     SELECT period_id, kind, SUM(charged) AS q, SUM(quantity - charged) AS o
       FROM fix GROUP BY period_id, kind),
 b AS (
-    SELECT cur.id, cur.period_id, cur.kind, cur.total, cur.used, cur.total - cur.used AS free,
+    SELECT cur.id, cur.period_id, cur.kind, cur.total, cur.used, {cur_room} AS free,
            tot.q, tot.o,
-           SUM(cur.total - cur.used) OVER w - (cur.total - cur.used) AS before,
+           SUM({cur_room}) OVER w - ({cur_room}) AS before,
            row_number() OVER (PARTITION BY cur.period_id, cur.kind
-                              ORDER BY (cur.source <> 'plan') DESC, cur.id DESC) AS from_end
+                              ORDER BY {cur_last_first}) AS from_end
       FROM cur
       JOIN tot ON tot.period_id = cur.period_id AND tot.kind = cur.kind
-    WINDOW w AS (PARTITION BY cur.period_id, cur.kind ORDER BY (cur.source <> 'plan'), cur.id
+    WINDOW w AS (PARTITION BY cur.period_id, cur.kind ORDER BY {cur_order}
                  ROWS UNBOUNDED PRECEDING)),
 inc AS (
-    SELECT b.*, GREATEST(0, LEAST(b.free, b.q - b.before))::bigint AS add_used,
+    SELECT b.*, {bucket_take}::bigint AS add_used,
            CASE WHEN b.from_end = 1 THEN b.o ELSE 0 END::bigint AS add_over
       FROM b),
 upd AS (
@@ -223,8 +242,9 @@ near AS (
      GROUP BY period_id
     HAVING SUM(total) > 0 AND SUM(used + add_used) * 100 >= SUM(total) * %(near)s)
 SELECT (SELECT COUNT(*) FROM gone),
-       COALESCE((SELECT array_agg(period_id) FROM near), '{}')
+       COALESCE((SELECT array_agg(period_id) FROM near), '{{}}')
 """
+_SETTLE_REST = _SETTLE_REST_TEMPLATE.format(**_POLICY)
 
 _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 

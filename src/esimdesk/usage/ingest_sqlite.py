@@ -1,7 +1,8 @@
 """The portable ingestion path: plain ORM reads and a Python loop in one transaction.
 
 Used on SQLite (which serialises writers, so there is no race to guard against beyond the
-unique constraint) and as the reference behaviour the PostgreSQL fast path must match.
+unique constraint) and as the reference behaviour the PostgreSQL fast path must match. Each
+record is charged by ``subscriptions.allowance_policy.charge``, in batch order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from django.db import transaction
 
 from esimdesk.esims.models import Esim
+from esimdesk.subscriptions import allowance_policy as policy
 from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.usage.models import UsageEvent
 from esimdesk.usage.records import Record
@@ -23,11 +25,6 @@ CHUNK = 500  # keeps IN (...) lists under SQLite's variable limit
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), CHUNK):
         yield items[start:start + CHUNK]
-
-
-def bucket_order(allowance: Allowance) -> tuple[bool, int]:
-    """The plan's bucket first, then top-ups in the order they were bought."""
-    return (allowance.source != Allowance.Source.PLAN, allowance.pk)
 
 
 def without_duplicates(source: str, records: list[Record]) -> tuple[list[Record], int]:
@@ -59,13 +56,16 @@ def ingest(*, source: str, records: list[Record], now: dt.datetime, grace: dt.ti
     for chunk in _chunks(sorted({r.iccid for r in fresh})):
         esim_ids.update(Esim.objects.filter(iccid__in=chunk).values_list("iccid", "pk"))
     periods: dict[int, list[tuple[int, dt.datetime, dt.datetime]]] = defaultdict(list)
+    depletion: dict[int, str] = {}  # period id -> its plan's depletion behaviour
     for chunk in _chunks([str(i) for i in sorted(set(esim_ids.values()))]):
-        for pid, owner, starts, ends in (
+        for pid, owner, starts, ends, behaviour in (
                 Period.objects.filter(subscription__esim_id__in=chunk)
                 .exclude(state=Period.State.CANCELLED)
-                .values_list("pk", "subscription__esim_id", "starts_at", "ends_at")):
+                .values_list("pk", "subscription__esim_id", "starts_at", "ends_at",
+                             "plan__depletion")):
             if owner is not None:
                 periods[owner].append((pid, starts, ends))
+                depletion[pid] = behaviour
 
     charged: list[tuple[Record, int, int]] = []  # (record, esim id, period id)
     for record in fresh:
@@ -87,28 +87,22 @@ def ingest(*, source: str, records: list[Record], now: dt.datetime, grace: dt.ti
         for allowance in Allowance.objects.select_for_update().filter(
                 period_id__in=chunk).order_by("pk"):
             buckets[(allowance.period_id, allowance.kind)].append(allowance)
-    for group in buckets.values():
-        group.sort(key=bucket_order)
+    for key, group in buckets.items():
+        buckets[key] = policy.sort_buckets(group)
 
     events = []
     changed: dict[int, Allowance] = {}
     for record, esim_id, period_id in charged:
-        left = record.quantity
-        group = buckets.get((period_id, record.kind), [])
-        for allowance in group:
-            take = min(left, allowance.total - allowance.used)
-            if take > 0:
-                allowance.used += take
-                left -= take
-                changed[allowance.pk] = allowance
-        if left and group:
-            group[-1].overage += left
-            changed[group[-1].pk] = group[-1]
+        outcome = policy.charge(
+            buckets.get((period_id, record.kind), []), record.quantity,
+            policy=policy.policy_for(depletion=depletion[period_id], kind=record.kind))
+        for allowance in outcome.changed:
+            changed[allowance.pk] = allowance
         events.append(UsageEvent(source=source, external_id=record.external_id,
                                  esim_id=esim_id, period_id=period_id, kind=record.kind,
                                  quantity=record.quantity, occurred_at=record.occurred_at,
-                                 received_at=now, charged=record.quantity - left,
-                                 overage=left))
+                                 received_at=now, charged=outcome.charged,
+                                 overage=outcome.overage))
     UsageEvent.objects.bulk_create(events, batch_size=CHUNK)
     Allowance.objects.bulk_update(list(changed.values()), ["used", "overage"],
                                   batch_size=CHUNK)

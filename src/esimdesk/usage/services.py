@@ -27,10 +27,17 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from esimdesk import config
 from esimdesk.core import clock
-from esimdesk.subscriptions.reminders import low_data_thresholds, parse_duration
+from esimdesk.subscriptions.reminder_rule import low_data_bands
+from esimdesk.subscriptions.reminders import (
+    low_data_thresholds,
+    parse_duration,
+    send_reminders_task,
+)
+from esimdesk.usage import ingest_pg, ingest_sqlite
+from esimdesk.usage.charging import charge_pooled_rows
 from esimdesk.usage.ingest_pg import ConcurrentDuplicate, Row
-from esimdesk.usage.pooled import charge_pooled_rows
 from esimdesk.usage.records import CLOCK_SKEW, KINDS, MAX_ID_LENGTH, MAX_QUANTITY, Record, validate
+from esimdesk.usage.tasks import set_depletion_task
 
 
 @dataclass(frozen=True)
@@ -61,10 +68,10 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
                 pooled = charge_pooled_rows(source=source, rows=valid, now=now,
                                             grace=late_grace())
                 personal = pooled.rest
-                accepted, duplicates, refused, touched = 0, 0, [], set()
+                accepted, duplicates = 0, 0
+                refused: list[tuple[int, str]] = []
+                touched: set[int] = set()
                 if personal and connection.vendor == "postgresql":
-                    from esimdesk.usage import ingest_pg
-
                     # Only the periods near a low-data threshold come back: the statements
                     # of _after_charging then look at a handful instead of the whole batch.
                     accepted, duplicates, refused, touched = ingest_pg.ingest(
@@ -72,8 +79,6 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
                         near_percent=min([100, *low_data_thresholds()]),
                         conflict_safe=conflict_safe)
                 elif personal:
-                    from esimdesk.usage import ingest_sqlite
-
                     accepted, duplicates, refused, touched = ingest_sqlite.ingest(
                         source=source, records=[Record(*row) for row in personal], now=now,
                         grace=late_grace())
@@ -228,8 +233,9 @@ ON CONFLICT (period_id, kind) DO NOTHING
 RETURNING period_id
 """
 
-# The same rule as subscriptions.reminders (only the nearest threshold reached), limited to
-# the periods just charged, so a batch does not sweep every period in the database.
+# The same rule as subscriptions.reminders (subscriptions.reminder_rule: only the highest
+# threshold reached, while the period runs), limited to the periods just charged, so a batch
+# does not sweep every period in the database.
 _LOW_DATA_SQL = """
 INSERT INTO subscriptions_reminderlog (period_id, kind, created_at)
 SELECT p.id, %s, %s
@@ -256,9 +262,6 @@ HAVING SUM(a.total) > 0 AND SUM(a.used) * 100 >= SUM(a.total) * %s
 
 
 def _after_charging(periods: list[int], now: dt.datetime) -> None:
-    from esimdesk.subscriptions.reminders import send_reminders_task
-    from esimdesk.usage.tasks import set_depletion_task
-
     percents = low_data_thresholds()
     at: Any = clock.db_value(now)
     with connection.cursor() as cursor:
@@ -272,10 +275,9 @@ def _after_charging(periods: list[int], now: dt.datetime) -> None:
         cursor.execute(_DEPLETED_SQL.format(ids=clause), [at, at, ids, at])
         depleted = [row[0] for row in cursor.fetchall()]
         recorded = 0
-        for index, percent in enumerate(percents):
-            upper = percents[index + 1] if index + 1 < len(percents) else 10**9
+        for level in low_data_bands(percents):
             cursor.execute(_LOW_DATA_SQL.format(ids=clause),
-                           [f"low_data:{percent}", at, ids, at, at, percent, upper])
+                           [level.kind, at, ids, at, at, level.percent, level.below])
             recorded += cursor.rowcount
     for period_id in depleted:
         set_depletion_task.enqueue(period_id)

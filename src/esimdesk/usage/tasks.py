@@ -9,6 +9,7 @@ from django_tasks import task
 from esimdesk.core import audit, clock
 from esimdesk.provisioning import registry as upstream
 from esimdesk.provisioning.retrying import call_from_task
+from esimdesk.subscriptions import allowance_policy as policy
 from esimdesk.subscriptions.models import Period
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ def set_depletion_task(period_id: int, attempt: int = 1) -> str:
         return "group pool"
     if period.ends_at <= clock.now():
         return "period over"  # a new period (or none) applies now, not this one's depletion
-    action = period.plan.depletion
+    action = policy.policy_for(depletion=period.plan.depletion).on_depleted
+    if action is None:
+        return "nothing upstream"  # the plan's policy does nothing when its data runs out
     failed = call_from_task(
         call=lambda: upstream.get(esim.upstream).set_depletion(
             reference=f"esimdesk-depleted-{period.pk}", iccid=esim.iccid, action=action),

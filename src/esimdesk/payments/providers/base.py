@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from esimdesk.config import Option
 from esimdesk.core.money import Money
 
 Device = Literal["desktop", "mobile"]
@@ -212,6 +213,9 @@ class PaymentProvider(ABC):
     supports_saved_methods: bool = False
     #: environment variables the adapter needs (``esimdesk check`` reports missing ones)
     required_settings: tuple[str, ...] = ()
+    #: a plug-in provider's own ``ESIMDESK_*`` options (``registry.register`` hands them to
+    #: ``esimdesk.config``); the shipped providers' are still listed in ``config.OPTIONS``
+    options: tuple[Option, ...] = ()
 
     @property
     def display_name(self) -> str:

@@ -1,0 +1,74 @@
+"""The core's records in the staff console: the audit trail, idempotency records and
+heartbeats (read-only), and the encrypted console settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+from django.http import HttpRequest
+
+from esimdesk import config
+from esimdesk.core import audit, clock, console_settings
+from esimdesk.core.admin_base import ReadOnlyAdmin
+from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor_type", "actor", "action", "object_type", "object_id"]
+    list_filter = ["actor_type", "object_type", "action"]
+    search_fields = ["object_id", "actor", "action"]
+
+
+admin.site.register(IdempotencyRecord, ReadOnlyAdmin, list_display=["scope", "key",
+                                                                    "status_code", "created_at"])
+
+
+admin.site.register(Heartbeat, ReadOnlyAdmin, list_display=["process", "seen_at"])
+
+
+class ConsoleSettingForm(forms.ModelForm[ConsoleSetting]):
+    name = forms.ChoiceField(choices=[(o.name, o.name) for o in config.OPTIONS
+                                      if config.console_editable(o.name)])
+    value = forms.CharField(required=True, widget=forms.Textarea(attrs={"rows": 3}),
+                            help_text="Stored encrypted. Secret values are never shown again.")
+
+    class Meta:
+        model = ConsoleSetting
+        fields = ["name"]
+
+
+@admin.register(ConsoleSetting)
+class ConsoleSettingAdmin(admin.ModelAdmin[ConsoleSetting]):
+    """Provider keys and switches set here win over the environment (within seconds)."""
+
+    form = ConsoleSettingForm
+    list_display = ["name", "shown_value", "updated_at", "updated_by"]
+
+    @admin.display(description="Value")
+    def shown_value(self, setting: ConsoleSetting) -> str:
+        option = next((o for o in config.OPTIONS if o.name == setting.name), None)
+        if option is None or option.secret:
+            return "•••• (set)"
+        return console_settings.decrypt(setting.value_encrypted)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            obj.value_encrypted = console_settings.encrypt(form.cleaned_data["value"].strip())
+            obj.updated_by = f"{request.user.pk}:{request.user}"
+            obj.updated_at = clock.now()
+            obj.save()
+            # The value itself stays out of the audit trail: it may be a key.
+            audit.record_by_user(user=request.user, obj=obj, action="console_setting.set",
+                                 after={"name": obj.name})
+        console_settings.forget()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            audit.record_by_user(user=request.user, obj=obj, action="console_setting.delete",
+                                 before={"name": obj.name})
+            obj.delete()
+        console_settings.forget()

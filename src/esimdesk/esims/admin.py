@@ -1,0 +1,76 @@
+"""eSIMs in the staff console, searchable by ICCID, EID, e-mail, phone and order number; the
+status moves only through the state machine's actions. Reissues are read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
+from esimdesk.core.errors import DomainError, IllegalTransition
+from esimdesk.esims import services as esims
+from esimdesk.esims import suspension
+from esimdesk.esims.models import Esim, Reissue
+
+
+@admin.register(Esim)
+class EsimAdmin(AuditedAdmin):
+    list_display = ["iccid", "owner", "label", "status", "upstream", "created_at"]
+    list_filter = ["status", "upstream"]
+    search_fields = ["iccid", "eid", "owner__email", "owner__phone", "label",
+                     "order_lines__order__number"]
+    # The status moves only through the state machine (the actions below), never by hand.
+    readonly_fields = ["iccid", "status", "smdp_address", "matching_id", "upstream",
+                       "upstream_reference", "created_at", "installed_at"]
+    # Subscriptions add their own inline (subscriptions/admin.py): they sit above eSIMs.
+    inlines: list[Any] = []
+    actions = ["mark_installed", "suspend", "resume"]
+
+    def _move(self, request: HttpRequest, queryset: QuerySet[Esim], to: str) -> None:
+        moved = 0
+        for esim in queryset.order_by("pk"):
+            try:
+                esims.transition(esim=esim, to=to, actor_type="staff",
+                                 actor=f"{request.user.pk}:{request.user}",
+                                 reason="staff console")
+                moved += 1
+            except IllegalTransition as error:
+                self.message_user(request, f"{esim.iccid}: cannot go from {error.source} to "
+                                  f"{error.target}", messages.ERROR)
+        if moved:
+            self.message_user(request, f"{moved} eSIM(s) now {to}", messages.SUCCESS)
+
+    @admin.action(description="Mark installed")
+    def mark_installed(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
+        self._move(request, queryset, Esim.Status.INSTALLED)
+
+    def _supplier_move(self, request: HttpRequest, queryset: QuerySet[Esim],
+                       service: Any) -> None:
+        # Through the same service as the customer page, so the supplier is told too.
+        moved = 0
+        for esim in queryset.order_by("pk"):
+            try:
+                service(esim_id=esim.pk, actor=f"{request.user.pk}:{request.user}",
+                        reason="staff console (admin action)")
+                moved += 1
+            except DomainError as error:
+                self.message_user(request, f"{esim.iccid}: {error.message}", messages.ERROR)
+        if moved:
+            self.message_user(request, f"{moved} eSIM(s) changed; the supplier is told",
+                              messages.SUCCESS)
+
+    @admin.action(description="Suspend (tells the supplier)")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
+        self._supplier_move(request, queryset, suspension.suspend)
+
+    @admin.action(description="Resume (tells the supplier)")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
+        self._supplier_move(request, queryset, suspension.resume)
+
+
+admin.site.register(Reissue, ReadOnlyAdmin,  # made on the activation page, never edited
+                    search_fields=["old_esim__iccid", "new_esim__iccid", "reference"],
+                    list_display=["old_esim", "new_esim", "status", "requested_by", "created_at"])

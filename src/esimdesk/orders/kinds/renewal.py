@@ -1,0 +1,66 @@
+"""``renewal``: one more period of a personal plan, queued after the eSIM's last one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from esimdesk.catalog import bundles as supplier_bundles
+from esimdesk.catalog.models import Plan, TopUpProduct
+from esimdesk.core import clock
+from esimdesk.core.errors import Conflict, ValidationFailed
+from esimdesk.esims import services as esims
+from esimdesk.esims.models import Esim
+from esimdesk.orders.kinds.personal import PersonalLine, new_esim_text, personal_plan
+from esimdesk.orders.lines import LineRequest, PricedLine
+from esimdesk.orders.models import OrderLine
+from esimdesk.provisioning import registry as upstream
+from esimdesk.subscriptions import services as subscriptions
+
+if TYPE_CHECKING:
+    from django.utils.functional import Promise
+
+
+class Renewal(PersonalLine):
+    type = "renewal"
+    verbose_name: str | Promise = gettext_lazy("Renewal")
+
+    def price(self, *, user: Any, line: LineRequest, currency: str) -> PricedLine:
+        plan, price = personal_plan(line, currency)
+        if not line.iccid:
+            raise ValidationFailed(_("Say which eSIM to renew."), code="iccid_required")
+        esim = esims.get_for_owner(user=user, iccid=line.iccid)
+        if esim.status == Esim.Status.REVOKED or not hasattr(esim, "subscription"):
+            raise Conflict(_("This eSIM can no longer be renewed."),
+                           code="esim_not_renewable")
+        return PricedLine(line.type, plan, esim, price)
+
+    def describe(self, *, plan: Plan, esim: Esim | None, product: TopUpProduct | None,
+                 when: str) -> str:
+        if esim is None:
+            return new_esim_text(plan)
+        return _("Renewal of %(esim)s: %(plan)s") % {"esim": esim.display_name,
+                                                      "plan": plan.name}
+
+    def fulfil(self, line: OrderLine) -> None:
+        esim = line.esim
+        assert esim is not None
+        # A renewal goes to the supplier that issued the profile, whatever is configured
+        # first now, under that supplier's bundle code for the plan.
+        upstream.get(esim.upstream).apply_plan(
+            reference=line.upstream_reference, iccid=esim.iccid,
+            plan_code=supplier_bundles.code_for(line.plan, esim.upstream))
+        with transaction.atomic():
+            locked = OrderLine.objects.select_for_update().get(pk=line.pk)
+            if locked.fulfilled_at is not None:
+                return
+            locked.period = subscriptions.add_period(subscription=esim.subscription,
+                                                     plan=line.plan)
+            locked.fulfilled_at = clock.now()
+            locked.save(update_fields=["period", "fulfilled_at"])
+
+
+KIND = Renewal()

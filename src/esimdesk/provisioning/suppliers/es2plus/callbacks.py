@@ -1,0 +1,185 @@
+"""ES2+ ``handleDownloadProgressInfo``: the SM-DP+ tells esimdesk how a download is going.
+
+``POST /hooks/upstream/es2plus/gsma/rsp2/es2plus/handleDownloadProgressInfo``, through the
+supplier callback steps of ``hooks`` (only while ``es2plus`` is configured; at most
+``MAX_BODY_BYTES``; the SM-DP+ authenticated by a bearer secret and/or a client certificate
+verified by the TLS proxy, ``Es2PlusProvider.authenticate_callback``). Every valid
+notification is recorded (``Es2ProgressNotification``) and answered HTTP 204 with no body,
+as SGP.22 asks. Installation success (point 4) moves the eSIM to ``installed``; a failure is
+recorded and logged (reissue is a later step); unknown point ids and unknown ICCIDs are
+information, recorded and answered 204 so the SM-DP+ does not retry them forever.
+
+Every field has a bound (``FIELD_LIMITS``): a longer one is refused 400
+``malformed_notification`` naming the field, so nothing unbounded reaches the database. For an
+ICCID esimdesk does not know, only the fixed-size fields are kept (``resultData`` and
+``statusCodeData`` are dropped) and the notification is logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from esimdesk.core.errors import IllegalTransition, ValidationFailed
+from esimdesk.core.ids import normalize_eid, normalize_iccid
+from esimdesk.esims import services as esims
+from esimdesk.esims.models import Esim
+from esimdesk.provisioning.hooks import Accepted, Answer, refusal
+from esimdesk.provisioning.models import Es2ProgressNotification
+from esimdesk.provisioning.suppliers.base import UpstreamProvider
+
+logger = logging.getLogger(__name__)
+
+POINT_INSTALLATION = 4
+STATUSES = ("Executed-Success", "Executed-WithWarning", "Failed", "Expired")
+_SUCCESS = ("Executed-Success", "Executed-WithWarning")
+#: longest value accepted per field (characters); the columns they go to are this wide
+FIELD_LIMITS = {"iccid": 32, "eid": 64, "profileType": 100, "functionCallIdentifier": 255,
+                "timestamp": 64, "resultData": 16 * 1024, "subjectCode": 32, "reasonCode": 32,
+                "subjectIdentifier": 128, "message": 512}
+_STATUS_CODE_DATA = ("subjectCode", "reasonCode", "subjectIdentifier", "message")
+_MAX_POINT_ID = 2**31 - 1  # the column is a 32-bit integer
+
+
+class Malformed(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _text(payload: dict[str, Any], field: str, *, required: bool = True) -> str:
+    value = payload.get(field)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise Malformed(field, f"{field} must be a non-empty string")
+    return _bounded(field, value.strip())
+
+
+def _bounded(field: str, value: str) -> str:
+    if len(value) > FIELD_LIMITS[field]:
+        raise Malformed(field, f"{field} is longer than {FIELD_LIMITS[field]} characters")
+    return value
+
+
+def _status_code_data(value: Any) -> dict[str, str]:
+    """``{subjectCode, reasonCode, subjectIdentifier?, message?}``: strings, bounded; other
+    keys are dropped."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Malformed("statusCodeData", "statusCodeData must be an object")
+    kept = {}
+    for key in _STATUS_CODE_DATA:
+        if key not in value:
+            continue
+        if not isinstance(value[key], str):
+            raise Malformed(key, f"statusCodeData.{key} must be a string")
+        kept[key] = _bounded(key, value[key])
+    return kept
+
+
+def _timestamp(payload: dict[str, Any]) -> dt.datetime:
+    raw = _text(payload, "timestamp")
+    try:
+        occurred_at = parse_datetime(raw)
+        # A time zone far off the year's edges does not fit in UTC (0001-01-01T00:00+23:59).
+        if occurred_at is not None and occurred_at.tzinfo is not None:
+            return occurred_at.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise Malformed("timestamp", "timestamp must be a W3C date-time with a time zone")
+
+
+def _point_id(payload: dict[str, Any]) -> int:
+    point_id = payload.get("notificationPointId")
+    if isinstance(point_id, bool) or not isinstance(point_id, int | str):
+        raise Malformed("notificationPointId", "notificationPointId must be an integer")
+    try:
+        number = int(point_id)
+    except ValueError as error:  # also digits past Python's int-parsing limit
+        raise Malformed("notificationPointId", "notificationPointId must be an integer") \
+            from error
+    if not 0 <= number <= _MAX_POINT_ID:
+        raise Malformed("notificationPointId", "notificationPointId is out of range")
+    return number
+
+
+def parse(body: bytes) -> dict[str, Any]:
+    """Validate one notification body; returns the fields to record or raises Malformed."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise Malformed("body", "the body is not JSON") from error
+    if not isinstance(payload, dict):
+        raise Malformed("body", "the body must be a JSON object")
+    header = payload.get("header")
+    if not isinstance(header, dict):
+        raise Malformed("header", "header must be an object")
+    call_id = header.get("functionCallIdentifier")
+    if call_id is not None and not isinstance(call_id, str):
+        raise Malformed("functionCallIdentifier", "functionCallIdentifier must be a string")
+    try:
+        iccid = normalize_iccid(_text(payload, "iccid"))
+    except ValidationFailed as error:
+        raise Malformed("iccid", "iccid is not a valid ICCID") from error
+    point_status = payload.get("notificationPointStatus")
+    if not isinstance(point_status, dict) or point_status.get("status") not in STATUSES:
+        raise Malformed("notificationPointStatus",
+                        f"notificationPointStatus.status must be one of {', '.join(STATUSES)}")
+    eid = _text(payload, "eid", required=False)
+    if eid:
+        try:
+            eid = normalize_eid(eid)
+        except ValidationFailed as error:
+            raise Malformed("eid", "eid is not a valid EID") from error
+    return {"iccid": iccid, "eid": eid, "profile_type": _text(payload, "profileType"),
+            "function_call_identifier": _bounded("functionCallIdentifier", call_id or ""),
+            "point_id": _point_id(payload), "status": point_status["status"],
+            "status_code_data": _status_code_data(point_status.get("statusCodeData")),
+            "result_data": _text(payload, "resultData", required=False),
+            "occurred_at": _timestamp(payload)}
+
+
+def record(fields: dict[str, Any]) -> Es2ProgressNotification:
+    """Store the notification and apply what it means to the eSIM."""
+    esim = Esim.objects.filter(iccid=fields["iccid"]).first()
+    success = fields["status"] in _SUCCESS
+    if esim is None:
+        outcome = "unknown_iccid"
+        # Kept for staff to match later, without what only a known profile needs.
+        fields = {**fields, "result_data": "", "status_code_data": {}}
+        logger.warning("ES2+ progress for unknown ICCID %s (point %s)", fields["iccid"],
+                       fields["point_id"])
+    elif not success:
+        outcome = "failure"
+        logger.warning("ES2+ download of %s failed at point %s: %s", esim.iccid,
+                       fields["point_id"], fields["status_code_data"])
+    elif fields["point_id"] == POINT_INSTALLATION:
+        outcome = "installed"
+        if esim.status == Esim.Status.READY:
+            try:
+                esims.transition(esim=esim, to=Esim.Status.INSTALLED, actor_type="system",
+                                 actor="es2plus", reason="ES2+ installation notification")
+            except IllegalTransition:  # moved on meanwhile (in use, revoked): keep it
+                outcome = "recorded"
+    else:
+        # Eligibility check, BPP download and ids we do not know: information only.
+        outcome = "recorded"
+    if esim is not None and fields["eid"] and not esim.eid:
+        Esim.objects.filter(pk=esim.pk, eid="").update(eid=fields["eid"])
+    return Es2ProgressNotification.objects.create(esim=esim, outcome=outcome, **fields)
+
+
+def handle_download_progress_info(adapter: UpstreamProvider, body: bytes) -> Answer | Accepted:
+    try:
+        fields = parse(body)
+    except Malformed as error:
+        logger.warning("ES2+ progress notification refused: %s", error)
+        return refusal("malformed_notification", 400, {"field": error.field})
+    record(fields)
+    return Accepted()  # Es2PlusProvider.callback_ack: 204, no body

@@ -1,0 +1,77 @@
+"""ES2+ records: orders and plans esimdesk keeps because ES2+ has no idempotency or plans of
+its own, and the SM-DP+'s progress notifications as received."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from esimdesk.core import clock
+
+
+class Es2Order(models.Model):
+    """One ES2+ order per esimdesk reference. ES2+ itself has no idempotency, so the adapter
+    remembers how far it got (``new`` -> ``ordered`` after downloadOrder -> ``confirmed``
+    after confirmOrder) and a retry resumes instead of allocating a second profile."""
+
+    class State(models.TextChoices):
+        NEW = "new"
+        ORDERED = "ordered"
+        CONFIRMED = "confirmed"
+        CANCELLED = "cancelled"
+        RELEASED = "released"
+        # Revoked after download: ES2+ cannot delete it, the network bars the ICCID.
+        REVOKED = "revoked"
+
+    reference = models.CharField(max_length=100, unique=True)
+    # NULL until known: from the pool before downloadOrder, else from its answer.
+    iccid = models.CharField(max_length=20, unique=True, null=True)  # noqa: DJ001
+    upstream_iccid = models.CharField(max_length=20, blank=True,
+                                      help_text="the ICCID as the SM-DP+ spells it (F pad)")
+    plan_code = models.CharField(max_length=60, blank=True)
+    matching_id = models.CharField(max_length=255, blank=True)
+    smdp_address = models.CharField(max_length=253, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.NEW)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.iccid} ({self.state})"
+
+
+class Es2PlanRecord(models.Model):
+    """Plans applied, replaced or ended on an ES2+ profile. ES2+ has no plan concept (the plan
+    lives in the operator's network), so esimdesk's own record is the source of truth."""
+
+    reference = models.CharField(max_length=100, unique=True)
+    iccid = models.CharField(max_length=20)
+    plan_code = models.CharField(max_length=60, blank=True)
+    action = models.CharField(max_length=8, help_text="apply, replace or end")
+    created_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.plan_code} on {self.iccid}"
+
+
+class Es2ProgressNotification(models.Model):
+    """One handleDownloadProgressInfo call from the SM-DP+, as received (append only)."""
+
+    iccid = models.CharField(max_length=20)
+    esim = models.ForeignKey("esims.Esim", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="es2_notifications")
+    eid = models.CharField(max_length=32, blank=True)
+    profile_type = models.CharField(max_length=100, blank=True)
+    function_call_identifier = models.CharField(max_length=255, blank=True)
+    point_id = models.IntegerField()
+    status = models.CharField(max_length=30)
+    status_code_data = models.JSONField(default=dict, blank=True)
+    result_data = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(help_text="the SM-DP+'s timestamp")
+    outcome = models.CharField(max_length=20, blank=True,
+                               help_text="installed, recorded, failure or unknown_iccid")
+    received_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["iccid", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.iccid} point {self.point_id} {self.status}"

@@ -1,0 +1,187 @@
+"""The sandbox's own books. It plays an upstream supplier (the simulator: the profiles, plan
+applications, top-ups, usage and callbacks it handed out) and a payment provider (charges and
+refunds), and keeps what each would keep, so idempotent references, reconciliation and failure
+handling are exercised against real rows, not mocks.
+
+The tables keep the names they had when these models lived in provisioning and payments
+(``db_table``): moving the code moved no data."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from esimdesk.core import clock
+
+
+class SimulatedProfile(models.Model):
+    """One profile the simulator issued. Two independent states, as at a real supplier:
+    ``status`` is the service on the network (``released``, ``plan_ended``, ``throttled``,
+    ``stopped``, ``revoked``; plus the ``suspended`` bar), ``state`` the profile's life on
+    the device (``released`` -> ``downloaded`` -> ``installed`` -> ``enabled`` <->
+    ``disabled``; ``deleted``; ``cancelled`` when revoked before download). ``revoked_at``
+    is final."""
+
+    class State(models.TextChoices):
+        RELEASED = "released"
+        DOWNLOADED = "downloaded"
+        INSTALLED = "installed"
+        ENABLED = "enabled"
+        DISABLED = "disabled"
+        DELETED = "deleted"
+        CANCELLED = "cancelled"
+
+    reference = models.CharField(max_length=100, unique=True)
+    # NULL only between insert and numbering from the row id (several may be in flight).
+    iccid = models.CharField(max_length=20, unique=True, null=True)  # noqa: DJ001
+    matching_id = models.CharField(max_length=64)
+    plan_code = models.CharField(max_length=60)
+    status = models.CharField(max_length=20, default="released")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RELEASED)
+    suspended = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        db_table = "provisioning_simulatedprofile"
+
+    def __str__(self) -> str:
+        return f"{self.iccid} ({self.state}, {self.status})"
+
+
+class SimulatedAction(models.Model):
+    """A suspend, resume or revoke the simulator carried out: one per esimdesk reference."""
+
+    reference = models.CharField(max_length=100, unique=True)
+    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
+                                related_name="actions")
+    action = models.CharField(max_length=8, help_text="suspend, resume or revoke")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        db_table = "provisioning_simulatedaction"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.profile.iccid} ({self.reference})"
+
+
+class SimulatedCallback(models.Model):
+    """One signed callback the simulator sends to esimdesk (status events or usage), kept
+    with the exact body it signed, and delivered by a task until esimdesk accepts it."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status"
+        USAGE = "usage"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    body = models.TextField(help_text="the JSON body, exactly as signed")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_answer = models.JSONField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        db_table = "provisioning_simulatedcallback"
+        indexes = [models.Index(fields=["-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} callback {self.pk}"
+
+
+class SimulatedProfileEvent(models.Model):
+    """A profile status event the simulator emitted (unique id), and the callback that
+    carries it to esimdesk."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
+                                related_name="events")
+    status = models.CharField(max_length=12)
+    previous = models.CharField(max_length=12, blank=True)
+    origin = models.CharField(max_length=10, help_text="staff, auto or simulator")
+    callback = models.ForeignKey(SimulatedCallback, on_delete=models.SET_NULL, null=True,
+                                 blank=True, related_name="events")
+    occurred_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        db_table = "provisioning_simulatedprofileevent"
+        indexes = [models.Index(fields=["-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.status}"
+
+
+class SimulatedPlanApplication(models.Model):
+    reference = models.CharField(max_length=100, unique=True)
+    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
+                                related_name="applications")
+    plan_code = models.CharField(max_length=60)
+    starts = models.CharField(max_length=8, default="queued",
+                              help_text="queued (after the running plan) or now (plan change)")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        db_table = "provisioning_simulatedplanapplication"
+
+
+class SimulatedTopUp(models.Model):
+    """A top-up the simulator applied: one per esimdesk reference, however often asked."""
+
+    reference = models.CharField(max_length=100, unique=True)
+    profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
+                                related_name="top_ups")
+    product_code = models.CharField(max_length=60)
+    data_bytes = models.BigIntegerField(default=0)
+    voice_seconds = models.BigIntegerField(default=0)
+    sms_count = models.BigIntegerField(default=0)
+    extend_days = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        db_table = "provisioning_simulatedtopup"
+
+
+class SimulatedUsage(models.Model):
+    """Usage the simulator metered and reported to esimdesk: the supplier's own books, which
+    reconciliation compares with what esimdesk charged. One row per record id
+    (``sim-<iccid>-<hour>``), so generating the same hour again adds nothing."""
+
+    record_id = models.CharField(max_length=128, unique=True)
+    iccid = models.CharField(max_length=20)
+    kind = models.CharField(max_length=5, default="data")
+    quantity = models.BigIntegerField(help_text="bytes, seconds or messages")
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        db_table = "provisioning_simulatedusage"
+        indexes = [models.Index(fields=["iccid", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} {self.quantity}"
+
+
+class SandboxRecord(models.Model):
+    """The sandbox provider's own books (it plays the provider, so it keeps what a provider
+    would): one row per charge and per refund. esimdesk's state is never read from here
+    except through the sandbox adapter's ``query``, as with any provider."""
+
+    reference = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=[("charge", "charge"), ("refund", "refund")])
+    payment_id = models.CharField(max_length=32, help_text="esimdesk's payment id")
+    parent = models.CharField(max_length=64, blank=True, help_text="the charge a refund is of")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, default="open")
+    method = models.CharField(max_length=100, blank=True)
+    decline_code = models.CharField(max_length=40, blank=True)
+    saved_token = models.CharField(max_length=64, blank=True)
+    wants_saved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        db_table = "payments_sandboxrecord"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference} {self.status}"

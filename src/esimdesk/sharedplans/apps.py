@@ -1,0 +1,36 @@
+from django.apps import AppConfig
+
+
+class SharedPlansConfig(AppConfig):
+    """Family and organisation plans, above orders and payments: it fills the registries
+    of the apps below (order line kinds, pooled charging, reminder sweeps, group renewals,
+    the invoice payment method) and listens to what the groups app announces."""
+
+    name = "esimdesk.sharedplans"
+    label = "sharedplans"
+    verbose_name = "Family and organisation plans"
+
+    def ready(self) -> None:
+        from esimdesk.groups.signals import caps_changed
+        from esimdesk.orders.kinds import registry
+        from esimdesk.payments import autorenew, methods
+        from esimdesk.sharedplans import (
+            invoicing,
+            kinds,
+            plans,
+            pool_reminders,
+            pooled,
+            receivers,
+        )
+        from esimdesk.subscriptions import reminders
+        from esimdesk.usage import charging
+
+        for kind in kinds.KINDS:
+            registry.register(kind)
+        charging.register_pooled_charger(pooled.charge_pooled_rows)
+        reminders.EXTRA_SWEEPS["pools"] = pool_reminders.pool_expiry_sweep
+        autorenew.set_group_renewal_order(plans.group_renewal_order)
+        # An organisation's monthly invoice: a payment method that settles on account.
+        methods.register(invoicing.InvoiceMethod())
+        caps_changed.connect(receivers.on_caps_changed,
+                             dispatch_uid="sharedplans.receivers.on_caps_changed")

@@ -1,0 +1,149 @@
+"""Family and organisation plans: what makes a plan a group plan (terms and per-member
+price tiers), what an order line bought for a group, the pool's accounting per member, and
+the monthly invoices of organisations billed on account.
+
+The tables keep the names they had when these models lived in ``groups`` and ``orders``
+(``db_table``): the move changed no data.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy
+
+from esimdesk.catalog.models import Plan
+from esimdesk.core import clock
+from esimdesk.core.money import Money
+from esimdesk.groups.models import Group, Membership
+
+
+class GroupPlanTerms(models.Model):
+    """What makes a family or enterprise ``Plan`` a group plan. The plan's allowances and
+    price are per member: a group with N seats gets N times the allowances in its pool and
+    pays N times the price, less the discount of the largest tier N reaches."""
+
+    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, related_name="group_terms")
+    max_members = models.PositiveSmallIntegerField(default=5)
+    min_members = models.PositiveSmallIntegerField(default=2)
+    intra_group_voice_percent_off = models.PositiveSmallIntegerField(
+        default=0, help_text="discount on calls between members, in percent (0: none)")
+    cap_action = models.CharField(
+        max_length=10, choices=Plan.Depletion.choices, default=Plan.Depletion.THROTTLE,
+        help_text="what happens to a member's eSIM that reaches its cap")
+
+    class Meta:
+        db_table = "groups_groupplanterms"
+        verbose_name = "group plan terms"
+        verbose_name_plural = "group plan terms"
+        constraints = [
+            models.CheckConstraint(condition=Q(min_members__gte=1)
+                                   & Q(max_members__gte=models.F("min_members"))
+                                   & Q(intra_group_voice_percent_off__lte=100),
+                                   name="group_terms_sane"),
+        ]
+
+    def __str__(self) -> str:
+        return f"terms of {self.plan_id}"
+
+
+class MemberPriceTier(models.Model):
+    """From ``min_members`` seats on, every seat costs ``percent_off`` % less."""
+
+    terms = models.ForeignKey(GroupPlanTerms, on_delete=models.CASCADE, related_name="tiers")
+    min_members = models.PositiveSmallIntegerField()
+    percent_off = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "groups_memberpricetier"
+        ordering = ["terms", "min_members"]
+        constraints = [
+            models.UniqueConstraint(fields=["terms", "min_members"], name="uniq_price_tier"),
+            models.CheckConstraint(condition=Q(percent_off__lte=100), name="tier_percent_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.min_members}+: -{self.percent_off}%"
+
+
+class MemberUsage(models.Model):
+    """What one member drew from the pool in one period, per kind: ``used`` came out of the
+    pool's allowances, ``overage`` is what neither the pool nor the member's cap covered.
+    For every pool period and kind, the members' ``used`` add up to the allowances' ``used``
+    and their ``overage`` to the allowances' ``overage`` (``sharedplans.pools``)."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="usage")
+    period = models.ForeignKey("subscriptions.Period", on_delete=models.CASCADE,
+                               related_name="member_usage")
+    kind = models.CharField(max_length=5)
+    used = models.BigIntegerField(default=0)
+    overage = models.BigIntegerField(default=0)
+    capped_at = models.DateTimeField(null=True, blank=True,
+                                     help_text="when the member reached their cap")
+
+    class Meta:
+        db_table = "groups_memberusage"
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "period", "kind"],
+                                    name="uniq_member_usage"),
+            models.CheckConstraint(condition=Q(used__gte=0) & Q(overage__gte=0),
+                                   name="member_usage_not_negative"),
+        ]
+        indexes = [models.Index(fields=["period", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.used} of member {self.membership_id}"
+
+
+class GroupLine(models.Model):
+    """What an order line bought for a group (the order line itself lives in ``orders``):
+    which group, for how many members, at what per-member price and discount."""
+
+    line = models.OneToOneField("orders.OrderLine", on_delete=models.CASCADE,
+                                related_name="group_line")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="order_lines")
+    members = models.PositiveSmallIntegerField()
+    unit_amount = models.BigIntegerField(help_text="list price per member, minor units")
+    percent_off = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        db_table = "groups_groupline"
+
+    def __str__(self) -> str:
+        return f"{self.members} members of group {self.group_id}"
+
+
+class MonthlyInvoice(models.Model):
+    """What an organisation billed by monthly invoice owes for one calendar month (UTC): its
+    group orders placed on account that month, in one currency. Issued once, after the
+    month ends, by the ``invoices`` sweep; finance marks it paid when the transfer arrives."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", gettext_lazy("Issued")
+        PAID = "paid", gettext_lazy("Paid")
+
+    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="invoices")
+    month = models.DateField(help_text="first day of the month billed")
+    currency = models.CharField(max_length=3)
+    number = models.CharField(max_length=30, unique=True)
+    total = models.BigIntegerField(help_text="minor units")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
+    issued_at = models.DateTimeField(default=clock.now)
+    due_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        db_table = "orders_monthlyinvoice"
+        ordering = ["-month", "group_id"]
+        constraints = [models.UniqueConstraint(fields=["group", "month", "currency"],
+                                               name="one_invoice_per_group_month_currency"),
+                       models.CheckConstraint(condition=Q(total__gte=0),
+                                              name="invoice_total_not_negative")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def total_money(self) -> Money:
+        return Money(self.total, self.currency)
