@@ -39,8 +39,8 @@ from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import Order
+from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
-from esimdesk.payments.settlement import place_order
 from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.sharedplans.models import GroupPlanTerms, MemberPriceTier
 from esimdesk.subscriptions import services as subscriptions
@@ -330,10 +330,11 @@ def buy(buyer: User, *lines: LineRequest, currency: str = "USD", pay: str = "san
         order = orders.create_order(user=buyer, currency=currency, lines=list(lines))
         orders.mark_paid(order_id=order.pk, provider="sandbox", method="test", actor="test")
     else:
-        order, payment = place_order(user=buyer, lines=list(lines), currency=currency,
-                                     provider=pay)
-        if payment is not None:
-            payments.complete_sandbox_payment(user=buyer, payment_id=payment.public_id,
+        placed = checkout.place_order(user=buyer, lines=list(lines), currency=currency,
+                                      method=pay)
+        order = placed.order
+        if placed.payment is not None:
+            payments.complete_sandbox_payment(user=buyer, payment_id=placed.payment.public_id,
                                               outcome="approve")
     if run:
         run_tasks()

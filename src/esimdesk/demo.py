@@ -17,6 +17,7 @@ from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.orders.services import LineRequest
+from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.sharedplans.demo import load_group_plans
 from esimdesk.subscriptions.models import Allowance
@@ -54,8 +55,10 @@ def load_demo() -> list[str]:
         now = clock.now()
         bought_at = now + left - (plan.ends_at(now) - now)
         with clock.frozen_at(bought_at):
-            payment = payments.checkout(user=user, currency=currency, provider="sandbox",
-                                        lines=[LineRequest(type="new_esim", plan=plan_code)])
+            payment = checkout.place_order(
+                user=user, currency=currency, method="sandbox",
+                lines=[LineRequest(type="new_esim", plan=plan_code)]).payment
+            assert payment is not None
             # The card is kept, so switching automatic renewal on can be tried at once.
             payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                               outcome="approve", save_card=True)

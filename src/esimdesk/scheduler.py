@@ -14,7 +14,7 @@ from esimdesk.accounts.counters import sweep_expired
 from esimdesk.core import sweeps
 from esimdesk.core.heartbeat import beat
 from esimdesk.payments.autorenew import renewals_sweep
-from esimdesk.payments.sweeps import reconcile_payments
+from esimdesk.payments.sweeps import payments_sweep
 from esimdesk.sharedplans.invoicing import issue_invoices
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.reminders import reminders_sweep
@@ -28,7 +28,7 @@ SWEEPS.update({
     "periods": sync_period_states,
     "renewals": renewals_sweep,
     "reminders": reminders_sweep,
-    "payments": reconcile_payments,
+    "payments": payments_sweep,
     "expiry": expiry_sweep,
     "support_escalation": escalate_unanswered,
     "invoices": issue_invoices,

@@ -176,6 +176,7 @@ def build_world() -> World:
     from esimdesk.groups.models import Group
     from esimdesk.notifications.models import Notification
     from esimdesk.orders import services as orders
+    from esimdesk.payments import checkout
     from esimdesk.payments import services as payments
     from esimdesk.payments.models import Payment, Refund, SavedMethod
     from esimdesk.sharedplans import members as group_members
@@ -192,8 +193,9 @@ def build_world() -> World:
     family_plan, _team = make_group_plans()
     api = Api.signup("traveller@example.com")
     user = User.objects.get(email="traveller@example.com")
-    payment = payments.checkout(user=user, currency="USD", provider="sandbox", save_method=True,
-                                lines=[orders.LineRequest(type="new_esim", plan=day.code)])
+    payment = checkout.place_order(
+        user=user, currency="USD", method="sandbox", save_method=True,
+        lines=[orders.LineRequest(type="new_esim", plan=day.code)]).payment
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                       outcome="approve", save_card=True)
     run_tasks()

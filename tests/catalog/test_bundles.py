@@ -22,6 +22,7 @@ from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import OrderLine
+from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.provisioning.models import Es2Order
 from esimdesk.sandbox.models import SimulatedPlanApplication, SimulatedProfile
@@ -168,8 +169,8 @@ def user(catalog: None) -> User:
 
 
 def paid_order(user: User, plan: str, **line: str) -> int:
-    payment = payments.checkout(user=user, currency="USD", provider="sandbox",
-                                lines=[orders.LineRequest(plan=plan, **line)])
+    payment = checkout.place_order(user=user, currency="USD", method="sandbox",
+                                   lines=[orders.LineRequest(plan=plan, **line)]).payment
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                       outcome="approve")
     return payment.order_id

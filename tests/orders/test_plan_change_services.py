@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -15,9 +16,9 @@ from esimdesk.orders import services as orders
 from esimdesk.orders import topups
 from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import Order, OrderLine
+from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.payments.models import Refund
-from esimdesk.payments.settlement import place_order
 from esimdesk.provisioning import registry as upstream
 from esimdesk.sandbox.models import SimulatedTopUp
 from esimdesk.subscriptions import changes
@@ -33,6 +34,12 @@ START = dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC)
 @pytest.fixture
 def user(shop: Shop) -> User:
     return builders.user("svc@example.com")
+
+
+def place_order(**kwargs: Any) -> tuple[Order, Any]:
+    """``checkout.place_order`` with the method named ``provider``, as (order, payment)."""
+    placed = checkout.place_order(method=kwargs.pop("provider"), **kwargs)
+    return placed.order, placed.payment
 
 
 def new_esim(user: User, plan: str = MONTH) -> str:

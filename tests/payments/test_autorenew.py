@@ -12,6 +12,7 @@ from esimdesk.core import clock
 from esimdesk.notifications.models import Notification
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
+from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import Payment, RenewalAttempt, SavedMethod
@@ -26,8 +27,9 @@ START = dt.datetime(2026, 8, 1, 9, 0, tzinfo=dt.UTC)
 
 def buy_with_card(user: User, card: str = "4242", plan: str = MONTH) -> Subscription:
     clock.set_now(START)
-    payment = payments.checkout(user=user, currency="USD", provider="sandbox", save_method=True,
-                                lines=[orders.LineRequest(type="new_esim", plan=plan)])
+    payment = checkout.place_order(
+        user=user, currency="USD", method="sandbox", save_method=True,
+        lines=[orders.LineRequest(type="new_esim", plan=plan)]).payment
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                       outcome="approve", card=card, save_card=True)
     run_tasks()
@@ -143,7 +145,7 @@ def test_all_retries_fail_the_customer_is_told_and_the_esim_expires_cleanly(user
 
     clock.advance(dt.timedelta(hours=2))
     paid_at = clock.now()
-    payment = payments.start_payment(user=user, order=attempt.order, provider="sandbox")
+    payment = checkout.pay_order(user=user, order=attempt.order, method="sandbox")
     payments.complete_sandbox_reference(reference=payment.provider_reference, outcome="approve")
     run_tasks()
     assert Period.objects.get(sequence=2).starts_at == paid_at

@@ -13,6 +13,7 @@ from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order, OrderLine
+from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.sandbox import simulator
 from esimdesk.sandbox.models import SimulatedProfile
@@ -21,9 +22,9 @@ from esimdesk.sandbox.models import SimulatedProfile
 def paid_orders(user: User, count: int) -> list[int]:
     ids = []
     for _ in range(count):
-        payment = payments.checkout(user=user, currency="USD", provider="sandbox",
-                                    lines=[orders.LineRequest(type="new_esim",
-                                                              plan="jp-1gb-day")])
+        payment = checkout.place_order(user=user, currency="USD", method="sandbox",
+                                       lines=[orders.LineRequest(type="new_esim",
+                                                                 plan="jp-1gb-day")]).payment
         payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                           outcome="approve")
         ids.append(payment.order_id)
@@ -72,9 +73,9 @@ def test_with_the_first_supplier_down_orders_complete_on_the_second(
     assert (line.supplier_index, line.supplier_attempts) == (1, 0)
     assert AuditEntry.objects.filter(action="activation.failover").count() == 1
     # A renewal goes back to the supplier that issued the profile, not the first configured.
-    payment = payments.checkout(user=user, currency="USD", provider="sandbox",
-                                lines=[orders.LineRequest(type="renewal", plan="jp-1gb-day",
-                                                          iccid=esim.iccid)])
+    payment = checkout.place_order(user=user, currency="USD", method="sandbox",
+                                   lines=[orders.LineRequest(type="renewal", plan="jp-1gb-day",
+                                                             iccid=esim.iccid)]).payment
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                       outcome="approve")
     assert orders.fulfil_order(order_id=payment.order_id) == "fulfilled"

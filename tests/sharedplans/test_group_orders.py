@@ -14,6 +14,7 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group
 from esimdesk.notifications.models import Notification
 from esimdesk.orders import services as orders
+from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
@@ -91,8 +92,8 @@ def test_owner_pays_through_the_sandbox_and_the_pool_starts(group_plans: None) -
     clock.set_now(START)
     owner = new_user("payer@example.com")
     group = groups.create_group(owner=owner, kind="family", name="Paid")
-    payment = payments.checkout(user=owner, currency="USD", provider="sandbox",
-                                lines=[line(group, 3)])
+    payment = checkout.place_order(user=owner, currency="USD", method="sandbox",
+                                   lines=[line(group, 3)]).payment
     assert payment.amount == 3240
     payments.complete_sandbox_payment(user=owner, payment_id=payment.public_id,
                                       outcome="approve")

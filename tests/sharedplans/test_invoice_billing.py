@@ -16,6 +16,7 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group
 from esimdesk.notifications.models import Notification
 from esimdesk.orders.models import Order
+from esimdesk.payments import checkout
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.sharedplans import invoicing
@@ -91,7 +92,7 @@ def test_orders_go_on_account_and_the_month_is_invoiced_once(group_plans: None) 
 
 def test_finance_records_the_transfer_and_agents_cannot(group_plans: None) -> None:
     admin, group = _organisation(invoice=True)
-    invoicing.place_on_account(user=admin, currency="USD", lines=[
+    checkout.place_order(user=admin, currency="USD", method=invoicing.ON_ACCOUNT, lines=[
         invoicing.LineRequest(type=GROUP_SEATS, group=group.pk, members=1)])
     clock.set_now(dt.datetime(2026, 4, 2, tzinfo=dt.UTC))
     invoicing.issue_invoices()

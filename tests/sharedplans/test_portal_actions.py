@@ -121,15 +121,16 @@ def test_dashboard_queries_do_not_grow_with_members(group_plans: None) -> None:
 
 def test_group_orders_show_in_the_payers_history(group_plans: None) -> None:
     from esimdesk.orders import services as orders
+    from esimdesk.payments import checkout
     from esimdesk.payments import services as payments
     from tests.conftest import run_tasks
 
     clock.set_now(START)
     owner = new_user("payer@example.com")
     group = groups.create_group(owner=owner, kind=Group.Kind.FAMILY, name="Payers")
-    payment = payments.checkout(user=owner, currency="USD", provider="sandbox", lines=[
+    payment = checkout.place_order(user=owner, currency="USD", method="sandbox", lines=[
         orders.LineRequest(type="group_plan", plan=FAMILY_PLAN, group=group.pk,
-                           members=2)])
+                           members=2)]).payment
     payments.complete_sandbox_payment(user=owner, payment_id=payment.public_id,
                                       outcome="approve")
     run_tasks()

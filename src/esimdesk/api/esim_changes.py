@@ -34,10 +34,10 @@ from esimdesk.orders import queries as order_queries
 from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.topups import no_active_plan, subscription_of
+from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
-from esimdesk.payments.api import REPLAYED, _idempotent
+from esimdesk.payments.api import REPLAYED, once
 from esimdesk.payments.schemas import OrderOut, order_out
-from esimdesk.payments.settlement import place_order
 from esimdesk.subscriptions import changes
 
 router = Router(tags=["esims"], auth=customer_auth)
@@ -193,15 +193,15 @@ def change_plan(request: HttpRequest, iccid: IccidPath, body: PlanChangeIn,
     nothing else is charged. Honours ``Idempotency-Key``: reuse it when you retry."""
     user = request.auth  # type: ignore[attr-defined]
 
-    def produce() -> tuple[int, Any]:
-        order, payment = place_order(
-            user=user, currency=body.currency, provider=body.provider,
-            device=body.device or payments.device_from_user_agent(
-                request.headers.get("User-Agent", "")),
-            save_method=body.save_method, payer_ip=client_ip(request),
-            expected_total=body.expected_charge, expected_refund=body.expected_refund,
-            lines=[LineRequest(type="plan_change", plan=body.plan, iccid=iccid,
-                               when=body.when)])
-        return 201, order_out(order_queries.order_of(user, order.number), payment)
+    def render(placed: checkout.Placed) -> tuple[int, Any]:
+        return 201, order_out(order_queries.order_of(user, placed.order.number), placed.payment)
 
-    return _idempotent(request, f"esims.{iccid}.plan-change", produce)
+    stored = checkout.place_order_once(
+        once=once(request, f"esims.{iccid}.plan-change", render), user=user,
+        currency=body.currency, method=body.provider,
+        device=body.device or payments.device_from_user_agent(
+            request.headers.get("User-Agent", "")),
+        save_method=body.save_method, payer_ip=client_ip(request),
+        expected_total=body.expected_charge, expected_refund=body.expected_refund,
+        lines=[LineRequest(type="plan_change", plan=body.plan, iccid=iccid, when=body.when)])
+    return Status(stored.status, stored.body)

@@ -5,7 +5,6 @@
 from typing import Annotated, Any
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Router, Schema
@@ -13,7 +12,7 @@ from ninja.pagination import paginate
 
 from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import BodyIn, ErrorOut, IccidPath, Pagination, refused_as
-from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
+from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.core.ids import normalize_iccid
 from esimdesk.esims import services as esims
 from esimdesk.esims.install import install_data, qr_svg
@@ -196,14 +195,7 @@ def get_qr(request: HttpRequest, iccid: IccidPath) -> HttpResponse:
 def patch_esim(request: HttpRequest, iccid: IccidPath, body: EsimPatch) -> dict[str, Any]:
     """409 ``no_subscription`` when ``auto_renew`` is set on an eSIM without a plan."""
     user = request.auth  # type: ignore[attr-defined]
-    esim = esims.get_for_owner(user=user, iccid=iccid)
-    with transaction.atomic():
-        if body.label is not None:
-            esim = esims.set_label(user=user, esim=esim, label=body.label)
-        if body.auto_renew is not None:
-            subscription = getattr(esim, "subscription", None)
-            if subscription is None:
-                raise Conflict(code="no_subscription")
-            subscriptions.set_auto_renew(user=user, subscription=subscription,
-                                         enabled=body.auto_renew)
+    esim = subscriptions.update_esim_settings(
+        user=user, esim=esims.get_for_owner(user=user, iccid=iccid), label=body.label,
+        auto_renew=body.auto_renew)
     return esims_out(request.auth, [esim])[0]  # type: ignore[attr-defined]

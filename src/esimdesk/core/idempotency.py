@@ -10,6 +10,7 @@ e.g. a provider not answering) are not stored, so a retry with the same key runs
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from esimdesk.core import clock
 from esimdesk.core.errors import Conflict, DomainError
 from esimdesk.core.models import IdempotencyRecord
 
@@ -94,3 +96,104 @@ def _replay(scope: str, key: str, fingerprint_: str) -> StoredResponse | None:
     if stored.fingerprint != fingerprint_:
         raise Conflict(code="idempotency_key_reused", detail={"key": key})
     return StoredResponse(stored.status_code, stored.response, replayed=True)
+
+
+# -- requests that run in steps -------------------------------------------------------------
+#
+# A request that calls a provider cannot run inside one transaction (no network inside a
+# transaction), so its key is claimed in the transaction that records the attempt and
+# answered in the one that records the outcome. Between the two, the record's status_code
+# says where it stands:
+IN_PROGRESS = 0  # claimed: a request is working on it (``created_at`` is when it claimed)
+RESUMABLE = 1  # a passing failure or an abandoned run left work the next request continues
+
+
+class Busy(Exception):
+    """Another request holds the key and has not answered yet."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key this request now works on; ``left`` is what an earlier run of it recorded with
+    ``note`` (empty for a new key)."""
+
+    record: IdempotencyRecord
+    left: dict[str, Any]
+
+
+def claim(*, scope: str, key: str, fingerprint_: str,
+          lease: dt.timedelta) -> Claim | StoredResponse:
+    """Claim ``(scope, key)`` inside the caller's first transaction, or answer its replay.
+
+    The claim commits or rolls back with that transaction. A key answered before is
+    replayed; one left resumable, or claimed longer than ``lease`` ago by a run that never
+    answered (a killed process), is taken over. Raises ``Busy`` while another request works
+    on it, and ``Conflict`` when the key was used for a different request.
+    """
+    if len(key) > MAX_KEY_LENGTH:
+        raise DomainError(code="invalid_idempotency_key", detail={"max_length": MAX_KEY_LENGTH})
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                scope=scope, key=key, fingerprint=fingerprint_, status_code=IN_PROGRESS,
+                response={}, created_at=clock.now())
+        return Claim(record, {})
+    except IntegrityError:
+        pass  # known key (on PostgreSQL, after the request holding it committed its claim)
+    record = IdempotencyRecord.objects.get(scope=scope, key=key)
+    if record.fingerprint != fingerprint_:
+        raise Conflict(code="idempotency_key_reused", detail={"key": key})
+    if record.status_code > RESUMABLE:
+        return StoredResponse(record.status_code, record.response, replayed=True)
+    stale = record.status_code == RESUMABLE or record.created_at <= clock.now() - lease
+    # Compare-and-set on (status_code, created_at): of two requests taking over, one wins.
+    if not stale or not IdempotencyRecord.objects.filter(
+            pk=record.pk, status_code=record.status_code, created_at=record.created_at
+    ).update(status_code=IN_PROGRESS, created_at=clock.now()):
+        raise Busy(key)
+    record.refresh_from_db()
+    return Claim(record, dict(record.response))
+
+
+def note(claim_: Claim, left: dict[str, Any]) -> None:
+    """Record what this run has made so far, for a run that takes the key over."""
+    IdempotencyRecord.objects.filter(pk=claim_.record.pk).update(response=left)
+
+
+def answer(claim_: Claim, status: int, body: Any) -> StoredResponse:
+    """Keep the answer to replay; a passing failure (5xx) leaves the key resumable."""
+    if status >= 500:
+        IdempotencyRecord.objects.filter(pk=claim_.record.pk).update(status_code=RESUMABLE)
+    else:
+        IdempotencyRecord.objects.filter(pk=claim_.record.pk).update(status_code=status,
+                                                                     response=body)
+    return StoredResponse(status, body, replayed=False)
+
+
+def forget(claim_: Claim) -> None:
+    """Drop the key, as if it had never been used (a run that left nothing behind)."""
+    IdempotencyRecord.objects.filter(pk=claim_.record.pk).delete()
+
+
+def refuse(*, scope: str, key: str, fingerprint_: str, status: int,
+           body: Any) -> StoredResponse:
+    """Store a refusal given before anything was made (the claim rolled back with it)."""
+    try:
+        with transaction.atomic():
+            updated = IdempotencyRecord.objects.filter(
+                scope=scope, key=key, fingerprint=fingerprint_,
+                status_code__lte=RESUMABLE).update(status_code=status, response=body)
+            if not updated:
+                IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint_,
+                                                 status_code=status, response=body)
+    except IntegrityError:
+        replay = _replay(scope, key, fingerprint_)
+        if replay is not None and replay.status > RESUMABLE:
+            return replay
+    return StoredResponse(status, body, replayed=False)
+
+
+def stored(*, scope: str, key: str, fingerprint_: str) -> StoredResponse | None:
+    """The answer kept for a key, or None while there is none (unknown or in progress)."""
+    replay = _replay(scope, key, fingerprint_)
+    return replay if replay is not None and replay.status > RESUMABLE else None

@@ -282,3 +282,26 @@ def set_policy(*, by: Any, group: Group, allowed_countries: Iterable[str],
                              after={"allowed_countries": codes,
                                     "default_cap_percent": default_cap_percent})
     return group
+
+
+def update_member(*, by: Any, membership: Membership,
+                  cap: tuple[int | None, int | None] | None = None, role: str | None = None,
+                  cost_centre: str | None = None) -> Membership:
+    """Change a member's ``cap`` (bytes, percent of the pool), ``role`` and ``cost_centre``
+    (a code of the group's; "" clears it) together, each None: unchanged. One transaction:
+    a refusal of any part leaves every part as it was."""
+    with transaction.atomic():
+        if cap is not None:
+            membership = set_cap(by=by, membership=membership, cap_bytes=cap[0],
+                                 cap_percent=cap[1])
+        if role is not None:
+            membership = set_role(by=by, membership=membership, role=role)
+        if cost_centre is not None:
+            centre = None
+            if cost_centre:
+                centre = CostCentre.objects.filter(group_id=membership.group_id,
+                                                   code=cost_centre).first()
+                if centre is None:
+                    raise NotFound(code="unknown_cost_centre")
+            membership = assign_cost_centre(by=by, membership=membership, cost_centre=centre)
+    return membership

@@ -2,6 +2,7 @@
 order endpoints live here, above both apps."""
 
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +27,7 @@ from esimdesk.core.money import check_currency
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 from esimdesk.orders.services import LineRequest
-from esimdesk.payments import refund_policy, registry, saved_methods, services
+from esimdesk.payments import checkout, refund_policy, registry, saved_methods, services
 from esimdesk.payments.credit_notes import credit_note_filename, render_credit_note_pdf
 from esimdesk.payments.models import Refund
 from esimdesk.payments.schemas import (
@@ -46,6 +47,16 @@ router = Router(tags=["orders"], auth=customer_auth)
 # order, payment), 409 (state), 422 (refused input) and what the payment provider may answer
 # when a payment starts: 502 provider_refused, 503 provider_unavailable.
 REPLAYED = {status: ErrorOut for status in (400, 404, 409, 422, 502, 503)}
+
+
+def once(request: HttpRequest, scope: str,
+         render: Callable[[checkout.Placed], tuple[int, Any]]) -> checkout.Once:
+    """The request's Idempotency-Key for a ``checkout`` use case, answered with ``render``."""
+    return checkout.Once(
+        scope=f"user:{request.auth.pk}:{scope}",  # type: ignore[attr-defined]
+        key=request.headers.get("Idempotency-Key"),
+        fingerprint=fingerprint(request.method or "", request.path, request.body),
+        render=render, refuse=lambda error: (error.status, domain_error_body(error)))
 
 
 def _idempotent(request: HttpRequest, scope: str, produce: Any) -> Status[Any]:
@@ -93,16 +104,16 @@ def create_order(request: HttpRequest, body: OrderIn,
     answers with the first response and never creates a second order."""
     user = request.auth  # type: ignore[attr-defined]
 
-    def produce() -> tuple[int, Any]:
-        payment = services.checkout(
-            user=user, currency=body.currency, provider=body.provider,
-            device=body.device or _device(request), save_method=body.save_method,
-            payer_ip=client_ip(request),
-            lines=[LineRequest(type=line.type, plan=line.plan, iccid=line.iccid,
-                               product=line.product) for line in body.lines])
-        return 201, order_out(order_queries.order_of(user, payment.order.number), payment)
+    def render(placed: checkout.Placed) -> tuple[int, Any]:
+        return 201, order_out(order_queries.order_of(user, placed.order.number), placed.payment)
 
-    return _idempotent(request, "orders.create", produce)
+    stored = checkout.place_order_once(
+        once=once(request, "orders.create", render), user=user, currency=body.currency,
+        method=body.provider, device=body.device or _device(request),
+        save_method=body.save_method, payer_ip=client_ip(request),
+        lines=[LineRequest(type=line.type, plan=line.plan, iccid=line.iccid,
+                           product=line.product) for line in body.lines])
+    return Status(stored.status, stored.body)
 
 
 @router.get("/orders", response={200: list[OrderOut]}, summary="Transaction history")
@@ -141,14 +152,16 @@ def pay_again(request: HttpRequest, number: OrderNumber, body: PayAgainIn,
     or to switch method). Honours ``Idempotency-Key``."""
     user = request.auth  # type: ignore[attr-defined]
 
-    def produce() -> tuple[int, Any]:
-        order = order_queries.order_of(user, number)
-        return 201, payment_out(services.start_payment(
-            user=user, order=order, provider=body.provider,
-            device=body.device or _device(request), save_method=body.save_method,
-            payer_ip=client_ip(request)))
+    def render(placed: checkout.Placed) -> tuple[int, Any]:
+        assert placed.payment is not None  # paying again always starts a payment
+        return 201, payment_out(placed.payment)
 
-    return _idempotent(request, f"orders.{number}.pay", produce)
+    stored = checkout.pay_order_once(
+        once=once(request, f"orders.{number}.pay", render), user=user,
+        order=order_queries.order_of(user, number), method=body.provider,
+        device=body.device or _device(request), save_method=body.save_method,
+        payer_ip=client_ip(request))
+    return Status(stored.status, stored.body)
 
 
 @router.post("/payments/sandbox/{payment_id}/complete",

@@ -15,6 +15,8 @@ charged by a task:
   each time with a one-tap link to pay the same order themselves;
 - a charge whose outcome is unknown is retried later with the same payment id, which the
   provider treats as the same charge: never a second charge;
+- the provider is called with no transaction open and no row locked (a lease on the
+  attempt keeps a second run of the same task from charging too);
 - where no saved method can be charged off-session, the customer gets the pay link at once.
 """
 
@@ -50,6 +52,9 @@ from esimdesk.subscriptions.reminders import parse_duration
 
 logger = logging.getLogger(__name__)
 UNKNOWN_RETRY = dt.timedelta(minutes=10)
+# Longer than a charge of every saved method may take; a run stopped mid-charge leaves the
+# attempt to a run after it.
+CHARGE_LEASE = dt.timedelta(minutes=10)
 
 _DUE_SQL = """
 INSERT INTO payments_renewalattempt
@@ -116,16 +121,20 @@ def renewals_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 def charge_renewal(*, attempt_id: int) -> str:
-    """Charge one claimed attempt (the task). The attempt's row stays locked throughout, so
-    the same task run twice at once (a redelivery, a second worker) charges once: the second
-    waits, then finds the attempt settled."""
+    """Charge one claimed attempt (the task). No provider is called inside a transaction:
+    the run first takes the attempt's lease under its row lock (while charging,
+    ``next_try_at`` is the time until which a run holds it), then charges with no lock held.
+    The same task run twice at once (a redelivery, a second worker) therefore charges once:
+    the second finds the lease held, or the attempt settled, and leaves it."""
     with transaction.atomic():
         attempt = (RenewalAttempt.objects.select_for_update(of=("self",))
                    .select_related("subscription__esim__owner", "subscription__plan")
                    .get(pk=attempt_id))
-        if attempt.state != RenewalAttempt.State.CHARGING:
+        if attempt.state != RenewalAttempt.State.CHARGING or attempt.next_try_at > clock.now():
             return attempt.state
-        return _charge_attempt(attempt)
+        attempt.next_try_at = clock.now() + CHARGE_LEASE
+        attempt.save(update_fields=["next_try_at"])
+    return _charge_attempt(attempt)
 
 
 def _charge_attempt(attempt: RenewalAttempt) -> str:

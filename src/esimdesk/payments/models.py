@@ -25,11 +25,15 @@ class Payment(models.Model):
     paying again creates a new Payment for the same order."""
 
     class Status(models.TextChoices):
+        # Recorded before the provider is asked to start it; the provider's answer makes it
+        # pending (or failed). One left starting is swept as failed (``sweeps``).
+        STARTING = "starting", _("Being started")
         PENDING = "pending", _("Waiting for payment")
         SUCCEEDED = "succeeded", _("Paid")
         DECLINED = "declined", _("Declined")
         CANCELLED = "cancelled", _("Cancelled")
         DUPLICATE = "duplicate", _("Paid twice: refunded")
+        FAILED = "failed", _("Could not be started")
 
     public_id = models.CharField(max_length=32, unique=True, default=new_payment_id)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
@@ -76,12 +80,14 @@ class Payment(models.Model):
 # A cancelled attempt (superseded by a newer one) can still be paid at the provider: that
 # money is real, so it may still succeed, or become a duplicate that is refunded in full.
 PAYMENT_STATES = StateMachine("payment", {
+    Payment.Status.STARTING: {Payment.Status.PENDING, Payment.Status.FAILED},
     Payment.Status.PENDING: {Payment.Status.SUCCEEDED, Payment.Status.DECLINED,
                              Payment.Status.CANCELLED, Payment.Status.DUPLICATE},
     Payment.Status.CANCELLED: {Payment.Status.SUCCEEDED, Payment.Status.DUPLICATE},
     Payment.Status.SUCCEEDED: set(),
     Payment.Status.DECLINED: set(),
     Payment.Status.DUPLICATE: set(),
+    Payment.Status.FAILED: set(),
 })
 
 

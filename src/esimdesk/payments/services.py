@@ -1,5 +1,6 @@
-"""Payment writes. Every provider message is applied exactly once, keyed by its event id,
-and only the Payment state machine decides what it changes.
+"""Payment writes once a payment has started (``checkout`` starts it). Every provider message
+is applied exactly once, keyed by its event id, and only the Payment state machine decides
+what it changes.
 
 Three paths can tell esimdesk how a payment went, and they may race: the provider's webhook,
 the payer's browser coming back (the return URL, which asks the provider with ``query``), and
@@ -14,34 +15,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol, cast
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from esimdesk.core import audit, clock
-from esimdesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from esimdesk.core.money import check_currency
+from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.payments import refunds, registry
-from esimdesk.payments.models import (
-    PAYMENT_STATES,
-    Payment,
-    PaymentEvent,
-    SavedMethod,
-    new_payment_id,
-)
-from esimdesk.payments.providers.base import (
-    Device,
-    PaymentProvider,
-    ProviderError,
-    ProviderEvent,
-    RetryableProviderError,
-    StartRequest,
-    StartResult,
-    WebhookAck,
-)
+from esimdesk.payments.models import PAYMENT_STATES, Payment, PaymentEvent, SavedMethod
+from esimdesk.payments.providers.base import Device, ProviderEvent, WebhookAck
 
 logger = logging.getLogger(__name__)
 
@@ -58,89 +40,6 @@ def device_from_user_agent(user_agent: str) -> Device:
 def methods_for(currency: str) -> list[tuple[str, str]]:
     """(name, label) of the enabled providers that accept ``currency``."""
     return [(p.name, p.display_name) for p in registry.available_for(currency.upper())]
-
-
-def checkout(*, user: Any, lines: list[orders.LineRequest], currency: str, provider: str,
-             device: Device = "desktop", save_method: bool = False,
-             payer_ip: str = "") -> Payment:
-    """Create the order and start paying it, in one transaction."""
-    adapter = registry.get(provider)
-    code = check_currency(currency)
-    if not adapter.supports(code):
-        raise ValidationFailed(_("That payment method does not accept this currency."),
-                               code="currency_not_supported_by_provider",
-                               detail={"provider": provider, "currency": code,
-                                       "available": [n for n, _label in methods_for(code)]})
-    with transaction.atomic():
-        order = orders.create_order(user=user, lines=lines, currency=code)
-        return start_payment(user=user, order=order, provider=provider, device=device,
-                             save_method=save_method, payer_ip=payer_ip)
-
-
-def start_payment(*, user: Any, order: Order, provider: str, device: Device = "desktop",
-                  save_method: bool = False, payer_ip: str = "") -> Payment:
-    """Start a (new) payment attempt for an order that is still awaiting payment.
-
-    A previous attempt still pending is cancelled first. Should the payer still complete it
-    at the provider, the first success pays the order and any later one is refunded.
-    """
-    adapter = registry.get(provider)
-    if not adapter.supports(order.currency):
-        raise ValidationFailed(_("That payment method does not accept this currency."),
-                               code="currency_not_supported_by_provider",
-                               detail={"provider": provider, "currency": order.currency})
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.user_id != user.pk:
-            raise NotFound(code="unknown_order")
-        if locked.status != Order.Status.AWAITING_PAYMENT:
-            raise Conflict(_("This order does not need paying."), code="order_not_payable",
-                           detail={"status": locked.status})
-        for previous in Payment.objects.select_for_update().filter(
-                order=locked, status=Payment.Status.PENDING).order_by("pk"):
-            _transition(previous, Payment.Status.CANCELLED, actor="esimdesk",
-                        reason="superseded by a new payment attempt")
-        public_id = new_payment_id()
-        started = _start_at_provider(adapter, StartRequest(
-            payment_id=public_id, amount=locked.total_money, description=locked.number,
-            return_url=_url("portal:payment_return", public_id),
-            cancel_url=_url("portal:order", locked.number),
-            notify_url=_url("payment_webhook", adapter.name), device=device,
-            customer_email=user.email or "", customer_ref=f"user-{user.pk}", payer_ip=payer_ip,
-            save_method=save_method and adapter.supports_saved_methods,
-            language=user.language))
-        payment = Payment.objects.create(
-            public_id=public_id, order=locked, provider=adapter.name,
-            provider_reference=started.provider_reference, amount=locked.total,
-            currency=locked.currency, device=device,
-            next_action=started.next_action.as_dict())
-        audit.record_by_user(user=user, action="payment.start", obj=payment,
-                             after={"order": locked.number, "provider": adapter.name,
-                                    "amount": payment.amount, "currency": payment.currency})
-    return payment
-
-
-def _start_at_provider(adapter: PaymentProvider, request: StartRequest) -> StartResult:
-    """The provider's refusal becomes a clear answer; the whole checkout rolls back, so
-    nothing is left half-made and the payer can try again or choose another method."""
-    try:
-        return adapter.start(request)
-    except RetryableProviderError as error:
-        logger.warning("%s unavailable at start: %s", adapter.name, error)
-        raise DomainError(_("The payment service is not answering. Please try again in a "
-                            "minute, or choose another way to pay."),
-                          code="provider_unavailable", status=503,
-                          detail={"provider": adapter.name}) from error
-    except ProviderError as error:
-        logger.warning("%s refused to start a payment: %s (%s)", adapter.name, error,
-                       error.code)
-        raise DomainError(_("The payment service refused this payment. Please choose another "
-                            "way to pay."), code="provider_refused", status=502,
-                          detail={"provider": adapter.name, "reason": error.code}) from error
-
-
-def _url(name: str, *args: str) -> str:
-    return settings.PUBLIC_URL + reverse(name, args=args)
 
 
 def handle_webhook(*, provider: str, body: bytes,

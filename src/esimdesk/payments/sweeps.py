@@ -1,6 +1,10 @@
 """Reconciliation: payments whose outcome esimdesk has not heard are settled by asking the
 provider, never by charging again. Bounded per run; safe on several machines at once (each
-payment is settled under its row lock, and a second run finds it settled)."""
+payment is settled under its row lock, and a second run finds it settled).
+
+Payments left ``starting`` (the process placing them was stopped between recording the
+attempt and recording the provider's answer) are failed once ``checkout.STARTING_TIMEOUT``
+has passed: the payer never saw where to pay, and the order stays awaiting payment."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import logging
 from django.db import transaction
 
 from esimdesk.core import audit, clock
-from esimdesk.payments import services
+from esimdesk.payments import checkout, services
 from esimdesk.payments.models import PAYMENT_STATES, Payment
 from esimdesk.payments.providers.base import ProviderError
 
@@ -18,6 +22,29 @@ logger = logging.getLogger(__name__)
 QUIET_FOR = dt.timedelta(minutes=2)  # give the webhook a chance first
 GIVE_UP_AFTER = dt.timedelta(hours=24)
 BATCH = 200
+
+
+def payments_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The ``payments`` sweep: reconcile, and fail abandoned starts."""
+    return {**reconcile_payments(now=now), "abandoned": fail_abandoned_starts(now=now)}
+
+
+def fail_abandoned_starts(*, now: dt.datetime | None = None) -> int:
+    instant = now or clock.now()
+    failed = 0
+    for pk in (Payment.objects.filter(status=Payment.Status.STARTING,
+                                      created_at__lte=instant - checkout.STARTING_TIMEOUT)
+               .order_by("created_at").values_list("pk", flat=True)[:BATCH]):
+        with transaction.atomic():
+            payment = Payment.objects.select_for_update().get(pk=pk)
+            if payment.status != Payment.Status.STARTING:
+                continue  # its answer arrived meanwhile
+            checkout.fail_starting(payment=payment, code="start_interrupted",
+                                   message="the provider's answer to starting it never "
+                                           "arrived", actor_type="task",
+                                   actor="reconciliation")
+            failed += 1
+    return failed
 
 
 def reconcile_payments(*, now: dt.datetime | None = None) -> dict[str, int]:

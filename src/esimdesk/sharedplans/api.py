@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from esimdesk.core.api.auth import customer_auth
-from esimdesk.core.api.errors import domain_error_body
 from esimdesk.core.api.schemas import (
     ICCID_INPUT,
     INT64_MAX,
@@ -25,23 +24,22 @@ from esimdesk.core.api.schemas import (
     ObjectId,
     refused_as,
 )
-from esimdesk.core.errors import NotFound, ValidationFailed
+from esimdesk.core.errors import NotFound
 from esimdesk.core.http import client_ip
-from esimdesk.core.idempotency import fingerprint, run_once
 from esimdesk.core.units import UNITS
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
 from esimdesk.groups.services import MAX_NAME
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders import services as orders
-from esimdesk.payments import services as payments
+from esimdesk.payments import checkout
+from esimdesk.payments.api import once
 from esimdesk.payments.schemas import OrderOut, order_out
-from esimdesk.sharedplans import invoicing, pool_queries
+from esimdesk.sharedplans import group_settings, pool_queries
 from esimdesk.sharedplans import member_import as group_import
 from esimdesk.sharedplans import members as group_members
 from esimdesk.sharedplans import plans as group_orders
 from esimdesk.sharedplans.pools import pool_subscription
-from esimdesk.subscriptions import services as subscriptions
 
 router = Router(tags=["groups"], auth=customer_auth)
 PROVIDER_HELP = ("a payment provider, or invoice: on the account of an organisation billed "
@@ -271,24 +269,10 @@ def patch_group(request: HttpRequest, group_id: ObjectId, body: GroupPatch) -> d
     """Automatic renewal (the owner's saved payment methods pay it), policies and the
     billing details printed on invoices. Managers only."""
     me = groups.manager_of(user=me_of(request), group_id=group_id)
-    if body.auto_renew is not None:
-        subscription = pool_subscription(group_id)
-        if subscription is None:
-            raise ValidationFailed(code="group_has_no_plan")
-        subscriptions.set_auto_renew(user=me_of(request), subscription=subscription,
-                                     enabled=body.auto_renew)
-    if body.allowed_countries is not None or body.default_cap_percent is not None:
-        groups.set_policy(by=me_of(request), group=me.group,
-                          allowed_countries=(body.allowed_countries
-                                             if body.allowed_countries is not None
-                                             else me.group.allowed_countries),
-                          default_cap_percent=body.default_cap_percent)
-    if body.billing is not None or body.company_name is not None or body.tax_id is not None:
-        groups.update_billing(by=me_of(request), group=me.group,
-                              company_name=body.company_name if body.company_name is not None
-                              else me.group.company_name,
-                              tax_id=body.tax_id if body.tax_id is not None else me.group.tax_id,
-                              billing=body.billing or me.group.billing)
+    group_settings.update_group_settings(
+        by=me_of(request), group=me.group, auto_renew=body.auto_renew,
+        allowed_countries=body.allowed_countries, default_cap_percent=body.default_cap_percent,
+        company_name=body.company_name, tax_id=body.tax_id, billing=body.billing)
     return group_out(groups.membership_of(user=me_of(request), group_id=group_id))
 
 
@@ -360,14 +344,10 @@ def patch_member(request: HttpRequest, group_id: ObjectId, member_id: ObjectId,
     if member is None:
         raise NotFound(code="unknown_member")
     fields = body.model_fields_set
-    if "cap_bytes" in fields or "cap_percent" in fields:
-        member = groups.set_cap(by=me_of(request), membership=member, cap_bytes=body.cap_bytes,
-                                cap_percent=body.cap_percent)
-    if body.role is not None:
-        groups.set_role(by=me_of(request), membership=member, role=body.role)
-    if body.cost_centre is not None:
-        groups.assign_cost_centre(by=me_of(request), membership=member,
-                                  cost_centre=_centre(me.group, body.cost_centre))
+    groups.update_member(by=me_of(request), membership=member,
+                         cap=((body.cap_bytes, body.cap_percent)
+                              if "cap_bytes" in fields or "cap_percent" in fields else None),
+                         role=body.role, cost_centre=body.cost_centre)
     return group_out(me)
 
 
@@ -422,23 +402,17 @@ def order(request: HttpRequest, group_id: ObjectId, body: GroupOrderIn,
 
 def _checkout(request: HttpRequest, scope: str, line: orders.LineRequest, currency: str,
               provider: str, save_method: bool = False) -> Status[Any]:
-    """Order ``line`` for the group and start paying it, once per ``Idempotency-Key``."""
+    """Order ``line`` for the group and pay it (``invoice``: on the organisation's
+    account), once per ``Idempotency-Key``."""
     user = me_of(request)
 
-    def produce() -> tuple[int, Any]:
-        if provider == invoicing.ON_ACCOUNT:  # billed with the month's invoice
-            order = invoicing.place_on_account(user=user, lines=[line], currency=currency)
-            return 201, order_out(order_queries.order_of(user, order.number), None)
-        payment = payments.checkout(user=user, currency=currency, provider=provider,
-                                    save_method=save_method, payer_ip=client_ip(request),
-                                    lines=[line])
-        return 201, order_out(order_queries.order_of(user, payment.order.number), payment)
+    def render(placed: checkout.Placed) -> tuple[int, Any]:
+        return 201, order_out(order_queries.order_of(user, placed.order.number), placed.payment)
 
-    stored = run_once(scope=f"user:{user.pk}:{scope}",
-                      key=request.headers.get("Idempotency-Key"),
-                      fingerprint_=fingerprint(request.method or "", request.path, request.body),
-                      produce=produce,
-                      on_error=lambda error: (error.status, domain_error_body(error)))
+    stored = checkout.place_order_once(once=once(request, scope, render), user=user,
+                                       currency=currency, method=provider,
+                                       save_method=save_method, payer_ip=client_ip(request),
+                                       lines=[line])
     return Status(stored.status, stored.body)
 
 

@@ -3,8 +3,8 @@ from django.apps import AppConfig
 
 class SharedPlansConfig(AppConfig):
     """Family and organisation plans, above orders and payments: it fills the registries
-    of the apps below (order line kinds, pooled charging, reminder sweeps, group renewals)
-    and listens to what the groups app announces."""
+    of the apps below (order line kinds, pooled charging, reminder sweeps, group renewals,
+    the invoice payment method) and listens to what the groups app announces."""
 
     name = "esimdesk.sharedplans"
     label = "sharedplans"
@@ -13,9 +13,17 @@ class SharedPlansConfig(AppConfig):
     def ready(self) -> None:
         from esimdesk.groups.signals import caps_changed
         from esimdesk.orders.kinds import registry
-        from esimdesk.payments import autorenew
+        from esimdesk.payments import autorenew, methods
         from esimdesk.portal import pages
-        from esimdesk.sharedplans import kinds, plans, pool_reminders, pooled, receivers, urls
+        from esimdesk.sharedplans import (
+            invoicing,
+            kinds,
+            plans,
+            pool_reminders,
+            pooled,
+            receivers,
+            urls,
+        )
         from esimdesk.subscriptions import reminders
         from esimdesk.usage import charging
 
@@ -25,5 +33,7 @@ class SharedPlansConfig(AppConfig):
         reminders.EXTRA_SWEEPS["pools"] = pool_reminders.pool_expiry_sweep
         autorenew.set_group_renewal_order(plans.group_renewal_order)
         pages.register(urls.portal_patterns)
+        # An organisation's monthly invoice: a payment method that settles on account.
+        methods.register(invoicing.InvoiceMethod())
         caps_changed.connect(receivers.on_caps_changed,
                              dispatch_uid="sharedplans.receivers.on_caps_changed")

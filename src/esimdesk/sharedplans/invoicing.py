@@ -1,9 +1,9 @@
 """Organisations billed by monthly invoice: group orders placed "on account" instead of
 paid at checkout, then one invoice per month.
 
-- ``place_on_account``: a manager of an organisation whose billing staff switched to
-  invoices orders seats, renewals or top-ups with the method ``invoice``: the order is
-  marked paid on account at once and fulfilled like any paid order (audited).
+- ``InvoiceMethod`` (the payment method ``invoice``): a manager of an organisation whose
+  billing staff switched to invoices orders seats, renewals or top-ups with it: checkout
+  marks the order paid on account at once and it is fulfilled like any paid order (audited).
 - Automatic renewal of such a pool goes on account too (``sharedplans.plans``), no card needed.
 - ``issue_invoices`` (the ``invoices`` sweep): after a month ends, one ``MonthlyInvoice``
   per organisation and currency with the month's on-account orders, numbered, due
@@ -28,7 +28,6 @@ from django.utils.translation import gettext as _
 from esimdesk import config
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from esimdesk.core.money import check_currency
 from esimdesk.groups.models import Group
 from esimdesk.groups.services import manager_of
 from esimdesk.notifications import services as notifications
@@ -48,24 +47,33 @@ def billed_by_invoice(group: Group) -> bool:
     return group.kind == Group.Kind.ENTERPRISE and group.billing == Group.Billing.INVOICE
 
 
-def place_on_account(*, user: Any, lines: list[LineRequest], currency: str) -> Order:
-    """Create the order and settle it on the organisation's account (no payment now)."""
-    from esimdesk.orders import services as orders
+class InvoiceMethod:
+    """The payment method ``invoice``: an organisation's order settled on its account and
+    billed with the month's invoice (registered with checkout's settling methods)."""
 
-    group_ids = {line.group for line in lines}
-    if None in group_ids or len(group_ids) != 1:
-        raise ValidationFailed(_("Only an organisation's own orders can go on its invoice."),
-                               code="invoice_only_for_groups")
-    group_id = group_ids.pop()
-    assert group_id is not None
-    manager_of(user=user, group_id=group_id)
-    group = Group.objects.get(pk=group_id)
-    if not billed_by_invoice(group):
-        raise PermissionDenied(_("Ask us to switch your organisation to monthly invoices."),
-                               code="invoice_needs_approval")
-    with transaction.atomic():
-        order = orders.create_order(user=user, lines=lines, currency=check_currency(currency))
+    name = ON_ACCOUNT
+
+    def check(self, *, user: Any, lines: list[LineRequest]) -> None:
+        self._group(user=user, lines=lines)
+
+    def settle(self, *, user: Any, order: Order, lines: list[LineRequest]) -> Order:
+        group = self._group(user=user, lines=lines)
         return settle_on_account(order=order, group=group, actor=f"{user.pk}:{user}")
+
+    @staticmethod
+    def _group(*, user: Any, lines: list[LineRequest]) -> Group:
+        group_ids = {line.group for line in lines}
+        if None in group_ids or len(group_ids) != 1:
+            raise ValidationFailed(_("Only an organisation's own orders can go on its "
+                                     "invoice."), code="invoice_only_for_groups")
+        group_id = group_ids.pop()
+        assert group_id is not None
+        manager_of(user=user, group_id=group_id)
+        group = Group.objects.get(pk=group_id)
+        if not billed_by_invoice(group):
+            raise PermissionDenied(_("Ask us to switch your organisation to monthly invoices."),
+                                   code="invoice_needs_approval")
+        return group
 
 
 def settle_on_account(*, order: Order, group: Group, actor: str) -> Order:

@@ -23,7 +23,7 @@ from esimdesk.esims.models import Esim
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
 from esimdesk.orders import services as orders
-from esimdesk.payments import settlement
+from esimdesk.payments import checkout
 from esimdesk.portal.forms import CheckoutForm
 from esimdesk.portal.views.common import current_currency, flash_error
 from esimdesk.portal.views.orders import after_payment_started
@@ -298,17 +298,18 @@ def group_checkout(request: HttpRequest, group_id: int) -> HttpResponse:
                       status=400)
     if request.method == "POST" and form.is_valid():
         try:
-            order, payment = settlement.place_order(
+            placed = checkout.place_order(
                 user=_user(request), lines=[line], currency=currency,
-                provider=form.cleaned_data["provider"],
+                method=form.cleaned_data["provider"],
                 save_method=form.cleaned_data["save_method"],
                 payer_ip=client_ip(request), expected_total=form.cleaned_data["expected_total"])
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
-            if payment is not None:
-                return after_payment_started(payment)
-            return redirect("portal:order", number=order.number)  # on account: nothing to pay
+            if placed.payment is not None:
+                return after_payment_started(placed.payment)
+            # On account: nothing to pay.
+            return redirect("portal:order", number=placed.order.number)
     context.update({"line": priced[0], "breakdown": priced[0].breakdown,
                     "total": orders.total_of(priced, currency)})
     return render(request, "portal/group_checkout.html", context,

@@ -11,7 +11,9 @@ from django.db.models import Max
 
 from esimdesk.catalog.models import Plan
 from esimdesk.core import audit, clock
+from esimdesk.core.errors import Conflict
 from esimdesk.core.models import AuditEntry
+from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.subscriptions.models import PERIOD_STATES, Allowance, Period, Subscription
 from esimdesk.subscriptions.queries import next_start
@@ -104,6 +106,22 @@ def set_auto_renew(*, user: Any, subscription: Subscription, enabled: bool) -> S
         audit.record_by_user(user=user, action="subscription.auto_renew", obj=subscription,
                              before={"auto_renew": before}, after={"auto_renew": enabled})
     return subscription
+
+
+def update_esim_settings(*, user: Any, esim: Esim, label: str | None = None,
+                         auto_renew: bool | None = None) -> Esim:
+    """Change an eSIM's ``label`` and the automatic renewal of its plan together (each None:
+    unchanged), in one transaction. 409 ``no_subscription`` for ``auto_renew`` on an eSIM
+    without a plan; then the label stays as it was too."""
+    with transaction.atomic():
+        if label is not None:
+            esim = esims.set_label(user=user, esim=esim, label=label)
+        if auto_renew is not None:
+            subscription = getattr(esim, "subscription", None)
+            if subscription is None:
+                raise Conflict(code="no_subscription")
+            set_auto_renew(user=user, subscription=subscription, enabled=auto_renew)
+    return esim
 
 
 def end_period_early(*, period: Period, actor: str, reason: str) -> Period:

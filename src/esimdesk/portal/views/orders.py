@@ -20,7 +20,8 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 from esimdesk.orders.services import LineRequest
-from esimdesk.payments import refund_policy, settlement
+from esimdesk.payments import checkout as placing
+from esimdesk.payments import refund_policy
 from esimdesk.payments import services as payments
 from esimdesk.payments.credit_notes import credit_note_filename, render_credit_note_pdf
 from esimdesk.payments.models import Payment, Refund
@@ -80,19 +81,19 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form.fields["provider"].required = False
     if request.method == "POST" and form.is_valid():
         try:
-            order, payment = settlement.place_order(
+            placed = placing.place_order(
                 user=request.user, lines=[line], currency=currency,
-                provider=form.cleaned_data["provider"] or "", device=_device(request),  # type: ignore[arg-type]
+                method=form.cleaned_data["provider"] or "", device=_device(request),  # type: ignore[arg-type]
                 save_method=form.cleaned_data["save_method"], payer_ip=client_ip(request),
                 expected_total=form.cleaned_data["expected_total"],
                 expected_refund=form.cleaned_data["expected_refund"])
         except DomainError as error:
             form.add_error(None, str(error.message))
         else:
-            if payment is None:
+            if placed.payment is None:
                 messages.success(request, _("Done: no payment was needed."))
-                return redirect("portal:order", number=order.number)
-            return after_payment_started(payment)
+                return redirect("portal:order", number=placed.order.number)
+            return after_payment_started(placed.payment)
     first = priced[0]
     window = ((first.starts_at, first.ends_at) if first.starts_at and first.ends_at
               else preview_window(first.plan, first.esim))
@@ -179,11 +180,11 @@ def pay_again(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(request, _("Choose a payment method."))
         return redirect("portal:order", number=number)
     try:
-        payment = payments.start_payment(user=request.user, order=order,
-                                         provider=form.cleaned_data["provider"],
-                                         device=_device(request),  # type: ignore[arg-type]
-                                         save_method=form.cleaned_data["save_method"],
-                                         payer_ip=client_ip(request))
+        payment = placing.pay_order(user=request.user, order=order,
+                                     method=form.cleaned_data["provider"],
+                                     device=_device(request),  # type: ignore[arg-type]
+                                     save_method=form.cleaned_data["save_method"],
+                                     payer_ip=client_ip(request))
     except DomainError as error:
         flash_error(request, error)
         return redirect("portal:order", number=number)
