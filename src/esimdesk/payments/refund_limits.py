@@ -18,6 +18,7 @@ from django.db.models import Sum
 from esimdesk import config
 from esimdesk.core.errors import PermissionDenied
 from esimdesk.core.money import Money, exponent
+from esimdesk.payments.models import Refund
 
 
 def parse_limits(text: str) -> dict[str, int]:
@@ -48,8 +49,6 @@ def limit_for(user: Any, currency: str) -> int | None:
 def check_staff_refund(*, user: Any, payment: Any, amount: Money) -> None:
     """Refuse (403 ``refund_over_limit``) a staff refund above the user's limit. Call with
     the payment row locked, inside the refund's transaction."""
-    from esimdesk.payments.models import Refund
-
     if not user.has_perm("payments.add_refund"):
         raise PermissionDenied()
     limit = limit_for(user, amount.currency)

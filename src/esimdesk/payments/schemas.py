@@ -16,8 +16,10 @@ from esimdesk.core.api.schemas import (
 )
 from esimdesk.core.money import Money
 from esimdesk.orders.models import Order
+from esimdesk.orders.queries import activation_of
 from esimdesk.orders.services import MAX_LINES
 from esimdesk.payments.models import Payment, Refund
+from esimdesk.payments.refund_policy import ineligibility
 
 
 class LineIn(BodyIn):
@@ -146,9 +148,6 @@ def refund_out(refund: Refund) -> dict[str, Any]:
 
 
 def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
-    from esimdesk.orders.queries import activation_of
-    from esimdesk.payments.refund_policy import ineligibility
-
     payments = sorted(order.payments.all(), key=lambda p: (p.created_at, p.pk))
     latest = payment or (payments[-1] if payments else None)
     has_receipt = hasattr(order, "receipt")

@@ -20,6 +20,7 @@ from reportlab.pdfgen import canvas
 from esimdesk.core import clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.money import Money
+from esimdesk.core.units import format_quantity
 from esimdesk.groups.models import Group, Membership
 from esimdesk.orders.models import Order
 from esimdesk.orders.receipts import draw_text
@@ -91,7 +92,6 @@ def render_invoice_pdf(*, group: Group, month: dt.date, language: str | None = N
                        invoice: MonthlyInvoice | None = None) -> bytes:
     """The month's statement; with ``invoice`` (billing by invoice) also its number, due date
     and the amount due for the orders placed on account."""
-    from esimdesk.core.units import format_quantity
 
     owner = group.owner
     seats = invoice_lines(group, month)

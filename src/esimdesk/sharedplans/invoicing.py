@@ -31,6 +31,7 @@ from esimdesk.core.errors import Conflict, NotFound, PermissionDenied, Validatio
 from esimdesk.groups.models import Group
 from esimdesk.groups.services import manager_of
 from esimdesk.notifications import services as notifications
+from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import Order
 from esimdesk.sharedplans.invoice_pdf import invoice_filename, month_bounds, render_invoice_pdf
@@ -79,8 +80,6 @@ class InvoiceMethod:
 def settle_on_account(*, order: Order, group: Group, actor: str) -> Order:
     """Mark an order of an invoice-billed organisation paid on account and queue its
     fulfilment (the month's invoice will carry it)."""
-    from esimdesk.orders import services as orders
-
     month = _month_start(clock.now())
     paid = orders.mark_paid(order_id=order.pk, provider=ON_ACCOUNT,
                             method=f"{group.company_name or group.name} · {month:%Y-%m}",

@@ -25,8 +25,9 @@ from esimdesk.core.errors import Conflict, NotFound, ValidationFailed
 from esimdesk.core.money import Money
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group, Membership
+from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest, PricedLine
-from esimdesk.orders.models import OrderLine
+from esimdesk.orders.models import Order, OrderLine
 from esimdesk.sharedplans import invoicing
 from esimdesk.sharedplans import seats as group_seats
 from esimdesk.sharedplans import topups as group_topups
@@ -140,9 +141,6 @@ def group_renewal_order(attempt: Any) -> Any:
     """The order of an automatic renewal of a group (``payments.autorenew``): the plan of
     the pool's latest period for the seats the group has now, paid by the owner in the
     currency of the group's last order. ``attempt`` is the locked-by-us RenewalAttempt."""
-    from esimdesk.orders import services as orders
-    from esimdesk.orders.models import Order
-
     subscription = attempt.subscription
     group = Group.objects.select_related("owner").get(pk=subscription.group_id)
     latest = (Period.objects.filter(subscription=subscription)

@@ -22,6 +22,7 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
+from esimdesk.orders.topups import _pay_back
 from esimdesk.sharedplans.models import GroupLine
 from esimdesk.subscriptions import changes
 from esimdesk.subscriptions.models import Allowance, Subscription
@@ -61,8 +62,6 @@ def price_group_seats(user: Any, line: LineRequest, currency: str) -> PricedLine
 
 def fulfil_group_seats(line: OrderLine) -> None:
     """Grow the running pool and the seats, once; pay back if no period runs any more."""
-    from esimdesk.orders.topups import _pay_back
-
     bought = GroupLine.objects.get(line=line)
     with transaction.atomic():
         locked = OrderLine.objects.select_for_update().get(pk=line.pk)

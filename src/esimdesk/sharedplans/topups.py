@@ -24,6 +24,7 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import Membership
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
+from esimdesk.orders.topups import _pay_back
 from esimdesk.sharedplans.models import GroupLine, MemberUsage
 from esimdesk.subscriptions import changes
 from esimdesk.subscriptions.models import Subscription
@@ -66,7 +67,6 @@ def fulfil_group_top_up(line: OrderLine) -> None:
     """Add the buckets to the pool's running period, once (the line is locked and marked
     fulfilled in the same transaction). If no plan runs any more, the line is paid back,
     as a personal top-up is."""
-    from esimdesk.orders.topups import _pay_back
     from esimdesk.sharedplans.pool_tasks import pool_top_up_task
 
     product = line.product
