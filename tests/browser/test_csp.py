@@ -79,10 +79,10 @@ def _logged_in(browser: Any, base: str, user: User) -> Any:
 
 
 def test_portal_pages_under_the_policy(browser: Any, site: str, catalog: None) -> None:
-    from esimdesk.sharedplans.demo import load_group_plans
+    from tests.builders import make_group_plans
     from tests.sharedplans.conftest import build_family
 
-    load_group_plans()
+    make_group_plans()
     family = build_family(2)
     owner = family.owner
     context = _logged_in(browser, site, owner)
