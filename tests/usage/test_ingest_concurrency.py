@@ -16,7 +16,7 @@ from esimdesk.accounts import services as accounts
 from esimdesk.core import clock
 from esimdesk.subscriptions.models import Allowance, ReminderLog
 from esimdesk.usage.models import UsageEvent
-from tests.builders import make_esim
+from tests.builders import make_esim, period_of
 from tests.e2e.test_concurrency import in_parallel
 from tests.usage.helpers import START, rec
 
@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def test_eight_clients_overlapping_batches(live_server: Any, db: None) -> None:
     clock.set_now(START)
-    esims = [make_esim(n=n, data=30_000) for n in range(1, 11)]
+    made = [make_esim(n=n, data=30_000) for n in range(1, 11)]
+    esims = [(esim, period_of(esim)) for esim in made]
     key = accounts.create_api_key(name="net")[1]
     at = START + dt.timedelta(minutes=1)
     clock.set_now(START + dt.timedelta(minutes=5))
