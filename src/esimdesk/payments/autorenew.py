@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
+from django_tasks import task
 
 from esimdesk import config
 from esimdesk.core import audit, clock
@@ -92,8 +93,6 @@ def record_due_renewals(*, now: dt.datetime | None = None) -> int:
 def claim_due_attempts(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
     """Mark due attempts as charging and queue their charge, in one transaction. The UPDATE
     only moves rows still in a waiting state, so two schedulers never claim the same one."""
-    from esimdesk.payments.tasks import charge_renewal_task
-
     instant = now or clock.now()
     with transaction.atomic():
         ids = list(RenewalAttempt.objects.filter(
@@ -118,6 +117,12 @@ def renewals_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 # -- one attempt ----------------------------------------------------------------------------
+
+
+@task()
+def charge_renewal_task(attempt_id: int) -> str:
+    """``charge_renewal`` from the worker: enqueued by ``claim_due_attempts``."""
+    return charge_renewal(attempt_id=attempt_id)
 
 
 def charge_renewal(*, attempt_id: int) -> str:

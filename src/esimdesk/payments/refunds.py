@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from esimdesk import config
 from esimdesk.core import audit, clock
@@ -35,8 +36,6 @@ RETRIES = 6
 def request_refund(*, payment: Payment, amount: Money, via: str, reason: str, user: Any,
                    allow_duplicate: bool = False) -> Refund:
     """Record a refund to make and queue the provider call (after commit)."""
-    from esimdesk.payments.tasks import execute_refund_task
-
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         allowed = {Payment.Status.SUCCEEDED} | ({Payment.Status.DUPLICATE}
@@ -71,10 +70,15 @@ def request_refund(*, payment: Payment, amount: Money, via: str, reason: str, us
     return refund
 
 
+@task()
+def execute_refund_task(refund_id: int, attempt: int = 1) -> str:
+    """``execute_refund`` from the worker: enqueued after the refund's row commits, and by
+    itself for a retry."""
+    return execute_refund(refund_id=refund_id, attempt=attempt)
+
+
 def execute_refund(*, refund_id: int, attempt: int = 1) -> str:
     """The provider call of one refund (a task). Idempotent at the provider by public_id."""
-    from esimdesk.payments.tasks import execute_refund_task
-
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if refund.status != Refund.Status.PENDING or refund.provider_refund_id:
         return refund.status

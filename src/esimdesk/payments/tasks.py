@@ -1,17 +1,10 @@
+"""The payments' tasks live beside what they run (``refunds.execute_refund_task``,
+``autorenew.charge_renewal_task``). Tasks queued before they moved carry this module's paths,
+so the names still resolve here."""
+
 from __future__ import annotations
 
-from django_tasks import task
+from esimdesk.payments.autorenew import charge_renewal_task
+from esimdesk.payments.refunds import execute_refund_task
 
-from esimdesk.payments import refunds
-
-
-@task()
-def execute_refund_task(refund_id: int, attempt: int = 1) -> str:
-    return refunds.execute_refund(refund_id=refund_id, attempt=attempt)
-
-
-@task()
-def charge_renewal_task(attempt_id: int) -> str:
-    from esimdesk.payments import autorenew
-
-    return autorenew.charge_renewal(attempt_id=attempt_id)
+__all__ = ["charge_renewal_task", "execute_refund_task"]
