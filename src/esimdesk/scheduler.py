@@ -23,6 +23,7 @@ from esimdesk.support.conversations import escalate_unanswered
 
 logger = logging.getLogger("esimdesk.scheduler")
 
+# Plug-in apps add theirs to the same registry from their ready() (core.sweeps.register).
 SWEEPS = sweeps.SWEEPS
 SWEEPS.update({
     "periods": sync_period_states,
@@ -34,9 +35,6 @@ SWEEPS.update({
     "invoices": issue_invoices,
     "signin_counters": sweep_expired,
 })
-
-
-register_sweep = sweeps.register  # a plug-in app's sweep, run like the others
 
 
 def run_sweep(name: str) -> Any:
