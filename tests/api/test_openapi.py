@@ -14,7 +14,7 @@ from esimdesk.core.api.schemas import MAX_PAGE, MAX_PAGE_SIZE
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group, Invitation
 from esimdesk.notifications.models import NotificationPreference
-from esimdesk.sharedplans.plans import GROUP_PLAN
+from esimdesk.sharedplans.terms import GROUP_PLAN
 from tests.builders import DAY, MONTH, TEAM_PLAN, Shop, make_group_plans
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay

@@ -15,7 +15,7 @@ from esimdesk.groups.models import Group, Invitation, Membership
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.sharedplans import members as group_members
-from esimdesk.sharedplans.plans import GROUP_PLAN
+from esimdesk.sharedplans.terms import GROUP_PLAN
 from esimdesk.subscriptions.models import Period
 from tests.builders import FAMILY_PLAN, buy, make_esim, make_group_plans, user
 from tests.conftest import run_tasks

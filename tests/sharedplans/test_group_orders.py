@@ -19,7 +19,7 @@ from esimdesk.payments import services as payments
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.sharedplans.models import GroupLine
-from esimdesk.sharedplans.plans import GROUP_PLAN
+from esimdesk.sharedplans.terms import GROUP_PLAN
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.subscriptions.reminders import reminders_sweep
 from tests.builders import FAMILY_PLAN, TEAM_PLAN, TOPUP_5GB, Shop, plan
@@ -145,7 +145,7 @@ def test_pool_expiry_reminder_goes_to_the_payer_once(group_plans: None) -> None:
 def test_pool_top_up_adds_a_bucket_for_everyone(shop: Shop, group_plans: None) -> None:
     from esimdesk.core.audit import AuditEntry
     from esimdesk.sharedplans.pools import PoolCharge, charge_pool
-    from esimdesk.sharedplans.topups import GROUP_TOP_UP
+    from esimdesk.sharedplans.terms import GROUP_TOP_UP
     from tests.sharedplans.conftest import at
 
     fam = build_family(3)
@@ -198,7 +198,7 @@ def test_reminders_arrive_in_the_recipients_language(group_plans: None) -> None:
 
 def test_adding_seats_mid_period_grows_the_pool_at_the_larger_groups_price(
         group_plans: None) -> None:
-    from esimdesk.sharedplans.seats import GROUP_SEATS
+    from esimdesk.sharedplans.terms import GROUP_SEATS
 
     fam = build_family(2)  # 2 seats: 2 x 12.00, no discount
     more = orders.LineRequest(type=GROUP_SEATS, group=fam.group.pk, members=2)

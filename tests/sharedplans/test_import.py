@@ -13,7 +13,7 @@ from esimdesk.groups import services as groups
 from esimdesk.groups.models import Group, Membership
 from esimdesk.notifications.models import Notification
 from esimdesk.sharedplans.member_import import import_members
-from esimdesk.sharedplans.plans import GROUP_PLAN
+from esimdesk.sharedplans.terms import GROUP_PLAN
 from tests.builders import TEAM_PLAN
 from tests.conftest import run_tasks
 from tests.sharedplans.conftest import START, buy_seats, new_user

@@ -21,7 +21,7 @@ from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.sharedplans import invoicing
 from esimdesk.sharedplans.models import MonthlyInvoice
-from esimdesk.sharedplans.plans import GROUP_SEATS
+from esimdesk.sharedplans.terms import GROUP_SEATS
 from esimdesk.subscriptions.models import Period
 from tests.builders import TEAM_PLAN, plan
 from tests.conftest import Api, run_tasks

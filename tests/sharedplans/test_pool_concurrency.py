@@ -60,7 +60,7 @@ def test_concurrent_usage_from_all_members_sums_exactly(group_plans: None) -> No
 
 def test_parallel_fulfilment_of_a_renewal_refills_the_pool_once(group_plans: None) -> None:
     from esimdesk.orders import services as orders
-    from esimdesk.sharedplans.plans import GROUP_RENEWAL
+    from esimdesk.sharedplans.terms import GROUP_RENEWAL
     from esimdesk.subscriptions.models import Period
 
     family = build_family(3)

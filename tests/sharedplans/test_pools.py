@@ -14,8 +14,8 @@ from esimdesk.groups import services as groups
 from esimdesk.sandbox.models import SimulatedPlanApplication
 from esimdesk.sharedplans import members as group_members
 from esimdesk.sharedplans.models import MemberUsage
-from esimdesk.sharedplans.plans import GROUP_RENEWAL
 from esimdesk.sharedplans.pools import PoolCharge, charge_pool
+from esimdesk.sharedplans.terms import GROUP_RENEWAL
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from tests.builders import FAMILY_PLAN
 from tests.conftest import run_tasks

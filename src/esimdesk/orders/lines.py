@@ -60,6 +60,22 @@ class PricedLine:
         return kinds.kind_for(self.type).quote_label(self)
 
     @property
+    def checkout_heading(self) -> str:
+        return kinds.kind_for(self.type).checkout_heading(self)
+
+    @property
+    def checkout_note(self) -> str:
+        return kinds.kind_for(self.type).checkout_note(self)
+
+    @property
+    def makes_esim(self) -> bool:
+        return kinds.kind_for(self.type).makes_esim
+
+    @property
+    def ends_with_running_plan(self) -> bool:
+        return kinds.kind_for(self.type).ends_with_running_plan
+
+    @property
     def credit_amount(self) -> int:
         return self.credit.amount if self.credit else 0
 

@@ -162,6 +162,11 @@ class OrderLine(models.Model):
         return kinds.kind_for(self.type).label(self)
 
     @property
+    def makes_esim(self) -> bool:
+        """Fulfilling the line creates an eSIM (install links follow it)."""
+        return kinds.kind_for(self.type).makes_esim
+
+    @property
     def supplier_reference(self) -> str:
         """The reference for the current supplier: each supplier keeps its own books."""
         return self.upstream_reference if not self.supplier_index else \

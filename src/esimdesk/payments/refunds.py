@@ -28,6 +28,7 @@ from esimdesk.payments.providers.base import (
     ProviderEvent,
     RetryableProviderError,
 )
+from esimdesk.payments.refund_effects import after_refund
 
 logger = logging.getLogger(__name__)
 RETRIES = 6
@@ -105,8 +106,6 @@ def execute_refund(*, refund_id: int, attempt: int = 1) -> str:
 
 
 def succeed(*, refund: Refund, provider_refund_id: str = "") -> str:
-    from esimdesk.payments.refund_effects import after_refund
-
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
         locked = Refund.objects.select_for_update().get(pk=refund.pk)

@@ -38,7 +38,7 @@ from esimdesk.payments.schemas import OrderOut, order_out
 from esimdesk.sharedplans import group_settings, pool_queries
 from esimdesk.sharedplans import member_import as group_import
 from esimdesk.sharedplans import members as group_members
-from esimdesk.sharedplans import plans as group_orders
+from esimdesk.sharedplans import terms as group_terms
 from esimdesk.sharedplans.pools import pool_subscription
 
 router = Router(tags=["groups"], auth=customer_auth)
@@ -377,15 +377,15 @@ def quote(request: HttpRequest, group_id: ObjectId, members: Members, currency: 
     """Per-member price, the discount of the largest tier reached and the pool, in minor
     units of ``currency``: exactly what ``POST /groups/{id}/orders`` charges. With
     ``add=true``, the price of ``members`` more seats now (``POST /groups/{id}/seats``)."""
-    line = (orders.LineRequest(type=group_orders.GROUP_SEATS, group=group_id, members=members)
+    line = (orders.LineRequest(type=group_terms.GROUP_SEATS, group=group_id, members=members)
             if add else _line(group_id, plan, members))
     priced = orders.price_lines(user=me_of(request), lines=[line], currency=currency)
     return dict(priced[0].breakdown or {})
 
 
 def _line(group_id: int, plan: str | None, members: int) -> orders.LineRequest:
-    kind = (group_orders.GROUP_RENEWAL if pool_subscription(group_id) is not None
-            else group_orders.GROUP_PLAN)
+    kind = (group_terms.GROUP_RENEWAL if pool_subscription(group_id) is not None
+            else group_terms.GROUP_PLAN)
     return orders.LineRequest(type=kind, plan=plan, group=group_id, members=members)
 
 
@@ -429,7 +429,7 @@ def add_seats(request: HttpRequest, group_id: ObjectId, body: GroupSeatsIn,
     """The running pool grows by the new members' allowances at once; the price is what
     the larger group costs less what was paid (no proration). Managers only; honours
     ``Idempotency-Key``."""
-    line = orders.LineRequest(type=group_orders.GROUP_SEATS, group=group_id,
+    line = orders.LineRequest(type=group_terms.GROUP_SEATS, group=group_id,
                               members=body.members)
     return _checkout(request, f"groups.{group_id}.seats", line, body.currency, body.provider)
 
@@ -447,7 +447,7 @@ def top_up(request: HttpRequest, group_id: ObjectId, body: GroupTopUpIn,
            idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Adds the product's data, minutes or SMS to the pool's running period for everyone,
     priced once. Managers only; honours ``Idempotency-Key``."""
-    line = orders.LineRequest(type=group_orders.GROUP_TOP_UP, group=group_id,
+    line = orders.LineRequest(type=group_terms.GROUP_TOP_UP, group=group_id,
                               product=body.product)
     return _checkout(request, f"groups.{group_id}.top_up", line, body.currency, body.provider)
 

@@ -21,6 +21,7 @@ from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
 from esimdesk.sharedplans import plans as group_orders
 from esimdesk.sharedplans import seats as group_seats
+from esimdesk.sharedplans import terms as group_terms
 from esimdesk.sharedplans import topups as group_topups
 from esimdesk.sharedplans.models import GroupLine
 
@@ -64,7 +65,7 @@ class GroupKind(LineDefaults):
 
 
 class GroupPlan(GroupKind):
-    type = group_orders.GROUP_PLAN
+    type = group_terms.GROUP_PLAN
     verbose_name = gettext_lazy("Family or organisation plan")
 
     def price(self, *, user: Any, line: LineRequest, currency: str) -> PricedLine:
@@ -75,12 +76,12 @@ class GroupPlan(GroupKind):
 
 
 class GroupRenewal(GroupPlan):
-    type = group_orders.GROUP_RENEWAL
+    type = group_terms.GROUP_RENEWAL
     verbose_name = gettext_lazy("Group renewal")
 
 
 class GroupTopUp(GroupKind):
-    type = group_topups.GROUP_TOP_UP
+    type = group_terms.GROUP_TOP_UP
     verbose_name = gettext_lazy("Group top-up")
 
     def price(self, *, user: Any, line: LineRequest, currency: str) -> PricedLine:
@@ -98,7 +99,7 @@ class GroupTopUp(GroupKind):
 
 
 class GroupSeats(GroupKind):
-    type = group_seats.GROUP_SEATS
+    type = group_terms.GROUP_SEATS
     verbose_name = gettext_lazy("More members")
 
     def price(self, *, user: Any, line: LineRequest, currency: str) -> PricedLine:

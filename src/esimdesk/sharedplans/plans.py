@@ -29,43 +29,13 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import Order, OrderLine
 from esimdesk.sharedplans import invoicing
-from esimdesk.sharedplans import seats as group_seats
-from esimdesk.sharedplans import topups as group_topups
-from esimdesk.sharedplans.models import GroupLine, GroupPlanTerms
+from esimdesk.sharedplans.models import GroupLine
 from esimdesk.sharedplans.pool_tasks import apply_pool_plan_task
+from esimdesk.sharedplans.terms import GROUP_PLAN, GROUP_RENEWAL, breakdown, terms_of
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period, Subscription
 
-GROUP_PLAN = "group_plan"
-GROUP_RENEWAL = "group_renew"
-GROUP_TOP_UP = group_topups.GROUP_TOP_UP
-GROUP_SEATS = group_seats.GROUP_SEATS
 _KIND_FOR = {Group.Kind.FAMILY: Plan.Kind.FAMILY, Group.Kind.ENTERPRISE: Plan.Kind.ENTERPRISE}
-
-
-def terms_of(plan: Plan) -> GroupPlanTerms:
-    terms = GroupPlanTerms.objects.filter(plan=plan).prefetch_related("tiers").first()
-    if plan.kind == Plan.Kind.PERSONAL or terms is None:
-        raise ValidationFailed(code="not_a_group_plan", detail={"plan": plan.code})
-    return terms
-
-
-def breakdown(*, plan: Plan, terms: GroupPlanTerms, members: int,
-              currency: str) -> dict[str, Any]:
-    """What ``members`` seats cost, line by line, for the checkout preview and the API."""
-    unit = catalog.plan_price(plan, currency)
-    tiers = sorted(terms.tiers.all(), key=lambda t: t.min_members)
-    percent = max((t.percent_off for t in tiers if t.min_members <= members), default=0)
-    gross = unit.amount * members
-    discount = (gross * percent + 50) // 100  # integer half-up: no float near money
-    return {"members": members, "unit_price": unit.amount, "gross": gross,
-            "percent_off": percent, "discount": discount, "total": gross - discount,
-            "currency": unit.currency,
-            "tiers": [{"min_members": t.min_members, "percent_off": t.percent_off}
-                      for t in tiers],
-            "intra_group_voice_percent_off": terms.intra_group_voice_percent_off,
-            "pool": [{"kind": kind, "total": total * members}
-                     for kind, total in plan.allowances()]}
 
 
 def price_group_line(user: Any, line: LineRequest, currency: str) -> PricedLine:

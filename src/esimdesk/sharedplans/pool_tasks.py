@@ -10,6 +10,7 @@ from django_tasks import task
 
 from esimdesk.core import audit, clock
 from esimdesk.groups.models import Membership
+from esimdesk.orders.models import OrderLine
 from esimdesk.provisioning import registry as upstream
 from esimdesk.provisioning.retrying import call_from_task
 from esimdesk.subscriptions import allowance_policy as policy
@@ -140,9 +141,7 @@ def end_pool_plan_task(membership_id: int, attempt: int = 1) -> str:
 def pool_top_up_task(line_id: int, membership_id: int, attempt: int = 1) -> str:
     """A pool was topped up: the top-up upstream on one member's eSIM (idempotent on the
     line and the member), so a service held because the pool ran out resumes."""
-    from django.apps import apps
-
-    line = apps.get_model("orders", "OrderLine").objects.select_related("product").get(
+    line = OrderLine.objects.select_related("product").get(
         pk=line_id)
     member = _member(membership_id)
     esim, product = member.esim, line.product

@@ -47,7 +47,13 @@ from django.db.models import Q
 
 from esimdesk.core import audit, clock
 from esimdesk.groups.models import Membership
+from esimdesk.sharedplans import pool_reminders
 from esimdesk.sharedplans.models import MemberUsage
+from esimdesk.sharedplans.pool_tasks import (
+    member_depletion_task,
+    member_lift_task,
+    pool_depletion_task,
+)
 from esimdesk.subscriptions import allowance_policy as policy
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog, Subscription
 
@@ -199,9 +205,6 @@ def _after_charging(period_ids: list[int], buckets: dict[tuple[int, str], list[A
                     instant: dt.datetime) -> None:
     """Record, once each, a pool whose data ran out and members who reached their cap, and
     queue what applies it upstream; then the pool's reminders."""
-    from esimdesk.sharedplans import pool_reminders
-    from esimdesk.sharedplans.pool_tasks import pool_depletion_task
-
     for period_id in period_ids:
         data = buckets.get((period_id, "data"), [])
         total = sum(a.total for a in data)
@@ -220,8 +223,6 @@ def _after_charging(period_ids: list[int], buckets: dict[tuple[int, str], list[A
 
 def _cap_members(tallies: list[MemberUsage], pool_totals: dict[int, int],
                  instant: dt.datetime) -> None:
-    from esimdesk.sharedplans.pool_tasks import member_depletion_task
-
     members = Membership.objects.in_bulk({t.membership_id for t in tallies})
     for tally in tallies:
         member = members[tally.membership_id]
@@ -256,8 +257,6 @@ def enforce_caps(*, group_id: int, membership_ids: list[int]) -> None:
 
 def _uncap_members(tallies: list[MemberUsage], pool_total: int) -> None:
     """Members held at a cap that was raised or removed: full service again, upstream too."""
-    from esimdesk.sharedplans.pool_tasks import member_lift_task
-
     members = Membership.objects.in_bulk({t.membership_id for t in tallies})
     for tally in tallies:
         member = members[tally.membership_id]

@@ -24,15 +24,12 @@ from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
 from esimdesk.orders.topups import _pay_back
 from esimdesk.sharedplans.models import GroupLine
+from esimdesk.sharedplans.terms import GROUP_SEATS, breakdown, terms_of
 from esimdesk.subscriptions import changes
 from esimdesk.subscriptions.models import Allowance, Subscription
 
-GROUP_SEATS = "group_seats"
-
 
 def price_group_seats(user: Any, line: LineRequest, currency: str) -> PricedLine:
-    from esimdesk.sharedplans.plans import breakdown, terms_of
-
     if not line.group:
         raise ValidationFailed(_("Say which group the plan is for."), code="group_required")
     group = groups.manager_of(user=user, group_id=int(line.group)).group

@@ -26,10 +26,10 @@ from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
 from esimdesk.orders.topups import _pay_back
 from esimdesk.sharedplans.models import GroupLine, MemberUsage
+from esimdesk.sharedplans.pool_tasks import pool_top_up_task
+from esimdesk.sharedplans.terms import GROUP_TOP_UP
 from esimdesk.subscriptions import changes
 from esimdesk.subscriptions.models import Subscription
-
-GROUP_TOP_UP = "group_topup"
 
 
 def fits(product: TopUpProduct, plan_id: int) -> bool:
@@ -67,8 +67,6 @@ def fulfil_group_top_up(line: OrderLine) -> None:
     """Add the buckets to the pool's running period, once (the line is locked and marked
     fulfilled in the same transaction). If no plan runs any more, the line is paid back,
     as a personal top-up is."""
-    from esimdesk.sharedplans.pool_tasks import pool_top_up_task
-
     product = line.product
     assert product is not None
     bought = GroupLine.objects.get(line=line)

@@ -30,7 +30,7 @@ from esimdesk.portal.views.orders import after_payment_started
 from esimdesk.sharedplans import invoicing, pool_queries
 from esimdesk.sharedplans import member_import as group_import
 from esimdesk.sharedplans import members as group_members
-from esimdesk.sharedplans import plans as group_orders
+from esimdesk.sharedplans import terms as group_terms
 from esimdesk.sharedplans import topups as group_topups
 from esimdesk.sharedplans.invoice_pdf import invoice_filename, month_of, render_invoice_pdf
 from esimdesk.sharedplans.pools import pool_subscription
@@ -273,13 +273,13 @@ def group_checkout(request: HttpRequest, group_id: int) -> HttpResponse:
     product = source.get("product", "")
     add = _int(source.get("add"))
     if product:  # a top-up of the pool
-        line = orders.LineRequest(type=group_orders.GROUP_TOP_UP, group=group_id,
+        line = orders.LineRequest(type=group_terms.GROUP_TOP_UP, group=group_id,
                                   product=product)
     elif add:  # more seats in the running period
-        line = orders.LineRequest(type=group_orders.GROUP_SEATS, group=group_id, members=add)
+        line = orders.LineRequest(type=group_terms.GROUP_SEATS, group=group_id, members=add)
     else:
         line = orders.LineRequest(
-            type=group_orders.GROUP_RENEWAL if subscription else group_orders.GROUP_PLAN,
+            type=group_terms.GROUP_RENEWAL if subscription else group_terms.GROUP_PLAN,
             plan=plan, group=group_id, members=members)
     form = CheckoutForm(request.POST or None, currency=currency,
                         initial={"plan": plan, "currency": currency})

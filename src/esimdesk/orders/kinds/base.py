@@ -29,6 +29,8 @@ class LineKind(Protocol):
     verbose_name: str | Promise
     #: fulfilling the line creates an eSIM (activation steps, install links follow it)
     makes_esim: bool
+    #: what the line buys ends with the plan running now (checkout shows only that end)
+    ends_with_running_plan: bool
 
     def price(self, *, user: Any, line: LineRequest, currency: str) -> PricedLine:
         """Validate ``line`` for ``user`` and price it in ``currency`` (already checked).
@@ -63,6 +65,15 @@ class LineKind(Protocol):
         """What the priced, not yet ordered line buys, in the active language (checkout)."""
         ...
 
+    def checkout_heading(self, priced: PricedLine) -> str:
+        """The line's name in the checkout summary, in the active language."""
+        ...
+
+    def checkout_note(self, priced: PricedLine) -> str:
+        """What happens once it is paid, said to the payer at checkout (active language), or
+        an empty string."""
+        ...
+
     def take_back(self, *, line: OrderLine, actor: str, reason: str) -> None:
         """The refund effect: undo what ``line`` bought because its order was refunded in
         full (end its period, remove what is left of its buckets, revoke an eSIM never
@@ -80,6 +91,13 @@ class LineDefaults:
     """The usual answer to the optional hooks; kinds override what differs."""
 
     makes_esim = False
+    ends_with_running_plan = False
+
+    def checkout_heading(self, priced: PricedLine) -> str:
+        return str(priced.plan.name)
+
+    def checkout_note(self, priced: PricedLine) -> str:
+        return ""
 
     def check_order(self, *, priced: Sequence[PricedLine], index: int) -> None:
         return None

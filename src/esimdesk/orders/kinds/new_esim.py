@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from esimdesk import config
@@ -42,6 +43,10 @@ class NewEsim(PersonalLine):
     def describe(self, *, plan: Plan, esim: Esim | None, product: TopUpProduct | None,
                  when: str) -> str:
         return new_esim_text(plan)
+
+    def checkout_note(self, priced: PricedLine) -> str:
+        return _("Your eSIM is ready to install within seconds of payment. Check that your "
+                 "phone supports eSIM and is not carrier-locked.")
 
     def fulfil(self, line: OrderLine) -> None:
         supplier, profile = new_profile(line)

@@ -14,6 +14,7 @@ from esimdesk.core.errors import ValidationFailed
 from esimdesk.esims.models import Esim
 from esimdesk.orders import plan_change
 from esimdesk.orders.kinds.personal import PersonalLine
+from esimdesk.orders.kinds.renewal import renewal_note
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
 
@@ -45,6 +46,15 @@ class PlanChange(PersonalLine):
                 "esim": name, "plan": plan.name}
         return _("Plan change of %(esim)s, when the current plan ends: %(plan)s") % {
             "esim": name, "plan": plan.name}
+
+    def checkout_heading(self, priced: PricedLine) -> str:
+        return self.quote_label(priced)
+
+    def checkout_note(self, priced: PricedLine) -> str:
+        if priced.when == OrderLine.When.NOW:
+            return _("Your current plan ends the moment the change is made and the new plan "
+                     "starts at once, with no reinstall. Plans already queued follow it.")
+        return renewal_note()
 
     def fulfil(self, line: OrderLine) -> None:
         plan_change.fulfil_plan_change(line)

@@ -38,6 +38,9 @@ class Renewal(PersonalLine):
                            code="esim_not_renewable")
         return PricedLine(line.type, plan, esim, price)
 
+    def checkout_note(self, priced: PricedLine) -> str:
+        return renewal_note()
+
     def describe(self, *, plan: Plan, esim: Esim | None, product: TopUpProduct | None,
                  when: str) -> str:
         if esim is None:
@@ -64,3 +67,8 @@ class Renewal(PersonalLine):
 
 
 KIND = Renewal()
+
+
+def renewal_note() -> str:
+    """A plan queued after the running one, as checkout words it."""
+    return _("The new plan starts the moment the current one ends — no gap, no reinstall.")

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from esimdesk.catalog.models import Plan, TopUpProduct
 from esimdesk.esims.models import Esim
@@ -42,6 +42,22 @@ class TopUp(PersonalLine):
             return new_esim_text(plan)
         return _("Top-up of %(esim)s: %(product)s") % {
             "esim": esim.display_name if esim is not None else "", "product": product.name}
+
+    ends_with_running_plan = True
+
+    def checkout_heading(self, priced: PricedLine) -> str:
+        return self.quote_label(priced)
+
+    def checkout_note(self, priced: PricedLine) -> str:
+        days = priced.product.extends_validity_days if priced.product is not None else 0
+        if days:
+            return ngettext(
+                "It is added to the plan running now, which lasts %(days)s day longer; plans "
+                "queued after it move with it.",
+                "It is added to the plan running now, which lasts %(days)s days longer; plans "
+                "queued after it move with it.", days) % {"days": days}
+        return _("It is added to the plan running now and expires with it. The plan’s end "
+                 "does not change.")
 
     def fulfil(self, line: OrderLine) -> None:
         topups.fulfil_top_up(line)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from esimdesk.config import Option
 from esimdesk.core.money import Money
+from esimdesk.orders.models import PROVIDER_LABELS
 
 Device = Literal["desktop", "mobile"]
 
@@ -219,10 +220,8 @@ class PaymentProvider(ABC):
 
     @property
     def display_name(self) -> str:
-        """The name payers see, in the active language (``registry.LABELS``)."""
-        from esimdesk.payments.registry import LABELS
-
-        return str(LABELS.get(self.name, self.name))
+        """The name payers see, in the active language (``registry.register`` records it)."""
+        return str(PROVIDER_LABELS.get(self.name, self.name))
 
     def supports(self, currency: str) -> bool:
         return currency in self.currencies

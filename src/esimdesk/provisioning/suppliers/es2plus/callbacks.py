@@ -24,13 +24,16 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
-from esimdesk.core.errors import IllegalTransition, ValidationFailed
+from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import normalize_eid, normalize_iccid
-from esimdesk.esims import services as esims
-from esimdesk.esims.models import Esim
+from esimdesk.provisioning import receivers
 from esimdesk.provisioning.hooks import Accepted, Answer, refusal
 from esimdesk.provisioning.models import Es2ProgressNotification
-from esimdesk.provisioning.suppliers.base import UpstreamProvider
+from esimdesk.provisioning.suppliers.base import (
+    ProfileStatus,
+    ProfileStatusEvent,
+    UpstreamProvider,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -147,9 +150,10 @@ def parse(body: bytes) -> dict[str, Any]:
 
 def record(fields: dict[str, Any]) -> Es2ProgressNotification:
     """Store the notification and apply what it means to the eSIM."""
-    esim = Esim.objects.filter(iccid=fields["iccid"]).first()
+    profiles = receivers.profiles()
+    esim_id = profiles.esim_id(fields["iccid"])
     success = fields["status"] in _SUCCESS
-    if esim is None:
+    if esim_id is None:
         outcome = "unknown_iccid"
         # Kept for staff to match later, without what only a known profile needs.
         fields = {**fields, "result_data": "", "status_code_data": {}}
@@ -157,22 +161,22 @@ def record(fields: dict[str, Any]) -> Es2ProgressNotification:
                        fields["point_id"])
     elif not success:
         outcome = "failure"
-        logger.warning("ES2+ download of %s failed at point %s: %s", esim.iccid,
+        logger.warning("ES2+ download of %s failed at point %s: %s", fields["iccid"],
                        fields["point_id"], fields["status_code_data"])
     elif fields["point_id"] == POINT_INSTALLATION:
-        outcome = "installed"
-        if esim.status == Esim.Status.READY:
-            try:
-                esims.transition(esim=esim, to=Esim.Status.INSTALLED, actor_type="system",
-                                 actor="es2plus", reason="ES2+ installation notification")
-            except IllegalTransition:  # moved on meanwhile (in use, revoked): keep it
-                outcome = "recorded"
+        # ES2+ notifications carry no event id: each one is recorded and applied once here.
+        moved = profiles.apply_status(provider="es2plus", event=ProfileStatusEvent(
+            event_id=fields["function_call_identifier"], iccid=fields["iccid"],
+            status=ProfileStatus.INSTALLED, occurred_at=fields["occurred_at"],
+            detail="ES2+ installation notification"))
+        # already past ``ready`` still counts as installed; moved on meanwhile does not
+        outcome = "installed" if moved in ("installed", "unchanged") else "recorded"
     else:
         # Eligibility check, BPP download and ids we do not know: information only.
         outcome = "recorded"
-    if esim is not None and fields["eid"] and not esim.eid:
-        Esim.objects.filter(pk=esim.pk, eid="").update(eid=fields["eid"])
-    return Es2ProgressNotification.objects.create(esim=esim, outcome=outcome, **fields)
+    if esim_id is not None and fields["eid"]:
+        profiles.note_eid(iccid=fields["iccid"], eid=fields["eid"])
+    return Es2ProgressNotification.objects.create(esim_id=esim_id, outcome=outcome, **fields)
 
 
 def handle_download_progress_info(adapter: UpstreamProvider, body: bytes) -> Answer | Accepted:

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import logging
 
-from esimdesk.esims.models import Esim
-from esimdesk.provisioning import upstream_events
+from esimdesk.provisioning import receivers, upstream_events
 from esimdesk.provisioning.hooks import Accepted, Answer, refusal
 from esimdesk.provisioning.suppliers.base import (
     InvalidCallback,
@@ -45,11 +44,11 @@ def esimgo_callback(adapter: UpstreamProvider, body: bytes) -> Answer | Accepted
         logger.warning("eSIM Go callback refused: %s (%s)", error.code, error)
         return refusal(error.code, 400)
     # One event per eSIM Go callback.
-    if not events or not Esim.objects.filter(iccid=events[0].iccid).exists():
+    profiles = receivers.profiles()
+    if not events or profiles.esim_id(events[0].iccid) is None:
         return Accepted({"ignored": True})
     applied = upstream_events.apply(provider=SOURCE, events=events)
     if isinstance(events[0], ProfileStatusEvent):
-        status = Esim.objects.filter(iccid=events[0].iccid).values_list("status", flat=True)
-        return Accepted({"status": status.first()})
+        return Accepted({"status": profiles.status_of(events[0].iccid)})
     return Accepted({"accepted": applied.accepted, "duplicates": applied.duplicates,
                      "rejected": [{"index": i, "code": code} for i, code in applied.rejected]})
