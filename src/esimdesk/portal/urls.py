@@ -30,6 +30,7 @@ urlpatterns = [
     path("esims/<str:iccid>/top-up/", changes.esim_top_up, name="esim_top_up"),
     path("esims/<str:iccid>/change-plan/", changes.esim_change_plan, name="esim_change_plan"),
     path("esims/<str:iccid>/auto-renew/", esims.esim_auto_renew, name="esim_auto_renew"),
+    path("esims/<str:iccid>/start/", esims.esim_start, name="esim_start"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/<str:number>/", orders.order_detail, name="order"),
     path("orders/<str:number>/pay/", orders.pay_again, name="pay_again"),
