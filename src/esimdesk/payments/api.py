@@ -170,13 +170,16 @@ def pay_again(request: HttpRequest, number: OrderNumber, body: PayAgainIn,
 def complete_sandbox(request: HttpRequest, payment_id: PublicId, body: SandboxCompleteIn,
                      idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Approve or decline a sandbox payment, as its hosted page would. Only when the sandbox
-    provider is enabled. Completing the same payment again changes nothing."""
+    provider is enabled. Completing the same payment again changes nothing. An approval keeps
+    the card (listed under ``GET /payments/saved-methods``) when the order was placed with
+    ``save_method``, unless ``save_card`` says otherwise."""
     user = request.auth  # type: ignore[attr-defined]
 
     def produce() -> tuple[int, Any]:
         payment = services.complete_sandbox_payment(user=user, payment_id=payment_id,
                                                     outcome=body.outcome,
-                                                    decline_code=body.decline_code)
+                                                    decline_code=body.decline_code,
+                                                    card=body.card, save_card=body.save_card)
         return 200, payment_out(payment)
 
     return _idempotent(request, f"sandbox.{payment_id}", produce)

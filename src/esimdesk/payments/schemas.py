@@ -64,6 +64,13 @@ class RefundOut(Schema):
 class SandboxCompleteIn(BodyIn):
     outcome: Literal["approve", "decline"]
     decline_code: Literal["card_declined", "insufficient_funds", "expired_card"] = "card_declined"
+    card: Literal["4242", "0341", "3155"] = Field(
+        "4242", description="the test card: 4242 always pays; 0341 pays now and declines "
+                            "later off-session charges; 3155 pays now and later off-session "
+                            "charges need the payer (authentication_required)")
+    save_card: bool | None = Field(
+        None, description="keep the card for off-session charges (auto-renew, one-tap); "
+                          "default: kept when the order was placed with save_method")
 
 
 class NextActionOut(Schema):
