@@ -17,7 +17,6 @@ from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.payments.models import Payment, SavedMethod
 from esimdesk.payments.providers.base import RetryableProviderError
-from esimdesk.payments.providers.stripe import StripeProvider
 from esimdesk.sandbox.models import SandboxRecord
 from esimdesk.sandbox.payment import SandboxProvider
 from esimdesk.subscriptions.models import Period
