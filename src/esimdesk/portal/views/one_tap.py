@@ -115,6 +115,7 @@ def one_tap(request: HttpRequest, iccid: str, kind: str) -> HttpResponse:
         "starts_at": window[0], "ends_at": window[1],
         "heading": _("Top up") if kind == "top_up" else _("Renew"),
         "item_label": _("Top-up") if kind == "top_up" else _("Plan"),
+        "item_name": priced.product.name if priced.product is not None else priced.plan.name,
         "choose_text": _("Choose another top-up") if kind == "top_up"
         else _("Choose another plan"),
         "choose_url": _choice_page(kind, esim.iccid),
