@@ -44,6 +44,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "cards": [(esim, services[esim.pk], forecast_text(forecasts[esim.pk]))
                   for esim in items],
         "now": clock.now(),
+        # a saved method that pays in one tap: Renew and Top up open the confirmation page
+        "one_tap": saved_methods.one_tap_method(request.user, current_currency(request)),
     })
 
 
@@ -59,6 +61,7 @@ def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
         "renewal": renewal,
         "saved_methods": list(saved_methods.methods_of(request.user)),
         "can_auto_renew": saved_methods.can_auto_renew(request.user),
+        "one_tap": saved_methods.one_tap_method(request.user, current_currency(request)),
         "install": install_data(esim),
         "qr": qr_svg(esim),
         "label_form": LabelForm(initial={"label": esim.label}),
