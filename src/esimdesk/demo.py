@@ -20,6 +20,7 @@ from esimdesk.orders.services import LineRequest
 from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.sharedplans.demo import load_group_plans
+from esimdesk.subscriptions import validity
 from esimdesk.subscriptions.models import Allowance
 from esimdesk.support.demo import load_canned_replies
 
@@ -63,6 +64,7 @@ def load_demo() -> list[str]:
             payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                               outcome="approve", save_card=True)
             orders.fulfil_order(order_id=payment.order_id)
+            _started_on_arrival(payment.order_id)
         _seed_usage(payment.order_id, used)
         _mark_in_use(payment.order_id)
         lines.append(f"traveller: {email} / {password} ({plan_code}, ends in {left.days} days)")
@@ -74,6 +76,14 @@ def _verified_email(user: User) -> None:
 
     EmailAddress.objects.get_or_create(user=user, email=user.email,
                                        defaults={"verified": True, "primary": True})
+
+
+def _started_on_arrival(order_id: int) -> None:
+    """The demo travellers bought on arrival: their plan started at once (first use)."""
+    line = Order.objects.get(pk=order_id).lines.get()
+    assert line.period is not None
+    validity.start(subscription_id=line.period.subscription_id, at=clock.now(),
+                   actor_type="system", actor="demo", reason="demo data: first use")
 
 
 def _mark_in_use(order_id: int) -> None:

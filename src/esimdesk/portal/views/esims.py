@@ -148,6 +148,6 @@ def esim_start(request: HttpRequest, iccid: str) -> HttpResponse:
     except DomainError as error:
         flash_error(request, error)
     else:
-        messages.success(request, _("Your plan has started. It is valid until %(end)s.")
+        messages.success(request, _("Your plan has started and is valid until %(end)s")
                          % {"end": date_format(localtime(period.ends_at), "DATETIME_FORMAT")})
     return redirect("portal:esim", iccid=esim.iccid)
