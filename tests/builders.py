@@ -29,6 +29,7 @@ from esimdesk.catalog.models import (
     Plan,
     Price,
     Region,
+    SupplierBundle,
     TopUpPrice,
     TopUpProduct,
 )
@@ -156,6 +157,25 @@ def plan(*, unit: str = "day", count: int = 1, countries: Sequence[str] = ("JP",
     ``Plan`` (``code``, ``sms_count``, ``depletion``, ``kind`` ...) may be given too."""
     return PlanFactory(validity_unit=unit, validity_count=count, countries=list(countries),
                        **fields)
+
+
+def regional_plan(region: str = "europe", *, countries: Sequence[str] = ("FR", "DE", "IT"),
+                  unit: str = "month", **fields: Any) -> Plan:
+    """A plan for a whole region (``"global"``: everywhere it lists), covering ``countries``:
+    ``regional_plan("asia", countries=("JP", "TH"), usd=2999, data_gb=20)``."""
+    coverage = Plan.Coverage.GLOBAL if region == "global" else Plan.Coverage.REGION
+    return plan(unit=unit, countries=countries, coverage=coverage,
+                region=RegionFactory(code=region), **fields)
+
+
+def bundle(of: Plan, supplier: str = "simulator", *, code: str | None = None,
+           cost: int = 100, currency: str = "USD", priority: int = 1,
+           **fields: Any) -> SupplierBundle:
+    """The supplier's bundle ``of`` a plan, costing ``cost`` minor units of ``currency``
+    per period (the code is made up from the plan's unless given)."""
+    return SupplierBundle.objects.create(
+        plan=of, supplier=supplier, code=code or f"{supplier.upper()}-{of.code.upper()}",
+        cost=cost, cost_currency=currency, priority=priority, **fields)
 
 
 def top_up(*, usd: int, data_gb: int = 0, voice_min: int = 0, sms: int = 0,
