@@ -16,6 +16,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import factory
@@ -26,6 +27,7 @@ from esimdesk.catalog.demo import RATE_HUNDREDTHS, converted
 from esimdesk.catalog.models import (
     GB,
     Country,
+    ExchangeRate,
     Plan,
     Price,
     Region,
@@ -176,6 +178,15 @@ def bundle(of: Plan, supplier: str = "simulator", *, code: str | None = None,
     return SupplierBundle.objects.create(
         plan=of, supplier=supplier, code=code or f"{supplier.upper()}-{of.code.upper()}",
         cost=cost, cost_currency=currency, priority=priority, **fields)
+
+
+def exchange_rates(*pairs: tuple[str, str, str]) -> list[ExchangeRate]:
+    """Rates as staff set them for the margins page (never used for prices):
+    ``exchange_rates(("USD", "CNY", "7.2"), ("JPY", "USD", "0.00667"))``."""
+    return [ExchangeRate.objects.create(from_currency=source, to_currency=target,
+                                        rate=Decimal(rate), set_at=clock.now(),
+                                        set_by="tests")
+            for source, target, rate in pairs]
 
 
 def top_up(*, usd: int, data_gb: int = 0, voice_min: int = 0, sms: int = 0,
