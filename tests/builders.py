@@ -133,6 +133,10 @@ class PlanFactory(DjangoModelFactory[Plan]):
     voice_seconds = factory.LazyAttribute(lambda p: p.voice_min * 60)
     sms_count = 0
     depletion = Plan.Depletion.THROTTLE
+    # Periods start at purchase unless a test is about validity that starts at first use
+    # (``validity_starts=Plan.ValidityStarts.FIRST_USE``): most tests are about periods
+    # that run.
+    validity_starts = Plan.ValidityStarts.PURCHASE
     name_en = factory.LazyAttribute(lambda p: f"Test {p.code}")
     name_zh_hans = factory.LazyAttribute(lambda p: f"测试 {p.code}")
     description_en = "A plan made by a test."

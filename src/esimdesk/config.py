@@ -139,6 +139,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_STRIPE_API_BASE", "https://api.stripe.com", "Stripe API base URL."),
     Option("ESIMDESK_STRIPE_CURRENCIES", "USD,EUR,HKD,CNY,GBP,JPY,SGD,KRW",
            "Currencies accepted by card."),
+    Option("ESIMDESK_STRIPE_WALLETS", "0", "1 offers Apple Pay and Google Pay on Stripe "
+           "Checkout: the page shows what the payment method configuration below (or the "
+           "account's default one) turns on, instead of cards only (docs/providers/stripe.md)."),
+    Option("ESIMDESK_STRIPE_PAYMENT_METHOD_CONFIGURATION", "", "With wallets on: the Stripe "
+           "payment method configuration (pmc_…) in which Cards, Apple Pay and Google Pay are "
+           "turned on; empty = the account's default configuration."),
     Option("ESIMDESK_PAYPAL_CLIENT_ID", "", "PayPal REST app client id."),
     Option("ESIMDESK_PAYPAL_CLIENT_SECRET", "", "PayPal REST app secret.", secret=True),
     Option("ESIMDESK_PAYPAL_WEBHOOK_ID", "", "PayPal webhook id (for signature verification)."),

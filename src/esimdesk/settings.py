@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "esimdesk.accounts.middleware.KeepNextMiddleware",
     "esimdesk.accounts.middleware.StaffSecondFactorMiddleware",
 ]
 

@@ -49,8 +49,11 @@ def _contexts() -> dict[str, dict[str, Any]]:
     renewal = {"esim": esim, "order": order, "pay_url": url}
     pool = {"group": group, "plan": plan, "period": period, "allowance": allowance,
             "auto_renew": False, "group_url": url, "level": "3d"}
+    pending = {"esim": esim, "plan": SimpleNamespace(name=NAME, validity_label=NAME),
+               "period": SimpleNamespace(activate_by=AT), "esim_url": url}
     return {
         "activation_delayed": {"order": order, "order_url": url, "support_email": "s@x.example"},
+        "activation_reminder": pending,
         "esim_reissued": {"old_iccid": esim.iccid, "esim_url": url},
         "expiry_reminder": reminder,
         "group_added": {"group": group, "group_url": url},
@@ -87,8 +90,8 @@ def test_every_message_template_has_a_hostile_context() -> None:
 
 
 # Subjects that name the customer's group, plan, eSIM or inviter.
-NAMED_SUBJECTS = {"expiry_reminder", "group_added", "group_invitation", "low_data_reminder",
-                  "member_near_cap", "pool_expiry_reminder", "pool_low_data",
+NAMED_SUBJECTS = {"activation_reminder", "expiry_reminder", "group_added", "group_invitation",
+                  "low_data_reminder", "member_near_cap", "pool_expiry_reminder", "pool_low_data",
                   "renewal_declined", "renewal_failed", "renewal_pay_link"}
 
 

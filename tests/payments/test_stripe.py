@@ -22,7 +22,7 @@ from esimdesk.payments.providers.base import (
     SignatureError,
     StartRequest,
 )
-from esimdesk.payments.providers.stripe import StripeProvider
+from esimdesk.payments.providers.stripe import StripeProvider, card_label
 from tests.payments.fakes.stripe import FakeStripe, stripe_fake  # noqa: F401
 
 PAYMENT_ID = "pay_7Hq2"
@@ -608,3 +608,39 @@ def test_reusing_a_payment_id_for_other_parameters_is_final(provider: StripeProv
     with pytest.raises(FinalProviderError) as raised:
         provider.start(start_request(amount=Money(999, "USD")))
     assert raised.value.code == "idempotency_error"
+
+
+# --- wallets (Apple Pay, Google Pay) ---------------------------------------------------------
+
+def test_cards_only_unless_the_operator_turns_wallets_on(provider: StripeProvider,
+                                                         fake: FakeStripe) -> None:
+    provider.start(start_request())
+    [params] = [r.params for r in fake.requests_to("POST", "/v1/checkout/sessions")]
+    assert params["payment_method_types"] == ["card"]
+    assert "payment_method_configuration" not in params
+
+
+@pytest.mark.parametrize("configuration", ["pmc_1Wallets", ""])
+def test_wallets_leave_the_methods_to_a_payment_method_configuration(
+        fake: FakeStripe, monkeypatch: pytest.MonkeyPatch, configuration: str) -> None:
+    monkeypatch.setenv("ESIMDESK_STRIPE_WALLETS", "1")
+    monkeypatch.setenv("ESIMDESK_STRIPE_PAYMENT_METHOD_CONFIGURATION", configuration)
+    started = StripeProvider(timeout=0.5).start(start_request(save_method=True))
+    [params] = [r.params for r in fake.requests_to("POST", "/v1/checkout/sessions")]
+    assert "payment_method_types" not in params  # Stripe refuses it with a configuration
+    assert params.get("payment_method_configuration", "") == configuration
+    session = fake.objects[started.provider_reference]
+    assert session["payment_method_configuration_details"]["id"] == (configuration
+                                                                     or "pmc_default")
+    # A wallet's card is kept for later off-session charges like any card.
+    assert params["payment_intent_data"]["setup_future_usage"] == "off_session"
+
+
+def test_a_card_paid_through_a_wallet_says_so() -> None:
+    assert card_label({"card": {"brand": "visa", "last4": "4242",
+                                "wallet": {"type": "apple_pay"}}}) == "Visa •••• 4242 (Apple Pay)"
+    assert card_label({"card": {"brand": "mastercard", "last4": "4444",
+                                "wallet": {"type": "google_pay"}}}) == (
+        "Mastercard •••• 4444 (Google Pay)")
+    assert card_label({"card": {"brand": "visa", "last4": "4242", "wallet": None}}) == (
+        "Visa •••• 4242")

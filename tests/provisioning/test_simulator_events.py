@@ -192,7 +192,7 @@ def test_automatic_progress_is_off_by_default() -> None:
         task_path__endswith="simulator_progress_task").exists()
 
 
-def test_automatic_progress_walks_a_new_profile_to_enabled(
+def test_automatic_progress_walks_a_new_profile_to_its_first_use(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESIMDESK_SIMULATOR_AUTO_PROGRESS", "30")
     clock.set_now(dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC))
@@ -205,8 +205,12 @@ def test_automatic_progress_walks_a_new_profile_to_enabled(
     assert simulator_events.progress(profile_id=profile.pk, expected="released") == "skipped"
     assert simulator_events.progress(profile_id=profile.pk, expected="downloaded") == "installed"
     assert simulator_events.progress(profile_id=profile.pk, expected="installed") == "enabled"
+    assert simulator_events.progress(profile_id=profile.pk, expected="enabled") == "first_use"
+    assert simulator_events.progress(profile_id=profile.pk, expected="enabled") == "skipped"
     assert [s.args_kwargs["args"][1] for s in steps.order_by("enqueued_at")] == [
-        "released", "downloaded", "installed"]  # and nothing after enabled
+        "released", "downloaded", "installed", "enabled"]  # and nothing after first use
+    profile.refresh_from_db()
+    assert profile.state == "enabled" and profile.first_used_at is not None
     run_tasks()  # the deliveries (the progress steps are due only in 30 s)
     assert status_of(esim) == "in_use"
     assert set(SimulatedProfileEvent.objects.values_list("origin", flat=True)) == {"auto"}

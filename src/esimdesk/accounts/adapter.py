@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from esimdesk.accounts import signin_policy
+from esimdesk.accounts import next_url, signin_policy
 from esimdesk.accounts.models import User
 from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core.errors import ValidationFailed
@@ -59,6 +59,34 @@ class EmailVerificationStage(stages.EmailVerificationStage):
 class AccountAdapter(DefaultAccountAdapter):
     def get_client_ip(self, request: Any) -> str:
         return client_ip(request) or "0.0.0.0"  # noqa: S104 (an address, not a bind)
+
+    # Where the visitor was going (``next_url``): every way of signing in ends there. ------
+
+    def post_login(self, request: Any, user: Any, *, redirect_url: str | None = None,
+                   **kwargs: Any) -> Any:
+        """After any sign-in (password, code, second factor, confirmed sign-up, new
+        password), the page the visitor was going to, unless the step named its own."""
+        kept = next_url.take(request)
+        return super().post_login(request, user, redirect_url=redirect_url or kept or None,
+                                  **kwargs)
+
+    def get_email_verification_redirect_url(self, email_address: Any) -> str:
+        """A confirmation link opened where nobody is signed in (another browser, the mail
+        app's) asks to sign in, then goes where the visitor was going."""
+        target = next_url.kept(self.request)
+        if target and not self.request.user.is_authenticated:
+            return next_url.login_url(target)
+        if target:
+            return next_url.take(self.request)
+        return str(super().get_email_verification_redirect_url(email_address))
+
+    def get_email_confirmation_url(self, request: Any, emailconfirmation: Any) -> str:
+        """The link carries where the visitor was going, so following it in another browser
+        ends at the same place (``ConfirmEmailView`` follows a safe ``next``)."""
+        url = str(super().get_email_confirmation_url(request, emailconfirmation))
+        target = (next_url.current(request)
+                  if request is not None and hasattr(request, "session") else "")
+        return next_url.with_next(url, target)
 
     def get_login_stages(self) -> list[str]:
         return [f"{__name__}.EmailVerificationStage"

@@ -1,5 +1,5 @@
 """Per-request account handling: the signed-in user's language and time zone; the staff
-console's second factor."""
+console's second factor; where a visitor signing in was going (``next_url``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from esimdesk.accounts import next_url
 from esimdesk.accounts.second_factor import staff_needs_second_factor
 
 
@@ -29,6 +30,27 @@ class UserPreferencesMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class KeepNextMiddleware:
+    """A visitor on a sign-in page (sign-in, sign-up, codes, confirmation, reset) that names a
+    ``next`` on this site has it kept in the session, so the steps after it end there too."""
+
+    PATHS = ("/accounts/", "/account/reset/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: object, args: object,
+                     kwargs: object) -> None:
+        # In process_view, after the input boundary has read and checked the body.
+        if request.path.startswith(self.PATHS) and not request.user.is_authenticated:
+            target = next_url.from_request(request)
+            if target:
+                next_url.keep(request, target)
 
 
 class StaffSecondFactorMiddleware:

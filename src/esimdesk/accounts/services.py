@@ -1,13 +1,15 @@
-"""Account writes: preferences, password reset by SMS code, integration API keys."""
+"""Account writes: preferences, password reset by SMS code, integration API keys, the
+account a guest checkout makes and its first password."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -61,6 +63,58 @@ def request_sms_password_reset(*, phone: str, address: str) -> None:
             text = _("esimdesk password reset code: %(code)s (valid 10 minutes). "
                      "If you did not ask for it, ignore this message.") % {"code": code}
         notifications.send_sms(to=number, body=text, kind="password_reset_code", user=user)
+
+
+def account_for_guest(*, email: str, language: str) -> User:
+    """The account a guest checkout places its order on: the one this e-mail address
+    belongs to, or a new one (no password, address not yet confirmed). The caller answers
+    alike in both cases; the receipt goes only to this address (docs/accounts.md)."""
+    address = email.strip().lower()  # as allauth stores addresses
+    existing = _owner_of(address)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(address, None, language=language)
+            EmailAddress.objects.create(user=user, email=address, primary=True,
+                                        verified=False)
+            audit.record(action="account.created_at_guest_checkout", obj=user,
+                         actor_type="customer", actor=f"{user.pk}:{user}")
+            return user
+    except IntegrityError:  # the same address, at the same moment, in another request
+        owner = _owner_of(address)
+        if owner is None:
+            raise
+        return owner
+
+
+def _owner_of(address: str) -> User | None:
+    known = (EmailAddress.objects.filter(email__iexact=address).select_related("user")
+             .order_by("-verified", "pk").first())
+    if known is not None:
+        return known.user  # type: ignore[no-any-return]
+    return User.objects.filter(email__iexact=address).first()
+
+
+def set_first_password(*, user: User, password: str) -> User:
+    """A guest's first password, from the link in their receipt: the link came by e-mail, so
+    the address is confirmed too."""
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationFailed(" ".join(error.messages), code="weak_password") from error
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.has_usable_password():
+            raise Conflict(_("A password has already been set for this account."),
+                           code="password_already_set")
+        locked.set_password(password)
+        locked.save(update_fields=["password"])
+        EmailAddress.objects.filter(user=locked, email__iexact=locked.email).update(
+            verified=True)
+        audit.record(action="account.first_password", obj=locked, actor_type="customer",
+                     actor=f"{locked.pk}:{locked}")
+    return locked
 
 
 def reset_password_with_sms_code(*, phone: str, code: str, new_password: str,

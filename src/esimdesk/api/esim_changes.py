@@ -56,8 +56,10 @@ class TopUpOut(Schema):
     allowances: list[QuantityOut] = Field(..., description="what it adds")
     extends_validity_days: int = Field(..., description="days added to the period's end")
     price: MoneyOut
-    ends_at: str = Field(..., description="when what it adds expires: the end of the period "
-                                          "running now, after any extension")
+    ends_at: str | None = Field(..., description="when what it adds expires: the end of the "
+                                                 "period running now, after any extension; "
+                                                 "null when the plan waits for first use "
+                                                 "(the top-up waits with it)")
 
 
 @router.get("/esims/{iccid}/top-ups", response={200: list[TopUpOut], 404: ErrorOut,
@@ -74,7 +76,7 @@ def list_top_ups(request: HttpRequest, iccid: IccidPath,
     user = request.auth  # type: ignore[attr-defined]
     code = check_currency(currency or user.preferred_currency)
     esim = esims.get_for_owner(user=user, iccid=iccid)
-    period = changes.running_period(subscription_of(esim))
+    period = changes.topped_up_period(subscription_of(esim))
     if period is None:
         raise no_active_plan()
     items = []
@@ -83,14 +85,13 @@ def list_top_ups(request: HttpRequest, iccid: IccidPath,
             continue
         [priced] = orders.price_lines(user=user, currency=code, lines=[
             LineRequest(type="top_up", iccid=esim.iccid, product=product.code)])
-        assert priced.ends_at is not None
         items.append({
             "code": product.code, "name": product.name, "description": product.description,
             "allowances": [{"kind": k, "total": t, "unit": UNITS[k]}
                            for k, t in product.allowances()],
             "extends_validity_days": product.extends_validity_days,
             "price": money_out(priced.price),
-            "ends_at": priced.ends_at.isoformat(),
+            "ends_at": priced.ends_at.isoformat() if priced.ends_at else None,
         })
     return items
 
@@ -114,8 +115,9 @@ class PlanChangePreviewOut(Schema):
     charge: MoneyOut = Field(..., description="to pay now: max(0, price - credit)")
     refund: MoneyOut = Field(..., description="paid back to the original payment: "
                                               "max(0, credit - price)")
-    starts_at: str
-    ends_at: str
+    starts_at: str | None = Field(..., description="null when the new plan is queued behind "
+                                                   "one that waits for first use")
+    ends_at: str | None
     replaces: ReplacedOut | None = Field(..., description="when=now: the period that ends now")
     policy: str | None = Field(..., description="time | data | min (when=now)")
     priced_at: str | None = Field(..., description="the instant the credit is computed for; "
@@ -143,9 +145,9 @@ def preview_out(priced: PricedLine) -> dict[str, Any]:
     zero = Money.zero(currency)
     quote = priced.quote or {}
     period = priced.period
-    assert priced.esim is not None and priced.starts_at and priced.ends_at
+    assert priced.esim is not None
     replaces = None
-    if period is not None:
+    if period is not None and period.starts_at and period.ends_at:
         replaces = {"sequence": period.sequence, "plan": period.plan.code,
                     "starts_at": period.starts_at.isoformat(),
                     "ends_at": period.ends_at.isoformat(),
@@ -156,7 +158,8 @@ def preview_out(priced: PricedLine) -> dict[str, Any]:
         "when": priced.when, "price": money_out(priced.list_price or priced.price),
         "credit": money_out(priced.credit or zero), "charge": money_out(priced.price),
         "refund": money_out(priced.refund or zero),
-        "starts_at": priced.starts_at.isoformat(), "ends_at": priced.ends_at.isoformat(),
+        "starts_at": priced.starts_at.isoformat() if priced.starts_at else None,
+        "ends_at": priced.ends_at.isoformat() if priced.ends_at else None,
         "replaces": replaces, "policy": quote.get("policy"),
         "priced_at": quote.get("priced_at"),
     }

@@ -2,6 +2,7 @@
 (subscriptions), so this router sits in the api layer above both."""
 
 
+import datetime as dt
 from typing import Annotated, Any
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.urls import reverse
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
+from esimdesk.core import clock
 from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import BodyIn, ErrorOut, IccidPath, Pagination, refused_as
 from esimdesk.core.errors import NotFound, ValidationFailed
@@ -21,6 +23,7 @@ from esimdesk.esims.services import MAX_LABEL
 from esimdesk.payments import autorenew, saved_methods
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.subscriptions import services as subscriptions
+from esimdesk.subscriptions import validity
 from esimdesk.subscriptions.queries import (
     EsimService,
     PeriodView,
@@ -43,8 +46,15 @@ class PeriodOut(Schema):
     sequence: int
     plan: str
     plan_name: str
-    starts_at: str
-    ends_at: str
+    state: str = Field(..., description="pending (waiting for first use: no start or end "
+                                        "yet) | active (running now) | scheduled (queued)")
+    starts_at: str | None = Field(..., description="null while the plan waits for first "
+                                                   "use, and for a plan queued behind it")
+    ends_at: str | None = Field(..., description="null until the period starts")
+    activate_by: str | None = Field(..., description="pending: when it starts by itself if "
+                                                     "the eSIM has not been used by then")
+    validity: str = Field(..., description="how long the period runs once started (ISO "
+                                           "8601 duration, e.g. P30D, P1M)")
     allowances: list[AllowanceOut]
 
 
@@ -73,9 +83,12 @@ class EsimOut(Schema):
     status_label: str
     activation_code: str
     install: InstallOut
-    service: str = Field(..., description="active | scheduled | expired | none")
-    valid_until: str | None
-    current_period: PeriodOut | None
+    service: str = Field(..., description="active | pending (the plan starts at first "
+                                          "use) | scheduled | expired | none")
+    valid_until: str | None = Field(..., description="end of the last period with an end; "
+                                                     "null while the plan waits for first use")
+    current_period: PeriodOut | None = Field(..., description="the running period, or the "
+                                                              "one waiting for first use")
     queued_periods: list[PeriodOut]
     auto_renew: bool
     auto_renew_by: str = Field(..., description="'saved_method' (charged automatically) or "
@@ -90,9 +103,20 @@ class EsimPatch(BodyIn):
     auto_renew: bool | None = None
 
 
-def _period(view: PeriodView) -> dict[str, Any]:
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _period(view: PeriodView, now: dt.datetime) -> dict[str, Any]:
+    if view.pending:
+        state = "pending"
+    elif view.starts_at is not None and view.starts_at <= now:
+        state = "active"
+    else:
+        state = "scheduled"
     return {"sequence": view.sequence, "plan": view.plan.code, "plan_name": view.plan.name,
-            "starts_at": view.starts_at.isoformat(), "ends_at": view.ends_at.isoformat(),
+            "state": state, "starts_at": _iso(view.starts_at), "ends_at": _iso(view.ends_at),
+            "activate_by": _iso(view.activate_by), "validity": view.validity,
             "allowances": [{"kind": a.kind, "total": a.total, "used": a.used,
                             "remaining": a.remaining, "unit": a.unit}
                            for a in view.allowances]}
@@ -102,6 +126,8 @@ def esim_out(esim: Esim, service: EsimService, renewal: RenewalAttempt | None = 
              by_saved_method: bool = False) -> dict[str, Any]:
     data = install_data(esim)
     valid_until = service.valid_until
+    current = service.current_or_pending
+    now = clock.now()
     return {
         "iccid": esim.iccid,
         "label": esim.label,
@@ -113,8 +139,8 @@ def esim_out(esim: Esim, service: EsimService, renewal: RenewalAttempt | None = 
                                                                 args=[esim.iccid])},
         "service": service.state,
         "valid_until": valid_until.isoformat() if valid_until else None,
-        "current_period": _period(service.current) if service.current else None,
-        "queued_periods": [_period(v) for v in service.queued],
+        "current_period": _period(current, now) if current else None,
+        "queued_periods": [_period(v, now) for v in service.queued],
         "auto_renew": bool(service.subscription and service.subscription.auto_renew),
         "auto_renew_by": "saved_method" if by_saved_method else "pay_link",
         "renewal": {"state": renewal.state, "state_label": str(renewal.get_state_display()),
@@ -199,3 +225,16 @@ def patch_esim(request: HttpRequest, iccid: IccidPath, body: EsimPatch) -> dict[
         user=user, esim=esims.get_for_owner(user=user, iccid=iccid), label=body.label,
         auto_renew=body.auto_renew)
     return esims_out(request.auth, [esim])[0]  # type: ignore[attr-defined]
+
+
+@router.post("/esims/{iccid}/start", response={200: EsimOut, 404: ErrorOut, 409: ErrorOut},
+             summary="Start the plan now")
+def start_esim_plan(request: HttpRequest, iccid: IccidPath) -> dict[str, Any]:
+    """Start the plan that waits for first use now, instead of when the eSIM first connects
+    in the destination: its validity counts from this instant. 409 ``not_pending`` when no
+    plan waits (it started already: by first use, usage, an earlier call, or its
+    ``activate_by``)."""
+    user = request.auth  # type: ignore[attr-defined]
+    esim = esims.get_for_owner(user=user, iccid=iccid)
+    validity.start_now(user=user, esim=esim)
+    return esims_out(user, [esim])[0]

@@ -96,6 +96,12 @@ class Plan(SoldItem, models.Model):
         THROTTLE = "throttle", _("Slowed down when the data is used up")
         STOP = "stop", _("Stops when the data is used up")
 
+    class ValidityStarts(models.TextChoices):
+        """When a new eSIM's first period of the plan starts counting."""
+        FIRST_USE = "first_use", _("When the eSIM first connects in the destination")
+        INSTALL = "install", _("When the eSIM is installed")
+        PURCHASE = "purchase", _("At purchase")
+
     code = models.SlugField(max_length=60, unique=True)
     coverage = models.CharField(max_length=10, choices=Coverage.choices)
     region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT)
@@ -109,6 +115,13 @@ class Plan(SoldItem, models.Model):
     sms_count = models.BigIntegerField(default=0)
     depletion = models.CharField(max_length=10, choices=Depletion.choices,
                                  default=Depletion.THROTTLE)
+    validity_starts = models.CharField(
+        max_length=10, choices=ValidityStarts.choices, default=ValidityStarts.FIRST_USE,
+        help_text="when a new eSIM's period starts; until then it is pending (renewals start "
+                  "where the running period ends, whatever this says)")
+    activate_within_days = models.PositiveSmallIntegerField(
+        default=180, help_text="a pending period starts by itself this many days after "
+                               "purchase")
     name_en = models.CharField(max_length=120)
     name_zh_hans = models.CharField(max_length=120)
     description_en = models.TextField(blank=True)
@@ -129,6 +142,12 @@ class Plan(SoldItem, models.Model):
 
     def ends_at(self, starts_at: dt.datetime) -> dt.datetime:
         return period_end(starts_at, self.validity_unit, self.validity_count)
+
+    @property
+    def validity_iso(self) -> str:
+        """The validity as an ISO 8601 duration (``P30D``, ``P1M``, ``P1Y``)."""
+        letter = {self.Unit.DAY: "D", self.Unit.MONTH: "M", self.Unit.YEAR: "Y"}
+        return f"P{self.validity_count}{letter[self.validity_unit]}"
 
     @property
     def validity_label(self) -> str:

@@ -39,6 +39,8 @@ MESSAGES: dict[str, Any] = {
     "label_too_long": _("The label is too long."),
     "order_not_payable": _("This order does not need paying."),
     "esim_not_renewable": _("This eSIM can no longer be renewed."),
+    "not_pending": _("This eSIM has no plan waiting to start: it has started already, or "
+                     "there is none."),
     "malformed_json": _("The request body is not valid JSON."),
     "provider_unavailable": _("The payment service is not answering. Please try again."),
     "provider_refused": _("The payment service refused this payment."),
@@ -88,6 +90,10 @@ MESSAGES: dict[str, Any] = {
     "invalid_api_key": _("The API key is missing or not valid."),
     "unknown_simulated_profile": _("The simulator has no profile with that ICCID."),
     "illegal_profile_event": _("The profile cannot move to that status from its current one."),
+    "invalid_profile_event": _("The event must be installed, enabled, first_use, disabled or "
+                               "deleted."),
+    "invalid_event_time": _("The event's time must be an ISO 8601 time with a zone, not in "
+                            "the future and not before the profile was issued."),
     "simulated_profile_revoked": _("This simulated profile is revoked: nothing more can "
                                    "happen to it."),
     "unknown_supplier": _("That is not a supplier esimdesk knows."),

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from esimdesk.accounts.set_password import set_password_url
 from esimdesk.notifications import services as notifications
 from esimdesk.orders.models import Order
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
@@ -32,6 +33,8 @@ def queue_confirmation(order: Order, *, dedupe_key: str | None = None) -> Any:
                                                                  args=[line.esim.iccid])
                           for line in lines if line.esim_id},
             "support_email": settings.ESIMDESK["SUPPORT_EMAIL"],
+            # An account made at a guest checkout has no password yet: a one-time link.
+            "set_password_url": set_password_url(user),
         },
         attachments=[{"filename": receipt_filename(order), "mimetype": "application/pdf",
                       "content_b64": base64.b64encode(pdf).decode()}],

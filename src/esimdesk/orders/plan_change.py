@@ -37,7 +37,7 @@ from esimdesk.orders.models import OrderLine
 from esimdesk.orders.signals import refund_due
 from esimdesk.orders.topups import subscription_of
 from esimdesk.provisioning import registry as upstream
-from esimdesk.subscriptions import changes
+from esimdesk.subscriptions import changes, validity
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Period, Subscription
 from esimdesk.subscriptions.queries import preview_window
@@ -92,6 +92,10 @@ def price_plan_change(user: Any, line: LineRequest, currency: str) -> PricedLine
                           list_price=price, credit=zero, refund=zero, starts_at=starts_at,
                           ends_at=ends_at)
     period = changes.running_period(subscription)
+    if period is None and validity.pending_period(subscription) is not None:
+        raise Conflict(_("Your plan has not started yet, so there is nothing to change now. "
+                         "Choose to change when the current plan ends: the new plan is "
+                         "queued after it."), code="plan_not_started")
     if period is None:
         raise Conflict(_("No plan is running on this eSIM, so there is nothing to change now. "
                          "Buy a renewal instead: it starts at once."), code="no_active_plan")

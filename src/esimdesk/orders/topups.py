@@ -51,7 +51,7 @@ def price_top_up(user: Any, line: LineRequest, currency: str) -> PricedLine:
     if not line.iccid:
         raise ValidationFailed(_("Say which eSIM to top up."), code="iccid_required")
     esim = esims.get_for_owner(user=user, iccid=line.iccid)
-    period = changes.running_period(subscription_of(esim))
+    period = changes.topped_up_period(subscription_of(esim))
     if period is None:
         raise no_active_plan()
     if not product.applies_to(period.plan):
@@ -59,7 +59,8 @@ def price_top_up(user: Any, line: LineRequest, currency: str) -> PricedLine:
                                code="top_up_not_for_plan",
                                detail={"product": product.code, "plan": period.plan.code})
     price = catalog.top_up_price(product, currency)
-    ends_at = period.ends_at + dt.timedelta(days=product.extends_validity_days)
+    ends_at = (period.ends_at + dt.timedelta(days=product.extends_validity_days)
+               if period.ends_at is not None else None)  # pending: it waits with the plan
     return PricedLine(line.type, period.plan, esim, price, product=product,
                       period=period, starts_at=period.starts_at, ends_at=ends_at)
 
@@ -71,7 +72,7 @@ def fulfil_top_up(line: OrderLine) -> None:
     product = line.product
     assert esim is not None and product is not None
     subscription = esim.subscription
-    period = changes.running_period(subscription)
+    period = changes.topped_up_period(subscription)
     if period is None or not product.applies_to(period.plan):
         _pay_back(line, "no plan running that this top-up fits")
         return

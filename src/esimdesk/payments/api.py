@@ -100,6 +100,11 @@ def create_order(request: HttpRequest, body: OrderIn,
     ``GET /esims/{iccid}/top-ups``). The answer's ``payment.next_action`` says what the
     payer does next (``redirect`` to a hosted page, ``qr`` to scan, or ``none``).
 
+    One tap: with ``payment_method`` (a saved method's id) the order is charged off-session
+    at once, and ``payment.status`` is ``succeeded``; when the provider wants the payer
+    (3-D Secure, a declined card) ``payment`` is a new attempt for the same order whose
+    ``next_action`` redirects to the provider's page (``payments`` lists the declined one).
+
     Send an ``Idempotency-Key`` header and reuse it when you retry: the same key always
     answers with the first response and never creates a second order."""
     user = request.auth  # type: ignore[attr-defined]
@@ -111,6 +116,7 @@ def create_order(request: HttpRequest, body: OrderIn,
         once=once(request, "orders.create", render), user=user, currency=body.currency,
         method=body.provider, device=body.device or _device(request),
         save_method=body.save_method, payer_ip=client_ip(request),
+        saved_method=body.payment_method,
         lines=[LineRequest(type=line.type, plan=line.plan, iccid=line.iccid,
                            product=line.product) for line in body.lines])
     return Status(stored.status, stored.body)
@@ -170,13 +176,16 @@ def pay_again(request: HttpRequest, number: OrderNumber, body: PayAgainIn,
 def complete_sandbox(request: HttpRequest, payment_id: PublicId, body: SandboxCompleteIn,
                      idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Approve or decline a sandbox payment, as its hosted page would. Only when the sandbox
-    provider is enabled. Completing the same payment again changes nothing."""
+    provider is enabled. Completing the same payment again changes nothing. An approval keeps
+    the card (listed under ``GET /payments/saved-methods``) when the order was placed with
+    ``save_method``, unless ``save_card`` says otherwise."""
     user = request.auth  # type: ignore[attr-defined]
 
     def produce() -> tuple[int, Any]:
         payment = services.complete_sandbox_payment(user=user, payment_id=payment_id,
                                                     outcome=body.outcome,
-                                                    decline_code=body.decline_code)
+                                                    decline_code=body.decline_code,
+                                                    card=body.card, save_card=body.save_card)
         return 200, payment_out(payment)
 
     return _idempotent(request, f"sandbox.{payment_id}", produce)

@@ -16,6 +16,17 @@ a row is locked (on SQLite, while the whole database is locked for writing):
 An order that needs no provider is settled in step 1: a total of zero (a plan change the
 credit covers), or a settling method such as an organisation's invoice (``methods``).
 
+One tap: an order paid with a *saved method* (``saved_method``, the id of one of the user's
+``SavedMethod`` rows) takes the same three steps, with the provider's ``charge_saved`` (the
+off-session charge auto-renew makes) in step 2 instead of ``start``, under the payment's own
+id, which providers treat as the charge's idempotency key. Step 3 records the charge's
+reference and applies its outcome through ``services.apply_event``, the exactly-once path of
+every provider message. When the provider wants the payer (3-D Secure, a declined card), the
+same order gets a new attempt on the provider's hosted page (``pay_order``'s path), and the
+answer is that attempt, with its redirect: never a second order. An outcome the provider did
+not give (timeout) keeps the order and its ``starting`` payment and answers 503; a retry with
+the Idempotency-Key charges that same payment again (same id: never a second charge).
+
 Crashes and duplicates:
 
 - a retry with the same Idempotency-Key while the first request is between steps waits (up
@@ -50,8 +61,9 @@ from esimdesk.core.money import check_currency
 from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import NO_PAYMENT, Order
-from esimdesk.payments import methods, registry
-from esimdesk.payments.models import PAYMENT_STATES, Payment, new_payment_id
+from esimdesk.payments import methods, registry, saved_methods
+from esimdesk.payments import services as payments
+from esimdesk.payments.models import PAYMENT_STATES, Payment, SavedMethod, new_payment_id
 from esimdesk.payments.providers.base import (
     Device,
     PaymentProvider,
@@ -60,6 +72,7 @@ from esimdesk.payments.providers.base import (
     StartRequest,
     StartResult,
 )
+from esimdesk.payments.providers.base import SavedMethod as ProviderSavedMethod
 from esimdesk.payments.services import latest_payment
 
 logger = logging.getLogger(__name__)
@@ -97,6 +110,10 @@ class _Attempt:
     adapter: PaymentProvider | None = None
     request: StartRequest | None = None
     new_order: bool = False
+    #: one tap: the saved method step 2 charges off-session (instead of ``start``)
+    saved: SavedMethod | None = None
+    device: Device = "desktop"
+    payer_ip: str = ""
 
 
 Begin = Callable[[dict[str, Any]], _Attempt]
@@ -107,28 +124,32 @@ Begin = Callable[[dict[str, Any]], _Attempt]
 
 def place_order(*, user: Any, lines: list[LineRequest], currency: str, method: str,
                 device: Device = "desktop", save_method: bool = False, payer_ip: str = "",
-                expected_total: int | None = None,
-                expected_refund: int | None = None) -> Placed:
+                expected_total: int | None = None, expected_refund: int | None = None,
+                saved_method: int | None = None) -> Placed:
     """Create the order and start paying it with ``method`` (a provider's name, or a
     settling method such as ``invoice``). An order whose total is zero is settled without a
     payment (``method`` may then be ``""``). ``expected_total`` / ``expected_refund``: the
-    amounts the payer saw (``orders.services.create_order``). Refusals raise ``DomainError``:
-    the provider's as 503 ``provider_unavailable`` or 502 ``provider_refused``."""
+    amounts the payer saw (``orders.services.create_order``). ``saved_method``: charge that
+    saved method of the user off-session instead (``method`` is then not used; see "One
+    tap" above). Refusals raise ``DomainError``: the provider's as 503
+    ``provider_unavailable`` or 502 ``provider_refused``."""
     return _place(_new_order(user=user, lines=lines, currency=currency, method=method,
                              device=device, save_method=save_method, payer_ip=payer_ip,
-                             expected_total=expected_total, expected_refund=expected_refund))
+                             expected_total=expected_total, expected_refund=expected_refund,
+                             saved_method=saved_method))
 
 
 def place_order_once(*, once: Once, user: Any, lines: list[LineRequest], currency: str,
                      method: str, device: Device = "desktop", save_method: bool = False,
                      payer_ip: str = "", expected_total: int | None = None,
-                     expected_refund: int | None = None) -> StoredResponse:
+                     expected_refund: int | None = None,
+                     saved_method: int | None = None) -> StoredResponse:
     """``place_order`` once per Idempotency-Key: the first answer (refusals included, but
     not a provider's passing failure) is replayed for the same key."""
     return _once(once, _new_order(user=user, lines=lines, currency=currency, method=method,
                                   device=device, save_method=save_method, payer_ip=payer_ip,
                                   expected_total=expected_total,
-                                  expected_refund=expected_refund))
+                                  expected_refund=expected_refund, saved_method=saved_method))
 
 
 def pay_order(*, user: Any, order: Order, method: str, device: Device = "desktop",
@@ -175,13 +196,18 @@ def settle_without_payment(*, user: Any, order: Order) -> Order:
 
 def _new_order(*, user: Any, lines: list[LineRequest], currency: str, method: str,
                device: Device, save_method: bool, payer_ip: str, expected_total: int | None,
-               expected_refund: int | None) -> Begin:
+               expected_refund: int | None, saved_method: int | None = None) -> Begin:
     def begin(left: dict[str, Any]) -> _Attempt:
         taken_over = Order.objects.filter(pk=left.get("order"), user_id=user.pk).first()
         if taken_over is not None:  # an earlier run of this request made it, then stopped
             return _again(user=user, order=taken_over, method=method, device=device,
-                          save_method=save_method, payer_ip=payer_ip, resuming=True)(left)
+                          save_method=save_method, payer_ip=payer_ip, resuming=True,
+                          saved_method=saved_method)(left)
         code = check_currency(currency)
+        if saved_method is not None:
+            return _new_one_tap(user=user, lines=lines, currency=code, method_id=saved_method,
+                                device=device, payer_ip=payer_ip,
+                                expected_total=expected_total, expected_refund=expected_refund)
         settling = methods.settling(method)
         if settling is not None:
             settling.check(user=user, lines=lines)
@@ -206,21 +232,51 @@ def _new_order(*, user: Any, lines: list[LineRequest], currency: str, method: st
     return begin
 
 
+def _new_one_tap(*, user: Any, lines: list[LineRequest], currency: str, method_id: int,
+                 device: Device, payer_ip: str, expected_total: int | None,
+                 expected_refund: int | None) -> _Attempt:
+    """Step 1 of a one-tap order: the method is checked before anything is made."""
+    saved, adapter = saved_methods.chargeable(user=user, method_id=method_id,
+                                              currency=currency)
+    order = orders.create_order(user=user, lines=lines, currency=currency,
+                                expected_total=expected_total, expected_refund=expected_refund)
+    if order.total == 0:
+        return _Attempt(Placed(settle_without_payment(user=user, order=order), None))
+    return _record_charge(order=order, adapter=adapter, saved=saved, device=device,
+                          payer_ip=payer_ip, new_order=True)
+
+
 def _again(*, user: Any, order: Order, method: str, device: Device, save_method: bool,
-           payer_ip: str, resuming: bool = False) -> Begin:
+           payer_ip: str, resuming: bool = False, saved_method: int | None = None) -> Begin:
     def begin(left: dict[str, Any]) -> _Attempt:
-        adapter = registry.get(method)
+        saved = None
+        if saved_method is not None:
+            saved, adapter = saved_methods.chargeable(user=user, method_id=saved_method,
+                                                      currency=order.currency)
+        else:
+            adapter = registry.get(method)
         _check_currency(adapter, order.currency, detail={})
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.user_id != user.pk:
             raise NotFound(code="unknown_order")
+        unanswered = None
         if resuming:
-            _fail_abandoned(locked)
+            if saved is not None:
+                # A charge whose answer never came is asked again under its own id, which
+                # the provider treats as the same charge: never a second one.
+                unanswered = (Payment.objects.select_for_update()
+                              .filter(order=locked, status=Payment.Status.STARTING,
+                                      off_session=True, provider=adapter.name)
+                              .order_by("-pk").first())
+            _fail_abandoned(locked, keep=unanswered)
             if locked.status != Order.Status.AWAITING_PAYMENT:  # paid meanwhile
                 return _Attempt(Placed(locked, latest_payment(locked)))
         if locked.status != Order.Status.AWAITING_PAYMENT:
             raise Conflict(_("This order does not need paying."), code="order_not_payable",
                            detail={"status": locked.status})
+        if saved is not None:
+            return _record_charge(order=locked, adapter=adapter, saved=saved, device=device,
+                                  payer_ip=payer_ip, new_order=False, payment=unanswered)
         return _record_start(user=user, order=locked, adapter=adapter, device=device,
                              save_method=save_method, payer_ip=payer_ip, new_order=False)
 
@@ -253,10 +309,28 @@ def _record_start(*, user: Any, order: Order, adapter: PaymentProvider, device: 
     return _Attempt(Placed(order, payment), adapter, request, new_order)
 
 
-def _fail_abandoned(order: Order) -> None:
-    """Fail the starting payments of ``order`` an earlier, stopped run left behind."""
+def _record_charge(*, order: Order, adapter: PaymentProvider, saved: SavedMethod,
+                   device: Device, payer_ip: str, new_order: bool,
+                   payment: Payment | None = None) -> _Attempt:
+    """Step 1 of a one-tap payment: a ``starting`` off-session payment (or the one an
+    earlier run left unanswered, charged again under the same id)."""
+    if payment is None:
+        public_id = new_payment_id()
+        payment = Payment.objects.create(
+            public_id=public_id, order=order, provider=adapter.name,
+            provider_reference=public_id, amount=order.total, currency=order.currency,
+            device=device, off_session=True, method=saved.label[:100],
+            status=Payment.Status.STARTING)
+    return _Attempt(Placed(order, payment), adapter, None, new_order, saved=saved,
+                    device=device, payer_ip=payer_ip)
+
+
+def _fail_abandoned(order: Order, *, keep: Payment | None = None) -> None:
+    """Fail the starting payments of ``order`` an earlier, stopped run left behind (but
+    ``keep``, which this run charges again)."""
     for payment in Payment.objects.select_for_update().filter(
-            order=order, status=Payment.Status.STARTING).order_by("pk"):
+            order=order, status=Payment.Status.STARTING).exclude(
+            pk=keep.pk if keep is not None else None).order_by("pk"):
         fail_starting(payment=payment, code="start_interrupted",
                       message="the request starting it stopped before the provider answered",
                       actor_type="system", actor="esimdesk")
@@ -282,6 +356,8 @@ def _place(begin: Begin) -> Placed:
 
 def _finish(attempt: _Attempt) -> Placed:
     """Steps 2 and 3. Raises the provider's refusal as a ``DomainError`` once recorded."""
+    if attempt.saved is not None:
+        return _charge_saved(attempt)
     if attempt.adapter is None or attempt.request is None:
         return attempt.placed
     payment = attempt.placed.payment
@@ -371,6 +447,75 @@ def _record_failure(attempt: _Attempt, refusal: DomainError) -> None:
                       actor_type="provider", actor=payment.provider)
 
 
+def _charge_saved(attempt: _Attempt) -> Placed:
+    """Steps 2 and 3 of a one-tap payment: charge off-session, record the charge and apply
+    its outcome; when the provider wants the payer, a hosted-page attempt for the same
+    order."""
+    adapter, saved, payment = attempt.adapter, attempt.saved, attempt.placed.payment
+    assert adapter is not None and saved is not None and payment is not None
+    order = attempt.placed.order
+    try:
+        event = adapter.charge_saved(
+            payment_id=payment.public_id, amount=order.total_money, description=order.number,
+            customer_ref=f"user-{order.user_id}",
+            method=ProviderSavedMethod(token=saved.token, label=saved.label,
+                                       customer_token=saved.customer_token))
+    except RetryableProviderError as error:
+        # The charge may have happened: keep the order and the starting payment, so the
+        # retry asks for the same charge again. Nothing is withdrawn.
+        raise _refusal(adapter, error) from error
+    except ProviderError as error:  # refused before charging (e.g. a token it forgot)
+        logger.warning("%s refused an off-session charge: %s (%s)", adapter.name, error,
+                       error.code)
+        with transaction.atomic():
+            locked = Payment.objects.select_for_update().get(pk=payment.pk)
+            if locked.status == Payment.Status.STARTING:
+                fail_starting(payment=locked, code=error.code, message=str(error),
+                              actor_type="provider", actor=adapter.name)
+        return _hosted_instead(attempt, order)
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        locked.provider_reference = event.provider_reference  # its messages are known by it
+        if locked.status != Payment.Status.STARTING:  # swept as abandoned meanwhile
+            logger.error("one-tap charge %s answered after it was given up: %s",
+                         locked.public_id, event.type)
+            locked.save(update_fields=["provider_reference"])
+        else:
+            PAYMENT_STATES.check(locked.status, Payment.Status.PENDING)
+            locked.status = Payment.Status.PENDING
+            locked.updated_at = clock.now()
+            locked.save()
+            audit.record_by_user(user=order.user, action="payment.start", obj=locked,
+                                 after={"order": order.number, "provider": locked.provider,
+                                        "amount": locked.amount, "currency": locked.currency,
+                                        "off_session": True, "method": locked.method})
+    outcome = payments.apply_event(provider=adapter.name, event=event)
+    logger.info("one-tap charge %s: %s", payment.public_id, outcome)
+    payment.refresh_from_db()
+    order.refresh_from_db()
+    if payment.status == Payment.Status.SUCCEEDED:
+        return Placed(order, payment)
+    if order.status != Order.Status.AWAITING_PAYMENT:
+        return Placed(order, latest_payment(order))
+    return _hosted_instead(attempt, order, declined=payment)
+
+
+def _hosted_instead(attempt: _Attempt, order: Order,
+                    declined: Payment | None = None) -> Placed:
+    """The provider wants the payer: a new attempt on its hosted page, same order. If that
+    cannot start either, the answer is the declined attempt (the order awaits payment)."""
+    assert attempt.adapter is not None
+    try:
+        return _place(_again(user=order.user, order=order, method=attempt.adapter.name,
+                             device=attempt.device, save_method=False,
+                             payer_ip=attempt.payer_ip))
+    except DomainError as error:
+        if declined is None:
+            raise
+        logger.warning("no hosted page after a declined one-tap charge: %s", error.code)
+        return Placed(order, declined)
+
+
 # -- once per Idempotency-Key ---------------------------------------------------------------
 
 
@@ -411,7 +556,7 @@ def _place_once(once: Once, key: str, begin: Begin) -> StoredResponse:
     except DomainError as error:
         status, body = once.refuse(error)
         with transaction.atomic():
-            if attempt.new_order:
+            if attempt.new_order and attempt.saved is None:
                 idempotency.forget(claimed)  # the order was withdrawn: a retry starts afresh
                 return StoredResponse(status, body, replayed=False)
             return idempotency.answer(claimed, status, body)

@@ -37,6 +37,16 @@ class OrderIn(BodyIn):
         None, description="desktop gets a QR code where the method has one, mobile a redirect; "
                           "default: from the User-Agent")
     save_method: bool = Field(False, description="keep the method for automatic renewals")
+    payment_method: int | None = Field(
+        None, ge=1, le=2**63 - 1,
+        description="one tap: the id of one of your saved methods (GET /payments/"
+                    "saved-methods), charged off-session at once; provider and save_method "
+                    "are then not used. The answer's payment is `succeeded` when the charge "
+                    "went through; when the bank wants the payer (3-D Secure, a declined "
+                    "card) it is a new attempt for the same order with `next_action` "
+                    "`redirect` to the provider's page. 404 unknown_saved_method (not yours "
+                    "or removed), 422 saved_method_not_chargeable (its provider cannot "
+                    "charge saved methods, or is not enabled)")
 
 
 class PayAgainIn(BodyIn):
@@ -64,6 +74,13 @@ class RefundOut(Schema):
 class SandboxCompleteIn(BodyIn):
     outcome: Literal["approve", "decline"]
     decline_code: Literal["card_declined", "insufficient_funds", "expired_card"] = "card_declined"
+    card: Literal["4242", "0341", "3155"] = Field(
+        "4242", description="the test card: 4242 always pays; 0341 pays now and declines "
+                            "later off-session charges; 3155 pays now and later off-session "
+                            "charges need the payer (authentication_required)")
+    save_card: bool | None = Field(
+        None, description="keep the card for off-session charges (auto-renew, one-tap); "
+                          "default: kept when the order was placed with save_method")
 
 
 class NextActionOut(Schema):

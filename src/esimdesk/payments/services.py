@@ -188,13 +188,15 @@ class _SandboxPage(Protocol):
     reports the payer's choice."""
 
     def complete(self, *, reference: str, outcome: str, decline_code: str, card: str,
-                 save_card: bool) -> tuple[bytes, dict[str, str]]: ...
+                 save_card: bool | None) -> tuple[bytes, dict[str, str]]: ...
 
 
 def complete_sandbox_payment(*, user: Any, payment_id: str, outcome: str,
                              decline_code: str = "card_declined", card: str = "4242",
-                             save_card: bool = False) -> Payment:
-    """Finish a sandbox payment as its hosted page would: approve or decline.
+                             save_card: bool | None = None) -> Payment:
+    """Finish a sandbox payment as its hosted page would: approve or decline. The card is
+    kept when ``save_card`` says so; ``None`` keeps it exactly when the payment was started
+    with ``save_method`` (as the hosted page's box starts ticked then).
 
     The outcome travels as a signed webhook message through ``handle_webhook``, so the
     sandbox exercises the same exactly-once path as every real provider. Completing the same
@@ -212,7 +214,7 @@ def complete_sandbox_payment(*, user: Any, payment_id: str, outcome: str,
 
 def complete_sandbox_reference(*, reference: str, outcome: str,
                                decline_code: str = "card_declined", card: str = "4242",
-                               save_card: bool = False) -> Payment:
+                               save_card: bool | None = None) -> Payment:
     """What the sandbox's hosted page does when the payer presses approve or decline."""
     if outcome not in ("approve", "decline"):
         raise ValidationFailed(code="invalid_outcome", detail={"allowed": ["approve", "decline"]})

@@ -48,3 +48,32 @@ class PayAgainForm(PaymentMethodForm):
 class LabelForm(forms.Form):
     label = forms.CharField(label=_("Label"), max_length=60, required=False,
                             widget=forms.TextInput(attrs={"placeholder": _("e.g. Mum's phone")}))
+
+
+class GuestCheckoutForm(CheckoutForm):
+    """Buying a new eSIM without signing in: an e-mail address is all it takes (an account is
+    made for it, or the order goes on the account it belongs to; docs/accounts.md)."""
+
+    email = forms.EmailField(
+        label=_("Your e-mail address"), max_length=254,
+        help_text=_("We send the receipt and the install details here."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email",
+                                       "placeholder": "name@example.com"}))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        del self.fields["save_method"]  # a saved method needs a signed-in traveller
+        self.saving_providers = []
+
+
+class FirstPasswordForm(forms.Form):
+    password1 = forms.CharField(label=_("Choose a password"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label=_("The same password again"), strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def clean(self) -> dict[str, object]:
+        data: dict[str, object] = super().clean() or {}
+        if data.get("password1") and data.get("password2") != data.get("password1"):
+            self.add_error("password2", _("The two passwords are not the same."))
+        return data

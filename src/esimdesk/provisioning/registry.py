@@ -36,6 +36,12 @@ def declared_options() -> Iterator[Option]:
         yield from provider_class(name).options
 
 
+def reports_first_use(name: str) -> bool:
+    """Whether the supplier reports first use (False for one no longer registered: then
+    install is all esimdesk can go by)."""
+    return name in PROVIDERS and provider_class(name).reports_first_use
+
+
 def label(name: str) -> str:
     """What staff see the supplier called (its name if it is not registered)."""
     return provider_class(name).label or name if name in PROVIDERS else name

@@ -40,6 +40,8 @@ class SimulatedProfile(models.Model):
     suspended = models.BooleanField(default=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     state_changed_at = models.DateTimeField(null=True, blank=True)
+    first_used_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the simulated phone first attached to a network")
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:

@@ -9,7 +9,13 @@ the same verification and exactly-once path. It keeps its own books (``SandboxRe
 ``query``, refunds and off-session charges of saved cards behave as a provider's would.
 
 Test cards on the sandbox page: ``4242`` (Visa) always works; ``0341`` (Visa) pays now but
-declines later off-session charges, to try dunning.
+declines later off-session charges, to try dunning; ``3155`` (Visa) pays now, but its bank
+asks the payer to authenticate every later off-session charge (3-D Secure): the charge is
+declined with ``authentication_required`` and the payer must come back to a payment page.
+
+The card is kept (``saved_token``) when the payer approves with "keep this card" ticked; the
+box starts ticked when the order asked to keep the method (``StartRequest.save_method``), and
+a completion that does not say (the API's) keeps it exactly when the order asked.
 
 The demo and the tests use it; enable it with ``ESIMDESK_PAYMENT_PROVIDERS=sandbox``.
 """
@@ -55,7 +61,13 @@ DECLINE_REASONS = {
     "insufficient_funds": _("There is not enough money on the card."),
     "expired_card": _("The card has expired."),
 }
-TEST_CARDS = {"4242": "Visa •••• 4242", "0341": "Visa •••• 0341"}
+#: every reason a sandbox charge may give (off-session charges add the bank's request to
+#: authenticate, which the hosted page never gives)
+REASONS = {**DECLINE_REASONS,
+           "authentication_required": _("Your bank asks you to confirm this payment.")}
+TEST_CARDS = {"4242": "Visa •••• 4242", "0341": "Visa •••• 0341", "3155": "Visa •••• 3155"}
+#: what a saved test card answers off-session: (decline code) or none for a success
+OFF_SESSION_DECLINES = {"0341": "card_declined", "3155": "authentication_required"}
 
 
 def _secret() -> bytes:
@@ -132,10 +144,12 @@ class SandboxProvider(PaymentProvider):
     # -- the hosted page ------------------------------------------------------------------
 
     def complete(self, *, reference: str, outcome: str, decline_code: str = "card_declined",
-                 card: str = "4242", save_card: bool = False) -> tuple[bytes, dict[str, str]]:
+                 card: str = "4242",
+                 save_card: bool | None = None) -> tuple[bytes, dict[str, str]]:
         """What the hosted page does when the payer presses approve or decline: update the
         sandbox's books once, and return the signed message it sends to esimdesk. The event
-        id is fixed per charge, so completing the same charge again is a replay."""
+        id is fixed per charge, so completing the same charge again is a replay.
+        ``save_card`` None keeps the card exactly when the payment asked to keep it."""
         if outcome not in ("approve", "decline"):
             raise ValueError(outcome)
         with transaction.atomic():
@@ -145,7 +159,8 @@ class SandboxProvider(PaymentProvider):
                 record.method = TEST_CARDS.get(card, TEST_CARDS["4242"])
                 record.status = "paid" if outcome == "approve" else "declined"
                 record.decline_code = "" if outcome == "approve" else decline_code
-                if outcome == "approve" and save_card:
+                keep = record.wants_saved if save_card is None else save_card
+                if outcome == "approve" and keep:
                     record.saved_token = f"sbxpm_{card}_{secrets.token_hex(6)}"
                 record.save()
         return _signed(self._charge_event(record))
@@ -192,7 +207,7 @@ class SandboxProvider(PaymentProvider):
         return ProviderEvent(event_id=event_id, provider_reference=data["reference"],
                              type="declined", amount=amount, method=data.get("method", ""),
                              failure_code=code,
-                             failure_message=str(DECLINE_REASONS.get(code, code)), raw=data)
+                             failure_message=str(REASONS.get(code, code)), raw=data)
 
     def query(self, *, payment_id: str, provider_reference: str) -> ProviderEvent | None:
         record = SandboxRecord.objects.filter(reference=provider_reference, kind="charge").first()
@@ -228,10 +243,10 @@ class SandboxProvider(PaymentProvider):
     def charge_saved(self, *, payment_id: str, method: SavedMethod, amount: Money,
                      description: str, customer_ref: str = "") -> ProviderEvent:
         card = method.token.split("_")[1] if method.token.count("_") >= 2 else "4242"
+        declined = OFF_SESSION_DECLINES.get(card, "")
         existing = SandboxRecord.objects.filter(kind="charge", payment_id=payment_id).first()
         record = existing or SandboxRecord.objects.create(
             reference="sbx_" + secrets.token_urlsafe(16), kind="charge", payment_id=payment_id,
             amount=amount.amount, currency=amount.currency, method=method.label,
-            status="declined" if card == "0341" else "paid",
-            decline_code="card_declined" if card == "0341" else "")
+            status="declined" if declined else "paid", decline_code=declined)
         return self._event(f"evt_{record.reference}_completion", self._charge_event(record))

@@ -63,7 +63,7 @@ _ALPHABET = string.ascii_uppercase + string.digits
 SIGNATURE_HEADER = "X-Simulator-Signature"
 #: Statuses the simulator reports (its profile states that are events, not ``cancelled``).
 EVENT_STATUSES = (ProfileStatus.DOWNLOADED, ProfileStatus.INSTALLED, ProfileStatus.ENABLED,
-                  ProfileStatus.DISABLED, ProfileStatus.DELETED)
+                  ProfileStatus.DISABLED, ProfileStatus.DELETED, ProfileStatus.FIRST_USE)
 
 
 #: Called with each profile the simulator issues, inside the issuing transaction: the
@@ -119,6 +119,7 @@ def _restore_service(profile_id: int) -> None:
 
 class SimulatorProvider(UpstreamProvider):
     name = "simulator"
+    reports_first_use = True
     label = "Upstream simulator"
     options = (
         Option("ESIMDESK_SIMULATOR_SMDP_HOST", "smdp.simulator.esimdesk.test",

@@ -2,7 +2,9 @@
 
 A status event changes the simulated profile's ``state`` along the device life cycle
 (``released -> downloaded -> installed -> enabled <-> disabled``, anything but ``cancelled``
--> ``deleted``), gets a unique id, and is written with the signed callback that carries it,
+-> ``deleted``); ``first_use`` (the phone first attached to a network, once per profile,
+from ``installed`` or ``enabled``) records ``first_used_at`` and leaves the profile
+``enabled``. Each event gets a unique id, and is written with the signed callback that carries it,
 in one transaction that also enqueues the delivery task. Delivery calls esimdesk's upstream
 callback handler in-process with the same signed body the HTTP endpoint would get (the
 simulator runs inside esimdesk), so the receiving side is exactly the real one. A callback
@@ -46,8 +48,11 @@ NEXT: dict[str, set[str]] = {
     State.DELETED: set(),
     State.CANCELLED: set(),
 }
-#: The path a newly ordered profile takes when the simulator progresses it by itself.
-AUTO_PATH = (State.RELEASED, State.DOWNLOADED, State.INSTALLED, State.ENABLED)
+#: The phone's first attach to a network: an event, not a state of the profile.
+FIRST_USE = "first_use"
+#: The path a newly ordered profile takes when the simulator progresses it by itself (and
+#: the steps the API walks to reach an event further along it).
+AUTO_PATH = (State.RELEASED, State.DOWNLOADED, State.INSTALLED, State.ENABLED, FIRST_USE)
 DELIVERY_ATTEMPTS = 6
 MAX_MANUAL_USAGE = 100 * 1024**3  # 100 GB in one click is a typo, not a test
 
@@ -68,11 +73,22 @@ def schedule_auto_progress(profile: SimulatedProfile, *, after: str = State.RELE
     return True
 
 
+def next_events(profile: SimulatedProfile) -> list[str]:
+    """The events the profile can report now, in the order staff pick them."""
+    events = sorted(NEXT.get(profile.state, set()))
+    if profile.first_used_at is None and profile.state in (State.INSTALLED, State.ENABLED):
+        events.append(FIRST_USE)
+    return events
+
+
 def progress(*, profile_id: int, expected: str) -> str:
     """One automatic step: only if the profile is still where the step was planned from
     (staff may have moved it meanwhile, or it was revoked)."""
     profile = SimulatedProfile.objects.filter(pk=profile_id).first()
     if profile is None or profile.state != expected or profile.revoked_at is not None:
+        return "skipped"
+    if AUTO_PATH[AUTO_PATH.index(expected) + 1] == FIRST_USE and \
+            profile.first_used_at is not None:
         return "skipped"
     target = AUTO_PATH[AUTO_PATH.index(expected) + 1]
     with transaction.atomic():
@@ -89,31 +105,59 @@ def _event_body(events: list[SimulatedProfileEvent], iccid: str) -> str:
 
 
 def emit(*, profile: SimulatedProfile, status: str, origin: str, actor_type: str,
-         actor: str, reason: str = "") -> SimulatedProfileEvent:
-    """Move the simulated profile to ``status`` and send esimdesk the event. Raises
+         actor: str, reason: str = "", at: dt.datetime | None = None) -> SimulatedProfileEvent:
+    """Move the simulated profile to ``status`` (or record its ``first_use``) and send
+    esimdesk the event, which happened at ``at`` (now if not given; 400
+    ``invalid_event_time`` in the future or before the profile was issued). Raises
     ``Conflict`` for a move the life cycle does not allow or on a revoked profile."""
     with transaction.atomic():
         locked = SimulatedProfile.objects.select_for_update().get(pk=profile.pk)
         if locked.revoked_at is not None:
             raise Conflict(code="simulated_profile_revoked", detail={"iccid": locked.iccid})
-        if status not in NEXT.get(locked.state, set()):
+        if status not in next_events(locked):
             raise Conflict(code="illegal_profile_event",
                            detail={"from": locked.state, "to": status})
         before = locked.state
         now = clock.now()
-        locked.state, locked.state_changed_at = status, now
-        locked.save(update_fields=["state", "state_changed_at"])
+        occurred_at = now if at is None else at
+        if occurred_at > now or occurred_at < locked.created_at:
+            raise ValidationFailed(code="invalid_event_time", status=400,
+                                   detail={"at": occurred_at.isoformat()})
+        if status == FIRST_USE:
+            locked.first_used_at = occurred_at
+            locked.state, locked.state_changed_at = State.ENABLED, occurred_at
+        else:
+            locked.state, locked.state_changed_at = status, occurred_at
+        locked.save(update_fields=["state", "state_changed_at", "first_used_at"])
         event = SimulatedProfileEvent(event_id=f"simevt-{uuid.uuid4().hex}", profile=locked,
                                       status=status, previous=before, origin=origin,
-                                      occurred_at=now)
+                                      occurred_at=occurred_at)
         event.callback = _queue(SimulatedCallback.Kind.STATUS,
                                 _event_body([event], str(locked.iccid)))
         event.save()
         audit.record(action="simulator.profile_event", obj=locked, actor_type=actor_type,
                      actor=actor, before={"state": before},
-                     after={"state": status, "event": event.event_id}, reason=reason[:500])
+                     after={"state": locked.state, "event": event.event_id,
+                            "status": status}, reason=reason[:500])
     profile.state, profile.state_changed_at = locked.state, locked.state_changed_at
+    profile.first_used_at = locked.first_used_at
     return event
+
+
+def walk_to(*, profile: SimulatedProfile, event: str, origin: str, actor_type: str,
+            actor: str, reason: str = "", at: dt.datetime | None = None,
+            ) -> list[SimulatedProfileEvent]:
+    """Report ``event``, first reporting the steps of the device's path the profile has
+    not taken yet (an ``installed`` for a profile still ``released`` is a download and an
+    install, as on a real phone); all at ``at``."""
+    if event in AUTO_PATH and profile.state in AUTO_PATH and event not in next_events(profile):
+        here, there = AUTO_PATH.index(profile.state), AUTO_PATH.index(event)
+        steps = list(AUTO_PATH[here + 1:there + 1]) if there > here else [event]
+    else:
+        steps = [event]
+    with transaction.atomic():
+        return [emit(profile=profile, status=step, origin=origin, actor_type=actor_type,
+                     actor=actor, reason=reason, at=at) for step in steps]
 
 
 def generate_usage(*, profile: SimulatedProfile, quantity: int, kind: str = "data",

@@ -39,7 +39,7 @@ class ActionForm(forms.Form):
     action = forms.ChoiceField(choices=[("event", "event"), ("usage", "usage"),
                                         ("resend", "resend")])
     status = forms.ChoiceField(required=False, choices=[
-        (s, s) for s in SimulatedProfile.State.values])
+        (s, s) for s in [*SimulatedProfile.State.values, simulator_events.FIRST_USE]])
     megabytes = forms.IntegerField(required=False, min_value=1, max_value=100 * 1024)
     callback = forms.IntegerField(required=False, min_value=1)
     reason = forms.CharField(max_length=500, label=gettext_lazy("Reason"),
@@ -110,7 +110,7 @@ def simulator_profile(request: HttpRequest, pk: int) -> HttpResponse:
         "title": _("Simulated profile %(iccid)s") % {"iccid": profile.iccid},
         "profile": profile, "book": simulator_books.describe(profile),
         "balance": simulator_books.balance(profile),
-        "next_states": sorted(simulator_events.NEXT.get(profile.state, set())),
+        "next_states": simulator_events.next_events(profile),
         "events": _recent_events(profile),
         "callbacks": callbacks.distinct().order_by("-created_at", "-pk")[:30],
         "can_act": request.user.has_perm(CHANGE), "form": form,

@@ -13,5 +13,7 @@ urlpatterns = [
          name="simulator_profile"),
     path("simulator/v1/profiles/<str:iccid>/balance", simulator_api.profile_balance,
          name="simulator_balance"),
+    path("simulator/v1/profiles/<str:iccid>/events", simulator_api.profile_events,
+         name="simulator_events"),
     path("pay/sandbox/<str:reference>/", views.sandbox_pay, name="sandbox_pay"),
 ]

@@ -79,6 +79,9 @@ def _extend(request: HttpRequest, customer: Any, actor: str, reason: str) -> str
     period = goodwill.extend_running_period(
         esim_id=esim.pk, days=days, max_days=roles.goodwill_limit_days(request.user),
         actor=actor, reason=reason)
+    if period.ends_at is None:
+        return _("%(iccid)s: the plan has not started yet; it will run %(days)s days longer "
+                 "once it starts.") % {"iccid": esim.iccid, "days": period.extra_days}
     return _("%(iccid)s: the plan now runs until %(end)s UTC.") % {
         "iccid": esim.iccid, "end": period.ends_at.strftime("%Y-%m-%d %H:%M")}
 

@@ -75,7 +75,8 @@ def customer_context(*, customer: Any, request: HttpRequest | None = None,
                          .defer("body_text", "body_html", "attachments")
                          .order_by("-created_at", "-id")[:RECENT_NOTIFICATIONS])
     period_ids = [view.id for service in services.values()
-                  for view in ([service.current] if service.current else []) + service.queued
+                  for view in ([service.current_or_pending] if service.current_or_pending
+                               else []) + service.queued
                   + ([service.last_ended] if service.last_ended else [])]
     order_ids = (Order.objects.filter(user=customer)
                  .annotate(key=Cast("pk", CharField())).values("key"))

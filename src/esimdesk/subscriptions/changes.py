@@ -40,6 +40,19 @@ def running_period(subscription: Subscription | int, *,
             .exclude(state__in=_OVER).order_by("sequence").first())
 
 
+def topped_up_period(subscription: Subscription | int, *,
+                     at: dt.datetime | None = None) -> Period | None:
+    """The period a top-up goes on: the one running, else the one waiting for first use
+    (the top-up waits with it)."""
+    running = running_period(subscription, at=at)
+    if running is not None:
+        return running
+    sub_id = subscription if isinstance(subscription, int) else subscription.pk
+    return (Period.objects.select_related("plan")
+            .filter(subscription_id=sub_id, state=Period.State.PENDING)
+            .order_by("sequence").first())
+
+
 def plan_data_usage(period: Period) -> tuple[int, int]:
     """(total, used) of the period's own data allowance, top-up buckets left out."""
     sums = (Allowance.objects.filter(period=period, kind=Allowance.Kind.DATA,
@@ -51,15 +64,17 @@ def plan_data_usage(period: Period) -> tuple[int, int]:
 def add_top_up(*, subscription: Subscription, quantities: list[tuple[str, int]],
                extend_days: int = 0, actor: str = "fulfilment",
                reason: str = "") -> tuple[Period, list[Allowance]] | None:
-    """Add top-up buckets to the period running now; ``None`` when nothing runs.
+    """Add top-up buckets to the period running now, or to the one waiting for first use;
+    ``None`` when there is neither.
 
     The buckets belong to that period and expire with it. ``extend_days`` moves the
-    period's end (and every queued period after it) that many days later.
+    period's end (and every queued period after it) that many days later; on a period that
+    has not started it lengthens it by that much once it starts.
     """
     with transaction.atomic():
         locked_sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
         instant = clock.now()
-        found = running_period(locked_sub, at=instant)
+        found = topped_up_period(locked_sub, at=instant)
         if found is None:
             return None
         period = Period.objects.select_for_update().get(pk=found.pk)
@@ -69,7 +84,12 @@ def add_top_up(*, subscription: Subscription, quantities: list[tuple[str, int]],
         audit.record(action="period.top_up", obj=period, actor_type="task", actor=actor,
                      after={"buckets": [[b.kind, b.total] for b in buckets],
                             "extend_days": extend_days}, reason=reason)
-        if extend_days:
+        if extend_days and period.ends_at is None:
+            period.extra_days += extend_days
+            period.save(update_fields=["extra_days"])
+            audit.record(action="period.extended", obj=period, actor_type="task", actor=actor,
+                         after={"extra_days": period.extra_days}, reason=reason)
+        elif extend_days:
             before = period.ends_at
             period.ends_at = before + dt.timedelta(days=extend_days)
             period.save(update_fields=["ends_at"])

@@ -29,7 +29,8 @@ GOODWILL_PRODUCT = "esimdesk-goodwill"
 
 def extend_running_period(*, esim_id: int, days: int, max_days: int, actor: str,
                           reason: str) -> Period:
-    """Extend the period running now on the eSIM by ``days`` (1..``max_days``).
+    """Extend the period running now on the eSIM by ``days`` (1..``max_days``); a period
+    waiting for first use runs that much longer once it starts.
 
     Refused without a reason (``reason_required``), above ``max_days``
     (``goodwill_over_limit``, 403) and when no period runs (``no_running_period``, 409).
@@ -45,20 +46,28 @@ def extend_running_period(*, esim_id: int, days: int, max_days: int, actor: str,
         esim = Esim.objects.get(pk=esim_id)
         subscription = Subscription.objects.select_for_update().filter(esim=esim).first()
         instant = clock.now()
-        running = changes.running_period(subscription, at=instant) if subscription else None
+        running = changes.topped_up_period(subscription, at=instant) if subscription else None
         if subscription is None or running is None or esim.status == Esim.Status.REVOKED:
             raise Conflict(code="no_running_period")
         period = Period.objects.select_for_update().get(pk=running.pk)
-        before = period.ends_at
-        period.ends_at = before + dt.timedelta(days=days)
-        period.save(update_fields=["ends_at"])
         reference = f"goodwill-{esim.pk}-{uuid.uuid4().hex[:16]}"
-        audit.record(action="period.goodwill_extension", obj=period, actor_type="staff",
-                     actor=actor, before={"ends_at": before.isoformat()},
-                     after={"ends_at": period.ends_at.isoformat(), "days": days,
-                            "esim": esim.iccid, "reference": reference}, reason=reason)
-        changes.push_queued(subscription, after=period, instant=instant, actor=actor,
-                             reason="the period before it was extended as goodwill")
+        if period.ends_at is None:  # waiting for first use: longer once it starts
+            period.extra_days += days
+            period.save(update_fields=["extra_days"])
+            audit.record(action="period.goodwill_extension", obj=period, actor_type="staff",
+                         actor=actor, after={"extra_days": period.extra_days, "days": days,
+                                             "esim": esim.iccid, "reference": reference},
+                         reason=reason)
+        else:
+            before = period.ends_at
+            period.ends_at = before + dt.timedelta(days=days)
+            period.save(update_fields=["ends_at"])
+            audit.record(action="period.goodwill_extension", obj=period, actor_type="staff",
+                         actor=actor, before={"ends_at": before.isoformat()},
+                         after={"ends_at": period.ends_at.isoformat(), "days": days,
+                                "esim": esim.iccid, "reference": reference}, reason=reason)
+            changes.push_queued(subscription, after=period, instant=instant, actor=actor,
+                                 reason="the period before it was extended as goodwill")
         extend_upstream_task.enqueue(esim.pk, reference, days)
     return period
 

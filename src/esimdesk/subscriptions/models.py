@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -40,9 +42,16 @@ class Period(models.Model):
 
     Periods of one subscription never overlap: a renewal starts where the last one ends (or
     now, if that is later). ``sequence`` numbers them 1, 2, 3… per subscription.
+
+    A new eSIM's first period of a plan whose validity starts at first use (or install) is
+    **pending** until then: no ``starts_at`` or ``ends_at`` yet, an ``activate_by`` deadline
+    and its full allowances (``subscriptions.validity`` starts it). Periods queued behind a
+    pending one are ``scheduled`` without times either, and get them when it starts.
+    ``extra_days`` are days top-ups added while it had no end yet.
     """
 
     class State(models.TextChoices):
+        PENDING = "pending", _("Not started")
         SCHEDULED = "scheduled", _("Queued")
         ACTIVE = "active", _("Active")
         ENDED = "ended", _("Ended")
@@ -52,9 +61,13 @@ class Period(models.Model):
                                      related_name="periods")
     sequence = models.PositiveIntegerField()
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=State.choices)
+    activate_by = models.DateTimeField(
+        null=True, blank=True, help_text="a pending period starts by itself at this time")
+    extra_days = models.PositiveIntegerField(
+        default=0, help_text="days added by top-ups before the period had an end")
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
@@ -63,6 +76,12 @@ class Period(models.Model):
             models.UniqueConstraint(fields=["subscription", "sequence"], name="uniq_period_seq"),
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")),
                                    name="period_not_empty"),
+            # Both times or neither (pending, or queued behind a pending period).
+            models.CheckConstraint(condition=Q(starts_at__isnull=True, ends_at__isnull=True)
+                                   | Q(starts_at__isnull=False, ends_at__isnull=False),
+                                   name="period_times_together"),
+            models.CheckConstraint(condition=~Q(state="pending") | Q(starts_at__isnull=True),
+                                   name="pending_has_no_start"),
         ]
         indexes = [models.Index(fields=["state", "ends_at"]),
                    models.Index(fields=["ends_at"]),
@@ -72,11 +91,34 @@ class Period(models.Model):
         return f"period {self.sequence} of subscription {self.subscription_id}"
 
     def contains(self, instant: object) -> bool:
+        if self.starts_at is None or self.ends_at is None:
+            return False
         return self.starts_at <= instant < self.ends_at  # type: ignore[operator]
+
+    @property
+    def has_started(self) -> bool:
+        return self.starts_at is not None
+
+    @property
+    def validity_iso(self) -> str:
+        """The period's length as an ISO 8601 duration (the plan's, plus days top-ups
+        added while it was pending)."""
+        plan = self.plan
+        if not self.extra_days:
+            return plan.validity_iso
+        if plan.validity_unit == plan.Unit.DAY:
+            return f"P{plan.validity_count + self.extra_days}D"
+        return f"{plan.validity_iso}{self.extra_days}D"  # e.g. P1M7D
+
+    def end_from(self, starts_at: dt.datetime) -> dt.datetime:
+        """Where the period ends if it starts at ``starts_at``."""
+        return self.plan.ends_at(starts_at) + dt.timedelta(days=self.extra_days)
 
 
 PERIOD_STATES = StateMachine("period", {
-    Period.State.SCHEDULED: {Period.State.ACTIVE, Period.State.ENDED, Period.State.CANCELLED},
+    Period.State.PENDING: {Period.State.ACTIVE, Period.State.ENDED, Period.State.CANCELLED},
+    Period.State.SCHEDULED: {Period.State.ACTIVE, Period.State.ENDED, Period.State.CANCELLED,
+                             Period.State.PENDING},
     Period.State.ACTIVE: {Period.State.ENDED, Period.State.CANCELLED},
     Period.State.ENDED: set(),
     Period.State.CANCELLED: set(),

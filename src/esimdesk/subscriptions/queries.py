@@ -43,15 +43,27 @@ class AllowanceView:
 
 @dataclass
 class PeriodView:
+    """A period as pages and the API show it. A pending period, and one queued behind it,
+    has no ``starts_at``/``ends_at`` yet; ``validity`` (ISO 8601) says how long it will
+    run and ``activate_by`` when a pending one starts by itself."""
+
     id: int
     sequence: int
     plan: Plan
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
     state: str
     allowances: list[AllowanceView] = field(default_factory=list)
+    activate_by: dt.datetime | None = None
+    validity: str = ""
+
+    @property
+    def pending(self) -> bool:
+        return self.state == Period.State.PENDING
 
     def seconds_left(self, now: dt.datetime) -> int:
+        if self.ends_at is None:
+            return 0
         return max(0, int((self.ends_at - now).total_seconds()))
 
 
@@ -63,19 +75,31 @@ class EsimService:
     current: PeriodView | None
     queued: list[PeriodView]
     last_ended: PeriodView | None
+    #: the period waiting for first use (then ``current`` is None)
+    pending: PeriodView | None = None
 
     @property
     def state(self) -> str:
         if self.current is not None:
             return "active"
+        if self.pending is not None:
+            return "pending"
         if self.queued:
             return "scheduled"
         return "expired" if self.last_ended is not None else "none"
 
     @property
+    def current_or_pending(self) -> PeriodView | None:
+        return self.current or self.pending
+
+    @property
     def valid_until(self) -> dt.datetime | None:
+        """The end of the last period with times (None while the plan waits for first
+        use: nothing has an end yet)."""
+        if self.pending is not None:
+            return None
         views = ([self.current] if self.current else []) + self.queued
-        return max((v.ends_at for v in views), default=None)
+        return max((v.ends_at for v in views if v.ends_at is not None), default=None)
 
 
 def _view(period: Period, allowances: list[AllowanceView]) -> PeriodView:
@@ -90,20 +114,28 @@ def _view(period: Period, allowances: list[AllowanceView]) -> PeriodView:
             view.used += allowance.used
     order = {"data": 0, "voice": 1, "sms": 2}
     return PeriodView(period.pk, period.sequence, period.plan, period.starts_at, period.ends_at,
-                      period.state, sorted(totals.values(), key=lambda a: order[a.kind]))
+                      period.state, sorted(totals.values(), key=lambda a: order[a.kind]),
+                      activate_by=period.activate_by, validity=period.validity_iso)
 
 
-def preview_window(plan: Plan, esim: Esim | None, *,
-                   now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """When a period of ``plan`` bought now would run: a new eSIM starts now; a renewal
-    starts when the eSIM's latest period ends, or now if that has passed. The same rule
+def preview_window(plan: Plan, esim: Esim | None, *, now: dt.datetime | None = None,
+                   ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """When a period of ``plan`` bought now would run: a new eSIM starts now (or, for a
+    plan whose validity starts at first use or install, when that happens: no times yet);
+    a renewal starts when the eSIM's latest period ends, or now if that has passed, and
+    waits without times behind a plan that has not started. The same rules
     ``subscriptions.services.add_period`` applies when the order is fulfilled."""
     instant = now or clock.now()
     latest = None
-    if esim is not None:
-        latest = (Period.objects.filter(subscription__esim=esim)
-                  .exclude(state=Period.State.CANCELLED).order_by("-ends_at")
-                  .values_list("ends_at", flat=True).first())
+    if esim is None:
+        if plan.validity_starts != Plan.ValidityStarts.PURCHASE:
+            return None, None
+    else:
+        live = (Period.objects.filter(subscription__esim=esim)
+                .exclude(state=Period.State.CANCELLED))
+        if live.filter(starts_at__isnull=True).exists():
+            return None, None
+        latest = live.order_by("-ends_at").values_list("ends_at", flat=True).first()
     starts_at = next_start(latest, instant)
     return starts_at, plan.ends_at(starts_at)
 
@@ -118,7 +150,7 @@ def next_start(latest_end: dt.datetime | None, instant: dt.datetime) -> dt.datet
 # ORM query (three joins) costs more CPU than running it.
 _SERVICE_SQL = """
 SELECT s.esim_id, s.id, s.plan_id, s.auto_renew, s.created_at, s.group_id,
-       p.id, p.sequence, p.starts_at, p.ends_at, p.state,
+       p.id, p.sequence, p.starts_at, p.ends_at, p.state, p.activate_by, p.extra_days,
        pl.id, pl.code, pl.name_en, pl.name_zh_hans, pl.validity_unit, pl.validity_count,
        pl.coverage, pl.region_id, pl.kind,
        a.kind, a.total, a.used
@@ -127,7 +159,8 @@ SELECT s.esim_id, s.id, s.plan_id, s.auto_renew, s.created_at, s.group_id,
   JOIN subscriptions_subscription s ON s.id = p.subscription_id
   JOIN catalog_plan pl ON pl.id = p.plan_id
  WHERE s.esim_id IN ({ids}) AND p.state <> %s
- ORDER BY p.starts_at, p.id, a.id
+ ORDER BY CASE WHEN p.starts_at IS NULL THEN 1 ELSE 0 END, p.starts_at, p.sequence,
+          a.id
 """
 
 
@@ -154,7 +187,7 @@ def service_for(esims: Iterable[Esim], *, now: dt.datetime | None = None) -> dic
 _OWNED_SQL = """
 SELECT {esim_columns},
        s.esim_id, s.id, s.plan_id, s.auto_renew, s.created_at, s.group_id,
-       p.id, p.sequence, p.starts_at, p.ends_at, p.state,
+       p.id, p.sequence, p.starts_at, p.ends_at, p.state, p.activate_by, p.extra_days,
        pl.id, pl.code, pl.name_en, pl.name_zh_hans, pl.validity_unit, pl.validity_count,
        pl.coverage, pl.region_id, pl.kind,
        a.kind, a.total, a.used
@@ -165,7 +198,8 @@ SELECT {esim_columns},
              JOIN catalog_plan pl ON pl.id = p.plan_id)
          ON p.subscription_id = s.id AND p.state <> %s
  WHERE e.iccid = %s AND e.owner_id = %s
- ORDER BY p.starts_at, p.id, a.id
+ ORDER BY CASE WHEN p.starts_at IS NULL THEN 1 ELSE 0 END, p.starts_at, p.sequence,
+          a.id
 """
 
 
@@ -204,8 +238,8 @@ def _services(esim_ids: list[int], rows: list[tuple[Any, ...]], instant: dt.date
     plans: dict[int, Plan] = {}
     by_esim: dict[int, list[int]] = defaultdict(list)
     for (esim_id, sub_id, sub_plan, auto_renew, sub_created, group_id, period_id, sequence,
-         starts_at, ends_at, state, plan_id, code, name_en, name_zh, unit, count, coverage,
-         region_id, kind, a_kind, total, used) in rows:
+         starts_at, ends_at, state, activate_by, extra_days, plan_id, code, name_en, name_zh,
+         unit, count, coverage, region_id, kind, a_kind, total, used) in rows:
         if esim_id not in subscriptions:
             subscriptions[esim_id] = Subscription(
                 id=sub_id, esim_id=esim_id, group_id=group_id, plan_id=sub_plan,
@@ -219,30 +253,38 @@ def _services(esim_ids: list[int], rows: list[tuple[Any, ...]], instant: dt.date
         if period_id not in periods:
             period = Period(id=period_id, subscription_id=sub_id, sequence=sequence,
                             plan=plan, starts_at=_aware(starts_at), ends_at=_aware(ends_at),
-                            state=state)
+                            state=state, activate_by=_aware(activate_by),
+                            extra_days=extra_days)
             periods[period_id] = (period, [])
             by_esim[esim_id].append(period_id)
         periods[period_id][1].append(AllowanceView(a_kind, total, used, UNITS[a_kind]))
     result: dict[int, EsimService] = {}
     for esim_id in esim_ids:
-        current = None
+        current = pending = None
         queued: list[PeriodView] = []
         last_ended = None
         for period_id in by_esim.get(esim_id, []):
             period, allowances = periods[period_id]
             view = _view(period, allowances)
-            if period.ends_at <= instant:
+            if period.state == Period.State.PENDING:
+                pending = view
+            elif period.starts_at is None or period.ends_at is None:
+                queued.append(view)  # waits behind the pending period
+            elif period.ends_at <= instant:
                 last_ended = view
             elif period.starts_at <= instant:
                 current = view
             else:
                 queued.append(view)
-        result[esim_id] = EsimService(subscriptions.get(esim_id), current, queued, last_ended)
+        result[esim_id] = EsimService(subscriptions.get(esim_id), current, queued, last_ended,
+                                      pending)
     return result
 
 
-def _aware(value: dt.datetime | str) -> dt.datetime:
+def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
     """Raw SQL hands SQLite datetimes back as naive (or text); they are UTC."""
+    if value is None:
+        return None
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

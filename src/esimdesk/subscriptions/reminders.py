@@ -9,7 +9,9 @@ a late "7 days" one as well); the statements below state it for every period at 
 the bounds the rule gives.
 
 A period is reminded about only while it is the last one of its subscription: once renewed
-(a later period queued), there is nothing to remind.
+(a later period queued), there is nothing to remind. A period waiting for first use has no
+end, so no expiry reminder; its traveller hears once, a week before ``activate_by``, that it
+will start by itself then (``activate_by:7d``).
 """
 
 from __future__ import annotations
@@ -88,6 +90,21 @@ ON CONFLICT (period_id, kind) DO NOTHING
 """
 
 
+# Periods waiting for first use whose ``activate_by`` is near: one notice each.
+_ACTIVATION_SQL = """
+INSERT INTO subscriptions_reminderlog (period_id, kind, created_at)
+SELECT p.id, %s, %s
+  FROM subscriptions_period p
+  JOIN subscriptions_subscription s ON s.id = p.subscription_id
+ WHERE p.state = 'pending' AND p.activate_by > %s AND p.activate_by <= %s
+   AND s.esim_id IS NOT NULL
+ON CONFLICT (period_id, kind) DO NOTHING
+"""
+
+#: how long before ``activate_by`` a traveller whose plan has not started hears about it
+ACTIVATION_NOTICE = dt.timedelta(days=7)
+
+
 def record_due_reminders(*, now: dt.datetime | None = None) -> int:
     """Insert a ReminderLog for every reminder now due (set-based). Returns rows inserted."""
     instant = now or clock.now()
@@ -101,6 +118,9 @@ def record_due_reminders(*, now: dt.datetime | None = None) -> int:
             cursor.execute(_LOW_DATA_SQL, [level.kind, *_db(instant, instant, instant),
                                            level.percent, level.below])
             inserted += cursor.rowcount
+        cursor.execute(_ACTIVATION_SQL, ["activate_by:7d",
+                                         *_db(instant, instant, instant + ACTIVATION_NOTICE)])
+        inserted += cursor.rowcount
     return inserted
 
 
@@ -135,7 +155,8 @@ def _send(reminder: ReminderLog) -> None:
         "esim_url": settings.PUBLIC_URL + reverse("portal:esim", args=[esim.iccid]),
         "renew_url": settings.PUBLIC_URL + reverse("portal:esim_renew", args=[esim.iccid]),
     }
-    template = "expiry_reminder" if kind == "expiry" else "low_data_reminder"
+    template = {"expiry": "expiry_reminder", "activate_by": "activation_reminder"}.get(
+        kind, "low_data_reminder")
     notifications.notify(user=user, kind=f"reminder_{kind}", template=template,
                          context=context, dedupe_key=f"reminder:{reminder.pk}")
 

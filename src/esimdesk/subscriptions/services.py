@@ -15,38 +15,54 @@ from esimdesk.core.errors import Conflict
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
+from esimdesk.subscriptions import validity
 from esimdesk.subscriptions.models import PERIOD_STATES, Allowance, Period, Subscription
 from esimdesk.subscriptions.queries import next_start
 
 
 def subscribe_esim(*, esim: Esim, plan: Plan, actor: str = "fulfilment") -> Period:
-    """First period of a new eSIM, starting now."""
+    """First period of a new eSIM: pending until first use (or install), or starting now
+    for a plan whose validity starts at purchase (``subscriptions.validity``)."""
     with transaction.atomic():
         subscription = Subscription.objects.create(esim=esim, plan=plan)
         audit.record(action="subscription.create", obj=subscription, actor_type="task",
                      actor=actor, after={"esim": esim.iccid, "plan": plan.code})
-        return add_period(subscription=subscription, plan=plan, actor=actor)
+        return add_period(subscription=subscription, plan=plan, actor=actor,
+                          pending=plan.validity_starts != Plan.ValidityStarts.PURCHASE)
 
 
 def add_period(*, subscription: Subscription, plan: Plan, actor: str = "fulfilment",
-               now: dt.datetime | None = None) -> Period:
+               now: dt.datetime | None = None, pending: bool = False) -> Period:
     """Queue the next period of ``plan``.
 
     It starts when the latest period ends, or now if that end has passed (a renewal after
-    expiry starts at once). The subscription row is locked first, so two renewals in
-    parallel are applied one after the other.
+    expiry starts at once). Behind a period that has not started (pending, or queued
+    behind one) it waits without times and gets them when that one starts. ``pending``
+    (a new eSIM's first period) makes it pending itself. The subscription row is locked
+    first, so two renewals in parallel are applied one after the other.
     """
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
         instant = now or clock.now()
-        live = locked.periods.exclude(state=Period.State.CANCELLED)
+        live = locked.periods.exclude(state__in=[Period.State.CANCELLED])
         latest = live.aggregate(end=Max("ends_at"), seq=Max("sequence"))
         last_sequence = locked.periods.aggregate(seq=Max("sequence"))["seq"] or 0
-        starts_at = next_start(latest["end"], instant)
+        waiting = live.filter(starts_at__isnull=True).exists()
+        starts_at: dt.datetime | None = None
+        ends_at: dt.datetime | None = None
+        activate_by = None
+        if pending and not waiting:
+            state = Period.State.PENDING
+            activate_by = instant + dt.timedelta(days=plan.activate_within_days)
+        elif waiting:
+            state = Period.State.SCHEDULED
+        else:
+            starts_at = next_start(latest["end"], instant)
+            ends_at = plan.ends_at(starts_at)
+            state = Period.State.ACTIVE if starts_at <= instant else Period.State.SCHEDULED
         period = Period.objects.create(
             subscription=locked, sequence=last_sequence + 1, plan=plan, starts_at=starts_at,
-            ends_at=plan.ends_at(starts_at),
-            state=Period.State.ACTIVE if starts_at <= instant else Period.State.SCHEDULED)
+            ends_at=ends_at, state=state, activate_by=activate_by)
         Allowance.objects.bulk_create([
             Allowance(period=period, kind=kind, total=total) for kind, total in plan.allowances()
         ])
@@ -55,9 +71,14 @@ def add_period(*, subscription: Subscription, plan: Plan, actor: str = "fulfilme
             locked.save(update_fields=["plan"])
         audit.record(action="period.create", obj=period, actor_type="task", actor=actor,
                      after={"subscription": locked.pk, "sequence": period.sequence,
-                            "plan": plan.code, "starts_at": starts_at.isoformat(),
-                            "ends_at": period.ends_at.isoformat(), "state": period.state})
+                            "plan": plan.code, "starts_at": _iso(starts_at),
+                            "ends_at": _iso(ends_at), "state": period.state,
+                            **({"activate_by": _iso(activate_by)} if activate_by else {})})
         return period
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def set_period_state(*, period: Period, to: str, actor_type: str = "task",
@@ -78,6 +99,7 @@ def sync_period_states(*, now: dt.datetime | None = None) -> dict[str, int]:
     once because the UPDATE filters on the state it moves from).
     """
     instant = now or clock.now()
+    overdue = validity.start_overdue(now=instant)
     with transaction.atomic():
         ended_ids = list(Period.objects.filter(
             state__in=[Period.State.SCHEDULED, Period.State.ACTIVE], ends_at__lte=instant)
@@ -95,7 +117,7 @@ def sync_period_states(*, now: dt.datetime | None = None) -> dict[str, int]:
                       for ids, state in ((ended_ids, "ended"), (started_ids, "active"))
                       for pk in ids]
         AuditEntry.objects.bulk_create(audit_rows)
-    return {"ended": ended, "started": started}
+    return {"ended": ended, "started": started + overdue}
 
 
 def set_auto_renew(*, user: Any, subscription: Subscription, enabled: bool) -> Subscription:
@@ -131,8 +153,8 @@ def end_period_early(*, period: Period, actor: str, reason: str) -> Period:
         locked_sub = Subscription.objects.select_for_update().get(pk=period.subscription_id)
         locked = Period.objects.select_for_update().get(pk=period.pk)
         instant = clock.now()
-        if locked.state in (Period.State.CANCELLED, Period.State.ENDED) or \
-                locked.ends_at <= instant:
+        if locked.state in (Period.State.CANCELLED, Period.State.ENDED) or (
+                locked.ends_at is not None and locked.ends_at <= instant):
             return locked
         end_locked_period_now(period=locked, instant=instant, actor=actor, reason=reason)
         _reflow_after(locked_sub, locked, instant, actor)
@@ -143,8 +165,8 @@ def end_locked_period_now(*, period: Period, instant: dt.datetime, actor: str,
                           reason: str) -> None:
     """End a period the caller holds locked: cancelled if nothing of it was used (it starts
     now or later), else ended now. Later periods are the caller's business."""
-    before = {"state": period.state, "ends_at": period.ends_at.isoformat()}
-    if period.starts_at >= instant:
+    before = {"state": period.state, "ends_at": _iso(period.ends_at)}
+    if period.starts_at is None or period.starts_at >= instant:
         PERIOD_STATES.check(period.state, Period.State.CANCELLED)
         period.state = Period.State.CANCELLED
     else:
@@ -154,22 +176,26 @@ def end_locked_period_now(*, period: Period, instant: dt.datetime, actor: str,
     period.save(update_fields=["state", "ends_at"])
     audit.record(action="period.ended_early", obj=period, actor_type="task", actor=actor,
                  before=before, after={"state": period.state,
-                                       "ends_at": period.ends_at.isoformat()},
+                                       "ends_at": _iso(period.ends_at)},
                  reason=reason)
 
 
 def _reflow_after(subscription: Subscription, removed: Period, instant: dt.datetime,
                   actor: str) -> None:
+    if removed.starts_at is None:
+        _next_waits(subscription, removed, actor)
+        return
     kept_end = (subscription.periods.exclude(state=Period.State.CANCELLED)
                 .filter(sequence__lt=removed.sequence).aggregate(end=Max("ends_at"))["end"])
     if removed.state == Period.State.ENDED:
         kept_end = removed.ends_at
     for later in (subscription.periods.select_for_update()
-                  .filter(sequence__gt=removed.sequence, state=Period.State.SCHEDULED)
+                  .filter(sequence__gt=removed.sequence, state=Period.State.SCHEDULED,
+                          starts_at__isnull=False)
                   .order_by("sequence")):
         starts_at = next_start(kept_end, instant)
         if starts_at != later.starts_at:
-            before = later.starts_at.isoformat()
+            before = _iso(later.starts_at)
             later.starts_at = starts_at
             later.ends_at = later.plan.ends_at(starts_at)
             if starts_at <= instant:
@@ -181,3 +207,23 @@ def _reflow_after(subscription: Subscription, removed: Period, instant: dt.datet
                                 "ends_at": later.ends_at.isoformat()},
                          reason="an earlier period was refunded")
         kept_end = later.ends_at
+
+
+def _next_waits(subscription: Subscription, removed: Period, actor: str) -> None:
+    """A period that had not started was taken back: the first one queued behind it (if
+    any) is now the one waiting for first use, with the same deadline; the others keep
+    waiting behind it."""
+    if removed.activate_by is None:
+        return  # it was queued behind a pending period, which still waits
+    following = (subscription.periods.select_for_update()
+                 .filter(sequence__gt=removed.sequence, state=Period.State.SCHEDULED,
+                         starts_at__isnull=True).order_by("sequence").first())
+    if following is None:
+        return
+    following.state = Period.State.PENDING
+    following.activate_by = removed.activate_by
+    following.save(update_fields=["state", "activate_by"])
+    audit.record(action="period.state", obj=following, actor_type="task", actor=actor,
+                 before={"state": Period.State.SCHEDULED},
+                 after={"state": Period.State.PENDING}, reason="the period before it was "
+                 "refunded before it started")

@@ -11,7 +11,9 @@ then top-ups by id) up to their totals; the rest is overage, never a negative ba
 Events and balances are written in one transaction before ``ingest`` returns; the same
 transaction records due low-data reminders and, when a period's data runs out, a
 ``ReminderLog(kind="depleted")`` (unique per period) and the task that throttles or stops the
-service upstream — so that happens once.
+service upstream — so that happens once. A record for an eSIM whose plan waits for first
+use starts that plan at the record's ``occurred_at`` first, in the same transaction
+(``subscriptions.validity.start_on_usage``), on either database path.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from esimdesk import config
 from esimdesk.core import clock
+from esimdesk.subscriptions import validity
 from esimdesk.subscriptions.reminder_rule import low_data_bands
 from esimdesk.subscriptions.reminders import (
     low_data_thresholds,
@@ -63,6 +66,9 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
     for attempt in range(_ATTEMPTS):
         try:
             with transaction.atomic():
+                # Usage on a plan waiting for first use starts it at the record's time,
+                # before anything is charged, so the records are charged to it below.
+                validity.start_on_usage(_first_seen(valid))
                 # Family and organisation pools first (their own rules and reminders);
                 # what is left is charged to personal allowances below.
                 pooled = charge_pooled_rows(source=source, rows=valid, now=now,
@@ -191,6 +197,17 @@ def _well_formed(index: int, raw: Any, latest: dt.datetime) -> Row | None:
     if instant > latest:
         return None
     return (index, external_id, iccid, kind, quantity, instant)
+
+
+def _first_seen(rows: list[Row]) -> dict[str, dt.datetime]:
+    """The earliest ``occurred_at`` of each ICCID in the batch."""
+    first: dict[str, dt.datetime] = {}
+    for row in rows:
+        iccid, occurred_at = row[2], row[5]
+        seen = first.get(iccid)
+        if seen is None or occurred_at < seen:
+            first[iccid] = occurred_at
+    return first
 
 
 def validate_all(records: Iterable[Any], *, latest: dt.datetime,

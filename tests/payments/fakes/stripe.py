@@ -360,6 +360,13 @@ class FakeStripe:
                            "customer_email.", param="customer_email")
         if params.get("customer"):
             self._param(params, "customer", "cus_", "customer")
+        if params.get("payment_method_types") and params.get("payment_method_configuration"):
+            raise ApiError(400, "You cannot specify both payment_method_types and "
+                           "payment_method_configuration.", param="payment_method_types")
+        configuration = params.get("payment_method_configuration")
+        if configuration is not None and not str(configuration).startswith("pmc_"):
+            raise ApiError(400, f"No such payment method configuration: '{configuration}'",
+                           param="payment_method_configuration")
         items = params.get("line_items") or []
         if not items:
             raise ApiError(400, "Missing required param: line_items.", param="line_items")
@@ -376,7 +383,12 @@ class FakeStripe:
             "client_reference_id": params.get("client_reference_id"),
             "customer": params.get("customer"), "customer_email": params.get("customer_email"),
             "metadata": params.get("metadata", {}), "locale": params.get("locale"),
+            # Without a list, Checkout offers what the (given or default) payment method
+            # configuration turns on: here cards, Apple Pay and Google Pay.
             "payment_method_types": params.get("payment_method_types", ["card"]),
+            "payment_method_configuration_details": None
+            if params.get("payment_method_types") else {
+                "id": configuration or "pmc_default", "parent": None},
             "payment_intent": None, "payment_status": "unpaid", "status": "open",
             "success_url": params.get("success_url"), "cancel_url": params.get("cancel_url"),
             "url": f"{self.url}/pay/{session_id}", "created": self._now(),

@@ -113,6 +113,6 @@ class LineDefaults:
     def refund_blocker(self, line: OrderLine, *, now: dt.datetime) -> str | None:
         """The plan the line bought has started."""
         period = line.period
-        if period is not None and period.starts_at <= now:
+        if period is not None and period.starts_at is not None and period.starts_at <= now:
             return "started"
         return None

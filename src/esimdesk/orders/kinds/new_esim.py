@@ -26,6 +26,7 @@ from esimdesk.provisioning.suppliers.base import (
     UpstreamProvider,
 )
 from esimdesk.subscriptions import services as subscriptions
+from esimdesk.subscriptions.models import Period
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -45,8 +46,12 @@ class NewEsim(PersonalLine):
         return new_esim_text(plan)
 
     def checkout_note(self, priced: PricedLine) -> str:
-        return _("Your eSIM is ready to install within seconds of payment. Check that your "
-                 "phone supports eSIM and is not carrier-locked.")
+        ready = _("Your eSIM is ready to install within seconds of payment. Check that your "
+                  "phone supports eSIM and is not carrier-locked.")
+        if priced.plan.validity_starts == Plan.ValidityStarts.PURCHASE:
+            return ready
+        return ready + " " + _("Buy and install it before you travel: the days of your plan "
+                               "only start counting when it is first used.")
 
     def fulfil(self, line: OrderLine) -> None:
         supplier, profile = new_profile(line)
@@ -75,11 +80,14 @@ class NewEsim(PersonalLine):
                              actor=actor, reason="refunded before installation")
 
     def refund_blocker(self, line: OrderLine, *, now: dt.datetime) -> str | None:
-        """Installed, or any of the plan used (whether or not the period started)."""
-        if line.esim is not None and line.esim.status != Esim.Status.READY:
-            return "installed"
+        """Any of the plan used; or installed, unless the plan is still waiting for first
+        use (then nothing of it was used: refundable in full, installed or not)."""
         period = line.period
         if period is not None and any(a.used for a in period.allowances.all()):
+            return "installed"
+        if period is not None and period.state == Period.State.PENDING:
+            return None
+        if line.esim is not None and line.esim.status != Esim.Status.READY:
             return "installed"
         return None
 

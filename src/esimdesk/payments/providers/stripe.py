@@ -55,6 +55,8 @@ THREE_DECIMAL = frozenset(("BHD", "JOD", "KWD", "OMR", "TND"))
 BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express",
           "discover": "Discover", "diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay",
           "cartes_bancaires": "Cartes Bancaires", "eftpos_au": "eftpos", "interac": "Interac"}
+#: a card paid through a wallet says so: "Visa •••• 4242 (Apple Pay)"
+WALLETS = {"apple_pay": "Apple Pay", "google_pay": "Google Pay"}
 REFUND_STATUS: dict[str, Literal["succeeded", "failed"]] = {
     "succeeded": "succeeded", "failed": "failed", "canceled": "failed"}
 # Codes for Stripe errors that carry none of their own (e.g. a wrong or revoked key).
@@ -110,7 +112,9 @@ def card_label(payment_method: Mapping[str, Any]) -> str:
     card = payment_method.get("card") or {}
     brand = str(card.get("brand") or "")
     name = BRANDS.get(brand, brand.replace("_", " ").title() or "Card")
-    return f"{name} •••• {card['last4']}" if card.get("last4") else name
+    label = f"{name} •••• {card['last4']}" if card.get("last4") else name
+    wallet = WALLETS.get(str((card.get("wallet") or {}).get("type") or ""))
+    return f"{label} ({wallet})" if wallet else label
 
 
 def _without_card_details(value: Any) -> Any:
@@ -219,7 +223,7 @@ class StripeProvider(PaymentProvider):
                                        "description": request.description}
         params: dict[str, Any] = {
             "mode": "payment",
-            "payment_method_types": ["card"],
+            **self._methods_offered(),
             "line_items": [{"quantity": 1, "price_data": {
                 "currency": request.amount.currency.lower(),
                 "unit_amount": to_stripe_amount(request.amount),
@@ -238,6 +242,16 @@ class StripeProvider(PaymentProvider):
         elif request.customer_email:
             params["customer_email"] = request.customer_email
         return params
+
+    def _methods_offered(self) -> dict[str, Any]:
+        """Cards only; or, with wallets on (``ESIMDESK_STRIPE_WALLETS``), the methods a
+        payment method configuration turns on — Checkout then shows Apple Pay and Google Pay
+        to payers whose device has them. Stripe refuses ``payment_method_types`` together
+        with a configuration, so wallets leave it out."""
+        if not config.flag("ESIMDESK_STRIPE_WALLETS"):
+            return {"payment_method_types": ["card"]}
+        chosen = config.env("ESIMDESK_STRIPE_PAYMENT_METHOD_CONFIGURATION").strip()
+        return {"payment_method_configuration": chosen} if chosen else {}
 
     def _customer_for(self, request: StartRequest) -> str:
         params: dict[str, Any] = {"metadata": {"customer_ref": request.customer_ref,

@@ -38,13 +38,14 @@ def esim_top_up(request: HttpRequest, iccid: str) -> HttpResponse:
     esim = _own(request, iccid)
     service = service_for([esim])[esim.pk]
     currency = current_currency(request)
-    period = (changes.running_period(service.subscription)
+    period = (changes.topped_up_period(service.subscription)
               if service.subscription is not None and esim.status != Esim.Status.REVOKED
               else None)
     offers = []
     if period is not None:
         offers = [(product, product.price_in(currency),
-                   period.ends_at + dt.timedelta(days=product.extends_validity_days))
+                   period.ends_at + dt.timedelta(days=product.extends_validity_days)
+                   if period.ends_at is not None else None)
                   for product in catalog.top_ups_for(period.plan)]
     return render(request, "portal/top_up.html", {
         "esim": esim, "service": service, "period": period, "offers": offers,

@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +23,7 @@ from esimdesk.portal.forms import LabelForm
 from esimdesk.portal.views.common import current_currency, flash_error
 from esimdesk.portal.views.usage import forecast_text, usage_panel
 from esimdesk.subscriptions import services as subscriptions
+from esimdesk.subscriptions import validity
 from esimdesk.subscriptions.queries import service_for
 from esimdesk.usage.queries import forecasts_for
 
@@ -41,6 +44,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "cards": [(esim, services[esim.pk], forecast_text(forecasts[esim.pk]))
                   for esim in items],
         "now": clock.now(),
+        # a saved method that pays in one tap: Renew and Top up open the confirmation page
+        "one_tap": saved_methods.one_tap_method(request.user, current_currency(request)),
     })
 
 
@@ -56,6 +61,7 @@ def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
         "renewal": renewal,
         "saved_methods": list(saved_methods.methods_of(request.user)),
         "can_auto_renew": saved_methods.can_auto_renew(request.user),
+        "one_tap": saved_methods.one_tap_method(request.user, current_currency(request)),
         "install": install_data(esim),
         "qr": qr_svg(esim),
         "label_form": LabelForm(initial={"label": esim.label}),
@@ -129,4 +135,19 @@ def esim_auto_renew(request: HttpRequest, iccid: str) -> HttpResponse:
     else:
         messages.success(request, _("Automatic renewal is on.") if enabled
                          else _("Automatic renewal is off."))
+    return redirect("portal:esim", iccid=esim.iccid)
+
+
+@require_POST
+@login_required
+def esim_start(request: HttpRequest, iccid: str) -> HttpResponse:
+    """*Start now*: the plan waiting for first use starts at this instant."""
+    esim = _own(request, iccid)
+    try:
+        period = validity.start_now(user=request.user, esim=esim)
+    except DomainError as error:
+        flash_error(request, error)
+    else:
+        messages.success(request, _("Your plan has started. It is valid until %(end)s.")
+                         % {"end": date_format(localtime(period.ends_at), "DATETIME_FORMAT")})
     return redirect("portal:esim", iccid=esim.iccid)

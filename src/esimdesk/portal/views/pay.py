@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from esimdesk.payments import services as payments
 from esimdesk.payments.models import Payment
 from esimdesk.payments.providers.base import ProviderError
+from esimdesk.portal.views.guest import guest_orders
 
 
 def payment_return(request: HttpRequest, payment_id: str) -> HttpResponse:
@@ -22,4 +23,7 @@ def payment_return(request: HttpRequest, payment_id: str) -> HttpResponse:
     # the order page says it is waiting meanwhile.
     with contextlib.suppress(ProviderError):
         payments.reconcile(payment=payment)
-    return redirect("portal:order", number=payment.order.number)
+    order = payment.order
+    if order.number in guest_orders(request) and request.user.pk != order.user_id:
+        return redirect("portal:guest_order", number=order.number)
+    return redirect("portal:order", number=order.number)

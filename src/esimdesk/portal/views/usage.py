@@ -54,7 +54,7 @@ def usage_panel(request: HttpRequest, esim: Esim, service: EsimService) -> dict[
 
 def live_data(esim: Esim, service: EsimService, forecast: Forecast | None,
               now: dt.datetime) -> dict[str, Any]:
-    current = service.current
+    current = service.current_or_pending
     return {
         "iccid": esim.iccid,
         "service": service.state,

@@ -184,6 +184,9 @@ class UpstreamProvider(ABC):
     #: the largest callback body this supplier sends, in bytes: a larger one is answered 413
     #: without being read (well under the server-wide limit; a supplier sends small messages)
     callback_max_bytes: int = 64 * 1024
+    #: the supplier reports ``first_use`` (the network saw the eSIM attach); a plan whose
+    #: validity starts at first use starts at install on a supplier that cannot
+    reports_first_use: bool = False
 
     @abstractmethod
     def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:

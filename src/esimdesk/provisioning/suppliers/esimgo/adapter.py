@@ -116,6 +116,7 @@ def clean_iccid(value: str, *, order: EsimGoOrder | None = None) -> str:
 
 class EsimGoProvider(UpstreamProvider):
     name = "esimgo"
+    reports_first_use = True
     label = "eSIM Go"
     options = (
         # eSIM Go (wholesale reseller API v2.5).
