@@ -16,6 +16,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import factory
@@ -26,9 +27,11 @@ from esimdesk.catalog.demo import RATE_HUNDREDTHS, converted
 from esimdesk.catalog.models import (
     GB,
     Country,
+    ExchangeRate,
     Plan,
     Price,
     Region,
+    SupplierBundle,
     TopUpPrice,
     TopUpProduct,
 )
@@ -160,6 +163,34 @@ def plan(*, unit: str = "day", count: int = 1, countries: Sequence[str] = ("JP",
     ``Plan`` (``code``, ``sms_count``, ``depletion``, ``kind`` ...) may be given too."""
     return PlanFactory(validity_unit=unit, validity_count=count, countries=list(countries),
                        **fields)
+
+
+def regional_plan(region: str = "europe", *, countries: Sequence[str] = ("FR", "DE", "IT"),
+                  unit: str = "month", **fields: Any) -> Plan:
+    """A plan for a whole region (``"global"``: everywhere it lists), covering ``countries``:
+    ``regional_plan("asia", countries=("JP", "TH"), usd=2999, data_gb=20)``."""
+    coverage = Plan.Coverage.GLOBAL if region == "global" else Plan.Coverage.REGION
+    return plan(unit=unit, countries=countries, coverage=coverage,
+                region=RegionFactory(code=region), **fields)
+
+
+def bundle(of: Plan, supplier: str = "simulator", *, code: str | None = None,
+           cost: int = 100, currency: str = "USD", priority: int = 1,
+           **fields: Any) -> SupplierBundle:
+    """The supplier's bundle ``of`` a plan, costing ``cost`` minor units of ``currency``
+    per period (the code is made up from the plan's unless given)."""
+    return SupplierBundle.objects.create(
+        plan=of, supplier=supplier, code=code or f"{supplier.upper()}-{of.code.upper()}",
+        cost=cost, cost_currency=currency, priority=priority, **fields)
+
+
+def exchange_rates(*pairs: tuple[str, str, str]) -> list[ExchangeRate]:
+    """Rates as staff set them for the margins page (never used for prices):
+    ``exchange_rates(("USD", "CNY", "7.2"), ("JPY", "USD", "0.00667"))``."""
+    return [ExchangeRate.objects.create(from_currency=source, to_currency=target,
+                                        rate=Decimal(rate), set_at=clock.now(),
+                                        set_by="tests")
+            for source, target, rate in pairs]
 
 
 def top_up(*, usd: int, data_gb: int = 0, voice_min: int = 0, sms: int = 0,

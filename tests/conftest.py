@@ -67,25 +67,6 @@ def _reset_clock() -> Iterator[None]:
     clock.reset()
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
-    from esimdesk.catalog.demo import load_catalog
-
-    with django_db_blocker.unblock():
-        load_catalog()
-
-
-@pytest.fixture
-def catalog(db: Any) -> None:
-    """The demo catalog (loaded once per session; reloaded after a transactional test
-    flushed the database)."""
-    from esimdesk.catalog.demo import load_catalog
-    from esimdesk.catalog.models import Plan
-
-    if not Plan.objects.exists():
-        load_catalog()
-
-
 @pytest.fixture
 def shop(db: Any) -> Any:
     """The tests' own small shop (``tests.builders.shop``): plans and top-ups in Japan."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from esimdesk.catalog.models import ExchangeRate, Plan, SupplierBundle
 from esimdesk.core import clock
 from esimdesk.core.models import AuditEntry
 from esimdesk.core.money import Money
+from tests.builders import MONTH, Shop, bundle, exchange_rates, plan, regional_plan
 
 
 def rates(*pairs: tuple[str, str, str]) -> margins.Rates:
@@ -63,15 +65,56 @@ def test_thin_line_is_a_parameter() -> None:
     assert m.flag == "thin"
 
 
+# Costs as suppliers charge them: most plans keep a margin, the global year is a loss leader
+# sold below cost; Japan's month is also at the operator's own SM-DP+ (in yen), France's and
+# Europe's at eSIM Go (in pounds) as a second choice; a Mexican day maps no bundle at all.
+RATES = [("USD", "CNY", "7.2"), ("USD", "EUR", "0.93"), ("USD", "HKD", "7.8"),
+         ("JPY", "CNY", "0.0481"), ("JPY", "USD", "0.00667"), ("JPY", "EUR", "0.0062"),
+         ("JPY", "HKD", "0.052"), ("GBP", "CNY", "9.12"), ("GBP", "USD", "1.267"),
+         ("GBP", "EUR", "1.178"), ("GBP", "HKD", "9.88")]
+
+
+@dataclass
+class Costed:
+    shop: Shop
+    leader: Plan
+    unmapped: Plan
+
+
+@pytest.fixture
+def costed(shop: Shop) -> Costed:
+    bundle(shop.day, code="SIMU-JP-1GB-DAY", cost=185)
+    bundle(shop.month, code="SIMU-JP-10GB-MONTH", cost=985)
+    bundle(shop.month, "es2plus", code="APAC-JP-10GB-MONTH", cost=1223, currency="JPY")
+    bundle(shop.calls, code="SIMU-JP-30GB-CALLS", cost=1979)
+    bundle(shop.year, code="SIMU-JP-100GB-YEAR", cost=6188)
+    france = plan(countries=("FR",), unit="month", data_gb=10, usd=1699)
+    bundle(france, code="SIMU-FR-10GB-MONTH", cost=985)
+    bundle(france, "esimgo", code="esim_10GB_30D_FR_V2", cost=751, currency="GBP",
+           priority=2)
+    europe = regional_plan("europe", data_gb=20, usd=2799)
+    bundle(europe, code="SIMU-EUROPE-20GB-MONTH", cost=1959)
+    bundle(europe, "esimgo", code="esim_20GB_30D_EU_V2", cost=1240, currency="GBP",
+           priority=2)
+    leader = regional_plan("global", countries=("JP", "FR", "US"), unit="year", data_gb=50,
+                           usd=12900)
+    bundle(leader, code="SIMU-GLOBAL-50GB-YEAR", cost=13416)
+    unmapped = plan(countries=("MX",), usd=299)
+    exchange_rates(*RATES)
+    return Costed(shop, leader, unmapped)
+
+
 def test_report_rows_filters_and_a_query_count_independent_of_size(
-        catalog: None, django_assert_num_queries: object) -> None:
-    unmapped = Plan.objects.get(code="mx-1gb-day")
-    unmapped.bundles.all().delete()
+        costed: Costed, django_assert_num_queries: object) -> None:
     with django_assert_num_queries(4):  # type: ignore[operator]
         everything = margins.report()
-    assert len(everything.rows) > 160 and everything.currencies == ["CNY", "USD", "EUR", "HKD"]
-    [row] = [r for r in everything.rows if r.plan.code == "mx-1gb-day"]
+    assert len(everything.rows) == 11 and everything.currencies == ["CNY", "USD", "EUR", "HKD"]
+    [row] = [r for r in everything.rows if r.plan == costed.unmapped]
     assert row.bundle is None and row.worst == "unmapped"
+    for n in range(20):  # twenty plans more, each mapped: still four queries
+        bundle(plan(countries=("TH",), usd=199 + n), code=f"SIMU-TH-{n}", cost=120)
+    with django_assert_num_queries(4):  # type: ignore[operator]
+        assert len(margins.report().rows) == 31
     by_supplier = margins.report(supplier="esimgo")
     assert by_supplier.rows and {r.bundle.supplier for r in by_supplier.rows
                                  if r.bundle} == {"esimgo"}
@@ -79,9 +122,9 @@ def test_report_rows_filters_and_a_query_count_independent_of_size(
     assert {r.plan.coverage for r in regional.rows} == {"region"}
     assert margins.report(kind="family").rows == []
     [jp] = margins.report(query="SIMU-JP-10GB", supplier="simulator").rows
-    assert jp.plan.code == "jp-10gb-month" and jp.bundle is not None
-    # The demo's loss leader is flagged in every currency.
-    [leader] = margins.report(query="global-50gb-year", supplier="simulator").rows
+    assert jp.plan == costed.shop.month and jp.bundle is not None
+    # The loss leader is flagged in every currency.
+    [leader] = margins.report(query=costed.leader.code, supplier="simulator").rows
     assert leader.worst == "negative"
     assert {m.flag for m in leader.margins.values() if m} == {"negative"}
 
@@ -102,12 +145,12 @@ ALLOWED = ("catalog.view_plan", "catalog.view_supplierbundle")
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_page_renders_in_both_languages(catalog: None, language: str) -> None:
+def test_page_renders_in_both_languages(costed: Costed, language: str) -> None:
     page = staff_client(*ALLOWED, language=language).get("/staff/margins/?supplier=simulator")
     assert page.status_code == 200
     html = page.content.decode()
     assert f'lang="{language}"' in html
-    jp = Plan.objects.get(code="jp-10gb-month")
+    jp = costed.shop.month
     assert "SIMU-JP-10GB-MONTH" in html
     # Money is formatted for the reader's locale (Babel): en "$16.99", zh "US$16.99".
     assert jp.price_in("USD").format(language) in html  # type: ignore[union-attr]
@@ -116,7 +159,7 @@ def test_page_renders_in_both_languages(catalog: None, language: str) -> None:
     assert ("Log out" if language == "en" else "注销") in html
 
 
-def test_staff_without_the_catalog_permission_are_refused(catalog: None) -> None:
+def test_staff_without_the_catalog_permission_are_refused(db: None) -> None:
     assert staff_client().get("/staff/margins/").status_code == 403
     assert staff_client("catalog.view_plan").get("/staff/margins/").status_code == 403
     customer = Client()
@@ -124,16 +167,16 @@ def test_staff_without_the_catalog_permission_are_refused(catalog: None) -> None
     assert customer.get("/staff/margins/").status_code == 302  # to the staff sign-in
 
 
-def test_csv_download_matches_the_arithmetic(catalog: None) -> None:
+def test_csv_download_matches_the_arithmetic(costed: Costed) -> None:
     response = staff_client(*ALLOWED).get(
-        "/staff/margins/?format=csv&q=jp-10gb-month&supplier=simulator")
+        f"/staff/margins/?format=csv&q={MONTH}&supplier=simulator")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert {r["currency"] for r in rows} == {"CNY", "USD", "EUR", "HKD"}
     usd = next(r for r in rows if r["currency"] == "USD")
-    bundle = SupplierBundle.objects.get(plan__code="jp-10gb-month", supplier="simulator")
-    price = Plan.objects.get(code="jp-10gb-month").price_in("USD")
+    bundle = SupplierBundle.objects.get(plan__code=MONTH, supplier="simulator")
+    price = costed.shop.month.price_in("USD")
     assert price is not None
     expected = margins.margin(price=price, cost=bundle.cost_money, rates=margins.Rates.load())
     assert (usd["supplier"], usd["bundle_code"], usd["price"], usd["cost"]) == (
@@ -144,21 +187,21 @@ def test_csv_download_matches_the_arithmetic(catalog: None) -> None:
         expected.amount.decimal_string(), str(expected.percent), expected.flag)
 
 
-def test_csv_quotes_text_a_spreadsheet_would_run(catalog: None) -> None:
-    plan = Plan.objects.get(code="jp-10gb-month")
-    plan.name_en = '=HYPERLINK("http://evil.example","Japan")'
-    plan.save(update_fields=["name_en"])
-    SupplierBundle.objects.filter(plan=plan, supplier="simulator").update(code="@SUM(1)")
+def test_csv_quotes_text_a_spreadsheet_would_run(costed: Costed) -> None:
+    month = costed.shop.month
+    month.name_en = '=HYPERLINK("http://evil.example","Japan")'
+    month.save(update_fields=["name_en"])
+    SupplierBundle.objects.filter(plan=month, supplier="simulator").update(code="@SUM(1)")
     response = staff_client(*ALLOWED).get(
-        "/staff/margins/?format=csv&q=jp-10gb-month&supplier=simulator")
+        f"/staff/margins/?format=csv&q={MONTH}&supplier=simulator")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert rows and all(r["name"] == "'" + plan.name_en for r in rows)
+    assert rows and all(r["name"] == "'" + month.name_en for r in rows)
     assert all(r["bundle_code"] == "'@SUM(1)" for r in rows)
     # margins stay numbers a spreadsheet adds up, negative ones included
     assert all(not r["margin"].startswith("'") for r in rows)
 
 
-def test_exchange_rates_edited_in_the_console_are_stamped_and_audited(catalog: None) -> None:
+def test_exchange_rates_edited_in_the_console_are_stamped_and_audited(db: None) -> None:
     admin = Client()
     admin.force_login(User.objects.create_superuser("fx@example.com", "x-long-password-1"))
     clock.set_now(clock.now())

@@ -26,7 +26,7 @@ def code_in(text: str) -> str:
 
 
 @pytest.mark.django_db
-def test_sign_up_with_email_and_verify(catalog: None) -> None:
+def test_sign_up_with_email_and_verify(db: None) -> None:
     client = Client()
     response = client.post("/accounts/signup/", {"email": "mei@example.com",
                                                  "password1": PASSWORD, "password2": PASSWORD})
@@ -43,7 +43,7 @@ def test_sign_up_with_email_and_verify(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_sign_up_with_phone_verify_by_sms_then_sign_in(catalog: None) -> None:
+def test_sign_up_with_phone_verify_by_sms_then_sign_in(db: None) -> None:
     client = Client()
     response = client.post("/accounts/signup/", {"phone": "+86 138 0013 8001",
                                                  "password1": PASSWORD, "password2": PASSWORD})
@@ -63,7 +63,7 @@ def test_sign_up_with_phone_verify_by_sms_then_sign_in(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_sign_up_needs_email_or_phone(catalog: None) -> None:
+def test_sign_up_needs_email_or_phone(db: None) -> None:
     response = Client().post("/accounts/signup/", {"password1": PASSWORD,
                                                    "password2": PASSWORD})
     assert response.status_code == 200
@@ -72,7 +72,7 @@ def test_sign_up_needs_email_or_phone(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_password_reset_by_email_link(catalog: None) -> None:
+def test_password_reset_by_email_link(db: None) -> None:
     User.objects.create_user("li@example.com", PASSWORD)
     client = Client()
     client.post("/accounts/password/reset/", {"email": "li@example.com"})
@@ -87,7 +87,7 @@ def test_password_reset_by_email_link(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_password_reset_by_sms_code(catalog: None) -> None:
+def test_password_reset_by_sms_code(db: None) -> None:
     User.objects.create_user(None, PASSWORD, phone="+447911123455")
     client = Client()
     response = client.post("/account/reset/sms/", {"phone": "+44 7911 123455"})
@@ -109,7 +109,7 @@ def test_password_reset_by_sms_code(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_sms_reset_for_unknown_number_sends_nothing_and_says_the_same(catalog: None) -> None:
+def test_sms_reset_for_unknown_number_sends_nothing_and_says_the_same(db: None) -> None:
     response = Client().post("/account/reset/sms/", {"phone": "+447911123456"})
     assert response.status_code == 302
     run_tasks()
@@ -120,7 +120,7 @@ def test_sms_reset_for_unknown_number_sends_nothing_and_says_the_same(catalog: N
 
 
 @pytest.mark.django_db
-def test_sms_code_guessing_is_limited(catalog: None, settings: Any) -> None:
+def test_sms_code_guessing_is_limited(db: None, settings: Any) -> None:
     """Each code takes SMS_CODE_MAX_ATTEMPTS guesses (the sign-in policy's own limit per
     account is tested in test_signin_policy.py: raised here so this one shows)."""
     from esimdesk.accounts import services
@@ -143,7 +143,7 @@ def test_sms_code_guessing_is_limited(catalog: None, settings: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_preferences_language_and_time_zone(catalog: None) -> None:
+def test_preferences_language_and_time_zone(db: None) -> None:
     user = User.objects.create_user("pref@example.com", PASSWORD)
     client = Client()
     client.force_login(user)
@@ -162,7 +162,7 @@ def test_preferences_language_and_time_zone(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_headless_app_login_gives_a_session_token_for_the_api(catalog: None) -> None:
+def test_headless_app_login_gives_a_session_token_for_the_api(db: None) -> None:
     import json
 
     from allauth.account.models import EmailAddress
@@ -179,7 +179,7 @@ def test_headless_app_login_gives_a_session_token_for_the_api(catalog: None) -> 
 
 
 @pytest.mark.django_db
-def test_signing_in_with_an_unconfirmed_address_follows_the_setting(catalog: None,
+def test_signing_in_with_an_unconfirmed_address_follows_the_setting(db: None,
                                                                     settings: Any) -> None:
     """Accounts made by staff or an import never confirmed their address: by default they
     sign in; with ESIMDESK_EMAIL_VERIFICATION=mandatory they confirm it first."""

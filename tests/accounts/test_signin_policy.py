@@ -56,7 +56,7 @@ def test_the_limits_read_and_refuse_what_they_cannot_read(settings: Any) -> None
 
 @pytest.mark.django_db
 def test_staff_sign_in_locks_after_wrong_passwords_even_for_the_right_one(
-        catalog: None) -> None:
+        db: None) -> None:
     staff = _user("boss@example.com", is_staff=True, is_superuser=True)
     client = Client()
     to_login = client.get("/staff/")
@@ -83,7 +83,7 @@ def test_staff_sign_in_locks_after_wrong_passwords_even_for_the_right_one(
 
 
 @pytest.mark.django_db
-def test_one_count_and_one_answer_at_every_door(catalog: None) -> None:
+def test_one_count_and_one_answer_at_every_door(db: None) -> None:
     user = _user(phone="+447911123450")
     portal = Client()
     for _ in range(2):
@@ -120,7 +120,7 @@ def test_one_count_and_one_answer_at_every_door(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_right_passwords_do_not_count_and_unknown_accounts_lock_alike(catalog: None) -> None:
+def test_right_passwords_do_not_count_and_unknown_accounts_lock_alike(db: None) -> None:
     user = _user()
     for _ in range(4):
         assert api_login(user.email, "wrong").status_code == 400
@@ -134,7 +134,7 @@ def test_right_passwords_do_not_count_and_unknown_accounts_lock_alike(catalog: N
 
 
 @pytest.mark.django_db
-def test_an_address_is_limited_across_accounts(catalog: None, settings: Any) -> None:
+def test_an_address_is_limited_across_accounts(db: None, settings: Any) -> None:
     settings.SIGNIN_LIMITS = "failed_signin=5/15m/account,8/15m/address"
     users = [_user(f"user{n}@example.com") for n in range(9)]
     for user in users[:8]:
@@ -149,7 +149,7 @@ def test_an_address_is_limited_across_accounts(catalog: None, settings: Any) -> 
 
 
 @pytest.mark.django_db
-def test_password_resets_by_email_count_per_address_known_or_not(catalog: None) -> None:
+def test_password_resets_by_email_count_per_address_known_or_not(db: None) -> None:
     _user("known@example.com")
     for email in ("known@example.com", "unknown@example.com"):
         answers = [Client().post("/_allauth/app/v1/auth/password/request",
@@ -166,7 +166,7 @@ def test_password_resets_by_email_count_per_address_known_or_not(catalog: None) 
 
 
 @pytest.mark.django_db
-def test_sign_in_codes_are_limited_per_recipient(catalog: None) -> None:
+def test_sign_in_codes_are_limited_per_recipient(db: None) -> None:
     _user("coder@example.com", phone="+447911123451")
     for field, value in (("email", "coder@example.com"), ("phone", "+447911123451"),
                          ("phone", "+447911123452")):
@@ -184,7 +184,7 @@ def test_sign_in_codes_are_limited_per_recipient(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_sms_reset_answers_alike_for_every_number_and_counts_them(catalog: None) -> None:
+def test_sms_reset_answers_alike_for_every_number_and_counts_them(db: None) -> None:
     from esimdesk.accounts.models import SmsResetCode
     from esimdesk.notifications.models import Notification
 
@@ -206,7 +206,7 @@ def test_sms_reset_answers_alike_for_every_number_and_counts_them(catalog: None)
 
 
 @pytest.mark.django_db
-def test_wrong_sms_reset_codes_lock_the_account(catalog: None) -> None:
+def test_wrong_sms_reset_codes_lock_the_account(db: None) -> None:
     from esimdesk.accounts import services
     from esimdesk.core.errors import ValidationFailed
 
@@ -226,7 +226,7 @@ def test_wrong_sms_reset_codes_lock_the_account(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_a_completed_password_reset_lifts_the_lock(catalog: None) -> None:
+def test_a_completed_password_reset_lifts_the_lock(db: None) -> None:
     import re
 
     user = _user("forgot@example.com")
@@ -246,7 +246,7 @@ def test_a_completed_password_reset_lifts_the_lock(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_staff_unlock_clears_the_counts_in_the_shared_store(catalog: None) -> None:
+def test_staff_unlock_clears_the_counts_in_the_shared_store(db: None) -> None:
     user = _user("locked@example.com", phone="+447911123456", phone_verified=True)
     for _ in range(5):
         api_login(user.email, "wrong")
@@ -270,7 +270,7 @@ def test_staff_unlock_clears_the_counts_in_the_shared_store(catalog: None) -> No
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lock_and_its_unlock_are_seen_on_another_connection(catalog: None) -> None:
+def test_a_lock_and_its_unlock_are_seen_on_another_connection(db: None) -> None:
     """What another web worker sees: a second database connection, on its own thread."""
     user = _user("seen@example.com")
     for _ in range(5):
@@ -297,7 +297,7 @@ def test_a_lock_and_its_unlock_are_seen_on_another_connection(catalog: None) -> 
 
 
 @pytest.mark.django_db
-def test_counters_start_again_when_their_window_ends(catalog: None) -> None:
+def test_counters_start_again_when_their_window_ends(db: None) -> None:
     store = counters.DatabaseCounters()
     assert [store.hit("t:k", 60).hits for _ in range(3)] == [1, 2, 3]
     assert store.peek(["t:k"])["t:k"].retry_after == 60
@@ -314,7 +314,7 @@ def test_counters_start_again_when_their_window_ends(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_the_database_cache_table_is_made_after_migrations_and_swept(catalog: None) -> None:
+def test_the_database_cache_table_is_made_after_migrations_and_swept(db: None) -> None:
     """A fresh database gets the cache's table from ``migrate`` (``esimdesk run``, ``esimdesk
     manage migrate``), and the scheduler forgets finished counters."""
     from django.conf import settings

@@ -53,7 +53,7 @@ def _sms_reset_form(base: str, phone: str) -> Any:
 
 
 @pytest.mark.parametrize("registered", [True, False])
-def test_twenty_concurrent_sms_resets_send_exactly_the_limit(live_server: Any, catalog: None,
+def test_twenty_concurrent_sms_resets_send_exactly_the_limit(live_server: Any, db: None,
                                                              registered: bool) -> None:
     phone = "+447911123480"
     if registered:
@@ -67,7 +67,7 @@ def test_twenty_concurrent_sms_resets_send_exactly_the_limit(live_server: Any, c
 
 
 def test_twenty_concurrent_email_resets_send_exactly_the_limit(live_server: Any,
-                                                               catalog: None) -> None:
+                                                               db: None) -> None:
     verified_email(User.objects.create_user("burst@example.com", PASSWORD))
     http = Http(live_server.url)
     answers = in_parallel(*[
@@ -79,7 +79,7 @@ def test_twenty_concurrent_email_resets_send_exactly_the_limit(live_server: Any,
 
 
 def test_twenty_concurrent_guesses_check_only_the_limit(live_server: Any,
-                                                        catalog: None) -> None:
+                                                        db: None) -> None:
     verified_email(User.objects.create_user("guessed@example.com", PASSWORD))
     http = Http(live_server.url)
 
@@ -92,13 +92,13 @@ def test_twenty_concurrent_guesses_check_only_the_limit(live_server: Any,
     assert login(PASSWORD) == 429
 
 
-def test_concurrent_hits_on_one_counter_each_get_their_own_count(catalog: None) -> None:
+def test_concurrent_hits_on_one_counter_each_get_their_own_count(db: None) -> None:
     store = counters.DatabaseCounters()
     counts = in_parallel(*[lambda: store.hit("race:one", 60).hits for _ in range(20)])
     assert sorted(counts) == list(range(1, 21))
 
 
-def test_a_lock_is_seen_and_lifted_in_another_process(catalog: None) -> None:
+def test_a_lock_is_seen_and_lifted_in_another_process(db: None) -> None:
     """Another process (as another web worker is) reads the same lock, and staff's unlock."""
     user = User.objects.create_user("elsewhere@example.com", PASSWORD)
     for _ in range(5):

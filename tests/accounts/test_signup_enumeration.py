@@ -30,7 +30,7 @@ def _shape(response: Any) -> tuple[int, Any]:
 
 
 @pytest.mark.django_db
-def test_signing_up_with_a_taken_email_answers_as_for_a_new_one(catalog: None) -> None:
+def test_signing_up_with_a_taken_email_answers_as_for_a_new_one(db: None) -> None:
     owner = User.objects.create_user("taken@example.com", PASSWORD, language="zh-hans")
     new = api_signup({"email": "fresh@example.com"})
     taken = api_signup({"email": "Taken@Example.com"})
@@ -67,7 +67,7 @@ def test_signing_up_with_a_taken_email_answers_as_for_a_new_one(catalog: None) -
 
 
 @pytest.mark.django_db
-def test_signing_up_with_a_taken_phone_answers_as_for_a_new_one(catalog: None) -> None:
+def test_signing_up_with_a_taken_phone_answers_as_for_a_new_one(db: None) -> None:
     User.objects.create_user(None, PASSWORD, phone="+447911123460", phone_verified=True)
     new = api_signup({"phone": "+447911123461"})
     taken = api_signup({"phone": "+447911123460"})
@@ -85,7 +85,7 @@ def test_signing_up_with_a_taken_phone_answers_as_for_a_new_one(catalog: None) -
 
 
 @pytest.mark.django_db
-def test_a_sign_up_needs_an_email_or_a_phone_in_the_api_too(catalog: None) -> None:
+def test_a_sign_up_needs_an_email_or_a_phone_in_the_api_too(db: None) -> None:
     response = api_signup({})
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "email_or_phone"
@@ -94,7 +94,7 @@ def test_a_sign_up_needs_an_email_or_a_phone_in_the_api_too(catalog: None) -> No
 
 @pytest.mark.django_db
 def test_phone_sign_ups_over_the_limit_are_429_with_nothing_created(
-        catalog: None, settings: Any) -> None:
+        db: None, settings: Any) -> None:
     """allauth's own phone limit, on: it used to raise (a 500) after creating the account."""
     settings.ACCOUNT_RATE_LIMITS = production.ACCOUNT_RATE_LIMITS
     answers = [api_signup({"phone": f"+4479111235{n:02d}"}) for n in range(35)]
@@ -111,7 +111,7 @@ def test_phone_sign_ups_over_the_limit_are_429_with_nothing_created(
 
 
 @pytest.mark.django_db
-def test_a_number_gets_few_texts_however_they_are_asked_for(catalog: None,
+def test_a_number_gets_few_texts_however_they_are_asked_for(db: None,
                                                             settings: Any) -> None:
     """Sign-up, a resent code and sign-ups with the number once it is taken all count."""
     settings.ACCOUNT_RATE_LIMITS = production.ACCOUNT_RATE_LIMITS

@@ -53,7 +53,7 @@ def _with_totp(user: User) -> str:
 
 @pytest.mark.django_db
 def test_a_traveller_turns_on_totp_in_the_portal_then_signs_in_with_a_code(
-        catalog: None) -> None:
+        db: None) -> None:
     user = _user("mfa@example.com")
     client = Client()
     assert client.post("/accounts/login/", {"login": user.email,
@@ -86,7 +86,7 @@ def test_a_traveller_turns_on_totp_in_the_portal_then_signs_in_with_a_code(
 
 
 @pytest.mark.django_db
-def test_the_two_factor_pages_are_in_the_portal_and_in_chinese(catalog: None) -> None:
+def test_the_two_factor_pages_are_in_the_portal_and_in_chinese(db: None) -> None:
     user = _user("zh@example.com", language="zh-hans")
     client = Client()
     client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
@@ -96,7 +96,7 @@ def test_the_two_factor_pages_are_in_the_portal_and_in_chinese(catalog: None) ->
 
 
 @pytest.mark.django_db
-def test_the_api_asks_for_the_code_and_counts_wrong_ones(catalog: None) -> None:
+def test_the_api_asks_for_the_code_and_counts_wrong_ones(db: None) -> None:
     user = _user("app-mfa@example.com")
     secret = _with_totp(user)
     client = Client()
@@ -122,7 +122,7 @@ def test_the_api_asks_for_the_code_and_counts_wrong_ones(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_wrong_codes_lock_the_account_like_wrong_passwords(catalog: None) -> None:
+def test_wrong_codes_lock_the_account_like_wrong_passwords(db: None) -> None:
     user = _user("guess-mfa@example.com")
     secret = _with_totp(user)
     client = Client()
@@ -157,7 +157,7 @@ def test_wrong_codes_lock_the_account_like_wrong_passwords(catalog: None) -> Non
 
 
 @pytest.mark.django_db
-def test_staff_without_totp_are_sent_to_set_it_up_in_production(catalog: None,
+def test_staff_without_totp_are_sent_to_set_it_up_in_production(db: None,
                                                                  settings: Any) -> None:
     staff = _user("agent-mfa@example.com", is_staff=True, is_superuser=True)
     client = Client()

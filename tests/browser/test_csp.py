@@ -6,9 +6,6 @@ a group page's role picker), the staff console (admin pages, the calendar widget
 with its framed e-mail preview, margins, the support inbox) and the API docs. With the
 realtime app running, live chat still reaches the agent's inbox over the WebSocket."""
 
-# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
-# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
-
 from __future__ import annotations
 
 import re
@@ -23,10 +20,10 @@ from esimdesk.accounts.models import User
 from esimdesk.groups.models import Membership
 from esimdesk.notifications.models import OutboxMessage
 from tests.browser.conftest import DESKTOP, base_url
+from tests.builders import DAY, Shop
 from tests.conftest import run_tasks
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True),
-              pytest.mark.usefixtures("catalog")]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Recorded from inside the page too (Playwright's init scripts are not subject to the
 # policy): violation events, and WebSockets that opened, so a test waits for a live socket
@@ -78,7 +75,7 @@ def _logged_in(browser: Any, base: str, user: User) -> Any:
     return context
 
 
-def test_portal_pages_under_the_policy(browser: Any, site: str, catalog: None) -> None:
+def test_portal_pages_under_the_policy(browser: Any, site: str, shop: Shop) -> None:
     from tests.builders import make_group_plans
     from tests.sharedplans.conftest import build_family
 
@@ -89,12 +86,12 @@ def test_portal_pages_under_the_policy(browser: Any, site: str, catalog: None) -
     watch = Watch(context)
     page = context.new_page()
 
-    for path in ("/", "/destinations/JP/", "/plans/jp-1gb-day/?currency=USD",
+    for path in ("/", "/destinations/JP/", f"/plans/{DAY}/?currency=USD",
                  "/devices/check/?model=iPhone+15", "/help/", "/contact/", "/account/"):
         page.goto(site + path)
         watch.check(page, path)
 
-    page.goto(f"{site}/plans/jp-1gb-day/?currency=USD")
+    page.goto(f"{site}/plans/{DAY}/?currency=USD")
     page.locator('a.button[href*="/checkout/"]').first.click()
     page.wait_for_url(re.compile(r"/checkout/"))
     watch.check(page, "checkout")
@@ -136,11 +133,11 @@ def test_portal_pages_under_the_policy(browser: Any, site: str, catalog: None) -
 
 
 def test_staff_console_and_api_docs_under_the_policy(browser: Any, site: str,
-                                                     catalog: None) -> None:
+                                                     shop: Shop) -> None:
     from tests.conftest import Api
     from tests.e2e.helpers import buy_and_pay
 
-    buy_and_pay(Api.signup("alex@example.com"), "jp-1gb-day")
+    buy_and_pay(Api.signup("alex@example.com"), DAY)
     run_tasks()
     staff = User.objects.create_superuser("boss@example.com", "x-long-password-1")
     context = _logged_in(browser, site, staff)

@@ -12,6 +12,7 @@ import pytest
 from esimdesk.esims.models import Esim
 from esimdesk.subscriptions.models import Period
 from tests.browser.conftest import DESKTOP, PHONE, shot
+from tests.builders import DAY, Shop
 from tests.conftest import mailed_key, run_tasks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,7 +40,7 @@ def _pay_in_sandbox(page: Any) -> None:
     ("en", "en-GB", PHONE, {"ready": "Install your eSIM", "renew": "Renew"}),
     ("zh-hans", "zh-CN", DESKTOP, {"ready": "安装", "renew": "续"}),
 ])
-def test_sign_up_buy_pay_install_renew(browser: Any, site: str, catalog: None,
+def test_sign_up_buy_pay_install_renew(browser: Any, site: str, shop: Shop,
                                        language: str, locale: str, viewport: dict[str, int],
                                        words: dict[str, str]) -> None:
     base = site
@@ -58,7 +59,7 @@ def test_sign_up_buy_pay_install_renew(browser: Any, site: str, catalog: None,
     page.locator('main form button[type="submit"]').first.click()
     page.wait_for_load_state()
 
-    page.goto(f"{base}/plans/jp-1gb-day/?currency=USD")
+    page.goto(f"{base}/plans/{DAY}/?currency=USD")
     assert page.locator("html").get_attribute("lang") == ("zh-Hans" if language != "en" else "en")
     _both_sizes(page, f"{language}-2-plan", viewport)
     page.locator('a.button[href*="/checkout/"]').first.click()

@@ -15,7 +15,6 @@ from django.test import Client
 from esimdesk.accounts.models import User
 from esimdesk.catalog import services as catalog_services
 from esimdesk.catalog.bundles import code_for, suppliers_for
-from esimdesk.catalog.demo import _demo_plans, load_catalog
 from esimdesk.catalog.models import ExchangeRate, Plan, SupplierBundle
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.models import AuditEntry
@@ -26,6 +25,7 @@ from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.provisioning.models import Es2Order
 from esimdesk.sandbox.models import SimulatedPlanApplication, SimulatedProfile
+from tests import builders
 
 ALL = ["simulator", "es2plus", "esimgo"]
 
@@ -42,11 +42,9 @@ def bundle(plan: Plan, supplier: str, code: str, *, priority: int = 1, cost: int
 
 
 @pytest.fixture
-def plan(catalog: None) -> Plan:
-    """A demo plan stripped of its demo bundles, so each test says what it maps."""
-    plan = Plan.objects.get(code="th-10gb-month")
-    plan.bundles.all().delete()
-    return plan
+def plan(db: None) -> Plan:
+    """A Thai 10 GB month mapping no bundle yet, so each test says what it maps."""
+    return builders.plan(countries=("TH",), unit="month", data_gb=10, usd=1299)
 
 
 def picked(plan: Plan) -> list[tuple[str, str]]:
@@ -80,47 +78,17 @@ def test_switched_off_and_unconfigured_suppliers_are_left_out(plan: Plan,
 def test_a_plan_without_bundles_keeps_the_configured_order_and_its_own_code(
         plan: Plan, settings: Any) -> None:
     configure(settings, ["es2plus", "simulator"])
-    assert picked(plan) == [("es2plus", "th-10gb-month"), ("simulator", "th-10gb-month")]
+    assert picked(plan) == [("es2plus", plan.code), ("simulator", plan.code)]
     # Bundles only on suppliers not configured now count as none.
     bundle(plan, "esimgo", "esim_10GB_30D_TH_V2")
-    assert picked(plan) == [("es2plus", "th-10gb-month"), ("simulator", "th-10gb-month")]
+    assert picked(plan) == [("es2plus", plan.code), ("simulator", plan.code)]
 
 
 def test_code_for_the_issuing_supplier(plan: Plan) -> None:
     bundle(plan, "simulator", "SIM-TH-10", active=False)
     plan = Plan.objects.get(pk=plan.pk)
     assert code_for(plan, "simulator") == "SIM-TH-10"  # switched off: its eSIMs renew there
-    assert code_for(plan, "es2plus") == "th-10gb-month"
-
-
-def test_demo_plans_map_the_simulator_first_and_a_second_supplier_on_some(
-        catalog: None, settings: Any) -> None:
-    configure(settings, ["simulator"])
-    jp = Plan.objects.get(code="jp-10gb-month")
-    assert picked(jp) == [("simulator", "SIMU-JP-10GB-MONTH")]
-    configure(settings, ALL)
-    assert picked(jp) == [("simulator", "SIMU-JP-10GB-MONTH"),
-                          ("es2plus", "APAC-JP-10GB-MONTH")]
-    own = SupplierBundle.objects.get(plan=jp, supplier="es2plus")
-    assert own.cost_currency == "JPY" and own.cost > 0
-    fr = Plan.objects.get(code="fr-10gb-month")
-    assert picked(fr) == [("simulator", "SIMU-FR-10GB-MONTH"),
-                          ("esimgo", "esim_10GB_30D_FR_V2")]
-    demo = _demo_plans()
-    assert len(demo) == 168
-    assert not [code for code, p in demo.items() if not p.bundles.filter(supplier="simulator")]
-
-
-def test_demo_loader_is_idempotent_and_keeps_rates_staff_set(catalog: None) -> None:
-    bundles, rates = SupplierBundle.objects.count(), ExchangeRate.objects.count()
-    assert bundles > 200 and rates > 10
-    catalog_services.set_exchange_rate(from_currency="USD", to_currency="CNY",
-                                       rate=Decimal("7.31"))
-    load_catalog()
-    load_catalog()
-    assert (SupplierBundle.objects.count(), ExchangeRate.objects.count()) == (bundles, rates)
-    assert ExchangeRate.objects.get(from_currency="USD", to_currency="CNY").rate == \
-        Decimal("7.31")
+    assert code_for(plan, "es2plus") == plan.code
 
 
 @pytest.mark.parametrize(("field", "value", "error"), [
@@ -150,7 +118,7 @@ def test_currency_is_stored_in_iso_form_and_the_database_guards_the_rest(plan: P
         bundle(plan, "es2plus", "neg", cost=-5)
 
 
-def test_exchange_rates_are_checked(catalog: None) -> None:
+def test_exchange_rates_are_checked(db: None) -> None:
     for source, target, rate, code in [("USD", "USD", "1", "same_currency"),
                                        ("USD", "EUR", "0", "invalid_exchange_rate"),
                                        ("USD", "XXX", "2", "unsupported_currency")]:
@@ -164,7 +132,7 @@ def test_exchange_rates_are_checked(catalog: None) -> None:
 
 
 @pytest.fixture
-def user(catalog: None) -> User:
+def user(db: None) -> User:
     return User.objects.create_user("bundles@example.com", "x-long-password-1")
 
 

@@ -22,6 +22,7 @@ from esimdesk.accounts.models import User
 from esimdesk.esims.models import Esim
 from esimdesk.orders.models import Order, OrderLine
 from esimdesk.sandbox.models import SimulatedProfile
+from tests.builders import Shop
 from tests.provisioning.test_activation import paid_orders
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -82,7 +83,7 @@ def _one_profile_each(ids: list[int]) -> None:
     assert lines.filter(esim__isnull=True).count() == 0
 
 
-def test_200_orders_with_half_the_calls_failing(catalog: None, tmp_path: Path) -> None:
+def test_200_orders_with_half_the_calls_failing(shop: Shop, tmp_path: Path) -> None:
     user = User.objects.create_user("crowd@example.com", "x-long-password-1")
     ids = paid_orders(user, 200)
     with _workers_started(tmp_path, 2, ESIMDESK_SIMULATOR_FAILURE_RATE="0.5",
@@ -95,7 +96,7 @@ def test_200_orders_with_half_the_calls_failing(catalog: None, tmp_path: Path) -
     assert references == {line.supplier_reference for line in OrderLine.objects.all()}
 
 
-def test_first_supplier_down_orders_complete_on_the_second(catalog: None,
+def test_first_supplier_down_orders_complete_on_the_second(shop: Shop,
                                                            tmp_path: Path) -> None:
     user = User.objects.create_user("failover@example.com", "x-long-password-1")
     ids = paid_orders(user, 20)

@@ -11,9 +11,6 @@ ids, and as nobody. Runs on SQLite and PostgreSQL (where NUL bytes and bigint ov
 refused by the database itself).
 """
 
-# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
-# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
-
 from __future__ import annotations
 
 import json
@@ -28,10 +25,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from esimdesk.accounts.models import User
 from esimdesk.api.api import api as api_v1
+from tests.builders import DAY, Shop
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
-
-pytestmark = pytest.mark.usefixtures("catalog")
 
 BIG = str(2**64)
 JUST_BEYOND = str(2**63)  # fits the <id:> converter's 19 digits, not bigint
@@ -98,9 +94,9 @@ def fill(route: str, values: dict[str, str], *, nul: bool) -> str:
 
 
 @pytest.fixture
-def world(catalog: None) -> dict[str, Any]:
+def world(shop: Shop) -> dict[str, Any]:
     api = Api.signup("walker@example.com")
-    order = buy_and_pay(api, "jp-1gb-day")
+    order = buy_and_pay(api, DAY)
     group = api.post("/api/v1/groups", {"name": "Walkers", "kind": "family"}).json()
     user = User.objects.get(email="walker@example.com")
     user.is_staff = user.is_superuser = True
@@ -109,7 +105,7 @@ def world(catalog: None) -> dict[str, Any]:
     session.force_login(user)
     api.client.raise_request_exception = False
     values = {"iccid": order["lines"][0]["iccid"], "number": order["id"],
-              "payment_id": order["payment"]["id"], "code": "jp-1gb-day", "slug": "install",
+              "payment_id": order["payment"]["id"], "code": DAY, "slug": "install",
               "provider": "sandbox", "action": "extend", "token": "x",
               "reference": "x", "refund_id": "x", "app_label": "orders", "model_name": "order"}
     return {"api": api, "session": session, "anonymous": Client(raise_request_exception=False),
@@ -121,7 +117,7 @@ def _requests(route: str, values: dict[str, str]) -> Iterator[tuple[str, str, di
     query = "&".join(f"{k}={v.replace('+', '%2B')}" for k, v in QUERY.items())
     int_json = {**{name: 2**63 for name in INT_FIELDS[::2]},
                 **{name: 1e30 for name in INT_FIELDS[1::2]},
-                "lines": [{"type": "new_esim", "plan": "jp-1gb-day"}], "currency": "USD",
+                "lines": [{"type": "new_esim", "plan": DAY}], "currency": "USD",
                 "provider": "sandbox", "outcome": "approve"}
     yield "get", bad_path, {}
     yield "post", bad_path, {}

@@ -1,9 +1,6 @@
 """Races, with real parallel HTTP requests against a live server (PostgreSQL only: SQLite
 serialises writers, so it cannot show these races)."""
 
-# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
-# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
-
 from __future__ import annotations
 
 import itertools
@@ -21,10 +18,10 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.payments.models import Payment, PaymentEvent
 from esimdesk.subscriptions.models import Period
+from tests.builders import DAY, Shop
 from tests.conftest import mailed_key
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True),
-              pytest.mark.usefixtures("catalog")]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 class Http:
@@ -77,7 +74,7 @@ def in_parallel(*calls: Callable[[], Any]) -> list[Any]:
 
 
 @pytest.fixture
-def http(live_server: Any, catalog: None) -> Http:
+def http(live_server: Any, shop: Shop) -> Http:
     client = Http(live_server.url)
     client.signup("racer@example.com")
     return client
@@ -96,12 +93,12 @@ def _approve(http: Http, order: dict[str, Any]) -> tuple[int, Any]:
 
 
 def test_two_concurrent_renewals_give_back_to_back_periods(http: Http) -> None:
-    first = _order(http, {"type": "new_esim", "plan": "jp-1gb-day"})
+    first = _order(http, {"type": "new_esim", "plan": DAY})
     assert _approve(http, first)[0] == 200
     orders.fulfil_order(order_id=Order.objects.get(number=first["id"]).pk)
     iccid = Order.objects.get(number=first["id"]).lines.get().esim.iccid
 
-    renewals = [_order(http, {"type": "renewal", "plan": "jp-1gb-day", "iccid": iccid})
+    renewals = [_order(http, {"type": "renewal", "plan": DAY, "iccid": iccid})
                 for _ in range(2)]
     results = in_parallel(*(lambda o=o: _approve(http, o) for o in renewals))
     assert [status for status, _ in results] == [200, 200]
@@ -119,7 +116,7 @@ def test_two_concurrent_renewals_give_back_to_back_periods(http: Http) -> None:
 
 
 def test_simultaneous_duplicate_completions_fulfil_once(http: Http) -> None:
-    order = _order(http, {"type": "new_esim", "plan": "kr-1gb-day"})
+    order = _order(http, {"type": "new_esim", "plan": DAY})
     results = in_parallel(*(lambda: _approve(http, order) for _ in range(4)))
     assert {status for status, _ in results} == {200}
     assert PaymentEvent.objects.count() == 1
@@ -130,7 +127,7 @@ def test_simultaneous_duplicate_completions_fulfil_once(http: Http) -> None:
 
 
 def test_same_idempotency_key_in_parallel_creates_one_order(http: Http) -> None:
-    body = {"lines": [{"type": "new_esim", "plan": "sg-1gb-day"}], "currency": "USD",
+    body = {"lines": [{"type": "new_esim", "plan": DAY}], "currency": "USD",
             "provider": "sandbox"}
     results = in_parallel(*(lambda: http.call("POST", "/api/v1/orders", body,
                                                {"Idempotency-Key": "same-key"})
@@ -146,7 +143,7 @@ def test_twenty_webhooks_and_twenty_returns_fulfil_once(http: Http) -> None:
     from esimdesk.sandbox.payment import SandboxProvider
     from tests.conftest import run_tasks
 
-    order = _order(http, {"type": "new_esim", "plan": "jp-1gb-day"})
+    order = _order(http, {"type": "new_esim", "plan": DAY})
     payment = Payment.objects.get(public_id=order["payment"]["id"])
     body, headers = SandboxProvider().complete(reference=payment.provider_reference,
                                                outcome="approve")

@@ -2,34 +2,29 @@
 answer as the list (which goes through ``service_for``), a fixed number of queries, and
 someone else's eSIM is unknown."""
 
-# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
-# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
-
 from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from esimdesk.core import clock
 from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.usage.services import ingest
+from tests.builders import MONTH
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
-
-pytestmark = pytest.mark.usefixtures("catalog")
 
 
 def test_one_esim_answers_like_the_list_in_a_fixed_number_of_queries(api: Api) -> None:
     clock.set_now(dt.datetime(2026, 3, 30, 22, 15, tzinfo=dt.UTC))
-    iccid = buy_and_pay(api, "jp-10gb-month")["lines"][0]["iccid"]
+    iccid = buy_and_pay(api, MONTH)["lines"][0]["iccid"]
     with CaptureQueriesContext(connection) as first:
         assert api.get(f"/api/v1/esims/{iccid}").status_code == 200
     # A renewal (queued period), a top-up bucket, usage and a cancelled period.
     clock.advance(dt.timedelta(days=3))
-    buy_and_pay(api, "jp-10gb-month", iccid=iccid)
+    buy_and_pay(api, MONTH, iccid=iccid)
     current = Period.objects.filter(subscription__esim__iccid=iccid, state="active").get()
     Allowance.objects.create(period=current, kind="data", source="top_up", total=1000)
     ingest(source="net", records=[{"id": "u1", "iccid": iccid, "kind": "data",
@@ -51,7 +46,7 @@ def test_one_esim_answers_like_the_list_in_a_fixed_number_of_queries(api: Api) -
 
 def test_an_esim_without_periods_and_unknown_ones(api: Api, other_api: Api) -> None:
     clock.set_now(dt.datetime(2026, 3, 30, 22, 15, tzinfo=dt.UTC))
-    iccid = buy_and_pay(api, "jp-10gb-month")["lines"][0]["iccid"]
+    iccid = buy_and_pay(api, MONTH)["lines"][0]["iccid"]
     assert other_api.get(f"/api/v1/esims/{iccid}").json()["code"] == "unknown_esim"
     assert api.get("/api/v1/esims/12345").status_code == 404
     padded = api.get(f"/api/v1/esims/{iccid}F")  # the SGP.22 pad is accepted

@@ -1,13 +1,8 @@
 """The renewal journey through the public API, as a mobile app would walk it."""
 
-# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
-# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
-
 from __future__ import annotations
 
 import datetime as dt
-
-import pytest
 
 from esimdesk.core import clock
 from esimdesk.core.ids import ActivationCode, is_valid_iccid
@@ -16,15 +11,14 @@ from esimdesk.notifications.models import OutboxMessage
 from esimdesk.orders.models import Order
 from esimdesk.payments.models import PaymentEvent
 from esimdesk.subscriptions.models import Period
+from tests.builders import DAY, MONTH
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay, complete, post_order
-
-pytestmark = pytest.mark.usefixtures("catalog")
 
 
 def test_sign_up_buy_install_renew_history(api: Api) -> None:
     clock.set_now(dt.datetime(2026, 3, 30, 22, 15, tzinfo=dt.UTC))
-    order = buy_and_pay(api, "jp-10gb-month", currency="USD")
+    order = buy_and_pay(api, MONTH, currency="USD")
     assert order["status"] == "fulfilled"
     assert order["total"] == {"amount": 1699, "currency": "USD", "decimal": "16.99",
                               "formatted": "$16.99"}
@@ -52,7 +46,7 @@ def test_sign_up_buy_install_renew_history(api: Api) -> None:
 
     # Renew ten days later, before expiry: the new period starts exactly at the old end.
     clock.advance(dt.timedelta(days=10))
-    renewal = buy_and_pay(api, "jp-10gb-month", currency="USD", iccid=iccid)
+    renewal = buy_and_pay(api, MONTH, currency="USD", iccid=iccid)
     assert renewal["status"] == "fulfilled"
     esim = api.get(f"/api/v1/esims/{iccid}").json()
     assert esim["current_period"]["ends_at"] == first_end
@@ -79,18 +73,18 @@ def test_sign_up_buy_install_renew_history(api: Api) -> None:
 
 def test_renewal_after_expiry_starts_now(api: Api) -> None:
     clock.set_now(dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.UTC))
-    order = buy_and_pay(api, "th-1gb-day")
+    order = buy_and_pay(api, DAY)
     iccid = order["lines"][0]["iccid"]
     clock.advance(dt.timedelta(days=3))
     renewed_at = clock.now()
-    buy_and_pay(api, "th-1gb-day", iccid=iccid)
+    buy_and_pay(api, DAY, iccid=iccid)
     esim = api.get(f"/api/v1/esims/{iccid}").json()
     assert esim["current_period"]["starts_at"] == renewed_at.isoformat()
     assert esim["queued_periods"] == []
 
 
 def test_decline_provisions_nothing_and_pay_again_works(api: Api) -> None:
-    order = post_order(api, "fr-10gb-month", currency="EUR")
+    order = post_order(api, MONTH, currency="EUR")
     payment = complete(api, order, "decline", "insufficient_funds")
     assert payment["status"] == "declined"
     assert payment["failure_code"] == "insufficient_funds"
@@ -113,7 +107,7 @@ def test_decline_provisions_nothing_and_pay_again_works(api: Api) -> None:
 
 
 def test_replayed_completion_fulfils_once(api: Api) -> None:
-    order = post_order(api, "kr-1gb-day")
+    order = post_order(api, DAY)
     first = complete(api, order)
     assert first["status"] == "succeeded"
     # The payer presses approve again, the app retries, and a decline arrives late.
@@ -129,11 +123,11 @@ def test_replayed_completion_fulfils_once(api: Api) -> None:
 
 
 def test_idempotency_key_replays_the_first_answer(api: Api) -> None:
-    first = post_order(api, "sg-1gb-day", key="retry-me-1")
-    again = post_order(api, "sg-1gb-day", key="retry-me-1")
+    first = post_order(api, DAY, key="retry-me-1")
+    again = post_order(api, DAY, key="retry-me-1")
     assert again == first
     assert Order.objects.count() == 1
-    different = api.post("/api/v1/orders", {"lines": [{"type": "new_esim", "plan": "jp-1gb-day"}],
+    different = api.post("/api/v1/orders", {"lines": [{"type": "new_esim", "plan": MONTH}],
                                             "currency": "USD"},
                          headers={"Idempotency-Key": "retry-me-1"})
     assert different.status_code == 409
@@ -142,7 +136,7 @@ def test_idempotency_key_replays_the_first_answer(api: Api) -> None:
 
 
 def test_label_and_auto_renew(api: Api) -> None:
-    iccid = buy_and_pay(api, "us-1gb-day")["lines"][0]["iccid"]
+    iccid = buy_and_pay(api, DAY)["lines"][0]["iccid"]
     response = api.patch(f"/api/v1/esims/{iccid}", {"label": "  Work   phone ",
                                                      "auto_renew": True})
     assert response.status_code == 200

@@ -1,8 +1,5 @@
 """The renewal journey through the portal pages, and every page in both languages."""
 
-# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
-# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
-
 from __future__ import annotations
 
 import datetime as dt
@@ -15,9 +12,8 @@ from esimdesk.core import clock
 from esimdesk.esims.models import Esim
 from esimdesk.orders.models import Order
 from esimdesk.subscriptions.models import Period
+from tests.builders import DAY, MONTH, Shop, regional_plan
 from tests.conftest import mailed_key, run_tasks
-
-pytestmark = pytest.mark.usefixtures("catalog")
 
 PASSWORD = "correct-horse-battery-42"
 
@@ -38,7 +34,7 @@ def pay_in_sandbox(client: Client, response, outcome: str = "approve") -> str:
 
 
 @pytest.mark.django_db
-def test_portal_journey_sign_up_buy_install_renew(catalog: None) -> None:
+def test_portal_journey_sign_up_buy_install_renew(shop: Shop) -> None:
     clock.set_now(dt.datetime(2026, 1, 31, 9, 0, tzinfo=dt.UTC))
     client = Client()
     assert client.post("/accounts/signup/", {"email": "ana@example.com", "password1": PASSWORD,
@@ -47,12 +43,12 @@ def test_portal_journey_sign_up_buy_install_renew(catalog: None) -> None:
     assert client.post(link).status_code == 302
     assert client.get("/?q=japan").status_code == 302
     country = client.get("/destinations/JP/?currency=CNY")
-    assert "jp-10gb-month" in country.content.decode()
-    plan = client.get("/plans/jp-10gb-month/")
+    assert MONTH in country.content.decode()
+    plan = client.get(f"/plans/{MONTH}/")
     assert "¥" in plan.content.decode()
 
     order_url = pay_in_sandbox(client, client.post("/checkout/", {
-        "plan": "jp-10gb-month", "currency": "CNY", "provider": "sandbox"}))
+        "plan": MONTH, "currency": "CNY", "provider": "sandbox"}))
     preparing = client.get(order_url)
     assert b'http-equiv="refresh"' in preparing.content
     run_tasks()
@@ -74,14 +70,14 @@ def test_portal_journey_sign_up_buy_install_renew(catalog: None) -> None:
 
     renew = client.get(f"/esims/{esim.iccid}/renew/")
     assert renew.status_code == 200
-    assert f"/checkout/?plan=jp-10gb-month&amp;iccid={esim.iccid}" in renew.content.decode()
-    preview = client.get(f"/checkout/?plan=jp-10gb-month&iccid={esim.iccid}&currency=CNY")
+    assert f"/checkout/?plan={MONTH}&amp;iccid={esim.iccid}" in renew.content.decode()
+    preview = client.get(f"/checkout/?plan={MONTH}&iccid={esim.iccid}&currency=CNY")
     # The preview shows when the renewal will run: from the current end, a month on.
     assert preview.context["starts_at"] == first.ends_at
     assert preview.context["total"].amount == 12900
     assert "¥129.00" in preview.content.decode()
     pay_in_sandbox(client, client.post("/checkout/", {
-        "plan": "jp-10gb-month", "iccid": esim.iccid, "currency": "CNY",
+        "plan": MONTH, "iccid": esim.iccid, "currency": "CNY",
         "provider": "sandbox"}))
     run_tasks()
     second = Period.objects.get(sequence=2)
@@ -96,11 +92,11 @@ def test_portal_journey_sign_up_buy_install_renew(catalog: None) -> None:
 
 
 @pytest.mark.django_db
-def test_declined_payment_shows_reason_and_offers_to_pay_again(catalog: None) -> None:
+def test_declined_payment_shows_reason_and_offers_to_pay_again(shop: Shop) -> None:
     client = Client()
     client.force_login(User.objects.create_user("dee@example.com", PASSWORD))
     order_url = pay_in_sandbox(client, client.post("/checkout/", {
-        "plan": "it-1gb-day", "currency": "EUR", "provider": "sandbox"}), outcome="decline")
+        "plan": DAY, "currency": "EUR", "provider": "sandbox"}), outcome="decline")
     page = client.get(order_url).content.decode()
     assert "declined" in page
     assert "/pay/" in page
@@ -115,13 +111,13 @@ def test_declined_payment_shows_reason_and_offers_to_pay_again(catalog: None) ->
 
 
 @pytest.mark.django_db
-def test_checkout_with_bad_input_shows_an_error_and_changes_nothing(catalog: None) -> None:
+def test_checkout_with_bad_input_shows_an_error_and_changes_nothing(shop: Shop) -> None:
     client = Client()
     client.force_login(User.objects.create_user("eve@example.com", PASSWORD))
     response = client.post("/checkout/", {"plan": "no-such-plan", "currency": "USD",
                                           "provider": "sandbox"}, follow=True)
     assert "There is no such plan." in response.content.decode()
-    response = client.post("/checkout/", {"plan": "jp-1gb-day", "currency": "USD",
+    response = client.post("/checkout/", {"plan": DAY, "currency": "USD",
                                           "iccid": "8999001000000000012",
                                           "provider": "sandbox"}, follow=True)
     assert "no such eSIM" in response.content.decode()
@@ -129,25 +125,25 @@ def test_checkout_with_bad_input_shows_an_error_and_changes_nothing(catalog: Non
 
 
 @pytest.mark.django_db
-def test_checkout_page_needs_sign_in_and_refuses_unknown_plans(catalog: None) -> None:
+def test_checkout_page_needs_sign_in_and_refuses_unknown_plans(shop: Shop) -> None:
     client = Client()
-    response = client.get("/checkout/?plan=jp-1gb-day&currency=USD")
+    response = client.get(f"/checkout/?plan={DAY}&currency=USD")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
     client.force_login(User.objects.create_user("fay@example.com", PASSWORD))
-    ok = client.get("/checkout/?plan=jp-1gb-day&currency=USD")
+    ok = client.get(f"/checkout/?plan={DAY}&currency=USD")
     assert ok.status_code == 200 and "$2.99" in ok.content.decode()
     missing = client.get("/checkout/?plan=moon-1gb&currency=USD")
     assert missing.status_code == 400
     assert "There is no such plan." in missing.content.decode()
-    wrong = client.post("/checkout/", {"plan": "jp-1gb-day", "currency": "USD",
+    wrong = client.post("/checkout/", {"plan": DAY, "currency": "USD",
                                        "provider": "bank-transfer"})
     assert wrong.status_code == 400
     assert not Order.objects.exists()
 
 
 PUBLIC_PAGES = ["/", "/destinations/JP/", "/regions/europe/", "/regions/global/",
-                "/plans/jp-1gb-day/", "/accounts/login/", "/accounts/signup/",
+                f"/plans/{DAY}/", "/accounts/login/", "/accounts/signup/",
                 "/account/reset/sms/", "/account/reset/sms/confirm/",
                 "/accounts/password/reset/"]
 CUSTOMER_PAGES = ["/dashboard/", "/orders/", "/account/", "/accounts/email/",
@@ -156,10 +152,12 @@ CUSTOMER_PAGES = ["/dashboard/", "/orders/", "/account/", "/accounts/email/",
 
 @pytest.mark.parametrize(("language", "marker"), [("en", "My eSIMs"), ("zh-hans", "我的 eSIM")])
 @pytest.mark.django_db
-def test_every_page_renders_in_both_languages(catalog: None, language: str, marker: str) -> None:
+def test_every_page_renders_in_both_languages(shop: Shop, language: str, marker: str) -> None:
     from tests.conftest import Api
     from tests.e2e.helpers import buy_and_pay, post_order
 
+    regional_plan("europe", usd=2799, data_gb=20)
+    regional_plan("global", countries=("JP", "FR", "US"), usd=3999, data_gb=10)
     client = Client()
     client.cookies["esimdesk_language"] = language
     for url in PUBLIC_PAGES:
@@ -170,15 +168,15 @@ def test_every_page_renders_in_both_languages(catalog: None, language: str, mark
 
     # A customer with an eSIM, a paid order and an unpaid one (bought through the API).
     api = Api.signup(f"owner-{language}@example.com")
-    paid = buy_and_pay(api, "jp-1gb-day")
-    unpaid = post_order(api, "kr-1gb-day")
+    paid = buy_and_pay(api, DAY)
+    unpaid = post_order(api, MONTH)
     owner = User.objects.get(email=f"owner-{language}@example.com")
     owner.language = language
     owner.save()
     client.force_login(owner)
     iccid = paid["lines"][0]["iccid"]
     pages = [*CUSTOMER_PAGES, f"/esims/{iccid}/", f"/esims/{iccid}/renew/",
-             f"/checkout/?plan=jp-1gb-day&iccid={iccid}", "/checkout/?plan=kr-1gb-day",
+             f"/checkout/?plan={DAY}&iccid={iccid}", f"/checkout/?plan={MONTH}",
              f"/orders/{paid['id']}/", f"/orders/{unpaid['id']}/",
              unpaid["payment"]["next_action"]["url"].replace("http://testserver", "")]
     for url in pages:

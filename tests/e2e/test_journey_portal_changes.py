@@ -1,9 +1,6 @@
 """Top-ups and plan changes through the portal pages: the numbers shown are the API's and
 the amounts charged."""
 
-# Whole journeys through the demo catalog (``make run``'s data) on purpose: they check that
-# what a visitor of the demo sees and buys works end to end. The ``catalog`` fixture loads it.
-
 from __future__ import annotations
 
 import datetime as dt
@@ -17,22 +14,21 @@ from esimdesk.core import clock
 from esimdesk.orders.models import Order
 from esimdesk.payments.models import Payment
 from esimdesk.subscriptions.models import Allowance, Period
+from tests.builders import CALLS, DAY, MONTH, TOPUP_1GB, TOPUP_3GB, TOPUP_CALLS, YEAR, Shop
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay
 from tests.e2e.test_journey_portal import pay_in_sandbox
-
-pytestmark = pytest.mark.usefixtures("catalog")
 
 START = dt.datetime(2026, 4, 1, 0, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def traveller(catalog: None) -> tuple[Api, Client, str]:
+def traveller(shop: Shop) -> tuple[Api, Client, str]:
     """A customer with a 10 GB / month eSIM bought on 1 April, signed in on the API and the
     portal."""
     clock.set_now(START)
     api = Api.signup("pia@example.com")
-    iccid = buy_and_pay(api, "jp-10gb-month")["lines"][0]["iccid"]
+    iccid = buy_and_pay(api, MONTH)["lines"][0]["iccid"]
     client = Client()
     client.force_login(User.objects.get(email="pia@example.com"))
     return api, client, iccid
@@ -47,16 +43,16 @@ def test_top_up_through_the_portal(traveller: tuple[Api, Client, str]) -> None:
     page = client.get(f"/esims/{iccid}/top-up/?currency=USD")
     assert page.status_code == 200
     html = page.content.decode()
-    assert f"/checkout/?product=topup-3gb&amp;iccid={iccid}&amp;currency=USD" in html
-    assert "topup-100min-50sms" not in html  # not for a data-only plan
+    assert f"/checkout/?product={TOPUP_3GB}&amp;iccid={iccid}&amp;currency=USD" in html
+    assert TOPUP_CALLS not in html  # not for a data-only plan
 
-    preview = client.get(f"/checkout/?product=topup-3gb&iccid={iccid}&currency=USD")
+    preview = client.get(f"/checkout/?product={TOPUP_3GB}&iccid={iccid}&currency=USD")
     assert preview.status_code == 200
     assert preview.context["total"].amount == 1199
     assert preview.context["ends_at"] == dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
     assert "$11.99" in preview.content.decode()
     order_url = pay_in_sandbox(client, client.post("/checkout/", {
-        "product": "topup-3gb", "iccid": iccid, "currency": "USD", "provider": "sandbox",
+        "product": TOPUP_3GB, "iccid": iccid, "currency": "USD", "provider": "sandbox",
         "expected_total": "1199", "expected_refund": "0"}))
     run_tasks()
     assert "Top-up of" in client.get(order_url).content.decode()
@@ -75,7 +71,7 @@ def test_top_up_page_without_a_running_plan_says_renew_first(
     page = client.get(f"/esims/{iccid}/top-up/")
     assert page.status_code == 200
     assert "renew first" in page.content.decode()
-    refused = client.get(f"/checkout/?product=topup-1gb&iccid={iccid}&currency=USD")
+    refused = client.get(f"/checkout/?product={TOPUP_1GB}&iccid={iccid}&currency=USD")
     assert refused.status_code == 400
     assert "no plan running" in refused.content.decode()
 
@@ -88,16 +84,16 @@ def test_change_plan_now_through_the_portal_shows_the_api_numbers(
     assert f"/esims/{iccid}/change-plan/" in client.get(f"/esims/{iccid}/").content.decode()
     page = client.get(f"/esims/{iccid}/change-plan/?currency=USD")
     assert page.status_code == 200
-    [row] = [r for r in page.context["rows"] if r["plan"].code == "jp-30gb-month-calls"]
-    quote = api.get(f"/api/v1/esims/{iccid}/plan-change/preview?plan=jp-30gb-month-calls"
+    [row] = [r for r in page.context["rows"] if r["plan"].code == CALLS]
+    quote = api.get(f"/api/v1/esims/{iccid}/plan-change/preview?plan={CALLS}"
                     "&when=now&currency=USD").json()
     assert row["now"].price.amount == quote["charge"]["amount"] == 1866
     assert row["now"].credit.amount == quote["credit"]["amount"] == 1133
     html = page.content.decode()
-    assert (f"/checkout/?plan=jp-30gb-month-calls&amp;iccid={iccid}&amp;change=now"
+    assert (f"/checkout/?plan={CALLS}&amp;iccid={iccid}&amp;change=now"
             "&amp;currency=USD") in html
 
-    checkout = client.get(f"/checkout/?plan=jp-30gb-month-calls&iccid={iccid}&change=now"
+    checkout = client.get(f"/checkout/?plan={CALLS}&iccid={iccid}&change=now"
                           "&currency=USD")
     assert checkout.status_code == 200
     assert checkout.context["total"].amount == quote["charge"]["amount"]
@@ -105,21 +101,21 @@ def test_change_plan_now_through_the_portal_shows_the_api_numbers(
     assert "$29.99" in text and "−$11.33" in text and "$18.66" in text
     # A price that changed since the page was shown is refused, not charged.
     stale = client.post("/checkout/", {
-        "plan": "jp-30gb-month-calls", "iccid": iccid, "change": "now", "currency": "USD",
+        "plan": CALLS, "iccid": iccid, "change": "now", "currency": "USD",
         "provider": "sandbox", "expected_total": "1700", "expected_refund": "0"})
     assert stale.status_code == 400
     assert "The price has changed" in stale.content.decode()
     assert not Order.objects.filter(lines__type="plan_change").exists()
 
     pay_in_sandbox(client, client.post("/checkout/", {
-        "plan": "jp-30gb-month-calls", "iccid": iccid, "change": "now", "currency": "USD",
+        "plan": CALLS, "iccid": iccid, "change": "now", "currency": "USD",
         "provider": "sandbox", "expected_total": "1866", "expected_refund": "0"}))
     run_tasks()
     order = Order.objects.get(lines__type="plan_change")
     assert (order.status, order.total) == ("fulfilled", 1866)
     assert Payment.objects.get(order=order).amount == 1866
     current = Period.objects.exclude(state__in=["ended", "cancelled"]).get()
-    assert current.plan.code == "jp-30gb-month-calls"
+    assert current.plan.code == CALLS
     assert current.starts_at == clock.now()
 
 
@@ -128,13 +124,13 @@ def test_change_plan_covered_by_the_credit_needs_no_payment(
         traveller: tuple[Api, Client, str]) -> None:
     api, client, iccid = traveller
     clock.advance(dt.timedelta(hours=1))
-    checkout = client.get(f"/checkout/?plan=jp-1gb-day&iccid={iccid}&change=now"
+    checkout = client.get(f"/checkout/?plan={DAY}&iccid={iccid}&change=now"
                           "&currency=USD")
     assert checkout.context["total"].amount == 0
     refund = checkout.context["refund"].amount
     assert refund > 0
     assert "nothing to pay" in checkout.content.decode()
-    done = client.post("/checkout/", {"plan": "jp-1gb-day", "iccid": iccid, "change": "now",
+    done = client.post("/checkout/", {"plan": DAY, "iccid": iccid, "change": "now",
                                       "currency": "USD", "expected_total": "0",
                                       "expected_refund": str(refund)})
     assert done.status_code == 302
@@ -154,16 +150,16 @@ def test_change_plan_covered_by_the_credit_needs_no_payment(
 def test_change_plan_at_period_end_through_the_portal(
         traveller: tuple[Api, Client, str]) -> None:
     _api, client, iccid = traveller
-    checkout = client.get(f"/checkout/?plan=jp-100gb-year&iccid={iccid}&change=period_end"
+    checkout = client.get(f"/checkout/?plan={YEAR}&iccid={iccid}&change=period_end"
                           "&currency=USD")
     assert checkout.context["starts_at"] == dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
     pay_in_sandbox(client, client.post("/checkout/", {
-        "plan": "jp-100gb-year", "iccid": iccid, "change": "period_end", "currency": "USD",
+        "plan": YEAR, "iccid": iccid, "change": "period_end", "currency": "USD",
         "provider": "sandbox"}))
     run_tasks()
     queued = Period.objects.get(sequence=2)
     assert (queued.plan.code, queued.starts_at, queued.state) == (
-        "jp-100gb-year", dt.datetime(2026, 5, 1, tzinfo=dt.UTC), "scheduled")
+        YEAR, dt.datetime(2026, 5, 1, tzinfo=dt.UTC), "scheduled")
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
@@ -174,9 +170,9 @@ def test_new_pages_render_in_both_languages(traveller: tuple[Api, Client, str],
     User.objects.filter(email="pia@example.com").update(language=language)
     client.cookies["esimdesk_language"] = language
     for url in (f"/esims/{iccid}/top-up/", f"/esims/{iccid}/change-plan/",
-                f"/checkout/?product=topup-1gb&iccid={iccid}",
-                f"/checkout/?plan=jp-1gb-day&iccid={iccid}&change=now",
-                f"/checkout/?plan=jp-1gb-day&iccid={iccid}&change=period_end"):
+                f"/checkout/?product={TOPUP_1GB}&iccid={iccid}",
+                f"/checkout/?plan={DAY}&iccid={iccid}&change=now",
+                f"/checkout/?plan={DAY}&iccid={iccid}&change=period_end"):
         response = client.get(url)
         assert response.status_code == 200, url
         assert ('lang="zh-Hans"' in response.content.decode()) == (language == "zh-hans"), url

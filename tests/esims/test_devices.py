@@ -7,6 +7,7 @@ from django.test import Client
 
 from esimdesk.core.ids import eid_with_check_digits
 from esimdesk.esims import devices
+from tests.builders import MONTH, Shop
 
 S, N, D, U = devices.SUPPORTED, devices.NOT_SUPPORTED, devices.DEPENDS, devices.UNKNOWN
 
@@ -181,6 +182,6 @@ def test_portal_page_in_both_languages(language: str) -> None:
 
 
 @pytest.mark.django_db
-def test_plan_page_links_to_device_check(catalog: None) -> None:
-    page = Client().get("/plans/jp-10gb-month/?currency=CNY").content.decode()
+def test_plan_page_links_to_device_check(shop: Shop) -> None:
+    page = Client().get(f"/plans/{MONTH}/?currency=CNY").content.decode()
     assert "/devices/check/" in page

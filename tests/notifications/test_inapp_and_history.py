@@ -167,6 +167,6 @@ def test_api_mark_read_and_someone_elses_is_404(api: Api, other_api: Api,
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_notification"
 
 
-def test_api_needs_a_session(catalog: None) -> None:
+def test_api_needs_a_session(db: None) -> None:
     response = Api(Client()).get("/api/v1/notifications")
     assert response.status_code == 401 and response.json()["code"] == "unauthenticated"

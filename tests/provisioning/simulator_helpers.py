@@ -10,8 +10,9 @@ from esimdesk.esims.models import Esim
 from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.sandbox.simulator import SimulatorProvider
 from esimdesk.subscriptions import services as subscriptions
+from tests.builders import DAY
 
-PLAN = "jp-1gb-day"
+PLAN = DAY  # made by the ``shop`` fixture, which every simulator test module asks for
 
 
 def issue(n: int = 1, *, with_esim: bool = True) -> tuple[SimulatedProfile, Esim | None]:

@@ -17,6 +17,7 @@ from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.sandbox import simulator
 from esimdesk.sandbox.models import SimulatedProfile
+from tests.builders import DAY, Shop
 
 
 def paid_orders(user: User, count: int) -> list[int]:
@@ -24,7 +25,7 @@ def paid_orders(user: User, count: int) -> list[int]:
     for _ in range(count):
         payment = checkout.place_order(user=user, currency="USD", method="sandbox",
                                        lines=[orders.LineRequest(type="new_esim",
-                                                                 plan="jp-1gb-day")]).payment
+                                                                 plan=DAY)]).payment
         payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                           outcome="approve")
         ids.append(payment.order_id)
@@ -40,7 +41,7 @@ def fulfil_until_done(order_id: int, limit: int = 40) -> int:
 
 
 @pytest.fixture
-def user(catalog: None) -> User:
+def user(shop: Shop) -> User:
     return User.objects.create_user("flaky@example.com", "x-long-password-1")
 
 
@@ -74,7 +75,7 @@ def test_with_the_first_supplier_down_orders_complete_on_the_second(
     assert AuditEntry.objects.filter(action="activation.failover").count() == 1
     # A renewal goes back to the supplier that issued the profile, not the first configured.
     payment = checkout.place_order(user=user, currency="USD", method="sandbox",
-                                   lines=[orders.LineRequest(type="renewal", plan="jp-1gb-day",
+                                   lines=[orders.LineRequest(type="renewal", plan=DAY,
                                                              iccid=esim.iccid)]).payment
     payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
                                       outcome="approve")

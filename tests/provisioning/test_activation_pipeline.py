@@ -20,13 +20,14 @@ from esimdesk.orders import activation
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
 from esimdesk.sandbox.models import SimulatedProfile
+from tests.builders import DAY, Shop
 from tests.conftest import Api, run_tasks
 from tests.e2e.helpers import buy_and_pay
 from tests.provisioning.test_activation import paid_orders
 
 
 @pytest.fixture
-def user(catalog: None) -> User:
+def user(shop: Shop) -> User:
     return User.objects.create_user("late@example.com", "x-long-password-1", language="zh-hans")
 
 
@@ -88,7 +89,7 @@ def test_past_the_deadline_staff_and_customer_hear_once(user: User, settings,
 
 
 def test_the_order_page_and_api_show_the_steps_live(api: Api) -> None:
-    order = buy_and_pay(api, "jp-1gb-day")
+    order = buy_and_pay(api, DAY)
     assert order["lines"][0]["activation"] == "ready"
     ready_mail = Notification.objects.get(kind="order_confirmation", channel="email")
     esim = Esim.objects.get(iccid=order["lines"][0]["iccid"])
@@ -153,7 +154,7 @@ def test_retry_needs_the_permission_and_a_reason(user: User, settings,
 
 
 def test_reissue_moves_the_plan_to_a_new_profile_and_revokes_the_old(api: Api) -> None:
-    order = buy_and_pay(api, "jp-1gb-day")
+    order = buy_and_pay(api, DAY)
     old = Esim.objects.get(iccid=order["lines"][0]["iccid"])
     subscription_id = old.subscription.pk
     url = f"/staff/activations/esim/{old.iccid}/reissue"
@@ -189,7 +190,7 @@ def test_an_esim_in_use_is_not_reissued(api: Api) -> None:
     from esimdesk.core.errors import Conflict
     from esimdesk.orders import reissue
 
-    order = buy_and_pay(api, "jp-1gb-day")
+    order = buy_and_pay(api, DAY)
     esim = Esim.objects.get(iccid=order["lines"][0]["iccid"])
     esims.transition(esim=esim, to="in_use", actor_type="provider", actor="simulator")
     with pytest.raises(Conflict) as refused:
@@ -198,7 +199,7 @@ def test_an_esim_in_use_is_not_reissued(api: Api) -> None:
 
 
 def test_refund_link_only_for_finance(api: Api) -> None:
-    order = buy_and_pay(api, "jp-1gb-day")
+    order = buy_and_pay(api, DAY)
     page = _staff().get(f"/staff/activations/order/{order['id']}/").content.decode()
     assert "/refund/" not in page
     finance = _staff("payments.add_refund")

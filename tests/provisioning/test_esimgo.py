@@ -11,7 +11,6 @@ import pytest
 from django.test import Client
 
 from esimdesk.accounts.models import User
-from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
 from esimdesk.core.ids import iccid_with_check_digit, is_valid_iccid
 from esimdesk.core.models import AuditEntry
@@ -24,6 +23,7 @@ from esimdesk.provisioning.suppliers.esimgo.callbacks import SIGNATURE_HEADER, s
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period
 from esimdesk.usage.models import UsageEvent
+from tests.builders import plan
 from tests.provisioning.fake_esimgo import API_KEY, FakeEsimGo, running
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,9 @@ SECRET = "callback-secret"
 URL = "/hooks/upstream/esimgo"
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 GB = 1_000_000_000
+# A plan code in the shape the adapter names a bundle after (``bundle_for``).
+PLAN_CODE = "jp-20gb-month"
+BUNDLE = "esim_20GB_30D_JP_V2"
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def posts(fake: FakeEsimGo) -> int:
 
 
 def test_bundle_names() -> None:
-    assert esimgo.bundle_for("jp-10gb-month") == "esim_10GB_30D_JP_V2"
+    assert esimgo.bundle_for(PLAN_CODE) == BUNDLE
     assert esimgo.bundle_for("eu-1gb-day") == "esim_1GB_1D_EU_V2"
     assert esimgo.bundle_for("esim_1GB_7D_NL_V2") == "esim_1GB_7D_NL_V2"
     with pytest.raises(FinalUpstreamError):
@@ -58,12 +61,12 @@ def test_bundle_names() -> None:
 
 def test_order_new_esim_is_idempotent(fake: FakeEsimGo) -> None:
     provider = esimgo.EsimGoProvider()
-    first = provider.order_profile(reference="ord-1", plan_code="jp-10gb-month")
+    first = provider.order_profile(reference="ord-1", plan_code=PLAN_CODE)
     assert is_valid_iccid(first.iccid)
     assert first.smdp_address == "rsp.esim-go.example"
     assert first.upstream_reference == "ord-0001"
-    assert fake.esims[first.iccid]["bundles"][0]["name"] == "esim_10GB_30D_JP_V2"
-    again = provider.order_profile(reference="ord-1", plan_code="jp-10gb-month")
+    assert fake.esims[first.iccid]["bundles"][0]["name"] == BUNDLE
+    again = provider.order_profile(reference="ord-1", plan_code=PLAN_CODE)
     assert again == first
     assert posts(fake) == 1
 
@@ -72,9 +75,9 @@ def test_retry_after_timeout_recovers_the_same_order(fake: FakeEsimGo) -> None:
     provider = esimgo.EsimGoProvider()
     fake.fail = ["commit_then_hang"]
     with pytest.raises(RetryableUpstreamError):
-        provider.order_profile(reference="ord-2", plan_code="jp-10gb-month")
+        provider.order_profile(reference="ord-2", plan_code=PLAN_CODE)
     assert len(fake.orders) == 1  # eSIM Go did create it
-    profile = provider.order_profile(reference="ord-2", plan_code="jp-10gb-month")
+    profile = provider.order_profile(reference="ord-2", plan_code=PLAN_CODE)
     assert len(fake.orders) == 1 and posts(fake) == 1
     assert profile.upstream_reference == fake.orders[0]["orderReference"]
 
@@ -83,27 +86,27 @@ def test_retry_after_a_request_that_never_arrived_orders_once(fake: FakeEsimGo) 
     provider = esimgo.EsimGoProvider()
     fake.fail = [503]
     with pytest.raises(RetryableUpstreamError):
-        provider.order_profile(reference="ord-3", plan_code="jp-10gb-month")
-    profile = provider.order_profile(reference="ord-3", plan_code="jp-10gb-month")
+        provider.order_profile(reference="ord-3", plan_code=PLAN_CODE)
+    profile = provider.order_profile(reference="ord-3", plan_code=PLAN_CODE)
     assert len(fake.orders) == 1
     assert profile.iccid in fake.esims
 
 
 def test_apply_plan_to_existing_esim(fake: FakeEsimGo) -> None:
     provider = esimgo.EsimGoProvider()
-    profile = provider.order_profile(reference="ord-4", plan_code="jp-10gb-month")
+    profile = provider.order_profile(reference="ord-4", plan_code=PLAN_CODE)
     applied = provider.apply_plan(reference="renew-4", iccid=profile.iccid,
-                                  plan_code="jp-10gb-month")
+                                  plan_code=PLAN_CODE)
     assert applied.iccid == profile.iccid and applied.upstream_reference == "ord-0002"
-    provider.apply_plan(reference="renew-4", iccid=profile.iccid, plan_code="jp-10gb-month")
+    provider.apply_plan(reference="renew-4", iccid=profile.iccid, plan_code=PLAN_CODE)
     assert len(fake.orders) == 2
     assert len(fake.esims[profile.iccid]["bundles"]) == 2
     assert fake.orders[1]["order"][0]["iccids"] == [profile.iccid]
     # timed out after eSIM Go applied it: the retry finds that order
     fake.fail = ["commit_then_hang"]
     with pytest.raises(RetryableUpstreamError):
-        provider.apply_plan(reference="renew-5", iccid=profile.iccid, plan_code="jp-10gb-month")
-    provider.apply_plan(reference="renew-5", iccid=profile.iccid, plan_code="jp-10gb-month")
+        provider.apply_plan(reference="renew-5", iccid=profile.iccid, plan_code=PLAN_CODE)
+    provider.apply_plan(reference="renew-5", iccid=profile.iccid, plan_code=PLAN_CODE)
     assert len(fake.orders) == 3
     fake.esims[profile.iccid]["bundles"][0]["remainingQuantity"] = 400_000_000
     assert provider.balance(profile.iccid) == 600_000_000
@@ -111,7 +114,7 @@ def test_apply_plan_to_existing_esim(fake: FakeEsimGo) -> None:
 
 def test_missing_luhn_digit_is_added_and_audited(fake: FakeEsimGo) -> None:
     fake.luhn = False
-    profile = esimgo.EsimGoProvider().order_profile(reference="ord-6", plan_code="jp-10gb-month")
+    profile = esimgo.EsimGoProvider().order_profile(reference="ord-6", plan_code=PLAN_CODE)
     assert len(profile.iccid) == 19 and is_valid_iccid(profile.iccid)
     row = EsimGoOrder.objects.get(reference="ord-6")
     entry = AuditEntry.objects.get(action="esimgo.iccid_normalised", object_id=str(row.pk))
@@ -124,7 +127,7 @@ def test_missing_luhn_digit_is_added_and_audited(fake: FakeEsimGo) -> None:
 def test_errors_are_typed(fake: FakeEsimGo, mode: Any, error: type[Exception]) -> None:
     fake.fail = [mode]
     with pytest.raises(error) as raised:
-        esimgo.EsimGoProvider().order_profile(reference=f"ord-e-{mode}", plan_code="jp-10gb-month")
+        esimgo.EsimGoProvider().order_profile(reference=f"ord-e-{mode}", plan_code=PLAN_CODE)
     if mode == 400:
         assert "fake error 400" in str(raised.value)
 
@@ -133,16 +136,16 @@ def test_unknown_iccid_and_bad_key_are_final(fake: FakeEsimGo,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(FinalUpstreamError, match="not found"):
         esimgo.EsimGoProvider().apply_plan(reference="x", iccid="8944000000000099999",
-                                           plan_code="jp-10gb-month")
+                                           plan_code=PLAN_CODE)
     monkeypatch.setenv("ESIMDESK_ESIMGO_API_KEY", "wrong")
     with pytest.raises(FinalUpstreamError, match="Invalid API key"):
-        esimgo.EsimGoProvider().order_profile(reference="y", plan_code="jp-10gb-month")
+        esimgo.EsimGoProvider().order_profile(reference="y", plan_code=PLAN_CODE)
 
 
 # -- callbacks ---------------------------------------------------------------------------
 
 @pytest.fixture
-def subscribed(catalog: None, monkeypatch: pytest.MonkeyPatch,
+def subscribed(db: None, monkeypatch: pytest.MonkeyPatch,
                settings: Any) -> tuple[Esim, Period]:
     # Its callback route answers only while eSIM Go is a configured supplier.
     settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["simulator", "esimgo"]}
@@ -152,7 +155,8 @@ def subscribed(catalog: None, monkeypatch: pytest.MonkeyPatch,
     esim = esims.create_esim(owner=user, iccid=iccid_with_check_digit("894400000000000001"),
                              smdp_address="rsp.esim-go.example", matching_id="M-1",
                              upstream="esimgo")
-    period = subscriptions.subscribe_esim(esim=esim, plan=Plan.objects.get(code="jp-10gb-month"))
+    bought = plan(code=PLAN_CODE, unit="month", data_gb=20, usd=1999)
+    period = subscriptions.subscribe_esim(esim=esim, plan=bought)
     Allowance.objects.filter(period=period, kind="data").update(total=GB)
     clock.set_now(START + dt.timedelta(hours=1))
     return esim, period
@@ -167,7 +171,7 @@ def callback(event: dict[str, Any], signature: str | None = None) -> Any:
 
 def utilisation(iccid: str, remaining: int) -> dict[str, Any]:
     return {"iccid": iccid, "alertType": "Utilisation",
-            "bundle": {"reference": "b-1", "name": "esim_10GB_30D_JP_V2",
+            "bundle": {"reference": "b-1", "name": BUNDLE,
                        "initialQuantity": GB, "remainingQuantity": remaining}}
 
 

@@ -15,7 +15,7 @@ from esimdesk.sandbox.simulator import SimulatorProvider
 from esimdesk.sandbox.simulator_api import api_key
 from tests.provisioning.simulator_helpers import PLAN, issue
 
-pytestmark = pytest.mark.usefixtures("catalog")
+pytestmark = pytest.mark.usefixtures("shop")
 MB = 1024 * 1024
 
 

@@ -30,7 +30,7 @@ from esimdesk.usage.models import UsageEvent
 from tests.conftest import run_tasks
 from tests.provisioning.simulator_helpers import issue
 
-pytestmark = pytest.mark.usefixtures("catalog")
+pytestmark = pytest.mark.usefixtures("shop")
 
 
 def send(profile: SimulatedProfile, status: str) -> SimulatedProfileEvent:

@@ -15,7 +15,7 @@ from esimdesk.sandbox.models import SimulatedCallback, SimulatedProfile, Simulat
 from tests.conftest import run_tasks
 from tests.provisioning.simulator_helpers import issue
 
-pytestmark = pytest.mark.usefixtures("catalog")
+pytestmark = pytest.mark.usefixtures("shop")
 _numbers = itertools.count(1)
 
 

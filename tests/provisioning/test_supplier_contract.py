@@ -26,6 +26,7 @@ from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
 from esimdesk.provisioning.suppliers.esimgo.adapter import EsimGoProvider, callback_signature
 from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.sandbox.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
+from tests.builders import DAY
 from tests.provisioning.fake_es2plus import FakeSmdp
 from tests.provisioning.fake_es2plus import running as smdp_running
 from tests.provisioning.fake_esimgo import API_KEY, FakeEsimGo
@@ -61,7 +62,7 @@ def test_the_base_refuses_what_an_adapter_does_not_offer() -> None:
 @pytest.fixture
 def simulated() -> tuple[SimulatorProvider, str]:
     simulator = SimulatorProvider()
-    return simulator, simulator.order_profile(reference="line-1", plan_code="jp-1gb-day").iccid
+    return simulator, simulator.order_profile(reference="line-1", plan_code=DAY).iccid
 
 
 def _profile(iccid: str) -> SimulatedProfile:
@@ -227,6 +228,8 @@ def test_es2plus_parse_callback(smdp: FakeSmdp) -> None:
 
 # -- eSIM Go --------------------------------------------------------------------------------
 
+GO_PLAN = "jp-20gb-month"  # a plan code eSIM Go's bundle naming understands (bundle_for)
+
 @pytest.fixture
 def go(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEsimGo]:
     server = FakeEsimGo()
@@ -240,8 +243,8 @@ def go(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEsimGo]:
 
 def test_esimgo_suspend_resume_and_revoke(go: FakeEsimGo) -> None:
     adapter = EsimGoProvider()
-    iccid = adapter.order_profile(reference="line-1", plan_code="jp-1gb-day").iccid
-    adapter.apply_plan(reference="renew-1", iccid=iccid, plan_code="jp-1gb-day")
+    iccid = adapter.order_profile(reference="line-1", plan_code=GO_PLAN).iccid
+    adapter.apply_plan(reference="renew-1", iccid=iccid, plan_code=GO_PLAN)
     adapter.suspend(reference="s-1", iccid=iccid)
     assert go.esims[iccid]["suspended"] is True
     adapter.resume(reference="r-1", iccid=iccid)

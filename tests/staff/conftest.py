@@ -52,7 +52,7 @@ def customer_api(shop: Shop) -> Api:
 
 @pytest.fixture
 def bought(customer_api: Api) -> dict[str, Any]:
-    """A paid and fulfilled order of one new eSIM (jp-1gb-day, USD)."""
+    """A paid and fulfilled order of one new eSIM (the shop's day plan, USD)."""
     return buy_and_pay(customer_api, DAY)
 
 

@@ -129,7 +129,7 @@ def test_a_currency_missing_from_the_finance_limit_needs_an_admin(
     assert not Refund.objects.exists()
 
 
-def test_sync_roles_command_grants_a_role(catalog: None) -> None:
+def test_sync_roles_command_grants_a_role(db: None) -> None:
     user = User.objects.create_user("new-agent@example.com", "x-long-password-1")
     out = StringIO()
     call_command("sync_roles", "--grant", "new-agent@example.com", "agent", stdout=out)

@@ -18,7 +18,7 @@ from esimdesk.notifications.models import Notification
 from esimdesk.subscriptions import services
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.subscriptions.reminders import reminders_sweep
-from tests.builders import MONTH, Shop
+from tests.builders import DAY, MONTH, Shop
 from tests.conftest import run_tasks
 
 ZONES = ["UTC", "Asia/Shanghai", "America/Los_Angeles"]
@@ -140,7 +140,7 @@ def test_property_each_expiry_reminder_at_most_once(shop: Shop, start: dt.dateti
     clock.set_now(start)
     from esimdesk.esims.models import Esim
 
-    period = subscribe(user, "th-1gb-day", n=Esim.objects.count() + 5000)
+    period = subscribe(user, DAY, n=Esim.objects.count() + 5000)
     sweep_every(dt.timedelta(minutes=step_minutes), until=period.ends_at + dt.timedelta(hours=25))
     kinds = expiry_kinds(period)
     assert len(kinds) == len(set(kinds))

@@ -160,7 +160,7 @@ def test_frames_that_are_not_messages_get_an_error_frame(settings: Any) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_api_the_websocket_and_the_page_share_one_limit(catalog: None,
+def test_the_api_the_websocket_and_the_page_share_one_limit(db: None,
                                                            settings: Any) -> None:
     from esimdesk.asgi import application
 
@@ -236,7 +236,7 @@ def test_agents_have_their_own_higher_limit(db: Any) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_parallel_posts_are_counted_exactly(live_server: Any, catalog: None) -> None:
+def test_parallel_posts_are_counted_exactly(live_server: Any, db: None) -> None:
     """Twenty first messages at the same instant, each on its own connection: one
     conversation, ten messages, ten refusals."""
     from tests.e2e.test_concurrency import Http, in_parallel

@@ -112,7 +112,7 @@ def _pool_lane(n: int, first: Period, second: Period) -> Lane:
 
 
 @pytest.fixture
-def world(catalog: None) -> World:
+def world(db: None) -> World:
     clock.set_now(T0)
     lanes = {name: _personal_lane(next(_numbers)) for name in ("set_based", "python")}
     first, second = Period.objects.filter(pk__in=lanes["python"].periods).order_by("sequence")

@@ -153,7 +153,7 @@ def test_buckets_fill_in_order_then_overage_and_depletion_once() -> None:
     assert data_of(period)[1] == ("top_up", 50, 50, 50)
     run_tasks()
     profile = SimulatedProfile.objects.get(iccid=esim.iccid)
-    assert profile.status == "throttled"  # the demo plan throttles
+    assert profile.status == "throttled"  # the plan throttles (the builders' default)
     from django_tasks_db.models import DBTaskResult
     assert DBTaskResult.objects.filter(
         task_path="esimdesk.usage.tasks.set_depletion_task").count() == 1
