@@ -19,9 +19,9 @@ _MOVE = "UPDATE subscriptions_subscription SET esim_id = %s WHERE id = %s"
 _EXTEND = "UPDATE subscriptions_period SET ends_at = ends_at + interval '1 day' WHERE id = %s"
 _INSERT = """
 INSERT INTO subscriptions_period (subscription_id, sequence, plan_id, starts_at, ends_at,
-                                  state, created_at)
+                                  state, extra_days, starts_on_data_out, created_at)
 SELECT subscription_id, sequence + 1, plan_id, ends_at, ends_at + interval '30 days',
-       'scheduled', created_at
+       'scheduled', 0, false, created_at
   FROM subscriptions_period WHERE id = %s"""
 
 

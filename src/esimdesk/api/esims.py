@@ -55,6 +55,12 @@ class PeriodOut(Schema):
                                                      "the eSIM has not been used by then")
     validity: str = Field(..., description="how long the period runs once started (ISO "
                                            "8601 duration, e.g. P30D, P1M)")
+    starts: str = Field("at_period_end", description="a queued renewal: `at_period_end` "
+                                                     "(starts_at is when it starts) or "
+                                                     "`when_data_runs_out` (starts the moment "
+                                                     "the data of the period before it runs "
+                                                     "out, which then ends; starts_at at the "
+                                                     "latest)")
     allowances: list[AllowanceOut]
 
 
@@ -117,6 +123,8 @@ def _period(view: PeriodView, now: dt.datetime) -> dict[str, Any]:
     return {"sequence": view.sequence, "plan": view.plan.code, "plan_name": view.plan.name,
             "state": state, "starts_at": _iso(view.starts_at), "ends_at": _iso(view.ends_at),
             "activate_by": _iso(view.activate_by), "validity": view.validity,
+            "starts": ("when_data_runs_out" if view.starts_on_data_out and state == "scheduled"
+                       else "at_period_end"),
             "allowances": [{"kind": a.kind, "total": a.total, "used": a.used,
                             "remaining": a.remaining, "unit": a.unit}
                            for a in view.allowances]}

@@ -12,6 +12,12 @@ from esimdesk.esims.models import Esim
 from esimdesk.orders.kinds import registry as kinds
 from esimdesk.subscriptions.models import Period
 
+#: ``LineRequest.starts``: a renewal starts when the current plan ends (the default) ...
+STARTS_AT_PERIOD_END = "at_period_end"
+#: ... or the moment the current plan's data runs out (``subscriptions.data_out``)
+STARTS_WHEN_DATA_RUNS_OUT = "when_data_runs_out"
+STARTS = (STARTS_AT_PERIOD_END, STARTS_WHEN_DATA_RUNS_OUT)
+
 
 @dataclass(frozen=True)
 class LineRequest:
@@ -21,6 +27,8 @@ class LineRequest:
     product: str | None = None
     #: plan change: ``now`` or ``period_end``
     when: str | None = None
+    #: renewal: ``STARTS_AT_PERIOD_END`` (None: the same) or ``STARTS_WHEN_DATA_RUNS_OUT``
+    starts: str | None = None
     #: group plans (``sharedplans.plans``): the group's id and the seats bought
     group: int | None = None
     members: int | None = None
@@ -54,6 +62,8 @@ class PricedLine:
 
     #: plan change now: the period it ends (stored as ``OrderLine.replaced_period``)
     replaced_period: Period | None = None
+    #: renewal: starts when the data of the plan before it runs out (``OrderLine.low_data``)
+    low_data: bool = False
 
     @property
     def label(self) -> str:
@@ -74,6 +84,10 @@ class PricedLine:
     @property
     def ends_with_running_plan(self) -> bool:
         return kinds.kind_for(self.type).ends_with_running_plan
+
+    @property
+    def can_start_when_data_runs_out(self) -> bool:
+        return kinds.kind_for(self.type).can_start_when_data_runs_out
 
     @property
     def credit_amount(self) -> int:

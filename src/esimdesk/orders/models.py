@@ -125,6 +125,11 @@ class OrderLine(models.Model):
     refund_amount = models.BigIntegerField(
         default=0, help_text="minor units paid back when the line was fulfilled (credit above "
                              "the new price, or a top-up that could not be applied)")
+    # Renewals.
+    low_data = models.BooleanField(
+        default=False, db_default=False,
+        help_text="renewal for low data: starts when the data of the plan "
+                  "before it runs out, or when that plan ends if it lasts")
 
     class Meta:
         ordering = ["order", "id"]

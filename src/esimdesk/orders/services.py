@@ -20,7 +20,12 @@ from esimdesk.core.money import Money, check_currency
 from esimdesk.orders import activation
 from esimdesk.orders.confirmation import queue_confirmation
 from esimdesk.orders.kinds import registry as kinds
-from esimdesk.orders.lines import LineRequest, PricedLine
+from esimdesk.orders.lines import (
+    STARTS,
+    STARTS_WHEN_DATA_RUNS_OUT,
+    LineRequest,
+    PricedLine,
+)
 from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
 from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
 
@@ -44,6 +49,15 @@ def price_lines(*, user: Any, lines: list[LineRequest], currency: str) -> list[P
     for index, line in enumerate(lines):
         try:
             kind = kinds.requested_kind(line.type)
+            if line.starts not in (None, *STARTS):
+                raise ValidationFailed(
+                    _("Say when the renewal starts: at the end of the current plan or when "
+                      "its data runs out."), code="invalid_starts",
+                    detail={"allowed": list(STARTS)})
+            if line.starts == STARTS_WHEN_DATA_RUNS_OUT and \
+                    not kind.can_start_when_data_runs_out:
+                raise ValidationFailed(_("Only a renewal can start when the data runs out."),
+                                       code="starts_not_supported")
             priced.append(kind.price(user=user, line=line, currency=code))
         except DomainError as error:
             error.detail = {**(error.detail or {}), "line": index}
@@ -91,7 +105,8 @@ def create_order(*, user: Any, lines: list[LineRequest], currency: str,
             OrderLine(order=order, type=p.type, plan=p.plan, esim=p.esim,
                       amount=p.price.amount, product=p.product, when=p.when,
                       replaced_period=p.replaced_period,
-                      credit=p.credit_amount, refund_amount=p.refund_amount)
+                      credit=p.credit_amount, refund_amount=p.refund_amount,
+                      low_data=p.low_data)
             for p in priced
         ])
         by_kind: dict[str, list[tuple[OrderLine, PricedLine]]] = {}

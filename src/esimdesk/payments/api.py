@@ -97,7 +97,10 @@ def create_order(request: HttpRequest, body: OrderIn,
                  idempotency_key: IdempotencyKey = None) -> Status[Any]:
     """Create an order and start its payment. Lines: ``{"type":"new_esim","plan"}``,
     ``{"type":"renewal","iccid","plan"}``, ``{"type":"top_up","iccid","product"}`` (see
-    ``GET /esims/{iccid}/top-ups``). The answer's ``payment.next_action`` says what the
+    ``GET /esims/{iccid}/top-ups``). A renewal for low data,
+    ``{"type":"renewal","iccid","plan","starts":"when_data_runs_out"}``, starts the moment
+    the current plan's data runs out (the rest of that plan's days end then), or when it
+    ends if the data lasts. The answer's ``payment.next_action`` says what the
     payer does next (``redirect`` to a hosted page, ``qr`` to scan, or ``none``).
 
     One tap: with ``payment_method`` (a saved method's id) the order is charged off-session
@@ -118,7 +121,7 @@ def create_order(request: HttpRequest, body: OrderIn,
         save_method=body.save_method, payer_ip=client_ip(request),
         saved_method=body.payment_method,
         lines=[LineRequest(type=line.type, plan=line.plan, iccid=line.iccid,
-                           product=line.product) for line in body.lines])
+                           product=line.product, starts=line.starts) for line in body.lines])
     return Status(stored.status, stored.body)
 
 

@@ -4,8 +4,10 @@ The sweep finds subscriptions with auto-renew on whose current period is their l
 reached a trigger (``ESIMDESK_AUTO_RENEW_DATA_LEFT`` % of data left, or
 ``ESIMDESK_AUTO_RENEW_BEFORE`` before the end, whichever comes first) and records a
 ``RenewalAttempt`` for the next period's sequence: unique, so that period is bought once
-however many schedulers run. Due attempts are claimed with one conditional UPDATE and
-charged by a task:
+however many schedulers run. An attempt recorded while the data trigger holds is for low
+data (``low_data``): its renewal starts the moment the data runs out, not at the period's
+end (``subscriptions.data_out``), so the traveller is never throttled in between. Due
+attempts are claimed with one conditional UPDATE and charged by a task:
 
 - the renewal order is created once per attempt (the plan of the current period, in the
   currency the customer last paid in);
@@ -37,6 +39,7 @@ from esimdesk.core import audit, clock
 from esimdesk.core.errors import DomainError
 from esimdesk.notifications import services as notifications
 from esimdesk.orders import services as orders
+from esimdesk.orders.lines import STARTS_WHEN_DATA_RUNS_OUT
 from esimdesk.orders.models import Order
 from esimdesk.payments import registry
 from esimdesk.payments import services as payments
@@ -60,21 +63,25 @@ CHARGE_LEASE = dt.timedelta(minutes=10)
 _DUE_SQL = """
 INSERT INTO payments_renewalattempt
     (subscription_id, sequence, state, tries, next_try_at, current_payment_id, methods_tried,
-     last_error, created_at, updated_at)
-SELECT s.id, p.sequence + 1, 'scheduled', 0, %s, '', '[]', '', %s, %s
-  FROM subscriptions_subscription s
-  JOIN subscriptions_period p ON p.subscription_id = s.id
- WHERE s.auto_renew
-   AND p.state <> 'cancelled' AND p.starts_at <= %s AND p.ends_at > %s
-   AND NOT EXISTS (SELECT 1 FROM subscriptions_period later
-                    WHERE later.subscription_id = p.subscription_id
-                      AND later.sequence > p.sequence AND later.state <> 'cancelled')
-   AND (p.ends_at <= %s
-        OR EXISTS (SELECT 1 FROM subscriptions_allowance a
-                    WHERE a.period_id = p.id AND a.kind = 'data'
-                    GROUP BY a.period_id
-                   HAVING SUM(a.total) > 0
-                      AND (SUM(a.total) - SUM(a.used)) * 100 <= SUM(a.total) * %s))
+     last_error, low_data, created_at, updated_at)
+SELECT due.subscription_id, due.sequence + 1, 'scheduled', 0, %s, '', '[]', '', due.low_data,
+       %s, %s
+  FROM (SELECT s.id AS subscription_id, p.sequence, p.ends_at,
+               EXISTS (SELECT 1 FROM subscriptions_allowance a
+                        WHERE a.period_id = p.id AND a.kind = 'data'
+                        GROUP BY a.period_id
+                       HAVING SUM(a.total) > 0
+                          AND (SUM(a.total) - SUM(a.used)) * 100 <= SUM(a.total) * %s
+                       ) AS low_data
+          FROM subscriptions_subscription s
+          JOIN subscriptions_period p ON p.subscription_id = s.id
+         WHERE s.auto_renew
+           AND p.state <> 'cancelled' AND p.starts_at <= %s AND p.ends_at > %s
+           AND NOT EXISTS (SELECT 1 FROM subscriptions_period later
+                            WHERE later.subscription_id = p.subscription_id
+                              AND later.sequence > p.sequence
+                              AND later.state <> 'cancelled')) due
+ WHERE due.ends_at <= %s OR due.low_data
 ON CONFLICT (subscription_id, sequence) DO NOTHING
 """
 
@@ -85,8 +92,9 @@ def record_due_renewals(*, now: dt.datetime | None = None) -> int:
     before = parse_duration(config.env("ESIMDESK_AUTO_RENEW_BEFORE"))
     percent_left = int(config.env("ESIMDESK_AUTO_RENEW_DATA_LEFT"))
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL, [*(clock.db_value(i) for i in (
-            instant, instant, instant, instant, instant, instant + before)), percent_left])
+        at = [clock.db_value(i) for i in (instant, instant, instant, instant, instant,
+                                           instant + before)]
+        cursor.execute(_DUE_SQL, [*at[:3], percent_left, *at[3:]])
         return int(cursor.rowcount)
 
 
@@ -196,9 +204,12 @@ def _order_for(attempt: RenewalAttempt) -> Order:
         locked = RenewalAttempt.objects.select_for_update().get(pk=attempt.pk)
         if locked.order_id is not None:
             return Order.objects.get(pk=locked.order_id)
+        # Bought because data ran low: it starts when the data runs out.
+        starts = STARTS_WHEN_DATA_RUNS_OUT if attempt.low_data else None
         order = orders.create_order(
             user=user, currency=last_paid or user.preferred_currency,
-            lines=[orders.LineRequest(type="renewal", plan=plan.code, iccid=esim.iccid)])
+            lines=[orders.LineRequest(type="renewal", plan=plan.code, iccid=esim.iccid,
+                                      starts=starts)])
         locked.order = order
         locked.save(update_fields=["order"])
         attempt.order = order

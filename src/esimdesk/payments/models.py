@@ -216,6 +216,10 @@ class RenewalAttempt(models.Model):
                                           help_text="reused while an outcome is unknown")
     methods_tried = models.JSONField(default=list, blank=True)
     last_error = models.CharField(max_length=255, blank=True)
+    low_data = models.BooleanField(
+        default=False, db_default=False,
+        help_text="recorded because data ran low: the renewal starts when the "
+                  "data runs out (or at the period's end if it lasts)")
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
 

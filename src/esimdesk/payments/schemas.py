@@ -27,6 +27,13 @@ class LineIn(BodyIn):
     plan: str | None = Field(None, max_length=PLAN_CODE)
     iccid: str | None = Field(None, max_length=ICCID_INPUT)
     product: str | None = Field(None, max_length=PLAN_CODE)
+    starts: Literal["at_period_end", "when_data_runs_out"] | None = Field(
+        None, description="renewal only: when the new plan starts. `at_period_end` (the "
+                          "default): when the eSIM's latest plan ends. `when_data_runs_out`: "
+                          "the moment the data of the plan before it runs out, which then "
+                          "ends at once (its remaining days are lost); at its end if the "
+                          "data lasts; at once when the data has already run out. 422 "
+                          "starts_not_supported on other line types")
 
 
 class OrderIn(BodyIn):
@@ -110,6 +117,9 @@ class OrderLineOut(Schema):
     fulfilled: bool
     product: str | None = Field(None, description="top_up: the product bought")
     when: str | None = Field(None, description="plan_change: now | period_end")
+    starts: str | None = Field(None, description="renewal: `when_data_runs_out` when it "
+                                                 "starts as the data runs out (see the "
+                                                 "order's lines), else null")
     credit: MoneyOut | None = Field(None, description="plan_change: credit for the unused "
                                                       "part of the replaced period")
     refund: MoneyOut | None = Field(None, description="paid back when the line was "
@@ -186,6 +196,7 @@ def order_out(order: Order, payment: Payment | None = None) -> dict[str, Any]:
                    "fulfilled": line.fulfilled_at is not None,
                    "product": line.product.code if line.product_id else None,  # type: ignore[union-attr]
                    "when": line.when or None,
+                   "starts": "when_data_runs_out" if line.low_data else None,
                    "credit": money_out(line.credit_money) if line.credit else None,
                    "refund": money_out(line.refund_money) if line.refund_amount else None,
                    "activation": steps.get(line.pk)}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from esimdesk.orders.lines import STARTS
 from esimdesk.payments import registry
 from esimdesk.payments import services as payments
 
@@ -35,6 +36,9 @@ class CheckoutForm(PaymentMethodForm):
     product = forms.SlugField(required=False, widget=forms.HiddenInput)
     change = forms.ChoiceField(required=False, choices=[("", ""), ("now", "now"),
                                                         ("period_end", "period_end")],
+                               widget=forms.HiddenInput)
+    #: a renewal: when it starts (``orders.lines.STARTS``)
+    starts = forms.ChoiceField(required=False, choices=[("", ""), *((s, s) for s in STARTS)],
                                widget=forms.HiddenInput)
     #: the amounts the page showed: a different price is refused, never charged
     expected_total = forms.IntegerField(required=False, widget=forms.HiddenInput)

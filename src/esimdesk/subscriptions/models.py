@@ -48,6 +48,11 @@ class Period(models.Model):
     and its full allowances (``subscriptions.validity`` starts it). Periods queued behind a
     pending one are ``scheduled`` without times either, and get them when it starts.
     ``extra_days`` are days top-ups added while it had no end yet.
+
+    A queued period ``starts_on_data_out`` (a renewal bought because data ran low) starts
+    the moment the data of the period before it runs out, which then ends at that instant;
+    if the data lasts, it starts when that period ends, as any queued period
+    (``subscriptions.data_out``).
     """
 
     class State(models.TextChoices):
@@ -68,6 +73,10 @@ class Period(models.Model):
         null=True, blank=True, help_text="a pending period starts by itself at this time")
     extra_days = models.PositiveIntegerField(
         default=0, help_text="days added by top-ups before the period had an end")
+    starts_on_data_out = models.BooleanField(
+        default=False, db_default=False,
+        help_text="starts when the data of the period before it runs out "
+                  "(that period then ends), or at its end if the data lasts")
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:

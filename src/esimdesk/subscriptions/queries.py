@@ -56,6 +56,8 @@ class PeriodView:
     allowances: list[AllowanceView] = field(default_factory=list)
     activate_by: dt.datetime | None = None
     validity: str = ""
+    #: queued to start when the data of the period before it runs out
+    starts_on_data_out: bool = False
 
     @property
     def pending(self) -> bool:
@@ -115,7 +117,8 @@ def _view(period: Period, allowances: list[AllowanceView]) -> PeriodView:
     order = {"data": 0, "voice": 1, "sms": 2}
     return PeriodView(period.pk, period.sequence, period.plan, period.starts_at, period.ends_at,
                       period.state, sorted(totals.values(), key=lambda a: order[a.kind]),
-                      activate_by=period.activate_by, validity=period.validity_iso)
+                      activate_by=period.activate_by, validity=period.validity_iso,
+                      starts_on_data_out=period.starts_on_data_out)
 
 
 def preview_window(plan: Plan, esim: Esim | None, *, now: dt.datetime | None = None,
@@ -151,6 +154,7 @@ def next_start(latest_end: dt.datetime | None, instant: dt.datetime) -> dt.datet
 _SERVICE_SQL = """
 SELECT s.esim_id, s.id, s.plan_id, s.auto_renew, s.created_at, s.group_id,
        p.id, p.sequence, p.starts_at, p.ends_at, p.state, p.activate_by, p.extra_days,
+       p.starts_on_data_out,
        pl.id, pl.code, pl.name_en, pl.name_zh_hans, pl.validity_unit, pl.validity_count,
        pl.coverage, pl.region_id, pl.kind,
        a.kind, a.total, a.used
@@ -188,6 +192,7 @@ _OWNED_SQL = """
 SELECT {esim_columns},
        s.esim_id, s.id, s.plan_id, s.auto_renew, s.created_at, s.group_id,
        p.id, p.sequence, p.starts_at, p.ends_at, p.state, p.activate_by, p.extra_days,
+       p.starts_on_data_out,
        pl.id, pl.code, pl.name_en, pl.name_zh_hans, pl.validity_unit, pl.validity_count,
        pl.coverage, pl.region_id, pl.kind,
        a.kind, a.total, a.used
@@ -238,7 +243,8 @@ def _services(esim_ids: list[int], rows: list[tuple[Any, ...]], instant: dt.date
     plans: dict[int, Plan] = {}
     by_esim: dict[int, list[int]] = defaultdict(list)
     for (esim_id, sub_id, sub_plan, auto_renew, sub_created, group_id, period_id, sequence,
-         starts_at, ends_at, state, activate_by, extra_days, plan_id, code, name_en, name_zh,
+         starts_at, ends_at, state, activate_by, extra_days, data_out, plan_id, code, name_en,
+         name_zh,
          unit, count, coverage, region_id, kind, a_kind, total, used) in rows:
         if esim_id not in subscriptions:
             subscriptions[esim_id] = Subscription(
@@ -254,7 +260,7 @@ def _services(esim_ids: list[int], rows: list[tuple[Any, ...]], instant: dt.date
             period = Period(id=period_id, subscription_id=sub_id, sequence=sequence,
                             plan=plan, starts_at=_aware(starts_at), ends_at=_aware(ends_at),
                             state=state, activate_by=_aware(activate_by),
-                            extra_days=extra_days)
+                            extra_days=extra_days, starts_on_data_out=bool(data_out))
             periods[period_id] = (period, [])
             by_esim[esim_id].append(period_id)
         periods[period_id][1].append(AllowanceView(a_kind, total, used, UNITS[a_kind]))

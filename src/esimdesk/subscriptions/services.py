@@ -32,14 +32,17 @@ def subscribe_esim(*, esim: Esim, plan: Plan, actor: str = "fulfilment") -> Peri
 
 
 def add_period(*, subscription: Subscription, plan: Plan, actor: str = "fulfilment",
-               now: dt.datetime | None = None, pending: bool = False) -> Period:
+               now: dt.datetime | None = None, pending: bool = False,
+               starts_on_data_out: bool = False) -> Period:
     """Queue the next period of ``plan``.
 
     It starts when the latest period ends, or now if that end has passed (a renewal after
     expiry starts at once). Behind a period that has not started (pending, or queued
     behind one) it waits without times and gets them when that one starts. ``pending``
-    (a new eSIM's first period) makes it pending itself. The subscription row is locked
-    first, so two renewals in parallel are applied one after the other.
+    (a new eSIM's first period) makes it pending itself. ``starts_on_data_out`` (a
+    renewal for low data) marks it to start as soon as the data of the period before it runs
+    out (``subscriptions.data_out``). The subscription row is locked first, so two renewals
+    in parallel are applied one after the other.
     """
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
@@ -62,7 +65,8 @@ def add_period(*, subscription: Subscription, plan: Plan, actor: str = "fulfilme
             state = Period.State.ACTIVE if starts_at <= instant else Period.State.SCHEDULED
         period = Period.objects.create(
             subscription=locked, sequence=last_sequence + 1, plan=plan, starts_at=starts_at,
-            ends_at=ends_at, state=state, activate_by=activate_by)
+            ends_at=ends_at, state=state, activate_by=activate_by,
+            starts_on_data_out=starts_on_data_out)
         Allowance.objects.bulk_create([
             Allowance(period=period, kind=kind, total=total) for kind, total in plan.allowances()
         ])
@@ -73,7 +77,8 @@ def add_period(*, subscription: Subscription, plan: Plan, actor: str = "fulfilme
                      after={"subscription": locked.pk, "sequence": period.sequence,
                             "plan": plan.code, "starts_at": _iso(starts_at),
                             "ends_at": _iso(ends_at), "state": period.state,
-                            **({"activate_by": _iso(activate_by)} if activate_by else {})})
+                            **({"activate_by": _iso(activate_by)} if activate_by else {}),
+                            **({"starts_on_data_out": True} if starts_on_data_out else {})})
         return period
 
 

@@ -11,7 +11,10 @@ then top-ups by id) up to their totals; the rest is overage, never a negative ba
 Events and balances are written in one transaction before ``ingest`` returns; the same
 transaction records due low-data reminders and, when a period's data runs out, a
 ``ReminderLog(kind="depleted")`` (unique per period) and the task that throttles or stops the
-service upstream — so that happens once. A record for an eSIM whose plan waits for first
+service upstream — so that happens once. When a renewal for low data is queued after such a
+period, it starts instead, at that instant, in the same transaction: the period ends then and
+the task that ends it upstream and lifts any throttle replaces the throttle
+(``subscriptions.data_out``). A record for an eSIM whose plan waits for first
 use starts that plan at the record's ``occurred_at`` first, in the same transaction
 (``subscriptions.validity.start_on_usage``), on either database path.
 """
@@ -29,7 +32,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 
 from esimdesk import config
 from esimdesk.core import clock
-from esimdesk.subscriptions import validity
+from esimdesk.subscriptions import data_out, validity
 from esimdesk.subscriptions.reminder_rule import low_data_bands
 from esimdesk.subscriptions.reminders import (
     low_data_thresholds,
@@ -296,7 +299,11 @@ def _after_charging(periods: list[int], now: dt.datetime) -> None:
             cursor.execute(_LOW_DATA_SQL.format(ids=clause),
                            [level.kind, at, ids, at, at, level.percent, level.below])
             recorded += cursor.rowcount
+    # A renewal for low data queued after a period that just ran out starts now; the others
+    # are throttled or stopped upstream as their plans say.
+    switched = {s.ended for s in data_out.start_on_data_out(depleted, at=now)}
     for period_id in depleted:
-        set_depletion_task.enqueue(period_id)
+        if period_id not in switched:
+            set_depletion_task.enqueue(period_id)
     if recorded:
         send_reminders_task.enqueue()

@@ -31,6 +31,9 @@ class LineKind(Protocol):
     makes_esim: bool
     #: what the line buys ends with the plan running now (checkout shows only that end)
     ends_with_running_plan: bool
+    #: the line may start when the data of the plan before it runs out
+    #: (``LineRequest.starts``; ``price`` then sets ``PricedLine.low_data``)
+    can_start_when_data_runs_out: bool
 
     def price(self, *, user: Any, line: LineRequest, currency: str) -> PricedLine:
         """Validate ``line`` for ``user`` and price it in ``currency`` (already checked).
@@ -92,6 +95,7 @@ class LineDefaults:
 
     makes_esim = False
     ends_with_running_plan = False
+    can_start_when_data_runs_out = False
 
     def checkout_heading(self, priced: PricedLine) -> str:
         return str(priced.plan.name)

@@ -1,4 +1,6 @@
-"""``renewal``: one more period of a personal plan, queued after the eSIM's last one."""
+"""``renewal``: one more period of a personal plan, queued after the eSIM's last one; or,
+for low data (``starts`` = ``when_data_runs_out``), starting the moment the data of the plan
+before it runs out (``subscriptions.data_out``)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ from esimdesk.core.errors import Conflict, ValidationFailed
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.orders.kinds.personal import PersonalLine, new_esim_text, personal_plan
-from esimdesk.orders.lines import LineRequest, PricedLine
+from esimdesk.orders.lines import STARTS_WHEN_DATA_RUNS_OUT, LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
 from esimdesk.provisioning import registry as upstream
+from esimdesk.subscriptions import data_out
 from esimdesk.subscriptions import services as subscriptions
+from esimdesk.subscriptions.models import Period
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
 class Renewal(PersonalLine):
     type = "renewal"
     verbose_name: str | Promise = gettext_lazy("Renewal")
+    can_start_when_data_runs_out = True
 
     def price(self, *, user: Any, line: LineRequest, currency: str) -> PricedLine:
         plan, price = personal_plan(line, currency)
@@ -36,10 +41,23 @@ class Renewal(PersonalLine):
         if esim.status == Esim.Status.REVOKED or not hasattr(esim, "subscription"):
             raise Conflict(_("This eSIM can no longer be renewed."),
                            code="esim_not_renewable")
-        return PricedLine(line.type, plan, esim, price)
+        return PricedLine(line.type, plan, esim, price,
+                          low_data=line.starts == STARTS_WHEN_DATA_RUNS_OUT)
 
     def checkout_note(self, priced: PricedLine) -> str:
-        return renewal_note()
+        return low_data_note() if priced.low_data else renewal_note()
+
+    def label(self, line: OrderLine) -> str:
+        return self._named(line.plan, line.esim, line.low_data)
+
+    def quote_label(self, priced: PricedLine) -> str:
+        return self._named(priced.plan, priced.esim, priced.low_data)
+
+    def _named(self, plan: Plan, esim: Esim | None, low_data: bool) -> str:
+        if esim is None or not low_data:
+            return self.describe(plan=plan, esim=esim, product=None, when="")
+        return _("Renewal of %(esim)s, starting when its data runs out: %(plan)s") % {
+            "esim": esim.display_name, "plan": plan.name}
 
     def describe(self, *, plan: Plan, esim: Esim | None, product: TopUpProduct | None,
                  when: str) -> str:
@@ -61,7 +79,10 @@ class Renewal(PersonalLine):
             if locked.fulfilled_at is not None:
                 return
             locked.period = subscriptions.add_period(subscription=esim.subscription,
-                                                     plan=line.plan)
+                                                     plan=line.plan,
+                                                     starts_on_data_out=locked.low_data)
+            # Bought after the data had run out: it starts now.
+            data_out.start_if_data_out(locked.period, actor="fulfilment")
             locked.fulfilled_at = clock.now()
             locked.save(update_fields=["period", "fulfilled_at"])
 
@@ -72,3 +93,17 @@ KIND = Renewal()
 def renewal_note() -> str:
     """A plan queued after the running one, as checkout words it."""
     return _("The new plan starts the moment the current one ends — no gap, no reinstall.")
+
+
+def low_data_note() -> str:
+    """A renewal for low data, as checkout words it."""
+    return _("The new plan starts the moment your data runs out, and the rest of your "
+             "current plan's days end then: they cannot be used later. If your data lasts, "
+             "it starts when your current plan ends. Already out of data? It starts at once.")
+
+
+def application_reference(period: Period) -> str | None:
+    """The reference under which the order line that bought ``period`` applied its plan
+    upstream (``subscriptions.data_out`` applies it again, idempotently)."""
+    line = OrderLine.objects.filter(period=period).only("pk").first()
+    return line.upstream_reference if line is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,9 +18,10 @@ from esimdesk.core.errors import DomainError, NotFound
 from esimdesk.core.http import client_ip
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders import services as orders
+from esimdesk.orders.lines import STARTS_AT_PERIOD_END, STARTS_WHEN_DATA_RUNS_OUT
 from esimdesk.orders.models import Order
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
-from esimdesk.orders.services import LineRequest
+from esimdesk.orders.services import LineRequest, PricedLine
 from esimdesk.payments import checkout as placing
 from esimdesk.payments import refund_policy
 from esimdesk.payments import services as payments
@@ -41,13 +43,14 @@ def _device(request: HttpRequest) -> str:
     return payments.device_from_user_agent(request.META.get("HTTP_USER_AGENT", ""))
 
 
-def _checkout_line(plan: str, iccid: str, product: str = "", change: str = "") -> LineRequest:
+def _checkout_line(plan: str, iccid: str, product: str = "", change: str = "",
+                   starts: str = "") -> LineRequest:
     if product:
         return LineRequest(type="top_up", iccid=iccid, product=product)
     if change:
         return LineRequest(type="plan_change", plan=plan, iccid=iccid, when=change)
     if iccid:
-        return LineRequest(type="renewal", plan=plan, iccid=iccid)
+        return LineRequest(type="renewal", plan=plan, iccid=iccid, starts=starts or None)
     return LineRequest(type="new_esim", plan=plan)
 
 
@@ -61,16 +64,19 @@ def _own_order(request: HttpRequest, number: str) -> Order:
 @login_required
 def checkout(request: HttpRequest) -> HttpResponse:
     """Review and pay: a new eSIM, a renewal, a top-up (``product``) or a plan change
-    (``change`` = now | period_end). The preview is priced by the same function that prices
-    the order, and the amounts shown travel with the form: a different price is refused."""
+    (``change`` = now | period_end). A renewal may start when the data runs out
+    (``starts`` = when_data_runs_out). The preview is priced by the same function that
+    prices the order, and the amounts shown travel with the form: a different price is
+    refused."""
     source = request.POST if request.method == "POST" else request.GET
     plan, iccid = source.get("plan", ""), source.get("iccid", "")
     product, change = source.get("product", ""), source.get("change", "")
+    starts = source.get("starts", "")
     currency = (source.get("currency") or current_currency(request)).upper()
     form = CheckoutForm(request.POST or None, currency=currency,
                         initial={"plan": plan, "iccid": iccid, "currency": currency,
-                                 "product": product, "change": change})
-    line = _checkout_line(plan, iccid, product, change)
+                                 "product": product, "change": change, "starts": starts})
+    line = _checkout_line(plan, iccid, product, change, starts)
     try:
         priced = orders.price_lines(user=request.user, lines=[line], currency=currency)
     except DomainError as error:
@@ -103,8 +109,24 @@ def checkout(request: HttpRequest) -> HttpResponse:
         "currency": currency, "plan": first.plan, "esim": first.esim,
         "starts_at": window[0], "ends_at": window[1],
         "keep_params": [(k, v) for k, v in (("plan", plan), ("iccid", iccid),
-                                            ("product", product), ("change", change)) if v],
+                                            ("product", product), ("change", change),
+                                            ("starts", starts)) if v],
+        "starts_links": _starts_links(first, plan, iccid, currency),
     }, status=400 if form.errors else 200)
+
+
+def _starts_links(line: PricedLine, plan: str, iccid: str,
+                  currency: str) -> list[dict[str, Any]]:
+    """A renewal's two ways to start, as links to the same checkout (no script needed)."""
+    if not line.can_start_when_data_runs_out:
+        return []
+    base = reverse("portal:checkout")
+    choices = ((STARTS_AT_PERIOD_END, _("When my current plan ends")),
+               (STARTS_WHEN_DATA_RUNS_OUT, _("When my data runs out")))
+    return [{"text": text, "current": (value == STARTS_WHEN_DATA_RUNS_OUT) == line.low_data,
+             "url": base + "?" + urlencode({"plan": plan, "iccid": iccid,
+                                            "currency": currency, "starts": value})}
+            for value, text in choices]
 
 
 @login_required

@@ -203,7 +203,13 @@ class UpstreamProvider(ABC):
     def end_plan(self, *, reference: str, iccid: str) -> None:
         """The customer's plan has ended (after any grace): stop the service on this ICCID
         until a renewal applies a new plan. The profile stays installed. Idempotent on
-        ``reference``. Raise a typed error if the supplier refuses."""
+        ``reference``. Raise a typed error if the supplier refuses.
+
+        Also called when a renewal for low data starts because the data ran out
+        (``subscriptions.data_out``): then, in the same task, ``apply_plan`` is called again
+        under the renewal's reference (answered with the first application, never applied
+        twice) and ``lift_depletion``; a supplier that offers neither moves to the queued
+        plan by itself."""
         raise FinalUpstreamError(f"{self.name} cannot end a plan", code="not_supported")
 
     def set_depletion(self, *, reference: str, iccid: str, action: str) -> None:
