@@ -1,6 +1,7 @@
 """A family's or organisation's pool whose plan starts at first use: pending after purchase,
-started once by the first member's first use (report or usage) or at ``activate_by``;
-seats, top-ups and renewals while it waits."""
+started once by the first member's first use (report or usage), by the owner's *Start now*
+or at ``activate_by``; seats, top-ups, renewals, pages, reminders and invoices while it
+waits."""
 
 from __future__ import annotations
 
@@ -8,20 +9,25 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from django.test import Client
 
+from esimdesk.accounts.models import User
 from esimdesk.catalog.models import GB, MB, Plan
 from esimdesk.core import clock
 from esimdesk.core.models import AuditEntry
 from esimdesk.esims.models import Esim
 from esimdesk.esims.upstream_reports import RECEIVER
 from esimdesk.groups import services as groups
+from esimdesk.groups.models import Group
 from esimdesk.orders import services as orders
 from esimdesk.provisioning.suppliers.base import ProfileStatus, ProfileStatusEvent
 from esimdesk.sharedplans import members as group_members
+from esimdesk.sharedplans import pool_queries, pool_reminders
+from esimdesk.sharedplans.invoice_pdf import invoice_lines, render_invoice_pdf
 from esimdesk.sharedplans.models import MemberUsage
 from esimdesk.sharedplans.terms import GROUP_RENEWAL, GROUP_SEATS, GROUP_TOP_UP
 from esimdesk.subscriptions import services as subscriptions
-from esimdesk.subscriptions.models import Allowance, Period
+from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
 from esimdesk.usage import services as usage
 from esimdesk.usage.models import UsageEvent
 from tests.builders import (
@@ -34,6 +40,7 @@ from tests.builders import (
     team_plan,
     top_up,
 )
+from tests.conftest import Api, run_tasks
 from tests.e2e.test_concurrency import in_parallel
 from tests.sharedplans.conftest import START, Family, at, build_family, buy_seats, new_user
 from tests.usage.helpers import rec
@@ -84,10 +91,14 @@ def test_the_pool_waits_after_purchase_whole_and_on_every_eSIM(family: Family) -
     assert (data.total, data.used) == (15 * GB, 0)
     # the pool's plan is applied upstream on every member's eSIM, ready for the trip
     assert AuditEntry.objects.filter(action="esim.pool_plan_applied").count() == 3
+    view = pool_queries.overview(family.group)
+    assert view.pending and view.period == period
+    assert view.data is not None and view.data.remaining == 15 * GB
     # a renewal bought meanwhile waits behind it without dates
     buy_seats(family.owner, family.group, 3, line_type=GROUP_RENEWAL)
     renewal = Period.objects.get(subscription__group=family.group, sequence=2)
     assert (renewal.state, renewal.starts_at) == (Period.State.SCHEDULED, None)
+    assert [p.pk for p in pool_queries.overview(family.group).queued] == [renewal.pk]
 
 
 @pytest.mark.django_db
@@ -184,6 +195,92 @@ def test_seats_and_top_ups_bought_while_it_waits_wait_with_it(family: Family) ->
     reported(family.members[0].esim, ProfileStatus.FIRST_USE, at(100))
     period.refresh_from_db()
     assert period.ends_at == at(100) + dt.timedelta(days=31 + 7)  # March, then 7 days more
+
+
+@pytest.mark.django_db
+def test_no_expiry_reminder_and_an_invoice_while_it_waits(family: Family) -> None:
+    clock.set_now(at(60 * 24 * 170))
+    assert pool_reminders.pool_expiry_sweep() == 0
+    assert not ReminderLog.objects.exists()
+    seats = invoice_lines(family.group, START.date().replace(day=1))
+    assert len(seats) == 3 and all(s["data_used"] == 0 for s in seats)
+    assert render_invoice_pdf(group=family.group, month=START.date().replace(day=1),
+                              language="zh-hans").startswith(b"%PDF")
+
+
+@pytest.mark.django_db
+def test_start_now_over_the_api_for_managers_only(first_use_plans: None) -> None:
+    api = Api.signup("pool-owner@example.com")
+    owner = api_user("pool-owner@example.com")
+    family = build_family(2, owner=owner)
+    gid = family.group.pk
+    shown = api.get(f"/api/v1/groups/{gid}").json()
+    assert shown["period"]["state"] == "pending"
+    assert (shown["period"]["starts_at"], shown["period"]["ends_at"]) == (None, None)
+    assert shown["period"]["validity"] == "P1M" and shown["period"]["activate_by"]
+    assert shown["pool"][0]["remaining"] == 10 * GB
+    # someone else's group is not found; a plain member may not start it
+    stranger = Api.signup("stranger@example.com")
+    stranger_user = api_user("stranger@example.com")
+    other = groups.create_group(owner=stranger_user, kind=Group.Kind.FAMILY, name="Other")
+    assert api.post(f"/api/v1/groups/{other.pk}/start").status_code == 404
+    assert stranger.post(f"/api/v1/groups/{gid}/start").status_code == 404
+    clock.set_now(at(45))
+    started = api.post(f"/api/v1/groups/{gid}/start")
+    assert started.status_code == 200, started.content
+    assert started.json()["period"]["state"] == "active"
+    assert started.json()["period"]["starts_at"] == at(45).isoformat()
+    again = api.post(f"/api/v1/groups/{gid}/start")
+    assert (again.status_code, again.json()["code"]) == (409, "pool_not_pending")
+
+
+@pytest.mark.django_db
+def test_a_member_cannot_start_the_pool(first_use_plans: None) -> None:
+    member_api = Api.signup("kid@example.com")
+    family = build_family(2, seats=3)
+    kid = api_user("kid@example.com")
+    invitation = groups.invite(by=family.owner, group=family.group, email="kid@example.com")
+    group_members.accept_invitation(user=kid, token=invitation.token)
+    refused = member_api.post(f"/api/v1/groups/{family.group.pk}/start")
+    assert (refused.status_code, refused.json()["code"]) == (403, "group_manager_only")
+    assert pool(family).state == Period.State.PENDING
+
+
+def api_user(email: str) -> User:
+    return User.objects.get(email=email)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "waiting", "start", "done"), [
+    ("en", "Starts when the first member uses it", "Start now", "has started"),
+    ("zh-hans", "第一位成员使用时开始", "立即开始", "已开始")])
+def test_the_group_page_while_it_waits_and_start_now(family: Family, language: str,
+                                                    waiting: str, start: str,
+                                                    done: str) -> None:
+    family.owner.language = language
+    family.owner.save()
+    client = Client()
+    client.cookies["esimdesk_language"] = language
+    client.force_login(family.owner)
+    page = client.get(f"/groups/{family.group.pk}/").content.decode()
+    assert waiting in page and start in page
+    assert "15" in page  # the whole pool, 15 GB
+    kid = family.members[1].user
+    kid.language = language
+    kid.save()
+    member = Client()
+    member.cookies["esimdesk_language"] = language
+    member.force_login(kid)
+    member_page = member.get(f"/groups/{family.group.pk}/").content.decode()
+    assert waiting in member_page and f"/groups/{family.group.pk}/start/" not in member_page
+    assert member.post(f"/groups/{family.group.pk}/start/").status_code == 403
+    clock.set_now(at(20))
+    answer = client.post(f"/groups/{family.group.pk}/start/", follow=True)
+    assert done in answer.content.decode()
+    assert (pool(family).state, pool(family).starts_at) == (Period.State.ACTIVE, at(20))
+    again = client.post(f"/groups/{family.group.pk}/start/", follow=True).content.decode()
+    assert waiting not in again
+    run_tasks()
 
 
 @pytest.mark.postgres
