@@ -62,13 +62,14 @@ class Family:
 
 
 def build_family(size: int = 4, *, seats: int | None = None,
-                 languages: tuple[str, ...] = ()) -> Family:
+                 languages: tuple[str, ...] = (), owner: User | None = None,
+                 plan: str = FAMILY_PLAN) -> Family:
     """A family of ``size`` (owner included) on the 5 GB-per-person plan (a 20 GB pool for
     four), every member with their own eSIM attached."""
     clock.set_now(START)
-    owner = new_user(f"owner{next(_serial)}@example.com")
+    owner = owner or new_user(f"owner{next(_serial)}@example.com")
     group = groups.create_group(owner=owner, kind=Group.Kind.FAMILY, name="The Lins")
-    buy_seats(owner, group, seats or size)
+    buy_seats(owner, group, seats or size, plan=plan)
     group.refresh_from_db()
     owner_member = group_members.attach_esim(user=owner, group_id=group.pk,
                                              iccid=own_esim(owner).iccid)

@@ -35,11 +35,12 @@ from esimdesk.orders import services as orders
 from esimdesk.payments import checkout
 from esimdesk.payments.api import once
 from esimdesk.payments.schemas import OrderOut, order_out
-from esimdesk.sharedplans import group_settings, pool_queries
+from esimdesk.sharedplans import group_settings, pool_queries, pool_start
 from esimdesk.sharedplans import member_import as group_import
 from esimdesk.sharedplans import members as group_members
 from esimdesk.sharedplans import terms as group_terms
 from esimdesk.sharedplans.pools import pool_subscription
+from esimdesk.subscriptions.models import Period
 
 router = Router(tags=["groups"], auth=customer_auth)
 PROVIDER_HELP = ("a payment provider, or invoice: on the account of an organisation billed "
@@ -116,7 +117,11 @@ class GroupOut(Schema):
     role: str = Field(..., description="your role: owner | admin | member")
     seats: int
     auto_renew: bool
-    period: dict[str, Any] | None = Field(None, description="{plan, starts_at, ends_at}")
+    period: dict[str, Any] | None = Field(
+        None, description="the pool's period: {plan, state, starts_at, ends_at, activate_by, "
+        "validity}; state pending: waiting for the first member's first use (starts_at and "
+        "ends_at null, activate_by the latest it starts, validity an ISO 8601 duration, "
+        "the pool full), else active")
     pool: list[PoolOut]
     me: MemberOut | None
     members: list[MemberOut] = Field(..., description="managers only; [] for members")
@@ -188,6 +193,17 @@ def _member_out(row: pool_queries.MemberRow) -> dict[str, Any]:
             "cap_set_percent": m.data_cap_percent, "used": row.used, "capped": row.capped}
 
 
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _period_out(period: Period) -> dict[str, Any]:
+    return {"plan": period.plan.code,
+            "state": "pending" if period.state == Period.State.PENDING else "active",
+            "starts_at": _iso(period.starts_at), "ends_at": _iso(period.ends_at),
+            "activate_by": _iso(period.activate_by), "validity": period.validity_iso}
+
+
 def group_out(me: Membership) -> dict[str, Any]:
     view = pool_queries.overview(me.group)
     mine = next((r for r in view.members if r.membership.pk == me.pk), None)
@@ -195,8 +211,7 @@ def group_out(me: Membership) -> dict[str, Any]:
         "id": me.group.pk, "kind": me.group.kind, "name": me.group.name, "role": me.role,
         "seats": me.group.seats,
         "auto_renew": bool(view.subscription and view.subscription.auto_renew),
-        "period": ({"plan": view.period.plan.code, "starts_at": view.period.starts_at.isoformat(),
-                    "ends_at": view.period.ends_at.isoformat()} if view.period else None),
+        "period": _period_out(view.period) if view.period else None,
         "pool": [{"kind": k.kind, "total": k.total, "used": k.used, "remaining": k.remaining,
                   "overage": k.overage, "unit": UNITS[k.kind]} for k in view.pool],
         "me": _member_out(mine) if mine else None,
@@ -260,7 +275,20 @@ def my_invitations(request: HttpRequest) -> list[dict[str, Any]]:
 def get_group(request: HttpRequest, group_id: ObjectId) -> dict[str, Any]:
     """The pool of the current period (``total``/``used``/``remaining`` per kind, in bytes,
     seconds or messages), your own share and cap, and for managers every member's usage
-    and the open invitations."""
+    and the open invitations. A pool waiting for its first member's first use is shown
+    whole, with ``period.state`` ``pending``."""
+    return group_out(groups.membership_of(user=me_of(request), group_id=group_id))
+
+
+@router.post("/groups/{group_id}/start", response={200: GroupOut, **ERRORS},
+             summary="Start the pool now")
+def start_pool(request: HttpRequest, group_id: ObjectId) -> dict[str, Any]:
+    """Start the pool that waits for its first member's first use now: its validity counts
+    from this instant. Managers only (403 ``group_manager_only``; 404 ``unknown_group`` for
+    a group you are not in); 409 ``pool_not_pending`` when no pool waits (it started
+    already: by a member's first use or usage, an earlier call, or its ``activate_by``; or
+    the group has no plan)."""
+    pool_start.start_pool_now(user=me_of(request), group_id=group_id)
     return group_out(groups.membership_of(user=me_of(request), group_id=group_id))
 
 
@@ -393,8 +421,10 @@ def _line(group_id: int, plan: str | None, members: int) -> orders.LineRequest:
              summary="Buy or renew the group's plan")
 def order(request: HttpRequest, group_id: ObjectId, body: GroupOrderIn,
           idempotency_key: IdempotencyKey = None) -> Status[Any]:
-    """The first order starts the pool; later ones queue the next period (a renewal).
-    Managers only; honours ``Idempotency-Key``."""
+    """The first order starts the pool (a plan whose validity starts at first use: when
+    the first member first uses it, or ``POST /groups/{id}/start``); later ones queue the
+    next period (a renewal; behind a pool that waits, without dates). Managers only;
+    honours ``Idempotency-Key``."""
     return _checkout(request, f"groups.{group_id}.order",
                      _line(group_id, body.plan, body.members), body.currency, body.provider,
                      body.save_method)
@@ -426,8 +456,9 @@ class GroupSeatsIn(BodyIn):
              summary="Add seats during the period")
 def add_seats(request: HttpRequest, group_id: ObjectId, body: GroupSeatsIn,
               idempotency_key: IdempotencyKey = None) -> Status[Any]:
-    """The running pool grows by the new members' allowances at once; the price is what
-    the larger group costs less what was paid (no proration). Managers only; honours
+    """The running pool (or the one waiting for first use) grows by the new members'
+    allowances at once; the price is what the larger group costs less what was paid (no
+    proration). Managers only; honours
     ``Idempotency-Key``."""
     line = orders.LineRequest(type=group_terms.GROUP_SEATS, group=group_id,
                               members=body.members)
@@ -445,8 +476,9 @@ class GroupTopUpIn(BodyIn):
              summary="Top up the shared pool")
 def top_up(request: HttpRequest, group_id: ObjectId, body: GroupTopUpIn,
            idempotency_key: IdempotencyKey = None) -> Status[Any]:
-    """Adds the product's data, minutes or SMS to the pool's running period for everyone,
-    priced once. Managers only; honours ``Idempotency-Key``."""
+    """Adds the product's data, minutes or SMS to the pool's running period (or the one
+    waiting for first use: the top-up waits with it) for everyone, priced once. Managers
+    only; honours ``Idempotency-Key``."""
     line = orders.LineRequest(type=group_terms.GROUP_TOP_UP, group=group_id,
                               product=body.product)
     return _checkout(request, f"groups.{group_id}.top_up", line, body.currency, body.provider)

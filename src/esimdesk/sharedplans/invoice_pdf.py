@@ -67,12 +67,12 @@ def invoice_lines(group: Group, month: dt.date) -> list[dict[str, object]]:
         period = line.period
         holders = list(Membership.objects.filter(group=group).select_related(
             "user", "cost_centre").order_by("joined_at", "pk"))
-        if period is not None:
+        if period is not None and period.starts_at is not None and period.ends_at is not None:
             holders = [m for m in holders if m.joined_at < period.ends_at
                        and (m.left_at is None or m.left_at > period.starts_at)]
             used = dict(MemberUsage.objects.filter(period=period, kind="data")
                         .values_list("membership_id", "used"))
-        else:
+        else:  # no period, or one waiting for its first member's first use: nothing used
             holders = [m for m in holders if m.left_at is None]
             used = {}
         share, rest = divmod(line.amount, bought.members)
@@ -140,8 +140,10 @@ def render_invoice_pdf(*, group: Group, month: dt.date, language: str | None = N
             name = (member.user.name or str(member.user)) if isinstance(member, Membership) \
                 else _("Unassigned seat")
             period = seat["period"]
-            when = (date_format(timezone.localtime(period.starts_at), "DATE_FORMAT")  # type: ignore[attr-defined]
-                    if period is not None else "")
+            starts_at = getattr(period, "starts_at", None)
+            when = (date_format(timezone.localtime(starts_at), "DATE_FORMAT")
+                    if starts_at is not None
+                    else _("from first use") if period is not None else "")
             draw_text(pdf, left, y, f"{name} · {seat['plan']} {when}"[:50], size=9)
             draw_text(pdf, 95 * mm, y, str(seat["cost_centre"]) or "-", size=9)
             draw_text(pdf, 125 * mm, y, format_quantity("data", int(seat["data_used"])),  # type: ignore[call-overload]

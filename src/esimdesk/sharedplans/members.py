@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django_tasks import task
 
@@ -108,18 +109,20 @@ def _joinable_esim(user: Any, iccid: str) -> Esim:
 
 def attach_to_pool(member: Membership) -> int:
     """Queue the pool's plan upstream on the member's eSIM for the current and queued
-    periods, and switch off the automatic renewal of the eSIM's own plan (the group pays
-    now; what is left of the own plan stays). Call inside the transaction that linked the
-    eSIM."""
+    periods (or the one waiting for the first member's first use), and switch off the
+    automatic renewal of the eSIM's own plan (the group pays now; what is left of the own
+    plan stays). Call inside the transaction that linked the eSIM."""
     own = getattr(member.esim, "subscription", None) if member.esim_id else None
     if own is not None and own.auto_renew:
         subscriptions.set_auto_renew(user=member.user, subscription=own, enabled=False)
     subscription = pool_subscription(member.group_id)
     if subscription is None or member.esim_id is None:
         return 0
+    # Running, queued, or waiting for the first member's first use (no end yet).
     live = list(subscription.periods.exclude(state__in=[Period.State.CANCELLED,
                                                         Period.State.ENDED])
-                .filter(ends_at__gt=clock.now()).values_list("pk", flat=True))
+                .filter(Q(ends_at__gt=clock.now()) | Q(ends_at__isnull=True))
+                .order_by("sequence").values_list("pk", flat=True))
     for period_id in live:
         apply_pool_plan_task.enqueue(period_id, member.pk)
     return len(live)

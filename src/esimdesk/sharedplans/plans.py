@@ -8,6 +8,9 @@ never see payment details. The price is the plan's per-member price times the se
 the percentage of the largest ``MemberPriceTier`` the seat count reaches (rounded to the
 nearest minor unit, half up). Fulfilling a line adds one period to the group's
 subscription whose allowances are the plan's times the seats: that period is the pool.
+The group's first period of a plan whose validity starts at first use (or install) is
+pending until its first member's first use (``subscriptions.validity``); renewals bought
+meanwhile wait behind it without dates.
 """
 
 from __future__ import annotations
@@ -90,7 +93,10 @@ def fulfil_group_line(line: OrderLine) -> None:
             subscription = Subscription.objects.create(group=group, plan=line.plan)
             audit.record(action="subscription.create", obj=subscription, actor_type="task",
                          actor="fulfilment", after={"group": group.pk, "plan": line.plan.code})
-        period = subscriptions.add_period(subscription=subscription, plan=line.plan)
+        first = not subscription.periods.exclude(state=Period.State.CANCELLED).exists()
+        period = subscriptions.add_period(
+            subscription=subscription, plan=line.plan,
+            pending=first and line.plan.validity_starts != Plan.ValidityStarts.PURCHASE)
         Allowance.objects.filter(period=period, source=Allowance.Source.PLAN).update(
             total=F("total") * bought.members)
         before = group.seats

@@ -1,6 +1,9 @@
 """Reads of pools shared by the portal, the API and the reports: what is left in the pool,
 what each member drew, and the usage by cost centre. A fixed number of queries whatever
-the number of members."""
+the number of members.
+
+A pool waiting for its first member's first use (pending: no start, no end) is shown as
+the pool: its full allowances, nothing drawn, ``activate_by`` the latest it starts."""
 
 from __future__ import annotations
 
@@ -10,10 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Q
+
 from esimdesk.core import clock, csv_safe
 from esimdesk.groups.models import Group, Invitation, Membership
 from esimdesk.sharedplans.models import MemberUsage
-from esimdesk.sharedplans.pools import current_pool_period
+from esimdesk.sharedplans.pools import current_pool_period, pending_pool_period
 from esimdesk.subscriptions.models import Allowance, Period, Subscription
 
 
@@ -66,6 +71,11 @@ class Overview:
     def data(self) -> PoolKind | None:
         return next((k for k in self.pool if k.kind == "data"), None)
 
+    @property
+    def pending(self) -> bool:
+        """The pool waits for its first member's first use (``period`` has no dates)."""
+        return self.period is not None and self.period.state == Period.State.PENDING
+
 
 def pool_of(period: Period | None) -> list[PoolKind]:
     if period is None:
@@ -101,9 +111,12 @@ def member_rows(group: Group, period: Period | None, *, include_left: bool = Fal
 def overview(group: Group, *, instant: dt.datetime | None = None) -> Overview:
     at = instant or clock.now()
     subscription = Subscription.objects.filter(group=group).select_related("plan").first()
-    period = current_pool_period(group.pk, at)
-    queued = (list(subscription.periods.filter(starts_at__gt=at)
-                   .exclude(state=Period.State.CANCELLED).select_related("plan"))
+    period = current_pool_period(group.pk, at) or pending_pool_period(group.pk)
+    # Later periods: with their dates, or waiting without them behind a pending pool.
+    queued = (list(subscription.periods.filter(
+                  Q(starts_at__gt=at) | Q(starts_at__isnull=True, state=Period.State.SCHEDULED))
+                   .exclude(state=Period.State.CANCELLED).select_related("plan")
+                   .order_by("sequence"))
               if subscription is not None else [])
     pool = pool_of(period)
     data = next((k.total for k in pool if k.kind == "data"), 0)

@@ -4,7 +4,8 @@ own cap. Each is a ``ReminderLog`` of the pool's period, unique on (period, kind
 and sent in one go (``sent_at`` set at once, so the personal reminder sender, which reads
 eSIM periods only, never picks them up): a sweep run twice, or two batches at once, remind
 once. Which reminder is due is decided by ``reminder_rule.due_reminders``, the rule of
-personal periods too."""
+personal periods too. A pool waiting for its first member's first use (and a renewal
+queued behind it) has no end yet: no reminder about expiry, and nothing drawn on it."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ def after_pool_charging(*, period_ids: list[int], tallies: list[MemberUsage],
     pool_data = {pk: _data_of(period) for pk, period in periods.items()}
     sent = _sent(period_ids)
     for period in periods.values():
+        if period.starts_at is None or period.ends_at is None:
+            continue  # not started: nothing is charged to it
         data = pool_data[period.pk]
         due = due_reminders(starts_at=period.starts_at, ends_at=period.ends_at, now=now,
                             total=data["total"], used=data["used"], sent=sent[period.pk],
@@ -124,6 +127,8 @@ def pool_expiry_sweep(*, now: dt.datetime | None = None) -> int:
                   for row in latest]
     recorded = _sent([period.pk for period in candidates])
     for period in candidates:
+        if period.starts_at is None or period.ends_at is None:
+            continue  # waits for the first member's first use: it has no end yet
         # The pool's latest period: the last of its subscription by construction.
         due = due_reminders(starts_at=period.starts_at, ends_at=period.ends_at, now=instant,
                             total=0, used=0, sent=recorded[period.pk], expiry=thresholds,

@@ -21,16 +21,23 @@ def _member(membership_id: int) -> Membership:
     return Membership.objects.select_related("esim", "group").get(pk=membership_id)
 
 
+def _over(period: Period) -> bool:
+    """The period has ended (one waiting for first use, or queued behind it, has not)."""
+    return period.ends_at is not None and period.ends_at <= clock.now()
+
+
 @task()
 def apply_pool_plan_task(period_id: int, membership_id: int, attempt: int = 1) -> str:
     """The pool's plan runs on the member's eSIM for the period (a new period, or a member
-    who joined during one)."""
+    who joined during one). A pool waiting for its first member's first use is applied
+    too: it is on the eSIM when the member arrives."""
     member = _member(membership_id)
     period = Period.objects.select_related("plan").get(pk=period_id)
     esim = member.esim
-    if esim is None or period.ends_at <= clock.now():
+    if esim is None or _over(period):
         return "nothing to apply"
-    if member.left_at is not None and member.left_at <= period.starts_at:
+    if member.left_at is not None and (period.starts_at is None
+                                       or member.left_at <= period.starts_at):
         return "left"
     def apply() -> None:
         upstream.get(esim.upstream).apply_plan(
@@ -56,7 +63,7 @@ def member_depletion_task(period_id: int, membership_id: int, reason: str,
     member = _member(membership_id)
     period = Period.objects.select_related("plan").get(pk=period_id)
     esim = member.esim
-    if esim is None or period.ends_at <= clock.now():
+    if esim is None or _over(period):
         return "period over"
     terms = getattr(period.plan, "group_terms", None)
     behaviour = terms.cap_action if reason == "cap" and terms is not None \
@@ -86,7 +93,7 @@ def member_lift_task(period_id: int, membership_id: int, reference: str,
     member = _member(membership_id)
     period = Period.objects.get(pk=period_id)
     esim = member.esim
-    if esim is None or period.ends_at <= clock.now():
+    if esim is None or _over(period):
         return "period over"
     failed = call_from_task(
         call=lambda: upstream.get(esim.upstream).lift_depletion(reference=reference,

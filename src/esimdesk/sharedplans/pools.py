@@ -280,5 +280,11 @@ def current_pool_period(group_id: int, instant: dt.datetime | None = None) -> Pe
             .select_related("plan").first())
 
 
+def pending_pool_period(group_id: int) -> Period | None:
+    """The group's pool period waiting for its first member's first use, if any."""
+    return (Period.objects.filter(subscription__group_id=group_id, state=Period.State.PENDING)
+            .select_related("plan").order_by("sequence").first())
+
+
 def pool_subscription(group_id: int) -> Subscription | None:
     return Subscription.objects.filter(group_id=group_id).select_related("plan").first()

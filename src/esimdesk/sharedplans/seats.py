@@ -4,7 +4,9 @@ at once, ``Group.seats`` becomes N + k, and the price is what N + k seats cost l
 seats cost (so the tier discount the larger group reaches applies to everyone, and the
 group never pays more than buying N + k at the start would have cost). There is no
 proration: the seats are for the whole running period. Periods already queued keep the
-seats they were bought for; the next renewal is for the seats the group has then.
+seats they were bought for; the next renewal is for the seats the group has then. Seats
+bought while the pool waits for its first member's first use go on that pool (they wait
+with it, as a top-up does: ``changes.topped_up_period``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def price_group_seats(user: Any, line: LineRequest, currency: str) -> PricedLine
         raise ValidationFailed(_("Say which group the plan is for."), code="group_required")
     group = groups.manager_of(user=user, group_id=int(line.group)).group
     subscription = Subscription.objects.filter(group=group).first()
-    period = changes.running_period(subscription) if subscription is not None else None
+    period = changes.topped_up_period(subscription) if subscription is not None else None
     if period is None:
         raise Conflict(_("The group has no plan running now: renew first, then top up."),
                        code="no_active_plan")
@@ -58,7 +60,8 @@ def price_group_seats(user: Any, line: LineRequest, currency: str) -> PricedLine
 
 
 def fulfil_group_seats(line: OrderLine) -> None:
-    """Grow the running pool and the seats, once; pay back if no period runs any more."""
+    """Grow the running pool (or the one waiting for first use) and the seats, once; pay
+    back if no period runs or waits any more."""
     bought = GroupLine.objects.get(line=line)
     with transaction.atomic():
         locked = OrderLine.objects.select_for_update().get(pk=line.pk)
@@ -66,7 +69,7 @@ def fulfil_group_seats(line: OrderLine) -> None:
             return
         group = Group.objects.select_for_update().get(pk=bought.group_id)
         subscription = Subscription.objects.filter(group=group).first()
-        period = changes.running_period(subscription) if subscription is not None else None
+        period = changes.topped_up_period(subscription) if subscription is not None else None
         if period is None or period.plan_id != line.plan_id:
             _pay_back(line, "the group's plan ended before the seats could be added")
             return

@@ -6,7 +6,8 @@ extends it). Ordered by the owner or an administrator, priced once (not per memb
 A product fits a pool when it is active and lists the pool's plan, or lists no plan at all.
 Upstream, every member's eSIM that is not held at its own cap gets the top-up, so a service
 throttled or stopped because the pool ran out resumes; esimdesk's books of the pool stay
-the authority on what is left.
+the authority on what is left. A pool waiting for its first member's first use is topped
+up too: the buckets wait with it, and extra days lengthen it once it starts.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def price_group_top_up(user: Any, line: LineRequest, currency: str) -> PricedLin
         raise ValidationFailed(_("Choose a top-up."), code="product_required")
     manager = groups.manager_of(user=user, group_id=int(line.group))
     subscription = Subscription.objects.filter(group=manager.group).first()
-    period = changes.running_period(subscription) if subscription is not None else None
+    period = changes.topped_up_period(subscription) if subscription is not None else None
     if period is None:
         raise Conflict(_("The group has no plan running now: renew first, then top up."),
                        code="no_active_plan")
@@ -64,9 +65,9 @@ def price_group_top_up(user: Any, line: LineRequest, currency: str) -> PricedLin
 
 
 def fulfil_group_top_up(line: OrderLine) -> None:
-    """Add the buckets to the pool's running period, once (the line is locked and marked
-    fulfilled in the same transaction). If no plan runs any more, the line is paid back,
-    as a personal top-up is."""
+    """Add the buckets to the pool's running period (or the one waiting for first use),
+    once (the line is locked and marked fulfilled in the same transaction). If no plan
+    runs or waits any more, the line is paid back, as a personal top-up is."""
     product = line.product
     assert product is not None
     bought = GroupLine.objects.get(line=line)

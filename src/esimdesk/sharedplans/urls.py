@@ -17,6 +17,7 @@ portal_patterns = [
     path("groups/<id:group_id>/leave/", groups.group_leave, name="group_leave"),
     path("groups/<id:group_id>/esim/", groups.group_attach, name="group_attach"),
     path("groups/<id:group_id>/settings/", groups.group_settings, name="group_settings"),
+    path("groups/<id:group_id>/start/", groups.group_start, name="group_start"),
     path("groups/<id:group_id>/checkout/", groups.group_checkout, name="group_checkout"),
     path("groups/<id:group_id>/import/", groups.group_import_view, name="group_import"),
     path("groups/<id:group_id>/report.csv", groups.group_report, name="group_report"),

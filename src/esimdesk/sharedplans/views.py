@@ -1,7 +1,8 @@
 """Group pages: the list and creation, the dashboard (pool, per-member usage, members and
 invitations, which managers can change), the member's own view (their share and cap), the
-invitation link, checkout for the whole group, and the organisation's tools (CSV import,
-usage reports, monthly invoice). Thin: every write is a service call."""
+invitation link, *Start now* for a pool waiting for first use, checkout for the whole
+group, and the organisation's tools (CSV import, usage reports, monthly invoice). Thin:
+every write is a service call."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,7 +30,7 @@ from esimdesk.payments import checkout
 from esimdesk.portal.forms import CheckoutForm
 from esimdesk.portal.views.common import current_currency, flash_error
 from esimdesk.portal.views.orders import after_payment_started
-from esimdesk.sharedplans import invoicing, pool_queries
+from esimdesk.sharedplans import invoicing, pool_queries, pool_start
 from esimdesk.sharedplans import member_import as group_import
 from esimdesk.sharedplans import members as group_members
 from esimdesk.sharedplans import terms as group_terms
@@ -224,6 +227,24 @@ def group_attach(request: HttpRequest, group_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
+def group_start(request: HttpRequest, group_id: int) -> HttpResponse:
+    """*Start now*: the pool waiting for its first member's first use starts at this
+    instant (managers only)."""
+    me = _member(request, group_id, manager=True)
+    try:
+        period = pool_start.start_pool_now(user=_user(request), group_id=me.group_id)
+    except DomainError as error:
+        flash_error(request, error)
+    else:
+        assert period.ends_at is not None
+        messages.success(request, _("The group's plan has started and is valid until "
+                                    "%(end)s")
+                         % {"end": date_format(localtime(period.ends_at), "DATETIME_FORMAT")})
+    return _back(group_id)
+
+
+@require_POST
+@login_required
 def group_settings(request: HttpRequest, group_id: int) -> HttpResponse:
     """``action`` = auto_renew, policy, cost_centre or billing."""
     me = _member(request, group_id, manager=True)
@@ -344,7 +365,8 @@ def group_report(request: HttpRequest, group_id: int) -> HttpResponse:
     response = HttpResponse(pool_queries.report_csv(me.group, view.period,
                                                     by_cost_centre=by_centre),
                             content_type="text/csv; charset=utf-8")
-    name = f"usage-{'cost-centres' if by_centre else 'members'}-{view.period.starts_at:%Y-%m-%d}"
+    since = view.period.starts_at or view.period.created_at  # pending: since it was bought
+    name = f"usage-{'cost-centres' if by_centre else 'members'}-{since:%Y-%m-%d}"
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
 

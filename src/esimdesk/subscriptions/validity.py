@@ -1,4 +1,5 @@
-"""When validity starts: the pending period of a new eSIM starts at first use.
+"""When validity starts: the pending period of a new eSIM, or a group's new pool, starts at
+first use.
 
 A plan says when a new eSIM's period starts counting (``Plan.validity_starts``):
 ``first_use`` (the eSIM first connects), ``install`` or ``purchase``. Until then the period
@@ -13,6 +14,12 @@ It starts, once, at the earliest of:
 - the traveller's *Start now* (``start_now``);
 - ``activate_by``, by itself (``start_overdue``, run by the periods sweep).
 
+A family's or organisation's pool (a subscription of a group) whose first period is pending
+starts at its first member's first use: the first-use report, or the first usage record, of
+any eSIM of an active member (joined by then) starts the group's pending period instead of
+the eSIM's own (what such an eSIM uses is charged to the pool, ``sharedplans.pools``); the
+owner's or an administrator's *Start now* is ``sharedplans.pool_start``.
+
 The start time is the event's time (not when the report arrived), never before the period
 was bought and never in the future. Starting locks the subscription row and re-reads the
 state, so two reports or two usage batches at once start it once; every period queued
@@ -26,10 +33,12 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import CharField, DateTimeField, F, OuterRef, Subquery, Value
 
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict
 from esimdesk.esims.models import Esim
+from esimdesk.groups.models import Membership
 from esimdesk.provisioning import registry as suppliers
 from esimdesk.provisioning.suppliers.base import ProfileStatus, ProfileStatusEvent
 from esimdesk.subscriptions.models import PERIOD_STATES, Period, Subscription
@@ -129,19 +138,49 @@ def start_overdue(*, now: dt.datetime | None = None) -> int:
 
 
 def start_on_usage(first_seen: dict[str, dt.datetime]) -> int:
-    """Usage is first use: for each ICCID whose eSIM has a pending period, start it at the
-    earliest ``occurred_at`` the batch brings (``first_seen``, ICCID -> time). Called by
-    usage ingestion first thing in its transaction, so the records are charged to the
-    started period in the same transaction; subscriptions are locked in id order."""
+    """Usage is first use: for each ICCID whose eSIM has a pending period, or is the eSIM of
+    an active member of a group whose pool is pending, start it at the earliest
+    ``occurred_at`` the batch brings (``first_seen``, ICCID -> time; for a pool the earliest
+    of its members' records from when they joined). An active member's usage starts the
+    pool, not the eSIM's own plan: it is charged to the pool. Called by usage ingestion
+    first thing in its transaction, so the records are charged to the started period in
+    the same transaction; one query finds every pending period of the batch, then the
+    subscriptions are locked in id order."""
     if not first_seen:
         return 0
-    rows = sorted(Period.objects.filter(state=Period.State.PENDING,
-                                        subscription__esim__iccid__in=list(first_seen))
-                  .values_list("subscription_id", "subscription__esim__iccid").distinct())
+    iccids = list(first_seen)
+    pending = Period.objects.filter(state=Period.State.PENDING).order_by()
+    none_text, none_time = Value(None, CharField()), Value(None, DateTimeField())
+    # One statement, each half finding its periods by its own index: eSIMs' own pending
+    # periods (with when the eSIM joined a pool, if it is in one), and groups' pending
+    # pools reached through their active members' eSIMs.
+    own = (pending.filter(subscription__esim__iccid__in=iccids)
+           .annotate(sub=F("subscription_id"), own_iccid=F("subscription__esim__iccid"),
+                     member_iccid=none_text, joined=none_time,
+                     pooled_since=Subquery(Membership.active.filter(
+                         esim_id=OuterRef("subscription__esim_id")).values("joined_at")[:1]))
+           .values_list("sub", "own_iccid", "member_iccid", "joined", "pooled_since"))
+    member = "subscription__group__memberships__"
+    pools = (pending.filter(**{f"{member}esim__iccid__in": iccids,
+                               f"{member}left_at__isnull": True})
+             .annotate(sub=F("subscription_id"), own_iccid=none_text,
+                       member_iccid=F(f"{member}esim__iccid"), joined=F(f"{member}joined_at"),
+                       pooled_since=none_time)
+             .values_list("sub", "own_iccid", "member_iccid", "joined", "pooled_since"))
+    rows = own.union(pools, all=True)
+    starts: dict[int, dt.datetime] = {}
+    for subscription_id, own_iccid, member_iccid, joined_at, pooled_at in rows:
+        if own_iccid is not None:  # the eSIM's own plan, unless the eSIM draws on a pool
+            at = first_seen[own_iccid]
+            if pooled_at is not None and pooled_at <= at:
+                continue
+        else:  # a group's pool: its member's records from when they joined
+            at = max(first_seen[member_iccid], joined_at)
+        starts[subscription_id] = min(at, starts.get(subscription_id, at))
     started = 0
-    for subscription_id, iccid in rows:
-        if start(subscription_id=subscription_id, at=first_seen[iccid], actor_type="task",
-                 actor="usage", reason="first usage record") is not None:
+    for subscription_id in sorted(starts):
+        if start(subscription_id=subscription_id, at=starts[subscription_id],
+                 actor_type="task", actor="usage", reason="first usage record") is not None:
             started += 1
     return started
 
@@ -150,11 +189,16 @@ def on_profile_reported(sender: Any, *, esim: Esim, provider: str,
                         event: ProfileStatusEvent, **kwargs: Any) -> None:
     """``esims.upstream_reports.profile_reported``: a report that means first use (or
     install, where that is when the plan starts) starts the pending period at the report's
-    time."""
+    time: the pool's, when the eSIM is an active member's (joined by then) and its group's
+    pool waits, else the eSIM's own."""
     if event.status not in (ProfileStatus.FIRST_USE, *_INSTALL_REPORTS):
         return
-    subscription_id = (Subscription.objects.filter(esim=esim)
-                       .values_list("pk", flat=True).first())
+    at = event.occurred_at or clock.now()
+    member = (Membership.active.filter(esim=esim, joined_at__lte=at)
+              .values_list("group_id", flat=True).first())
+    owner = Subscription.objects.filter(group_id=member) if member is not None \
+        else Subscription.objects.filter(esim=esim)
+    subscription_id = owner.values_list("pk", flat=True).first()
     period = pending_period(subscription_id)
     if subscription_id is None or period is None:
         return
@@ -163,5 +207,5 @@ def on_profile_reported(sender: Any, *, esim: Esim, provider: str,
             starts == period.plan.ValidityStarts.INSTALL
             or not suppliers.reports_first_use(esim.upstream)):
         return
-    start(subscription_id=subscription_id, at=event.occurred_at or clock.now(),
-          actor_type="provider", actor=provider, reason=f"{provider} {event.status}")
+    start(subscription_id=subscription_id, at=at, actor_type="provider", actor=provider,
+          reason=f"{provider} {event.status}" + (f" of {esim.iccid}" if member else ""))
