@@ -73,9 +73,9 @@ INSERT INTO subscriptions_subscription (esim_id, group_id, plan_id, auto_renew, 
 SELECT e.id, NULL, (SELECT id FROM catalog_plan WHERE code = 'jp-10gb-month'), false, now()
   FROM esims_esim e;
 INSERT INTO subscriptions_period (subscription_id, sequence, plan_id, starts_at, ends_at, state,
-                                  created_at)
+                                  extra_days, starts_on_data_out, created_at)
 SELECT s.id, 1, s.plan_id, now() - interval '1 day', now() + interval '29 days', 'active',
-       now()
+       0, false, now()
   FROM subscriptions_subscription s;
 INSERT INTO subscriptions_allowance (period_id, kind, source, total, used, overage)
 SELECT p.id, k.kind, 'plan', k.total, 0, 0

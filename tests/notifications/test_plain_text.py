@@ -68,6 +68,9 @@ def _contexts() -> dict[str, dict[str, Any]]:
                                "esim_urls": {}, "lines": [SimpleNamespace(
                                    pk=1, label=NAME, money=usd, period=period,
                                    type="renewal", esim=None)]},
+        "pool_activation_reminder": {"group": group, "plan": plan,
+                                     "period": SimpleNamespace(activate_by=AT),
+                                     "group_url": url},
         "pool_expiry_reminder": pool,
         "pool_low_data": pool,
         "refund_confirmation": {"order": order, "order_url": url, "refund": SimpleNamespace(
@@ -91,7 +94,7 @@ def test_every_message_template_has_a_hostile_context() -> None:
 
 # Subjects that name the customer's group, plan, eSIM or inviter.
 NAMED_SUBJECTS = {"activation_reminder", "expiry_reminder", "group_added", "group_invitation",
-                  "low_data_reminder", "member_near_cap", "pool_expiry_reminder", "pool_low_data",
+                  "low_data_reminder", "member_near_cap", "pool_activation_reminder", "pool_expiry_reminder", "pool_low_data",
                   "renewal_declined", "renewal_failed", "renewal_pay_link"}
 
 

@@ -209,6 +209,22 @@ def test_no_expiry_reminder_and_an_invoice_while_it_waits(family: Family) -> Non
 
 
 @pytest.mark.django_db
+def test_the_payer_hears_once_a_week_before_it_starts_by_itself(family: Family) -> None:
+    from esimdesk.notifications.models import Notification
+
+    deadline = pool(family).activate_by
+    assert deadline is not None
+    clock.set_now(deadline - dt.timedelta(days=6))
+    assert pool_reminders.pool_expiry_sweep() == 1
+    clock.set_now(deadline - dt.timedelta(days=2))
+    assert pool_reminders.pool_expiry_sweep() == 0
+    assert list(ReminderLog.objects.values_list("kind", flat=True)) == ["activate_by:7d"]
+    notice = Notification.objects.get(user=family.owner, kind="reminder_activate_by",
+                                      channel="email")
+    assert family.group.name in notice.subject
+
+
+@pytest.mark.django_db
 def test_start_now_over_the_api_for_managers_only(first_use_plans: None) -> None:
     api = Api.signup("pool-owner@example.com")
     owner = api_user("pool-owner@example.com")

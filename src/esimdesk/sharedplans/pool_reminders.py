@@ -23,7 +23,11 @@ from esimdesk.notifications import services as notifications
 from esimdesk.sharedplans.models import MemberUsage
 from esimdesk.subscriptions.models import Period, ReminderLog, Subscription
 from esimdesk.subscriptions.reminder_rule import due_reminders, level_reached
-from esimdesk.subscriptions.reminders import expiry_thresholds, low_data_thresholds
+from esimdesk.subscriptions.reminders import (
+    ACTIVATION_NOTICE,
+    expiry_thresholds,
+    low_data_thresholds,
+)
 
 NEAR_CAP_PERCENT = 90
 
@@ -127,8 +131,11 @@ def pool_expiry_sweep(*, now: dt.datetime | None = None) -> int:
                   for row in latest]
     recorded = _sent([period.pk for period in candidates])
     for period in candidates:
+        if period.state == Period.State.PENDING:
+            sent += _activation_notice(period, recorded[period.pk], instant)
+            continue
         if period.starts_at is None or period.ends_at is None:
-            continue  # waits for the first member's first use: it has no end yet
+            continue  # waits behind a pool that has not started: it has no end yet
         # The pool's latest period: the last of its subscription by construction.
         due = due_reminders(starts_at=period.starts_at, ends_at=period.ends_at, now=instant,
                             total=0, used=0, sent=recorded[period.pk], expiry=thresholds,
@@ -151,3 +158,23 @@ def pool_expiry_sweep(*, now: dt.datetime | None = None) -> int:
             sent += 1
     return sent
 
+
+def _activation_notice(period: Period, sent: set[str], instant: dt.datetime) -> int:
+    """A pool no member has used yet, a week before it starts by itself: tell the payer
+    once (the same notice and timing as for a personal plan)."""
+    kind = "activate_by:7d"
+    if kind in sent or period.activate_by is None or not (
+            instant < period.activate_by <= instant + ACTIVATION_NOTICE):
+        return 0
+    with transaction.atomic():
+        reminder = _record(period.pk, kind, instant)
+        if reminder is None:
+            return 0
+        group = period.subscription.group
+        assert group is not None
+        notifications.notify(
+            user=group.owner, kind="reminder_activate_by", template="pool_activation_reminder",
+            context={"group": group, "period": period, "plan": period.plan,
+                     "group_url": group_url(group.pk)},
+            dedupe_key=f"reminder:{reminder.pk}")
+    return 1

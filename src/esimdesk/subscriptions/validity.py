@@ -29,11 +29,11 @@ behind it gets its times back to back in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
-from django.db import transaction
-from django.db.models import CharField, DateTimeField, F, OuterRef, Subquery, Value
+from django.db import connection, transaction
 
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict
@@ -146,30 +146,17 @@ def start_on_usage(first_seen: dict[str, dt.datetime]) -> int:
     first thing in its transaction, so the records are charged to the started period in
     the same transaction; one query finds every pending period of the batch, then the
     subscriptions are locked in id order."""
-    if not first_seen:
-        return 0
-    iccids = list(first_seen)
-    pending = Period.objects.filter(state=Period.State.PENDING).order_by()
-    none_text, none_time = Value(None, CharField()), Value(None, DateTimeField())
-    # One statement, each half finding its periods by its own index: eSIMs' own pending
-    # periods (with when the eSIM joined a pool, if it is in one), and groups' pending
-    # pools reached through their active members' eSIMs.
-    own = (pending.filter(subscription__esim__iccid__in=iccids)
-           .annotate(sub=F("subscription_id"), own_iccid=F("subscription__esim__iccid"),
-                     member_iccid=none_text, joined=none_time,
-                     pooled_since=Subquery(Membership.active.filter(
-                         esim_id=OuterRef("subscription__esim_id")).values("joined_at")[:1]))
-           .values_list("sub", "own_iccid", "member_iccid", "joined", "pooled_since"))
-    member = "subscription__group__memberships__"
-    pools = (pending.filter(**{f"{member}esim__iccid__in": iccids,
-                               f"{member}left_at__isnull": True})
-             .annotate(sub=F("subscription_id"), own_iccid=none_text,
-                       member_iccid=F(f"{member}esim__iccid"), joined=F(f"{member}joined_at"),
-                       pooled_since=none_time)
-             .values_list("sub", "own_iccid", "member_iccid", "joined", "pooled_since"))
-    rows = own.union(pools, all=True)
+    if not first_seen or not Period.objects.filter(state=Period.State.PENDING).exists():
+        return 0  # no plan waits anywhere: one index probe instead of the query below
+    with connection.cursor() as cursor:
+        postgres = connection.vendor == "postgresql"
+        cursor.execute(_PENDING_OF_BATCH.format(batch=_batch_of(connection.vendor),
+                                                materialized="MATERIALIZED " if postgres else ""),
+                       _iccids_param(connection.vendor, list(first_seen)))
+        rows = cursor.fetchall()
     starts: dict[int, dt.datetime] = {}
-    for subscription_id, own_iccid, member_iccid, joined_at, pooled_at in rows:
+    for subscription_id, own_iccid, member_iccid, joined, pooled in rows:
+        joined_at, pooled_at = _aware(joined), _aware(pooled)
         if own_iccid is not None:  # the eSIM's own plan, unless the eSIM draws on a pool
             at = first_seen[own_iccid]
             if pooled_at is not None and pooled_at <= at:
@@ -183,6 +170,51 @@ def start_on_usage(first_seen: dict[str, dt.datetime]) -> int:
                  actor_type="task", actor="usage", reason="first usage record") is not None:
             started += 1
     return started
+
+
+# Every pending period a usage batch's ICCIDs reach, in one statement whose parameters do
+# not grow with the batch (a 10,000-record batch would otherwise bind ~20,000 parameters,
+# which costs more CPU than the query): eSIMs' own pending periods (with when the eSIM
+# joined a pool, if it is in one), and groups' pending pools reached through their active
+# members' eSIMs. Driven by the few pending periods (the state index), not by the batch.
+_PENDING_OF_BATCH = """
+WITH batch AS {materialized}({batch})
+SELECT p.subscription_id, e.iccid, NULL, NULL,
+       (SELECT m.joined_at FROM groups_membership m
+         WHERE m.esim_id = e.id AND m.left_at IS NULL ORDER BY m.id LIMIT 1)
+  FROM subscriptions_period p
+  JOIN subscriptions_subscription s ON s.id = p.subscription_id
+  JOIN esims_esim e ON e.id = s.esim_id
+ WHERE p.state = 'pending' AND e.iccid IN (SELECT iccid FROM batch)
+UNION ALL
+SELECT p.subscription_id, NULL, e.iccid, m.joined_at, NULL
+  FROM subscriptions_period p
+  JOIN subscriptions_subscription s ON s.id = p.subscription_id
+  JOIN groups_membership m ON m.group_id = s.group_id AND m.left_at IS NULL
+  JOIN esims_esim e ON e.id = m.esim_id
+ WHERE p.state = 'pending' AND e.iccid IN (SELECT iccid FROM batch)
+"""
+
+
+def _batch_of(vendor: str) -> str:
+    # One text parameter (ICCIDs are digits): binding a 10,000-element list costs more than
+    # the query. (The batch is materialised once on PostgreSQL, for both halves.)
+    if vendor == "postgresql":
+        return "SELECT unnest(string_to_array(%(iccids)s, ',')) AS iccid"
+    return "SELECT value AS iccid FROM json_each(%(iccids)s)"
+
+
+def _iccids_param(vendor: str, iccids: list[str]) -> dict[str, Any]:
+    return {"iccids": ",".join(iccids) if vendor == "postgresql" else json.dumps(iccids)}
+
+
+def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
+    """Raw SQL hands SQLite datetimes back as naive (or text); they are UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def on_profile_reported(sender: Any, *, esim: Esim, provider: str,
