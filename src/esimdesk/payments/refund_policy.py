@@ -25,16 +25,19 @@ REASONS = {
 
 
 def ineligibility(order: Order) -> str | None:
-    """Why the customer cannot refund this order themselves, or None if they can."""
-    payment = order.payments.filter(status=Payment.Status.SUCCEEDED).first()
+    """Why the customer cannot refund this order themselves, or None if they can. Reads
+    the order's payments, refunds and lines through ``.all()``, so an order fetched by
+    ``orders.queries.order_of`` (which prefetches them) costs no query more."""
+    payment = next((p for p in order.payments.all()
+                    if p.status == Payment.Status.SUCCEEDED), None)
     if payment is None or order.status not in (Order.Status.PAID, Order.Status.FULFILLED):
         return "not_paid"
-    if payment.refunds.exclude(status=Refund.Status.FAILED).exists():
+    if any(refund.status != Refund.Status.FAILED for refund in payment.refunds.all()):
         return "already_refunded"
     if order.paid_at is None or clock.now() - order.paid_at > refunds.refund_window():
         return "window_passed"
     now = clock.now()
-    for line in order.lines.select_related("esim", "period", "product"):
+    for line in order.lines.all():
         blocker = kinds.kind_for(line.type).refund_blocker(line, now=now)
         if blocker is not None:
             return blocker

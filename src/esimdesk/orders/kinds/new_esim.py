@@ -83,11 +83,10 @@ class NewEsim(PersonalLine):
         """Any of the plan used; or installed, unless the plan is still waiting for first
         use (then nothing of it was used: refundable in full, installed or not)."""
         period = line.period
-        if period is not None and any(a.used for a in period.allowances.all()):
+        waiting = period is not None and period.state == Period.State.PENDING
+        if line.esim is not None and line.esim.status != Esim.Status.READY and not waiting:
             return "installed"
-        if period is not None and period.state == Period.State.PENDING:
-            return None
-        if line.esim is not None and line.esim.status != Esim.Status.READY:
+        if period is not None and any(a.used for a in period.allowances.all()):
             return "installed"
         return None
 
