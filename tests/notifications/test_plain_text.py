@@ -94,7 +94,8 @@ def test_every_message_template_has_a_hostile_context() -> None:
 
 # Subjects that name the customer's group, plan, eSIM or inviter.
 NAMED_SUBJECTS = {"activation_reminder", "expiry_reminder", "group_added", "group_invitation",
-                  "low_data_reminder", "member_near_cap", "pool_activation_reminder", "pool_expiry_reminder", "pool_low_data",
+                  "low_data_reminder", "member_near_cap", "pool_activation_reminder",
+                  "pool_expiry_reminder", "pool_low_data",
                   "renewal_declined", "renewal_failed", "renewal_pay_link"}
 
 
