@@ -5,6 +5,7 @@ what is bought after it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -25,6 +26,14 @@ def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
     executor.migrate(targets)
     executor.loader.build_graph()
     return executor
+
+
+@pytest.fixture(autouse=True)
+def _back_to_the_latest() -> Iterator[None]:
+    """Whatever happens, the database ends fully migrated for the tests after this one."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_running_periods_stay_running() -> None:
