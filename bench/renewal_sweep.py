@@ -57,11 +57,12 @@ SELECT e.id, NULL, (SELECT id FROM catalog_plan WHERE code = 'jp-10gb-month'), e
 -- Four periods each: one ended, the current one ending within the next ten days (one in ten
 -- already ended: lapsed), and two queued for half of them (renewed ahead).
 INSERT INTO subscriptions_period (subscription_id, sequence, plan_id, starts_at, ends_at, state,
-                                  created_at)
+                                  extra_days, starts_on_data_out, created_at)
 SELECT s.id, k, s.plan_id,
        c.current_end + (k - 3) * interval '30 days',
        c.current_end + (k - 2) * interval '30 days',
-       CASE WHEN k = 1 THEN 'ended' WHEN k = 2 THEN 'active' ELSE 'scheduled' END, now()
+       CASE WHEN k = 1 THEN 'ended' WHEN k = 2 THEN 'active' ELSE 'scheduled' END, 0, false,
+       now()
   FROM subscriptions_subscription s
   CROSS JOIN LATERAL (SELECT CASE WHEN s.id %% 10 = 0
                                   THEN now() - (s.id %% 1440) * interval '1 minute'
