@@ -273,3 +273,23 @@ def test_an_admin_on_the_customer_page(customer: User) -> None:
     for form in ("action-extend", "action-resend_email", "action-unlock", "action-refund"):
         assert form in page, form
     assert 'lang="zh-hans"' in page
+
+
+def test_a_plan_waiting_for_first_use_reads_as_such_and_goodwill_lengthens_it(
+        agent: Client, customer_api: Api) -> None:
+    from esimdesk.catalog.models import Plan
+    from tests.builders import plan
+
+    waiting = plan(code="wait-30-days", unit="day", count=30,
+                   validity_starts=Plan.ValidityStarts.FIRST_USE)
+    order = buy_and_pay(customer_api, waiting.code)
+    iccid = order["lines"][0]["iccid"]
+    customer = User.objects.get(email="traveller@example.com")
+    page = agent.get(f"/staff/customers/{customer.pk}/").content.decode()
+    assert "Waiting for first use" in page and "starts by itself" in page
+    response = _act(agent, customer, "extend", iccid=iccid, days="3", reason="late parcel")
+    assert response.status_code in (200, 302)
+    period = Period.objects.get(subscription__esim__iccid=iccid)
+    assert (period.state, period.ends_at, period.extra_days) == ("pending", None, 3)
+    shown = agent.get(f"/staff/customers/{customer.pk}/").content.decode()
+    assert "3 days longer once it starts" in shown
