@@ -109,9 +109,6 @@ class EsimPatch(BodyIn):
     auto_renew: bool | None = None
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
 
 def _period(view: PeriodView, now: dt.datetime) -> dict[str, Any]:
     if view.pending:
@@ -121,8 +118,9 @@ def _period(view: PeriodView, now: dt.datetime) -> dict[str, Any]:
     else:
         state = "scheduled"
     return {"sequence": view.sequence, "plan": view.plan.code, "plan_name": view.plan.name,
-            "state": state, "starts_at": _iso(view.starts_at), "ends_at": _iso(view.ends_at),
-            "activate_by": _iso(view.activate_by), "validity": view.validity,
+            "state": state, "starts_at": clock.iso_or_none(view.starts_at),
+            "ends_at": clock.iso_or_none(view.ends_at),
+            "activate_by": clock.iso_or_none(view.activate_by), "validity": view.validity,
             "starts": ("when_data_runs_out" if view.starts_on_data_out and state == "scheduled"
                        else "at_period_end"),
             "allowances": [{"kind": a.kind, "total": a.total, "used": a.used,

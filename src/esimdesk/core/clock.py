@@ -62,3 +62,18 @@ def db_value(instant: dt.datetime) -> object:
     from django.db import connection
 
     return connection.ops.adapt_datetimefield_value(instant)
+
+
+def from_db(value: dt.datetime | str | None) -> dt.datetime | None:
+    """An instant as raw SQL hands it back, made aware: SQLite returns naive UTC datetimes
+    (or text), PostgreSQL aware ones. The reverse of ``db_value``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def iso_or_none(value: dt.datetime | None) -> str | None:
+    """ISO 8601 text of an instant that may be missing (a period not started yet)."""
+    return value.isoformat() if value is not None else None

@@ -17,22 +17,19 @@ _PLAN_FIELD = {"data": "data_bytes", "voice": "voice_seconds", "sms": "sms_count
 _TOP_UP_FIELD = _PLAN_FIELD
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
 
 def describe(profile: SimulatedProfile, *, events: int = 20) -> dict[str, Any]:
     host = config.env("ESIMDESK_SIMULATOR_SMDP_HOST")
     return {
         "iccid": profile.iccid, "reference": profile.reference, "state": profile.state,
         "service": profile.status, "suspended": profile.suspended,
-        "revoked_at": _iso(profile.revoked_at), "plan_code": profile.plan_code,
+        "revoked_at": clock.iso_or_none(profile.revoked_at), "plan_code": profile.plan_code,
         "smdp_address": host, "matching_id": profile.matching_id,
         "activation_code": f"LPA:1${host}${profile.matching_id}",
-        "created_at": _iso(profile.created_at),
-        "state_changed_at": _iso(profile.state_changed_at),
+        "created_at": clock.iso_or_none(profile.created_at),
+        "state_changed_at": clock.iso_or_none(profile.state_changed_at),
         "events": [{"id": e.event_id, "status": e.status, "previous": e.previous,
-                    "origin": e.origin, "occurred_at": _iso(e.occurred_at)}
+                    "origin": e.origin, "occurred_at": clock.iso_or_none(e.occurred_at)}
                    for e in profile.events.order_by("-occurred_at", "-pk")[:events]],
     }
 
@@ -78,13 +75,13 @@ def balance(profile: SimulatedProfile) -> dict[str, Any]:
         "service": profile.status, "suspended": profile.suspended,
         "revoked": profile.revoked_at is not None, "balances": balances,
         "plans": [{"reference": profile.reference, "plan_code": profile.plan_code,
-                   "starts": "first", "applied_at": _iso(profile.created_at),
+                   "starts": "first", "applied_at": clock.iso_or_none(profile.created_at),
                    "known": profile.plan_code in plans}]
         + [{"reference": a.reference, "plan_code": a.plan_code, "starts": a.starts,
-            "applied_at": _iso(a.created_at), "known": a.plan_code in plans}
+            "applied_at": clock.iso_or_none(a.created_at), "known": a.plan_code in plans}
            for a in applications],
         "top_ups": [{"reference": t.reference, "product_code": t.product_code,
                      "data_bytes": t.data_bytes, "voice_seconds": t.voice_seconds,
                      "sms_count": t.sms_count, "extend_days": t.extend_days,
-                     "applied_at": _iso(t.created_at)} for t in top_ups],
+                     "applied_at": clock.iso_or_none(t.created_at)} for t in top_ups],
     }

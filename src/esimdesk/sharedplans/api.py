@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 
+from esimdesk.core import clock
 from esimdesk.core.api.auth import customer_auth
 from esimdesk.core.api.schemas import (
     ICCID_INPUT,
@@ -193,15 +194,13 @@ def _member_out(row: pool_queries.MemberRow) -> dict[str, Any]:
             "cap_set_percent": m.data_cap_percent, "used": row.used, "capped": row.capped}
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
 
 def _period_out(period: Period) -> dict[str, Any]:
     return {"plan": period.plan.code,
             "state": "pending" if period.state == Period.State.PENDING else "active",
-            "starts_at": _iso(period.starts_at), "ends_at": _iso(period.ends_at),
-            "activate_by": _iso(period.activate_by), "validity": period.validity_iso}
+            "starts_at": clock.iso_or_none(period.starts_at),
+            "ends_at": clock.iso_or_none(period.ends_at),
+            "activate_by": clock.iso_or_none(period.activate_by), "validity": period.validity_iso}
 
 
 def group_out(me: Membership) -> dict[str, Any]:

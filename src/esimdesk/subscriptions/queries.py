@@ -258,8 +258,9 @@ def _services(esim_ids: list[int], rows: list[tuple[Any, ...]], instant: dt.date
                 region_id=region_id, kind=kind)
         if period_id not in periods:
             period = Period(id=period_id, subscription_id=sub_id, sequence=sequence,
-                            plan=plan, starts_at=_aware(starts_at), ends_at=_aware(ends_at),
-                            state=state, activate_by=_aware(activate_by),
+                            plan=plan, starts_at=clock.from_db(starts_at),
+                            ends_at=clock.from_db(ends_at),
+                            state=state, activate_by=clock.from_db(activate_by),
                             extra_days=extra_days, starts_on_data_out=bool(data_out))
             periods[period_id] = (period, [])
             by_esim[esim_id].append(period_id)
@@ -286,11 +287,3 @@ def _services(esim_ids: list[int], rows: list[tuple[Any, ...]], instant: dt.date
                                       pending)
     return result
 
-
-def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
-    """Raw SQL hands SQLite datetimes back as naive (or text); they are UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -75,15 +75,13 @@ def add_period(*, subscription: Subscription, plan: Plan, actor: str = "fulfilme
             locked.save(update_fields=["plan"])
         audit.record(action="period.create", obj=period, actor_type="task", actor=actor,
                      after={"subscription": locked.pk, "sequence": period.sequence,
-                            "plan": plan.code, "starts_at": _iso(starts_at),
-                            "ends_at": _iso(ends_at), "state": period.state,
-                            **({"activate_by": _iso(activate_by)} if activate_by else {}),
+                            "plan": plan.code, "starts_at": clock.iso_or_none(starts_at),
+                            "ends_at": clock.iso_or_none(ends_at), "state": period.state,
+                            **({"activate_by": clock.iso_or_none(activate_by)}
+                               if activate_by else {}),
                             **({"starts_on_data_out": True} if starts_on_data_out else {})})
         return period
 
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def set_period_state(*, period: Period, to: str, actor_type: str = "task",
@@ -170,7 +168,7 @@ def end_locked_period_now(*, period: Period, instant: dt.datetime, actor: str,
                           reason: str) -> None:
     """End a period the caller holds locked: cancelled if nothing of it was used (it starts
     now or later), else ended now. Later periods are the caller's business."""
-    before = {"state": period.state, "ends_at": _iso(period.ends_at)}
+    before = {"state": period.state, "ends_at": clock.iso_or_none(period.ends_at)}
     if period.starts_at is None or period.starts_at >= instant:
         PERIOD_STATES.check(period.state, Period.State.CANCELLED)
         period.state = Period.State.CANCELLED
@@ -181,7 +179,7 @@ def end_locked_period_now(*, period: Period, instant: dt.datetime, actor: str,
     period.save(update_fields=["state", "ends_at"])
     audit.record(action="period.ended_early", obj=period, actor_type="task", actor=actor,
                  before=before, after={"state": period.state,
-                                       "ends_at": _iso(period.ends_at)},
+                                       "ends_at": clock.iso_or_none(period.ends_at)},
                  reason=reason)
 
 
@@ -200,7 +198,7 @@ def _reflow_after(subscription: Subscription, removed: Period, instant: dt.datet
                   .order_by("sequence")):
         starts_at = next_start(kept_end, instant)
         if starts_at != later.starts_at:
-            before = _iso(later.starts_at)
+            before = clock.iso_or_none(later.starts_at)
             later.starts_at = starts_at
             later.ends_at = later.plan.ends_at(starts_at)
             if starts_at <= instant:

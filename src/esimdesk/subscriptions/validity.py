@@ -67,7 +67,7 @@ def start(*, subscription_id: int, at: dt.datetime, actor_type: str, actor: str,
         audit.record(action="period.started", obj=period, actor_type=actor_type, actor=actor,
                      before={"state": Period.State.PENDING},
                      after={"state": period.state, "starts_at": starts_at.isoformat(),
-                            "ends_at": _iso(period.ends_at)}, reason=reason)
+                            "ends_at": clock.iso_or_none(period.ends_at)}, reason=reason)
         cursor = period.ends_at
         for later in (Period.objects.select_for_update().select_related("plan")
                       .filter(subscription_id=subscription_id, state=Period.State.SCHEDULED,
@@ -75,8 +75,8 @@ def start(*, subscription_id: int, at: dt.datetime, actor_type: str, actor: str,
             assert cursor is not None
             _place(later, cursor, instant)
             audit.record(action="period.moved", obj=later, actor_type=actor_type, actor=actor,
-                         after={"starts_at": _iso(later.starts_at),
-                                "ends_at": _iso(later.ends_at), "state": later.state},
+                         after={"starts_at": clock.iso_or_none(later.starts_at),
+                                "ends_at": clock.iso_or_none(later.ends_at), "state": later.state},
                          reason="the period before it started")
             cursor = later.ends_at
         return period
@@ -95,9 +95,6 @@ def _place(period: Period, starts_at: dt.datetime, instant: dt.datetime) -> None
     period.starts_at, period.ends_at, period.state = starts_at, ends_at, state
     period.save(update_fields=["starts_at", "ends_at", "state"])
 
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def pending_period(subscription: Subscription | int | None) -> Period | None:
@@ -156,7 +153,7 @@ def start_on_usage(first_seen: dict[str, dt.datetime]) -> int:
         rows = cursor.fetchall()
     starts: dict[int, dt.datetime] = {}
     for subscription_id, own_iccid, member_iccid, joined, pooled in rows:
-        joined_at, pooled_at = _aware(joined), _aware(pooled)
+        joined_at, pooled_at = clock.from_db(joined), clock.from_db(pooled)
         if own_iccid is not None:  # the eSIM's own plan, unless the eSIM draws on a pool
             at = first_seen[own_iccid]
             if pooled_at is not None and pooled_at <= at:
@@ -207,14 +204,6 @@ def _batch_of(vendor: str) -> str:
 def _iccids_param(vendor: str, iccids: list[str]) -> dict[str, Any]:
     return {"iccids": ",".join(iccids) if vendor == "postgresql" else json.dumps(iccids)}
 
-
-def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
-    """Raw SQL hands SQLite datetimes back as naive (or text); they are UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def on_profile_reported(sender: Any, *, esim: Esim, provider: str,
