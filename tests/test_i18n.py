@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -63,3 +64,44 @@ def test_translation_functions_keep_names_makemessages_extracts() -> None:
                     if "gettext" in original and alias not in known:
                         bad.append(f"{path.relative_to(source)}: {name}")
     assert bad == []
+
+
+CJK = r"[\u4e00-\u9fff]"
+HALF_WIDTH_NEXT_TO_CJK = re.compile(
+    rf"{CJK}[,;:!?]|[,;:!?]\s*{CJK}|{CJK}\s?\(|\)\s?{CJK}|{CJK}\.(?:\s|$)")
+
+
+def _chinese_texts() -> list[tuple[str, str]]:
+    """Every Chinese text a traveller reads: the catalog's translations and the help centre."""
+    with (LOCALE / "django.po").open("rb") as handle:
+        catalog = read_po(handle)
+    texts = []
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        texts += [(str(message.id), text) for text in strings]
+    articles = Path(esimdesk.__file__).parent / "support" / "articles" / "zh_Hans"
+    texts += [(path.name, path.read_text(encoding="utf-8")) for path in articles.glob("*.md")]
+    return texts
+
+
+def test_chinese_copy_addresses_the_reader_politely() -> None:
+    """您, never 你: the shop speaks to customers formally, in every message alike."""
+    assert [source for source, text in _chinese_texts() if "你" in text] == []
+
+
+def test_chinese_copy_uses_full_width_punctuation() -> None:
+    """Full-width commas, stops, colons and brackets beside Chinese characters; half-width
+    marks are for English and code."""
+    bad = [(source, text) for source, text in _chinese_texts()
+           if HALF_WIDTH_NEXT_TO_CJK.search(_prose(text))]
+    assert bad == []
+
+
+def _prose(text: str) -> str:
+    """The words of a text without what is not prose: placeholders, code, Markdown link
+    targets, an article's front-matter keys and its comma-separated search keywords."""
+    text = re.sub(r"^keywords:.*$", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^[a-z_]+: ", "", text, flags=re.MULTILINE)
+    return re.sub(r"%\([a-z_]+\)[sd]|\{\{[^}]*\}\}|\{[^}]*\}|`[^`]*`|\]\([^)]*\)", "]", text)
