@@ -1,16 +1,23 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and the site's icon."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 
 from esimdesk.core import clock
 from esimdesk.core.models import Heartbeat
 
 WORKER_STALE_AFTER = dt.timedelta(seconds=60)
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico whatever the page links; a 404 there is an error in
+    every page's console."""
+    return HttpResponsePermanentRedirect(static("core/favicon.svg"))
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
