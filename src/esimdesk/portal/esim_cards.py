@@ -195,8 +195,8 @@ def destinations(plans: Sequence[Plan]) -> dict[int, Destination]:
     for plan_id, code in (Plan.countries.through.objects.filter(plan_id__in=ids)
                           .order_by("country_id").values_list("plan_id", "country_id")):
         codes[plan_id].append(code)
-    region_ids = {p.region_id for p in plans if p.region_id}
-    regions = {r.pk: r for r in Region.objects.filter(pk__in=region_ids)} if region_ids else {}
+    # by the plans, not by their region ids: the same two queries with or without regions
+    regions = {r.pk: r for r in Region.objects.filter(plan__in=ids).distinct()} if ids else {}
     result = {}
     for plan in plans:
         found = codes.get(plan.pk, [])
