@@ -98,12 +98,8 @@ class Next:
 
     @property
     def text(self) -> str:
-        data = next((a for a in self.period.allowances if a.kind == "data"), None)
-        parts = [str(self.period.plan.name)]
-        if data is not None:
-            parts.append(format_quantity("data", data.total))
-        parts.append(self.period.plan.validity_label)
-        return _("Then: %(plan)s") % {"plan": " · ".join(parts)}
+        # plan names say their data and days ("Japan 10 GB / 15 days")
+        return _("Then: %(plan)s") % {"plan": self.period.plan.name}
 
 
 @dataclass(frozen=True)
