@@ -60,7 +60,7 @@ def builders_label(esim: Any, label: str) -> None:
     ("en", "en-GB", {"active": "Active", "left": "left of 5 GB", "then": "Then:",
                      "arrive": "Starts when you arrive", "expired": "Expired",
                      "install": "Not installed yet", "covered": "Covered until"}),
-    ("zh-hans", "zh-CN", {"active": "使用中", "left": "共 5 GB", "then": "接下来：",
+    ("zh-hans", "zh-CN", {"active": "生效中", "left": "共 5 GB", "then": "接下来：",
                           "arrive": "抵达后开始计时", "expired": "已过期",
                           "install": "尚未安装", "covered": "有效至"}),
 ])
