@@ -12,9 +12,22 @@ from django.test import Client
 
 from esimdesk.catalog.models import MB, Plan, Region
 from esimdesk.core import clock
+from esimdesk.groups import services as groups
+from esimdesk.groups.models import Group
+from esimdesk.sharedplans import members as group_members
 from tests import builders
 from tests.browser.conftest import PHONE, shot
-from tests.builders import in_use, make_esim, plan, regional_plan, renewal_queued, used_data
+from tests.builders import (
+    in_use,
+    make_esim,
+    make_group_plans,
+    plan,
+    regional_plan,
+    renewal_queued,
+    used_data,
+)
+from tests.conftest import run_tasks
+from tests.sharedplans.conftest import buy_seats
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DESKTOP = {"width": 1366, "height": 900}
@@ -99,3 +112,32 @@ def test_the_dashboard_says_am_i_ok(browser: Any, site: str, language: str, loca
         page.set_viewport_size(size)
         shot(page, f"esim-{language}-{name}")
     context.close()
+
+
+@pytest.mark.parametrize(("language", "locale"), [("en", "en-GB"), ("zh-hans", "zh-CN")])
+def test_a_family_group_page(browser: Any, site: str, language: str, locale: str) -> None:
+    make_group_plans()
+    owner = builders.user(f"fam-{language}@example.com", language=language)
+    group = groups.create_group(owner=owner, kind=Group.Kind.FAMILY, name="The Lins")
+    buy_seats(owner, group, 3)
+    kid = builders.user(f"kid-{language}@example.com", language=language)
+    invitation = groups.invite(by=owner, group=group, email=kid.email or "")
+    group_members.accept_invitation(user=kid, token=invitation.token)
+    run_tasks()
+    for who, name in ((owner, "owner"), (kid, "member")):
+        client = Client()
+        client.force_login(who)
+        context = browser.new_context(locale=locale, viewport=PHONE)
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                              "url": site},
+                             {"name": "esimdesk_language", "value": language, "url": site}])
+        page = context.new_page()
+        page.goto(f"{site}/groups/{group.pk}/")
+        html = page.content()
+        assert "invoice.pdf" not in html and "cost_centre" not in html
+        if who == kid:
+            assert page.locator('a[href$="#install"]').count() == 1
+        for size, label in ((PHONE, "phone"), (DESKTOP, "desktop")):
+            page.set_viewport_size(size)
+            shot(page, f"group-{language}-{name}-{label}")
+        context.close()
