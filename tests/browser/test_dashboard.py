@@ -35,7 +35,7 @@ T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 H = dt.timedelta(hours=1)
 
 
-def travellers_esims(language: str) -> tuple[Any, Any]:
+def travellers_esims(language: str) -> tuple[Any, Any, Any]:
     owner = builders.user(f"dash-{language}@example.com", language=language)
     names = {"name_zh_hans": "日本 5 GB · 7 天"}
     japan = plan(unit="day", count=7, data_gb=5, countries=("JP",), usd=999,
@@ -61,8 +61,8 @@ def travellers_esims(language: str) -> tuple[Any, Any]:
                         for h in range(1, 44, 2)])
     clock.set_now(T0)
     renewal_queued(active, japan_more)
-    assert expired and fresh and waiting
-    return owner, active
+    assert expired and waiting
+    return owner, active, fresh
 
 
 def builders_label(esim: Any, label: str) -> None:
@@ -73,14 +73,15 @@ def builders_label(esim: Any, label: str) -> None:
 @pytest.mark.parametrize(("language", "locale", "words"), [
     ("en", "en-GB", {"active": "Active", "left": "left of 5 GB", "then": "Then:",
                      "arrive": "Starts when you arrive", "expired": "Expired",
-                     "install": "Not installed yet", "covered": "Covered until"}),
+                     "install": "Not installed yet", "covered": "Covered until",
+                     "copied": "Copied"}),
     ("zh-hans", "zh-CN", {"active": "生效中", "left": "共 5 GB", "then": "接下来：",
                           "arrive": "抵达后开始计时", "expired": "已过期",
-                          "install": "尚未安装", "covered": "有效至"}),
+                          "install": "尚未安装", "covered": "有效至", "copied": "已复制"}),
 ])
 def test_the_dashboard_says_am_i_ok(browser: Any, site: str, language: str, locale: str,
                                     words: dict[str, str]) -> None:
-    owner, active = travellers_esims(language)
+    owner, active, fresh = travellers_esims(language)
     client = Client()
     client.force_login(owner)
     context = browser.new_context(locale=locale, viewport=PHONE)
@@ -92,8 +93,8 @@ def test_the_dashboard_says_am_i_ok(browser: Any, site: str, language: str, loca
     cards = page.locator("article.esim-card")
     assert cards.count() == 4
     text = page.locator("main").inner_text()
-    for word in words.values():
-        assert word in text, word
+    for key, word in words.items():
+        assert key == "copied" or word in text, word
     # the active card counts its plan and the queued renewal back to back
     card = page.locator(f'article[aria-labelledby="esim-{active.iccid}"]')
     assert words["covered"] in card.inner_text() and "15" in card.inner_text()
@@ -111,6 +112,17 @@ def test_the_dashboard_says_am_i_ok(browser: Any, site: str, language: str, loca
     for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
         page.set_viewport_size(size)
         shot(page, f"esim-{language}-{name}")
+
+    # the eSIM not installed yet: install block open, a copy button per manual field
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    page.goto(f"{site}/esims/{fresh.iccid}/")
+    assert page.locator("details.install").get_attribute("open") is not None
+    page.locator("[data-copy]").first.click()
+    page.locator("[data-copy-status]", has_text=words["copied"]).wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == "smdp.example.com"
+    for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        page.set_viewport_size(size)
+        shot(page, f"esim-install-{language}-{name}")
     context.close()
 
 
@@ -140,4 +152,15 @@ def test_a_family_group_page(browser: Any, site: str, language: str, locale: str
         for size, label in ((PHONE, "phone"), (DESKTOP, "desktop")):
             page.set_viewport_size(size)
             shot(page, f"group-{language}-{name}-{label}")
-        context.close()
+    
+    # the eSIM not installed yet: install block open, a copy button per manual field
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    page.goto(f"{site}/esims/{fresh.iccid}/")
+    assert page.locator("details.install").get_attribute("open") is not None
+    page.locator("[data-copy]").first.click()
+    page.locator("[data-copy-status]", has_text=words["copied"]).wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == "smdp.example.com"
+    for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        page.set_viewport_size(size)
+        shot(page, f"esim-install-{language}-{name}")
+    context.close()
