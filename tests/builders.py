@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import factory
+from django.db.models import F
 from factory.django import DjangoModelFactory
 
 from esimdesk.accounts.models import User
@@ -48,6 +49,7 @@ from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.sharedplans.models import GroupPlanTerms, MemberPriceTier
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions.models import Allowance, Period
+from esimdesk.usage.models import UsageEvent
 from tests.conftest import run_tasks
 
 PASSWORD = "correct-horse-battery-42"
@@ -387,3 +389,30 @@ def bought_esim(buyer: User, plan: Plan, *, currency: str = "USD") -> Esim:
     line = order.lines.get()
     assert line.esim is not None, "the order was not fulfilled"
     return line.esim
+
+
+def used_data(esim: Esim, *uses: tuple[dt.datetime, int]) -> None:
+    """Data the eSIM used, as ingestion leaves it: a usage event per ``(when, bytes)``
+    charged to the period running then, and that period's data bucket used that much."""
+    for when, quantity in uses:
+        period = (Period.objects.filter(subscription__esim=esim, starts_at__lte=when,
+                                        ends_at__gt=when).order_by("sequence").first())
+        assert period is not None, f"no period of {esim.iccid} runs at {when}"
+        UsageEvent.objects.create(source="test", external_id=f"use-{next(_serial)}",
+                                  esim=esim, period=period, kind="data", quantity=quantity,
+                                  occurred_at=when, charged=quantity)
+        bucket = Allowance.objects.filter(period=period, kind="data").order_by("id").first()
+        assert bucket is not None
+        Allowance.objects.filter(pk=bucket.pk).update(used=F("used") + quantity)
+
+
+def renewal_queued(esim: Esim, plan: Plan) -> Period:
+    """A renewal of ``plan`` queued behind the eSIM's latest period (as a paid renewal
+    order leaves it)."""
+    return subscriptions.add_period(subscription=esim.subscription, plan=plan)
+
+
+def in_use(esim: Esim) -> Esim:
+    """The eSIM installed and connected, as the supplier's callback records it."""
+    return esims.transition(esim=esim, to=Esim.Status.IN_USE, actor_type="provider",
+                            actor="simulator")

@@ -115,10 +115,11 @@ def test_portal_pages_under_the_policy(browser: Any, site: str, shop: Shop) -> N
         page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     assert refreshed.value.ok
     page.wait_for_timeout(200)
-    bar = page.locator("[data-meter] > span").first
-    assert re.fullmatch(r"pct-\d{1,3}", str(bar.get_attribute("class")))
-    assert page.evaluate("getComputedStyle(document.querySelector('[data-meter] > span'))"
-                         ".width") != "auto"
+    # the data gauge: its arc is an SVG attribute, never an inline style
+    arc = page.locator("[data-gauge-arc]").first
+    assert re.fullmatch(r"\d+\.\d \d+\.\d", str(arc.get_attribute("stroke-dasharray")))
+    assert page.evaluate("document.querySelector('[data-gauge-arc]').getAttribute('style')") \
+        is None
     watch.check(page, "eSIM page")
 
     # A group's role picker sends its form from a static script (no inline handler).

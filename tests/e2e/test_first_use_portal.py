@@ -12,6 +12,7 @@ from django.test import Client
 from esimdesk.accounts.models import User
 from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
+from esimdesk.esims.models import Esim
 from esimdesk.subscriptions.models import Period
 from tests.builders import bought_esim, period_of, plan
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.UTC)
 WAITING = {"en": ("Starts when you arrive", "Start now", "Starts on arrival"),
            "zh-hans": ("抵达后开始计时", "立即开始", "抵达后生效")}
+NOT_INSTALLED = {"en": "Not installed yet", "zh-hans": "尚未安装"}
 
 
 def client_of(user: User, language: str = "en") -> Client:
@@ -51,7 +53,11 @@ def test_the_checkout_and_the_dashboard_say_it_waits(travel_plan: Plan, language
         for text in WAITING[language][:2]:
             assert text in html, (page, text)
     dashboard = client_of(traveller, language).get("/dashboard/").content.decode()
-    assert WAITING[language][2] in dashboard
+    # one status per eSIM: not installed yet comes before starts on arrival
+    assert NOT_INSTALLED[language] in dashboard and WAITING[language][2] not in dashboard
+    Esim.objects.filter(pk=esim.pk).update(status=Esim.Status.INSTALLED)
+    dashboard = client_of(traveller, language).get("/dashboard/").content.decode()
+    assert WAITING[language][2] in dashboard and NOT_INSTALLED[language] not in dashboard
 
 
 def test_start_now_starts_it_for_its_owner_once(travel_plan: Plan) -> None:

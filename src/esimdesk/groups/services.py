@@ -9,7 +9,7 @@ app: they are in ``sharedplans.members``. Permissions: the owner and administrat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,11 +22,26 @@ from esimdesk.accounts.phones import normalize_phone
 from esimdesk.catalog.models import Country
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from esimdesk.core.units import format_bytes
 from esimdesk.groups.messages import send_invitation
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
 from esimdesk.groups.signals import caps_changed
 
 INVITATION_VALIDITY = dt.timedelta(days=7)
+
+#: The size of a group's shared data pool in bytes (None: no plan yet), filled by the app
+#: that owns pools in its ``AppConfig.ready``; a cap above it is refused.
+_pool_data_total: list[Callable[[int], int | None]] = []
+
+
+def register_pool_data_total(reader: Callable[[int], int | None]) -> None:
+    if reader not in _pool_data_total:
+        _pool_data_total.append(reader)
+
+
+def pool_data_total(group_id: int) -> int | None:
+    totals = [t for t in (reader(group_id) for reader in _pool_data_total) if t is not None]
+    return max(totals) if totals else None
 MAX_NAME = 150
 
 
@@ -219,6 +234,12 @@ def set_cap(*, by: Any, membership: Membership, cap_bytes: int | None = None,
         raise ValidationFailed(code="invalid_cap")
     if cap_percent is not None and not 0 <= cap_percent <= 100:
         raise ValidationFailed(code="invalid_cap")
+    pool = pool_data_total(membership.group_id) if cap_bytes is not None else None
+    if cap_bytes is not None and pool is not None and cap_bytes > pool:
+        raise ValidationFailed(
+            _("A member's limit cannot be larger than the shared pool (%(pool)s).")
+            % {"pool": format_bytes(pool)},
+            code="cap_above_pool", detail={"cap_bytes": cap_bytes, "pool_bytes": pool})
     with transaction.atomic():
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
         before = {"bytes": locked.data_cap_bytes, "percent": locked.data_cap_percent}

@@ -11,6 +11,7 @@ class SharedPlansConfig(AppConfig):
     verbose_name = "Family and organisation plans"
 
     def ready(self) -> None:
+        from esimdesk.groups import services as groups
         from esimdesk.groups.signals import caps_changed
         from esimdesk.orders.kinds import registry
         from esimdesk.payments import autorenew, methods
@@ -21,6 +22,7 @@ class SharedPlansConfig(AppConfig):
             plans,
             pool_reminders,
             pooled,
+            pools,
             receivers,
             urls,
         )
@@ -35,5 +37,6 @@ class SharedPlansConfig(AppConfig):
         pages.register(urls.portal_patterns)
         # An organisation's monthly invoice: a payment method that settles on account.
         methods.register(invoicing.InvoiceMethod())
+        groups.register_pool_data_total(pools.pool_data_total)
         caps_changed.connect(receivers.on_caps_changed,
                              dispatch_uid="sharedplans.receivers.on_caps_changed")

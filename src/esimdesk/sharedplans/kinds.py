@@ -97,6 +97,9 @@ class GroupTopUp(GroupKind):
     def refund_blocker(self, line: OrderLine, *, now: dt.datetime) -> str | None:
         return top_up_refund_blocker(line)
 
+    def refund_note(self, line: OrderLine) -> str:
+        return _("Nothing of this top-up used yet? You can get your money back.")
+
 
 class GroupSeats(GroupKind):
     type = group_terms.GROUP_SEATS

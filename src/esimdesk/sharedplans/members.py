@@ -16,13 +16,15 @@ The rules (docs/groups.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.models import DBTaskResult
 
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, PermissionDenied
@@ -164,6 +166,27 @@ def _detach(member: Membership, *, by: Any, action: str) -> Membership:
 
 
 # -- a new eSIM for a member --------------------------------------------------------------------
+
+MEMBER_ESIM_TASK_PATH = f"{__name__}.member_esim_task"
+
+
+def esims_being_made(membership_ids: Iterable[int]) -> set[int]:
+    """Which of ``membership_ids`` have a new eSIM on its way: ``member_esim_task`` queued
+    or running for them (one query). A member without an eSIM and without such a task has
+    none coming: they use no eSIM of the group's until they attach one."""
+    wanted = set(membership_ids)
+    if not wanted:
+        return set()
+    found = set()
+    for args_kwargs in (DBTaskResult.objects
+                        .filter(task_path=MEMBER_ESIM_TASK_PATH,
+                                status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+                        .values_list("args_kwargs", flat=True)):
+        args = (args_kwargs or {}).get("args") or []
+        if args and args[0] in wanted:
+            found.add(args[0])
+    return found
+
 
 @task()
 def member_esim_task(membership_id: int, attempt: int = 1) -> str:

@@ -288,3 +288,13 @@ def pending_pool_period(group_id: int) -> Period | None:
 
 def pool_subscription(group_id: int) -> Subscription | None:
     return Subscription.objects.filter(group_id=group_id).select_related("plan").first()
+
+
+def pool_data_total(group_id: int) -> int | None:
+    """The data of the group's running pool period, else of the one waiting for first use
+    (top-ups included), in bytes; None when the group has no plan."""
+    period = current_pool_period(group_id) or pending_pool_period(group_id)
+    if period is None:
+        return None
+    return sum(Allowance.objects.filter(period=period, kind="data")
+               .values_list("total", flat=True))

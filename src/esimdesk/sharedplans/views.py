@@ -91,8 +91,14 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     me = _member(request, group_id)
     view = pool_queries.overview(me.group)
     mine = next((row for row in view.members if row.membership.pk == me.pk), None)
-    context: dict[str, Any] = {"group": me.group, "me": me, "view": view, "mine": mine,
-                               "now": clock.now()}
+    being_made = group_members.esims_being_made(
+        [row.membership.pk for row in view.members if row.membership.esim_id is None])
+    context: dict[str, Any] = {
+        "group": me.group, "me": me, "view": view, "mine": mine, "now": clock.now(),
+        # cost centres, per-centre reports and invoices are an organisation's tools
+        "organisation": me.group.kind == Group.Kind.ENTERPRISE,
+        "my_esim_coming": me.pk in being_made,
+        "my_esim_to_install": me.esim is not None and me.esim.status == Esim.Status.READY}
     if me.is_manager:
         if view.period is not None:
             context["top_ups"] = [p for p in TopUpProduct.objects.filter(is_active=True)
@@ -100,7 +106,9 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
                                   if group_topups.fits(p, view.period.plan_id)]
         top = max([row.data_used for row in view.members] + [1])
         context.update({
-            "bars": [(row, row.data_used * 100 // top) for row in view.members],
+            "bars": [(row, row.data_used * 100 // top,
+                      seat_of(row.membership, me, row.membership.pk in being_made))
+                     for row in view.members],
             "cost_centres": list(CostCentre.objects.filter(group=me.group)),
             "seats_free": groups.seat_limit(me.group) - groups.seats_in_use(me.group),
             "roles": [(Membership.Role.ADMIN, Membership.Role.ADMIN.label),
@@ -113,6 +121,22 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
         context["my_esims"] = list(Esim.objects.filter(owner=_user(request))
                                    .exclude(status=Esim.Status.REVOKED))
     return render(request, "portal/group.html", context)
+
+
+def seat_of(member: Membership, me: Membership, being_made: bool) -> dict[str, str]:
+    """What a member's row says of their eSIM: the one they use (its ICCID's tail), one on
+    its way, or none yet."""
+    own = member.pk == me.pk
+    if member.esim is not None:
+        tail = member.esim.iccid[-4:]
+        text = (_("Uses your eSIM …%(tail)s") if own else _("Uses eSIM …%(tail)s")) % {
+            "tail": tail}
+        if member.esim.status == Esim.Status.READY:
+            text = _("%(esim)s, not installed yet") % {"esim": text}
+        return {"state": "esim", "text": text}
+    if being_made:
+        return {"state": "preparing", "text": _("eSIM being prepared")}
+    return {"state": "none", "text": _("No eSIM yet")}
 
 
 @login_required

@@ -1,8 +1,9 @@
 """Usage bar chart drawn on the server as inline SVG: no JavaScript, no chart library.
 
-The view box is phone-sized (360 wide) and the SVG scales to its container, so text stays
-legible on a phone and simply grows on a desktop. Labels are in the active language and time
-zone; every bar carries a ``<title>`` so screen readers and hover both get the exact value.
+The view box is phone-sized (360 wide) and the SVG scales to its container (the page caps
+its width), with a few large labels, so text stays legible on a phone without scrolling.
+Labels are in the active language and time zone; every bar carries a ``<title>`` so screen
+readers and hover both get the exact value.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from django.utils.translation import gettext as _
 from esimdesk.core.units import format_quantity, kind_label
 from esimdesk.usage.queries import Point
 
-WIDTH, HEIGHT = 360, 180
-LEFT, RIGHT, TOP, BOTTOM = 44, 6, 12, 34  # room for the y labels and the x labels
+WIDTH, HEIGHT = 360, 200
+LEFT, RIGHT, TOP, BOTTOM = 58, 8, 14, 44  # room for the y labels and the x labels
+FONT = 13  # view-box units: about 12 px on a phone
+LABELS = 4  # x labels along the axis (the first bar of every quarter)
 _ids = itertools.count(1)
 
 
@@ -44,10 +47,9 @@ def bar_chart(points: Sequence[Point], *, kind: str = "data",
     top = max((p.quantity for p in points), default=0)
     if granularity == "hour":
         title = _("%(kind)s used in the last 48 hours") % {"kind": kind_label(kind)}
-        every = 12
     else:
         title = _("%(kind)s used in the last 30 days") % {"kind": kind_label(kind)}
-        every = 7
+    every = max(1, -(-len(points) // LABELS))
     desc = _("Total: %(total)s. Busiest: %(top)s.") % {
         "total": format_quantity(kind, total), "top": format_quantity(kind, top)}
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -64,11 +66,11 @@ def bar_chart(points: Sequence[Point], *, kind: str = "data",
         f'<line class="axis" x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#999"/>',
         f'<line class="axis" x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}" '
         f'stroke="#999"/>',
-        f'<text x="{LEFT - 4}" y="{base}" text-anchor="end" font-size="9" '
+        f'<text x="{LEFT - 6}" y="{base}" text-anchor="end" font-size="{FONT}" '
         f'dominant-baseline="middle">0</text>',
     ]
     if top:
-        parts.append(f'<text x="{LEFT - 4}" y="{TOP}" text-anchor="end" font-size="9" '
+        parts.append(f'<text x="{LEFT - 6}" y="{TOP}" text-anchor="end" font-size="{FONT}" '
                      f'dominant-baseline="middle">{escape(format_quantity(kind, top))}</text>')
     for i, point in enumerate(points):
         x = LEFT + i * slot + (slot - bar_w) / 2
@@ -80,15 +82,14 @@ def bar_chart(points: Sequence[Point], *, kind: str = "data",
             f'height="{h:.1f}" fill="#2a7de1"><title>'
             f'{escape(_bar_title(point.start, granularity, kind, point.quantity))}'
             f'</title></rect>')
-        if i % every == 0 or (i == len(points) - 1 and i % every > every // 2):
-            # the last label ends at its bar so it is not cut off at the edge
-            anchor, lx = (("end", x + bar_w) if i == len(points) - 1 and i
-                          else ("middle", x + bar_w / 2))
-            parts.append(f'<text x="{lx:.1f}" y="{base + 12}" text-anchor="{anchor}" '
-                         f'font-size="9">{escape(_label(point.start, granularity))}</text>')
+        if i % every == 0:
+            # the first label starts at its bar so it is not cut off at the edge
+            anchor, lx = ("start", x) if i == 0 else ("middle", x + bar_w / 2)
+            parts.append(f'<text x="{lx:.1f}" y="{base + FONT + 4}" text-anchor="{anchor}" '
+                         f'font-size="{FONT}">{escape(_label(point.start, granularity))}</text>')
     axis = _("Time (%(zone)s)") % {"zone": timezone.get_current_timezone_name()}
     parts.append(f'<text class="axis-label" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 4}" '
-                 f'text-anchor="middle" font-size="9">{escape(axis)}</text>')
+                 f'text-anchor="middle" font-size="{FONT}">{escape(axis)}</text>')
     parts.append("</svg>")
     # every piece of text above went through escape()
     return mark_safe("".join(parts))

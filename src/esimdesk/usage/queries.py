@@ -33,10 +33,11 @@ def _floor(instant: dt.datetime, granularity: str) -> dt.datetime:
 
 
 def usage_series(esim: Esim, kind: str = "data", granularity: str = "hour", *,
-                 now: dt.datetime | None = None) -> list[Point]:
+                 now: dt.datetime | None = None, period_id: int | None = None) -> list[Point]:
     """The last 48 hours by hour or the last 30 days by day, oldest first, every bucket
     present (zero when nothing was used). Buckets are UTC hours / UTC days, summed in SQL
-    in one query; callers show the labels in the user's time zone."""
+    in one query; callers show the labels in the user's time zone. ``period_id``: only
+    what was charged to that period (so the chart adds up to the balance shown beside it)."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}")
     step, count = GRANULARITIES[granularity]
@@ -44,8 +45,11 @@ def usage_series(esim: Esim, kind: str = "data", granularity: str = "hour", *,
     last = _floor(instant, granularity)
     first = last - step * (count - 1)
     trunc = TruncDay if granularity == "day" else TruncHour
-    rows = (UsageEvent.objects
-            .filter(esim=esim, kind=kind, occurred_at__gte=first, occurred_at__lte=instant)
+    events = UsageEvent.objects.filter(esim=esim, kind=kind, occurred_at__gte=first,
+                                       occurred_at__lte=instant)
+    if period_id is not None:
+        events = events.filter(period_id=period_id)
+    rows = (events
             .annotate(bucket=trunc("occurred_at", tzinfo=dt.UTC))
             .values("bucket").annotate(total=Sum("quantity")).order_by())
     totals = {row["bucket"].astimezone(dt.UTC): int(row["total"] or 0) for row in rows}

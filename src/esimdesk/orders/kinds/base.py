@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from django.utils.translation import gettext as _
+
 from esimdesk.subscriptions import services as subscriptions
 
 if TYPE_CHECKING:
@@ -89,6 +91,11 @@ class LineKind(Protocol):
         ``started``), or None when this line does not stand in the way."""
         ...
 
+    def refund_note(self, line: OrderLine) -> str:
+        """Why this line can still be refunded, said beside the order page's refund button
+        (active language); shown only when ``refund_blocker`` lets the refund through."""
+        ...
+
 
 class LineDefaults:
     """The usual answer to the optional hooks; kinds override what differs."""
@@ -120,3 +127,7 @@ class LineDefaults:
         if period is not None and period.starts_at is not None and period.starts_at <= now:
             return "started"
         return None
+
+    def refund_note(self, line: OrderLine) -> str:
+        return _("This plan has not started yet. Changed your mind? You can get your money "
+                 "back.")

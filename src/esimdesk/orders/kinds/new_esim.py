@@ -90,6 +90,9 @@ class NewEsim(PersonalLine):
             return "installed"
         return None
 
+    def refund_note(self, line: OrderLine) -> str:
+        return _("Not installed yet and changed your mind? You can get your money back.")
+
 
 def new_profile(line: OrderLine) -> tuple[UpstreamProvider, ProfileOrder]:
     """Order the profile from the plan's suppliers in turn, each under its own bundle code.

@@ -67,7 +67,11 @@ def esim_change_plan(request: HttpRequest, iccid: str) -> HttpResponse:
     if paid_in:
         currency = paid_in  # a change now is priced in the currency the plan was paid in
     rows: list[dict[str, Any]] = []
+    # the plan running now is no change: offer only the others
+    current_plan_id = period.plan_id if period is not None else service.subscription.plan_id
     for plan in renewal_options(service.subscription.plan):
+        if plan.pk == current_plan_id:
+            continue
         row: dict[str, Any] = {"plan": plan, "price": plan.price_in(currency), "now": None,
                                "now_error": ""}
         if row["price"] is not None and period is not None:

@@ -19,6 +19,7 @@ from esimdesk.esims import services as esims
 from esimdesk.esims.install import install_data, qr_svg
 from esimdesk.esims.models import Esim
 from esimdesk.payments import autorenew, saved_methods
+from esimdesk.portal.esim_cards import build_cards
 from esimdesk.portal.forms import LabelForm
 from esimdesk.portal.views.common import current_currency, flash_error
 from esimdesk.portal.views.usage import forecast_text, usage_panel
@@ -40,10 +41,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     items = list(Esim.objects.filter(owner=request.user).order_by("-created_at"))
     services = service_for(items)
     forecasts = forecasts_for(services)
+    now = clock.now()
     return render(request, "portal/dashboard.html", {
-        "cards": [(esim, services[esim.pk], forecast_text(forecasts[esim.pk]))
-                  for esim in items],
-        "now": clock.now(),
+        "cards": build_cards(items, services, {pk: forecast_text(f)
+                                               for pk, f in forecasts.items()}, now),
+        "now": now,
         # a saved method that pays in one tap: Renew and Top up open the confirmation page
         "one_tap": saved_methods.one_tap_method(request.user, current_currency(request)),
     })
@@ -53,6 +55,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
     esim = _own(request, iccid)
     service = service_for([esim])[esim.pk]
+    now = clock.now()
+    [card] = build_cards([esim], {esim.pk: service}, {}, now)
     renewal = (autorenew.upcoming_renewals([service.subscription]).get(service.subscription.pk)
                if service.subscription else None)
     return render(request, "portal/esim.html", {
@@ -64,8 +68,11 @@ def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
         "one_tap": saved_methods.one_tap_method(request.user, current_currency(request)),
         "install": install_data(esim),
         "qr": qr_svg(esim),
+        "card": card,
+        # open until the eSIM is installed; then folded away (reinstalling is rare)
+        "install_open": esim.status == Esim.Status.READY,
         "label_form": LabelForm(initial={"label": esim.label}),
-        "now": clock.now(),
+        "now": now,
         **usage_panel(request, esim, service),
     })
 

@@ -16,10 +16,12 @@ from django.views.decorators.http import require_POST
 
 from esimdesk.core.errors import DomainError, NotFound
 from esimdesk.core.http import client_ip
+from esimdesk.esims.models import Esim
 from esimdesk.orders import queries as order_queries
 from esimdesk.orders import services as orders
+from esimdesk.orders.kinds import registry as kinds
 from esimdesk.orders.lines import STARTS_AT_PERIOD_END, STARTS_WHEN_DATA_RUNS_OUT
-from esimdesk.orders.models import Order
+from esimdesk.orders.models import Order, OrderLine
 from esimdesk.orders.receipts import receipt_filename, render_receipt_pdf
 from esimdesk.orders.services import LineRequest, PricedLine
 from esimdesk.payments import checkout as placing
@@ -145,16 +147,43 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     qr = (qr_svg_of(payment.next_action["data"])
           if waiting and payment and payment.next_action.get("type") == "qr" else "")
     refunds = [r for p in order.payments.all() for r in p.refunds.all()]
+    lines = list(order.lines.all())
+    blocker = refund_policy.ineligibility(order)
     return render(request, "portal/order.html", {
-        "order": order, "payment": payment, "lines": list(order.lines.all()),
+        "order": order, "payment": payment, "lines": lines,
+        "esim_links": esim_links(lines),
+        "refund_note": (kinds.kind_for(lines[0].type).refund_note(lines[0])
+                        if blocker is None and lines else ""),
         "preparing": order.status == Order.Status.PAID, "waiting_qr": qr,
         "can_pay": order.status == Order.Status.AWAITING_PAYMENT,
         "pay_form": PayAgainForm(currency=order.currency),
         "attempts": sorted(order.payments.all(), key=lambda p: (p.created_at, p.pk)),
         "refunds": sorted(refunds, key=lambda r: (r.created_at, r.pk)),
-        "refund_blocker": refund_policy.ineligibility(order),
+        "refund_blocker": blocker,
         "activation": _activation_rows(order),
     })
+
+
+def esim_links(lines: list[OrderLine]) -> list[dict[str, Any]]:
+    """The fulfilled order's main actions, one per eSIM: *Install your eSIM* while it is not
+    installed, else *View eSIM* and *Renew*."""
+    links: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for line in lines:
+        esim = line.esim
+        if esim is None or esim.pk in seen:
+            continue
+        seen.add(esim.pk)
+        page = reverse("portal:esim", args=[esim.iccid])
+        if esim.status == Esim.Status.READY:
+            links.append({"url": f"{page}#install", "text": _("Install your eSIM"),
+                          "primary": True})
+            continue
+        links.append({"url": page, "text": _("View eSIM"), "primary": True})
+        if esim.status != Esim.Status.REVOKED:
+            links.append({"url": reverse("portal:esim_renew", args=[esim.iccid]),
+                          "text": _("Renew"), "primary": False})
+    return links
 
 
 STEP_TEXT = {

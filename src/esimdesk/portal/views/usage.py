@@ -45,10 +45,21 @@ def usage_panel(request: HttpRequest, esim: Esim, service: EsimService) -> dict[
     if chosen not in RANGES:
         chosen = "48h"
     now = clock.now()
-    points = usage_series(esim, "data", RANGES[chosen], now=now)
+    # The chart and the balance beside it count the same period, in the same words: the
+    # running period's data allowance (top-ups included) and the usage charged to it.
+    current = service.current
+    data = (next((a for a in current.allowances if a.kind == "data"), None)
+            if current is not None else None)
+    points = usage_series(esim, "data", RANGES[chosen], now=now,
+                          period_id=current.id if current is not None else None)
     forecast = forecasts_for({esim.pk: service}, now=now)[esim.pk]
-    return {"usage_range": chosen, "usage_chart": bar_chart(points, kind="data",
-                                                             granularity=RANGES[chosen]),
+    nothing = not any(p.quantity for p in points) and (data is None or data.used == 0)
+    return {"usage_range": chosen,
+            "usage_chart": "" if nothing else bar_chart(points, kind="data",
+                                                        granularity=RANGES[chosen]),
+            "usage_empty": nothing,
+            "usage_used_text": format_quantity("data", data.used) if data else "",
+            "usage_total_text": format_quantity("data", data.total) if data else "",
             "forecast": forecast, "forecast_text": forecast_text(forecast)}
 
 
@@ -63,7 +74,10 @@ def live_data(esim: Esim, service: EsimService, forecast: Forecast | None,
                         "remaining": a.remaining, "unit": a.unit,
                         "remaining_percent": a.remaining_percent,
                         "remaining_text": format_quantity(a.kind, a.remaining),
-                        "total_text": format_quantity(a.kind, a.total)}
+                        "total_text": format_quantity(a.kind, a.total),
+                        "label": _("%(left)s left of %(total)s") % {
+                            "left": format_quantity(a.kind, a.remaining),
+                            "total": format_quantity(a.kind, a.total)}}
                        for a in (current.allowances if current else [])],
         "forecast_until": forecast.until.isoformat() if forecast else None,
         "forecast_text": forecast_text(forecast),

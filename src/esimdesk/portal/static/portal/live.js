@@ -6,8 +6,28 @@
   "use strict";
   var INTERVAL = 15000;
 
+  function updateGauge(box, a) {
+    // The data gauge (server-drawn SVG ring): its arc length, its label and its figure.
+    var gauge = box.querySelector("[data-gauge]");
+    if (!gauge || a.kind !== "data") { return; }
+    var ring = gauge.querySelector("[data-ring]");
+    var arc = gauge.querySelector("[data-gauge-arc]");
+    var left = gauge.querySelector("[data-gauge-left]");
+    var percent = Math.max(0, Math.min(100, a.remaining_percent));
+    if (ring && arc) {
+      var length = parseFloat(ring.getAttribute("data-ring"));
+      arc.setAttribute("stroke-dasharray", (length * percent / 100).toFixed(1) + " " + length);
+      ring.setAttribute("aria-label", a.label);
+    }
+    if (left) { left.textContent = a.remaining_text; }
+    gauge.classList.toggle("gauge-out", percent === 0);
+    gauge.classList.toggle("gauge-low", percent > 0 && percent < 20);
+    gauge.classList.toggle("gauge-ok", percent >= 20);
+  }
+
   function update(box, data) {
     (data.allowances || []).forEach(function (a) {
+      updateGauge(box, a);
       var row = box.querySelector('.allowance[data-kind="' + a.kind + '"]');
       if (!row) { return; }
       var remaining = row.querySelector("[data-remaining]");
