@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     *(["esimdesk.sandbox"] if config.flag("ESIMDESK_SANDBOX") else []),
     "esimdesk.support",
     "channels",
+    "heroicons",
+    # Only for its static flag images (flags/<code>.gif), drawn by portal's {% flag %} tag.
+    "django_countries",
     "esimdesk.portal",
     "esimdesk.staff",
     "esimdesk.api",
