@@ -42,7 +42,7 @@ def offers(plans: Iterable[Plan], currency: str) -> list[Offer]:
 
 def best_value(candidates: list[Offer]) -> Offer | None:
     """The offer with the lowest price per GB among those with a price and a finite data
-    allowance, compared exactly (price × other's data, no rounding). A tie goes to the
+    allowance, compared exactly (price times the other's data, no rounding). A tie goes to the
     lower price (less to pay up front), then to the one listed first. None when fewer than
     two offers can be compared: one plan is no "best" of anything."""
     priced = [o for o in candidates if o.price is not None and o.plan.data_bytes > 0]

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 register = template.Library()
 
-# The images are 16 × 11 pixels; larger sizes scale them by whole or half steps.
+# The images are 16 x 11 pixels; larger sizes scale them by whole or half steps.
 SIZES = {"sm": (16, 11), "md": (24, 17), "lg": (32, 22), "xl": (48, 33)}
 
 
