@@ -92,8 +92,8 @@
       var open = options.length > 0;
       list.hidden = !open;
       input.setAttribute("aria-expanded", open ? "true" : "false");
-      status.textContent = open ? (list.getAttribute("data-count") || "%s")
-        .replace("%s", String(options.length)) : "";
+      status.textContent = open ? (list.getAttribute("data-count") || "{count}")
+        .replace("{count}", String(options.length)) : "";
     }
 
     function ask() {
