@@ -132,6 +132,10 @@ def _plans_page(request: HttpRequest, *, title: str, plans: Any, country: str = 
     groups: list[tuple[str, list[Offer]]] = [
         (heading, [o for o in personal if o.plan.validity_unit == unit])
         for unit, heading in headings.items()]
+    covered: dict[str, Country] = {}
+    if region:
+        for plan in plans:
+            covered.update({c.code: c for c in plan.countries.all()})
     prices = [o.price for o in personal if o.price is not None]
     lowest: Money | None = min(prices, key=lambda m: m.amount) if prices else None
     return render(request, "portal/plans.html", {
@@ -139,6 +143,7 @@ def _plans_page(request: HttpRequest, *, title: str, plans: Any, country: str = 
         "icon": region_icon(region) if region else "",
         "groups": [g for g in groups if g[1]], "shared": shared,
         "lowest": lowest, "count": len(personal), "currency": currency,
+        "covered": sorted(covered.values(), key=lambda c: _sort_name(c.code, c.name)),
     })
 
 
