@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from esimdesk.catalog.models import Plan
 from esimdesk.core.money import Money
 
-COVERAGE_ORDER = {Plan.Coverage.COUNTRY: 0, Plan.Coverage.REGION: 1, Plan.Coverage.GLOBAL: 2}
+COVERAGE_ORDER: dict[str, int] = {Plan.Coverage.COUNTRY: 0, Plan.Coverage.REGION: 1,
+                                  Plan.Coverage.GLOBAL: 2}
 
 
 @dataclass

@@ -78,7 +78,7 @@ def home(request: HttpRequest) -> HttpResponse:
         results = _describe(search.search(query, limit=12), currency)
     by_country, by_region = queries.lowest_prices(currency)
     countries = [(c, country_name(c.code)) for c in Country.objects.all()]
-    cards = [{"country": c, "name": name, "price": by_country.get(c.code)}
+    cards: list[dict[str, Any]] = [{"country": c, "name": name, "price": by_country.get(c.code)}
              for c, name in sorted(countries, key=lambda pair: _sort_name(pair[0].code,
                                                                          pair[1]))]
     keys = {d.code: " ".join(d.keys) for d in search.destinations() if d.kind == "country"}
