@@ -143,6 +143,8 @@ class PlanFactory(DjangoModelFactory[Plan]):
     name_zh_hans = factory.LazyAttribute(lambda p: f"测试 {p.code}")
     description_en = "A plan made by a test."
     description_zh_hans = "测试用套餐。"
+    network_5g = False
+    hotspot = False
     is_active = True
 
     @factory.post_generation

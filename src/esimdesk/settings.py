@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     *(["esimdesk.sandbox"] if config.flag("ESIMDESK_SANDBOX") else []),
     "esimdesk.support",
     "channels",
+    # Only for its static flag images (flags/<code>.gif), drawn by portal's {% flag %} tag.
+    "django_countries",
     "esimdesk.portal",
     "esimdesk.staff",
     "esimdesk.api",

@@ -259,3 +259,18 @@ def test_bundles_are_edited_inline_on_the_plan_and_every_row_is_audited(plan: Pl
     assert not SupplierBundle.objects.filter(plan=plan, supplier="esimgo").exists()
     assert AuditEntry.objects.filter(object_type="supplierbundle",
                                      action="admin.delete").count() == 1
+
+
+def test_staff_say_in_the_console_whether_a_plan_has_5g_and_a_hotspot(plan: Plan) -> None:
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("fast@example.com", "x-long-password-1"))
+    url = f"/staff/catalog/plan/{plan.pk}/change/"
+    parser = _FormFields()
+    parser.feed(staff.get(url).content.decode())
+    data = {k: v for k, v in parser.data.items() if "__prefix__" not in k}
+    assert "network_5g" not in data and "hotspot" not in data  # unticked boxes
+    data.update({"network_5g": ["on"], "hotspot": ["on"]})
+    response = staff.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    plan.refresh_from_db()
+    assert plan.network_5g and plan.hotspot

@@ -37,3 +37,16 @@ def test_filters_and_chinese_names(shop: Shop) -> None:
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_period"
     wrong_currency = client.get(f"/api/v1/plans/{DAY}?currency=JPY")
     assert wrong_currency.json()["code"] == "currency_not_available"
+
+
+@pytest.mark.django_db
+def test_the_api_says_whether_a_plan_has_5g_and_a_hotspot() -> None:
+    fast = plan(code="jp-fast", network_5g=True, hotspot=True)
+    plan(code="jp-plain")
+    body = Client().get("/api/v1/plans?country=JP").json()
+    flags = {item["code"]: (item["network_5g"], item["hotspot"]) for item in body["items"]}
+    assert flags == {"jp-fast": (True, True), "jp-plain": (False, False)}
+    assert Client().get(f"/api/v1/plans/{fast.code}").json()["network_5g"] is True
+    schema = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]["PlanOut"]
+    assert "5G" in schema["properties"]["network_5g"]["description"]
+    assert "hotspot" in schema["properties"]["hotspot"]["description"]

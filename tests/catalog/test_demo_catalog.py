@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from esimdesk.catalog import queries
+from esimdesk.catalog import queries, search
 from esimdesk.catalog import services as catalog_services
 from esimdesk.catalog.bundles import suppliers_for
 from esimdesk.catalog.demo import (
     COUNTRIES,
+    FIVE_G,
     REGIONS,
     TOP_UPS,
     _demo_plans,
@@ -33,6 +34,7 @@ from esimdesk.catalog.models import (
     TopUpPrice,
     TopUpProduct,
 )
+from esimdesk.sharedplans.demo import load_group_plans
 
 CURRENCIES = {"CNY", "USD", "EUR", "HKD"}
 PLANS = len(COUNTRIES) * 4 + 3 * 2 + 2  # four per country, two per region, two global
@@ -180,3 +182,28 @@ def test_converted_prices_are_price_points() -> None:
     assert converted(1299, "EUR") % 100 == 99
     assert converted(1299, "CNY") % 1000 in (0, 900)
     assert converted(1299, "HKD") % 100 == 0
+
+
+def test_every_demo_destination_has_other_names_and_pinyin() -> None:
+    names = search.other_names()
+    for code, *_ in COUNTRIES:
+        entry = names["countries"][code]
+        assert entry["pinyin"] and all(p == p.lower() and p.replace(" ", "").isalpha()
+                                       for p in entry["pinyin"]), code
+    assert {code for code, *_ in REGIONS} <= set(names["regions"])
+
+
+@pytest.mark.django_db
+def test_demo_plans_say_5g_and_hotspot_and_popular_destinations_have_family_plans() -> None:
+    load_catalog()
+    load_group_plans()
+    assert Plan.objects.get(code="jp-10gb-month").network_5g
+    assert Plan.objects.get(code="th-10gb-month").network_5g is ("TH" in FIVE_G)
+    assert Plan.objects.get(code="jp-10gb-month").hotspot
+    assert not Plan.objects.get(code="jp-1gb-day").hotspot
+    for code, _region, _tier, popular in COUNTRIES:
+        family = queries.list_plans(country=code, kind="family")
+        own = [p for p in family if p.coverage == Plan.Coverage.COUNTRY]
+        assert bool(own) == popular, code
+        if popular:
+            assert own[0].group_terms.max_members == 6

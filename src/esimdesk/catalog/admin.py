@@ -93,7 +93,7 @@ class PlanAdmin(AuditedInlinesAdmin):
     list_display = ["code", "name_en", "coverage", "validity_unit", "validity_count",
                     "validity_starts", "data_bytes", "is_active", "margins_link"]
     list_filter = ["coverage", "validity_unit", "validity_starts", "kind", "is_active",
-                   "bundles__supplier"]
+                   "network_5g", "hotspot", "bundles__supplier"]
     search_fields = ["code", "name_en", "name_zh_hans", "bundles__code"]
     filter_horizontal = ["countries"]
     inlines = [PriceInline, SupplierBundleInline]

@@ -59,6 +59,10 @@ COUNTRY_PRICES = {
 # then rounded to a price point (x.99 EUR, whole yuan ending in 9 or 0, whole HK dollars).
 RATE_HUNDREDTHS = {"CNY": 720, "EUR": 93, "HKD": 780}
 
+# Where the demo country plans run on 5G; every plan but the daily ones allows a hotspot.
+FIVE_G = {"JP", "KR", "SG", "HK", "TW", "CN", "AE", "AU", "GB", "FR", "DE", "IT", "ES", "NL",
+          "CH", "SE", "US", "CA"}
+
 
 def converted(usd_cents: int, currency: str) -> int:
     # Integer arithmetic on minor units: rate as a fraction over 100 avoids float money.
@@ -74,7 +78,7 @@ def converted(usd_cents: int, currency: str) -> int:
 def _plan(code: str, *, coverage: str, region: Region | None, countries: list[Country],
           unit: str, count: int, data_gb: int, voice_min: int, sms: int, usd: int,
           name: tuple[str, str], description: tuple[str, str], sort: int,
-          depletion: str = Plan.Depletion.THROTTLE) -> Plan:
+          depletion: str = Plan.Depletion.THROTTLE, network_5g: bool = False) -> Plan:
     plan, _ = Plan.objects.update_or_create(
         code=code,
         defaults={
@@ -84,6 +88,7 @@ def _plan(code: str, *, coverage: str, region: Region | None, countries: list[Co
             "name_en": name[0], "name_zh_hans": name[1],
             "description_en": description[0], "description_zh_hans": description[1],
             "is_active": True, "sort": sort,
+            "network_5g": network_5g, "hotspot": unit != Plan.Unit.DAY,
         },
     )
     plan.countries.set(countries)
@@ -112,22 +117,24 @@ def load_catalog() -> int:
         slug = code.lower()
         here = [countries[code]]
         base = index * 10
+        fast = code in FIVE_G
         _plan(f"{slug}-1gb-day", coverage="country", region=None, countries=here, unit="day",
               count=1, data_gb=1, voice_min=0, sms=0, usd=price["day"], sort=base,
+              network_5g=fast,
               name=(f"{en} 1 GB / day", f"{zh} 每日 1 GB"),
               description=(f"1 GB of high-speed data in {en} for 24 hours; renew day by day "
                            "without reinstalling.",
                            f"在{zh}享受 24 小时 1 GB 高速流量；按天续订，无需重新安装。"))
         _plan(f"{slug}-10gb-month", coverage="country", region=None, countries=here,
               unit="month", count=1, data_gb=10, voice_min=0, sms=0, usd=price["month"],
-              sort=base + 1,
+              sort=base + 1, network_5g=fast,
               name=(f"{en} 10 GB / month", f"{zh} 每月 10 GB"),
               description=(f"10 GB of data in {en} for one month. Slower speed after the "
                            "10 GB, never a surprise bill.",
                            f"在{zh}一个月内使用 10 GB 流量。用完后降速，不会产生额外费用。"))
         _plan(f"{slug}-30gb-month-calls", coverage="country", region=None, countries=here,
               unit="month", count=1, data_gb=30, voice_min=100, sms=50,
-              usd=price["month_plus"], sort=base + 2,
+              usd=price["month_plus"], sort=base + 2, network_5g=fast,
               name=(f"{en} 30 GB + calls / month", f"{zh} 每月 30 GB + 通话"),
               description=(f"30 GB of data, 100 minutes of calls and 50 SMS in {en} for one "
                            "month, with a local number.",
@@ -135,7 +142,7 @@ def load_catalog() -> int:
                            "附带本地号码。"))
         _plan(f"{slug}-100gb-year", coverage="country", region=None, countries=here,
               unit="year", count=1, data_gb=100, voice_min=0, sms=0, usd=price["year"],
-              sort=base + 3,
+              sort=base + 3, network_5g=fast,
               name=(f"{en} 100 GB / year", f"{zh} 全年 100 GB"),
               description=(f"100 GB to use in {en} over a whole year, for frequent visitors.",
                            f"全年在{zh}使用 100 GB 流量，适合常去的旅客。"))

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from esimdesk.catalog import checks
 from esimdesk.catalog.validity import period_end
-from esimdesk.core.i18n import country_name, flag_emoji, localized
+from esimdesk.core.i18n import country_name, localized
 from esimdesk.core.money import Money
 
 GB = 1024**3
@@ -49,10 +49,6 @@ class Country(models.Model):
     @property
     def name(self) -> str:
         return country_name(self.code)
-
-    @property
-    def flag(self) -> str:
-        return flag_emoji(self.code)
 
 
 class SoldItem:
@@ -126,6 +122,11 @@ class Plan(SoldItem, models.Model):
     name_zh_hans = models.CharField(max_length=120)
     description_en = models.TextField(blank=True)
     description_zh_hans = models.TextField(blank=True)
+    network_5g = models.BooleanField(
+        _("5G"), default=False, help_text=_("the plan's data runs on 5G where the network has it"))
+    hotspot = models.BooleanField(
+        _("hotspot"), default=False,
+        help_text=_("the data may be shared with other devices (tethering / personal hotspot)"))
     is_active = models.BooleanField(default=True)
     sort = models.PositiveSmallIntegerField(default=0)
 
@@ -157,6 +158,14 @@ class Plan(SoldItem, models.Model):
         if self.validity_unit == self.Unit.MONTH:
             return ngettext("%(count)d month", "%(count)d months", count) % {"count": count}
         return ngettext("%(count)d year", "%(count)d years", count) % {"count": count}
+
+    def price_per_gb(self, price: Money | None) -> Money | None:
+        """``price`` for each GB of the plan's data allowance (rounded to the nearest minor
+        unit); None when the plan grants no data or there is no price."""
+        if price is None or self.data_bytes <= 0:
+            return None
+        return Money((price.amount * GB * 2 + self.data_bytes) // (self.data_bytes * 2),
+                     price.currency)
 
     def allowances(self) -> list[tuple[str, int]]:
         """(kind, total) for each allowance the plan grants, in display order."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from esimdesk.catalog.models import Country, Plan, Price, Region, TopUpPrice, TopUpProduct
@@ -98,3 +98,24 @@ def countries_by_region() -> list[tuple[Region, list[Country]]]:
     regions = list(Region.objects.prefetch_related("countries").order_by("sort"))
     return [(region, sorted(region.countries.all(), key=lambda c: c.name))
             for region in regions if region.countries.all()]
+
+
+def lowest_prices(currency: str) -> tuple[dict[str, Money], dict[str, Money]]:
+    """What the cheapest active personal plan costs in ``currency``, per country (any plan
+    that works there: its own, its region's, a global one) and per region (the region's own
+    plans); two queries whatever the size of the catalog."""
+    prices = Price.objects.filter(currency=currency, plan__is_active=True,
+                                  plan__kind=Plan.Kind.PERSONAL)
+    by_country = (prices.order_by().values_list("plan__countries__code")
+                  .annotate(lowest=Min("amount")))
+    by_region = (prices.filter(plan__region__isnull=False).order_by()
+                 .values_list("plan__region__code").annotate(lowest=Min("amount")))
+    return ({code: Money(amount, currency) for code, amount in by_country if code},
+            {code: Money(amount, currency) for code, amount in by_region if code})
+
+
+def countries_per_region() -> dict[str, int]:
+    """How many countries the region's active plans cover together (one query)."""
+    rows = (Plan.objects.filter(is_active=True, region__isnull=False).order_by()
+            .values_list("region__code").annotate(n=Count("countries", distinct=True)))
+    return dict(rows)

@@ -1,7 +1,7 @@
 
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
 from esimdesk.catalog.models import Plan
 from esimdesk.core.api.schemas import MoneyOut, money_out
@@ -31,6 +31,10 @@ class PlanOut(Schema):
     validity: ValidityOut
     allowances: list[AllowanceSpec]
     depletion: str
+    network_5g: bool = Field(description="the plan's data runs on 5G networks where they "
+                                         "exist (else 4G/LTE)")
+    hotspot: bool = Field(description="the data may be shared with other devices "
+                                      "(tethering / personal hotspot)")
     price: MoneyOut | None
     prices: list[MoneyOut]
 
@@ -50,6 +54,8 @@ def plan_out(plan: Plan, currency: str | None) -> dict[str, Any]:
                      "label": plan.validity_label},
         "allowances": [{"kind": k, "total": t, "unit": UNITS[k]} for k, t in plan.allowances()],
         "depletion": plan.depletion,
+        "network_5g": plan.network_5g,
+        "hotspot": plan.hotspot,
         "price": money_out(chosen) if chosen else None,
         "prices": [money_out(m) for m in prices],
     }

@@ -24,6 +24,3 @@ def country_name(code: str, language: str | None = None) -> str:
     """Country or territory name from CLDR, in the active (or given) language."""
     return str(_LOCALES[language_suffix(language)].territories.get(code.upper(), code.upper()))
 
-
-def flag_emoji(code: str) -> str:
-    return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper()[:2])

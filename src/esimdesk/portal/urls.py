@@ -19,6 +19,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("", catalog.home, name="home"),
+    path("destinations/suggest.json", catalog.suggest, name="destination_suggest"),
     path("destinations/<str:code>/", catalog.destination, name="destination"),
     path("regions/<slug:code>/", catalog.region, name="region"),
     path("plans/<slug:code>/", catalog.plan_detail, name="plan"),
