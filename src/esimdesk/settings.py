@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "heroicons",
     "allauth",
     "allauth.account",
     "allauth.headless",
