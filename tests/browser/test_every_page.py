@@ -146,7 +146,8 @@ def test_every_page(browser: Any, site: str, shop: Shop, language: str,
 
     client = Client()
     client.force_login(owner)
-    context = browser.new_context(viewport=viewport)
+    locale = "en-GB" if language == "en" else "zh-CN"  # the browser's own words too
+    context = browser.new_context(viewport=viewport, locale=locale)
     context.add_cookies([
         {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": site},
         {"name": "esimdesk_language", "value": language, "url": site}])
@@ -158,7 +159,7 @@ def test_every_page(browser: Any, site: str, shop: Shop, language: str,
         problems += _problems(page, name, language, viewport, allowed)
     context.close()
 
-    anonymous = browser.new_context(viewport=viewport)
+    anonymous = browser.new_context(viewport=viewport, locale=locale)
     anonymous.add_cookies([{"name": "esimdesk_language", "value": language, "url": site}])
     page = anonymous.new_page()
     for name, path in ANONYMOUS.items():
