@@ -3,7 +3,9 @@ and every sign-in and every code sent passes the sign-in policy (``signin_policy
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from allauth.account import app_settings, stages
 from allauth.account.adapter import DefaultAccountAdapter
@@ -29,6 +31,22 @@ from esimdesk.notifications import services as notifications
 # "unknown account" / "account already exists" notices are counted where they are requested.
 _CODE_MAILS = ("account/email/login_code", "account/email/email_confirmation",
                "account/email/email_confirmation_signup")
+
+
+@dataclass(frozen=True)
+class ShopSite:
+    """What allauth's mails read as ``current_site`` ("Hello from {{ current_site.name }}!"):
+    the shop's name and public host, from the settings (the Sites framework is not used)."""
+
+    name: str
+    domain: str
+
+
+def shop_site() -> ShopSite:
+    from django.conf import settings
+
+    return ShopSite(name=settings.SITE_NAME,
+                    domain=urlparse(settings.PUBLIC_URL).netloc or settings.PUBLIC_URL)
 
 
 class LenientPhoneField(PhoneField):
@@ -243,7 +261,7 @@ class AccountAdapter(DefaultAccountAdapter):
         user = context.get("user") or User.objects.filter(email__iexact=email).first()
         language = getattr(user, "language", None) or translation.get_language() or "en"
         with translation.override(language):
-            ctx = {"email": email, "current_site": None, "request": self.request}
+            ctx = {"email": email, "current_site": shop_site(), "request": self.request}
             ctx.update(context)
             message = self.render_mail(template_prefix, email, ctx)
         html = next((body for body, mime in getattr(message, "alternatives", [])
