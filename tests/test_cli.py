@@ -78,7 +78,7 @@ def test_links_follow_the_port_unless_the_public_url_is_set(
     cli.serve_defaults("127.0.0.1", 8100)
     assert os.environ["ESIMDESK_PUBLIC_URL"] == "http://127.0.0.1:8100"
     monkeypatch.delenv("ESIMDESK_PUBLIC_URL")
-    cli.serve_defaults("0.0.0.0", 8101)  # noqa: S104
+    cli.serve_defaults("0.0.0.0", 8101)
     assert os.environ["ESIMDESK_PUBLIC_URL"] == "http://127.0.0.1:8101"
     monkeypatch.setenv("ESIMDESK_PUBLIC_URL", "https://shop.example")
     cli.serve_defaults("127.0.0.1", 8102)
