@@ -10,7 +10,6 @@ from urllib.parse import urlparse
 from allauth.account import app_settings, stages
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.app_settings import EmailVerificationMethod
-from allauth.account.fields import PhoneField
 from django import forms
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
@@ -20,8 +19,9 @@ from django.utils.translation import gettext as _
 
 from esimdesk.accounts import next_url, signin_policy
 from esimdesk.accounts.models import User
+from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.accounts.phones import normalize_phone
-from esimdesk.core.errors import ValidationFailed
+from esimdesk.core.errors import MESSAGES, ValidationFailed
 from esimdesk.core.http import client_ip
 from esimdesk.core.plain_text import render_text
 from esimdesk.notifications import services as notifications
@@ -47,14 +47,6 @@ def shop_site() -> ShopSite:
 
     return ShopSite(name=settings.SITE_NAME,
                     domain=urlparse(settings.PUBLIC_URL).netloc or settings.PUBLIC_URL)
-
-
-class LenientPhoneField(PhoneField):
-    """Accepts numbers as people type them (``+86 138-0013 8000``) before E.164 checks."""
-
-    def to_python(self, value: Any) -> Any:
-        text = super().to_python(value)
-        return "".join(ch for ch in text if ch not in " -().\u00a0") if text else text
 
 
 class EmailVerificationStage(stages.EmailVerificationStage):
@@ -165,16 +157,15 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def phone_form_field(self, **kwargs: Any) -> Any:
-        return LenientPhoneField(**kwargs)
+        """A country selector and the number as dialled there (``phone_input``)."""
+        return PhoneNumberField(**kwargs)
 
     def clean_phone(self, phone: str) -> str:
         try:
             return normalize_phone(phone)
         except ValidationFailed as error:
-            raise forms.ValidationError(
-                _("Enter a valid phone number with its country code, e.g. +86 138 0013 8000."),
-                code="invalid_phone",
-            ) from error
+            raise forms.ValidationError(MESSAGES["invalid_phone"],
+                                        code="invalid_phone") from error
 
     def set_phone(self, user: Any, phone: str, verified: bool) -> None:
         user.phone = phone
@@ -239,8 +230,20 @@ class AccountAdapter(DefaultAccountAdapter):
             super().send_account_already_exists_mail(email)
 
     def send_account_already_exists_sms(self, phone: str) -> None:
-        """Someone tried to sign up with a number that has an account: its owner is told."""
+        """Someone tried to sign up with a number that has an account: its owner is told.
 
+        Chosen over saying "this number is taken" on the page: that would tell anyone who
+        types a number whether it has an account here (and so, often, who travels with
+        us), where e-mail sign-ups tell nobody (``NeutralEmail``). The sign-up goes on as
+        for a new number, creates nothing, and the page and the message after it
+        (``account/confirm_phone_verification_code.html``, ``phone_verification_sent.txt``)
+        claim no code: they say a text went to the number *if it can be used here*, holding
+        either a code or, for a number with an account, how to sign in, which is true in
+        both cases (and when nothing was sent: a new number given with a taken address).
+        These texts count with the codes sent to the number (``_count_code``), so resending
+        cannot be used to flood an owner with them."""
+
+        self._count_code(phone)
         owner = self.get_user_by_phone(phone)
         if owner is None:  # a new number given with a taken address: nothing to tell
             return

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from esimdesk.accounts import signin_policy
 from esimdesk.accounts.models import LANGUAGE_CHOICES, User, time_zone_choices
+from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.accounts.signup_base import NeutralEmail
 
 
@@ -92,15 +93,11 @@ class PreferencesForm(forms.ModelForm):
 
 
 class SmsResetRequestForm(forms.Form):
-    phone = forms.CharField(label=_("Phone number"), max_length=32,
-                            widget=forms.TextInput(attrs={"type": "tel",
-                                                          "autocomplete": "tel",
-                                                          "placeholder": "+86 138 0013 8000"}))
+    phone = PhoneNumberField()
 
 
 class SmsResetConfirmForm(forms.Form):
-    phone = forms.CharField(label=_("Phone number"), max_length=32,
-                            widget=forms.TextInput(attrs={"type": "tel"}))
+    phone = PhoneNumberField()
     code = forms.CharField(label=_("Code from the SMS"), max_length=6, min_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric",
                                                          "autocomplete": "one-time-code"}))

@@ -24,7 +24,8 @@ MESSAGES: dict[str, Any] = {
     "unknown_product": _("There is no such top-up product."),
     "invalid_iccid": _("That is not a valid ICCID."),
     "invalid_eid": _("That is not a valid EID."),
-    "invalid_phone": _("Enter a valid phone number with its country code."),
+    "invalid_phone": _("That is not a phone number we can use: check the country and the "
+                       "number, or type it in full with + and the country code."),
     "invalid_period": _("The period must be day, month or year."),
     "invalid_kind": _("The kind must be personal, family or enterprise."),
     "invalid_line_type": _("A line's type must be new_esim, renewal or top_up."),
