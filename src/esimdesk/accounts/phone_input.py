@@ -71,7 +71,7 @@ def _region_of_number(e164: str, likely: Sequence[str] = ()) -> str:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return ""
-    code = number.country_code
+    code = number.country_code or 0
     return next((r for r in likely if phonenumbers.country_code_for_region(r) == code),
                 phonenumbers.region_code_for_country_code(code))
 
