@@ -67,6 +67,10 @@ class EmailVerificationStage(stages.EmailVerificationStage):
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    #: a wrong or expired code reads as on the SMS password reset (``core.errors``)
+    error_messages = {**DefaultAccountAdapter.error_messages,
+                      "incorrect_code": MESSAGES["invalid_code"]}
+
     def get_client_ip(self, request: Any) -> str:
         return client_ip(request) or "0.0.0.0"  # noqa: S104 (an address, not a bind)
 

@@ -87,6 +87,7 @@ MESSAGES: dict[str, Any] = {
     "too_many_rows": _("The file has too many lines."),
     "duplicate_row": _("This person is already on an earlier line."),
     "invalid_email": _("That is not a valid e-mail address."),
+    "email_or_phone": _("Give an e-mail address or a phone number."),
     "invalid_month": _("The month must be written YYYY-MM."),
     "invalid_api_key": _("The API key is missing or not valid."),
     "unknown_simulated_profile": _("The simulator has no profile with that ICCID."),
