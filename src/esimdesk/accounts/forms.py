@@ -6,12 +6,24 @@ from allauth.account import forms as allauth_forms
 from allauth.core import context
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from esimdesk.accounts import signin_policy
 from esimdesk.accounts.models import LANGUAGE_CHOICES, User, time_zone_choices
 from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.accounts.signup_base import NeutralEmail
 from esimdesk.core.errors import MESSAGES
+
+#: Django's password rules as shown beside a new password: in this project's catalogue too, so
+#: that the Chinese says 您 like every other page (Django's own says 你).
+DJANGO_PASSWORD_HELP = (
+    gettext_noop("Your password can’t be too similar to your other personal information."),
+    ngettext_lazy("Your password must contain at least %(min_length)d character.",
+                  "Your password must contain at least %(min_length)d characters.",
+                  "min_length"),
+    gettext_noop("Your password can’t be a commonly used password."),
+    gettext_noop("Your password can’t be entirely numeric."),
+)
 
 
 class SameWords:
