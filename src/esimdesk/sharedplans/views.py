@@ -153,7 +153,7 @@ def group_invite(request: HttpRequest, group_id: int) -> HttpResponse:
         group=me.group, pk=_int(request.POST.get("cost_centre")) or 0).first()
     number = InvitePhoneForm(request.POST)
     if not number.is_valid():
-        messages.error(request, " ".join(number.errors.get("phone", [])))
+        messages.error(request, " ".join(str(e) for e in number.errors.get("phone", [])))
         return _back(group_id)
     try:
         invitation = groups.invite(by=_user(request), group=me.group,
