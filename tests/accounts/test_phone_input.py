@@ -7,9 +7,11 @@ import re
 from typing import Any
 
 import pytest
+from allauth.core import context
 from django.test import Client, RequestFactory
 from django.utils import translation
 
+from esimdesk.accounts import signin_policy
 from esimdesk.accounts.forms import SmsResetRequestForm
 from esimdesk.accounts.models import User
 from esimdesk.accounts.phone_input import (
@@ -131,3 +133,24 @@ def test_sms_reset_takes_a_national_number(db: None) -> None:
     session_page = confirm.get("/account/reset/sms/confirm/")
     assert session_page.status_code == 200
     assert SmsResetRequestForm({"phone_0": "GB", "phone_1": "07911 123455"}).is_valid()
+
+
+@pytest.mark.django_db
+def test_signing_in_with_a_number_as_dialled_at_home(db: None) -> None:
+    builders.user(None, password=PASSWORD, phone="+447911123400", phone_verified=True)
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en-GB")
+    response = browser.post("/accounts/login/", {"login": "07911 123400",
+                                                 "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] != "/accounts/login/"
+    assert browser.get("/account/").wsgi_request.user.is_authenticated
+
+
+@pytest.mark.django_db
+def test_every_spelling_of_a_number_counts_as_that_number(db: None) -> None:
+    """Failed sign-ins count per account whatever spelling of the number is typed, so varying
+    it cannot get round the limit."""
+    owner = builders.user(None, password=PASSWORD, phone="+447911123400")
+    with context.request_context(_request("en-GB")):
+        keys = {signin_policy.signin_account(spelling) for spelling in
+                ("07911 123400", "07911123400", "+44 7911 123400", "0044 7911 123400")}
+    assert keys == {f"user:{owner.pk}"}

@@ -184,7 +184,10 @@ class AccountAdapter(DefaultAccountAdapter):
         self.set_phone(user, phone, True)
 
     def get_user_by_phone(self, phone: str) -> Any:
-        return User.objects.filter(phone=phone).first()
+        """The number as stored (E.164), or as typed at sign-in ("07911 123400"), read like
+        the phone field and the sign-in policy read it (``signin_policy.normalize_account``)."""
+        number = signin_policy.normalize_account(phone)
+        return User.objects.filter(phone=number).first() if number.startswith("+") else None
 
     def send_verification_code_sms(self, user: Any, phone: str, code: str,
                                    **kwargs: Any) -> None:
