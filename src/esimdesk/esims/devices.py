@@ -213,7 +213,8 @@ def _note(code: str) -> str:
 def verdict_for_device(device: Device, region: str = "") -> Verdict:
     notes = [_note(device.note)] if device.note else []
     if not device.esim:
-        return Verdict(NOT_SUPPORTED, device, [_note("no_esim"), *notes], region=region)
+        said = [] if device.note == "no_esim_line" else [_note("no_esim")]  # said once
+        return Verdict(NOT_SUPPORTED, device, [*said, *notes], region=region)
     if device.kind == "watch":
         return Verdict(DEPENDS, device, [_note("watch"), *notes], region=region)
     if region and region in device.exceptions:
