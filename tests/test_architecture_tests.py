@@ -26,7 +26,9 @@ from esimdesk.sharedplans.demo import load_group_plans
 TESTS = Path(__file__).resolve().parent
 #: the tests of the demo data itself, which load it on purpose
 DEMO_TESTS = {TESTS / "catalog" / "test_demo_catalog.py"}
-EXEMPT = DEMO_TESTS | {Path(__file__).resolve()}
+#: the test of the demo travellers (``esimdesk.demo``: what README promises about them)
+DEMO_DATA_TESTS = {TESTS / "test_demo_data.py"}
+EXEMPT = DEMO_TESTS | DEMO_DATA_TESTS | {Path(__file__).resolve()}
 DEMO_MODULES = ("esimdesk.demo", "esimdesk.catalog.demo", "esimdesk.sharedplans.demo",
                 "esimdesk.support.demo")
 #: the demo's price points, which the builders price with too: arithmetic, not data

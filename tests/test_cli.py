@@ -68,3 +68,49 @@ def test_sweep_command_and_readiness(tmp_path: Path) -> None:
     ready = Client().get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["worker"] == "ok"
     assert Client().get("/healthz").json() == {"status": "ok"}
+
+
+def test_links_follow_the_port_unless_the_public_url_is_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from esimdesk import cli
+
+    monkeypatch.delenv("ESIMDESK_PUBLIC_URL", raising=False)
+    cli.serve_defaults("127.0.0.1", 8100)
+    assert os.environ["ESIMDESK_PUBLIC_URL"] == "http://127.0.0.1:8100"
+    monkeypatch.delenv("ESIMDESK_PUBLIC_URL")
+    cli.serve_defaults("0.0.0.0", 8101)
+    assert os.environ["ESIMDESK_PUBLIC_URL"] == "http://127.0.0.1:8101"
+    monkeypatch.setenv("ESIMDESK_PUBLIC_URL", "https://shop.example")
+    cli.serve_defaults("127.0.0.1", 8102)
+    assert os.environ["ESIMDESK_PUBLIC_URL"] == "https://shop.example"
+
+
+def test_the_public_url_reaches_the_settings_of_a_run_on_another_port(tmp_path: Path) -> None:
+    code = ("import os, sys; from esimdesk import cli; cli.serve_defaults('127.0.0.1', 8123); "
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.PUBLIC_URL, settings.CSRF_TRUSTED_ORIGINS[0])")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ESIMDESK_")}
+    base.update({"ESIMDESK_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "esimdesk.settings"})
+    result = subprocess.run([sys.executable, "-c", code], env=base, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.stdout.split() == ["http://127.0.0.1:8123"] * 2, result.stderr
+
+
+def test_two_instances_have_their_own_gunicorn_control_socket(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from esimdesk import cli
+
+    monkeypatch.setenv("ESIMDESK_DATA_DIR", str(tmp_path))
+    sockets = []
+    for port in (8100, 8200):
+        argv = cli.web_argv(argparse.Namespace(host="127.0.0.1", port=port, workers=2,
+                                               threads=4))
+        sockets.append(argv[argv.index("--control-socket") + 1])
+    assert sockets[0] != sockets[1]
+    assert all(s.startswith(str(tmp_path)) for s in sockets)
+    deep = tmp_path / ("d" * 120)
+    monkeypatch.setenv("ESIMDESK_DATA_DIR", str(deep))
+    long_path = cli.control_socket(8100)
+    assert len(long_path.encode()) <= 100 and long_path != cli.control_socket(8200)

@@ -12,13 +12,16 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from esimdesk import __version__
 
@@ -101,13 +104,43 @@ def cmd_web(args: argparse.Namespace) -> int:
     # (esimdesk.webserver), so clients that send part of a request and stop hold no thread.
     # --threads 1 keeps gunicorn's sync worker, which accepts a connection only when idle:
     # it has no such defence and belongs behind a buffering proxy (docs/operations.md).
+    serve_defaults(args.host, args.port)
+    os.execv(sys.executable, web_argv(args))
+    return 0
+
+
+def web_argv(args: argparse.Namespace) -> list[str]:
     worker = ["--worker-class", "esimdesk.webserver.BufferingWorker"] if args.threads > 1 else []
-    argv = [sys.executable, "-m", "gunicorn", "esimdesk.wsgi:application",
+    return [sys.executable, "-m", "gunicorn", "esimdesk.wsgi:application",
             "--bind", f"{args.host}:{args.port}", "--workers", str(args.workers),
             "--threads", str(args.threads), *worker, "--access-logfile", "-",
-            "--forwarded-allow-ips", "127.0.0.1", "--preload"]
-    os.execv(sys.executable, argv)
-    return 0
+            "--forwarded-allow-ips", "127.0.0.1", "--preload",
+            "--control-socket", control_socket(args.port)]
+
+
+def control_socket(port: int) -> str:
+    """gunicorn's control socket, one per instance: its default is a single path per user
+    ($XDG_RUNTIME_DIR/gunicorn.ctl), so a second instance on another port took it over.
+    In the data directory, named by port; a path too long for a Unix socket (about 100
+    bytes) goes to the temporary directory under a name made from the data directory."""
+    from esimdesk import config
+
+    data = config.data_dir()
+    path = data / f"gunicorn-{port}.ctl"
+    if len(str(path).encode()) <= 100:
+        return str(path)
+    digest = hashlib.sha256(str(data).encode()).hexdigest()[:16]
+    return str(Path(tempfile.gettempdir()) / f"esimdesk-{os.getuid()}-{digest}-{port}.ctl")
+
+
+def serve_defaults(host: str, port: int) -> None:
+    """Links in pages, mail, QR codes and receipts point where this instance listens, unless
+    ESIMDESK_PUBLIC_URL says otherwise (set before the settings are read; the child
+    processes inherit it)."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    os.environ.setdefault("ESIMDESK_PUBLIC_URL", f"http://{shown}:{port}")
 
 
 def cmd_realtime(args: argparse.Namespace) -> int:
@@ -218,6 +251,7 @@ def _prepare() -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     os.environ.setdefault("ESIMDESK_LOG_FORMAT", "console")  # a person is watching
+    serve_defaults(args.host, args.port)
     _prepare()
     from django.conf import settings
 

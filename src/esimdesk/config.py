@@ -34,7 +34,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_DATABASE_URL", "", "Database URL; default: SQLite in the data dir."),
     Option("ESIMDESK_SECRET_KEY", "", "Django secret key; generated into the data dir if unset.",
            secret=True),
-    Option("ESIMDESK_PUBLIC_URL", "http://127.0.0.1:8000", "Public base URL for links in mail."),
+    Option("ESIMDESK_PUBLIC_URL", "http://127.0.0.1:8000",
+           "Public base URL for links in pages, mail, QR codes and receipts (unset: where "
+           "`esimdesk run` / `web` listens, e.g. http://127.0.0.1:8100 for --port 8100)."),
+    Option("ESIMDESK_SITE_NAME", "esimdesk", "The shop's name in account e-mails "
+           "(\"Hello from esimdesk!\") and their subjects."),
     Option("ESIMDESK_ALLOWED_HOSTS", "", "Comma-separated host names (default from public URL)."),
     Option("ESIMDESK_DEBUG", "", "1 shows Django debug pages (never in production)."),
     Option("ESIMDESK_CSP_FORM_ACTION", "", "More origins (space-separated) a page's form may "

@@ -11,6 +11,7 @@ from django.db import transaction
 from esimdesk.accounts.models import User
 from esimdesk.catalog.demo import load_catalog
 from esimdesk.catalog.models import GB, Plan
+from esimdesk.catalog.validity import add_months
 from esimdesk.core import clock
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
@@ -35,6 +36,27 @@ TRAVELLERS = [
 ]
 
 
+#: a little more than the days README promises, so the dashboard reads "2 days 5 hours left"
+#: (not "1 day 23 hours") for the first hours after ``make run``
+MARGIN = dt.timedelta(hours=6)
+
+
+def start_for(plan: Plan, ends_at: dt.datetime) -> dt.datetime:
+    """When a plan must start to end at ``ends_at``. Months differ in length, so this is the
+    same day of the month before (``ends_at`` minus the plan's length *from now* was a day
+    off: a month from 7 December is 31 days, from 8 November 30). Where no start ends then
+    (the 29th-31st after a shorter month), the nearest later end: the 1st of the next
+    month."""
+    if plan.validity_unit == Plan.Unit.DAY:
+        return ends_at - dt.timedelta(days=plan.validity_count)
+    months = plan.validity_count * (12 if plan.validity_unit == Plan.Unit.YEAR else 1)
+    start = add_months(ends_at, -months)
+    if plan.ends_at(start) < ends_at:
+        start = (start + dt.timedelta(days=1)).replace(day=1, hour=0, minute=0, second=0,
+                                                        microsecond=0)
+    return start
+
+
 def load_demo() -> list[str]:
     lines = [f"catalog: {load_catalog()} plans"]
 
@@ -53,8 +75,7 @@ def load_demo() -> list[str]:
                                         phone=phone, phone_verified=True)
         _verified_email(user)
         plan = Plan.objects.get(code=plan_code)
-        now = clock.now()
-        bought_at = now + left - (plan.ends_at(now) - now)
+        bought_at = start_for(plan, clock.now() + left + MARGIN)
         with clock.frozen_at(bought_at):
             payment = checkout.place_order(
                 user=user, currency=currency, method="sandbox",

@@ -18,6 +18,8 @@ DATA_DIR = config.data_dir()
 SECRET_KEY = config.secret_key()
 DEBUG = config.flag("ESIMDESK_DEBUG") and not PRODUCTION
 PUBLIC_URL = config.env("ESIMDESK_PUBLIC_URL").rstrip("/")
+#: the shop's name in account e-mails (allauth's ``current_site.name``; no Sites table)
+SITE_NAME = config.env("ESIMDESK_SITE_NAME").strip() or "esimdesk"
 
 _public_host = urlparse(PUBLIC_URL).hostname or "127.0.0.1"
 ALLOWED_HOSTS = [h.strip() for h in config.env("ESIMDESK_ALLOWED_HOSTS").split(",") if h.strip()]
@@ -221,7 +223,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "esimdesk · "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{SITE_NAME} · "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = urlparse(PUBLIC_URL).scheme or "http"
 ACCOUNT_FORMS = {"signup": "esimdesk.accounts.forms.SignupForm",
                  "reset_password": "esimdesk.accounts.forms.ResetPasswordForm",

@@ -81,7 +81,8 @@ def test_signing_up_with_a_taken_phone_answers_as_for_a_new_one(db: None) -> Non
     response = page.post("/accounts/signup/", {"phone": "+44 7911 123460",
                                                "password1": PASSWORD, "password2": PASSWORD})
     assert response["Location"] == "/accounts/phone/verify/"
-    assert "can be used here" in page.get("/accounts/phone/verify/").content.decode()
+    assert "can be used here, we have sent it a text" in page.get(
+        "/accounts/phone/verify/").content.decode()
 
 
 @pytest.mark.django_db
@@ -129,3 +130,33 @@ def test_a_number_gets_few_texts_however_they_are_asked_for(db: None,
     assert page.status_code == 200 and "Too many attempts" in page.content.decode()
     kinds = sorted(Notification.objects.filter(to=number).values_list("kind", flat=True))
     assert kinds == ["account_already_exists"] * 3 + ["account_code"] * 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_phone_sign_up_never_claims_a_code_was_sent(db: None, language: str) -> None:
+    """With a taken number, the owner gets a text saying so, not a code: the page and the
+    message after the sign-up say what is true either way, and read the same for both."""
+    User.objects.create_user(None, PASSWORD, phone="+447911123460", phone_verified=True)
+    pages = []
+    for number in ("+447911123460", "+447911123462"):
+        browser = Client()
+        browser.cookies["esimdesk_language"] = language
+        response = browser.post("/accounts/signup/", {"phone_0": "GB", "phone_1": number,
+                                                      "password1": PASSWORD,
+                                                      "password2": PASSWORD}, follow=True)
+        page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "",
+                      response.content.decode()).replace(number, "NUMBER")
+        pages.append(page)
+    assert pages[0] == pages[1]
+    text = re.sub(r"<[^>]+>", "", pages[0])
+    if language == "en":
+        assert "a code is on its way" not in text
+        assert "we have sent it a text message: a code to enter below" in text
+        assert "if the number already has an account, how to sign in" in text
+    else:
+        assert "验证码已在发送途中" not in text
+        assert "如该号码已有账户" in text
+    kinds = dict(Notification.objects.values_list("to", "kind"))
+    assert kinds == {"+447911123460": "account_already_exists",
+                     "+447911123462": "account_code"}

@@ -62,7 +62,7 @@ def test_a_guest_buys_with_an_email_gets_the_receipt_and_sets_a_password_once() 
     bad = client.post("/checkout/guest/", {"plan": DAY, "currency": "USD",
                                            "email": "not-an-address", "provider": "sandbox"})
     assert bad.status_code == 400
-    assert "Enter a valid email address." in bad.content.decode()
+    assert "That is not a valid e-mail address." in bad.content.decode()
     assert not User.objects.filter(email="not-an-address").exists()
     assert not Order.objects.exists()
 
@@ -92,7 +92,7 @@ def test_a_guest_buys_with_an_email_gets_the_receipt_and_sets_a_password_once() 
     mismatch = browser.post(link, {"password1": "brand-new-secret-77",
                                    "password2": "brand-new-secret-78"})
     assert mismatch.status_code == 400
-    assert "The two passwords are not the same." in mismatch.content.decode()
+    assert "You must type the same password each time." in mismatch.content.decode()
     weak = browser.post(link, {"password1": "123", "password2": "123"})
     assert weak.status_code == 400
     done = browser.post(link, {"password1": "brand-new-secret-77",

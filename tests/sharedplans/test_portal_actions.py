@@ -140,3 +140,16 @@ def test_group_orders_show_in_the_payers_history(group_plans: None) -> None:
         assert client.get(url).status_code == 200, url
     member = logged_in(new_user("kid@example.com"))
     assert member.get(f"/orders/{number}/").status_code == 404  # never anyone else's
+
+
+def test_inviting_by_a_national_number(group_plans: None) -> None:
+    fam = build_family(3, seats=4)
+    client = logged_in(fam.owner)
+    base = f"/groups/{fam.group.pk}"
+    page = client.get(f"{base}/").content.decode()
+    assert 'name="phone_0"' in page and 'name="phone_1"' in page
+    client.post(f"{base}/invite/", {"phone_0": "CN", "phone_1": "139 1234 5678",
+                                    "language": "zh-hans"})
+    assert Invitation.objects.filter(phone="+8613912345678").exists()
+    refused = client.post(f"{base}/invite/", {"phone_0": "CN", "phone_1": "139"}, follow=True)
+    assert "check the country and the number" in refused.content.decode()

@@ -3,12 +3,13 @@ and every sign-in and every code sent passes the sign-in policy (``signin_policy
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from allauth.account import app_settings, stages
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.app_settings import EmailVerificationMethod
-from allauth.account.fields import PhoneField
 from django import forms
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
@@ -18,8 +19,9 @@ from django.utils.translation import gettext as _
 
 from esimdesk.accounts import next_url, signin_policy
 from esimdesk.accounts.models import User
+from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.accounts.phones import normalize_phone
-from esimdesk.core.errors import ValidationFailed
+from esimdesk.core.errors import MESSAGES, ValidationFailed
 from esimdesk.core.http import client_ip
 from esimdesk.core.plain_text import render_text
 from esimdesk.notifications import services as notifications
@@ -31,12 +33,20 @@ _CODE_MAILS = ("account/email/login_code", "account/email/email_confirmation",
                "account/email/email_confirmation_signup")
 
 
-class LenientPhoneField(PhoneField):
-    """Accepts numbers as people type them (``+86 138-0013 8000``) before E.164 checks."""
+@dataclass(frozen=True)
+class ShopSite:
+    """What allauth's mails read as ``current_site`` ("Hello from {{ current_site.name }}!"):
+    the shop's name and public host, from the settings (the Sites framework is not used)."""
 
-    def to_python(self, value: Any) -> Any:
-        text = super().to_python(value)
-        return "".join(ch for ch in text if ch not in " -().\u00a0") if text else text
+    name: str
+    domain: str
+
+
+def shop_site() -> ShopSite:
+    from django.conf import settings
+
+    return ShopSite(name=settings.SITE_NAME,
+                    domain=urlparse(settings.PUBLIC_URL).netloc or settings.PUBLIC_URL)
 
 
 class EmailVerificationStage(stages.EmailVerificationStage):
@@ -57,6 +67,10 @@ class EmailVerificationStage(stages.EmailVerificationStage):
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    #: a wrong or expired code reads as on the SMS password reset (``core.errors``)
+    error_messages = {**DefaultAccountAdapter.error_messages,
+                      "incorrect_code": MESSAGES["invalid_code"]}
+
     def get_client_ip(self, request: Any) -> str:
         return client_ip(request) or "0.0.0.0"  # noqa: S104 (an address, not a bind)
 
@@ -147,16 +161,15 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def phone_form_field(self, **kwargs: Any) -> Any:
-        return LenientPhoneField(**kwargs)
+        """A country selector and the number as dialled there (``phone_input``)."""
+        return PhoneNumberField(**kwargs)
 
     def clean_phone(self, phone: str) -> str:
         try:
             return normalize_phone(phone)
         except ValidationFailed as error:
-            raise forms.ValidationError(
-                _("Enter a valid phone number with its country code, e.g. +86 138 0013 8000."),
-                code="invalid_phone",
-            ) from error
+            raise forms.ValidationError(MESSAGES["invalid_phone"],
+                                        code="invalid_phone") from error
 
     def set_phone(self, user: Any, phone: str, verified: bool) -> None:
         user.phone = phone
@@ -171,7 +184,10 @@ class AccountAdapter(DefaultAccountAdapter):
         self.set_phone(user, phone, True)
 
     def get_user_by_phone(self, phone: str) -> Any:
-        return User.objects.filter(phone=phone).first()
+        """The number as stored (E.164), or as typed at sign-in ("07911 123400"), read like
+        the phone field and the sign-in policy read it (``signin_policy.normalize_account``)."""
+        number = signin_policy.normalize_account(phone)
+        return User.objects.filter(phone=number).first() if number.startswith("+") else None
 
     def send_verification_code_sms(self, user: Any, phone: str, code: str,
                                    **kwargs: Any) -> None:
@@ -221,8 +237,20 @@ class AccountAdapter(DefaultAccountAdapter):
             super().send_account_already_exists_mail(email)
 
     def send_account_already_exists_sms(self, phone: str) -> None:
-        """Someone tried to sign up with a number that has an account: its owner is told."""
+        """Someone tried to sign up with a number that has an account: its owner is told.
 
+        Chosen over saying "this number is taken" on the page: that would tell anyone who
+        types a number whether it has an account here (and so, often, who travels with
+        us), where e-mail sign-ups tell nobody (``NeutralEmail``). The sign-up goes on as
+        for a new number, creates nothing, and the page and the message after it
+        (``account/confirm_phone_verification_code.html``, ``phone_verification_sent.txt``)
+        claim no code: they say a text went to the number *if it can be used here*, holding
+        either a code or, for a number with an account, how to sign in, which is true in
+        both cases (and when nothing was sent: a new number given with a taken address).
+        These texts count with the codes sent to the number (``_count_code``), so resending
+        cannot be used to flood an owner with them."""
+
+        self._count_code(phone)
         owner = self.get_user_by_phone(phone)
         if owner is None:  # a new number given with a taken address: nothing to tell
             return
@@ -243,7 +271,7 @@ class AccountAdapter(DefaultAccountAdapter):
         user = context.get("user") or User.objects.filter(email__iexact=email).first()
         language = getattr(user, "language", None) or translation.get_language() or "en"
         with translation.override(language):
-            ctx = {"email": email, "current_site": None, "request": self.request}
+            ctx = {"email": email, "current_site": shop_site(), "request": self.request}
             ctx.update(context)
             message = self.render_mail(template_prefix, email, ctx)
         html = next((body for body, mime in getattr(message, "alternatives", [])

@@ -6,10 +6,36 @@ from allauth.account import forms as allauth_forms
 from allauth.core import context
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop, ngettext_lazy
 
 from esimdesk.accounts import signin_policy
 from esimdesk.accounts.models import LANGUAGE_CHOICES, User, time_zone_choices
+from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.accounts.signup_base import NeutralEmail
+from esimdesk.core.errors import MESSAGES
+
+#: Django's password rules as shown beside a new password: in this project's catalogue too, so
+#: that the Chinese says 您 like every other page (Django's own says 你).
+DJANGO_PASSWORD_HELP = (
+    gettext_noop("Your password can’t be too similar to your other personal information."),
+    ngettext_lazy("Your password must contain at least %(min_length)d character.",
+                  "Your password must contain at least %(min_length)d characters.",
+                  "min_length"),
+    gettext_noop("Your password can’t be a commonly used password."),
+    gettext_noop("Your password can’t be entirely numeric."),
+)
+
+
+class SameWords:
+    """The same problem said the same way on every form (both languages): an e-mail address
+    that is not one reads as in ``core.errors`` (not Django's "Enter a valid email
+    address."). Two passwords that differ read as allauth's, on the portal's forms too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            if isinstance(field, forms.EmailField):
+                field.error_messages["invalid"] = MESSAGES["invalid_email"]
 
 
 def limit_in_form(rule: str, recipient: str | None) -> None:
@@ -42,8 +68,7 @@ class LoginCodeLimit:
         cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         named = cleaned.get("email") or cleaned.get("phone")
         if not named and not self.errors:  # type: ignore[attr-defined]
-            raise forms.ValidationError(_("Give an e-mail address or a phone number."),
-                                        code="login_required")
+            raise forms.ValidationError(MESSAGES["email_or_phone"], code="login_required")
         return cleaned
 
     def clean_email(self) -> str:
@@ -57,15 +82,15 @@ class LoginCodeLimit:
         return phone
 
 
-class ResetPasswordForm(ResetLimit, allauth_forms.ResetPasswordForm):
+class ResetPasswordForm(SameWords, ResetLimit, allauth_forms.ResetPasswordForm):
     pass
 
 
-class RequestLoginCodeForm(LoginCodeLimit, allauth_forms.RequestLoginCodeForm):
+class RequestLoginCodeForm(SameWords, LoginCodeLimit, allauth_forms.RequestLoginCodeForm):
     pass
 
 
-class SignupForm(NeutralEmail, allauth_forms.SignupForm):
+class SignupForm(NeutralEmail, SameWords, allauth_forms.SignupForm):
     """Sign up with an e-mail address, a phone number, or both (checked, with the sign-up
     limits, by ``signup_base.SignupChecks``, which the API's sign-up shares)."""
 
@@ -92,15 +117,11 @@ class PreferencesForm(forms.ModelForm):
 
 
 class SmsResetRequestForm(forms.Form):
-    phone = forms.CharField(label=_("Phone number"), max_length=32,
-                            widget=forms.TextInput(attrs={"type": "tel",
-                                                          "autocomplete": "tel",
-                                                          "placeholder": "+86 138 0013 8000"}))
+    phone = PhoneNumberField()
 
 
 class SmsResetConfirmForm(forms.Form):
-    phone = forms.CharField(label=_("Phone number"), max_length=32,
-                            widget=forms.TextInput(attrs={"type": "tel"}))
+    phone = PhoneNumberField()
     code = forms.CharField(label=_("Code from the SMS"), max_length=6, min_length=6,
                            widget=forms.TextInput(attrs={"inputmode": "numeric",
                                                          "autocomplete": "one-time-code"}))

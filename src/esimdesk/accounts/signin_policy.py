@@ -39,7 +39,8 @@ from django.template.loader import render_to_string
 from esimdesk.accounts import counters
 from esimdesk.accounts.limits import DEFAULT_LIMITS, Rate, parse_limits
 from esimdesk.accounts.models import User
-from esimdesk.accounts.phones import normalize_phone
+from esimdesk.accounts.phone_input import likely_regions
+from esimdesk.accounts.phones import normalize_phone, parse_phone
 from esimdesk.core.errors import DomainError, ValidationFailed
 from esimdesk.core.http import client_ip
 
@@ -72,13 +73,19 @@ def client_address(request: HttpRequest | None) -> str:
 
 
 def normalize_account(value: str | None) -> str:
-    """One spelling per account: e-mail addresses lower-cased, phone numbers in E.164."""
+    """One spelling per account: e-mail addresses lower-cased, phone numbers in E.164 (typed
+    in full, or as dialled in the visitor's likely country, as the sign-in form reads them:
+    every spelling of one number counts as that number)."""
     text = (value or "").strip()
     if "@" in text:
         return text.lower()
 
     try:
         return normalize_phone(text)
+    except ValidationFailed:
+        pass
+    try:
+        return parse_phone(text, likely_regions()[0])
     except ValidationFailed:
         return text.lower()
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
 
 from esimdesk.accounts import signin_policy
+from esimdesk.core.errors import MESSAGES
 
 
 class SignupChecks(forms.Form):
@@ -22,8 +22,7 @@ class SignupChecks(forms.Form):
             return data
         email, phone = data.get("email"), data.get("phone")
         if not email and not phone:
-            raise forms.ValidationError(
-                _("Enter an e-mail address or a phone number (or both)."), code="email_or_phone")
+            raise forms.ValidationError(MESSAGES["email_or_phone"], code="email_or_phone")
         from allauth.core import context
 
         request = context.request

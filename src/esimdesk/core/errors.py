@@ -24,7 +24,8 @@ MESSAGES: dict[str, Any] = {
     "unknown_product": _("There is no such top-up product."),
     "invalid_iccid": _("That is not a valid ICCID."),
     "invalid_eid": _("That is not a valid EID."),
-    "invalid_phone": _("Enter a valid phone number with its country code."),
+    "invalid_phone": _("That is not a phone number we can use: check the country and the "
+                       "number, or type it in full with + and the country code."),
     "invalid_period": _("The period must be day, month or year."),
     "invalid_kind": _("The kind must be personal, family or enterprise."),
     "invalid_line_type": _("A line's type must be new_esim, renewal or top_up."),
@@ -86,6 +87,7 @@ MESSAGES: dict[str, Any] = {
     "too_many_rows": _("The file has too many lines."),
     "duplicate_row": _("This person is already on an earlier line."),
     "invalid_email": _("That is not a valid e-mail address."),
+    "email_or_phone": _("Give an e-mail address or a phone number."),
     "invalid_month": _("The month must be written YYYY-MM."),
     "invalid_api_key": _("The API key is missing or not valid."),
     "unknown_simulated_profile": _("The simulator has no profile with that ICCID."),

@@ -1,7 +1,10 @@
 """Device eSIM compatibility: does this phone, tablet or watch take an eSIM?
 
-The list lives in ``data/devices.json`` (see docs/devices.md). Notes in the file are codes, so
-that every sentence a traveller reads is a translatable string here.
+The list lives in ``data/devices.json`` (models with eSIM, their regional exceptions and the
+older flagships without) and ``data/no_esim.json`` (hundreds of phones without eSIM, and
+patterns for whole budget lines such as Redmi, Galaxy A0x-A2x or vivo Y); see
+docs/devices.md. Notes in the files are codes, so that every sentence a traveller reads is a
+translatable string here.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.ids import normalize_eid
 
 DATA_FILE = Path(__file__).parent / "data" / "devices.json"
+NO_ESIM_FILE = Path(__file__).parent / "data" / "no_esim.json"
 
 SUPPORTED, NOT_SUPPORTED, DEPENDS, UNKNOWN = "supported", "not_supported", "depends", "unknown"
 # ISO 3166 user-assigned code: "sold somewhere none of the exceptions apply".
@@ -53,6 +57,7 @@ NOTES: dict[str, Any] = {
     "watch": _("A watch’s eSIM is set up through the paired phone’s carrier; travel data plans "
                "usually cannot be installed on a watch."),
     "no_esim": _("This model has no eSIM."),
+    "no_esim_line": _("Phones of this line have no eSIM: they take physical SIM cards only."),
     "depends": _("Whether it has eSIM depends on where it was sold. Look for “Add eSIM” in "
                  "your phone’s settings."),
     "unlocked": _("The phone must not be locked to a carrier, or the eSIM will not work."),
@@ -113,9 +118,35 @@ def _digits(text: str) -> str:
     return "".join(re.findall(r"\d+", text))
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A whole line of phones without eSIM, by a pattern on the normalised name (``_key``)."""
+
+    brand: str
+    name: str
+    pattern: re.Pattern[str]
+    examples: tuple[str, ...] = ()
+
+
+@cache
+def _no_esim() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(NO_ESIM_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+@cache
+def lines() -> tuple[Line, ...]:
+    return tuple(Line(brand=item["brand"], name=item["line"], pattern=re.compile(item["pattern"]),
+                      examples=tuple(item.get("examples", ())))
+                 for item in _no_esim()["lines"])
+
+
 @cache
 def devices() -> tuple[Device, ...]:
+    """Every listed model: ``devices.json`` first (it wins where a name is in both), then the
+    models of ``no_esim.json`` (``esim: false``)."""
     raw = json.loads(DATA_FILE.read_text(encoding="utf-8"))["devices"]
+    raw += [{**item, "esim": False} for item in _no_esim()["models"]]
     out = []
     for item in raw:
         exceptions = {code.strip().upper(): note
@@ -164,6 +195,12 @@ def find_device(model: str) -> tuple[Device | None, str]:
     for brand in {d.brand for d in devices()}:
         if key.startswith(_key(brand)) and key[len(_key(brand)):] in index:
             return index[key[len(_key(brand)):]]
+    line = next((line for line in lines() if line.pattern.match(key)), None)
+    if line is not None:
+        return Device(brand=line.brand, model=model.strip(), esim=False,
+                      note="no_esim_line"), ""
+    if not _digits(key):
+        return None, ""  # "iPhone", "Pixel", "Galaxy S": a line, not one model
     same_numbers = [k for k in index if _digits(k) == _digits(key)]
     close = difflib.get_close_matches(key, same_numbers, n=1, cutoff=0.8)
     return index[close[0]] if close else (None, "")
@@ -176,7 +213,8 @@ def _note(code: str) -> str:
 def verdict_for_device(device: Device, region: str = "") -> Verdict:
     notes = [_note(device.note)] if device.note else []
     if not device.esim:
-        return Verdict(NOT_SUPPORTED, device, [_note("no_esim"), *notes], region=region)
+        said = [] if device.note == "no_esim_line" else [_note("no_esim")]  # said once
+        return Verdict(NOT_SUPPORTED, device, [*said, *notes], region=region)
     if device.kind == "watch":
         return Verdict(DEPENDS, device, [_note("watch"), *notes], region=region)
     if region and region in device.exceptions:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from esimdesk.accounts.phones import normalize_phone
 from esimdesk.catalog.models import Country
 from esimdesk.core import audit, clock
-from esimdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from esimdesk.core.errors import MESSAGES, Conflict, NotFound, PermissionDenied, ValidationFailed
 from esimdesk.core.units import format_bytes
 from esimdesk.groups.messages import send_invitation
 from esimdesk.groups.models import CostCentre, Group, Invitation, Membership
@@ -136,7 +136,7 @@ def invite(*, by: Any, group: Group, email: str = "", phone: str = "",
     address_email = (email or "").strip().lower()
     address_phone = normalize_phone(phone) if (phone or "").strip() else ""
     if not address_email and not address_phone:
-        raise ValidationFailed(_("Give an e-mail address or a phone number."),
+        raise ValidationFailed(MESSAGES["email_or_phone"],
                                code="invitation_address_required")
     if address_email:
         # The invitation is e-mailed there, and the address must fit its column.

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from esimdesk.core.errors import MESSAGES
 from esimdesk.orders.lines import STARTS
 from esimdesk.payments import registry
 from esimdesk.payments import services as payments
@@ -60,6 +61,7 @@ class GuestCheckoutForm(CheckoutForm):
 
     email = forms.EmailField(
         label=_("Your e-mail address"), max_length=254,
+        error_messages={"invalid": MESSAGES["invalid_email"]},
         help_text=_("We send the receipt and the install details here."),
         widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email",
                                        "placeholder": "name@example.com"}))
@@ -79,5 +81,5 @@ class FirstPasswordForm(forms.Form):
     def clean(self) -> dict[str, object]:
         data: dict[str, object] = super().clean() or {}
         if data.get("password1") and data.get("password2") != data.get("password1"):
-            self.add_error("password2", _("The two passwords are not the same."))
+            self.add_error("password2", _("You must type the same password each time."))
         return data

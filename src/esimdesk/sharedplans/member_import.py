@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from esimdesk.accounts.phones import normalize_phone
 from esimdesk.catalog.models import GB
 from esimdesk.core import audit
-from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
+from esimdesk.core.errors import MESSAGES, Conflict, DomainError, ValidationFailed
 from esimdesk.groups import services as groups
 from esimdesk.groups.models import CostCentre, Group, Membership
 from esimdesk.notifications import services as notifications
@@ -113,13 +113,13 @@ def _row(number: int, values: dict[str, str], centres: dict[str, CostCentre]) ->
     email = values.get("email", "").lower()
     phone = values.get("phone", "")
     if not email and not phone:
-        raise ValidationFailed(_("Give an e-mail address or a phone number."),
+        raise ValidationFailed(MESSAGES["email_or_phone"],
                                code="invitation_address_required")
     if email:
         try:
             validate_email(email)
         except ValidationError:
-            raise ValidationFailed(_("That is not a valid e-mail address."),
+            raise ValidationFailed(MESSAGES["invalid_email"],
                                    code="invalid_email") from None
     if phone:
         phone = normalize_phone(phone)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -18,6 +19,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.catalog.models import GB, Plan, TopUpProduct
 from esimdesk.core import clock
 from esimdesk.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -113,6 +115,7 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
             "seats_free": groups.seat_limit(me.group) - groups.seats_in_use(me.group),
             "roles": [(Membership.Role.ADMIN, Membership.Role.ADMIN.label),
                       (Membership.Role.MEMBER, Membership.Role.MEMBER.label)],
+            "invite_form": InvitePhoneForm(auto_id="i-%s"),
         })
     else:
         context["my_esims"] = list(Esim.objects.filter(owner=_user(request))
@@ -160,16 +163,26 @@ def group_invitation(request: HttpRequest, token: str) -> HttpResponse:
         "esims": Esim.objects.filter(owner=_user(request)).exclude(status=Esim.Status.REVOKED)})
 
 
+class InvitePhoneForm(forms.Form):
+    """The number of an invitation: a country and the number, like every phone field."""
+
+    phone = PhoneNumberField(required=False, help_text="")
+
+
 @require_POST
 @login_required
 def group_invite(request: HttpRequest, group_id: int) -> HttpResponse:
     me = _member(request, group_id, manager=True)
     centre = CostCentre.objects.filter(
         group=me.group, pk=_int(request.POST.get("cost_centre")) or 0).first()
+    number = InvitePhoneForm(request.POST)
+    if not number.is_valid():
+        messages.error(request, " ".join(str(e) for e in number.errors.get("phone", [])))
+        return _back(group_id)
     try:
         invitation = groups.invite(by=_user(request), group=me.group,
                                    email=request.POST.get("email", ""),
-                                   phone=request.POST.get("phone", ""),
+                                   phone=number.cleaned_data["phone"],
                                    role=request.POST.get("role") or Membership.Role.MEMBER,
                                    cost_centre=centre, language=request.POST.get("language", ""))
     except DomainError as error:

@@ -2,11 +2,12 @@
 
 Each reminder is a ``ReminderLog`` row, unique on (period, kind), inserted set-based
 (``INSERT … SELECT … ON CONFLICT DO NOTHING``) for every period that is due, then sent
-through ``notifications.notify`` with a dedupe key of its own. A sweep that runs twice, or on
-two machines at once, reminds once. Which reminder is due is ``reminder_rule``'s rule (only
-the nearest due threshold: a period found with two days left gets the "3 days" reminder, not
-a late "7 days" one as well); the statements below state it for every period at once, with
-the bounds the rule gives.
+through ``notifications.notify`` with a dedupe key of the period and threshold (for low
+data, the highest threshold reached when it is sent: ``_dedupe_key``). A sweep that runs
+twice, or on two machines at once, reminds once. Which reminder is due is
+``reminder_rule``'s rule (only the nearest due threshold: a period found with two days left
+gets the "3 days" reminder, not a late "7 days" one as well); the statements below state it
+for every period at once, with the bounds the rule gives.
 
 A period is reminded about only while it is the last one of its subscription: once renewed
 (a later period queued), there is nothing to remind. A period waiting for first use has no
@@ -31,7 +32,7 @@ from esimdesk import config
 from esimdesk.core import clock
 from esimdesk.notifications import services as notifications
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog
-from esimdesk.subscriptions.reminder_rule import expiry_bands, low_data_bands
+from esimdesk.subscriptions.reminder_rule import expiry_bands, level_reached, low_data_bands
 
 logger = logging.getLogger(__name__)
 _DURATION = re.compile(r"^(\d+)([dhm])$")
@@ -158,7 +159,25 @@ def _send(reminder: ReminderLog) -> None:
     template = {"expiry": "expiry_reminder", "activate_by": "activation_reminder"}.get(
         kind, "low_data_reminder")
     notifications.notify(user=user, kind=f"reminder_{kind}", template=template,
-                         context=context, dedupe_key=f"reminder:{reminder.pk}")
+                         context=context, dedupe_key=_dedupe_key(reminder, context["allowance"]))
+
+
+def _dedupe_key(reminder: ReminderLog, data: dict[str, int]) -> str:
+    """Once per period and threshold, by the unique key of the message rows.
+
+    A low-data message says how much is used *now*. Thresholds crossed one after the other
+    before the first reminder went out (60 % then 77 % within a minute, recorded by the live
+    path or the sweep) would each send "77 % used": so a low-data reminder is keyed by the
+    highest threshold reached when it is sent (never lower than its own). The second of the
+    two then finds the first's messages under the same key and sends nothing, however the
+    two batches interleave; a reminder sent at 60 % and the next at 77 % keep two keys."""
+    kind, _, level = reminder.kind.partition(":")
+    if kind != "low_data":
+        return f"reminder:{reminder.period_id}:{reminder.kind}"
+    reached = level_reached(total=data["total"], used=data["used"],
+                            percents=low_data_thresholds())
+    percent = max(int(level), reached.percent if reached else 0)
+    return f"reminder:{reminder.period_id}:low_data:{percent}"
 
 
 def _data_view(period: Period) -> dict[str, int]:
