@@ -114,4 +114,4 @@ def test_chinese_refusal(api: Api, other_api: Api) -> None:
     _mine, iccid = saved_card(api)
     api.language = "zh-hans"
     response = renew(api, iccid, theirs)
-    assert response.json()["message"] == "你的账户中没有这个已保存的支付方式。"
+    assert response.json()["message"] == "您的账户中没有这个已保存的支付方式。"

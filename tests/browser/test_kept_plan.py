@@ -27,7 +27,7 @@ def _both_sizes(page: Any, name: str) -> None:
 
 @pytest.mark.parametrize(("language", "locale", "words"), [
     ("en", "en-GB", {"kept": "Your chosen plan", "plan": "Japan 1 GB / day"}),
-    ("zh-hans", "zh-CN", {"kept": "你选择的套餐", "plan": "日本 每日 1 GB"}),
+    ("zh-hans", "zh-CN", {"kept": "您选择的套餐", "plan": "日本 每日 1 GB"}),
 ])
 def test_a_chosen_plan_survives_sign_up(browser: Any, site: str, shop: Any, language: str,
                                         locale: str, words: dict[str, str]) -> None:

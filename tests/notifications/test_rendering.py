@@ -26,7 +26,7 @@ def test_a_chinese_speaker_gets_every_channel_in_chinese_and_shanghai_time(
         dedupe_key="zh")}
     email, sms, inapp = sent["email"], sent["sms"], sent["inapp"]
     assert email.subject == "续订 Japan eSIM"
-    assert "张伟，你好" in email.body_text
+    assert "张伟，您好" in email.body_text
     assert "已过期: 2026-01-01 08:00" in email.body_text
     assert "已过期: 2026-01-01 08:00" in email.body_html
     assert sms.body_text == "esimdesk: 已过期 2026-01-01 08:00"  # one line
