@@ -8,6 +8,7 @@ import pytest
 from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -30,6 +31,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _english_to_start() -> Iterator[None]:
+    """Each test starts in the default language, whatever the one before it activated (a
+    request in Chinese leaves its language active in the worker's thread)."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
