@@ -80,6 +80,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_ACTIVATION_DEADLINE_MINUTES", "30",
            "After this long without a profile the order needs attention (staff alerted, "
            "customer told)."),
+    Option("ESIMDESK_SUPPLIER_CALLS_KEEP_DAYS", "35", "Days each recorded supplier call "
+           "(supplier health figures) is kept."),
+    Option("ESIMDESK_REPORTING_CURRENCY", "USD", "Currency the business figures add revenue "
+           "and margin up in, through the staff exchange rates."),
+    Option("ESIMDESK_METRICS_TOKEN", "", "Bearer token Prometheus sends to scrape /metrics; "
+           "unset: /metrics answers 404.", secret=True),
     Option("ESIMDESK_OPS_EMAIL", "", "Operations mailbox alerted when an order needs attention."),
     Option("ESIMDESK_INVOICE_DUE_DAYS", "30", "Days an organisation has to pay its monthly "
            "invoice."),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "channels",
     "esimdesk.portal",
     "esimdesk.staff",
+    "esimdesk.figures",
     "esimdesk.api",
     # The API docs page (/api/v1/docs) with Swagger UI from django-ninja's own static files
     # (no CDN, no inline script), so it works under the Content-Security-Policy.

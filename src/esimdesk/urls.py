@@ -31,6 +31,7 @@ admin.site.index_template = "staff/index.html"
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", core_views.metrics, name="metrics"),
     # Before the ninja API: a plain view, so NDJSON bodies are read as a stream.
     path("api/v1/ops/usage-events", ingest_usage_events, name="usage_ingest"),
     path("api/v1/", api.urls),
