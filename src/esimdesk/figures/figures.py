@@ -317,7 +317,8 @@ def active_esims(at: dt.datetime) -> int:
 
 
 def activations(window: Window) -> Activations:
-    waiting = {Order.Status.PAID: (0, None), Order.Status.FULFILMENT_FAILED: (0, None)}
+    waiting: dict[str, tuple[int, dt.datetime | None]] = {
+        Order.Status.PAID: (0, None), Order.Status.FULFILMENT_FAILED: (0, None)}
     for row in (Order.objects.filter(status__in=list(waiting)).values("status")
                 .annotate(n=Count("pk"), oldest=Min("paid_at")).order_by("status")):
         waiting[row["status"]] = (row["n"], row["oldest"])
@@ -354,8 +355,10 @@ def supplier_health(window: Window) -> list[SupplierHealth]:
     """Per supplier, configured ones first in their failover order, then any other that
     was called in the window: three queries."""
     calls = SupplierCall.objects.filter(_in(window, "at"))
-    counted = {row["supplier"]: row for row in calls.values("supplier").annotate(
-        calls=Count("pk"), failures=Count("pk", filter=Q(outcome__in=FAILURES)))
+    counted: dict[str, tuple[int, int]] = {
+        row["supplier"]: (row["calls"], row["failures"])
+        for row in calls.values("supplier").annotate(
+            calls=Count("pk"), failures=Count("pk", filter=Q(outcome__in=FAILURES)))
         .order_by("supplier")}
     p95 = percentiles(calls, "duration_ms", percent=95, by="supplier")
     failovers = {row["left"]: row["n"] for row in (
@@ -365,8 +368,7 @@ def supplier_health(window: Window) -> list[SupplierHealth]:
     names += sorted((set(counted) | {n for n in failovers if n}) - set(names))
     return [SupplierHealth(
         name=name, label=str(suppliers.label(name)),
-        calls=counted.get(name, {}).get("calls", 0),
-        failures=counted.get(name, {}).get("failures", 0),
+        calls=counted.get(name, (0, 0))[0], failures=counted.get(name, (0, 0))[1],
         failovers=failovers.get(name, 0),
         p95_ms=int(p95[name]) if p95.get(name) is not None else None) for name in names]
 
@@ -377,7 +379,8 @@ def margin(window: Window, currency: str, rates: Rates) -> Margin:
                      supplier=F("esim__upstream"),
                      bought_period=ExpressionWrapper(Q(period__isnull=False),
                                                      output_field=BooleanField()))
-             .annotate(n=Count("pk"), value=Sum(F("amount") + F("credit") - F("refund_amount")))
+             .annotate(n=Count("pk"),
+                       paid=Sum(F("amount") + F("credit") - F("refund_amount")))
              .order_by())
     rows = list(lines)
     costs: dict[tuple[int, str], Money] = {
@@ -386,7 +389,7 @@ def margin(window: Window, currency: str, rates: Rates) -> Margin:
     revenue = cost = costed = uncosted = 0
     for row in rows:
         bundle_cost = costs.get((row["plan_id"], row["supplier"] or ""))
-        paid = rates.convert(Money(int(row["value"] or 0), row["order__currency"]), currency)
+        paid = rates.convert(Money(int(row["paid"] or 0), row["order__currency"]), currency)
         each = rates.convert(bundle_cost, currency) if bundle_cost else None
         if not row["bought_period"] or paid is None or each is None:
             uncosted += row["n"]

@@ -19,11 +19,13 @@ from django.db.models.functions import RowNumber
 def _ranked(rows: QuerySet[Any], value: Combinable | str, partition: list[str]
             ) -> QuerySet[Any]:
     expression = F(value) if isinstance(value, str) else value
-    window = {"partition_by": [F(name) for name in partition]} if partition else {}
-    return rows.annotate(
+    groups = [F(name) for name in partition] or None
+    ranked: QuerySet[Any] = rows.annotate(
         _value=expression,
-        _rank=Window(RowNumber(), order_by=[F("_value").asc(), F("pk").asc()], **window),
-        _rows=Window(Count("pk"), **window))
+        _rank=Window(RowNumber(), partition_by=groups,
+                     order_by=[F("_value").asc(), F("pk").asc()]),
+        _rows=Window(Count("pk"), partition_by=groups))
+    return ranked
 
 
 def median(rows: QuerySet[Any], value: Combinable | str) -> Any:
@@ -44,8 +46,8 @@ def median(rows: QuerySet[Any], value: Combinable | str) -> Any:
 def percentiles(rows: QuerySet[Any], value: Combinable | str, *, percent: int,
                 by: str) -> dict[Any, Any]:
     """The ``percent`` percentile of ``value`` for each ``by`` (nearest rank: the value at
-    rank ceil(percent/100 × rows)), e.g. p95 latency per supplier."""
-    # ceil(p × n / 100) = r  <=>  100 r >= p n  and  100 (r - 1) < p n
+    rank ceil(percent/100 x rows)), e.g. p95 latency per supplier."""
+    # ceil(p x n / 100) = r  <=>  100 r >= p n  and  100 (r - 1) < p n
     found: Iterable[tuple[Any, Any]] = _ranked(rows, value, [by]).filter(
         Q(_rank__gte=F("_rows") * percent / 100.0)
         & Q(_rank__lt=F("_rows") * percent / 100.0 + 1)).values_list(by, "_value")
