@@ -69,7 +69,7 @@ def test_ten_orders_or_ten_thousand_the_same_queries(db: None) -> None:
     few = queries_for_figures()
     add_business(9_990, 10)
     assert queries_for_figures() == few
-    assert few <= 16, few
+    assert few <= 14, few  # one or two per figure
     got = figures(Window.of(NOW - dt.timedelta(days=1), NOW))
     assert got.orders.paid == 10_000
     assert got.orders.refunded == 1_000
