@@ -5,6 +5,7 @@ from django.urls import include, path
 from esimdesk.accounts import headless as accounts_headless
 from esimdesk.api.api import api
 from esimdesk.api.usage_ingest import ingest_usage_events
+from esimdesk.console import views as console_views
 from esimdesk.core import views as core_views
 from esimdesk.payments.views import payment_webhook
 from esimdesk.staff import actions as staff_actions
@@ -27,6 +28,8 @@ admin.site.site_header = "esimdesk staff console"
 admin.site.site_title = "esimdesk staff"
 admin.site.index_title = "Operations"
 admin.site.index_template = "staff/index.html"
+# The console's own navigation replaces the admin's list of every model (console.nav).
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -72,6 +75,11 @@ urlpatterns = [
     path("staff/login/", staff_signin.staff_login, name="staff_login"),
     path("staff/password_change/", staff_signin.staff_password_change,
          name="staff_password_change"),
+    # The console's home page of figures in place of the admin's index (whose URL name,
+    # admin:index, now opens it); the index of every model is "Data", for admins.
+    path("staff/", console_views.home, name="console_home"),
+    path("staff/data/", console_views.data, name="console_data"),
+    path("staff/alerts/", console_views.alert_list, name="console_alerts"),
     path("staff/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # Before allauth's: the same paths, with the sign-in policy's limits.
