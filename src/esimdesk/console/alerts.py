@@ -134,14 +134,21 @@ def alerts_sweep(now: dt.datetime | None = None) -> dict[str, int]:
         elif incident.details != alert.details:
             Alert.objects.filter(pk=alert.pk).update(details=incident.details)
         holding.pop(alert.open_key or "", None)
-    for key, incident in holding.items():
-        try:
-            with transaction.atomic():
-                alert = Alert.objects.create(kind=incident.kind, subject=incident.subject,
-                                             open_key=key, opened_at=now,
-                                             details=incident.details)
-        except IntegrityError:  # another sweep opened it a moment ago
-            continue
-        opened += 1
-        _tell(alert)
+    for incident in holding.values():
+        if open_incident(incident, now) is not None:
+            opened += 1
     return {"opened": opened, "closed": closed}
+
+
+def open_incident(incident: Incident, now: dt.datetime) -> Alert | None:
+    """Open ``incident`` and tell the operations mailbox; None when it is open already
+    (another sweep opened it since this one looked: the unique ``open_key`` refuses it)."""
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(kind=incident.kind, subject=incident.subject,
+                                         open_key=incident.key, opened_at=now,
+                                         details=incident.details)
+            _tell(alert)
+    except IntegrityError:
+        return None
+    return alert

@@ -22,7 +22,7 @@ BANNER_LIMIT = 3
 def console_nav(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_staff:
+    if request is None or user is None or not user.is_authenticated or not user.is_staff:
         return {"items": []}
     return {"items": items_for(user, request.path), "request": request}
 
