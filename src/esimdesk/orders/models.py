@@ -68,6 +68,12 @@ class Order(models.Model):
         return Money(self.total, self.currency)
 
     @property
+    def makes_esim(self) -> bool:
+        """One of the order's lines creates an eSIM, so it has install links (a renewal or a
+        top-up has none). Reads prefetched lines when there are."""
+        return any(line.makes_esim for line in self.lines.all())
+
+    @property
     def paid_with(self) -> str:
         """'Test card (sandbox) · Visa •••• 4242', in the active language."""
         if not self.paid_provider:
