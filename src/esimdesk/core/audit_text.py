@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -75,7 +76,7 @@ def _field(object_type: str, name: str) -> models.Field[Any, Any] | None:
         return None
     try:
         field = model._meta.get_field(name)
-    except Exception:  # noqa: BLE001 - not a field of the model: a plain name
+    except FieldDoesNotExist:  # not a field of the model: a plain name
         return None
     return field if isinstance(field, models.Field) else None
 
