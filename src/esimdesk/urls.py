@@ -1,7 +1,7 @@
 from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from esimdesk.accounts import headless as accounts_headless
 from esimdesk.api.api import api
@@ -27,7 +27,7 @@ handler500 = "esimdesk.core.error_pages.server_error"
 
 admin.site.site_header = gettext_lazy("esimdesk staff console")
 admin.site.site_title = gettext_lazy("esimdesk staff")
-admin.site.index_title = gettext_lazy("Data")
+admin.site.index_title = pgettext_lazy("console section", "Data")
 admin.site.index_template = "staff/index.html"
 # The console's own navigation replaces the admin's list of every model (console.nav).
 admin.site.enable_nav_sidebar = False

@@ -15,10 +15,13 @@ from typing import Any
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from esimdesk.staff.roles import ADMIN, AGENT, roles_of
 
 FIGURES = "console.view_figures"
+#: The raw model admin ("Data": records, not mobile data).
+DATA = pgettext_lazy("console section", "Data")
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def items_for(user: Any, path: str = "") -> list[dict[str, Any]]:
         shown.append({"key": item.key, "label": item.label, "url": url, "current": current})
     if is_admin(user):
         url = reverse("console_data")
-        shown.append({"key": "data", "label": _("Data"), "url": url,
+        shown.append({"key": "data", "label": DATA, "url": url,
                       "current": path.startswith(url)})
     return shown
 

@@ -133,7 +133,7 @@ def data(request: HttpRequest) -> HttpResponse:
     """The admin's index of every model: admins only."""
     if not nav.is_admin(request.user):
         raise PermissionDenied
-    return admin.site.index(request, extra_context={"title": _("Data")})
+    return admin.site.index(request, extra_context={"title": nav.DATA})
 
 
 @admin.site.admin_view

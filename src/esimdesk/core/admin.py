@@ -21,12 +21,19 @@ from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, Idempote
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_type", "actor", "action", "object_type", "object_id",
-                    "what_changed", "reason"]
+    list_display = ["at", "who", "action", "what", "what_changed", "reason"]
     list_filter = ["actor_type", "object_type", "action"]
     search_fields = ["object_id", "actor", "action"]
     readonly_fields = ["at", "actor_type", "actor", "action", "object_type", "object_id",
                        "what_changed", "reason", "before", "after"]
+
+    @admin.display(description=_("Who"), ordering="actor")
+    def who(self, entry: AuditEntry) -> str:
+        return f"{entry.get_actor_type_display()} {entry.actor}".strip()
+
+    @admin.display(description=_("Record"), ordering="object_type")
+    def what(self, entry: AuditEntry) -> str:
+        return f"{entry.object_type} {entry.object_id}"
 
     @admin.display(description=_("What changed"))
     def what_changed(self, entry: AuditEntry) -> SafeString:
