@@ -34,8 +34,8 @@ def test_only_what_changed_what_was_set_and_what_was_cleared() -> None:
         assert sentences(row) == ["Status changed from Ready to install to In use",
                                   "Note cleared (was a)", "Active set to yes"]
         created = entry("period", None, {"starts_at": "2026-11-18T07:35:29+00:00",
-                                         "plan": "jp-10gb-month"})
+                                         "plan": "day-pass-1"})
         assert sentences(created) == ["Starts set to 11/18/2026 7:35 a.m.",
-                                      "Plan set to jp-10gb-month"]
+                                      "Plan set to day-pass-1"]
         assert sentences(entry("user", {"language": "en"}, {"language": "en"})) == []
         assert sentences(entry("thing", "old", "new")) == ["Value changed from old to new"]
