@@ -45,10 +45,19 @@ from esimdesk.orders.lines import LineRequest
 from esimdesk.orders.models import Order
 from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
+from esimdesk.payments.autorenew import renewals_sweep
+from esimdesk.provisioning.suppliers.base import (
+    FinalUpstreamError,
+    PlanApplication,
+    ProfileOrder,
+    UpstreamProvider,
+)
 from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.sharedplans.models import GroupPlanTerms, MemberPriceTier
 from esimdesk.subscriptions import services as subscriptions
-from esimdesk.subscriptions.models import Allowance, Period
+from esimdesk.subscriptions.models import Allowance, Period, Subscription
+from esimdesk.support import conversations
+from esimdesk.support.models import Conversation
 from esimdesk.usage.models import UsageEvent
 from tests.conftest import run_tasks
 
@@ -418,3 +427,63 @@ def in_use(esim: Esim) -> Esim:
     """The eSIM installed and connected, as the supplier's callback records it."""
     return esims.transition(esim=esim, to=Esim.Status.IN_USE, actor_type="provider",
                             actor="simulator")
+
+
+def auto_renewing(buyer: User, plan: Plan, *, card: str = "4242") -> Subscription:
+    """A new eSIM of ``plan`` paid on the sandbox page with ``card``, kept for off-session
+    charges, with auto-renew on (``0341`` pays now and is declined off-session)."""
+    payment = checkout.place_order(user=buyer, currency="USD", method="sandbox",
+                                   save_method=True, lines=[new_esim_line(plan)]).payment
+    assert payment is not None
+    payments.complete_sandbox_payment(user=buyer, payment_id=payment.public_id,
+                                      outcome="approve", card=card, save_card=True)
+    run_tasks()
+    subscription = Subscription.objects.get(esim__owner=buyer)
+    subscription.auto_renew = True
+    subscription.save(update_fields=["auto_renew"])
+    return subscription
+
+
+def renewal_due(subscription: Subscription) -> None:
+    """Move the clock to an hour before the running period ends and run the renewal sweep
+    and the charge it queues."""
+    ends = Period.objects.filter(subscription=subscription).order_by("-sequence")[0].ends_at
+    assert ends is not None
+    clock.set_now(ends - dt.timedelta(hours=1))
+    renewals_sweep()
+    run_tasks()
+
+
+# Support ------------------------------------------------------------------------------------
+
+def agent(email: str = "agent@example.com") -> User:
+    """A staff member who may answer conversations (a superuser holds every permission)."""
+    return User.objects.create_superuser(email, PASSWORD)
+
+
+def answered_chat(customer: User, by: User, *, after: dt.timedelta) -> Conversation:
+    """The customer writes now; ``by`` answers ``after`` later (the clock is left there)."""
+    conversations.post_customer_message(customer=customer, body="My eSIM does not connect.")
+    clock.advance(after)
+    conversation = Conversation.objects.get(customer=customer)
+    conversations.post_agent_reply(agent=by, conversation_id=conversation.pk,
+                                   body="Please switch data roaming on.")
+    conversation.refresh_from_db()
+    return conversation
+
+
+# Suppliers ----------------------------------------------------------------------------------
+
+class RefusingSupplier(UpstreamProvider):
+    """A supplier that refuses every profile for good (out of stock): register it with
+    ``provisioning.registry.register(name, "tests.builders.RefusingSupplier")`` and list
+    it in ``UPSTREAM_PROVIDERS``; its bundles make activations fail over, or fail."""
+
+    name = "refusing"
+    label = "Refusing Ltd"
+
+    def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
+        raise FinalUpstreamError("no profiles left", code="out_of_stock")
+
+    def apply_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
+        raise FinalUpstreamError("no plans left", code="out_of_stock")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -264,6 +265,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The demo's simulated phones download, install and switch on new eSIMs by themselves,
     # so the order page's live steps and the dashboard move without a real device.
     os.environ.setdefault("ESIMDESK_SIMULATOR_AUTO_PROGRESS", "20")
+    # The four processes count into one folder, so /metrics (served by web) adds up what
+    # the worker and the scheduler counted too; emptied at each start.
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        counted = Path(settings.DATA_DIR) / "prometheus"
+        shutil.rmtree(counted, ignore_errors=True)
+        counted.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(counted)
     children = {
         "web": subprocess.Popen([*exe, "web", "--host", args.host, "--port", str(args.port),
                                  "--workers", "2"]),

@@ -84,7 +84,29 @@ OPTIONS: tuple[Option, ...] = (
     Option("ESIMDESK_ACTIVATION_DEADLINE_MINUTES", "30",
            "After this long without a profile the order needs attention (staff alerted, "
            "customer told)."),
+    Option("ESIMDESK_SUPPLIER_CALLS_KEEP_DAYS", "35", "Days each recorded supplier call "
+           "(supplier health figures) is kept."),
+    Option("ESIMDESK_REPORTING_CURRENCY", "USD", "Currency the business figures add revenue "
+           "and margin up in, through the staff exchange rates."),
+    Option("ESIMDESK_METRICS_TOKEN", "", "Bearer token Prometheus sends to scrape /metrics; "
+           "unset: /metrics answers 404.", secret=True),
     Option("ESIMDESK_OPS_EMAIL", "", "Operations mailbox alerted when an order needs attention."),
+    Option("ESIMDESK_ALERT_SUPPLIER_MIN_CALLS", "10", "Calls a supplier must have had in the "
+           "last hour before its failure share can raise an alert."),
+    Option("ESIMDESK_ALERT_SUPPLIER_FAILURE_PERCENT", "20", "Share of a supplier's calls in "
+           "the last hour that failed above which an alert opens."),
+    Option("ESIMDESK_ALERT_SUPPLIER_FAILOVERS", "3", "Failovers away from one supplier in the "
+           "last hour from which an alert opens."),
+    Option("ESIMDESK_ALERT_ACTIVATIONS_WAITING", "20", "Activations waiting at once from which "
+           "an alert opens."),
+    Option("ESIMDESK_ALERT_ACTIVATION_MINUTES", "30", "Minutes the oldest waiting activation "
+           "may have waited before an alert opens."),
+    Option("ESIMDESK_ALERT_RENEWAL_DECLINE_PERCENT", "30", "Share of the automatic renewals "
+           "settled in the last day that declined above which an alert opens."),
+    Option("ESIMDESK_ALERT_RENEWAL_MIN_COUNT", "10", "Renewals settled in the last day before "
+           "their decline share can raise an alert."),
+    Option("ESIMDESK_ALERT_CHAT_MINUTES", "15", "Minutes a conversation may wait for its first "
+           "answer before an alert opens."),
     Option("ESIMDESK_INVOICE_DUE_DAYS", "30", "Days an organisation has to pay its monthly "
            "invoice."),
     Option("ESIMDESK_TRUSTED_PROXIES", "", "Addresses or networks (comma-separated) of the "

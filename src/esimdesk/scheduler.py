@@ -15,6 +15,7 @@ from esimdesk.core import sweeps
 from esimdesk.core.heartbeat import beat
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.sweeps import payments_sweep
+from esimdesk.provisioning.calls import forget_old_calls
 from esimdesk.sharedplans.invoicing import issue_invoices
 from esimdesk.subscriptions.expiry import expiry_sweep
 from esimdesk.subscriptions.reminders import reminders_sweep
@@ -34,6 +35,7 @@ SWEEPS.update({
     "support_escalation": escalate_unanswered,
     "invoices": issue_invoices,
     "signin_counters": sweep_expired,
+    "supplier_calls": forget_old_calls,
 })
 
 

@@ -63,7 +63,9 @@ INSTALLED_APPS = [
     "django_countries",
     "esimdesk.portal",
     "esimdesk.staff",
+    "esimdesk.figures",
     "esimdesk.api",
+    "esimdesk.console",
     # The API docs page (/api/v1/docs) with Swagger UI from django-ninja's own static files
     # (no CDN, no inline script), so it works under the Content-Security-Policy.
     "ninja",

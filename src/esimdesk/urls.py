@@ -1,10 +1,12 @@
 from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from esimdesk.accounts import headless as accounts_headless
 from esimdesk.api.api import api
 from esimdesk.api.usage_ingest import ingest_usage_events
+from esimdesk.console import views as console_views
 from esimdesk.core import views as core_views
 from esimdesk.payments.views import payment_webhook
 from esimdesk.staff import actions as staff_actions
@@ -23,15 +25,18 @@ handler403 = "esimdesk.core.error_pages.permission_denied"
 handler404 = "esimdesk.core.error_pages.page_not_found"
 handler500 = "esimdesk.core.error_pages.server_error"
 
-admin.site.site_header = "esimdesk staff console"
-admin.site.site_title = "esimdesk staff"
-admin.site.index_title = "Operations"
+admin.site.site_header = gettext_lazy("esimdesk staff console")
+admin.site.site_title = gettext_lazy("esimdesk staff")
+admin.site.index_title = pgettext_lazy("console section", "Data")
 admin.site.index_template = "staff/index.html"
+# The console's own navigation replaces the admin's list of every model (console.nav).
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
+    path("metrics", core_views.metrics, name="metrics"),
     # Before the ninja API: a plain view, so NDJSON bodies are read as a stream.
     path("api/v1/ops/usage-events", ingest_usage_events, name="usage_ingest"),
     path("api/v1/", api.urls),
@@ -72,6 +77,11 @@ urlpatterns = [
     path("staff/login/", staff_signin.staff_login, name="staff_login"),
     path("staff/password_change/", staff_signin.staff_password_change,
          name="staff_password_change"),
+    # The console's home page of figures in place of the admin's index (whose URL name,
+    # admin:index, now opens it); the index of every model is "Data", for admins.
+    path("staff/", console_views.home, name="console_home"),
+    path("staff/data/", console_views.data, name="console_data"),
+    path("staff/alerts/", console_views.alert_list, name="console_alerts"),
     path("staff/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # Before allauth's: the same paths, with the sign-in policy's limits.

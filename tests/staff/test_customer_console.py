@@ -293,3 +293,19 @@ def test_a_plan_waiting_for_first_use_reads_as_such_and_goodwill_lengthens_it(
     assert (period.state, period.ends_at, period.extra_days) == ("pending", None, 3)
     shown = agent.get(f"/staff/customers/{customer.pk}/").content.decode()
     assert "3 days longer once it starts" in shown
+
+
+def test_the_install_email_is_offered_only_for_an_order_that_made_an_esim(
+        agent: Client, bought: dict, customer: User) -> None:
+    esim = Esim.objects.get(owner=customer)
+    first = Order.objects.get(number=bought["id"])
+    top_up = Order.objects.create(number="ED-TOPUP001", user=customer, currency="USD",
+                                  total=500, status=Order.Status.FULFILLED,
+                                  paid_at=clock.now(), fulfilled_at=clock.now())
+    top_up.lines.create(type="top_up", plan=first.lines.get().plan, esim=esim, amount=500)
+    page = agent.get(f"/staff/customers/{customer.pk}/").content.decode()
+    forms = page.split('class="action-resend_email"')
+    assert len(forms) == 2 and f'value="{first.number}"' in forms[1].split("</form>")[0]
+    refused = _act(agent, customer, "resend_email", order=top_up.number, reason="lost it")
+    assert refused.status_code == 409
+    assert 'data-code="order_makes_no_esim"' in refused.content.decode()

@@ -29,6 +29,9 @@ from esimdesk.notifications import services as notifications
 # Mails that send a code: counted by the policy's ``code`` limit when they go out (a request
 # that already counted the same recipient is not counted twice). Reset links and the
 # "unknown account" / "account already exists" notices are counted where they are requested.
+#: Where staff land after signing in (the console's home, served by the staff console).
+STAFF_CONSOLE = "/staff/"
+
 _CODE_MAILS = ("account/email/login_code", "account/email/email_confirmation",
                "account/email/email_confirmation_signup")
 
@@ -83,6 +86,14 @@ class AccountAdapter(DefaultAccountAdapter):
         kept = next_url.take(request)
         return super().post_login(request, user, redirect_url=redirect_url or kept or None,
                                   **kwargs)
+
+    def get_login_redirect_url(self, request: Any) -> str:
+        """Staff signing in without a page to go to land in the staff console (which sends
+        each on by role), not on the traveller dashboard."""
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return STAFF_CONSOLE
+        return str(super().get_login_redirect_url(request))
 
     def get_email_verification_redirect_url(self, email_address: Any) -> str:
         """A confirmation link opened where nobody is signed in (another browser, the mail

@@ -15,7 +15,8 @@ def create_cache_table(using: str = "default", **kwargs: Any) -> None:
 class AccountsConfig(AppConfig):
     name = "esimdesk.accounts"
     label = "accounts"
-    verbose_name = "Accounts"
+    # Not "Accounts": allauth's app (e-mail addresses) is called that in the admin too.
+    verbose_name = "Users and sign-in"
 
     def ready(self) -> None:
         from allauth.account import signals as account_signals

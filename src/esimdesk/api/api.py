@@ -14,6 +14,7 @@ from esimdesk import __version__
 from esimdesk.api.esim_changes import router as esim_changes_router
 from esimdesk.api.esims import router as esims_router
 from esimdesk.api.ops import router as ops_router
+from esimdesk.api.ops_metrics import router as ops_metrics_router
 from esimdesk.api.usage import router as usage_router
 from esimdesk.catalog.api import router as catalog_router
 from esimdesk.core.api import errors
@@ -87,6 +88,7 @@ api.add_router("", esim_changes_router)
 api.add_router("", notifications_router)
 api.add_router("", groups_router)
 api.add_router("", ops_router)
+api.add_router("", ops_metrics_router)
 api.add_router("", "esimdesk.esims.api.router")  # device compatibility, no auth
 api.add_router("", "esimdesk.support.api.router")  # help-centre articles, no auth
 api.add_router("", "esimdesk.support.chat_api.router")  # the customer's support chat

@@ -9,18 +9,37 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk import config
-from esimdesk.core import audit, clock, console_settings
+from esimdesk.core import audit, audit_text, clock, console_settings
 from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "actor_type", "actor", "action", "object_type", "object_id"]
+    list_display = ["at", "who", "action", "what", "what_changed", "reason"]
     list_filter = ["actor_type", "object_type", "action"]
     search_fields = ["object_id", "actor", "action"]
+    readonly_fields = ["at", "actor_type", "actor", "action", "object_type", "object_id",
+                       "what_changed", "reason", "before", "after"]
+
+    @admin.display(description=_("Who"), ordering="actor")
+    def who(self, entry: AuditEntry) -> str:
+        return f"{entry.get_actor_type_display()} {entry.actor}".strip()
+
+    @admin.display(description=_("Record"), ordering="object_type")
+    def what(self, entry: AuditEntry) -> str:
+        return f"{entry.object_type} {entry.object_id}"
+
+    @admin.display(description=_("What changed"))
+    def what_changed(self, entry: AuditEntry) -> SafeString:
+        """Each changed field as a sentence, before and after (core.audit_text)."""
+        return format_html_join("", "<div>{}</div>",
+                                ((sentence,) for sentence in audit_text.sentences(entry)))
 
 
 admin.site.register(IdempotencyRecord, ReadOnlyAdmin, list_display=["scope", "key",

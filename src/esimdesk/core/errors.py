@@ -128,6 +128,8 @@ MESSAGES: dict[str, Any] = {
     "esim_not_suspendable": _("Only an installed eSIM or one in use can be suspended."),
     "esim_not_suspended": _("This eSIM is not suspended."),
     "order_not_fulfilled": _("This order has no eSIM ready yet: retry the activation instead."),
+    "order_makes_no_esim": _("This order made no eSIM (a renewal or a top-up): there is no "
+                             "install e-mail to send."),
     "no_email_address": _("This customer has no e-mail address."),
     "order_not_retryable": _("This order is not waiting for activation."),
     # Supplier callbacks and payment webhooks (provisioning.hooks, payments.views).

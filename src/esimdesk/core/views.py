@@ -1,13 +1,22 @@
-"""Liveness, readiness and the site's icon."""
+"""Liveness, readiness, the Prometheus metrics and the site's icon."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
 from django.templatetags.static import static
+from django_prometheus.exports import ExportToDjangoView
 
+from esimdesk import config
 from esimdesk.core import clock
 from esimdesk.core.models import Heartbeat
 
@@ -41,3 +50,20 @@ def readyz(request: HttpRequest) -> JsonResponse:
     ok = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks},
                         status=200 if ok else 503)
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """``GET /metrics``: the Prometheus text format (``core.metrics``), for a scraper that
+    sends ``Authorization: Bearer <ESIMDESK_METRICS_TOKEN>``. Without a token configured
+    there is nothing here (404); a wrong or missing one is answered 401. With
+    ``PROMETHEUS_MULTIPROC_DIR`` set, the values of every process of the machine that
+    writes there are added up."""
+    token = config.env("ESIMDESK_METRICS_TOKEN")
+    if not token:
+        raise Http404("metrics are off")
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return HttpResponse("unauthorized\n", status=401, content_type="text/plain",
+                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    response: HttpResponse = ExportToDjangoView(request)
+    return response

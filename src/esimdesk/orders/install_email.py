@@ -23,7 +23,8 @@ def resend_install_email(*, order_id: int, actor: str, reason: str) -> Any:
     """Queue the order's confirmation again; answers the new Notification.
 
     Refused without a reason, for an order not fulfilled yet (its e-mail has not been sent:
-    retry the activation) and for a customer without an e-mail address."""
+    retry the activation), for an order that made no eSIM (a renewal, a top-up: nothing to
+    install) and for a customer without an e-mail address."""
     text = " ".join((reason or "").split())
     if not text:
         raise ValidationFailed(code="reason_required")
@@ -31,6 +32,8 @@ def resend_install_email(*, order_id: int, actor: str, reason: str) -> Any:
         order = Order.objects.select_for_update().select_related("user").get(pk=order_id)
         if order.status != Order.Status.FULFILLED:
             raise Conflict(code="order_not_fulfilled", detail={"status": order.status})
+        if not order.makes_esim:  # a renewal or top-up: no install links to send
+            raise Conflict(code="order_makes_no_esim")
         if not order.user.email:
             raise Conflict(code="no_email_address")
         key = f"order-confirmation:{order.pk}:resend:{uuid.uuid4().hex[:16]}"

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from esimdesk.core import audit, clock
+from esimdesk.core import audit, clock, metrics
 from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 from esimdesk.orders import activation
@@ -118,6 +118,7 @@ def create_order(*, user: Any, lines: list[LineRequest], currency: str,
                              after={"number": order.number, "total": order.total,
                                     "currency": code, "lines": len(created),
                                     "quotes": [p.quote for p in priced if p.quote]})
+        metrics.count_on_commit(metrics.ORDERS_PLACED.labels(code).inc)
     return order
 
 
@@ -140,6 +141,7 @@ def mark_paid(*, order_id: int, provider: str, method: str, actor: str) -> Order
                      before={"status": Order.Status.AWAITING_PAYMENT},
                      after={"status": order.status, "provider": provider, "method": method})
         fulfil_order_task.enqueue(order.pk)
+        metrics.count_on_commit(metrics.ORDERS_PAID.labels(order.currency).inc)
     return order
 
 
@@ -194,6 +196,7 @@ def _fail(order_id: int, reason: str) -> None:
                      actor="fulfilment", before={"status": Order.Status.PAID},
                      after={"status": order.status}, reason=reason[:1000])
         activation.announce_needs_attention(order, reason)
+        metrics.count_on_commit(metrics.ACTIVATIONS_FAILED.inc)
 
 
 def _complete(order_id: int) -> str:
@@ -213,6 +216,9 @@ def _complete(order_id: int) -> str:
                      actor="fulfilment", before={"status": before},
                      after={"status": order.status})
         queue_confirmation(order)
+        if order.paid_at is not None:
+            waited = (order.fulfilled_at - order.paid_at).total_seconds()
+            metrics.count_on_commit(lambda: metrics.ACTIVATION_SECONDS.observe(waited))
     return order.status
 
 

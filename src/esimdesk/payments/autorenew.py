@@ -35,7 +35,7 @@ from django.urls import reverse
 from django_tasks import task
 
 from esimdesk import config
-from esimdesk.core import audit, clock
+from esimdesk.core import audit, clock, metrics
 from esimdesk.core.errors import DomainError
 from esimdesk.notifications import services as notifications
 from esimdesk.orders import services as orders
@@ -275,6 +275,7 @@ def _declined_round(attempt: RenewalAttempt, order: Order) -> str:
     attempt.tries += 1
     attempt.methods_tried = []
     attempt.save(update_fields=["tries", "methods_tried"])
+    metrics.RENEWALS.labels("declined").inc()
     if attempt.tries == 1:
         _tell(attempt, order, "renewal_declined")
     if attempt.tries > len(schedule):
@@ -300,7 +301,14 @@ def _send_pay_link(attempt: RenewalAttempt, order: Order) -> str:
     return _finish(attempt, RenewalAttempt.State.PAY_LINK_SENT, "no method can be charged")
 
 
+_FINISHED_AS = {RenewalAttempt.State.SUCCEEDED: "succeeded",
+                RenewalAttempt.State.FAILED: "failed",
+                RenewalAttempt.State.PAY_LINK_SENT: "pay_link_sent"}
+
+
 def _finish(attempt: RenewalAttempt, state: str, reason: str) -> str:
+    outcome = "superseded" if reason == "superseded" else _FINISHED_AS.get(state, state)
+    metrics.count_on_commit(metrics.RENEWALS.labels(outcome).inc)
     with transaction.atomic():
         before = RenewalAttempt.objects.select_for_update().get(pk=attempt.pk).state
         RenewalAttempt.objects.filter(pk=attempt.pk).update(state=state, updated_at=clock.now(),

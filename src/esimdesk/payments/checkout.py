@@ -54,7 +54,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from esimdesk.core import audit, clock, idempotency
+from esimdesk.core import audit, clock, idempotency, metrics
 from esimdesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from esimdesk.core.idempotency import StoredResponse
 from esimdesk.core.money import check_currency
@@ -434,6 +434,7 @@ def _record_failure(attempt: _Attempt, refusal: DomainError) -> None:
         payment = Payment.objects.select_for_update().get(pk=attempt.placed.payment.pk)
         if payment.status != Payment.Status.STARTING:
             return
+        metrics.count_on_commit(metrics.PAYMENTS.labels(payment.provider, "failed_to_start").inc)
         if attempt.new_order:
             # Nothing to pay yet and nobody told: withdraw the order, as if never placed.
             order = Order.objects.select_for_update().get(pk=payment.order_id)

@@ -227,7 +227,9 @@ class RenewalAttempt(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["subscription", "sequence"],
                                                name="one_renewal_per_period")]
-        indexes = [models.Index(fields=["state", "next_try_at"])]
+        indexes = [models.Index(fields=["state", "next_try_at"]),
+                   # The business figures count attempts settled in a window.
+                   models.Index(fields=["updated_at"], name="renewal_attempt_updated")]
 
     def __str__(self) -> str:
         return f"renewal {self.sequence} of subscription {self.subscription_id}: {self.state}"

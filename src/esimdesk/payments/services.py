@@ -17,7 +17,7 @@ from typing import Any, Protocol, cast
 
 from django.db import IntegrityError, transaction
 
-from esimdesk.core import audit, clock
+from esimdesk.core import audit, clock, metrics
 from esimdesk.core.errors import NotFound, ValidationFailed
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order
@@ -78,6 +78,7 @@ def apply_event(*, provider: str, event: ProviderEvent) -> str:
         record.save(update_fields=["payment", "outcome"])
         if outcome == "succeeded" and payment is not None:
             _release_held(payment, provider)
+        metrics.count_on_commit(metrics.PAYMENTS.labels(provider, outcome).inc)
     if outcome in NEEDS_REVIEW:
         logger.warning("payment event %s:%s needs review: %s", provider, event.event_id,
                        outcome)

@@ -1,5 +1,6 @@
-"""Staff console lists of the provisioning records: supplier actions, callbacks received, each
-supplier's own books and the usage reconciliation's findings. All append-only: visible, never
+"""Staff console lists of the provisioning records: supplier actions, the calls made to
+suppliers, callbacks received, each supplier's own books and the usage reconciliation's
+findings. All append-only: visible, never
 edited by hand. The simulator's books are registered by the sandbox app."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from esimdesk.provisioning.models import (
     Es2ProgressNotification,
     EsimGoOrder,
     SupplierAction,
+    SupplierCall,
     UpstreamEventReceipt,
     UsageDrift,
 )
@@ -61,3 +63,11 @@ admin.site.register(UsageDrift, ReadOnlyAdmin, search_fields=["iccid"],
                     list_display=["iccid", "period", "supplier", "ours", "theirs",
                                   "detected_at", "checked_at", "resolved_at"],
                     list_filter=["resolved_at"])
+
+
+# Every call made to a supplier (the list behind the console's supplier health figures):
+# filter by supplier, operation and outcome, by day.
+admin.site.register(SupplierCall, ReadOnlyAdmin,
+                    list_display=["at", "supplier", "operation", "outcome", "duration_ms"],
+                    list_filter=["supplier", "operation", "outcome"],
+                    date_hierarchy="at", search_fields=["supplier"])

@@ -68,6 +68,32 @@ class UsageDrift(models.Model):
         return self.theirs - self.ours
 
 
+class SupplierCall(models.Model):
+    """One call esimdesk made to a supplier (``provisioning.calls``, around every outbound
+    method of the adapter ``registry.get`` hands out): which supplier, which operation, how
+    it ended and how long it took. Read by the business figures (supplier health); kept
+    ``ESIMDESK_SUPPLIER_CALLS_KEEP_DAYS`` days (the ``supplier_calls`` sweep)."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok"
+        RETRYABLE = "retryable"  # timeout, 5xx, rate limit, lost answer: tried again later
+        REFUSED = "refused"  # the supplier refused for good
+        NOT_SUPPORTED = "not_supported"  # the supplier does not offer it: not a failure
+        ERROR = "error"  # anything else raised (a fault of ours or of the connection)
+
+    at = models.DateTimeField(default=clock.now, help_text="when the call started")
+    supplier = models.CharField(max_length=40)
+    operation = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=14, choices=Outcome.choices)
+    duration_ms = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="supplier_call_at")]
+
+    def __str__(self) -> str:
+        return f"{self.supplier}.{self.operation} {self.outcome} {self.duration_ms} ms"
+
+
 # Suppliers keep their own models in their packages; importing them here is what makes Django
 # see them as this app's (the tables and migrations stay the provisioning app's).
 from esimdesk.provisioning.suppliers.es2plus.models import (  # noqa: E402

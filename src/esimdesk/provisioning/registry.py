@@ -15,6 +15,7 @@ from django.utils.module_loading import import_string
 
 from esimdesk import config
 from esimdesk.config import Option
+from esimdesk.provisioning.calls import recorded
 from esimdesk.provisioning.suppliers.base import FinalUpstreamError, UpstreamProvider
 
 PROVIDERS: dict[str, str] = {
@@ -61,7 +62,8 @@ def get(name: str) -> UpstreamProvider:
     if name not in PROVIDERS:
         raise FinalUpstreamError(f"unknown upstream provider {name!r}",
                                  code="unknown_upstream")
-    return provider_class(name)()
+    # Every outbound call is timed and recorded (``provisioning.calls``).
+    return recorded(provider_class(name)())
 
 
 def primary() -> UpstreamProvider:

@@ -66,8 +66,9 @@ def customer_context(*, customer: Any, request: HttpRequest | None = None,
     instant = now or clock.now()
     esims = list(Esim.objects.filter(owner=customer).order_by("-created_at", "-id"))
     services = service_for(esims, now=instant)
-    orders = list(Order.objects.filter(user=customer).order_by("-created_at", "-id")
-                  [:RECENT_ORDERS])
+    # With their lines: the install e-mail is offered only for an order that made an eSIM.
+    orders = list(Order.objects.filter(user=customer).prefetch_related("lines")
+                  .order_by("-created_at", "-id")[:RECENT_ORDERS])
     payments = list(Payment.objects.filter(order__user=customer).select_related("order")
                     .order_by("-created_at", "-id")[:RECENT_PAYMENTS])
     # Bodies and attachments (a PDF receipt) are large and not shown here.

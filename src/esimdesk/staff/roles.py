@@ -59,6 +59,7 @@ AGENT_PERMISSIONS = (
     "support.view_message",
     "support.view_cannedreply",
     "core.view_auditentry",
+    "console.view_alert",
 )
 
 #: Rights of finance: refunds (up to ESIMDESK_REFUND_LIMIT_FINANCE), everything about
@@ -82,6 +83,8 @@ FINANCE_PERMISSIONS = (
     "catalog.view_supplierbundle",
     "catalog.view_exchangerate",
     "core.view_auditentry",
+    "console.view_figures",  # the home page of business figures
+    "console.view_alert",
 )
 
 ROLES: dict[str, tuple[str, ...] | None] = {

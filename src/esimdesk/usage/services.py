@@ -31,7 +31,7 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from esimdesk import config
-from esimdesk.core import clock
+from esimdesk.core import clock, metrics
 from esimdesk.subscriptions import data_out, validity
 from esimdesk.subscriptions.reminder_rule import low_data_bands
 from esimdesk.subscriptions.reminders import (
@@ -64,6 +64,7 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
     now = clock.now()
     valid, rejected = validate_all(records, latest=now + CLOCK_SKEW)
     if not valid:
+        _count_batch(0, 0, len(rejected))
         return IngestResult(0, 0, rejected)
     conflict_safe = _sends_duplicates(source)
     for attempt in range(_ATTEMPTS):
@@ -110,7 +111,16 @@ def ingest(*, source: str, records: Iterable[Mapping[str, Any]]) -> IngestResult
         _DUPLICATES_SEEN.pop(source, None)  # back to the fast statement
     rejected.extend(refused)
     rejected.sort()
+    _count_batch(accepted, duplicates, len(rejected))
     return IngestResult(accepted, duplicates, rejected)
+
+
+def _count_batch(accepted: int, duplicates: int, rejected: int) -> None:
+    """The batch on ``/metrics``: a few increments per batch, never one per record."""
+    metrics.USAGE_BATCHES.inc()
+    metrics.USAGE_RECORDS.labels("accepted").inc(accepted)
+    metrics.USAGE_RECORDS.labels("duplicate").inc(duplicates)
+    metrics.USAGE_RECORDS.labels("rejected").inc(rejected)
 
 
 _ATTEMPTS = 4

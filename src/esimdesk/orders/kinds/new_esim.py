@@ -18,6 +18,7 @@ from esimdesk.esims.models import ESIM_STATES, Esim
 from esimdesk.orders.kinds.personal import PersonalLine, new_esim_text, personal_plan
 from esimdesk.orders.lines import LineRequest, PricedLine
 from esimdesk.orders.models import OrderLine
+from esimdesk.provisioning import calls as supplier_calls
 from esimdesk.provisioning import registry as upstream
 from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
@@ -133,8 +134,10 @@ def new_profile(line: OrderLine) -> tuple[UpstreamProvider, ProfileOrder]:
         OrderLine.objects.filter(pk=line.pk).update(supplier_index=line.supplier_index,
                                                     supplier_attempts=0)
         following = choices[line.supplier_index]
+        supplier_calls.failed_over(supplier=supplier.name)
+        # ``before`` names the supplier left: the business figures count failovers by it.
         audit.record(action="activation.failover", obj=line, actor_type="task",
-                     actor="fulfilment",
+                     actor="fulfilment", before={"supplier": supplier.name},
                      after={"supplier": following.supplier, "bundle": following.code},
                      reason=reason[:500])
 

@@ -1,0 +1,154 @@
+"""The ``alerts`` sweep: thresholds over the business figures, one alert per incident.
+
+Each run works out which incidents hold now (``evaluate``): a supplier whose calls fail or
+whose activations fail over too often in the last hour, activations piling up or waiting too
+long, automatic renewals declining above a rate over the last day, a conversation waiting
+too long for its first answer. An incident not yet open is opened (and
+``ESIMDESK_OPS_EMAIL`` told once, through the outbox); an open one that no longer holds is
+closed; one that holds again later is a new incident. The thresholds are settings
+(``ESIMDESK_ALERT_*``, docs/staff-console.md). Two sweeps at once cannot open the same
+incident twice: ``Alert.open_key`` is unique while the alert is open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from esimdesk import config
+from esimdesk.console.models import Alert
+from esimdesk.core import clock
+from esimdesk.figures.figures import Window, activations, renewals, supplier_health
+from esimdesk.notifications import services as notifications
+from esimdesk.support.models import Conversation
+
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+#: At most this many waiting conversations are alerted on at once (the oldest).
+CHAT_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Incident:
+    kind: str
+    subject: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+
+def _number(name: str) -> int:
+    return int(config.env(name))
+
+
+def _minutes(since: dt.datetime | None, now: dt.datetime) -> int:
+    return int((now - since).total_seconds() // 60) if since else 0
+
+
+def evaluate(now: dt.datetime | None = None) -> list[Incident]:
+    """The incidents that hold at ``now``: a fixed number of queries."""
+    now = now or clock.now()
+    found: list[Incident] = []
+    min_calls = _number("ESIMDESK_ALERT_SUPPLIER_MIN_CALLS")
+    failure_percent = _number("ESIMDESK_ALERT_SUPPLIER_FAILURE_PERCENT")
+    failovers = _number("ESIMDESK_ALERT_SUPPLIER_FAILOVERS")
+    for health in supplier_health(Window.of(now - HOUR, now)):
+        failing = health.calls >= min_calls and health.failures * 100 > (
+            failure_percent * health.calls)
+        if failing or (failovers and health.failovers >= failovers):
+            found.append(Incident(Alert.Kind.SUPPLIER, health.name, {
+                "supplier": health.label, "calls": health.calls, "failures": health.failures,
+                "failovers": health.failovers}))
+    waiting = activations(Window.of(now - DAY, now))
+    oldest = _minutes(waiting.oldest_waiting, now)
+    if (waiting.waiting >= _number("ESIMDESK_ALERT_ACTIVATIONS_WAITING")
+            or (waiting.waiting and oldest > _number("ESIMDESK_ALERT_ACTIVATION_MINUTES"))):
+        found.append(Incident(Alert.Kind.ACTIVATIONS, "", {
+            "waiting": waiting.waiting, "oldest_minutes": oldest}))
+    settled = renewals(Window.of(now - DAY, now))
+    total = settled.succeeded + settled.declined
+    if (total >= _number("ESIMDESK_ALERT_RENEWAL_MIN_COUNT") and settled.declined * 100 > (
+            _number("ESIMDESK_ALERT_RENEWAL_DECLINE_PERCENT") * total)):
+        found.append(Incident(Alert.Kind.RENEWALS, "", {
+            "declined": settled.declined, "settled": total}))
+    late = now - dt.timedelta(minutes=_number("ESIMDESK_ALERT_CHAT_MINUTES"))
+    for pk, created in (Conversation.objects.filter(first_reply_at__isnull=True,
+                                                    created_at__lt=late)
+                        .exclude(status=Conversation.Status.RESOLVED)
+                        .order_by("created_at").values_list("pk", "created_at")[:CHAT_LIMIT]):
+        found.append(Incident(Alert.Kind.CHAT, str(pk), {
+            "conversation": pk, "minutes": _minutes(created, now)}))
+    return found
+
+
+def describe(kind: str, details: dict[str, Any]) -> str:
+    """One sentence about an incident, in the active language."""
+    if kind == Alert.Kind.SUPPLIER:
+        return _("%(supplier)s: %(failures)s of %(calls)s calls failed and %(failovers)s "
+                 "activations failed over in the last hour.") % details
+    if kind == Alert.Kind.ACTIVATIONS:
+        return _("%(waiting)s activations waiting; the oldest for %(oldest_minutes)s "
+                 "minutes.") % details
+    if kind == Alert.Kind.RENEWALS:
+        return _("%(declined)s of %(settled)s automatic renewals declined in the last "
+                 "day.") % details
+    if kind == Alert.Kind.CHAT:
+        return _("Conversation %(conversation)s has waited %(minutes)s minutes for a first "
+                 "answer.") % details
+    return str(details)
+
+
+def _tell(alert: Alert) -> None:
+    ops = config.env("ESIMDESK_OPS_EMAIL")
+    if not ops:
+        return
+    label = Alert.Kind(alert.kind).label
+    text = describe(alert.kind, alert.details)
+    link = settings.PUBLIC_URL + reverse("console_alerts")
+    notifications.send_email(
+        to=ops, kind="ops_alert", subject=f"esimdesk alert: {label}: {text}",
+        body_text=f"{text}\n\nOpened {alert.opened_at:%Y-%m-%d %H:%M} UTC. It closes by "
+                  f"itself when it clears; every alert: {link}\n",
+        dedupe_key=f"alert:{alert.pk}")
+    Alert.objects.filter(pk=alert.pk).update(emailed=True)
+
+
+def alerts_sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """Open the incidents that hold and are not open, close the open ones that cleared."""
+    now = now or clock.now()
+    holding = {incident.key: incident for incident in evaluate(now)}
+    opened = closed = 0
+    for alert in Alert.objects.filter(open_key__isnull=False):
+        incident = holding.get(alert.open_key or "")
+        if incident is None:
+            closed += Alert.objects.filter(pk=alert.pk, open_key=alert.open_key).update(
+                open_key=None, closed_at=now)
+        elif incident.details != alert.details:
+            Alert.objects.filter(pk=alert.pk).update(details=incident.details)
+        holding.pop(alert.open_key or "", None)
+    for incident in holding.values():
+        if open_incident(incident, now) is not None:
+            opened += 1
+    return {"opened": opened, "closed": closed}
+
+
+def open_incident(incident: Incident, now: dt.datetime) -> Alert | None:
+    """Open ``incident`` and tell the operations mailbox; None when it is open already
+    (another sweep opened it since this one looked: the unique ``open_key`` refuses it)."""
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(kind=incident.kind, subject=incident.subject,
+                                         open_key=incident.key, opened_at=now,
+                                         details=incident.details)
+            _tell(alert)
+    except IntegrityError:
+        return None
+    return alert

@@ -1,0 +1,43 @@
+"""Alerts: one row per incident (a supplier failing, activations piling up, renewals
+declining, a chat waiting), opened by the ``alerts`` sweep when a threshold is crossed and
+closed when it clears. The database keeps at most one open incident per (kind, subject):
+``open_key`` is set while the alert is open and emptied (NULL) when it closes, and it is
+unique, so two sweeps running at once cannot open the same incident twice."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from esimdesk.core import clock
+
+
+class Alert(models.Model):
+    class Kind(models.TextChoices):
+        SUPPLIER = "supplier", _("Supplier failing")
+        ACTIVATIONS = "activations", _("Activations piling up")
+        RENEWALS = "renewals", _("Renewals declining")
+        CHAT = "chat", _("Chat waiting")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    #: What the incident is about within its kind: a supplier's name, a conversation's id,
+    #: or "" for the shop as a whole.
+    subject = models.CharField(max_length=100, blank=True)
+    #: ``kind:subject`` while open, NULL once closed: unique, so one open incident each.
+    open_key = models.CharField(max_length=130, null=True, blank=True, unique=True)
+    opened_at = models.DateTimeField(default=clock.now, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    #: The figures that crossed the threshold when it opened (and their latest values).
+    details = models.JSONField(default=dict, blank=True)
+    emailed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        permissions = [("view_figures", "Can see the business figures on the console home")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

@@ -1,0 +1,146 @@
+"""Audit rows as sentences for people: "Status changed from Paid to Fulfilled".
+
+An audit row keeps ``before`` and ``after`` as JSON (usually objects of field → value). Each
+field that changed becomes one sentence in the active language, with the field's name and
+its values as the console shows them: a choice by its label (the model is found by the
+row's ``object_type`` in the app registry), a time as a date and time, yes / no, lists
+joined. Values that did not change are left out; a row with nothing before says what was
+set, one with nothing after what was cleared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from esimdesk.core.models import AuditEntry
+
+#: Names of the fields audit rows use most, translated (model verbose names are not).
+FIELD_LABELS = {
+    "status": gettext_lazy("Status"), "state": gettext_lazy("State"),
+    "plan": gettext_lazy("Plan"), "starts_at": gettext_lazy("Starts"),
+    "ends_at": gettext_lazy("Ends"), "activate_by": gettext_lazy("Activate by"),
+    "language": gettext_lazy("Language"), "is_active": gettext_lazy("Active"),
+    "is_staff": gettext_lazy("Staff"), "role": gettext_lazy("Role"),
+    "roles": gettext_lazy("Roles"), "supplier": gettext_lazy("Supplier"),
+    "upstream": gettext_lazy("Supplier"), "amount": gettext_lazy("Amount"),
+    "currency": gettext_lazy("Currency"), "total": gettext_lazy("Total"),
+    "provider": gettext_lazy("Payment provider"), "method": gettext_lazy("Payment method"),
+    "iccid": gettext_lazy("ICCID"), "esim": gettext_lazy("eSIM"),
+    "order": gettext_lazy("Order"), "number": gettext_lazy("Number"),
+    "email": gettext_lazy("E-mail"), "phone": gettext_lazy("Phone"),
+    "days": gettext_lazy("Days"), "sequence": gettext_lazy("Period number"),
+    "subscription": gettext_lazy("Subscription"), "lines": gettext_lazy("Lines"),
+    "auto_renew": gettext_lazy("Automatic renewal"), "reason": gettext_lazy("Reason"),
+    "assigned_to": gettext_lazy("Agent"), "repr": gettext_lazy("Record"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    label: str
+    before: str | None
+    after: str | None
+
+    def sentence(self) -> str:
+        if self.before is None:
+            return _("%(field)s set to %(after)s") % {"field": self.label, "after": self.after}
+        if self.after is None:
+            return _("%(field)s cleared (was %(before)s)") % {"field": self.label,
+                                                             "before": self.before}
+        return _("%(field)s changed from %(before)s to %(after)s") % {
+            "field": self.label, "before": self.before, "after": self.after}
+
+
+@cache
+def _model(object_type: str) -> type[models.Model] | None:
+    for model in apps.get_models():
+        if model.__name__.lower() == object_type:
+            return model
+    return None
+
+
+def _field(object_type: str, name: str) -> models.Field[Any, Any] | None:
+    model = _model(object_type)
+    if model is None:
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:  # not a field of the model: a plain name
+        return None
+    return field if isinstance(field, models.Field) else None
+
+
+def label(object_type: str, name: str) -> str:
+    if name in FIELD_LABELS:
+        return str(FIELD_LABELS[name])
+    field = _field(object_type, name)
+    text = str(field.verbose_name) if field is not None else name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _moment(text: str) -> str | None:
+    if len(text) < 19 or text[4:5] != "-" or text[10:11] != "T":
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
+
+
+def shown(object_type: str, name: str, value: Any) -> str:
+    """``value`` of field ``name`` as the console shows it."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(shown(object_type, name, item) for item in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{label(object_type, key)}: {shown(object_type, key, item)}"
+                         for key, item in value.items())
+    field = _field(object_type, name)
+    if field is not None and field.choices:
+        choices = {str(key): text for key, text in field.flatchoices}
+        if str(value) in choices:
+            return str(choices[str(value)])
+    if isinstance(value, str):
+        return _moment(value) or value
+    return str(value)
+
+
+def changes(entry: AuditEntry) -> list[Change]:
+    """The fields that changed in ``entry``, before and after, as the console shows them."""
+    before, after, kind = entry.before, entry.after, entry.object_type
+    if not isinstance(before, dict) and not isinstance(after, dict):
+        if before is None and after is None:
+            return []
+        return [Change("", _("Value"), None if before is None else shown(kind, "", before),
+                       None if after is None else shown(kind, "", after))]
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    found = []
+    for name in [*old, *(key for key in new if key not in old)]:
+        if name in old and name in new and old[name] == new[name]:
+            continue
+        found.append(Change(name, label(kind, name),
+                            shown(kind, name, old[name]) if name in old else None,
+                            shown(kind, name, new[name]) if name in new else None))
+    return found
+
+
+def sentences(entry: AuditEntry) -> list[str]:
+    return [change.sentence() for change in changes(entry)]

@@ -1,0 +1,15 @@
+"""``{{ entry|audit_sentences }}``: an audit row's changes as sentences (core.audit_text)."""
+
+from __future__ import annotations
+
+from django import template
+
+from esimdesk.core import audit_text
+from esimdesk.core.models import AuditEntry
+
+register = template.Library()
+
+
+@register.filter
+def audit_sentences(entry: AuditEntry) -> list[str]:
+    return audit_text.sentences(entry)

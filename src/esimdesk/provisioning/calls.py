@@ -1,0 +1,91 @@
+"""Every outbound call to a supplier, timed and recorded where it is made.
+
+``registry.get`` hands out adapters whose outbound methods (``OUTBOUND``) go through
+``recorded``: each call leaves one ``SupplierCall`` row (supplier, operation, outcome,
+milliseconds) and moves the supplier counters and latency histogram of ``/metrics``. The
+adapters themselves know nothing of it. Rows older than ``ESIMDESK_SUPPLIER_CALLS_KEEP_DAYS``
+are deleted by the ``supplier_calls`` sweep.
+
+The row is written after the call, with no transaction of its own: calls are made between
+transactions (no network while rows are locked), so it is one short INSERT.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from esimdesk import config
+from esimdesk.core import clock, metrics
+from esimdesk.provisioning.models import SupplierCall
+from esimdesk.provisioning.suppliers.base import (
+    FinalUpstreamError,
+    RetryableUpstreamError,
+    UpstreamError,
+    UpstreamProvider,
+)
+
+#: The contract's methods that ask something of the supplier (``suppliers/base.py``).
+OUTBOUND = ("order_profile", "apply_plan", "replace_plan", "apply_top_up", "end_plan",
+            "set_depletion", "lift_depletion", "suspend", "resume", "revoke")
+
+Provider = TypeVar("Provider", bound=UpstreamProvider)
+
+
+def recorded(adapter: Provider) -> Provider:
+    """``adapter`` with each outbound method timed and recorded (on this instance only)."""
+    for operation in OUTBOUND:
+        method = getattr(adapter, operation)
+        setattr(adapter, operation, _timed(adapter.name, operation, method))
+    return adapter
+
+
+def _timed(supplier: str, operation: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        started, began = clock.now(), time.perf_counter()
+        try:
+            answer = method(*args, **kwargs)
+        except BaseException as error:
+            _record(supplier, operation, outcome_of(error), started, began)
+            raise
+        _record(supplier, operation, SupplierCall.Outcome.OK, started, began)
+        return answer
+
+    return call
+
+
+def outcome_of(error: BaseException) -> str:
+    if isinstance(error, RetryableUpstreamError):
+        return SupplierCall.Outcome.RETRYABLE
+    if isinstance(error, FinalUpstreamError) and error.code == "not_supported":
+        return SupplierCall.Outcome.NOT_SUPPORTED
+    if isinstance(error, UpstreamError):
+        return SupplierCall.Outcome.REFUSED
+    return SupplierCall.Outcome.ERROR
+
+
+def _record(supplier: str, operation: str, outcome: str, started: dt.datetime,
+            began: float) -> None:
+    seconds = time.perf_counter() - began
+    metrics.SUPPLIER_CALLS.labels(supplier, operation, outcome).inc()
+    metrics.SUPPLIER_SECONDS.labels(supplier, operation).observe(seconds)
+    SupplierCall.objects.create(at=started, supplier=supplier[:40], operation=operation,
+                                outcome=outcome, duration_ms=min(round(seconds * 1000),
+                                                                 2**31 - 1))
+
+
+def failed_over(*, supplier: str) -> None:
+    """An activation left ``supplier`` for the next one (``orders.kinds.new_esim``)."""
+    metrics.SUPPLIER_FAILOVERS.labels(supplier).inc()
+
+
+def forget_old_calls(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The ``supplier_calls`` sweep: delete the records older than the retention."""
+    days = int(config.env("ESIMDESK_SUPPLIER_CALLS_KEEP_DAYS"))
+    before = (now or clock.now()) - dt.timedelta(days=days)
+    deleted, _ = SupplierCall.objects.filter(at__lt=before).delete()
+    return {"deleted": deleted}

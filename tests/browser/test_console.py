@@ -1,0 +1,123 @@
+"""The staff console in a browser: an admin and an agent sign in on the portal's sign-in
+page and land in the console (the figures, the support queue); every task page opens from
+the navigation, in English and Chinese, on a phone and a desktop, with a screenshot of each
+(``shot``), and none is wider than a phone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+
+from esimdesk.accounts.models import User
+from esimdesk.console.alerts import alerts_sweep
+from esimdesk.core import clock
+from esimdesk.provisioning.models import SupplierCall
+from esimdesk.staff.roles import sync_roles
+from esimdesk.support import conversations
+from esimdesk.support.models import Conversation
+from tests.browser.conftest import DESKTOP, PHONE, shot
+from tests.builders import DAY, Shop
+from tests.conftest import Api
+from tests.e2e.helpers import buy_and_pay
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "x-long-password-1"
+#: Every task page an admin opens from the navigation (data-nav key), and "data".
+ADMIN_PAGES = ("home", "customers", "orders", "activations", "support", "renewals", "refunds",
+               "catalog", "suppliers", "margins", "invoices", "messages", "usage", "alerts",
+               "settings", "audit", "data")
+AGENT_PAGES = ("support", "customers", "activations", "messages", "alerts", "audit")
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def staff(email: str, role: str, language: str) -> User:
+    sync_roles()
+    user = User.objects.create_user(email, PASSWORD, is_staff=True, language=language)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def sign_in(browser: Any, site: str, user: User, language: str, viewport: dict[str, int],
+            ) -> Any:
+    context = browser.new_context(viewport=viewport)
+    context.add_cookies([{"name": "esimdesk_language", "value": language, "url": site}])
+    page = context.new_page()
+    page.goto(f"{site}/accounts/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_load_state()
+    return page
+
+
+def business(shop: Shop) -> Conversation:
+    """Two customers' orders, supplier calls, and a chat waiting long enough to alert."""
+    customer = Api.signup("alex@example.com")
+    buy_and_pay(customer, DAY)
+    buy_and_pay(Api.signup("li@example.com"), DAY, currency="CNY")
+    SupplierCall.objects.bulk_create([SupplierCall(
+        at=clock.now() - dt.timedelta(minutes=n), supplier="simulator",
+        operation="order_profile", outcome="ok", duration_ms=120 + n) for n in range(20)])
+    alex = User.objects.get(email="alex@example.com")
+    conversations.post_customer_message(customer=alex, body="My eSIM does not connect.")
+    Conversation.objects.update(created_at=clock.now() - dt.timedelta(hours=1))
+    alerts_sweep()
+    return Conversation.objects.get()
+
+
+def visit(page: Any, key: str, name: str, *, phone: bool) -> None:
+    link = page.locator(f'.console-nav-wide a[data-nav="{key}"]')
+    page.goto(page.url.split("/staff/")[0] + link.get_attribute("href"))
+    page.wait_for_load_state()
+    shot(page, name)
+    if phone:
+        assert page.evaluate(OVERFLOW) <= 0, f"{name} is wider than a phone"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_an_admin_lands_on_the_figures_and_opens_every_task(
+        browser: Any, site: str, shop: Shop, language: str) -> None:
+    chat = business(shop)
+    admin = staff(f"boss-{language}@example.com", "admin", language)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = sign_in(browser, site, admin, language, viewport)
+        assert page.url == f"{site}/staff/", page.url
+        assert page.locator('[data-figure="orders_paid"] .figure-value').inner_text() == "2"
+        assert page.locator(".console-alerts").is_visible()
+        shot(page, f"console-home-{language}-{size}")
+        if size == "phone":
+            assert page.evaluate(OVERFLOW) <= 0
+            page.locator(".console-menu summary").click()
+            assert page.locator('.console-menu a[href="/staff/support/"]').is_visible()
+            shot(page, f"console-menu-{language}-{size}")
+        for key in ADMIN_PAGES[1:]:
+            visit(page, key, f"console-{key}-{language}-{size}", phone=size == "phone")
+        page.goto(f"{site}/staff/support/{chat.pk}/")
+        shot(page, f"console-conversation-{language}-{size}")
+        if size == "phone":
+            assert page.evaluate(OVERFLOW) <= 0, "the conversation is wider than a phone"
+        page.context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_an_agent_lands_on_the_support_queue(browser: Any, site: str, shop: Shop,
+                                             language: str) -> None:
+    chat = business(shop)
+    agent = staff(f"agent-{language}@example.com", "agent", language)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = sign_in(browser, site, agent, language, viewport)
+        assert page.url == f"{site}/staff/support/", page.url
+        keys = page.locator(".console-nav-wide a").evaluate_all(
+            "links => links.map(a => a.dataset.nav)")
+        assert "home" not in keys and "data" not in keys and "margins" not in keys
+        for key in AGENT_PAGES:
+            visit(page, key, f"console-agent-{key}-{language}-{size}", phone=size == "phone")
+        page.goto(f"{site}/staff/support/{chat.pk}/")
+        shot(page, f"console-agent-conversation-{language}-{size}")
+        if size == "phone":
+            assert page.evaluate(OVERFLOW) <= 0, "the conversation is wider than a phone"
+        page.context.close()
