@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from allauth.account import forms as allauth_forms
@@ -10,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from esimdesk.accounts import signin_policy
 from esimdesk.accounts.models import LANGUAGE_CHOICES, User, time_zone_choices
 from esimdesk.accounts.signup_base import NeutralEmail
+from esimdesk.core import formats
+from esimdesk.core.zone_choices import choice_values, zone_choices
 
 
 def limit_in_form(rule: str, recipient: str | None) -> None:
@@ -81,6 +84,8 @@ class SignupForm(NeutralEmail, allauth_forms.SignupForm):
 
 
 class PreferencesForm(forms.ModelForm):
+    """``sold_countries``: where the shop's plans work, whose zones the picker lists early."""
+
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
     preferred_currency = forms.ChoiceField(
@@ -89,6 +94,16 @@ class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["name", "language", "time_zone", "preferred_currency"]
+
+    def __init__(self, *args: Any, sold_countries: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Grouped by country, the user's own and the sold countries' zones first; any
+        # zone the tz database knows is accepted (an old alias a browser reported, too).
+        current = self.instance.time_zone if self.instance else None
+        groups = zone_choices(current=current, sold_countries=sold_countries)
+        if current and current not in choice_values(groups) and formats.valid_zone(current):
+            groups.insert(0, (_("Your time zone"), [(current, formats.zone_choice_label(current))]))
+        self.fields["time_zone"].choices = groups
 
 
 class SmsResetRequestForm(forms.Form):

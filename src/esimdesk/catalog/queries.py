@@ -98,3 +98,9 @@ def countries_by_region() -> list[tuple[Region, list[Country]]]:
     regions = list(Region.objects.prefetch_related("countries").order_by("sort"))
     return [(region, sorted(region.countries.all(), key=lambda c: c.name))
             for region in regions if region.countries.all()]
+
+
+def sold_country_codes() -> list[str]:
+    """Countries an active plan works in (the time-zone picker lists their zones early)."""
+    return sorted(set(Country.objects.filter(plans__is_active=True)
+                      .values_list("code", flat=True)))
