@@ -73,7 +73,7 @@ def test_history_lists_every_channel_newest_first_in_the_users_time_zone(
                     context=context(), dedupe_key="new")
     remind(make_user("other@example.com", phone=None), "theirs")
     page = signed_in(user).get("/account/notifications/").content.decode()
-    first, second = "Mar 1, 2026, 8:30\u00a0AM", "Mar 3, 2026, 2:05\u00a0AM"  # Shanghai time
+    first, second = "Mar 1, 2026, 8:30 AM", "Mar 3, 2026, 2:05 AM"  # Shanghai time
     assert first in page and second in page and "Shanghai time" in page
     assert page.index(second) < page.index(first)
     for channel in ("E-mail", "SMS", "In-app notice"):

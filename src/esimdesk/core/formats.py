@@ -38,8 +38,10 @@ from esimdesk.core import clock
 
 _state = Local()
 UTC = zoneinfo.ZoneInfo("UTC")
-# Narrow no-break spaces (CLDR's "7:53 PM") are missing from the PDFs' fonts.
-_NNBSP = str.maketrans({"\u202f": "\u00a0"})
+# Narrow no-break and thin spaces (CLDR's "7:53 PM", "7 - 9 Dec") are plain spaces: the
+# browsers' Intl writes those (the chat formats there too), and they are missing from the
+# PDFs' fonts.
+_NNBSP = str.maketrans({"\u202f": " ", "\u2009": " "})
 _ACCEPT = re.compile(r"([A-Za-z]{1,8})(?:[-_]([A-Za-z0-9]{1,8}))?(?:[-_]([A-Za-z0-9]{1,8}))?")
 LANGUAGE_CURRENCIES = {"de": "EUR", "fr": "EUR", "es": "EUR", "it": "EUR", "nl": "EUR",
                        "pt": "EUR", "zh": "CNY", "zh-hans": "CNY", "zh-cn": "CNY",

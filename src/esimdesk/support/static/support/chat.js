@@ -27,7 +27,7 @@
   function clockText(iso) {
     var when = new Date(iso);
     if (isNaN(when.getTime())) { return ""; }
-    return timeFormat ? timeFormat.format(when).replace(/\u202f/g, "\u00a0")
+    return timeFormat ? timeFormat.format(when).replace(/[\u202f\u2009]/g, " ")
                       : when.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
 
