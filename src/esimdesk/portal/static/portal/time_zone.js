@@ -9,8 +9,10 @@
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { return; }
   if (!zone) { return; }
+  // Once per zone and account: signing in sends it again, for a profile still on UTC.
+  var key = zone + "|" + (script.getAttribute("data-user") || "");
   try {
-    if (window.sessionStorage.getItem("esimdesk-time-zone") === zone) { return; }
+    if (window.sessionStorage.getItem("esimdesk-time-zone") === key) { return; }
   } catch (err) { /* storage refused: report every page, harmless */ }
   fetch(url, {
     method: "POST", credentials: "same-origin",
@@ -18,6 +20,6 @@
     body: JSON.stringify({ time_zone: zone })
   }).then(function (r) {
     if (!r.ok) { return; }
-    try { window.sessionStorage.setItem("esimdesk-time-zone", zone); } catch (err) { /* ok */ }
+    try { window.sessionStorage.setItem("esimdesk-time-zone", key); } catch (err) { /* ok */ }
   }).catch(function () {});
 })();
