@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from esimdesk.accounts import next_url, signin_policy
+from esimdesk.accounts.middleware import visitor_defaults
 from esimdesk.accounts.models import User
 from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.accounts.phones import normalize_phone
@@ -166,6 +167,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request: Any, user: Any, form: Any, commit: bool = True) -> Any:
         """New accounts start in the language the sign-up happened in."""
         user.language = "zh-hans" if (translation.get_language() or "").startswith("zh") else "en"
+        user.time_zone, user.preferred_currency = visitor_defaults(request)
         user = super().save_user(request, user, form, commit=False)
         if commit:
             user.save()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from allauth.account import forms as allauth_forms
@@ -12,7 +13,9 @@ from esimdesk.accounts import signin_policy
 from esimdesk.accounts.models import LANGUAGE_CHOICES, User, time_zone_choices
 from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.accounts.signup_base import NeutralEmail
+from esimdesk.core import formats
 from esimdesk.core.errors import MESSAGES
+from esimdesk.core.zone_choices import choice_values, zone_choices
 
 #: Django's password rules as shown beside a new password: in this project's catalogue too, so
 #: that the Chinese says 您 like every other page (Django's own says 你).
@@ -106,6 +109,8 @@ class SignupForm(NeutralEmail, SameWords, allauth_forms.SignupForm):
 
 
 class PreferencesForm(forms.ModelForm):
+    """``sold_countries``: where the shop's plans work, whose zones the picker lists early."""
+
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
     preferred_currency = forms.ChoiceField(
@@ -114,6 +119,16 @@ class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["name", "language", "time_zone", "preferred_currency"]
+
+    def __init__(self, *args: Any, sold_countries: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Grouped by country, the user's own and the sold countries' zones first; any
+        # zone the tz database knows is accepted (an old alias a browser reported, too).
+        current = self.instance.time_zone if self.instance else None
+        groups = zone_choices(current=current, sold_countries=sold_countries)
+        if current and current not in choice_values(groups) and formats.valid_zone(current):
+            groups.insert(0, (_("Your time zone"), [(current, formats.zone_choice_label(current))]))
+        self.fields["time_zone"].choices = groups
 
 
 class SmsResetRequestForm(forms.Form):

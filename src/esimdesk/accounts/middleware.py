@@ -13,6 +13,22 @@ from django.utils.translation import gettext as _
 
 from esimdesk.accounts import next_url
 from esimdesk.accounts.second_factor import staff_needs_second_factor
+from esimdesk.core import formats
+from esimdesk.core.money import SHOP_CURRENCIES
+
+# The session key holding the time zone a visitor's browser reported.
+SESSION_TIME_ZONE = "time_zone"
+
+
+def visitor_defaults(request: HttpRequest) -> tuple[str, str]:
+    """(time zone, currency) a new account starts with: the zone the browser reported this
+    session (else UTC) and the currency its country or language suggests."""
+    session = getattr(request, "session", None)
+    zone = formats.valid_zone(session.get(SESSION_TIME_ZONE) if session is not None else None)
+    currency = formats.guess_currency(
+        accept_language=request.META.get("HTTP_ACCEPT_LANGUAGE"), time_zone=zone,
+        language=translation.get_language(), sold=SHOP_CURRENCIES)
+    return zone or "UTC", currency
 
 
 class UserPreferencesMiddleware:
@@ -21,6 +37,10 @@ class UserPreferencesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
+        # Dates follow the region of the user's time zone, else the browser's language
+        # region ("en-GB"): core.formats.
+        formats.activate_region(
+            formats.accept_language_region(request.META.get("HTTP_ACCEPT_LANGUAGE"))[1])
         if user is not None and user.is_authenticated:
             # The portal's language switcher saves the choice on the user, so the stored
             # preference wins over the browser's Accept-Language.
@@ -28,8 +48,17 @@ class UserPreferencesMiddleware:
             request.LANGUAGE_CODE = translation.get_language()
             timezone.activate(user.tz)
         else:
-            timezone.deactivate()
-        return self.get_response(request)
+            # A visitor: the time zone their browser reported (portal's time_zone.js).
+            reported = formats.zone(request.session.get(SESSION_TIME_ZONE)
+                                    if hasattr(request, "session") else None)
+            if reported is not None:
+                timezone.activate(reported)
+            else:
+                timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            formats.deactivate_region()
 
 
 class KeepNextMiddleware:

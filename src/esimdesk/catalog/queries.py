@@ -119,3 +119,9 @@ def countries_per_region() -> dict[str, int]:
     rows = (Plan.objects.filter(is_active=True, region__isnull=False).order_by()
             .values_list("region__code").annotate(n=Count("countries", distinct=True)))
     return dict(rows)
+
+
+def sold_country_codes() -> list[str]:
+    """Countries an active plan works in (the time-zone picker lists their zones early)."""
+    return sorted(set(Country.objects.filter(plans__is_active=True)
+                      .values_list("code", flat=True)))

@@ -9,19 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import get_currency_precision
 
+from esimdesk.core import formats
 from esimdesk.core.errors import ValidationFailed
 
 # Currencies esimdesk accepts anywhere; the catalog prices in a subset of them.
 SUPPORTED_CURRENCIES = ("CNY", "USD", "EUR", "HKD", "JPY", "GBP", "KRW", "SGD")
+# The currencies the portal shows prices in and travellers may choose.
+SHOP_CURRENCIES = ("CNY", "USD", "EUR", "HKD")
 
 
 def babel_locale(language: str | None) -> str:
-    """Django language code -> Babel locale name."""
-    if language and language.lower().startswith("zh"):
-        return "zh_Hans_CN"
-    return "en_US"
+    """Django language code -> Babel locale name, in the active region (``core.formats``)."""
+    return formats.locale_name(language)
 
 
 def exponent(currency: str) -> int:
@@ -81,7 +82,9 @@ class Money:
         return f"{self.decimal():.{places}f}"
 
     def format(self, language: str | None = None) -> str:
-        return str(format_currency(self.decimal(), self.currency, locale=babel_locale(language)))
+        """'$5.00' / 'US$5.00' / '¥35.00': the conventions of ``language`` (default: the
+        active one) in the active region, like every date and time (``core.formats``)."""
+        return formats.money(self.decimal(), self.currency, language)
 
     def as_dict(self) -> dict[str, object]:
         return {"amount": self.amount, "currency": self.currency,

@@ -10,7 +10,6 @@ import io
 
 from django.conf import settings
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -19,6 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from esimdesk.core import formats
 from esimdesk.core.money import Money
 from esimdesk.orders.models import Order
 
@@ -71,12 +71,11 @@ def render_receipt_pdf(order: Order, *, language: str | None = None) -> bytes:
         draw_text(pdf, left, y, _("Receipt"), size=20, bold=True)
         draw_text(pdf, right, y, "esimdesk", right=True)
         y -= 12 * mm
-        local_paid = timezone.localtime(order.paid_at or receipt.issued_at)
         rows = [
             (_("Receipt number"), receipt.number),
             (_("Order"), order.number),
-            (_("Date paid"), date_format(local_paid, "DATETIME_FORMAT")),
-            (_("Time zone"), str(user.tz)),
+            (_("Date paid"), formats.datetime(order.paid_at or receipt.issued_at)),
+            (_("Time zone"), formats.zone_label()),
             (_("Billed to"), user.name or str(user)),
             (_("Payment method"), order.paid_with or "-"),
         ]

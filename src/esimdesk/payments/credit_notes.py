@@ -6,13 +6,13 @@ import io
 
 from django.conf import settings
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from esimdesk.core import formats
 from esimdesk.core.money import Money
 from esimdesk.orders.receipts import draw_text
 from esimdesk.payments.models import Refund
@@ -42,9 +42,8 @@ def render_credit_note_pdf(refund: Refund) -> bytes:
             (_("Credit note number"), refund.credit_note_number or "-"),
             (_("Order"), order.number),
             (_("Receipt"), receipt.number if receipt else "-"),
-            (_("Date refunded"), date_format(timezone.localtime(refund.succeeded_at
-                                                                 or refund.created_at),
-                                             "DATETIME_FORMAT")),
+            (_("Date refunded"), formats.datetime_zone(refund.succeeded_at
+                                                       or refund.created_at)),
             (_("Refunded to"), f"{order.paid_with or payment.provider}"),
             (_("Customer"), user.name or str(user)),
             (_("Reason"), refund.reason or "-"),

@@ -12,6 +12,7 @@ from esimdesk.portal.views import (
     one_tap,
     orders,
     pay,
+    time_zone,
     usage,
 )
 
@@ -54,6 +55,7 @@ urlpatterns = [
     *feature_pages(),
     path("account/", account.account, name="account"),
     path("account/language/", account.set_language, name="set_language"),
+    path("account/time-zone/", time_zone.report_time_zone, name="time_zone"),
     path("account/saved-methods/<id:method_id>/", account.saved_method_action,
          name="saved_method"),
     path("account/notifications/", notifications.notifications, name="notifications"),

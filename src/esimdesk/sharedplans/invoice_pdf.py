@@ -10,14 +10,13 @@ import io
 import re
 
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from esimdesk.core import clock
+from esimdesk.core import clock, formats
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.money import Money
 from esimdesk.core.units import format_quantity
@@ -99,7 +98,7 @@ def render_invoice_pdf(*, group: Group, month: dt.date, language: str | None = N
         money_lang = translation.get_language()
         buffer = io.BytesIO()
         pdf = canvas.Canvas(buffer, pagesize=A4, invariant=True)
-        title = _("Invoice %(month)s") % {"month": f"{month:%Y-%m}"}
+        title = _("Invoice %(month)s") % {"month": formats.month(month)}
         pdf.setTitle(title)
         pdf.setAuthor("esimdesk")
         width, height = A4
@@ -116,8 +115,7 @@ def render_invoice_pdf(*, group: Group, month: dt.date, language: str | None = N
                  (_("Seats"), str(len(seats)))]
         if invoice is not None:
             facts += [(_("Amount due"), invoice.total_money.format(money_lang)),
-                      (_("Due by"), date_format(timezone.localtime(invoice.due_at),
-                                                "DATE_FORMAT"))]
+                      (_("Due by"), formats.date(invoice.due_at))]
         for label, value in facts:
             draw_text(pdf, left, y, label, bold=True)
             draw_text(pdf, 70 * mm, y, value)
@@ -141,7 +139,7 @@ def render_invoice_pdf(*, group: Group, month: dt.date, language: str | None = N
                 else _("Unassigned seat")
             period = seat["period"]
             starts_at = getattr(period, "starts_at", None)
-            when = (date_format(timezone.localtime(starts_at), "DATE_FORMAT")
+            when = (formats.date(starts_at)
                     if starts_at is not None
                     else _("from first use") if period is not None else "")
             draw_text(pdf, left, y, f"{name} · {seat['plan']} {when}"[:50], size=9)

@@ -14,14 +14,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.accounts.phone_input import PhoneNumberField
 from esimdesk.catalog.models import GB, Plan, TopUpProduct
-from esimdesk.core import clock
+from esimdesk.core import clock, formats
 from esimdesk.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from esimdesk.core.http import client_ip
 from esimdesk.esims.models import Esim
@@ -276,7 +274,7 @@ def group_start(request: HttpRequest, group_id: int) -> HttpResponse:
         assert period.ends_at is not None
         messages.success(request, _("The group's plan has started and is valid until "
                                     "%(end)s")
-                         % {"end": date_format(localtime(period.ends_at), "DATETIME_FORMAT")})
+                         % {"end": formats.datetime_zone(period.ends_at)})
     return _back(group_id)
 
 

@@ -12,12 +12,11 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from esimdesk.core import formats
 from esimdesk.core.units import format_quantity, kind_label
 from esimdesk.usage.queries import Point
 
@@ -29,13 +28,11 @@ _ids = itertools.count(1)
 
 
 def _label(start: dt.datetime, granularity: str) -> str:
-    local = timezone.localtime(start)
-    return date_format(local, "H:i" if granularity == "hour" else "n/j")
+    return formats.time(start) if granularity == "hour" else formats.day_month(start)
 
 
 def _bar_title(start: dt.datetime, granularity: str, kind: str, quantity: int) -> str:
-    local = timezone.localtime(start)
-    when = date_format(local, "DATETIME_FORMAT" if granularity == "hour" else "DATE_FORMAT")
+    when = formats.datetime(start) if granularity == "hour" else formats.date(start)
     return f"{when}: {format_quantity(kind, quantity)}"
 
 
@@ -87,7 +84,7 @@ def bar_chart(points: Sequence[Point], *, kind: str = "data",
             anchor, lx = ("start", x) if i == 0 else ("middle", x + bar_w / 2)
             parts.append(f'<text x="{lx:.1f}" y="{base + FONT + 4}" text-anchor="{anchor}" '
                          f'font-size="{FONT}">{escape(_label(point.start, granularity))}</text>')
-    axis = _("Time (%(zone)s)") % {"zone": timezone.get_current_timezone_name()}
+    axis = _("Time (%(zone)s)") % {"zone": formats.zone_label()}
     parts.append(f'<text class="axis-label" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 4}" '
                  f'text-anchor="middle" font-size="{FONT}">{escape(axis)}</text>')
     parts.append("</svg>")

@@ -8,7 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from esimdesk.core import clock
+from esimdesk.core import clock, formats
 from esimdesk.core.money import Money
 from esimdesk.core.units import format_quantity, kind_label
 
@@ -66,3 +66,73 @@ def urgency(until: dt.datetime | None, now: dt.datetime | None = None) -> str:
     if left < dt.timedelta(days=3):
         return "soon"
     return "ok"
+
+
+# ---- dates, times and zones: the one formatter (core.formats), in the active language,
+# region and time zone. Staff pages may keep ISO formats; everything a traveller reads uses
+# these. Each takes an aware datetime (a date for the date filters too) or None ("").
+
+@register.filter
+def local_date(value: dt.date | dt.datetime | None, length: str = "medium") -> str:
+    """'7 Dec 2026' / 'Dec 7, 2026' / '2026年12月7日'."""
+    return formats.date(value, length)
+
+
+@register.filter
+def local_month(value: dt.date | dt.datetime | None) -> str:
+    """'December 2026' / '2026年12月'."""
+    return formats.month(value)
+
+
+@register.filter
+def local_datetime(value: dt.datetime | None) -> str:
+    """'7 Dec 2026, 19:53' / 'Dec 7, 2026, 7:53 PM' / '2026年12月7日 19:53'."""
+    return formats.datetime(value)
+
+
+@register.filter
+def local_datetime_zone(value: dt.datetime | None) -> str:
+    """'7 Dec 2026, 19:53 (London time)' / '2026年12月7日 19:53 (伦敦时间)'."""
+    return formats.datetime_zone(value)
+
+
+@register.filter
+def local_time(value: dt.datetime | None) -> str:
+    """'19:53' / '7:53 PM'."""
+    return formats.time(value)
+
+
+@register.filter
+def relative(value: dt.datetime | None) -> str:
+    """'in 3 days' / '2 hours ago' / '3天后'."""
+    return formats.relative(value)
+
+
+@register.filter
+def date_range(start: dt.date | dt.datetime | None, end: dt.date | dt.datetime | None) -> str:
+    """``{{ start|date_range:end }}``: '7 Dec 2026 - 6 Jan 2027'."""
+    return formats.date_range(start, end)
+
+
+@register.filter
+def datetime_range(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """``{{ start|datetime_range:end }}``: '7 Dec 2026, 19:53 - 6 Jan 2027, 19:53'."""
+    return formats.datetime_range(start, end)
+
+
+@register.filter
+def zone_label(tz: object = None) -> str:
+    """``{{ TIME_ZONE|zone_label }}``: 'London time' / '伦敦时间' (never 'Europe/London')."""
+    return formats.zone_label(tz if isinstance(tz, (str, dt.tzinfo)) and tz else None)
+
+
+@register.simple_tag
+def intl_locale() -> str:
+    """The active locale for JavaScript's Intl API (``data-locale``): 'en-GB', 'zh-Hans-CN'."""
+    return formats.bcp47()
+
+
+@register.filter
+def iso(value: dt.datetime | None) -> str:
+    """For ``<time datetime="...">`` and data- attributes: ISO 8601 in UTC."""
+    return formats.iso(value)

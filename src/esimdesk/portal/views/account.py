@@ -15,13 +15,15 @@ from django.views.decorators.http import require_POST
 from esimdesk.accounts import services as accounts
 from esimdesk.accounts import signin_policy
 from esimdesk.accounts.forms import PreferencesForm, SmsResetConfirmForm, SmsResetRequestForm
+from esimdesk.catalog import queries as catalog_queries
 from esimdesk.core.errors import DomainError
 from esimdesk.payments import saved_methods
 
 
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
-    form = PreferencesForm(request.POST or None, instance=request.user)
+    form = PreferencesForm(request.POST or None, instance=request.user,
+                           sold_countries=catalog_queries.sold_country_codes())
     if request.method == "POST" and form.is_valid():
         accounts.update_preferences(user=request.user, **{
             field: form.cleaned_data[field] for field in PreferencesForm.Meta.fields})

@@ -6,15 +6,17 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.http import HttpRequest
-from django.utils import translation
+from django.utils import timezone, translation
 
+from esimdesk.core import formats
 from esimdesk.core.errors import DomainError
+from esimdesk.core.money import SHOP_CURRENCIES
 
 
 def current_currency(request: HttpRequest) -> str:
     """The currency to show prices in: ?currency=, then the user's, then by language."""
     chosen = (request.GET.get("currency") or "").upper()
-    if chosen in ("CNY", "USD", "EUR", "HKD"):
+    if chosen in SHOP_CURRENCIES:
         request.session["currency"] = chosen
         return chosen
     if request.session.get("currency"):
@@ -22,7 +24,10 @@ def current_currency(request: HttpRequest) -> str:
     user: Any = request.user
     if user.is_authenticated:
         return str(user.preferred_currency)
-    return "CNY" if (translation.get_language() or "").startswith("zh") else "USD"
+    return formats.guess_currency(
+        accept_language=request.META.get("HTTP_ACCEPT_LANGUAGE"),
+        time_zone=timezone.get_current_timezone_name(), language=translation.get_language(),
+        sold=SHOP_CURRENCIES)
 
 
 def flash_error(request: HttpRequest, error: DomainError) -> None:

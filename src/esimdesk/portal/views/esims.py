@@ -6,14 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from esimdesk.catalog import queries as catalog
 from esimdesk.catalog.models import Plan
-from esimdesk.core import clock
+from esimdesk.core import clock, formats
 from esimdesk.core.errors import DomainError, NotFound
 from esimdesk.esims import services as esims
 from esimdesk.esims.install import install_data, qr_svg
@@ -156,5 +154,5 @@ def esim_start(request: HttpRequest, iccid: str) -> HttpResponse:
         flash_error(request, error)
     else:
         messages.success(request, _("Your plan has started and is valid until %(end)s")
-                         % {"end": date_format(localtime(period.ends_at), "DATETIME_FORMAT")})
+                         % {"end": formats.datetime_zone(period.ends_at)})
     return redirect("portal:esim", iccid=esim.iccid)

@@ -8,11 +8,9 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, JsonResponse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from esimdesk.core import clock
+from esimdesk.core import clock, formats
 from esimdesk.core.errors import NotFound
 from esimdesk.core.units import format_quantity
 from esimdesk.esims import services as esims
@@ -29,7 +27,7 @@ def forecast_text(forecast: Forecast | None) -> str:
     """The forecast as one translated sentence in the user's time zone ("" when none)."""
     if forecast is None:
         return ""
-    when = date_format(timezone.localtime(forecast.until), "DATETIME_FORMAT")
+    when = formats.datetime(forecast.until)
     if forecast.plan_end:
         return _("At your recent rate, your data lasts until the plan ends (%(when)s).") % {
             "when": when}

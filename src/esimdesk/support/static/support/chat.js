@@ -14,6 +14,23 @@
   var pollTimer = null;
   var retries = 0;
 
+  // Times read as the server writes them (core.formats): the user's locale and time zone
+  // from the page, never the browser's own zone, which may differ from the user's setting.
+  var timeFormat = null;
+  try {
+    timeFormat = new Intl.DateTimeFormat(box.getAttribute("data-locale") || undefined, {
+      dateStyle: "medium", timeStyle: "short",
+      timeZone: box.getAttribute("data-time-zone") || "UTC"
+    });
+  } catch (err) { timeFormat = null; }
+
+  function clockText(iso) {
+    var when = new Date(iso);
+    if (isNaN(when.getTime())) { return ""; }
+    return timeFormat ? timeFormat.format(when).replace(/[\u202f\u2009]/g, " ")
+                      : when.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+
   function label(sender, author) {
     if (sender === box.getAttribute("data-self")) { return box.getAttribute("data-you"); }
     if (sender === "agent") {
@@ -52,7 +69,7 @@
     }
     var when = document.createElement("time");
     when.setAttribute("datetime", m.created_at);
-    when.textContent = new Date(m.created_at).toLocaleString();
+    when.textContent = clockText(m.created_at);
     item.appendChild(when);
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
