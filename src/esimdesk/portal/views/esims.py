@@ -73,7 +73,7 @@ def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
         "install_open": esim.status == Esim.Status.READY,
         "label_form": LabelForm(initial={"label": esim.label}),
         "now": now,
-        **usage_panel(request, esim, service),
+        **usage_panel(request, esim, service, card.pool),
     })
 
 
