@@ -91,14 +91,14 @@ def test_the_owner_is_offered_to_manage_the_family_plan(group_plans: None) -> No
 
 
 def test_the_card_in_chinese(group_plans: None) -> None:
-    fam = in_the_pool(build_family())
+    fam = in_the_pool(build_family(languages=("zh-hans",)))
     member = fam.members[1]
     assert member.esim is not None
     card = card_of(client_of(member.user, "zh-hans").get("/dashboard/").content.decode(),
                    member.esim.iccid)
     assert "共享：剩余 12.4 GB，共 20 GB · The Lins" in card
     assert "您的上限：3 GB，已用 1.2 GB" in card
-    assert "查看家庭套餐" in card
+    assert "查看家庭套餐" in card and "欧洲" in card
 
 
 def test_a_pool_waiting_for_first_use_starts_when_you_arrive(db: None) -> None:
