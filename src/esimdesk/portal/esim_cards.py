@@ -73,6 +73,11 @@ class Gauge:
         return format_quantity(self.kind, self.total)
 
     @property
+    def long(self) -> bool:
+        """The figure is too wide for the ring at its usual size ("12.4 GB")."""
+        return len(self.remaining_text) > 6
+
+    @property
     def label(self) -> str:
         if self.group:
             return _("Shared: %(left)s left of %(total)s · %(group)s") % {
