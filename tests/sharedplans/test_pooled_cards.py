@@ -125,9 +125,13 @@ def test_a_pooled_esim_costs_no_more_queries_among_personal_ones(group_plans: No
     for n in range(4):
         esim = make_esim(person, plan=regional_plan(f"r{n}"))
         renewal_queued(esim, plan(unit="day", count=7, countries=("JP",)))
+    # and a second pooled eSIM, in a family of their own
+    build_family(2, owner=person)
+    clock.set_now(at(90))
     with CaptureQueriesContext(connection) as many:
         html = client.get("/dashboard/").content.decode()
-    assert html.count('class="card esim-card') == Esim.objects.filter(owner=person).count()
+    assert html.count('class="card esim-card') == Esim.objects.filter(owner=person).count() == 6
+    assert html.count("Manage family plan") == 1 and html.count("View family plan") == 1
     assert len(many) == len(few)
 
 
@@ -148,3 +152,27 @@ def test_the_esim_page_and_the_live_figures_agree(group_plans: None) -> None:
     assert not re.search(r'href="[^"]*/(renew|top-up|change-plan)/', page)
     assert "Automatic renewal" not in page
     assert f'href="/groups/{fam.group.pk}/">View family plan</a>' in page
+
+
+def test_a_pooled_esims_own_renewal_and_top_up_pages_lead_to_the_group(
+        group_plans: None) -> None:
+    fam = in_the_pool(build_family())
+    member = fam.members[1]
+    assert member.esim is not None
+    client = client_of(member.user)
+    for page in ("renew/", "top-up/", "change-plan/", "renew/confirm/", "top-up/confirm/"):
+        response = client.get(f"/esims/{member.esim.iccid}/{page}")
+        assert response.status_code == 302, page
+        assert response["Location"] == f"/groups/{fam.group.pk}/", page
+
+
+def test_a_member_over_their_limit_is_told_the_others_continue(group_plans: None) -> None:
+    fam = in_the_pool(build_family())
+    member = fam.members[2]
+    assert member.esim is not None and member.esim_id is not None
+    groups.set_cap(by=fam.owner, membership=member, cap_bytes=GB)
+    charge_pool(charges=[PoolCharge(member.esim_id, "data", 2 * GB, at(61))])
+    card = card_of(client_of(member.user).get("/dashboard/").content.decode(),
+                   member.esim.iccid)
+    assert "Your limit reached" in card and "Your limit: 1 GB, 1 GB used" in card
+    assert "the others can still use the pool" in card
