@@ -21,6 +21,7 @@ from esimdesk.catalog.models import Plan, Region
 from esimdesk.core.i18n import country_name
 from esimdesk.core.units import format_quantity
 from esimdesk.esims.models import Esim
+from esimdesk.portal.pool_cards import PoolShare, pool_shares
 from esimdesk.subscriptions.queries import AllowanceView, EsimService, PeriodView
 
 #: less than this left of the time covered: "Expiring soon"
@@ -32,7 +33,7 @@ RING_RADIUS = 52
 RING_LENGTH = 2 * math.pi * RING_RADIUS
 
 #: display order on the dashboard: what needs the traveller first, expired last
-_ORDER = {"install": 0, "soon": 1, "low": 1, "active": 2, "pending": 3, "scheduled": 4,
+_ORDER = {"install": 0, "soon": 1, "low": 1, "capped": 1, "active": 2, "pending": 3, "scheduled": 4,
           "suspended": 5, "expired": 6, "none": 7}
 
 
@@ -60,6 +61,8 @@ class Gauge:
     remaining: int
     total: int
     percent: int
+    #: the group whose pool this is ("" for the eSIM's own plan)
+    group: str = ""
 
     @property
     def remaining_text(self) -> str:
@@ -70,7 +73,15 @@ class Gauge:
         return format_quantity(self.kind, self.total)
 
     @property
+    def long(self) -> bool:
+        """The figure is too wide for the ring at its usual size ("12.4 GB")."""
+        return len(self.remaining_text) > 6
+
+    @property
     def label(self) -> str:
+        if self.group:
+            return _("Shared: %(left)s left of %(total)s · %(group)s") % {
+                "left": self.remaining_text, "total": self.total_text, "group": self.group}
         return _("%(left)s left of %(total)s") % {"left": self.remaining_text,
                                                   "total": self.total_text}
 
@@ -115,6 +126,9 @@ class EsimCard:
     covered_until: dt.datetime | None
     next: Next | None
     forecast_text: str = ""
+    #: the group's pool the eSIM draws on (then ``service`` is the eSIM's own plan, which
+    #: the card does not show)
+    pool: PoolShare | None = None
 
     @property
     def status_label(self) -> str:
@@ -124,6 +138,7 @@ class EsimCard:
             "active": _("Active"),
             "soon": _("Expiring soon"),
             "low": _("Data running low"),
+            "capped": _("Your limit reached"),
             "scheduled": _("Starts soon"),
             "suspended": _("Suspended"),
             "expired": _("Expired"),
@@ -134,8 +149,8 @@ class EsimCard:
     def tone(self) -> str:
         """The badge's colour class (site.css .badge.ok/.soon/.expired/.info)."""
         return {"install": "info", "pending": "info", "scheduled": "info", "active": "ok",
-                "soon": "soon", "low": "soon", "suspended": "expired", "expired": "expired",
-                "none": "expired"}[self.status]
+                "soon": "soon", "low": "soon", "capped": "soon", "suspended": "expired",
+                "expired": "expired", "none": "expired"}[self.status]
 
     @property
     def iccid_tail(self) -> str:
@@ -147,11 +162,15 @@ class EsimCard:
 
     @property
     def renewable(self) -> bool:
-        return self.service.subscription is not None and self.status != "suspended"
+        """The eSIM's own plan can be renewed here (a pooled eSIM's plan is the group's:
+        its owner renews it on the group page)."""
+        return (self.pool is None and self.service.subscription is not None
+                and self.status != "suspended")
 
     @property
     def can_top_up(self) -> bool:
-        return self.service.current_or_pending is not None and self.status != "suspended"
+        return (self.pool is None and self.service.current_or_pending is not None
+                and self.status != "suspended")
 
 
 def shown_period(service: EsimService) -> PeriodView | None:
@@ -184,6 +203,47 @@ def status_of(esim: Esim, service: EsimService, covered_until: dt.datetime | Non
     return "active"
 
 
+def pooled_status(esim: Esim, share: PoolShare, now: dt.datetime) -> str:
+    """One status of a pooled eSIM, from the pool's period and the member's cap, with the
+    same precedence as ``status_of``."""
+    if esim.status in (Esim.Status.SUSPENDED, Esim.Status.REVOKED):
+        return "suspended"
+    if share.state == "expired":
+        return "expired" if share.plan is not None else "none"
+    if esim.status == Esim.Status.READY:
+        return "install"
+    if share.state in ("pending", "scheduled"):
+        return share.state
+    if share.covered_until is not None and share.covered_until - now < SOON:
+        return "soon"
+    if share.capped:
+        return "capped"
+    data = share.data
+    if (data is not None and data.remaining_percent < LOW_DATA_PERCENT) or (
+            share.cap is not None and share.cap_left_percent < LOW_DATA_PERCENT):
+        return "low"
+    return "active"
+
+
+def pool_gauge(share: PoolShare) -> Gauge | None:
+    """The gauge of a pooled eSIM: the pool's data left of its total, labelled as shared."""
+    data = share.data
+    if data is None or share.state not in ("active", "pending"):
+        return None
+    return Gauge("data", data.remaining, data.total, data.remaining_percent,
+                 group=share.group_name)
+
+
+def pooled_card(esim: Esim, service: EsimService, share: PoolShare,
+                places: dict[int, Destination], now: dt.datetime) -> EsimCard:
+    return EsimCard(
+        esim=esim, service=service,
+        destination=(places[share.plan.pk] if share.plan is not None
+                     else Destination(esim.display_name)),
+        status=pooled_status(esim, share, now), gauge=pool_gauge(share),
+        covered_until=share.covered_until, next=None, pool=share)
+
+
 def destinations(plans: Sequence[Plan]) -> dict[int, Destination]:
     """Where each plan works, keyed by plan id: two queries for any number of plans."""
     ids = {p.pk for p in plans}
@@ -210,10 +270,15 @@ def destinations(plans: Sequence[Plan]) -> dict[int, Destination]:
 def build_cards(esims: Sequence[Esim], services: dict[int, EsimService],
                 forecasts: dict[int, str], now: dt.datetime) -> list[EsimCard]:
     shown = {e.pk: shown_period(services[e.pk]) for e in esims}
-    places = destinations([p.plan for p in shown.values() if p is not None])
+    shares = pool_shares(esims, now)
+    places = destinations([p.plan for p in shown.values() if p is not None]
+                          + [s.plan for s in shares.values() if s.plan is not None])
     cards = []
     for esim in esims:
         service = services[esim.pk]
+        if esim.pk in shares:
+            cards.append(pooled_card(esim, service, shares[esim.pk], places, now))
+            continue
         period = shown[esim.pk]
         data = (next((a for a in period.allowances if a.kind == "data"), None)
                 if period is not None else None)

@@ -15,12 +15,13 @@ class SharedPlansConfig(AppConfig):
         from esimdesk.groups.signals import caps_changed
         from esimdesk.orders.kinds import registry
         from esimdesk.payments import autorenew, methods
-        from esimdesk.portal import pages
+        from esimdesk.portal import pages, pool_cards
         from esimdesk.sharedplans import (
             invoicing,
             kinds,
             plans,
             pool_reminders,
+            pool_shares,
             pooled,
             pools,
             receivers,
@@ -35,6 +36,7 @@ class SharedPlansConfig(AppConfig):
         reminders.EXTRA_SWEEPS["pools"] = pool_reminders.pool_expiry_sweep
         autorenew.set_group_renewal_order(plans.group_renewal_order)
         pages.register(urls.portal_patterns)
+        pool_cards.register_pool_reader(pool_shares.pool_shares)
         # An organisation's monthly invoice: a payment method that settles on account.
         methods.register(invoicing.InvoiceMethod())
         groups.register_pool_data_total(pools.pool_data_total)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,17 +78,31 @@ class Overview:
         return self.period is not None and self.period.state == Period.State.PENDING
 
 
-def pool_of(period: Period | None) -> list[PoolKind]:
-    if period is None:
-        return []
-    kinds: dict[str, PoolKind] = {}
-    for a in Allowance.objects.filter(period=period).order_by("id"):
-        row = kinds.setdefault(a.kind, PoolKind(a.kind, 0, 0, 0))
+def pools_of(period_ids: Iterable[int]) -> dict[int, list[PoolKind]]:
+    """The pool of each period (keyed by period id), its buckets summed per kind (the plan's
+    and the top-ups'): one query for any number of periods."""
+    found: dict[int, dict[str, PoolKind]] = defaultdict(dict)
+    for a in Allowance.objects.filter(period_id__in=list(period_ids)).order_by("id"):
+        row = found[a.period_id].setdefault(a.kind, PoolKind(a.kind, 0, 0, 0))
         row.total += a.total
         row.used += a.used
         row.overage += a.overage
     order = {"data": 0, "voice": 1, "sms": 2}
-    return sorted(kinds.values(), key=lambda k: order.get(k.kind, 9))
+    return {pk: sorted(kinds.values(), key=lambda k: order.get(k.kind, 9))
+            for pk, kinds in found.items()}
+
+
+def pool_of(period: Period | None) -> list[PoolKind]:
+    if period is None:
+        return []
+    return pools_of([period.pk]).get(period.pk, [])
+
+
+def add_tally(row: MemberRow, tally: MemberUsage) -> None:
+    row.used[tally.kind] = tally.used
+    row.overage[tally.kind] = tally.overage
+    if tally.kind == "data" and tally.capped_at is not None:
+        row.capped = True
 
 
 def member_rows(group: Group, period: Period | None, *, include_left: bool = False,
@@ -100,11 +115,7 @@ def member_rows(group: Group, period: Period | None, *, include_left: bool = Fal
                                                                                     "pk")}
     if period is not None:
         for tally in MemberUsage.objects.filter(period=period, membership_id__in=list(rows)):
-            row = rows[tally.membership_id]
-            row.used[tally.kind] = tally.used
-            row.overage[tally.kind] = tally.overage
-            if tally.kind == "data" and tally.capped_at is not None:
-                row.capped = True
+            add_tally(rows[tally.membership_id], tally)
     return list(rows.values())
 
 

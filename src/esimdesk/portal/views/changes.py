@@ -20,7 +20,7 @@ from esimdesk.esims.models import Esim
 from esimdesk.orders import plan_change
 from esimdesk.orders import services as orders
 from esimdesk.orders.lines import LineRequest
-from esimdesk.portal.views.common import current_currency
+from esimdesk.portal.views.common import current_currency, to_the_pool
 from esimdesk.portal.views.esims import renewal_options
 from esimdesk.subscriptions import changes
 from esimdesk.subscriptions.queries import service_for
@@ -36,6 +36,8 @@ def _own(request: HttpRequest, iccid: str) -> Esim:
 @login_required
 def esim_top_up(request: HttpRequest, iccid: str) -> HttpResponse:
     esim = _own(request, iccid)
+    if (pooled := to_the_pool(request, esim)) is not None:
+        return pooled
     service = service_for([esim])[esim.pk]
     currency = current_currency(request)
     period = (changes.topped_up_period(service.subscription)
@@ -56,6 +58,8 @@ def esim_top_up(request: HttpRequest, iccid: str) -> HttpResponse:
 @login_required
 def esim_change_plan(request: HttpRequest, iccid: str) -> HttpResponse:
     esim = _own(request, iccid)
+    if (pooled := to_the_pool(request, esim)) is not None:
+        return pooled
     service = service_for([esim])[esim.pk]
     if service.subscription is None or esim.status == Esim.Status.REVOKED:
         messages.error(request, _("This eSIM can no longer be renewed."))

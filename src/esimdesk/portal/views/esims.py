@@ -19,7 +19,7 @@ from esimdesk.esims.models import Esim
 from esimdesk.payments import autorenew, saved_methods
 from esimdesk.portal.esim_cards import build_cards
 from esimdesk.portal.forms import LabelForm
-from esimdesk.portal.views.common import current_currency, flash_error
+from esimdesk.portal.views.common import current_currency, flash_error, to_the_pool
 from esimdesk.portal.views.usage import forecast_text, usage_panel
 from esimdesk.subscriptions import services as subscriptions
 from esimdesk.subscriptions import validity
@@ -71,7 +71,7 @@ def esim_detail(request: HttpRequest, iccid: str) -> HttpResponse:
         "install_open": esim.status == Esim.Status.READY,
         "label_form": LabelForm(initial={"label": esim.label}),
         "now": now,
-        **usage_panel(request, esim, service),
+        **usage_panel(request, esim, service, card.pool),
     })
 
 
@@ -108,6 +108,8 @@ def renewal_options(plan: Plan) -> list[Plan]:
 @login_required
 def esim_renew(request: HttpRequest, iccid: str) -> HttpResponse:
     esim = _own(request, iccid)
+    if (pooled := to_the_pool(request, esim)) is not None:
+        return pooled
     service = service_for([esim])[esim.pk]
     if service.subscription is None:
         messages.error(request, _("This eSIM can no longer be renewed."))

@@ -35,7 +35,7 @@ from esimdesk.orders.models import Order
 from esimdesk.payments import checkout, saved_methods
 from esimdesk.payments import services as payments
 from esimdesk.payments.models import Payment
-from esimdesk.portal.views.common import current_currency
+from esimdesk.portal.views.common import current_currency, to_the_pool
 from esimdesk.subscriptions import changes
 from esimdesk.subscriptions.queries import preview_window, service_for
 
@@ -90,6 +90,8 @@ def one_tap(request: HttpRequest, iccid: str, kind: str) -> HttpResponse:
     if kind not in KINDS:
         raise Http404
     esim = _own(request, iccid)
+    if (pooled := to_the_pool(request, esim)) is not None:
+        return pooled
     source = request.POST if request.method == "POST" else request.GET
     currency = (source.get("currency") or current_currency(request)).upper()
     code = source.get("code") or _default_code(esim, kind, currency)

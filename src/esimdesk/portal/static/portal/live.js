@@ -42,6 +42,14 @@
         if (bar) { bar.className = "pct-" + Math.max(0, Math.min(100, Math.round(a.remaining_percent))); }
       }
     });
+    // A pooled eSIM: the shared pool's line and the member's own limit, in the card's words.
+    if (data.pool) {
+      var shared = (data.allowances || []).filter(function (a) { return a.kind === "data"; })[0];
+      var label = box.querySelector("[data-pool-label]");
+      if (label && shared) { label.textContent = shared.label; }
+      var cap = box.querySelector("[data-pool-cap]");
+      if (cap && data.pool.cap_text && !data.pool.capped) { cap.textContent = data.pool.cap_text; }
+    }
     var forecast = box.querySelector("[data-forecast]");
     if (forecast && forecast.textContent !== data.forecast_text) {
       forecast.textContent = data.forecast_text || "";
