@@ -58,7 +58,7 @@ def test_after_a_renewal_the_card_counts_the_whole_time_covered() -> None:
                               name_en="Japan 10 GB"))
     html = client_of(owner).get("/dashboard/").content.decode()
     assert "15 days left" in html and "23 hours left" not in html
-    assert "Covered until December 23" in html
+    assert "Covered until Dec 23" in html  # the one formatter: en-US, day and month
     assert "Then: Japan 10 GB" in html
     assert ">Active<" in html and "Expiring soon" not in html
 
