@@ -144,6 +144,16 @@ class Plan(SoldItem, models.Model):
     def ends_at(self, starts_at: dt.datetime) -> dt.datetime:
         return period_end(starts_at, self.validity_unit, self.validity_count)
 
+    def destination_name(self) -> str:
+        """Where the plan works, as a traveller names a trip: "Japan", "Europe",
+        "Worldwide" (one or two queries; lists use portal.esim_cards in bulk instead)."""
+        if self.coverage == self.Coverage.GLOBAL:
+            return str(_("Worldwide"))
+        if self.region_id is not None and self.coverage != self.Coverage.COUNTRY:
+            return self.region.name
+        codes = list(self.countries.values_list("code", flat=True)[:2])
+        return country_name(codes[0]) if len(codes) == 1 else self.name
+
     @property
     def validity_iso(self) -> str:
         """The validity as an ISO 8601 duration (``P30D``, ``P1M``, ``P1Y``)."""

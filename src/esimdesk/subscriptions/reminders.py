@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
@@ -148,9 +149,12 @@ def _send(reminder: ReminderLog) -> None:
     esim = subscription.esim
     assert esim is not None
     user = esim.owner
-    kind, _, level = reminder.kind.partition(":")
+    kind, _sep, level = reminder.kind.partition(":")
     context = {
         "esim": esim, "period": period, "plan": period.plan, "level": level,
+        # named by the trip ("Japan eSIM …0012"), unless the traveller gave it a label
+        "esim_name": esim.label or _("%(place)s eSIM …%(tail)s") % {
+            "place": period.plan.destination_name(), "tail": esim.iccid[-4:]},
         "auto_renew": subscription.auto_renew,
         "allowance": _data_view(period),
         "esim_url": settings.PUBLIC_URL + reverse("portal:esim", args=[esim.iccid]),
@@ -171,7 +175,7 @@ def _dedupe_key(reminder: ReminderLog, data: dict[str, int]) -> str:
     highest threshold reached when it is sent (never lower than its own). The second of the
     two then finds the first's messages under the same key and sends nothing, however the
     two batches interleave; a reminder sent at 60 % and the next at 77 % keep two keys."""
-    kind, _, level = reminder.kind.partition(":")
+    kind, _sep, level = reminder.kind.partition(":")
     if kind != "low_data":
         return f"reminder:{reminder.period_id}:{reminder.kind}"
     reached = level_reached(total=data["total"], used=data["used"],
