@@ -44,6 +44,8 @@ class Group(models.Model):
         null=True, blank=True, help_text="policy: cap given to new members, % of the pool")
 
     class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
         constraints = [
             models.CheckConstraint(condition=Q(default_cap_percent__isnull=True)
                                    | Q(default_cap_percent__lte=100),
@@ -65,6 +67,8 @@ class CostCentre(models.Model):
     name = models.CharField(max_length=150, blank=True)
 
     class Meta:
+        verbose_name = _("cost centre")
+        verbose_name_plural = _("cost centres")
         ordering = ["group", "code"]
         constraints = [models.UniqueConstraint(fields=["group", "code"],
                                                name="uniq_cost_centre")]
@@ -108,6 +112,8 @@ class Membership(models.Model):
     active = ActiveMemberships()
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["group", "user"], condition=Q(left_at__isnull=True),
                                     name="uniq_member"),
@@ -168,6 +174,8 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""),
                                               name="invitation_has_address")]

@@ -31,23 +31,29 @@ class Order(models.Model):
         FULFILMENT_FAILED = "fulfilment_failed", gettext_lazy("Needs attention")
         CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
-    number = models.CharField(max_length=20, unique=True, default=new_order_number)
+    number = models.CharField(max_length=20, unique=True, default=new_order_number,
+                              verbose_name=gettext_lazy("number"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="orders")
-    currency = models.CharField(max_length=3)
-    total = models.BigIntegerField(help_text="minor units")
+                             related_name="orders", verbose_name=gettext_lazy("customer"))
+    currency = models.CharField(max_length=3, verbose_name=gettext_lazy("currency"))
+    total = models.BigIntegerField(help_text="minor units", verbose_name=gettext_lazy("total"))
     status = models.CharField(max_length=20, choices=Status.choices,
-                              default=Status.AWAITING_PAYMENT)
+                              default=Status.AWAITING_PAYMENT, verbose_name=gettext_lazy("status"))
     language = models.CharField(max_length=10, default="en")
     paid_provider = models.CharField(max_length=20, blank=True,
-                                     help_text="provider of the successful payment")
+                                     help_text="provider of the successful payment",
+                                     verbose_name=gettext_lazy("paid with"))
     paid_method = models.CharField(max_length=100, blank=True,
-                                   help_text="e.g. Visa •••• 4242, as the provider reported it")
-    created_at = models.DateTimeField(default=clock.now, db_index=True)
+                                   help_text="e.g. Visa •••• 4242, as the provider reported it",
+                                   verbose_name=gettext_lazy("payment method"))
+    created_at = models.DateTimeField(default=clock.now, db_index=True,
+                                      verbose_name=gettext_lazy("created at"))
     paid_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("order")
+        verbose_name_plural = gettext_lazy("orders")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(total__gte=0),
                                               name="order_total_not_negative")]
@@ -104,19 +110,24 @@ class OrderLine(models.Model):
         NOW = "now", gettext_lazy("now")
         PERIOD_END = "period_end", gettext_lazy("at the end of the current period")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines",
+                              verbose_name=gettext_lazy("order"))
     #: which ``orders.kinds`` kind handles the line (the choices are the registered kinds)
-    type = models.CharField(max_length=12, choices=kinds.choices)
+    type = models.CharField(max_length=12, choices=kinds.choices, verbose_name=gettext_lazy("type"))
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT,
-                             help_text="the plan bought; for a top-up, the plan it tops up")
+                             help_text="the plan bought; for a top-up, the plan it tops up",
+                             verbose_name=gettext_lazy("plan"))
     esim = models.ForeignKey(Esim, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="order_lines",
-                             help_text="the renewed eSIM, or the one this line created")
+                             help_text="the renewed eSIM, or the one this line created",
+                             verbose_name=gettext_lazy("eSIM"))
     period = models.OneToOneField(Period, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="order_line",
                                   help_text="the period this line bought")
-    amount = models.BigIntegerField(help_text="minor units charged for this line")
-    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    amount = models.BigIntegerField(help_text="minor units charged for this line",
+                                    verbose_name=gettext_lazy("amount"))
+    fulfilled_at = models.DateTimeField(null=True, blank=True,
+                                        verbose_name=gettext_lazy("fulfilled at"))
     supplier_index = models.PositiveSmallIntegerField(
         default=0, help_text="which configured supplier is being tried (failover moves on)")
     supplier_attempts = models.PositiveSmallIntegerField(
@@ -135,10 +146,12 @@ class OrderLine(models.Model):
                                         on_delete=models.PROTECT, related_name="replaced_by",
                                         help_text="the period a plan change now ended")
     credit = models.BigIntegerField(default=0, help_text="minor units credited for the unused "
-                                                         "part of the replaced period")
+                                                         "part of the replaced period",
+                                                         verbose_name=gettext_lazy("credit"))
     refund_amount = models.BigIntegerField(
         default=0, help_text="minor units paid back when the line was fulfilled (credit above "
-                             "the new price, or a top-up that could not be applied)")
+                             "the new price, or a top-up that could not be applied)",
+                             verbose_name=gettext_lazy("refunded amount"))
     # Renewals.
     low_data = models.BooleanField(
         default=False, db_default=False,
@@ -146,6 +159,8 @@ class OrderLine(models.Model):
                   "before it runs out, or when that plan ends if it lasts")
 
     class Meta:
+        verbose_name = gettext_lazy("order line")
+        verbose_name_plural = gettext_lazy("order lines")
         ordering = ["order", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0) & Q(credit__gte=0)
@@ -201,6 +216,10 @@ class Receipt(models.Model):
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="receipt")
     number = models.CharField(max_length=30, unique=True)
     issued_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = gettext_lazy("receipt")
+        verbose_name_plural = gettext_lazy("receipts")
 
     def __str__(self) -> str:
         return self.number

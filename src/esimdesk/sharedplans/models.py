@@ -33,9 +33,9 @@ class GroupPlanTerms(models.Model):
         help_text="what happens to a member's eSIM that reaches its cap")
 
     class Meta:
+        verbose_name = gettext_lazy("group plan terms")
+        verbose_name_plural = gettext_lazy("group plan terms")
         db_table = "groups_groupplanterms"
-        verbose_name = "group plan terms"
-        verbose_name_plural = "group plan terms"
         constraints = [
             models.CheckConstraint(condition=Q(min_members__gte=1)
                                    & Q(max_members__gte=models.F("min_members"))
@@ -55,6 +55,8 @@ class MemberPriceTier(models.Model):
     percent_off = models.PositiveSmallIntegerField()
 
     class Meta:
+        verbose_name = gettext_lazy("member price tier")
+        verbose_name_plural = gettext_lazy("member price tiers")
         db_table = "groups_memberpricetier"
         ordering = ["terms", "min_members"]
         constraints = [
@@ -82,6 +84,8 @@ class MemberUsage(models.Model):
                                      help_text="when the member reached their cap")
 
     class Meta:
+        verbose_name = gettext_lazy("member usage record")
+        verbose_name_plural = gettext_lazy("member usage records")
         db_table = "groups_memberusage"
         constraints = [
             models.UniqueConstraint(fields=["membership", "period", "kind"],
@@ -107,6 +111,8 @@ class GroupLine(models.Model):
     percent_off = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = gettext_lazy("group order line")
+        verbose_name_plural = gettext_lazy("group order lines")
         db_table = "groups_groupline"
 
     def __str__(self) -> str:
@@ -122,18 +128,23 @@ class MonthlyInvoice(models.Model):
         ISSUED = "issued", gettext_lazy("Issued")
         PAID = "paid", gettext_lazy("Paid")
 
-    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="invoices")
-    month = models.DateField(help_text="first day of the month billed")
+    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="invoices",
+                              verbose_name=gettext_lazy("group"))
+    month = models.DateField(help_text="first day of the month billed",
+                             verbose_name=gettext_lazy("month"))
     currency = models.CharField(max_length=3)
-    number = models.CharField(max_length=30, unique=True)
+    number = models.CharField(max_length=30, unique=True, verbose_name=gettext_lazy("number"))
     total = models.BigIntegerField(help_text="minor units")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED,
+                              verbose_name=gettext_lazy("status"))
     issued_at = models.DateTimeField(default=clock.now)
-    due_at = models.DateTimeField()
+    due_at = models.DateTimeField(verbose_name=gettext_lazy("due at"))
     paid_at = models.DateTimeField(null=True, blank=True)
     paid_reference = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("monthly invoice")
+        verbose_name_plural = gettext_lazy("monthly invoices")
         db_table = "orders_monthlyinvoice"
         ordering = ["-month", "group_id"]
         constraints = [models.UniqueConstraint(fields=["group", "month", "currency"],
