@@ -43,8 +43,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(_("e-mail address"), unique=True, null=True, blank=True)
     phone = models.CharField(_("phone number"), max_length=20, unique=True, null=True,
-                             blank=True, help_text="E.164, e.g. +8613800138000")
-    phone_verified = models.BooleanField(default=False)
+                             blank=True, help_text=_("E.164, e.g. +8613800138000"))
+    phone_verified = models.BooleanField(default=False, verbose_name=_("phone verified"))
     name = models.CharField(_("name"), max_length=150, blank=True)
     language = models.CharField(_("language"), max_length=10, choices=LANGUAGE_CHOICES,
                                 default="en")

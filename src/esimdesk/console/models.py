@@ -24,11 +24,12 @@ class Alert(models.Model):
     #: or "" for the shop as a whole.
     subject = models.CharField(max_length=100, blank=True, verbose_name=_("subject"))
     #: ``kind:subject`` while open, NULL once closed: unique, so one open incident each.
-    open_key = models.CharField(max_length=130, null=True, blank=True, unique=True)
+    open_key = models.CharField(max_length=130, null=True, blank=True, unique=True,
+                                verbose_name=_("open key"))
     opened_at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("opened at"))
     closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     #: The figures that crossed the threshold when it opened (and their latest values).
-    details = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     emailed = models.BooleanField(default=False, verbose_name=_("e-mailed"))
 
     class Meta:

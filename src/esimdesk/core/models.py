@@ -19,12 +19,13 @@ class AuditEntry(models.Model):
     at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("at"))
     actor_type = models.CharField(max_length=16, choices=ActorType.choices,
                                   verbose_name=_("actor type"))
-    actor = models.CharField(max_length=200, blank=True, help_text="user id/e-mail, provider name")
+    actor = models.CharField(max_length=200, blank=True,
+                             help_text=_("user id/e-mail, provider name"), verbose_name=_("actor"))
     action = models.CharField(max_length=100, verbose_name=_("action"))
     object_type = models.CharField(max_length=50, verbose_name=_("object type"))
-    object_id = models.CharField(max_length=100, db_index=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
+    object_id = models.CharField(max_length=100, db_index=True, verbose_name=_("object ID"))
+    before = models.JSONField(null=True, blank=True, verbose_name=_("before"))
+    after = models.JSONField(null=True, blank=True, verbose_name=_("after"))
     reason = models.TextField(blank=True, verbose_name=_("reason"))
 
     class Meta:

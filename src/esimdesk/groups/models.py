@@ -26,22 +26,26 @@ class Group(models.Model):
         PAYMENT = "payment", _("Card or wallet")
         INVOICE = "invoice", _("Monthly invoice")
 
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=12, choices=Kind.choices, verbose_name=_("kind"))
+    name = models.CharField(max_length=150, verbose_name=_("name"))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                              related_name="owned_groups")
-    created_at = models.DateTimeField(default=clock.now)
+                              related_name="owned_groups", verbose_name=_("owner"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
     seats = models.PositiveSmallIntegerField(
-        default=0, help_text="members paid for in the current period (owner included)")
+        default=0, help_text=_("members paid for in the current period (owner included)"),
+        verbose_name=_("seats"))
     # Organisations.
-    company_name = models.CharField(max_length=200, blank=True)
-    tax_id = models.CharField(max_length=40, blank=True)
-    billing = models.CharField(max_length=8, choices=Billing.choices, default=Billing.PAYMENT)
+    company_name = models.CharField(max_length=200, blank=True, verbose_name=_("company name"))
+    tax_id = models.CharField(max_length=40, blank=True, verbose_name=_("tax ID"))
+    billing = models.CharField(max_length=8, choices=Billing.choices, default=Billing.PAYMENT,
+                               verbose_name=_("billing"))
     allowed_countries = models.JSONField(
         default=list, blank=True,
-        help_text="policy: ISO country codes members may use the pool in (empty: any)")
+        help_text=_("policy: ISO country codes members may use the pool in (empty: any)"),
+        verbose_name=_("allowed countries"))
     default_cap_percent = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="policy: cap given to new members, % of the pool")
+        null=True, blank=True, help_text=_("policy: cap given to new members, in percent of the pool"),
+        verbose_name=_("default cap (%)"))
 
     class Meta:
         verbose_name = _("group")

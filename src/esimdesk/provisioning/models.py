@@ -92,7 +92,7 @@ class SupplierCall(models.Model):
         NOT_SUPPORTED = "not_supported"  # the supplier does not offer it: not a failure
         ERROR = "error"  # anything else raised (a fault of ours or of the connection)
 
-    at = models.DateTimeField(default=clock.now, help_text="when the call started",
+    at = models.DateTimeField(default=clock.now, help_text=_("when the call started"),
                               verbose_name=_("at"))
     supplier = models.CharField(max_length=40, verbose_name=_("supplier"))
     operation = models.CharField(max_length=20, verbose_name=_("operation"))

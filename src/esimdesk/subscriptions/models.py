@@ -21,7 +21,8 @@ class Subscription(models.Model):
                                 related_name="subscription", verbose_name=_("eSIM"))
     group = models.OneToOneField(Group, null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="subscription", verbose_name=_("group"))
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, help_text="plan of the latest period",
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT,
+                             help_text=_("plan of the latest period"),
                              verbose_name=_("plan"))
     auto_renew = models.BooleanField(default=False, verbose_name=_("automatic renewal"))
     created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
@@ -73,14 +74,17 @@ class Period(models.Model):
     ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
     state = models.CharField(max_length=10, choices=State.choices, verbose_name=_("state"))
     activate_by = models.DateTimeField(
-        null=True, blank=True, help_text="a pending period starts by itself at this time")
+        null=True, blank=True, help_text=_("a pending period starts by itself at this time"),
+        verbose_name=_("activate by"))
     extra_days = models.PositiveIntegerField(
-        default=0, help_text="days added by top-ups before the period had an end")
+        default=0, help_text=_("days added by top-ups before the period had an end"),
+        verbose_name=_("extra days"))
     starts_on_data_out = models.BooleanField(
         default=False, db_default=False,
-        help_text="starts when the data of the period before it runs out "
-                  "(that period then ends), or at its end if the data lasts")
-    created_at = models.DateTimeField(default=clock.now)
+        help_text=_("starts when the data of the period before it runs out "
+                    "(that period then ends), or at its end if the data lasts"),
+        verbose_name=_("starts on data out"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("period")

@@ -30,16 +30,17 @@ class Conversation(models.Model):
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="assigned_chats",
                                     verbose_name=_("assigned to"))
-    language = models.CharField(max_length=10, default="en")
-    subject = models.CharField(max_length=120, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
+    language = models.CharField(max_length=10, default="en", verbose_name=_("language"))
+    subject = models.CharField(max_length=120, blank=True, verbose_name=_("subject"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
     updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
     # Set while a customer message waits for an agent; cleared by the agent's reply.
-    waiting_since = models.DateTimeField(null=True, blank=True, db_index=True)
-    first_reply_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(null=True, blank=True, db_index=True,
+                                         verbose_name=_("waiting since"))
+    first_reply_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first reply at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     rating = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("rating"))
-    rating_comment = models.CharField(max_length=500, blank=True)
+    rating_comment = models.CharField(max_length=500, blank=True, verbose_name=_("rating comment"))
 
     class Meta:
         verbose_name = _("conversation")
