@@ -44,7 +44,8 @@ class Group(models.Model):
         help_text=_("policy: ISO country codes members may use the pool in (empty: any)"),
         verbose_name=_("allowed countries"))
     default_cap_percent = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text=_("policy: cap given to new members, in percent of the pool"),
+        null=True, blank=True,
+        help_text=_("policy: cap given to new members, in percent of the pool"),
         verbose_name=_("default cap (%)"))
 
     class Meta:
