@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
@@ -19,10 +21,32 @@ from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 
 
+def record_kind(object_type: str) -> str:
+    """An audit entry's ``object_type`` (a model's name) as staff read it: the model's
+    translated name, esimdesk's own models first; the raw name if no model has it."""
+    found = [model for model in apps.get_models() if model._meta.model_name == object_type]
+    found.sort(key=lambda model: not model.__module__.startswith("esimdesk."))
+    return str(found[0]._meta.verbose_name) if found else object_type
+
+
+class RecordKindFilter(admin.SimpleListFilter):
+    title = _("record")
+    parameter_name = "object_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        kinds = (AuditEntry.objects.order_by("object_type")
+                 .values_list("object_type", flat=True).distinct())
+        return [(kind, record_kind(kind)) for kind in kinds]
+
+    def queryset(self, request: HttpRequest,
+                 queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "who", "action", "what", "what_changed", "reason"]
-    list_filter = ["actor_type", "object_type", "action"]
+    list_filter = ["actor_type", RecordKindFilter, "action"]
     search_fields = ["object_id", "actor", "action"]
     readonly_fields = ["at", "actor_type", "actor", "action", "object_type", "object_id",
                        "what_changed", "reason", "before", "after"]
@@ -33,7 +57,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("Record"), ordering="object_type")
     def what(self, entry: AuditEntry) -> str:
-        return f"{entry.object_type} {entry.object_id}"
+        return f"{record_kind(entry.object_type)} {entry.object_id}"
 
     @admin.display(description=_("What changed"))
     def what_changed(self, entry: AuditEntry) -> SafeString:

@@ -10,11 +10,11 @@ class AuditEntry(models.Model):
     """Who changed what, from which state to which, when and why. Append-only."""
 
     class ActorType(models.TextChoices):
-        CUSTOMER = "customer"
-        STAFF = "staff"
-        PROVIDER = "provider"
-        TASK = "task"
-        SYSTEM = "system"
+        CUSTOMER = "customer", _("Customer")
+        STAFF = "staff", _("Staff member")
+        PROVIDER = "provider", _("Provider")
+        TASK = "task", _("Task")
+        SYSTEM = "system", _("System")
 
     at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("at"))
     actor_type = models.CharField(max_length=16, choices=ActorType.choices,
