@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.apps import apps
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
@@ -21,14 +20,6 @@ from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 
 
-def record_kind(object_type: str) -> str:
-    """An audit entry's ``object_type`` (a model's name) as staff read it: the model's
-    translated name, esimdesk's own models first; the raw name if no model has it."""
-    found = [model for model in apps.get_models() if model._meta.model_name == object_type]
-    found.sort(key=lambda model: not model.__module__.startswith("esimdesk."))
-    return str(found[0]._meta.verbose_name) if found else object_type
-
-
 class RecordKindFilter(admin.SimpleListFilter):
     title = _("record")
     parameter_name = "object_type"
@@ -36,7 +27,7 @@ class RecordKindFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         kinds = (AuditEntry.objects.order_by("object_type")
                  .values_list("object_type", flat=True).distinct())
-        return [(kind, record_kind(kind)) for kind in kinds]
+        return [(kind, audit_text.record_kind(kind)) for kind in kinds]
 
     def queryset(self, request: HttpRequest,
                  queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
@@ -57,7 +48,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("Record"), ordering="object_type")
     def what(self, entry: AuditEntry) -> str:
-        return f"{record_kind(entry.object_type)} {entry.object_id}"
+        return f"{audit_text.record_kind(entry.object_type)} {entry.object_id}"
 
     @admin.display(description=_("What changed"))
     def what_changed(self, entry: AuditEntry) -> SafeString:
