@@ -14,10 +14,12 @@ from django.contrib.auth.models import Group
 from esimdesk.accounts.models import User
 from esimdesk.console.alerts import alerts_sweep
 from esimdesk.core import clock
+from esimdesk.orders.models import Order
 from esimdesk.provisioning.models import SupplierCall
 from esimdesk.staff.roles import sync_roles
 from esimdesk.support import conversations
 from esimdesk.support.models import Conversation
+from tests import builders
 from tests.browser.conftest import DESKTOP, PHONE, shot
 from tests.builders import DAY, Shop
 from tests.conftest import Api
@@ -120,4 +122,50 @@ def test_an_agent_lands_on_the_support_queue(browser: Any, site: str, shop: Shop
         shot(page, f"console-agent-conversation-{language}-{size}")
         if size == "phone":
             assert page.evaluate(OVERFLOW) <= 0, "the conversation is wider than a phone"
+        page.context.close()
+
+
+#: The admin's own pages in each language: the Data index, a list with its filter, a record.
+NAMES = {"en": {"data": ("Orders", "Audit entries", "Users and sign-in"),
+                "esims": ("Select eSIM to change", "plan running now", "Upstream simulator"),
+                "order": "Change order", "audit": "Select audit entry to view"},
+         "zh-hans": {"data": ("订单", "审计记录", "用户与登录"),
+                     "esims": ("eSIM", "当前有生效套餐", "上游模拟器"),
+                     "order": "订单", "audit": "审计记录"}}
+ENGLISH_LEFT = ("Select", "Change order", "Core", "Simulated", "audit entr", "Upstream simulator",
+                "plan running now")
+MATRIX_OVERFLOW = ("(() => { const box = document.querySelector('table.margins').parentElement;"
+                   " return box.scrollWidth - box.clientWidth; })()")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_admins_own_pages_read_in_the_language_and_fit_a_phone(
+        browser: Any, site: str, shop: Shop, language: str) -> None:
+    business(shop)
+    order = Order.objects.order_by("pk").first()
+    assert order is not None
+    builders.bundle(shop.day, cost=150)  # a plan with its cost: margins in every currency
+    admin = staff(f"data-{language}@example.com", "admin", language)
+    names = NAMES[language]
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = sign_in(browser, site, admin, language, viewport)
+        pages = {"data": "/staff/data/", "esims": "/staff/esims/esim/?plan_running=yes",
+                 "order": f"/staff/orders/order/{order.pk}/change/",
+                 "audit": "/staff/core/auditentry/", "margins": "/staff/margins/"}
+        for key, path in pages.items():
+            page.goto(f"{site}{path}")
+            page.wait_for_load_state()
+            shot(page, f"console-admin-{key}-{language}-{size}")
+            text = page.locator("#content").text_content() or ""
+            expected = names.get(key, ())
+            for wanted in (expected,) if isinstance(expected, str) else expected:
+                assert wanted in text, (key, wanted)
+            if language == "zh-hans" and key != "margins":
+                left = [word for word in ENGLISH_LEFT if word in text]
+                assert not left, (key, left)
+            if size == "phone":
+                assert page.evaluate(OVERFLOW) <= 0, f"{key} is wider than a phone"
+                if key == "margins":
+                    # A card per plan: nothing to scroll sideways inside the matrix either.
+                    assert page.evaluate(MATRIX_OVERFLOW) <= 0
         page.context.close()

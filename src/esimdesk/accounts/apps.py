@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def create_cache_table(using: str = "default", **kwargs: Any) -> None:
@@ -16,7 +17,7 @@ class AccountsConfig(AppConfig):
     name = "esimdesk.accounts"
     label = "accounts"
     # Not "Accounts": allauth's app (e-mail addresses) is called that in the admin too.
-    verbose_name = "Users and sign-in"
+    verbose_name = _("Users and sign-in")
 
     def ready(self) -> None:
         from allauth.account import signals as account_signals

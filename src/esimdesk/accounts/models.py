@@ -43,16 +43,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(_("e-mail address"), unique=True, null=True, blank=True)
     phone = models.CharField(_("phone number"), max_length=20, unique=True, null=True,
-                             blank=True, help_text="E.164, e.g. +8613800138000")
-    phone_verified = models.BooleanField(default=False)
+                             blank=True, help_text=_("E.164, e.g. +8613800138000"))
+    phone_verified = models.BooleanField(default=False, verbose_name=_("phone verified"))
     name = models.CharField(_("name"), max_length=150, blank=True)
     language = models.CharField(_("language"), max_length=10, choices=LANGUAGE_CHOICES,
                                 default="en")
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     preferred_currency = models.CharField(_("currency"), max_length=3, default="USD")
-    is_staff = models.BooleanField(default=False)
-    is_active = models.BooleanField(default=True)
-    date_joined = models.DateTimeField(default=clock.now)
+    is_staff = models.BooleanField(default=False, verbose_name=_("staff"))
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    date_joined = models.DateTimeField(default=clock.now, verbose_name=_("joined"))
 
     objects = UserManager()
 
@@ -61,6 +61,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         constraints = [
             models.CheckConstraint(condition=Q(email__isnull=False) | Q(phone__isnull=False),
                                    name="user_has_email_or_phone"),
@@ -93,6 +95,10 @@ class SmsResetCode(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("SMS reset code")
+        verbose_name_plural = _("SMS reset codes")
+
     @staticmethod
     def hash(user_id: int, code: str) -> str:
         return hashlib.sha256(f"{settings.SECRET_KEY}:{user_id}:{code}".encode()).hexdigest()
@@ -107,6 +113,10 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -127,6 +137,10 @@ class SignInCounter(models.Model):
     name = models.CharField(max_length=120, primary_key=True)
     hits = models.PositiveIntegerField(default=0)
     expires_ms = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-in counter")
+        verbose_name_plural = _("sign-in counters")
 
     def __str__(self) -> str:
         return f"{self.name}: {self.hits}"

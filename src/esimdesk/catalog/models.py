@@ -18,12 +18,14 @@ MB = 1024**2
 
 
 class Region(models.Model):
-    code = models.SlugField(max_length=20, unique=True)
-    name_en = models.CharField(max_length=100)
-    name_zh_hans = models.CharField(max_length=100)
-    sort = models.PositiveSmallIntegerField(default=0)
+    code = models.SlugField(max_length=20, unique=True, verbose_name=_("code"))
+    name_en = models.CharField(max_length=100, verbose_name=_("name (English)"))
+    name_zh_hans = models.CharField(max_length=100, verbose_name=_("name (Chinese)"))
+    sort = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort order"))
 
     class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
         ordering = ["sort", "code"]
 
     def __str__(self) -> str:
@@ -35,13 +37,16 @@ class Region(models.Model):
 
 
 class Country(models.Model):
-    code = models.CharField(max_length=2, primary_key=True, help_text="ISO 3166-1 alpha-2")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="countries")
-    popular = models.BooleanField(default=False)
+    code = models.CharField(max_length=2, primary_key=True, help_text=_("ISO 3166-1 alpha-2"),
+                            verbose_name=_("code"))
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="countries",
+                               verbose_name=_("region"))
+    popular = models.BooleanField(default=False, verbose_name=_("popular"))
 
     class Meta:
+        verbose_name = _("country")
+        verbose_name_plural = _("countries")
         ordering = ["code"]
-        verbose_name_plural = "countries"
 
     def __str__(self) -> str:
         return f"{self.code} {country_name(self.code, 'en')}"
@@ -98,39 +103,47 @@ class Plan(SoldItem, models.Model):
         INSTALL = "install", _("When the eSIM is installed")
         PURCHASE = "purchase", _("At purchase")
 
-    code = models.SlugField(max_length=60, unique=True)
-    coverage = models.CharField(max_length=10, choices=Coverage.choices)
-    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT)
+    code = models.SlugField(max_length=60, unique=True, verbose_name=_("code"))
+    coverage = models.CharField(max_length=10, choices=Coverage.choices, verbose_name=_("coverage"))
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT,
+                               verbose_name=_("region"))
     countries = models.ManyToManyField(Country, related_name="plans",
-                                       help_text="every country the plan works in")
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PERSONAL)
-    validity_unit = models.CharField(max_length=5, choices=Unit.choices)
-    validity_count = models.PositiveSmallIntegerField(default=1)
-    data_bytes = models.BigIntegerField(help_text="data allowance per period, bytes")
-    voice_seconds = models.BigIntegerField(default=0)
-    sms_count = models.BigIntegerField(default=0)
+                                       help_text=_("every country the plan works in"),
+                                       verbose_name=_("countries"))
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PERSONAL,
+                            verbose_name=_("kind"))
+    validity_unit = models.CharField(max_length=5, choices=Unit.choices,
+                                     verbose_name=_("validity unit"))
+    validity_count = models.PositiveSmallIntegerField(default=1, verbose_name=_("validity length"))
+    data_bytes = models.BigIntegerField(help_text=_("data allowance per period, bytes"),
+                                        verbose_name=_("data (bytes)"))
+    voice_seconds = models.BigIntegerField(default=0, verbose_name=_("voice (seconds)"))
+    sms_count = models.BigIntegerField(default=0, verbose_name=_("SMS"))
     depletion = models.CharField(max_length=10, choices=Depletion.choices,
-                                 default=Depletion.THROTTLE)
+                                 default=Depletion.THROTTLE, verbose_name=_("when used up"))
     validity_starts = models.CharField(
         max_length=10, choices=ValidityStarts.choices, default=ValidityStarts.FIRST_USE,
-        help_text="when a new eSIM's period starts; until then it is pending (renewals start "
-                  "where the running period ends, whatever this says)")
+        help_text=_("when a new eSIM's period starts; until then it is pending (renewals start "
+                    "where the running period ends, whatever this says)"),
+        verbose_name=_("validity starts"))
     activate_within_days = models.PositiveSmallIntegerField(
-        default=180, help_text="a pending period starts by itself this many days after "
-                               "purchase")
-    name_en = models.CharField(max_length=120)
-    name_zh_hans = models.CharField(max_length=120)
-    description_en = models.TextField(blank=True)
-    description_zh_hans = models.TextField(blank=True)
+        default=180, help_text=_("a pending period starts by itself this many days after "
+                                 "purchase"), verbose_name=_("activate within (days)"))
+    name_en = models.CharField(max_length=120, verbose_name=_("name (English)"))
+    name_zh_hans = models.CharField(max_length=120, verbose_name=_("name (Chinese)"))
+    description_en = models.TextField(blank=True, verbose_name=_("description (English)"))
+    description_zh_hans = models.TextField(blank=True, verbose_name=_("description (Chinese)"))
     network_5g = models.BooleanField(
         _("5G"), default=False, help_text=_("the plan's data runs on 5G where the network has it"))
     hotspot = models.BooleanField(
         _("hotspot"), default=False,
         help_text=_("the data may be shared with other devices (tethering / personal hotspot)"))
-    is_active = models.BooleanField(default=True)
-    sort = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True, verbose_name=_("on sale"))
+    sort = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort order"))
 
     class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
         ordering = ["sort", "code"]
         constraints = [
             models.CheckConstraint(condition=Q(data_bytes__gte=0) & Q(voice_seconds__gte=0)
@@ -189,11 +202,14 @@ class Plan(SoldItem, models.Model):
 
 
 class Price(models.Model):
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices")
-    currency = models.CharField(max_length=3)
-    amount = models.BigIntegerField(help_text="minor units")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="prices",
+                             verbose_name=_("plan"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    amount = models.BigIntegerField(help_text=_("minor units"), verbose_name=_("amount"))
 
     class Meta:
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
         constraints = [
             models.UniqueConstraint(fields=["plan", "currency"], name="uniq_plan_currency"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="price_positive"),
@@ -230,6 +246,8 @@ class TopUpProduct(SoldItem, models.Model):
     sort = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("top-up")
+        verbose_name_plural = _("top-ups")
         ordering = ["sort", "code"]
         constraints = [
             models.CheckConstraint(condition=Q(data_bytes__gte=0) & Q(voice_seconds__gte=0)
@@ -265,6 +283,8 @@ class TopUpPrice(models.Model):
     amount = models.BigIntegerField(help_text="minor units")
 
     class Meta:
+        verbose_name = _("top-up price")
+        verbose_name_plural = _("top-up prices")
         constraints = [
             models.UniqueConstraint(fields=["product", "currency"],
                                     name="uniq_top_up_currency"),
@@ -305,6 +325,8 @@ class SupplierBundle(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("supplier bundle")
+        verbose_name_plural = _("supplier bundles")
         ordering = ["plan", "priority", "supplier"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "supplier"], name="uniq_plan_supplier"),
@@ -333,6 +355,8 @@ class ExchangeRate(models.Model):
     set_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
         ordering = ["from_currency", "to_currency"]
         constraints = [
             models.UniqueConstraint(fields=["from_currency", "to_currency"],

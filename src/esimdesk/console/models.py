@@ -19,19 +19,22 @@ class Alert(models.Model):
         RENEWALS = "renewals", _("Renewals declining")
         CHAT = "chat", _("Chat waiting")
 
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
     #: What the incident is about within its kind: a supplier's name, a conversation's id,
     #: or "" for the shop as a whole.
-    subject = models.CharField(max_length=100, blank=True)
+    subject = models.CharField(max_length=100, blank=True, verbose_name=_("subject"))
     #: ``kind:subject`` while open, NULL once closed: unique, so one open incident each.
-    open_key = models.CharField(max_length=130, null=True, blank=True, unique=True)
-    opened_at = models.DateTimeField(default=clock.now, db_index=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    open_key = models.CharField(max_length=130, null=True, blank=True, unique=True,
+                                verbose_name=_("open key"))
+    opened_at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("opened at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     #: The figures that crossed the threshold when it opened (and their latest values).
-    details = models.JSONField(default=dict, blank=True)
-    emailed = models.BooleanField(default=False)
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    emailed = models.BooleanField(default=False, verbose_name=_("e-mailed"))
 
     class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-opened_at", "-pk"]
         permissions = [("view_figures", "Can see the business figures on the console home")]
 

@@ -63,7 +63,7 @@ def links(window: Window) -> dict[str, str]:
                          succeeded_at__gte=since, succeeded_at__lt=until),
         "customers": _link("admin:accounts_user_changelist", is_staff__exact="0",
                            date_joined__gte=since, date_joined__lt=until),
-        "esims": _link("admin:esims_esim_changelist"),
+        "esims": _link("admin:esims_esim_changelist", plan_running="yes"),
         "activations": _link("staff_activations"),
         "renewals_succeeded": _link("admin:payments_renewalattempt_changelist",
                                     state="succeeded", updated_at__gte=since,

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
@@ -19,10 +20,24 @@ from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 
 
+class RecordKindFilter(admin.SimpleListFilter):
+    title = _("record")
+    parameter_name = "object_type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        kinds = (AuditEntry.objects.order_by("object_type")
+                 .values_list("object_type", flat=True).distinct())
+        return [(kind, audit_text.record_kind(kind)) for kind in kinds]
+
+    def queryset(self, request: HttpRequest,
+                 queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "who", "action", "what", "what_changed", "reason"]
-    list_filter = ["actor_type", "object_type", "action"]
+    list_filter = ["actor_type", RecordKindFilter, "action"]
     search_fields = ["object_id", "actor", "action"]
     readonly_fields = ["at", "actor_type", "actor", "action", "object_type", "object_id",
                        "what_changed", "reason", "before", "after"]
@@ -33,7 +48,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("Record"), ordering="object_type")
     def what(self, entry: AuditEntry) -> str:
-        return f"{entry.object_type} {entry.object_id}"
+        return f"{audit_text.record_kind(entry.object_type)} {entry.object_id}"
 
     @admin.display(description=_("What changed"))
     def what_changed(self, entry: AuditEntry) -> SafeString:

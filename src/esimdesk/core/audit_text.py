@@ -144,3 +144,11 @@ def changes(entry: AuditEntry) -> list[Change]:
 
 def sentences(entry: AuditEntry) -> list[str]:
     return [change.sentence() for change in changes(entry)]
+
+
+def record_kind(object_type: str) -> str:
+    """An audit entry's ``object_type`` (a model's name) as staff read it: the model's
+    translated name, esimdesk's own models first; the raw name if no model has it."""
+    found = [model for model in apps.get_models() if model._meta.model_name == object_type]
+    found.sort(key=lambda model: not model.__module__.startswith("esimdesk."))
+    return str(found[0]._meta.verbose_name) if found else object_type

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core import clock
 
@@ -9,26 +10,29 @@ class AuditEntry(models.Model):
     """Who changed what, from which state to which, when and why. Append-only."""
 
     class ActorType(models.TextChoices):
-        CUSTOMER = "customer"
-        STAFF = "staff"
-        PROVIDER = "provider"
-        TASK = "task"
-        SYSTEM = "system"
+        CUSTOMER = "customer", _("Customer")
+        STAFF = "staff", _("Staff member")
+        PROVIDER = "provider", _("Provider")
+        TASK = "task", _("Task")
+        SYSTEM = "system", _("System")
 
-    at = models.DateTimeField(default=clock.now, db_index=True)
-    actor_type = models.CharField(max_length=16, choices=ActorType.choices)
-    actor = models.CharField(max_length=200, blank=True, help_text="user id/e-mail, provider name")
-    action = models.CharField(max_length=100)
-    object_type = models.CharField(max_length=50)
-    object_id = models.CharField(max_length=100, db_index=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("at"))
+    actor_type = models.CharField(max_length=16, choices=ActorType.choices,
+                                  verbose_name=_("actor type"))
+    actor = models.CharField(max_length=200, blank=True,
+                             help_text=_("user id/e-mail, provider name"), verbose_name=_("actor"))
+    action = models.CharField(max_length=100, verbose_name=_("action"))
+    object_type = models.CharField(max_length=50, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=100, db_index=True, verbose_name=_("object ID"))
+    before = models.JSONField(null=True, blank=True, verbose_name=_("before"))
+    after = models.JSONField(null=True, blank=True, verbose_name=_("after"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
 
     class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
-        verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_type}:{self.actor} {self.action}"
@@ -45,16 +49,22 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="uniq_idem_key")]
 
 
 class ConsoleSetting(models.Model):
     """A provider option set by staff in the console; wins over the environment."""
 
-    name = models.CharField(max_length=80, unique=True)
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("name"))
     value_encrypted = models.TextField()
-    updated_at = models.DateTimeField(default=clock.now)
-    updated_by = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
+    updated_by = models.CharField(max_length=200, blank=True, verbose_name=_("updated by"))
+
+    class Meta:
+        verbose_name = _("console setting")
+        verbose_name_plural = _("console settings")
 
     def __str__(self) -> str:
         return self.name
@@ -66,3 +76,7 @@ class Heartbeat(models.Model):
     process = models.CharField(max_length=50, unique=True)
     seen_at = models.DateTimeField()
     info = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")

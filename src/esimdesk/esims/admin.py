@@ -8,18 +8,34 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.core.errors import DomainError, IllegalTransition
 from esimdesk.esims import services as esims
 from esimdesk.esims import suspension
 from esimdesk.esims.models import Esim, Reissue
+from esimdesk.provisioning import registry as upstream
+
+
+class SupplierFilter(admin.SimpleListFilter):
+    """The suppliers that issued the listed eSIMs, by the name staff know them by."""
+
+    title = _("supplier")
+    parameter_name = "upstream"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        names = Esim.objects.order_by("upstream").values_list("upstream", flat=True).distinct()
+        return [(name, upstream.label(name)) for name in names]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Esim]) -> QuerySet[Esim]:
+        return queryset.filter(upstream=self.value()) if self.value() else queryset
 
 
 @admin.register(Esim)
 class EsimAdmin(AuditedAdmin):
-    list_display = ["iccid", "owner", "label", "status", "upstream", "created_at"]
-    list_filter = ["status", "upstream"]
+    list_display = ["iccid", "owner", "label", "status", "supplier", "created_at"]
+    list_filter: list[Any] = ["status", SupplierFilter]
     search_fields = ["iccid", "eid", "owner__email", "owner__phone", "label",
                      "order_lines__order__number"]
     # The status moves only through the state machine (the actions below), never by hand.
@@ -28,6 +44,10 @@ class EsimAdmin(AuditedAdmin):
     # Subscriptions add their own inline (subscriptions/admin.py): they sit above eSIMs.
     inlines: list[Any] = []
     actions = ["mark_installed", "suspend", "resume"]
+
+    @admin.display(description=_("supplier"), ordering="upstream")
+    def supplier(self, esim: Esim) -> str:
+        return upstream.label(esim.upstream)
 
     def _move(self, request: HttpRequest, queryset: QuerySet[Esim], to: str) -> None:
         moved = 0

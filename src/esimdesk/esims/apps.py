@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EsimsConfig(AppConfig):
     name = "esimdesk.esims"
     label = "esims"
-    verbose_name = "Esims"
+    verbose_name = _("eSIMs")
 
     def ready(self) -> None:
         # Suppliers' reports reach this app through provisioning's receivers.

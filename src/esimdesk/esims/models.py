@@ -20,23 +20,28 @@ class Esim(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         REVOKED = "revoked", _("Revoked")
 
-    iccid = models.CharField(max_length=20, unique=True)
-    eid = models.CharField(max_length=32, blank=True)
+    iccid = models.CharField(max_length=20, unique=True, verbose_name=_("ICCID"))
+    eid = models.CharField(max_length=32, blank=True, verbose_name=_("EID"))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                              related_name="esims")
+                              related_name="esims", verbose_name=_("owner"))
     label = models.CharField(_("label"), max_length=60, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.READY)
-    smdp_address = models.CharField(max_length=253)
-    matching_id = models.CharField(max_length=255)
-    confirmation_code = models.CharField(max_length=32, blank=True)
-    upstream = models.CharField(max_length=40, help_text="supplier that issued the profile")
-    upstream_reference = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
-    installed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.READY,
+                              verbose_name=_("status"))
+    smdp_address = models.CharField(max_length=253, verbose_name=_("SM-DP+ address"))
+    matching_id = models.CharField(max_length=255, verbose_name=_("matching ID"))
+    confirmation_code = models.CharField(max_length=32, blank=True,
+                                         verbose_name=_("confirmation code"))
+    upstream = models.CharField(max_length=40, help_text=_("supplier that issued the profile"),
+                                verbose_name=_("supplier"))
+    upstream_reference = models.CharField(max_length=100, blank=True,
+                                          verbose_name=_("supplier reference"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    installed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("installed at"))
 
     class Meta:
+        verbose_name = _("eSIM")
+        verbose_name_plural = _("eSIMs")
         ordering = ["-created_at", "-id"]
-        verbose_name = "eSIM"
 
     def __str__(self) -> str:
         return self.iccid
@@ -85,6 +90,8 @@ class Reissue(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("reissue")
+        verbose_name_plural = _("reissues")
         ordering = ["-created_at", "-id"]
         permissions = [("reissue_esim", "Can reissue an eSIM profile")]
         constraints = [models.UniqueConstraint(

@@ -28,11 +28,9 @@ from django.db.models import (
     BooleanField,
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
     Min,
-    OuterRef,
     Q,
     Sum,
 )
@@ -48,12 +46,11 @@ from esimdesk.core.models import AuditEntry
 from esimdesk.core.money import Money
 from esimdesk.esims.models import Esim
 from esimdesk.figures.ranks import median, percentiles
-from esimdesk.groups.models import Membership
 from esimdesk.orders.models import Order, OrderLine
 from esimdesk.payments.models import Refund, RenewalAttempt
 from esimdesk.provisioning import registry as suppliers
 from esimdesk.provisioning.models import SupplierCall
-from esimdesk.subscriptions.models import Period
+from esimdesk.subscriptions.running import plan_running
 from esimdesk.support.models import Conversation
 
 #: The longest window one call may ask for.
@@ -306,14 +303,7 @@ def _refunds(window: Window, currency: str, rates: Rates) -> tuple[Refunds, int]
 
 def active_esims(at: dt.datetime) -> int:
     """eSIMs not revoked with a period running at ``at`` (their own, or their group's)."""
-    running = (Period.objects.filter(starts_at__lte=at, ends_at__gt=at)
-               .exclude(state=Period.State.CANCELLED))
-    member_then = (Membership.objects.filter(esim=OuterRef("pk"), joined_at__lte=at)
-                   .filter(Q(left_at__isnull=True) | Q(left_at__gt=at))
-                   .filter(Exists(running.filter(subscription__group=OuterRef("group")))))
-    return (Esim.objects.exclude(status=Esim.Status.REVOKED)
-            .filter(Exists(running.filter(subscription__esim=OuterRef("pk")))
-                    | Exists(member_then)).count())
+    return Esim.objects.filter(plan_running(at)).count()
 
 
 def activations(window: Window) -> Activations:

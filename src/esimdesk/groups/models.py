@@ -26,24 +26,31 @@ class Group(models.Model):
         PAYMENT = "payment", _("Card or wallet")
         INVOICE = "invoice", _("Monthly invoice")
 
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=12, choices=Kind.choices, verbose_name=_("kind"))
+    name = models.CharField(max_length=150, verbose_name=_("name"))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                              related_name="owned_groups")
-    created_at = models.DateTimeField(default=clock.now)
+                              related_name="owned_groups", verbose_name=_("owner"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
     seats = models.PositiveSmallIntegerField(
-        default=0, help_text="members paid for in the current period (owner included)")
+        default=0, help_text=_("members paid for in the current period (owner included)"),
+        verbose_name=_("seats"))
     # Organisations.
-    company_name = models.CharField(max_length=200, blank=True)
-    tax_id = models.CharField(max_length=40, blank=True)
-    billing = models.CharField(max_length=8, choices=Billing.choices, default=Billing.PAYMENT)
+    company_name = models.CharField(max_length=200, blank=True, verbose_name=_("company name"))
+    tax_id = models.CharField(max_length=40, blank=True, verbose_name=_("tax ID"))
+    billing = models.CharField(max_length=8, choices=Billing.choices, default=Billing.PAYMENT,
+                               verbose_name=_("billing"))
     allowed_countries = models.JSONField(
         default=list, blank=True,
-        help_text="policy: ISO country codes members may use the pool in (empty: any)")
+        help_text=_("policy: ISO country codes members may use the pool in (empty: any)"),
+        verbose_name=_("allowed countries"))
     default_cap_percent = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="policy: cap given to new members, % of the pool")
+        null=True, blank=True,
+        help_text=_("policy: cap given to new members, in percent of the pool"),
+        verbose_name=_("default cap (%)"))
 
     class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
         constraints = [
             models.CheckConstraint(condition=Q(default_cap_percent__isnull=True)
                                    | Q(default_cap_percent__lte=100),
@@ -65,6 +72,8 @@ class CostCentre(models.Model):
     name = models.CharField(max_length=150, blank=True)
 
     class Meta:
+        verbose_name = _("cost centre")
+        verbose_name_plural = _("cost centres")
         ordering = ["group", "code"]
         constraints = [models.UniqueConstraint(fields=["group", "code"],
                                                name="uniq_cost_centre")]
@@ -108,6 +117,8 @@ class Membership(models.Model):
     active = ActiveMemberships()
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["group", "user"], condition=Q(left_at__isnull=True),
                                     name="uniq_member"),
@@ -168,6 +179,8 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=~Q(email="") | ~Q(phone=""),
                                               name="invitation_has_address")]

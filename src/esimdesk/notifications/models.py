@@ -54,6 +54,8 @@ class Notification(models.Model):
                                    help_text="The provider's message id, e.g. a Twilio SM… sid.")
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [
             # The history page and API list one customer's messages, newest first.
@@ -82,6 +84,10 @@ class NotificationPreference(models.Model):
     CHANNEL_FIELDS = ("email", "sms", "inapp")
     CATEGORY_FIELDS = ("reminders", "renewals")
 
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
     def __str__(self) -> str:
         return f"notification preferences of user {self.user_id}"
 
@@ -95,16 +101,19 @@ class NotificationPreference(models.Model):
 class OutboxMessage(models.Model):
     """A message delivered by the outbox transport (the embedded default): shown to staff."""
 
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    to = models.CharField(max_length=1000)
+    channel = models.CharField(max_length=10, choices=Channel.choices, verbose_name=_("channel"))
+    to = models.CharField(max_length=1000, verbose_name=_("to"))
     from_address = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=255, blank=True)
+    subject = models.CharField(max_length=255, blank=True, verbose_name=_("subject"))
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
     attachments = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(default=clock.now, db_index=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True,
+                                      verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.catalog.models import Plan, TopUpProduct
 from esimdesk.core import clock
@@ -20,34 +20,42 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def new_order_number() -> str:
-    return "ED-" + "".join(secrets.choice(_CROCKFORD) for _ in range(8))
+    return "ED-" + "".join(secrets.choice(_CROCKFORD) for _n in range(8))
 
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        AWAITING_PAYMENT = "awaiting_payment", gettext_lazy("Awaiting payment")
-        PAID = "paid", gettext_lazy("Paid, being prepared")
-        FULFILLED = "fulfilled", gettext_lazy("Completed")
-        FULFILMENT_FAILED = "fulfilment_failed", gettext_lazy("Needs attention")
-        CANCELLED = "cancelled", gettext_lazy("Cancelled")
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+        PAID = "paid", _("Paid, being prepared")
+        FULFILLED = "fulfilled", _("Completed")
+        FULFILMENT_FAILED = "fulfilment_failed", _("Needs attention")
+        CANCELLED = "cancelled", _("Cancelled")
 
-    number = models.CharField(max_length=20, unique=True, default=new_order_number)
+    number = models.CharField(max_length=20, unique=True, default=new_order_number,
+                              verbose_name=_("number"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="orders")
-    currency = models.CharField(max_length=3)
-    total = models.BigIntegerField(help_text="minor units")
+                             related_name="orders", verbose_name=_("customer"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    total = models.BigIntegerField(help_text=_("minor units"),
+                                   verbose_name=_("total"))
     status = models.CharField(max_length=20, choices=Status.choices,
-                              default=Status.AWAITING_PAYMENT)
-    language = models.CharField(max_length=10, default="en")
+                              default=Status.AWAITING_PAYMENT, verbose_name=_("status"))
+    language = models.CharField(max_length=10, default="en", verbose_name=_("language"))
     paid_provider = models.CharField(max_length=20, blank=True,
-                                     help_text="provider of the successful payment")
+                                     help_text=_("provider of the successful payment"),
+                                     verbose_name=_("paid with"))
     paid_method = models.CharField(max_length=100, blank=True,
-                                   help_text="e.g. Visa •••• 4242, as the provider reported it")
-    created_at = models.DateTimeField(default=clock.now, db_index=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    fulfilled_at = models.DateTimeField(null=True, blank=True)
+                                   help_text=_("e.g. Visa •••• 4242, as the provider reported it"),
+                                   verbose_name=_("payment method"))
+    created_at = models.DateTimeField(default=clock.now, db_index=True,
+                                      verbose_name=_("created at"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    fulfilled_at = models.DateTimeField(null=True, blank=True,
+                                        verbose_name=_("fulfilled at"))
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(total__gte=0),
                                               name="order_total_not_negative")]
@@ -87,7 +95,7 @@ class Order(models.Model):
 # "none": an order whose total is zero (a plan change the credit fully covers) needs no
 # payment and is marked paid without one.
 NO_PAYMENT = "none"
-PROVIDER_LABELS: dict[str, Any] = {NO_PAYMENT: gettext_lazy("No payment needed (credit)")}
+PROVIDER_LABELS: dict[str, Any] = {NO_PAYMENT: _("No payment needed (credit)")}
 
 
 ORDER_STATES = StateMachine("order", {
@@ -101,51 +109,71 @@ ORDER_STATES = StateMachine("order", {
 
 class OrderLine(models.Model):
     class When(models.TextChoices):
-        NOW = "now", gettext_lazy("now")
-        PERIOD_END = "period_end", gettext_lazy("at the end of the current period")
+        NOW = "now", _("now")
+        PERIOD_END = "period_end", _("at the end of the current period")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines",
+                              verbose_name=_("order"))
     #: which ``orders.kinds`` kind handles the line (the choices are the registered kinds)
-    type = models.CharField(max_length=12, choices=kinds.choices)
+    type = models.CharField(max_length=12, choices=kinds.choices, verbose_name=_("type"))
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT,
-                             help_text="the plan bought; for a top-up, the plan it tops up")
+                             help_text=_("the plan bought; for a top-up, the plan it tops up"),
+                             verbose_name=_("plan"))
     esim = models.ForeignKey(Esim, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="order_lines",
-                             help_text="the renewed eSIM, or the one this line created")
+                             help_text=_("the renewed eSIM, or the one this line created"),
+                             verbose_name=_("eSIM"))
     period = models.OneToOneField(Period, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="order_line",
-                                  help_text="the period this line bought")
-    amount = models.BigIntegerField(help_text="minor units charged for this line")
-    fulfilled_at = models.DateTimeField(null=True, blank=True)
+                                  help_text=_("the period this line bought"),
+                                  verbose_name=_("period"))
+    amount = models.BigIntegerField(help_text=_("minor units charged for this line"),
+                                    verbose_name=_("amount"))
+    fulfilled_at = models.DateTimeField(null=True, blank=True,
+                                        verbose_name=_("fulfilled at"))
     supplier_index = models.PositiveSmallIntegerField(
-        default=0, help_text="which configured supplier is being tried (failover moves on)")
+        default=0,
+        help_text=_("which configured supplier is being tried (failover moves on)"),
+        verbose_name=_("supplier index"))
     supplier_attempts = models.PositiveSmallIntegerField(
-        default=0, help_text="passing failures at the current supplier")
+        default=0, help_text=_("passing failures at the current supplier"),
+        verbose_name=_("supplier attempts"))
     # Top-ups.
     product = models.ForeignKey(TopUpProduct, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="order_lines")
+                                related_name="order_lines", verbose_name=_("product"))
     target_period = models.ForeignKey(Period, null=True, blank=True, on_delete=models.PROTECT,
                                       related_name="top_up_lines",
-                                      help_text="the period the top-up was added to")
+                                      help_text=_("the period the top-up was added to"),
+                                      verbose_name=_("target period"))
     allowances = models.ManyToManyField(Allowance, blank=True, related_name="order_lines",
-                                        help_text="the top-up buckets this line added")
+                                        help_text=_("the top-up buckets this line added"),
+                                        verbose_name=_("allowances"))
     # Plan changes.
-    when = models.CharField(max_length=10, choices=When.choices, blank=True)
+    when = models.CharField(max_length=10, choices=When.choices, blank=True,
+                            verbose_name=_("when"))
     replaced_period = models.ForeignKey(Period, null=True, blank=True,
                                         on_delete=models.PROTECT, related_name="replaced_by",
-                                        help_text="the period a plan change now ended")
-    credit = models.BigIntegerField(default=0, help_text="minor units credited for the unused "
-                                                         "part of the replaced period")
+                                        help_text=_("the period a plan change now ended"),
+                                        verbose_name=_("replaced period"))
+    credit = models.BigIntegerField(default=0,
+                                    help_text=_("minor units credited for the unused "
+                                                "part of the replaced period"),
+                                    verbose_name=_("credit"))
     refund_amount = models.BigIntegerField(
-        default=0, help_text="minor units paid back when the line was fulfilled (credit above "
-                             "the new price, or a top-up that could not be applied)")
+        default=0,
+        help_text=_("minor units paid back when the line was fulfilled (credit above "
+                    "the new price, or a top-up that could not be applied)"),
+        verbose_name=_("refunded amount"))
     # Renewals.
     low_data = models.BooleanField(
         default=False, db_default=False,
-        help_text="renewal for low data: starts when the data of the plan "
-                  "before it runs out, or when that plan ends if it lasts")
+        help_text=_("renewal for low data: starts when the data of the plan "
+                    "before it runs out, or when that plan ends if it lasts"),
+        verbose_name=_("low data"))
 
     class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         ordering = ["order", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0) & Q(credit__gte=0)
@@ -201,6 +229,10 @@ class Receipt(models.Model):
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="receipt")
     number = models.CharField(max_length=30, unique=True)
     issued_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
 
     def __str__(self) -> str:
         return self.number

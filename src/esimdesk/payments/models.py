@@ -35,26 +35,36 @@ class Payment(models.Model):
         DUPLICATE = "duplicate", _("Paid twice: refunded")
         FAILED = "failed", _("Could not be started")
 
-    public_id = models.CharField(max_length=32, unique=True, default=new_payment_id)
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
-    provider = models.CharField(max_length=20)
-    provider_reference = models.CharField(max_length=120)
-    amount = models.BigIntegerField(help_text="minor units")
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    method = models.CharField(max_length=100, blank=True, help_text="e.g. Visa •••• 4242")
+    public_id = models.CharField(max_length=32, unique=True, default=new_payment_id,
+                                 verbose_name=_("reference"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments",
+                              verbose_name=_("order"))
+    provider = models.CharField(max_length=20, verbose_name=_("provider"))
+    provider_reference = models.CharField(max_length=120, verbose_name=_("provider reference"))
+    amount = models.BigIntegerField(help_text=_("minor units"), verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
+                              verbose_name=_("status"))
+    method = models.CharField(max_length=100, blank=True, help_text=_("e.g. Visa •••• 4242"),
+                              verbose_name=_("method"))
     device = models.CharField(max_length=8, default="desktop",
-                              help_text="desktop (QR where offered) or mobile (redirect)")
-    off_session = models.BooleanField(default=False, help_text="charged a saved method")
-    refunded = models.BigIntegerField(default=0, help_text="minor units refunded so far")
-    next_action = models.JSONField(default=dict, blank=True)
-    failure_code = models.CharField(max_length=60, blank=True)
-    failure_message = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
-    updated_at = models.DateTimeField(default=clock.now)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+                              help_text=_("desktop (QR where offered) or mobile (redirect)"),
+                              verbose_name=_("device"))
+    off_session = models.BooleanField(default=False, help_text=_("charged a saved method"),
+                                      verbose_name=_("off session"))
+    refunded = models.BigIntegerField(default=0, help_text=_("minor units refunded so far"),
+                                      verbose_name=_("refunded"))
+    next_action = models.JSONField(default=dict, blank=True, verbose_name=_("next action"))
+    failure_code = models.CharField(max_length=60, blank=True, verbose_name=_("failure code"))
+    failure_message = models.CharField(max_length=255, blank=True,
+                                       verbose_name=_("failure message"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
+    succeeded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("succeeded at"))
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "provider_reference"],
@@ -112,6 +122,8 @@ class PaymentEvent(models.Model):
                                help_text="what esimdesk did with it")
 
     class Meta:
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
         ordering = ["received_at", "id"]
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"],
                                                name="uniq_provider_event")]
@@ -134,22 +146,31 @@ class Refund(models.Model):
         CUSTOMER = "customer", _("Customer (refund policy)")
         PROVIDER = "provider", _("Provider dashboard")
 
-    public_id = models.CharField(max_length=32, unique=True, default=new_refund_id)
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    amount = models.BigIntegerField(help_text="minor units")
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    via = models.CharField(max_length=10, choices=Via.choices)
-    reason = models.CharField(max_length=255, blank=True)
+    public_id = models.CharField(max_length=32, unique=True, default=new_refund_id,
+                                 verbose_name=_("reference"))
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds",
+                                verbose_name=_("payment"))
+    amount = models.BigIntegerField(help_text=_("minor units"), verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
+                              verbose_name=_("status"))
+    via = models.CharField(max_length=10, choices=Via.choices, verbose_name=_("via"))
+    reason = models.CharField(max_length=255, blank=True, verbose_name=_("reason"))
     requested_by = models.ForeignKey("accounts.User", null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
-    provider_refund_id = models.CharField(max_length=120, blank=True)
-    failure_message = models.CharField(max_length=255, blank=True)
-    credit_note_number = models.CharField(max_length=30, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
+                                     on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("requested by"))
+    provider_refund_id = models.CharField(max_length=120, blank=True,
+                                          verbose_name=_("provider refund ID"))
+    failure_message = models.CharField(max_length=255, blank=True,
+                                       verbose_name=_("failure message"))
+    credit_note_number = models.CharField(max_length=30, blank=True,
+                                          verbose_name=_("credit note number"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    succeeded_at = models.DateTimeField(null=True, blank=True, verbose_name=_("succeeded at"))
 
     class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0),
                                               name="refund_amount_positive")]
@@ -184,6 +205,8 @@ class SavedMethod(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("saved payment method")
+        verbose_name_plural = _("saved payment methods")
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["provider", "token"],
                                                name="uniq_saved_method")]
@@ -205,25 +228,33 @@ class RenewalAttempt(models.Model):
         FAILED = "failed", _("Failed")
 
     subscription = models.ForeignKey("subscriptions.Subscription", on_delete=models.CASCADE,
-                                     related_name="renewal_attempts")
-    sequence = models.PositiveIntegerField(help_text="sequence of the period being bought")
+                                     related_name="renewal_attempts",
+                                     verbose_name=_("subscription"))
+    sequence = models.PositiveIntegerField(help_text=_("sequence of the period being bought"),
+                                           verbose_name=_("number"))
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="renewal_attempts")
-    state = models.CharField(max_length=14, choices=State.choices, default=State.SCHEDULED)
-    tries = models.PositiveSmallIntegerField(default=0, help_text="declined rounds so far")
-    next_try_at = models.DateTimeField(default=clock.now)
+                              related_name="renewal_attempts", verbose_name=_("order"))
+    state = models.CharField(max_length=14, choices=State.choices, default=State.SCHEDULED,
+                             verbose_name=_("state"))
+    tries = models.PositiveSmallIntegerField(default=0, help_text=_("declined rounds so far"),
+                                             verbose_name=_("tries"))
+    next_try_at = models.DateTimeField(default=clock.now, verbose_name=_("next try at"))
     current_payment_id = models.CharField(max_length=32, blank=True,
-                                          help_text="reused while an outcome is unknown")
-    methods_tried = models.JSONField(default=list, blank=True)
-    last_error = models.CharField(max_length=255, blank=True)
+                                          help_text=_("reused while an outcome is unknown"),
+                                          verbose_name=_("current payment ID"))
+    methods_tried = models.JSONField(default=list, blank=True, verbose_name=_("methods tried"))
+    last_error = models.CharField(max_length=255, blank=True, verbose_name=_("last error"))
     low_data = models.BooleanField(
         default=False, db_default=False,
-        help_text="recorded because data ran low: the renewal starts when the "
-                  "data runs out (or at the period's end if it lasts)")
-    created_at = models.DateTimeField(default=clock.now)
-    updated_at = models.DateTimeField(default=clock.now)
+        help_text=_("recorded because data ran low: the renewal starts when the "
+                    "data runs out (or at the period's end if it lasts)"),
+                    verbose_name=_("low data"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("renewal attempt")
+        verbose_name_plural = _("renewal attempts")
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["subscription", "sequence"],
                                                name="one_renewal_per_period")]

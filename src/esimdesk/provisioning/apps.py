@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProvisioningConfig(AppConfig):
     name = "esimdesk.provisioning"
     label = "provisioning"
-    verbose_name = "Provisioning"
+    verbose_name = _("Provisioning")
 
     def ready(self) -> None:
         from django.core import checks

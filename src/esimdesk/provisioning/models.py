@@ -5,6 +5,7 @@ Each supplier's own records live in its package (``suppliers/<name>/models.py``)
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core import clock
 
@@ -21,6 +22,8 @@ class UpstreamEventReceipt(models.Model):
     received_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("supplier event received")
+        verbose_name_plural = _("supplier events received")
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"],
                                                name="upstream_event_once")]
 
@@ -41,6 +44,10 @@ class SupplierAction(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     done_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("supplier action")
+        verbose_name_plural = _("supplier actions")
+
     def __str__(self) -> str:
         return f"{self.provider} {self.action} {self.iccid}"
 
@@ -59,6 +66,10 @@ class UsageDrift(models.Model):
     detected_at = models.DateTimeField(default=clock.now)
     checked_at = models.DateTimeField(default=clock.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("usage drift")
+        verbose_name_plural = _("usage drifts")
 
     def __str__(self) -> str:
         return f"{self.iccid}: ours {self.ours} vs {self.supplier} {self.theirs}"
@@ -81,13 +92,16 @@ class SupplierCall(models.Model):
         NOT_SUPPORTED = "not_supported"  # the supplier does not offer it: not a failure
         ERROR = "error"  # anything else raised (a fault of ours or of the connection)
 
-    at = models.DateTimeField(default=clock.now, help_text="when the call started")
-    supplier = models.CharField(max_length=40)
-    operation = models.CharField(max_length=20)
-    outcome = models.CharField(max_length=14, choices=Outcome.choices)
-    duration_ms = models.PositiveIntegerField()
+    at = models.DateTimeField(default=clock.now, help_text=_("when the call started"),
+                              verbose_name=_("at"))
+    supplier = models.CharField(max_length=40, verbose_name=_("supplier"))
+    operation = models.CharField(max_length=20, verbose_name=_("operation"))
+    outcome = models.CharField(max_length=14, choices=Outcome.choices, verbose_name=_("outcome"))
+    duration_ms = models.PositiveIntegerField(verbose_name=_("duration (ms)"))
 
     class Meta:
+        verbose_name = _("supplier call")
+        verbose_name_plural = _("supplier calls")
         indexes = [models.Index(fields=["at"], name="supplier_call_at")]
 
     def __str__(self) -> str:

@@ -45,7 +45,7 @@ def reports_first_use(name: str) -> bool:
 
 def label(name: str) -> str:
     """What staff see the supplier called (its name if it is not registered)."""
-    return provider_class(name).label or name if name in PROVIDERS else name
+    return str(provider_class(name).label or name) if name in PROVIDERS else name
 
 
 @cache

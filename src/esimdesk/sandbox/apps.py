@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SandboxConfig(AppConfig):
@@ -9,7 +10,7 @@ class SandboxConfig(AppConfig):
 
     name = "esimdesk.sandbox"
     label = "sandbox"
-    verbose_name = "Sandbox"
+    verbose_name = _("Sandbox")
 
     def ready(self) -> None:
         from esimdesk.core import sweeps

@@ -9,6 +9,7 @@ The tables keep the names they had when these models lived in provisioning and p
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core import clock
 
@@ -45,6 +46,8 @@ class SimulatedProfile(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("simulated profile")
+        verbose_name_plural = _("simulated profiles")
         db_table = "provisioning_simulatedprofile"
 
     def __str__(self) -> str:
@@ -61,6 +64,8 @@ class SimulatedAction(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("simulated action")
+        verbose_name_plural = _("simulated actions")
         db_table = "provisioning_simulatedaction"
 
     def __str__(self) -> str:
@@ -85,6 +90,8 @@ class SimulatedCallback(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("simulated callback")
+        verbose_name_plural = _("simulated callbacks")
         db_table = "provisioning_simulatedcallback"
         indexes = [models.Index(fields=["-created_at"])]
 
@@ -107,6 +114,8 @@ class SimulatedProfileEvent(models.Model):
     occurred_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("simulated profile event")
+        verbose_name_plural = _("simulated profile events")
         db_table = "provisioning_simulatedprofileevent"
         indexes = [models.Index(fields=["-occurred_at"])]
 
@@ -124,6 +133,8 @@ class SimulatedPlanApplication(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("simulated plan application")
+        verbose_name_plural = _("simulated plan applications")
         db_table = "provisioning_simulatedplanapplication"
 
 
@@ -141,6 +152,8 @@ class SimulatedTopUp(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("simulated top-up")
+        verbose_name_plural = _("simulated top-ups")
         db_table = "provisioning_simulatedtopup"
 
 
@@ -157,6 +170,8 @@ class SimulatedUsage(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("simulated usage record")
+        verbose_name_plural = _("simulated usage records")
         db_table = "provisioning_simulatedusage"
         indexes = [models.Index(fields=["iccid", "occurred_at"])]
 
@@ -183,6 +198,8 @@ class SandboxRecord(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("sandbox record")
+        verbose_name_plural = _("sandbox records")
         db_table = "payments_sandboxrecord"
 
     def __str__(self) -> str:

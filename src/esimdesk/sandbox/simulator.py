@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy
 
 from esimdesk import config
 from esimdesk.config import Option
@@ -120,7 +121,7 @@ def _restore_service(profile_id: int) -> None:
 class SimulatorProvider(UpstreamProvider):
     name = "simulator"
     reports_first_use = True
-    label = "Upstream simulator"
+    label = gettext_lazy("Upstream simulator")
     options = (
         Option("ESIMDESK_SIMULATOR_SMDP_HOST", "smdp.simulator.esimdesk.test",
                "SM-DP+ host name the upstream simulator puts in activation codes."),

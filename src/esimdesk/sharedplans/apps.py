@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SharedPlansConfig(AppConfig):
@@ -8,7 +9,7 @@ class SharedPlansConfig(AppConfig):
 
     name = "esimdesk.sharedplans"
     label = "sharedplans"
-    verbose_name = "Family and organisation plans"
+    verbose_name = _("Family and organisation plans")
 
     def ready(self) -> None:
         from esimdesk.groups import services as groups

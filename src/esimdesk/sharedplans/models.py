@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.catalog.models import Plan
 from esimdesk.core import clock
@@ -33,9 +33,9 @@ class GroupPlanTerms(models.Model):
         help_text="what happens to a member's eSIM that reaches its cap")
 
     class Meta:
+        verbose_name = _("group plan terms")
+        verbose_name_plural = _("group plan terms")
         db_table = "groups_groupplanterms"
-        verbose_name = "group plan terms"
-        verbose_name_plural = "group plan terms"
         constraints = [
             models.CheckConstraint(condition=Q(min_members__gte=1)
                                    & Q(max_members__gte=models.F("min_members"))
@@ -55,6 +55,8 @@ class MemberPriceTier(models.Model):
     percent_off = models.PositiveSmallIntegerField()
 
     class Meta:
+        verbose_name = _("member price tier")
+        verbose_name_plural = _("member price tiers")
         db_table = "groups_memberpricetier"
         ordering = ["terms", "min_members"]
         constraints = [
@@ -82,6 +84,8 @@ class MemberUsage(models.Model):
                                      help_text="when the member reached their cap")
 
     class Meta:
+        verbose_name = _("member usage record")
+        verbose_name_plural = _("member usage records")
         db_table = "groups_memberusage"
         constraints = [
             models.UniqueConstraint(fields=["membership", "period", "kind"],
@@ -107,6 +111,8 @@ class GroupLine(models.Model):
     percent_off = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("group order line")
+        verbose_name_plural = _("group order lines")
         db_table = "groups_groupline"
 
     def __str__(self) -> str:
@@ -119,21 +125,28 @@ class MonthlyInvoice(models.Model):
     month ends, by the ``invoices`` sweep; finance marks it paid when the transfer arrives."""
 
     class Status(models.TextChoices):
-        ISSUED = "issued", gettext_lazy("Issued")
-        PAID = "paid", gettext_lazy("Paid")
+        ISSUED = "issued", _("Issued")
+        PAID = "paid", _("Paid")
 
-    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="invoices")
-    month = models.DateField(help_text="first day of the month billed")
-    currency = models.CharField(max_length=3)
-    number = models.CharField(max_length=30, unique=True)
-    total = models.BigIntegerField(help_text="minor units")
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED)
-    issued_at = models.DateTimeField(default=clock.now)
-    due_at = models.DateTimeField()
-    paid_at = models.DateTimeField(null=True, blank=True)
-    paid_reference = models.CharField(max_length=100, blank=True)
+    group = models.ForeignKey("groups.Group", on_delete=models.PROTECT, related_name="invoices",
+                              verbose_name=_("group"))
+    month = models.DateField(help_text=_("first day of the month billed"),
+                             verbose_name=_("month"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    number = models.CharField(max_length=30, unique=True, verbose_name=_("number"))
+    total = models.BigIntegerField(help_text=_("minor units"),
+                                   verbose_name=_("total"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED,
+                              verbose_name=_("status"))
+    issued_at = models.DateTimeField(default=clock.now, verbose_name=_("issued at"))
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    paid_reference = models.CharField(max_length=100, blank=True,
+                                      verbose_name=_("payment reference"))
 
     class Meta:
+        verbose_name = _("monthly invoice")
+        verbose_name_plural = _("monthly invoices")
         db_table = "orders_monthlyinvoice"
         ordering = ["-month", "group_id"]
         constraints = [models.UniqueConstraint(fields=["group", "month", "currency"],

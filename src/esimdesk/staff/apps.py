@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 def _sync_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
@@ -12,7 +13,7 @@ def _sync_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> N
 class StaffConfig(AppConfig):
     name = "esimdesk.staff"
     label = "staff"
-    verbose_name = "Staff"
+    verbose_name = _("Staff")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

@@ -21,6 +21,7 @@ from esimdesk.catalog.checks import configured_suppliers, known_suppliers
 from esimdesk.catalog.models import Plan
 from esimdesk.core import clock, csv_safe
 from esimdesk.core.admin_base import console_page
+from esimdesk.provisioning import registry as upstream
 
 CSV_COLUMNS = ["plan", "name", "coverage", "kind", "supplier", "configured", "bundle_code",
                "priority", "active", "cost", "cost_currency", "currency", "price",
@@ -56,9 +57,10 @@ def margins(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         return _csv(report)
     language = get_language()
-    rows = [{"row": row, "cells": [_cell(row.margins.get(c), language)
+    rows = [{"row": row, "cells": [(c, _cell(row.margins.get(c), language))
                                    for c in report.currencies],
-             "cost": row.bundle.cost_money.format(language) if row.bundle else ""}
+             "cost": row.bundle.cost_money.format(language) if row.bundle else "",
+             "supplier": upstream.label(row.bundle.supplier) if row.bundle else ""}
             for row in report.rows]
     counts = {flag: sum(1 for row in report.rows if row.worst == flag)
               for flag in (margin_math.NEGATIVE, margin_math.THIN, margin_math.NO_RATE,
@@ -67,7 +69,8 @@ def margins(request: HttpRequest) -> HttpResponse:
         "title": _("Margins per plan and supplier"),
         "report": report, "rows": rows, "filters": filters, "thin": thin, "counts": counts,
         "coverages": Plan.Coverage.choices, "kinds": Plan.Kind.choices,
-        "suppliers": known_suppliers(), "configured": configured_suppliers(),
+        "suppliers": [(name, upstream.label(name)) for name in known_suppliers()],
+        "configured": [upstream.label(name) for name in configured_suppliers()],
         # Shown without the column's trailing zeros: 7.2, not 7.2000000000.
         "rates": [(r, format(r.rate.normalize(), "f")) for r in sorted(
             report.rates.direct.values(), key=lambda r: (r.from_currency, r.to_currency))],

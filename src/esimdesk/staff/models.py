@@ -4,14 +4,16 @@ the roles *are* groups, see ``staff.roles``). No table of its own."""
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(Group):
     """A staff role (agent, finance, admin): a group whose permissions ``sync_roles`` keeps."""
 
     class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
         proxy = True
-        verbose_name = "role"
         permissions = [
             ("view_customer_console", "Can open customer pages in the staff console"),
             ("resend_install_email", "Can resend an order's install e-mail"),

@@ -4,12 +4,19 @@ subscriptions inline."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any
 
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from esimdesk.core import clock
 from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.esims.admin import EsimAdmin
+from esimdesk.esims.models import Esim
 from esimdesk.subscriptions.models import Allowance, Period, ReminderLog, Subscription
+from esimdesk.subscriptions.running import plan_running
 
 
 class SubscriptionInline(admin.StackedInline):
@@ -20,6 +27,26 @@ class SubscriptionInline(admin.StackedInline):
 
 
 EsimAdmin.inlines.append(SubscriptionInline)
+
+
+class PlanRunningFilter(admin.SimpleListFilter):
+    """eSIMs with a plan running now, as the console's *Active eSIMs* figure counts them."""
+
+    title = _("plan running now")
+    parameter_name = "plan_running"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Esim]) -> QuerySet[Esim]:
+        if self.value() == "yes":
+            return queryset.filter(plan_running(clock.now()))
+        if self.value() == "no":
+            return queryset.exclude(plan_running(clock.now()))
+        return queryset
+
+
+EsimAdmin.list_filter = [PlanRunningFilter, *EsimAdmin.list_filter]
 
 
 class AllowanceInline(admin.TabularInline):

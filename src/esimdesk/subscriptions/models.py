@@ -18,14 +18,18 @@ class Subscription(models.Model):
     """The plan service of one eSIM, or of a group whose members' eSIMs share its pool."""
 
     esim = models.OneToOneField(Esim, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="subscription")
+                                related_name="subscription", verbose_name=_("eSIM"))
     group = models.OneToOneField(Group, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="subscription")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, help_text="plan of the latest period")
-    auto_renew = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=clock.now)
+                                 related_name="subscription", verbose_name=_("group"))
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT,
+                             help_text=_("plan of the latest period"),
+                             verbose_name=_("plan"))
+    auto_renew = models.BooleanField(default=False, verbose_name=_("automatic renewal"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.CheckConstraint(
                 condition=(Q(esim__isnull=False, group__isnull=True)
@@ -63,23 +67,28 @@ class Period(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE,
-                                     related_name="periods")
-    sequence = models.PositiveIntegerField()
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT)
-    starts_at = models.DateTimeField(null=True, blank=True)
-    ends_at = models.DateTimeField(null=True, blank=True)
-    state = models.CharField(max_length=10, choices=State.choices)
+                                     related_name="periods", verbose_name=_("subscription"))
+    sequence = models.PositiveIntegerField(verbose_name=_("number"))
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, verbose_name=_("plan"))
+    starts_at = models.DateTimeField(null=True, blank=True, verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
+    state = models.CharField(max_length=10, choices=State.choices, verbose_name=_("state"))
     activate_by = models.DateTimeField(
-        null=True, blank=True, help_text="a pending period starts by itself at this time")
+        null=True, blank=True, help_text=_("a pending period starts by itself at this time"),
+        verbose_name=_("activate by"))
     extra_days = models.PositiveIntegerField(
-        default=0, help_text="days added by top-ups before the period had an end")
+        default=0, help_text=_("days added by top-ups before the period had an end"),
+        verbose_name=_("extra days"))
     starts_on_data_out = models.BooleanField(
         default=False, db_default=False,
-        help_text="starts when the data of the period before it runs out "
-                  "(that period then ends), or at its end if the data lasts")
-    created_at = models.DateTimeField(default=clock.now)
+        help_text=_("starts when the data of the period before it runs out "
+                    "(that period then ends), or at its end if the data lasts"),
+        verbose_name=_("starts on data out"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("period")
+        verbose_name_plural = _("periods")
         ordering = ["subscription", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["subscription", "sequence"], name="uniq_period_seq"),
@@ -158,6 +167,8 @@ class Allowance(models.Model):
     overage = models.BigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("allowance")
+        verbose_name_plural = _("allowances")
         ordering = ["period", "kind", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0) & Q(used__gte=0) & Q(overage__gte=0)
@@ -191,6 +202,8 @@ class ReminderLog(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("reminder sent")
+        verbose_name_plural = _("reminders sent")
         constraints = [models.UniqueConstraint(fields=["period", "kind"], name="uniq_reminder")]
         indexes = [models.Index(fields=["sent_at"])]
 

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SupportConfig(AppConfig):
     name = "esimdesk.support"
     label = "support"
-    verbose_name = "Support"
+    verbose_name = _("Support")

@@ -22,23 +22,29 @@ class Conversation(models.Model):
         TICKET = "ticket", _("Ticket (answered by e-mail)")
 
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="support_conversations")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.CHAT)
+                                 related_name="support_conversations", verbose_name=_("customer"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN,
+                              verbose_name=_("status"))
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.CHAT,
+                               verbose_name=_("channel"))
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="assigned_chats")
-    language = models.CharField(max_length=10, default="en")
-    subject = models.CharField(max_length=120, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
-    updated_at = models.DateTimeField(default=clock.now)
+                                    on_delete=models.SET_NULL, related_name="assigned_chats",
+                                    verbose_name=_("assigned to"))
+    language = models.CharField(max_length=10, default="en", verbose_name=_("language"))
+    subject = models.CharField(max_length=120, blank=True, verbose_name=_("subject"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
     # Set while a customer message waits for an agent; cleared by the agent's reply.
-    waiting_since = models.DateTimeField(null=True, blank=True, db_index=True)
-    first_reply_at = models.DateTimeField(null=True, blank=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    rating = models.PositiveSmallIntegerField(null=True, blank=True)
-    rating_comment = models.CharField(max_length=500, blank=True)
+    waiting_since = models.DateTimeField(null=True, blank=True, db_index=True,
+                                         verbose_name=_("waiting since"))
+    first_reply_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first reply at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    rating = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("rating"))
+    rating_comment = models.CharField(max_length=500, blank=True, verbose_name=_("rating comment"))
 
     class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
         ordering = ["-updated_at", "-id"]
         permissions = [("reply_conversation", "Can answer customers in support conversations")]
         indexes = [models.Index(fields=["status", "waiting_since"])]
@@ -79,6 +85,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(
             fields=["conversation", "client_id"], condition=~models.Q(client_id=""),
@@ -97,8 +105,9 @@ class CannedReply(models.Model):
     sort = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
         ordering = ["sort", "title"]
-        verbose_name_plural = "canned replies"
 
     def __str__(self) -> str:
         return self.title

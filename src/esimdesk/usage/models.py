@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core import clock
 from esimdesk.esims.models import Esim
@@ -46,6 +47,8 @@ class UsageEvent(models.Model):
     overage = models.BigIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("usage record")
+        verbose_name_plural = _("usage records")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=0) & Q(charged__gte=0)
                                    & Q(overage__gte=0), name="usage_not_negative"),

@@ -1,4 +1,6 @@
-"""``{{ entry|audit_sentences }}``: an audit row's changes as sentences (core.audit_text)."""
+"""``{{ entry|audit_sentences }}``: an audit row's changes as sentences;
+``{{ entry|audit_record }}``: the record it is about, by the model's translated name
+(core.audit_text)."""
 
 from __future__ import annotations
 
@@ -13,3 +15,8 @@ register = template.Library()
 @register.filter
 def audit_sentences(entry: AuditEntry) -> list[str]:
     return audit_text.sentences(entry)
+
+
+@register.filter
+def audit_record(entry: AuditEntry) -> str:
+    return f"{audit_text.record_kind(entry.object_type)} {entry.object_id}"

@@ -52,6 +52,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
+
 from esimdesk.config import Option
 
 
@@ -174,7 +176,7 @@ class UpstreamProvider(ABC):
     #: configured name, e.g. ``simulator``
     name: str = ""
     #: what staff see it called
-    label: str = ""
+    label: str | Promise = ""  # a lazy translation, or a brand name
     #: the ``ESIMDESK_*`` options the adapter reads (collected by ``esimdesk.config``)
     options: tuple[Option, ...] = ()
     #: the callback routes the supplier calls: ``rest`` of ``/hooks/upstream/<name>/<rest>``

@@ -4,6 +4,7 @@ its own, and the SM-DP+'s progress notifications as received."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core import clock
 
@@ -34,6 +35,10 @@ class Es2Order(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
 
+    class Meta:
+        verbose_name = _("ES2+ order")
+        verbose_name_plural = _("ES2+ orders")
+
     def __str__(self) -> str:
         return f"{self.reference} {self.iccid} ({self.state})"
 
@@ -47,6 +52,10 @@ class Es2PlanRecord(models.Model):
     plan_code = models.CharField(max_length=60, blank=True)
     action = models.CharField(max_length=8, help_text="apply, replace or end")
     created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = _("ES2+ plan record")
+        verbose_name_plural = _("ES2+ plan records")
 
     def __str__(self) -> str:
         return f"{self.action} {self.plan_code} on {self.iccid}"
@@ -71,6 +80,8 @@ class Es2ProgressNotification(models.Model):
     received_at = models.DateTimeField(default=clock.now)
 
     class Meta:
+        verbose_name = _("ES2+ progress notification")
+        verbose_name_plural = _("ES2+ progress notifications")
         indexes = [models.Index(fields=["iccid", "received_at"])]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core import clock
 
@@ -27,6 +28,10 @@ class EsimGoOrder(models.Model):
     # eSIM Go's wall clock, not esimdesk's (tests move that one): bounds the order search.
     requested_at = models.DateTimeField()
     created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = _("eSIM Go order")
+        verbose_name_plural = _("eSIM Go orders")
 
     def __str__(self) -> str:
         return f"{self.reference} -> {self.order_reference or 'pending'}"
