@@ -44,12 +44,13 @@ def _contexts() -> dict[str, dict[str, Any]]:
                             receipt=SimpleNamespace(number="R-1"))
     inviter = SimpleNamespace(name=NAME)
     url = "https://esim.example/x?a=1&b=2"
-    reminder = {"esim": esim, "esim_name": NAME, "plan": plan, "period": period, "allowance": allowance,
-                "auto_renew": False, "renew_url": url, "level": "3d"}
+    reminder = {"esim": esim, "esim_name": NAME, "plan": plan, "period": period,
+                "allowance": allowance, "auto_renew": False, "renew_url": url, "level": "3d"}
     renewal = {"esim": esim, "order": order, "pay_url": url}
     pool = {"group": group, "plan": plan, "period": period, "allowance": allowance,
             "auto_renew": False, "group_url": url, "level": "3d"}
-    pending = {"esim": esim, "esim_name": NAME, "plan": SimpleNamespace(name=NAME, validity_label=NAME),
+    pending = {"esim": esim, "esim_name": NAME,
+               "plan": SimpleNamespace(name=NAME, validity_label=NAME),
                "period": SimpleNamespace(activate_by=AT), "esim_url": url}
     return {
         "activation_delayed": {"order": order, "order_url": url, "support_email": "s@x.example"},
