@@ -59,8 +59,8 @@ def test_each_threshold_reached_after_the_last_message_is_told() -> None:
     ingest(source="net", records=[rec("b", number, 170, AT)])
     run_tasks()
     texts = [text for channel, text in _low_data_messages() if channel == "inapp"]
-    assert sorted(texts) == ["eSIM …000013: 60% of your data used",
-                             "eSIM …000013: 77% of your data used"]
+    name = f"Japan eSIM …{number[-4:]}"  # named by the trip, with the ICCID's last digits
+    assert sorted(texts) == [f"{name}: 60% of your data used", f"{name}: 77% of your data used"]
 
 
 def test_two_senders_of_the_same_pending_reminders_send_once() -> None:
