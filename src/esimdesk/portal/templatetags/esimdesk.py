@@ -79,6 +79,12 @@ def local_date(value: dt.date | dt.datetime | None, length: str = "medium") -> s
 
 
 @register.filter
+def local_day_month(value: dt.date | dt.datetime | None) -> str:
+    """'7 Dec' / 'Dec 7' / '12月7日' (a date this year, as cards show it)."""
+    return formats.day_month(value)
+
+
+@register.filter
 def local_month(value: dt.date | dt.datetime | None) -> str:
     """'December 2026' / '2026年12月'."""
     return formats.month(value)
