@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -157,15 +158,20 @@ class Plan(SoldItem, models.Model):
     def ends_at(self, starts_at: dt.datetime) -> dt.datetime:
         return period_end(starts_at, self.validity_unit, self.validity_count)
 
-    def destination_name(self) -> str:
-        """Where the plan works, as a traveller names a trip: "Japan", "Europe",
-        "Worldwide" (one or two queries; lists use portal.esim_cards in bulk instead)."""
+    def destination_from(self, codes: Sequence[str], region: Region | None) -> str:
+        """Where the plan works, as a traveller names a trip ("Japan", "Europe",
+        "Worldwide"), from its country codes and region as the caller already has them."""
         if self.coverage == self.Coverage.GLOBAL:
             return str(_("Worldwide"))
-        if self.region_id is not None and self.coverage != self.Coverage.COUNTRY:
-            return self.region.name
+        if self.coverage == self.Coverage.COUNTRY and len(codes) == 1:
+            return country_name(codes[0])
+        return region.name if region is not None else self.name
+
+    def destination_name(self) -> str:
+        """``destination_from`` for one plan (one or two queries; lists of plans read the
+        codes and regions in bulk: portal.esim_cards)."""
         codes = list(self.countries.values_list("code", flat=True)[:2])
-        return country_name(codes[0]) if len(codes) == 1 else self.name
+        return self.destination_from(codes, self.region if self.region_id else None)
 
     @property
     def validity_iso(self) -> str:

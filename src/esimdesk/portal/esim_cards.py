@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from esimdesk.catalog.models import Plan, Region
-from esimdesk.core.i18n import country_name
 from esimdesk.core.units import format_quantity
 from esimdesk.esims.models import Esim
 from esimdesk.portal.pool_cards import PoolShare, pool_shares
@@ -256,14 +255,11 @@ def destinations(plans: Sequence[Plan]) -> dict[int, Destination]:
     result = {}
     for plan in plans:
         found = codes.get(plan.pk, [])
+        name = plan.destination_from(found, regions.get(plan.region_id or 0))
         if plan.coverage == Plan.Coverage.COUNTRY and len(found) == 1:
-            result[plan.pk] = Destination(country_name(found[0]), country=found[0])
-        elif plan.coverage == Plan.Coverage.GLOBAL:
-            result[plan.pk] = Destination(_("Worldwide"), countries=len(found))
-        elif plan.region_id in regions:
-            result[plan.pk] = Destination(regions[plan.region_id].name, countries=len(found))
+            result[plan.pk] = Destination(name, country=found[0])
         else:
-            result[plan.pk] = Destination(str(plan.name), countries=len(found))
+            result[plan.pk] = Destination(name, countries=len(found))
     return result
 
 

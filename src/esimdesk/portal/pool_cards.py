@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.utils.translation import gettext as _
 
@@ -20,22 +21,19 @@ from esimdesk.core.units import format_quantity
 from esimdesk.esims.models import Esim
 
 
-@dataclass(frozen=True)
-class PoolAllowance:
+class PoolAllowance(Protocol):
     """One kind of the pool: everything the group has (top-ups included) and what all the
-    members drew."""
+    members drew (the shared plans' own ``PoolKind`` rows, read as they are)."""
 
     kind: str
     total: int
     used: int
 
     @property
-    def remaining(self) -> int:
-        return max(0, self.total - self.used)
+    def remaining(self) -> int: ...
 
     @property
-    def remaining_percent(self) -> int:
-        return 0 if self.total == 0 else self.remaining * 100 // self.total
+    def remaining_percent(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.db.models import Q
 
 from esimdesk.esims.models import Esim
 from esimdesk.groups.models import Membership
-from esimdesk.portal.pool_cards import PoolAllowance, PoolShare
+from esimdesk.portal.pool_cards import PoolShare
 from esimdesk.sharedplans.models import MemberUsage
 from esimdesk.sharedplans.pool_queries import MemberRow, add_tally, pools_of
 from esimdesk.subscriptions.models import Period, Subscription
@@ -85,7 +85,7 @@ def pool_shares(esims: Sequence[Esim], now: dt.datetime) -> dict[int, PoolShare]
             state=state, covered_until=_covered_until(periods[member.group_id], state, now),
             period_id=period.pk if period is not None else None,
             activate_by=period.activate_by if period is not None else None,
-            allowances=tuple(PoolAllowance(k.kind, k.total, k.used) for k in pool),
+            allowances=tuple(pool),
             cap=member.cap_for(data_total) if period is not None else None,
             member_used=row.data_used, capped=row.capped)
     return result
