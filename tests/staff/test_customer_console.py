@@ -49,6 +49,17 @@ def test_search_by_email_phone_iccid_and_order_number(agent: Client, bought: dic
     assert "Nobody matches" in agent.get("/staff/customers/", {"q": "nobody@"}).content.decode()
 
 
+def test_before_a_search_the_page_lists_the_newest_customers(agent: Client, bought: dict,
+                                                              customer: User) -> None:
+    newer = User.objects.create_user("newer@example.com", "x-long-password-1")
+    page = agent.get("/staff/customers/").content.decode()
+    page = page[page.index("Newest customers"):]
+    assert page.index(newer.email) < page.index(customer.email)
+    assert "agent@" not in page  # staff are not customers
+    row = page[page.index(customer.email):].split("</tr>")[0]
+    assert '<td data-label="Orders">1</td>' in row
+
+
 def test_the_page_shows_the_customers_context_in_both_languages(shop: Shop,
         agent: Client, customer_api: Api, bought: dict, customer: User) -> None:
     renewal = buy_and_pay(customer_api, DAY, iccid=bought["lines"][0]["iccid"])
