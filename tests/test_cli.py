@@ -139,3 +139,20 @@ def test_check_suppliers_says_one_line_each_and_exits_non_zero_on_a_failure(
     named = esimdesk("check", "--suppliers=esimgo", tmp=tmp_path)
     assert named.returncode == 1 and named.stdout.startswith("esimgo: FAILED ")
     assert "Traceback" not in named.stderr
+
+
+@pytest.mark.django_db
+def test_check_says_which_options_staff_set_in_the_console(
+        capsys: pytest.CaptureFixture[str], console_settings_on: None) -> None:
+    from esimdesk import cli
+    from esimdesk.core.console_settings import encrypt
+    from esimdesk.core.models import ConsoleSetting
+
+    ConsoleSetting.objects.create(name="ESIMDESK_ES2PLUS_URL",
+                                  value_encrypted=encrypt("https://smdp.console.test"))
+    ConsoleSetting.objects.create(name="ESIMDESK_ES2PLUS_CLIENT_KEY",
+                                  value_encrypted=encrypt("-----BEGIN PRIVATE KEY-----\nx"))
+    cli.main(["check"])
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["ESIMDESK_ES2PLUS_URL"].split()[1:3] == ["console", "https://smdp.console.test"]
+    assert lines["ESIMDESK_ES2PLUS_CLIENT_KEY"].split()[1:] == ["console", "(set)"]

@@ -53,24 +53,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     from esimdesk import config
 
     def show(option: config.Option) -> None:
-        value = os.environ.get(option.name)
-        shown = ("(set)" if value else "") if option.secret else (value or "")
-        state = "set" if value is not None else "default"
+        # A value staff set in the console's encrypted settings wins over the environment.
+        console = config.console_value(option.name)
+        value = console if console is not None else os.environ.get(option.name)
+        shown = ("(set)" if value else "") if option.secret else " ".join((value or "").split())
+        state = "console" if console is not None else "set" if value is not None else "default"
         default = "" if option.secret else f" [default: {option.default or '-'}]"
         print(f"{option.name:34} {state:8} {shown}{default}")
 
     problems = 0
-    for option in config.OPTIONS:
-        show(option)
     try:
         config.secret_key()
     except config.ConfigurationError as error:
         print(f"PROBLEM: {error}")
         problems += 1
     _django()
-    # The suppliers' and providers' own options, declared by their adapters (known once the
-    # apps are loaded).
-    for option in config.declared_options():
+    # The platform's options, then the suppliers' and providers' own, declared by their
+    # adapters (known once the apps are loaded).
+    for option in config.options():
         show(option)
     from django.db import connection
 
