@@ -127,7 +127,7 @@ def test_test_connection_needs_a_post_with_its_csrf_token_and_a_configured_suppl
         probe: type[ProbeSupplier]) -> None:  # noqa: F811
     boss_user, boss = member("boss@example.com", "admin")
     assert boss.get("/staff/suppliers/probe/test").status_code == 405
-    assert boss.post("/staff/suppliers/esimgo/test").status_code == 404
+    assert boss.post("/staff/suppliers/nosuch/test").status_code == 404
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(boss_user)
     assert strict.post("/staff/suppliers/probe/test").status_code == 403
@@ -157,3 +157,21 @@ def test_the_navigation_opens_the_supplier_page() -> None:
     html = boss.get("/staff/suppliers/").content.decode()
     assert re.search(r'<a[^>]*href="/staff/suppliers/"[^>]*data-nav="suppliers"'
                      r'|<a[^>]*data-nav="suppliers"[^>]*href="/staff/suppliers/"', html)
+
+
+def test_suppliers_installed_but_not_in_use_are_set_up_and_tested_before_going_live(
+        console_settings_on: None) -> None:
+    _user, boss = member("boss@example.com", "admin")
+    html = boss.get("/staff/suppliers/").content.decode()
+    idle = html[html.index('id="not-in-use"'):]
+    es2plus = card(idle, "es2plus")
+    assert "supplier-health" not in es2plus  # it takes no orders: no figures
+    assert "/staff/core/consolesetting/add/?name=ESIMDESK_ES2PLUS_CA" in es2plus
+    assert "not set" in setting_row(es2plus, "ESIMDESK_ES2PLUS_URL")
+    assert 'action="/staff/suppliers/es2plus/test"' in es2plus
+    assert "ESIMDESK_ESIMGO_API_KEY" in card(idle, "esimgo")
+    page = boss.post("/staff/suppliers/esimgo/test", follow=True)
+    said = [str(m) for m in page.context["messages"]]
+    assert len(said) == 1 and said[0].startswith("eSIM Go")
+    entry = AuditEntry.objects.get(action="supplier.connection_checked")
+    assert entry.object_id == "esimgo"

@@ -3,6 +3,9 @@ over the last hour and day (``figures.supplier_health``), its settings (which ar
 where, which are not; a secret's value never), links to its calls, and *Test connection*,
 a live handshake (``provisioning.connection``) whose outcome comes back as one message.
 
+Suppliers installed but not in the failover order are listed after it, with their settings
+and *Test connection*, so one can be set up and checked before it takes orders.
+
 Seeing the page needs ``provisioning.view_suppliercall``; testing a connection needs
 ``provisioning.check_supplier`` (the admin role) and is audited."""
 
@@ -114,8 +117,9 @@ def supplier_page(request: HttpRequest) -> HttpResponse:
     by_day: dict[str, SupplierHealth] = {h.name: h for h in supplier_health(day)}
     editable = request.user.has_perm("core.change_consolesetting")
     stored = dict(ConsoleSetting.objects.values_list("name", "pk")) if editable else {}
+    configured = connection.configured()
     suppliers: list[dict[str, Any]] = []
-    for position, name in enumerate(connection.configured(), start=1):
+    for position, name in enumerate(configured, start=1):
         suppliers.append({
             "position": position, "name": name, "label": registry.label(name),
             "known": registry.known(name),
@@ -123,8 +127,12 @@ def supplier_page(request: HttpRequest) -> HttpResponse:
             "settings": settings_of(name, editable=editable, stored=stored),
             "calls_link": _calls(name), "failures_link": _calls(name, failures=True,
                                                                 since=day.since)})
+    # Installed but not in the failover order: set up and tested before going live.
+    idle = [{"name": name, "label": registry.label(name), "known": True,
+             "settings": settings_of(name, editable=editable, stored=stored)}
+            for name in sorted(registry.PROVIDERS) if name not in configured]
     return console_page(request, "console/suppliers.html", {
-        "title": _("Suppliers"), "suppliers": suppliers,
+        "title": _("Suppliers"), "suppliers": suppliers, "idle": idle,
         "may_check": request.user.has_perm(CHECK), "may_edit": editable})
 
 
@@ -147,7 +155,7 @@ def describe(result: ConnectionCheck) -> str:
 @admin.site.admin_view
 @permission_required(CHECK, raise_exception=True)
 def test_connection(request: HttpRequest, name: str) -> HttpResponse:
-    if name not in connection.configured():
+    if name not in connection.configured() and not registry.known(name):
         raise Http404
     result = connection.check(name)
     connection.record_check(result=result, by=request.user)
