@@ -124,3 +124,20 @@ def test_a_change_reaches_the_next_supplier_call_within_the_cache_time(
     stale: Any = lambda: now + console_settings.CACHE_SECONDS + 0.1  # noqa: E731
     monkeypatch.setattr(console_settings.time, "monotonic", stale)
     assert registry.get("probe").url == "https://elsewhere.example.test"
+
+
+def test_a_database_hiccup_keeps_the_settings_last_read(
+        console_settings_on: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import DatabaseError
+
+    ConsoleSetting.objects.create(name="ESIMDESK_ES2PLUS_URL",
+                                  value_encrypted=console_settings.encrypt("https://smdp.test"))
+    assert config.env("ESIMDESK_ES2PLUS_URL") == "https://smdp.test"
+
+    class Away:
+        def values_list(self, *_args: Any) -> Any:
+            raise DatabaseError("current transaction is aborted")
+
+    monkeypatch.setattr(ConsoleSetting, "objects", Away())
+    console_settings.forget()
+    assert config.env("ESIMDESK_ES2PLUS_URL") == "https://smdp.test"
