@@ -219,9 +219,17 @@ def env_text_or_file(name: str) -> str:
 
 
 # Options staff may also set in the console (encrypted in the database; see
-# core.console_settings). A value set there wins over the environment.
+# core.console_settings). A value set there wins over the environment. The suppliers'
+# settings are here as the payment providers' are: adapters are made per call
+# (provisioning.registry.get), so a change reaches the next call.
 CONSOLE_PREFIXES = ("ESIMDESK_PAYMENT_PROVIDERS", "ESIMDESK_STRIPE_", "ESIMDESK_PAYPAL_",
-                    "ESIMDESK_ALIPAY_", "ESIMDESK_WECHATPAY_")
+                    "ESIMDESK_ALIPAY_", "ESIMDESK_WECHATPAY_", "ESIMDESK_ES2PLUS_",
+                    "ESIMDESK_ESIMGO_")
+#: Options whose value may run over several lines: PEM certificates and keys (text or a
+#: file path), lists one per line. The console gives them a large text box.
+MULTILINE_SUFFIXES = ("_CERT", "_KEY", "_CA", "_ICCIDS")
+#: ...except keys that are one token, never PEM.
+SINGLE_LINE_SUFFIXES = ("_API_KEY", "_APIV3_KEY", "_SECRET_KEY")
 _console_lookup: Callable[[str], str | None] | None = None
 
 
@@ -236,6 +244,17 @@ def console_editable(name: str) -> bool:
         return True
     declared = option(name)
     return declared is not None and declared.console
+
+
+def multiline(name: str) -> bool:
+    """Whether option ``name`` takes text over several lines (a PEM block, a list)."""
+    return name.endswith(MULTILINE_SUFFIXES) and not name.endswith(SINGLE_LINE_SUFFIXES)
+
+
+def console_options() -> tuple[Option, ...]:
+    """Every declared option staff may set in the console (the platform's own and the
+    adapters'), in declaration order."""
+    return tuple(option for option in options() if console_editable(option.name))
 
 
 def console_value(name: str) -> str | None:

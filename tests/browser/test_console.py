@@ -169,3 +169,29 @@ def test_the_admins_own_pages_read_in_the_language_and_fit_a_phone(
                     # A card per plan: nothing to scroll sideways inside the matrix either.
                     assert page.evaluate(MATRIX_OVERFLOW) <= 0
         page.context.close()
+
+
+#: What the supplier page's message says after Test connection, in each language.
+CONNECTED = {"en": "Upstream simulator: the connection works", "zh-hans": "上游模拟器：连接正常"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_an_admin_tests_a_suppliers_connection_on_a_phone(
+        browser: Any, site: str, shop: Shop, language: str) -> None:
+    business(shop)
+    admin = staff(f"ops-{language}@example.com", "admin", language)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = sign_in(browser, site, admin, language, viewport)
+        visit(page, "suppliers", f"console-suppliers-{language}-{size}", phone=size == "phone")
+        card = page.locator('[data-supplier="simulator"]')
+        # 20 calls recorded by business() and the two orders' own
+        assert "22" in card.locator("table.supplier-health").inner_text().split()
+        card.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.url == f"{site}/staff/suppliers/"
+        message = page.locator(".messagelist li.success")
+        assert CONNECTED[language] in message.inner_text()
+        shot(page, f"console-suppliers-tested-{language}-{size}")
+        if size == "phone":
+            assert page.evaluate(OVERFLOW) <= 0, "the supplier page is wider than a phone"
+        page.context.close()

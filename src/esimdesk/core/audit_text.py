@@ -42,7 +42,12 @@ FIELD_LABELS = {
     "subscription": gettext_lazy("Subscription"), "lines": gettext_lazy("Lines"),
     "auto_renew": gettext_lazy("Automatic renewal"), "reason": gettext_lazy("Reason"),
     "assigned_to": gettext_lazy("Agent"), "repr": gettext_lazy("Record"),
+    "ok": gettext_lazy("Succeeded"), "code": gettext_lazy("Code"),
+    "detail": gettext_lazy("Detail"), "name": gettext_lazy("Name"),
 }
+
+#: Audit rows about things that are not models (``object_type`` -> what staff read).
+KIND_LABELS = {"supplier": gettext_lazy("Supplier")}
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,8 @@ def sentences(entry: AuditEntry) -> list[str]:
 def record_kind(object_type: str) -> str:
     """An audit entry's ``object_type`` (a model's name) as staff read it: the model's
     translated name, esimdesk's own models first; the raw name if no model has it."""
+    if object_type in KIND_LABELS:
+        return str(KIND_LABELS[object_type])
     found = [model for model in apps.get_models() if model._meta.model_name == object_type]
     found.sort(key=lambda model: not model.__module__.startswith("esimdesk."))
     return str(found[0]._meta.verbose_name) if found else object_type
