@@ -8,8 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
+from esimdesk.accounts.models import User
 from esimdesk.catalog.bundles import suppliers_for
+from esimdesk.core.models import AuditEntry
 from esimdesk.core.ids import eid_with_check_digits, iccid_with_check_digit
 from esimdesk.provisioning import registry
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord, Es2UnknownDownload
@@ -397,3 +401,25 @@ def test_plans_are_local_records(smdp: FakeSmdp) -> None:
     assert list(Es2PlanRecord.objects.values_list("action", flat=True).order_by("pk")) == \
         ["apply", "end"]
     assert smdp.calls == []
+
+
+# -- staff reconcile what may be allocated ----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_staff_list_and_reconcile_possibly_allocated_profiles(smdp: FakeSmdp) -> None:
+    smdp.fail_next("downloadOrder", "slow")
+    with pytest.raises(OutcomeUnknown):
+        provider().order_profile(reference="ord-1", plan_code="p")
+    unknown = Es2UnknownDownload.objects.get()
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("ops@example.com", "x-long-password-1"))
+    url = reverse("admin:provisioning_es2unknowndownload_changelist")
+    page = staff.get(url + "?state=open").content.decode()
+    assert unknown.function_call_identifier in page
+    response = staff.post(url, {"action": "mark_reconciled", "_selected_action": [unknown.pk]})
+    assert response.status_code == 302
+    unknown.refresh_from_db()
+    assert unknown.reconciled_at is not None and unknown.reconciled_by == "ops@example.com"
+    assert unknown.function_call_identifier not in staff.get(url + "?state=open").content.decode()
+    assert AuditEntry.objects.filter(action="es2.download_reconciled").count() == 1

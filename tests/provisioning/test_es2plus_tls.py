@@ -16,6 +16,7 @@ from esimdesk.provisioning.suppliers.base import FinalUpstreamError, UpstreamErr
 from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
 from esimdesk.provisioning.suppliers.es2plus.checks import es2plus_configuration
 from tests.provisioning.fake_es2plus import Authority, FakeSmdp, Pki, running
+from tests.test_cli import esimdesk
 
 ICCID = iccid_with_check_digit(f"89990{1:013d}")
 
@@ -236,3 +237,13 @@ def test_check_finds_unusable_tls_files_and_pool(tls_smdp: FakeSmdp, es2_configu
 def test_check_ignores_es2plus_when_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESIMDESK_ES2PLUS_CA", "/etc/nowhere/ca.pem")
     found()
+
+
+def test_esimdesk_check_exits_1_on_an_unusable_es2_setting(tmp_path: Path) -> None:
+    env = {"ESIMDESK_UPSTREAM_PROVIDERS": "es2plus", "ESIMDESK_ES2PLUS_CALLBACK_TOKEN": "t" * 40,
+           "ESIMDESK_ES2PLUS_URL": "https://10.0.0.5:8443",
+           "ESIMDESK_ES2PLUS_CA": str(tmp_path / "typo-ca.pem")}
+    result = esimdesk("check", tmp=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "PROBLEM: ES2+: ESIMDESK_ES2PLUS_CA:" in result.stdout
+    assert "WARNING: ES2+: the URL's host '10.0.0.5' is not a host name" in result.stdout
