@@ -140,6 +140,9 @@ MESSAGES: dict[str, Any] = {
     "malformed_event": _("The message is not in the form this address expects."),
     "malformed_notification": _("The notification is not valid: detail.field names the "
                                 "field."),
+    "unsupported_protocol": _("This address speaks ES2+: send X-Admin-Protocol "
+                              "gsma/rsp/v2.x.y."),
+    "unsupported_media_type": _("Send the message as JSON (Content-Type: application/json)."),
     # The input boundary (core.boundary) and the error pages (core.error_pages).
     "bad_request": _("The request is not valid."),
     "not_found": _("Not found."),

@@ -116,7 +116,9 @@ from esimdesk.provisioning.suppliers.es2plus.models import (  # noqa: E402
     Es2Order,
     Es2PlanRecord,
     Es2ProgressNotification,
+    Es2UnknownDownload,
 )
 from esimdesk.provisioning.suppliers.esimgo.models import EsimGoOrder  # noqa: E402
 
-__all__ = ["Es2Order", "Es2PlanRecord", "Es2ProgressNotification", "EsimGoOrder"]
+__all__ = ["Es2Order", "Es2PlanRecord", "Es2ProgressNotification", "Es2UnknownDownload",
+           "EsimGoOrder"]
