@@ -51,10 +51,12 @@ admin.site.register(Es2ProgressNotification, ReadOnlyAdmin,
                     list_filter=["status", "outcome"], search_fields=["iccid", "eid"])
 
 
+# State "possibly allocated": an order sent whose answer was lost; staff reconcile it with
+# eSIM Go's portal if fulfilment moved on to another supplier (docs/providers/esimgo.md).
 admin.site.register(EsimGoOrder, ReadOnlyAdmin,
-                    list_display=["reference", "kind", "bundle", "order_reference", "iccid",
-                                  "target_iccid", "requested_at"],
-                    list_filter=["kind"],
+                    list_display=["reference", "kind", "bundle", "state", "order_reference",
+                                  "iccid", "target_iccid", "requested_at", "last_error"],
+                    list_filter=["state", "kind"],
                     search_fields=["reference", "order_reference", "iccid", "target_iccid"])
 
 
