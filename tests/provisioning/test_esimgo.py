@@ -419,3 +419,36 @@ def test_giving_up_on_a_lost_order_leaves_it_possibly_allocated_for_staff(
     assert lost.state == State.UNKNOWN and lost.get_state_display() == "possibly allocated"
     assert AuditEntry.objects.filter(action="esimgo.order_outcome_unknown",
                                      object_id=str(lost.pk)).exists()
+
+
+def test_two_workers_on_one_reference_send_one_order(fake: FakeEsimGo) -> None:
+    first, second = provider(), provider()
+    mine = first.orders.row(reference="ord-w", kind="profile", plan_code=PLAN_CODE)
+    theirs = second.orders.row(reference="ord-w", kind="profile", plan_code=PLAN_CODE)
+    first.orders.ensure_ordered(mine)
+    with pytest.raises(RetryableUpstreamError) as busy:
+        second.orders.ensure_ordered(theirs)  # it read the row before the first one sent
+    assert busy.value.code == "esimgo_outcome_unknown" and posts(fake) == 1
+    assert second.order_profile(reference="ord-w", plan_code=PLAN_CODE).iccid in fake.esims
+    assert posts(fake) == 1
+
+
+def test_a_refused_suspension_does_not_stop_the_bundles_being_revoked(
+        fake: FakeEsimGo) -> None:
+    iccid = provider().order_profile(reference="ord-s", plan_code=PLAN_CODE).iccid
+    fake.esims[iccid]["installed"] = True
+    fake.fail = [400]  # eSIM Go will not suspend this eSIM
+    provider().revoke(reference="rev-s", iccid=iccid)
+    assert not fake.esims[iccid]["bundles"] and not fake.esims[iccid]["suspended"]
+    assert SupplierAction.objects.get(reference="rev-s").outcome == \
+        "revoked 1 bundles, not suspended"
+
+
+def test_a_forbidden_esim_that_still_lists_bundles_is_not_called_returned(
+        fake: FakeEsimGo) -> None:
+    iccid = provider().order_profile(reference="ord-t", plan_code=PLAN_CODE).iccid
+    fake.fail = [403]  # the suspension is forbidden, but the eSIM is still there
+    with pytest.raises(FinalUpstreamError):
+        provider().revoke(reference="rev-t", iccid=iccid)
+    assert fake.esims[iccid]["bundles"] and not fake.esims[iccid]["returned"]
+    assert SupplierAction.objects.get(reference="rev-t").done_at is None

@@ -197,8 +197,16 @@ class EsimGoProvider(UpstreamProvider):
     def _revoke(self, iccid: str) -> str:
         """Bar the eSIM, take every live bundle off it, and succeed only when eSIM Go lists
         none: an activation code may still download the profile, but it carries nothing."""
+        barred = True
         try:
-            self._suspend(iccid, True)  # first: revoking the last bundle may return the eSIM
+            try:
+                self._suspend(iccid, True)  # first: revoking the last bundle may return it
+            except Refused as error:
+                if error.status in (401, 403, 404):
+                    raise
+                # Refused for this eSIM (e.g. never installed): its bundles are what give
+                # service, and they are revoked below.
+                barred = False
             live = self._live(iccid)
         except Refused as error:
             if self._returned(iccid, error):
@@ -223,7 +231,7 @@ class EsimGoProvider(UpstreamProvider):
         if left:
             raise RetryableUpstreamError(f"eSIM Go still lists {len(left)} live bundles on "
                                          f"{iccid} after revoking", code="esimgo_revoke_incomplete")
-        return f"revoked {len(live)} bundles"
+        return f"revoked {len(live)} bundles" + ("" if barred else ", not suspended")
 
     def _live(self, iccid: str) -> list[tuple[str, str]]:
         answer = self._call("GET", f"/esims/{quote(iccid)}/bundles")
@@ -240,12 +248,19 @@ class EsimGoProvider(UpstreamProvider):
     def _returned(self, iccid: str, error: Refused) -> bool:
         """eSIM Go no longer shows ``iccid`` to this account (403/404): an uninstalled eSIM
         whose last bundle was revoked goes back to eSIM Go. Believed only for an eSIM this
-        account bought, and once the key is shown to work (else the key is what is wrong)."""
+        account bought, whose bundles cannot be listed either, once the key is shown to work
+        (else the key is what is wrong)."""
         if error.status not in (403, 404) or not EsimGoOrder.objects.filter(iccid=iccid).exists():
             return False
-        self._call("GET", "/organisation")
-        logger.info("eSIM Go no longer lists %s: returned", iccid)
-        return True
+        try:
+            self._call("GET", f"/esims/{quote(iccid)}/bundles")
+        except Refused as again:
+            if again.status not in (403, 404):
+                raise
+            self._call("GET", "/organisation")  # the key works: the eSIM is what is gone
+            logger.info("eSIM Go no longer lists %s: returned", iccid)
+            return True
+        return False  # eSIM Go still shows it and its bundles: not returned
 
     # -- callbacks --------------------------------------------------------------------------
 

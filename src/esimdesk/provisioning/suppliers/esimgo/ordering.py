@@ -147,8 +147,16 @@ class Ordering:
                                 "allowReassign": False}  # never a plan on another eSIM
         if row.target_iccid:
             item["iccids"] = [row.target_iccid]
-        # Written before the call: a crash or a lost answer leaves it "possibly allocated".
-        self._set(row, EsimGoOrder.State.UNKNOWN, requested_at=clock.now(), last_error="")
+        # Written before the call, and only by one worker: a crash or a lost answer leaves it
+        # "possibly allocated", and a second worker on the same reference never sends too.
+        sent_at = clock.now()
+        if not EsimGoOrder.objects.filter(
+                pk=row.pk, state=row.state, requested_at=row.requested_at,
+                order_reference="").update(state=EsimGoOrder.State.UNKNOWN,
+                                           requested_at=sent_at, last_error=""):
+            raise RetryableUpstreamError(f"eSIM Go order for {row.reference} is being sent by "
+                                         "another worker", code="esimgo_outcome_unknown")
+        row.state, row.requested_at, row.last_error = EsimGoOrder.State.UNKNOWN, sent_at, ""
         try:
             answer = self.client.call("POST", "/orders", json={
                 "type": "transaction", "assign": True, "order": [item]})
@@ -278,7 +286,7 @@ class Ordering:
 
     def fetch_assignment(self, row: EsimGoOrder) -> None:
         answer = self.client.call("GET", "/esims/assignments",
-                            params={"reference": row.order_reference})
+                                  params={"reference": row.order_reference})
         esims = records(answer, "esims")
         if not esims or not esims[0].get("smdpAddress") or not esims[0].get("matchingId"):
             # Large or slow orders are asynchronous: the order exists, the eSIM comes later.
