@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from esimdesk.accounts.models import User
 from esimdesk.catalog.bundles import suppliers_for
@@ -452,3 +453,22 @@ def test_a_forbidden_esim_that_still_lists_bundles_is_not_called_returned(
         provider().revoke(reference="rev-t", iccid=iccid)
     assert fake.esims[iccid]["bundles"] and not fake.esims[iccid]["returned"]
     assert SupplierAction.objects.get(reference="rev-t").done_at is None
+
+
+def test_staff_mark_a_possibly_allocated_order_reconciled(fake: FakeEsimGo) -> None:
+    fake.fail = ["commit_then_hang"]
+    with pytest.raises(RetryableUpstreamError):
+        provider().order_profile(reference="ord-p", plan_code=PLAN_CODE)
+    ready = provider().order_profile(reference="ord-q", plan_code=PLAN_CODE)
+    staff = Client()
+    boss = User.objects.create_superuser("boss@example.com", "x-long-password-1")
+    staff.force_login(boss)
+    listed = staff.get("/staff/provisioning/esimgoorder/?state__exact=unknown")
+    assert listed.status_code == 200 and "ord-p" in listed.content.decode()
+    assert "ord-q" not in listed.content.decode()
+    staff.post("/staff/provisioning/esimgoorder/", {
+        "action": "mark_reconciled", "_selected_action": [row("ord-p").pk, row("ord-q").pk]})
+    assert row("ord-p").state == State.RECONCILED
+    assert row("ord-q").state == State.READY and ready.iccid  # only possibly allocated move
+    entry = AuditEntry.objects.get(action="esimgo.order_reconciled")
+    assert entry.actor_type == "staff" and str(boss.pk) in entry.actor

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='esimgoorder',
             name='state',
-            field=models.CharField(choices=[('new', 'not ordered yet'), ('unknown', 'possibly allocated'), ('ordered', 'ordered'), ('ready', 'ready'), ('refused', 'refused')], default='new', max_length=8, verbose_name='state'),
+            field=models.CharField(choices=[('new', 'not ordered yet'), ('unknown', 'possibly allocated'), ('ordered', 'ordered'), ('ready', 'ready'), ('refused', 'refused'), ('reconciled', 'reconciled by staff')], default='new', max_length=10, verbose_name='state'),
         ),
         migrations.RunPython(states_of_existing_orders, migrations.RunPython.noop),
         migrations.AddConstraint(

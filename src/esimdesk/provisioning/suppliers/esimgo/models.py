@@ -25,6 +25,8 @@ class EsimGoOrder(models.Model):
     - ``ready``: the profile's activation code is known, or the bundle was applied.
     - ``refused``: eSIM Go refused the order for good (unknown bundle, no credit): nothing
       was allocated; trying the same reference again sends the order again.
+    - ``reconciled``: was possibly allocated; staff checked eSIM Go's portal and dealt with
+      any order found there (``ordering.mark_reconciled``); trying again sends the order.
     """
 
     class State(models.TextChoices):
@@ -33,6 +35,7 @@ class EsimGoOrder(models.Model):
         ORDERED = "ordered", _("ordered")
         READY = "ready", _("ready")
         REFUSED = "refused", _("refused")
+        RECONCILED = "reconciled", _("reconciled by staff")
 
     reference = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=8, help_text="profile (new eSIM) or plan (apply)")
@@ -40,7 +43,7 @@ class EsimGoOrder(models.Model):
     bundle = models.CharField(max_length=100)
     target_iccid = models.CharField(max_length=20, blank=True,
                                     help_text="the eSIM a plan is applied to")
-    state = models.CharField(max_length=8, choices=State.choices, default=State.NEW,
+    state = models.CharField(max_length=10, choices=State.choices, default=State.NEW,
                              verbose_name=_("state"))
     order_reference = models.CharField(max_length=100, blank=True,
                                        help_text="eSIM Go's orderReference, once known")

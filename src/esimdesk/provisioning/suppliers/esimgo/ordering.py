@@ -95,6 +95,25 @@ def clean_iccid(value: str, *, order: EsimGoOrder | None = None) -> str:
                              code="esimgo_invalid_iccid")
 
 
+def mark_reconciled(*, pks: list[int], actor: str) -> int:
+    """Staff checked eSIM Go's portal for these *possibly allocated* orders and dealt with
+    what they found (revoked an order nobody got, or found none). Only rows still possibly
+    allocated move, each audited (``esimgo.order_reconciled``); returns how many. Meant for
+    rows fulfilment gave up on: a later try with the same reference orders again."""
+    done = 0
+    with transaction.atomic():
+        for row in (EsimGoOrder.objects.select_for_update()
+                    .filter(pk__in=pks, state=EsimGoOrder.State.UNKNOWN).order_by("pk")):
+            row.state = EsimGoOrder.State.RECONCILED
+            row.save(update_fields=["state"])
+            audit.record(action="esimgo.order_reconciled", obj=row,
+                          actor_type=AuditEntry.ActorType.STAFF, actor=actor,
+                          before={"state": EsimGoOrder.State.UNKNOWN},
+                          after={"state": EsimGoOrder.State.RECONCILED})
+            done += 1
+    return done
+
+
 class Ordering:
     """``order_profile`` and ``apply_plan``'s half of the adapter, over one client."""
 
@@ -115,7 +134,8 @@ class Ordering:
             raise FinalUpstreamError(f"reference {reference} was used for another request",
                                      code="esimgo_reference_reused")
         if row.bundle != bundle:
-            if row.state not in (EsimGoOrder.State.NEW, EsimGoOrder.State.REFUSED):
+            if row.state not in (EsimGoOrder.State.NEW, EsimGoOrder.State.REFUSED,
+                                 EsimGoOrder.State.RECONCILED):
                 raise FinalUpstreamError(
                     f"reference {reference} already ordered {row.bundle}, not {bundle}",
                     code="esimgo_reference_reused")
