@@ -209,6 +209,7 @@ def test_missing_luhn_digit_is_added_and_audited(fake: FakeEsimGo) -> None:
     (400, FinalUpstreamError, "esimgo_refused"),
     (403, FinalUpstreamError, "esimgo_refused"),
     ("html404", FinalUpstreamError, "esimgo_misconfigured"),
+    (404, FinalUpstreamError, "esimgo_misconfigured"),
     ("redirect", FinalUpstreamError, "esimgo_misconfigured")])
 def test_errors_are_typed_and_one_line(fake: FakeEsimGo, mode: Any, error: type[Exception],
                                        code: str) -> None:

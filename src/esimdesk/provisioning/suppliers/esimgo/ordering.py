@@ -213,6 +213,10 @@ class Ordering:
         moves to the next supplier and staff see which bundle name is wrong."""
         if error.code != "esimgo_refused":
             return error
+        if error.status == 404:  # /orders always exists: the base URL is wrong
+            return FinalUpstreamError(
+                f"eSIM Go has no /orders at {self.client.base} (404: {error.detail}): check "
+                "ESIMDESK_ESIMGO_API_BASE", code="esimgo_misconfigured")
         try:
             self.client.call("GET", f"/catalogue/bundle/{quote(row.bundle, safe='')}")
         except Refused as unknown:
