@@ -26,6 +26,7 @@ from esimdesk.provisioning.models import (
     UsageDrift,
 )
 from esimdesk.provisioning.suppliers.es2plus import reconcile
+from esimdesk.provisioning.suppliers.esimgo import ordering as esimgo_ordering
 
 
 @admin.register(UpstreamEventReceipt)
@@ -97,11 +98,26 @@ admin.site.register(Es2ProgressNotification, ReadOnlyAdmin,
                     list_filter=["status", "outcome"], search_fields=["iccid", "eid"])
 
 
-admin.site.register(EsimGoOrder, ReadOnlyAdmin,
-                    list_display=["reference", "kind", "bundle", "order_reference", "iccid",
-                                  "target_iccid", "requested_at"],
-                    list_filter=["kind"],
-                    search_fields=["reference", "order_reference", "iccid", "target_iccid"])
+@admin.register(EsimGoOrder)
+class EsimGoOrderAdmin(ReadOnlyAdmin):
+    """State "possibly allocated": an order sent whose answer was lost; staff reconcile it
+    with eSIM Go's portal if fulfilment moved on to another supplier, then mark it
+    (docs/providers/esimgo.md)."""
+
+    list_display = ["reference", "kind", "bundle", "state", "order_reference", "iccid",
+                    "target_iccid", "requested_at", "last_error"]
+    list_filter = ["state", "kind"]
+    search_fields = ["reference", "order_reference", "iccid", "target_iccid"]
+    actions = ["mark_reconciled"]
+
+    @admin.action(description=_("Mark reconciled (checked in eSIM Go's portal)"))
+    def mark_reconciled(self, request: HttpRequest, queryset: QuerySet[EsimGoOrder]) -> None:
+        done = esimgo_ordering.mark_reconciled(pks=list(queryset.values_list("pk", flat=True)),
+                                               actor=f"{request.user.pk}:{request.user}")
+        self.message_user(request, ngettext(
+            "%(count)d possibly allocated order marked reconciled.",
+            "%(count)d possibly allocated orders marked reconciled.", done) % {"count": done},
+            messages.SUCCESS if done else messages.WARNING)
 
 
 # Reconciliation findings: open ones (no resolved_at) need a look.
