@@ -28,6 +28,7 @@ from esimdesk.orders import reissue
 from esimdesk.orders import services as orders
 from esimdesk.orders.kinds import new_esim
 from esimdesk.orders.models import Order
+from esimdesk.orders.overdue import overdue_activations_sweep
 from esimdesk.payments import checkout
 from esimdesk.payments import services as payments
 from esimdesk.provisioning import calls, registry, retrying
@@ -336,3 +337,37 @@ def test_a_supplier_that_cannot_be_set_up_or_is_unknown_fails_its_calls(
     with pytest.raises(FinalUpstreamError) as unknown:
         registry.get("gone").suspend(reference="r", iccid="8999")
     assert unknown.value.code == "unknown_upstream"
+
+
+# -- the backstop: a fulfilment task that never ran to its end ------------------------------
+
+def test_a_paid_order_whose_task_died_is_taken_up_past_its_deadline(
+        customer: User, settings: Any) -> None:
+    _use(settings, "simulator")
+    held = _order_for("order_profile", customer, "simulator")  # its task is queued
+    crashed = _order_for("order_profile", customer, "simulator")
+    killed = _order_for("order_profile", customer, "simulator")
+    DBTaskResult.objects.filter(args_kwargs__args__0=crashed.pk).delete()  # died unrecorded
+    DBTaskResult.objects.filter(args_kwargs__args__0=killed.pk).update(
+        status="RUNNING", started_at=clock.now())  # the worker was killed while running it
+    assert overdue_activations_sweep() == {"overdue": 0, "queued": 0}  # not late yet
+    clock.advance(dt.timedelta(minutes=33))
+    assert overdue_activations_sweep() == {"overdue": 3, "queued": 2}
+    assert overdue_activations_sweep() == {"overdue": 3, "queued": 0}  # queued once
+    settle()
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    assert statuses == {held.pk: "fulfilled", crashed.pk: "fulfilled", killed.pk: "fulfilled"}
+
+
+def test_an_overdue_order_the_supplier_still_fails_needs_attention(
+        customer: User, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    _use(settings, "simulator")
+    order = _order_for("order_profile", customer, "simulator")
+    DBTaskResult.objects.all().delete()
+    clock.advance(dt.timedelta(hours=2))
+    inject(monkeypatch, "simulator", "order_profile", FAULTS[0])
+    assert overdue_activations_sweep()["queued"] == 1
+    settle()
+    order.refresh_from_db()
+    assert order.status == Order.Status.FULFILMENT_FAILED
+    assert _told_ops("ops_activation_failed")
