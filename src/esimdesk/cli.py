@@ -277,7 +277,11 @@ def _prepare() -> None:
 
     if not Plan.objects.exists() and not settings.PRODUCTION:
         print("esimdesk: empty database, loading demo data", flush=True)
-        _manage("load_demo")
+        try:
+            _manage("load_demo")
+        except Exception as error:  # demo data is a convenience: it never stops a start
+            print(f"esimdesk: demo data not (fully) loaded: {type(error).__name__}: {error}",
+                  file=sys.stderr, flush=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -95,8 +95,14 @@ OPTIONS: tuple[Option, ...] = (
            "last hour before its failure share can raise an alert."),
     Option("ESIMDESK_ALERT_SUPPLIER_FAILURE_PERCENT", "20", "Share of a supplier's calls in "
            "the last hour that failed above which an alert opens."),
+    Option("ESIMDESK_ALERT_SUPPLIER_FAILURES_IN_A_ROW", "5", "Calls to one supplier failing "
+           "one after the other (the latest ones, however old) from which an alert opens; 0 "
+           "switches this alert off."),
     Option("ESIMDESK_ALERT_SUPPLIER_FAILOVERS", "3", "Failovers away from one supplier in the "
-           "last hour from which an alert opens."),
+           "last hour before their share can raise an alert; 0 switches this alert off."),
+    Option("ESIMDESK_ALERT_FAILOVER_PERCENT", "20", "Share of the new eSIMs tried at one "
+           "supplier in the last hour that failed over to the next, above which an alert "
+           "opens."),
     Option("ESIMDESK_ALERT_ACTIVATIONS_WAITING", "20", "Activations waiting at once from which "
            "an alert opens."),
     Option("ESIMDESK_ALERT_ACTIVATION_MINUTES", "30", "Minutes the oldest waiting activation "

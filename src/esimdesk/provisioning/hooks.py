@@ -45,7 +45,6 @@ from esimdesk.provisioning import registry
 from esimdesk.provisioning.suppliers.base import (
     Answer,
     InvalidCallback,
-    UpstreamError,
     UpstreamProvider,
 )
 
@@ -138,10 +137,9 @@ def receive(request: HttpRequest, name: str, rest: str) -> HttpResponse:
     """Steps 1 to 4 for one HTTP request to supplier ``name``'s callback route ``rest``."""
     if name not in settings.ESIMDESK["UPSTREAM_PROVIDERS"] or not registry.known(name):
         return _response(*refusal("unknown_supplier", 404))
-    try:
-        adapter = registry.get(name)
-    except UpstreamError as error:  # e.g. a setting the adapter cannot use
-        logger.error("%s callback cannot be received: %s (%s)", name, error.code, error)
+    adapter = registry.get(name)
+    if isinstance(adapter, registry.Unavailable):  # e.g. a setting the adapter cannot use
+        logger.error("%s callback cannot be received: %s", name, adapter.error)
         return _response(*refusal("callback_unavailable", 503))
     extra = adapter.callback_headers() if isinstance(adapter, ProtocolAnswers) else {}
     handler_path = adapter.callback_handlers.get(rest)
