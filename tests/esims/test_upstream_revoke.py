@@ -23,6 +23,7 @@ from esimdesk.esims import services as esims
 from esimdesk.esims import upstream_revoke
 from esimdesk.esims.models import Esim, UpstreamRevoke
 from esimdesk.notifications.models import Notification
+from esimdesk.orders import reissue as reissues
 from esimdesk.orders.kinds import registry as kinds
 from esimdesk.orders.models import OrderLine
 from esimdesk.payments import refunds
@@ -150,6 +151,9 @@ def test_a_refused_cancel_is_audited_as_refused_and_alerts_staff(
             if name == "revoke"} == {row.reference}
     assert _actions(esim)[-2:] == ["esim.upstream_revoke_retried", "esim.revoked_upstream"]
     assert alerts_sweep()["closed"] == 1
+    with pytest.raises(Conflict) as done:
+        upstream_revoke.retry(revoke_id=row.pk, actor="staff:1")
+    assert done.value.code == "revoke_not_retryable"
 
 
 def test_a_timeout_is_retried_with_backoff_then_succeeds(smdp: fake_es2plus.FakeSmdp) -> None:
@@ -160,6 +164,9 @@ def test_a_timeout_is_retried_with_backoff_then_succeeds(smdp: fake_es2plus.Fake
     run_tasks()
     row = UpstreamRevoke.objects.get(esim=esim)
     assert (row.status, row.attempts, row.code) == ("pending", 1, "es2_timeout")
+    with pytest.raises(Conflict) as busy:  # staff cannot start a second chain of tries
+        upstream_revoke.retry(revoke_id=row.pk, actor="staff:1")
+    assert busy.value.code == "revoke_in_progress"
     retry = DBTaskResult.objects.get(task_path=upstream_revoke.TASK_PATH, status="READY")
     assert retry.args_kwargs["args"] == [row.pk, 2]
     assert retry.run_after == clock.now() + retry_delay(1)
@@ -359,3 +366,24 @@ def test_staff_ask_again_and_settle_from_the_list(monkeypatch: pytest.MonkeyPatc
                                    "esim.upstream_revoke_refused",
                                    "esim.upstream_revoke_handled"]
     registry.provider_class.cache_clear()
+
+
+def test_a_reissue_whose_old_profile_the_smdp_refuses_to_cancel_says_so(
+        smdp: fake_es2plus.FakeSmdp) -> None:
+    old = _bought()
+    smdp.fail_next("cancelOrder", "failed",
+                   {"subjectCode": "8.1.1", "reasonCode": "3.8", "message": "Refused"})
+    reissue = reissues.request_reissue(esim_id=old.pk, actor="staff:1", reason="won't install")
+    run_tasks()
+    reissue.refresh_from_db()
+    assert reissue.status == "done" and reissue.revoked_upstream_at is None
+    row = UpstreamRevoke.objects.get(esim=old)
+    assert (row.status, row.reference) == ("refused", f"{reissue.reference}-revoke")
+    actions = _actions(old)
+    assert "esim.upstream_revoke_refused" in actions
+    assert "esim.revoked_upstream" not in actions
+    upstream_revoke.retry(revoke_id=row.pk, actor="staff:1")
+    run_tasks()
+    reissue.refresh_from_db()
+    assert reissue.revoked_upstream_at is not None
+    assert smdp.profiles[old.iccid].state == "Unavailable"

@@ -131,6 +131,7 @@ MESSAGES: dict[str, Any] = {
                               "an installed one."),
     "esim_not_revoked": _("This eSIM is not revoked."),
     "revoke_not_retryable": _("The supplier has already cancelled this profile."),
+    "revoke_in_progress": _("The supplier is still being asked to cancel this profile."),
     "revoke_not_open": _("Nothing to settle: the supplier confirmed this cancellation or is "
                          "still being asked."),
     "order_not_fulfilled": _("This order has no eSIM ready yet: retry the activation instead."),

@@ -199,12 +199,15 @@ def _advice(row: UpstreamRevoke) -> str:
 
 def retry(*, revoke_id: int, actor: str) -> UpstreamRevoke:
     """Staff: ask the supplier again, under the same reference, with fresh tries (409
-    ``revoke_not_retryable`` once the supplier confirmed)."""
+    ``revoke_not_retryable`` once the supplier confirmed, ``revoke_in_progress`` while it
+    is still being asked)."""
     with transaction.atomic():
         row = UpstreamRevoke.objects.select_for_update().select_related("esim").get(
             pk=revoke_id)
         if row.status == Status.REVOKED:
             raise Conflict(code="revoke_not_retryable", detail={"status": row.status})
+        if row.status == Status.PENDING:
+            raise Conflict(code="revoke_in_progress", detail={"attempts": row.attempts})
         before = row.status
         row.status, row.attempts, row.handled_at = Status.PENDING, 0, None
         row.save(update_fields=["status", "attempts", "handled_at"])
