@@ -325,6 +325,8 @@ def test_cancel_an_uninstalled_esim_here_and_at_the_supplier(agent: Client, fina
     run_tasks()
     assert SimulatedProfile.objects.get(iccid=esim.iccid).revoked_at is not None
     assert esim.upstream_revoke.status == "revoked"
+    page = agent.get(f"/staff/customers/{customer.pk}/").content.decode()
+    assert "Cancelled at the supplier" in page and "action-cancel" not in page
     assert [e.reason for e in _staff_entries("esim.status")] == ["stolen card"]
     assert "esim.revoked_upstream" in set(AuditEntry.objects.values_list("action", flat=True))
     # Once revoked (or installed) there is nothing to cancel.
