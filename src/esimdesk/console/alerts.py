@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from esimdesk import config
 from esimdesk.console.models import Alert
 from esimdesk.core import clock
+from esimdesk.esims import upstream_revoke
 from esimdesk.figures.figures import (
     FAILURES,
     SupplierHealth,
@@ -41,6 +42,7 @@ from esimdesk.notifications import services as notifications
 from esimdesk.orders.kinds.new_esim import KIND as NEW_ESIM
 from esimdesk.orders.models import OrderLine
 from esimdesk.provisioning.models import SupplierCall
+from esimdesk.provisioning.registry import label as upstream_label
 from esimdesk.support.models import Conversation
 
 HOUR = dt.timedelta(hours=1)
@@ -49,6 +51,8 @@ DAY = dt.timedelta(days=1)
 CHAT_LIMIT = 20
 #: A run of failed calls is counted up to this many (the alert says "the last 100").
 STREAK_LIMIT = 100
+#: At most this many profiles not cancelled upstream are alerted on at once (the oldest).
+REVOKE_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,7 @@ def evaluate(now: dt.datetime | None = None) -> list[Incident]:
                         .order_by("created_at").values_list("pk", "created_at")[:CHAT_LIMIT]):
         found.append(Incident(Alert.Kind.CHAT, str(pk), {
             "conversation": pk, "minutes": _minutes(created, now)}))
+    found.extend(_profiles_not_cancelled())
     return found
 
 
@@ -143,6 +148,13 @@ def _new_esims_by_supplier(window: Window) -> dict[str, int]:
         OrderLine.objects.filter(type=NEW_ESIM.type, fulfilled_at__gte=window.since,
                                  fulfilled_at__lt=window.until, esim__isnull=False)
         .values("esim__upstream").annotate(n=Count("pk")).order_by())}
+def _profiles_not_cancelled() -> list[Incident]:
+    """One incident per revoked eSIM whose supplier refused, cannot, or could not be
+    reached to cancel the profile (``esims.upstream_revoke``), until staff settle it."""
+    return [Incident(Alert.Kind.UPSTREAM_REVOKE, str(row.esim_id), {
+        "iccid": row.esim.iccid, "supplier": upstream_label(row.supplier),
+        "status": row.status, "code": row.code or "-", "message": row.message or "-",
+        "attempts": row.attempts}) for row in upstream_revoke.needing_action(REVOKE_LIMIT)]
 
 
 def describe(kind: str, details: dict[str, Any]) -> str:
@@ -164,7 +176,23 @@ def describe(kind: str, details: dict[str, Any]) -> str:
     if kind == Alert.Kind.CHAT:
         return _("Conversation %(conversation)s has waited %(minutes)s minutes for a first "
                  "answer.") % details
+    if kind == Alert.Kind.UPSTREAM_REVOKE:
+        return _describe_revoke(details)
     return str(details)
+
+
+def _describe_revoke(details: dict[str, Any]) -> str:
+    if details.get("status") == "not_supported":
+        return _("eSIM %(iccid)s is revoked, but %(supplier)s cannot cancel its profile "
+                 "(%(code)s: %(message)s): bar the ICCID in the network, then mark the "
+                 "cancellation settled.") % details
+    if details.get("status") == "failed":
+        return _("eSIM %(iccid)s is revoked, but %(supplier)s could not be reached to cancel "
+                 "its profile after %(attempts)s tries (%(code)s: %(message)s): its "
+                 "activation code may still work. Try again.") % details
+    return _("eSIM %(iccid)s is revoked, but %(supplier)s refused to cancel its profile "
+             "(%(code)s: %(message)s): its activation code may still work. Try again or "
+             "settle it with the supplier.") % details
 
 
 def _tell(alert: Alert) -> None:

@@ -20,6 +20,7 @@ class Alert(models.Model):
         ACTIVATIONS = "activations", _("Activations piling up")
         RENEWALS = "renewals", _("Renewals declining")
         CHAT = "chat", _("Chat waiting")
+        UPSTREAM_REVOKE = "upstream_revoke", _("Profile not cancelled at the supplier")
 
     kind = models.CharField(max_length=40, choices=Kind.choices, verbose_name=_("kind"))
     #: What the incident is about within its kind: a supplier's name, a conversation's id,

@@ -127,6 +127,13 @@ MESSAGES: dict[str, Any] = {
     "no_running_period": _("This eSIM has no plan running now to extend."),
     "esim_not_suspendable": _("Only an installed eSIM or one in use can be suspended."),
     "esim_not_suspended": _("This eSIM is not suspended."),
+    "esim_not_cancellable": _("Only an eSIM that was never installed can be cancelled: suspend "
+                              "an installed one."),
+    "esim_not_revoked": _("This eSIM is not revoked."),
+    "revoke_not_retryable": _("The supplier has already cancelled this profile."),
+    "revoke_in_progress": _("The supplier is still being asked to cancel this profile."),
+    "revoke_not_open": _("Nothing to settle: the supplier confirmed this cancellation or is "
+                         "still being asked."),
     "order_not_fulfilled": _("This order has no eSIM ready yet: retry the activation instead."),
     "order_makes_no_esim": _("This order made no eSIM (a renewal or a top-up): there is no "
                              "install e-mail to send."),

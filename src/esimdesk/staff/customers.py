@@ -66,7 +66,9 @@ def customer_context(*, customer: Any, request: HttpRequest | None = None,
                      now: dt.datetime | None = None) -> CustomerContext:
     """Everything staff need to see about ``customer``, in a fixed number of queries."""
     instant = now or clock.now()
-    esims = list(Esim.objects.filter(owner=customer).order_by("-created_at", "-id"))
+    # With what the supplier said about a revoked one's profile (esims.upstream_revoke).
+    esims = list(Esim.objects.filter(owner=customer).select_related("upstream_revoke")
+                 .order_by("-created_at", "-id"))
     services = service_for(esims, now=instant)
     # With their lines: the install e-mail is offered only for an order that made an eSIM.
     orders = list(Order.objects.filter(user=customer).prefetch_related("lines")
