@@ -210,10 +210,13 @@ class SupplierHealth:
 class Margin:
     """Of the order lines that bought a plan period (new eSIM, renewal, plan change) in the
     orders paid in the window: what the customers paid for them (charge plus credit used,
-    less what was paid back) against what the supplier that issued the eSIM charges for
-    the plan (its bundle's cost), both in the reporting currency. ``percent`` is of the
-    revenue, one decimal. ``uncosted_lines``: lines left out of both sides, since no cost
-    or rate says what they cost (no bundle, a pool's plan, a top-up, no exchange rate)."""
+    less what was paid back) against what the supplier that issued the eSIM charged for
+    the plan, both in the reporting currency. The cost is the one recorded on the line
+    when its order was fulfilled, in the order's currency at that day's rate
+    (``orders.costs``); a line fulfilled before costs were recorded falls back to its
+    bundle's cost and rate of today. ``percent`` is of the revenue, one decimal.
+    ``uncosted_lines``: lines left out of both sides, since no cost or rate says what they
+    cost (no bundle, a pool's plan, a top-up, no exchange rate)."""
 
     revenue: Money
     cost: Money
@@ -368,25 +371,36 @@ def margin(window: Window, currency: str, rates: Rates) -> Margin:
              .values("plan_id", "order__currency",
                      supplier=F("esim__upstream"),
                      bought_period=ExpressionWrapper(Q(period__isnull=False),
-                                                     output_field=BooleanField()))
+                                                     output_field=BooleanField()),
+                     recorded=ExpressionWrapper(Q(cost_converted__isnull=False),
+                                                output_field=BooleanField()))
              .annotate(n=Count("pk"),
-                       paid=Sum(F("amount") + F("credit") - F("refund_amount")))
+                       paid=Sum(F("amount") + F("credit") - F("refund_amount")),
+                       recorded_cost=Sum("cost_converted"))
              .order_by())
     rows = list(lines)
+    # Today's bundle costs, only for lines fulfilled before costs were recorded on them.
     costs: dict[tuple[int, str], Money] = {
         (b.plan_id, b.supplier): b.cost_money for b in SupplierBundle.objects.filter(
-            plan_id__in={row["plan_id"] for row in rows if row["bought_period"]})}
+            plan_id__in={row["plan_id"] for row in rows
+                         if row["bought_period"] and not row["recorded"]})}
     revenue = cost = costed = uncosted = 0
     for row in rows:
-        bundle_cost = costs.get((row["plan_id"], row["supplier"] or ""))
-        paid = rates.convert(Money(int(row["paid"] or 0), row["order__currency"]), currency)
-        each = rates.convert(bundle_cost, currency) if bundle_cost else None
-        if not row["bought_period"] or paid is None or each is None:
+        sold_in = row["order__currency"]
+        if row["recorded"]:
+            # Recorded in the order's currency at fulfilment: both sides convert alike.
+            spent = rates.convert(Money(int(row["recorded_cost"]), sold_in), currency)
+        else:
+            bundle_cost = costs.get((row["plan_id"], row["supplier"] or ""))
+            each = rates.convert(bundle_cost, currency) if bundle_cost else None
+            spent = Money(each.amount * row["n"], currency) if each is not None else None
+        paid = rates.convert(Money(int(row["paid"] or 0), sold_in), currency)
+        if not row["bought_period"] or paid is None or spent is None:
             uncosted += row["n"]
             continue
         costed += row["n"]
         revenue += paid.amount
-        cost += each.amount * row["n"]
+        cost += spent.amount
     percent = (Decimal(revenue - cost) * 100 / Decimal(revenue)).quantize(
         Decimal("0.1"), ROUND_HALF_UP) if revenue else None
     return Margin(Money(revenue, currency), Money(cost, currency),

@@ -14,13 +14,17 @@ from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order, OrderLine, Receipt
 
 
+COST_FIELDS = ["cost", "cost_currency", "cost_rate", "cost_converted"]
+
+
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
     readonly_fields = ["type", "plan", "esim", "period", "amount",
                        "fulfilled_at", "product", "when", "replaced_period", "target_period",
                        "credit", "refund_amount"]
-    exclude = ["allowances"]
+    # Supplier costs are for finance (the margins), not for everyone who may see an order.
+    exclude = ["allowances", *COST_FIELDS]
 
 
 @admin.register(Order)
@@ -53,3 +57,4 @@ class OrderLineAdmin(ReadOnlyAdmin):
                     "fulfilled_at"]
     list_filter = ["type"]
     search_fields = ["order__number", "esim__iccid"]
+    exclude = COST_FIELDS
