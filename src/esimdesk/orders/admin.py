@@ -13,7 +13,6 @@ from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order, OrderLine, Receipt
 
-
 COST_FIELDS = ["cost", "cost_currency", "cost_rate", "cost_converted"]
 
 
@@ -58,3 +57,9 @@ class OrderLineAdmin(ReadOnlyAdmin):
     list_filter = ["type"]
     search_fields = ["order__number", "esim__iccid"]
     exclude = COST_FIELDS
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        # The Money page's margin opens the lines of the orders paid in its window.
+        if lookup in ("order__paid_at__gte", "order__paid_at__lt"):
+            return True
+        return bool(super().lookup_allowed(lookup, value, request))
