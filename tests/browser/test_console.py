@@ -130,6 +130,8 @@ def test_an_agent_lands_on_the_support_queue(browser: Any, site: str, shop: Shop
 def test_finance_lands_on_the_money_page(browser: Any, site: str, shop: Shop,
                                          language: str) -> None:
     business(shop)
+    builders.exchange_rates(("USD", "CNY", "7.0"))
+    builders.bundle(shop.day, cost=150)
     finance = staff(f"finance-{language}@example.com", "finance", language)
     for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         page = sign_in(browser, site, finance, language, viewport)
