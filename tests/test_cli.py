@@ -50,6 +50,9 @@ def test_apikey_create_prints_a_working_key_once(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     created = esimdesk("apikey", "create", "billing", tmp=tmp_path)
     assert created.returncode == 0 and created.stdout.startswith("esk_")
+    assert "created with usage:write;" in created.stderr
+    monitoring = esimdesk("apikey", "create", "grafana", "--scope", "ops:read", tmp=tmp_path)
+    assert monitoring.returncode == 0 and "created with ops:read;" in monitoring.stderr
     again = esimdesk("apikey", "create", "billing", tmp=tmp_path)
     assert again.returncode == 1
     assert again.stderr.strip() == "esimdesk: cannot create key: api_key_exists"

@@ -4,7 +4,7 @@
     esimdesk web | realtime | worker | scheduler   one part each, for production
     esimdesk check                       what is configured and what is missing
     esimdesk check --suppliers[=NAMES]   a live handshake with each supplier, one line each
-    esimdesk apikey create NAME          a new integration key, printed once
+    esimdesk apikey create NAME [--scope S]  a new integration key, printed once
     esimdesk demo                        load the demo data
     esimdesk usage import FILE [--source S]  charge a CDR file (CSV), re-runnable
     esimdesk manage ARGS...              any Django management command
@@ -233,12 +233,14 @@ def cmd_apikey(args: argparse.Namespace) -> int:
     from esimdesk.core.errors import DomainError
 
     try:
-        key, plain = services.create_api_key(name=args.name)
+        key, plain = services.create_api_key(name=args.name,
+                                             scopes=args.scope or ["usage:write"])
     except DomainError as error:
         print(f"esimdesk: cannot create key: {error.code}", file=sys.stderr)
         return 1
     print(plain)
-    print(f"(key '{key.name}' created; it is shown only this once)", file=sys.stderr)
+    print(f"(key '{key.name}' created with {', '.join(key.scopes)}; it is shown only this "
+          "once)", file=sys.stderr)
     return 0
 
 
@@ -380,6 +382,8 @@ def parser() -> argparse.ArgumentParser:
     apikey_sub = apikey.add_subparsers(dest="action", required=True)
     create = apikey_sub.add_parser("create", help="create a key and print it once")
     create.add_argument("name")
+    create.add_argument("--scope", action="append", choices=["usage:write", "ops:read"],
+                        help="what the key may do, once per scope (default: usage:write)")
     create.set_defaults(func=cmd_apikey)
     usage = sub.add_parser("usage", help="usage records")
     usage_sub = usage.add_subparsers(dest="action", required=True)

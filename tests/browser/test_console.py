@@ -1,5 +1,6 @@
-"""The staff console in a browser: an admin and an agent sign in on the portal's sign-in
-page and land in the console (the figures, the support queue); every task page opens from
+"""The staff console in a browser: an admin, finance and an agent sign in on the portal's
+sign-in page and land in the console (the figures, the Money page, the support queue); every
+task page opens from
 the navigation, in English and Chinese, on a phone and a desktop, with a screenshot of each
 (``shot``), and none is wider than a phone."""
 
@@ -29,9 +30,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "x-long-password-1"
 #: Every task page an admin opens from the navigation (data-nav key), and "data".
-ADMIN_PAGES = ("home", "customers", "orders", "activations", "support", "renewals", "refunds",
-               "catalog", "suppliers", "margins", "invoices", "messages", "usage", "alerts",
-               "settings", "audit", "data")
+ADMIN_PAGES = ("home", "money", "customers", "orders", "activations", "support", "renewals",
+               "refunds", "catalog", "suppliers", "margins", "invoices", "messages", "usage",
+               "alerts", "settings", "audit", "data")
 AGENT_PAGES = ("support", "customers", "activations", "messages", "alerts", "audit")
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
@@ -122,6 +123,29 @@ def test_an_agent_lands_on_the_support_queue(browser: Any, site: str, shop: Shop
         shot(page, f"console-agent-conversation-{language}-{size}")
         if size == "phone":
             assert page.evaluate(OVERFLOW) <= 0, "the conversation is wider than a phone"
+        page.context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_finance_lands_on_the_money_page(browser: Any, site: str, shop: Shop,
+                                         language: str) -> None:
+    business(shop)
+    builders.exchange_rates(("USD", "CNY", "7.0"))
+    builders.bundle(shop.day, cost=150)
+    finance = staff(f"finance-{language}@example.com", "finance", language)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = sign_in(browser, site, finance, language, viewport)
+        assert page.url == f"{site}/staff/money/", page.url
+        assert page.locator('[data-figure="orders_paid"] .figure-value').inner_text() == "2"
+        assert page.locator("table.money-providers tbody tr").count() == 1
+        shot(page, f"console-money-{language}-{size}")
+        if size == "phone":
+            assert page.evaluate(OVERFLOW) <= 0, "the Money page is wider than a phone"
+        page.goto(f"{site}/staff/money/?window=30d")
+        shot(page, f"console-money-30d-{language}-{size}")
+        keys = page.locator(".console-nav-wide a").evaluate_all(
+            "links => links.map(a => a.dataset.nav)")
+        assert "money" in keys and "home" not in keys
         page.context.close()
 
 

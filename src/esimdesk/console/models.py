@@ -39,7 +39,8 @@ class Alert(models.Model):
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
         ordering = ["-opened_at", "-pk"]
-        permissions = [("view_figures", "Can see the business figures on the console home")]
+        permissions = [("view_figures", "Can see the business figures on the console home"),
+                       ("view_money", "Can see the money figures on the console's Money page")]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.subject}"

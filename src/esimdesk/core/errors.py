@@ -47,6 +47,11 @@ MESSAGES: dict[str, Any] = {
     "provider_refused": _("The payment service refused this payment."),
     "invalid_request": _("Some fields are missing or not valid."),
     "unauthenticated": _("Sign in first."),
+    # Integration API keys.
+    "name_required": _("Give the key a name."),
+    "api_key_exists": _("A key with that name exists already."),
+    "scopes_required": _("Choose at least one scope for the key."),
+    "unknown_scope": _("There is no such scope."),
     "bad_signature": _("The signature of the message does not verify."),
     "stale_signature": _("The signature of the message is too old."),
     "too_many_codes": _("Too many codes requested. Try again in an hour."),

@@ -15,6 +15,8 @@ from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin, money_column
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order, OrderLine, Receipt
 
+COST_FIELDS = ["cost", "cost_currency", "cost_rate", "cost_converted"]
+
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
     """What an order is made of, as it was sold: lines and payments change only through the
@@ -100,3 +102,10 @@ class OrderLineAdmin(ReadOnlyAdmin):
     refund_amount_money = money_column("refund_amount", "order__currency", _("refunded"))
     list_filter = ["type"]
     search_fields = ["order__number", "esim__iccid"]
+    exclude = COST_FIELDS
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        # The Money page's margin opens the lines of the orders paid in its window.
+        if lookup in ("order__paid_at__gte", "order__paid_at__lt"):
+            return True
+        return bool(super().lookup_allowed(lookup, value, request))

@@ -19,6 +19,7 @@ from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 from esimdesk.orders import activation
 from esimdesk.orders.confirmation import queue_confirmation
+from esimdesk.orders.costs import record_costs
 from esimdesk.orders.kinds import registry as kinds
 from esimdesk.orders.lines import (
     STARTS,
@@ -229,6 +230,7 @@ def _complete(order_id: int) -> str:
         order.status = Order.Status.FULFILLED
         order.fulfilled_at = clock.now()
         order.save(update_fields=["status", "fulfilled_at"])
+        record_costs(order)
         issue_receipt(order=order)
         audit.record(action="order.fulfilled", obj=order, actor_type="task",
                      actor="fulfilment", before={"status": before},
