@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core import clock
+from esimdesk.core.audit_labels import ACTIONS
 
 
 class AuditEntry(models.Model):
@@ -35,7 +36,8 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_type}:{self.actor} {self.action}"
+        action = ACTIONS.get(self.action, self.action)
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {action}"
 
 
 class IdempotencyRecord(models.Model):
