@@ -69,7 +69,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
-        return self.email or self.phone or f"user {self.pk}"
+        return self.email or self.phone or _("user %(number)s") % {"number": self.pk}
 
     def save(self, *args: object, **kwargs: object) -> None:
         # Both identifiers are unique but optional: store "absent" as NULL, never "".

@@ -30,7 +30,7 @@ class Region(models.Model):
         ordering = ["sort", "code"]
 
     def __str__(self) -> str:
-        return self.name_en
+        return self.name
 
     @property
     def name(self) -> str:
@@ -50,7 +50,7 @@ class Country(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.code} {country_name(self.code, 'en')}"
+        return f"{self.code} {country_name(self.code)}"
 
     @property
     def name(self) -> str:

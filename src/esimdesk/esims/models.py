@@ -99,4 +99,5 @@ class Reissue(models.Model):
             name="one_pending_reissue_per_esim")]
 
     def __str__(self) -> str:
-        return f"reissue of {self.old_esim} ({self.status})"
+        return _("reissue of %(esim)s (%(status)s)") % {"esim": self.old_esim,
+                                                       "status": self.get_status_display()}

@@ -132,7 +132,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.group}"
+        return _("%(user)s in %(group)s") % {"user": self.user, "group": self.group}
 
     @property
     def is_manager(self) -> bool:
@@ -186,7 +186,8 @@ class Invitation(models.Model):
                                               name="invitation_has_address")]
 
     def __str__(self) -> str:
-        return f"invitation to {self.email or self.phone} ({self.state})"
+        return _("invitation to %(address)s (%(state)s)") % {
+            "address": self.email or self.phone, "state": self.get_state_display()}
 
     @property
     def address(self) -> str:

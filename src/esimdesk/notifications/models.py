@@ -63,7 +63,8 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} {self.kind} to {self.to}"
+        return _("%(channel)s %(kind)s to %(to)s") % {
+            "channel": self.get_channel_display(), "kind": self.kind, "to": self.to}
 
 
 class NotificationPreference(models.Model):
@@ -89,7 +90,7 @@ class NotificationPreference(models.Model):
         verbose_name_plural = _("notification preferences")
 
     def __str__(self) -> str:
-        return f"notification preferences of user {self.user_id}"
+        return _("message preferences of user %(user)s") % {"user": self.user_id}
 
     def channel_on(self, channel: str) -> bool:
         return bool(getattr(self, Channel(channel).value))
@@ -117,7 +118,9 @@ class OutboxMessage(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.to}: {self.subject or self.body_text[:40]}"
+        return _("%(channel)s to %(to)s: %(text)s") % {
+            "channel": self.get_channel_display(), "to": self.to,
+            "text": self.subject or self.body_text[:40]}
 
     def attachment(self, index: int) -> tuple[str, str, bytes]:
         item = self.attachments[index]

@@ -182,7 +182,7 @@ class OrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order.number}: {self.type} {self.plan.code}"
+        return f"{self.order.number}: {self.get_type_display()} {self.plan.code}"
 
     @property
     def money(self) -> Money:

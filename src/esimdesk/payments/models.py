@@ -263,4 +263,6 @@ class RenewalAttempt(models.Model):
                    models.Index(fields=["updated_at"], name="renewal_attempt_updated")]
 
     def __str__(self) -> str:
-        return f"renewal {self.sequence} of subscription {self.subscription_id}: {self.state}"
+        return _("renewal %(sequence)s of subscription %(subscription)s: %(state)s") % {
+            "sequence": self.sequence, "subscription": self.subscription_id,
+            "state": self.get_state_display()}

@@ -96,7 +96,7 @@ class SimulatedCallback(models.Model):
         indexes = [models.Index(fields=["-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} callback {self.pk}"
+        return _("%(kind)s callback %(number)s") % {"kind": self.kind, "number": self.pk}
 
 
 class SimulatedProfileEvent(models.Model):

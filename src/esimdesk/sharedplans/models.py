@@ -44,7 +44,7 @@ class GroupPlanTerms(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"terms of {self.plan_id}"
+        return _("terms of %(plan)s") % {"plan": self.plan_id}
 
 
 class MemberPriceTier(models.Model):
@@ -96,7 +96,8 @@ class MemberUsage(models.Model):
         indexes = [models.Index(fields=["period", "kind"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.used} of member {self.membership_id}"
+        return _("%(kind)s %(used)s of member %(member)s") % {
+            "kind": self.get_kind_display(), "used": self.used, "member": self.membership_id}
 
 
 class GroupLine(models.Model):
@@ -116,7 +117,8 @@ class GroupLine(models.Model):
         db_table = "groups_groupline"
 
     def __str__(self) -> str:
-        return f"{self.members} members of group {self.group_id}"
+        return _("%(members)s members of group %(group)s") % {"members": self.members,
+                                                             "group": self.group_id}
 
 
 class MonthlyInvoice(models.Model):

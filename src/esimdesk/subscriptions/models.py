@@ -38,7 +38,8 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"subscription {self.pk} ({self.esim or self.group})"
+        return _("subscription %(number)s (%(holder)s)") % {"number": self.pk,
+                                                         "holder": self.esim or self.group}
 
 
 class Period(models.Model):
@@ -106,7 +107,8 @@ class Period(models.Model):
                    models.Index(fields=["subscription", "starts_at"])]
 
     def __str__(self) -> str:
-        return f"period {self.sequence} of subscription {self.subscription_id}"
+        return _("period %(sequence)s of subscription %(subscription)s") % {
+            "sequence": self.sequence, "subscription": self.subscription_id}
 
     def contains(self, instant: object) -> bool:
         if self.starts_at is None or self.ends_at is None:
@@ -181,7 +183,7 @@ class Allowance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.used}/{self.total}"
+        return f"{self.get_kind_display()} {self.used}/{self.total}"
 
     @property
     def remaining(self) -> int:
@@ -208,4 +210,5 @@ class ReminderLog(models.Model):
         indexes = [models.Index(fields=["sent_at"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} for period {self.period_id}"
+        return _("%(kind)s for period %(period)s") % {"kind": self.get_kind_display(),
+                                                     "period": self.period_id}

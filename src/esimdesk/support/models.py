@@ -53,7 +53,8 @@ class Conversation(models.Model):
             name="rating_1_to_5")]
 
     def __str__(self) -> str:
-        return f"conversation {self.pk} with {self.customer}"
+        return _("conversation %(number)s with %(customer)s") % {"number": self.pk,
+                                                                "customer": self.customer}
 
 
 CONVERSATION_STATES = StateMachine("conversation", {
@@ -93,7 +94,8 @@ class Message(models.Model):
             name="uniq_message_client_id")]
 
     def __str__(self) -> str:
-        return f"{self.sender} message {self.pk}"
+        return _("%(sender)s message %(number)s") % {"sender": self.get_sender_display(),
+                                                    "number": self.pk}
 
 
 class CannedReply(models.Model):
