@@ -19,6 +19,8 @@ from django.db import models
 from django.forms import Field as FormField
 from django.http import HttpRequest
 from django.utils.functional import Promise
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
@@ -72,12 +74,17 @@ class NamedAuthenticatorAdmin(AuthenticatorAdmin):  # type: ignore[misc]
 
 
 class NamedTaskResultAdmin(DBTaskResultAdmin):
-    list_display = ("id", "name", "status", "enqueued_at", "started_at", "finished_at",
+    list_display = ("number", "name", "status", "enqueued_at", "started_at", "finished_at",
                     "priority", "queue_name")
 
+    @admin.display(description="ID", ordering="id")
+    def number(self, result: DBTaskResult[Any, Any]) -> SafeString:
+        return format_html('<code translate="no">{}</code>', result.pk)
+
     @admin.display(description=_("task"), ordering="task_path")
-    def name(self, result: DBTaskResult[Any, Any]) -> str:
-        return str(result.task_name)
+    def name(self, result: DBTaskResult[Any, Any]) -> SafeString:
+        """The task's name in the code (``fulfil_order_task``), shown as code."""
+        return format_html('<code translate="no">{}</code>', result.task_name)
 
     @admin.display(description=_("traceback"))
     def formatted_traceback(self, obj: DBTaskResult[Any, Any]) -> str:

@@ -29,6 +29,12 @@ TASKS_MESSAGES = (
     pgettext_lazy("Task", "Failed"), pgettext_lazy("Task", "Successful"),
 )
 
+#: Django's admin index marks these (headings read to screen readers) but its Chinese
+#: catalogue lacks them.
+ADMIN_MESSAGES = (gettext_noop("Model name"), gettext_noop("Add link"),
+                  gettext_noop("Change or view list link"))
+
+
 def name_models() -> None:
     """Give the other projects' apps and models shown in the console translated names."""
     if apps.is_installed("django_tasks_db"):

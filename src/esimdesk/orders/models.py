@@ -226,9 +226,10 @@ class OrderLine(models.Model):
 
 
 class Receipt(models.Model):
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="receipt")
-    number = models.CharField(max_length=30, unique=True)
-    issued_at = models.DateTimeField(default=clock.now)
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="receipt",
+                                 verbose_name=_("order"))
+    number = models.CharField(max_length=30, unique=True, verbose_name=_("number"))
+    issued_at = models.DateTimeField(default=clock.now, verbose_name=_("issued at"))
 
     class Meta:
         verbose_name = _("receipt")

@@ -161,12 +161,14 @@ class Allowance(models.Model):
         PLAN = "plan", _("Plan")
         TOP_UP = "top_up", _("Top-up")
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="allowances")
-    kind = models.CharField(max_length=5, choices=Kind.choices)
-    source = models.CharField(max_length=8, choices=Source.choices, default=Source.PLAN)
-    total = models.BigIntegerField()
-    used = models.BigIntegerField(default=0)
-    overage = models.BigIntegerField(default=0)
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="allowances",
+                               verbose_name=_("period"))
+    kind = models.CharField(max_length=5, choices=Kind.choices, verbose_name=_("kind"))
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.PLAN,
+                              verbose_name=_("source"))
+    total = models.BigIntegerField(verbose_name=_("total"))
+    used = models.BigIntegerField(default=0, verbose_name=_("used"))
+    overage = models.BigIntegerField(default=0, verbose_name=_("overage"))
 
     class Meta:
         verbose_name = _("allowance")
@@ -198,10 +200,12 @@ class ReminderLog(models.Model):
     """One reminder about one period, recorded before it is sent: unique on (period, kind),
     so a sweep that runs twice, or on two machines, reminds once."""
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="reminders")
-    kind = models.CharField(max_length=40, help_text="e.g. expiry:3d, low_data:90")
-    created_at = models.DateTimeField(default=clock.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="reminders",
+                               verbose_name=_("period"))
+    kind = models.CharField(max_length=40, help_text=_("e.g. expiry:3d, low_data:90"),
+                            verbose_name=_("kind"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
         verbose_name = _("reminder sent")
