@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from esimdesk.accounts.models import User
 from esimdesk.catalog.bundles import suppliers_for
-from esimdesk.core.models import AuditEntry
 from esimdesk.core.ids import eid_with_check_digits, iccid_with_check_digit
+from esimdesk.core.models import AuditEntry
 from esimdesk.provisioning import registry
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord, Es2UnknownDownload
 from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError

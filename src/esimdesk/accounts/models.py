@@ -69,7 +69,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
-        return self.email or self.phone or f"user {self.pk}"
+        return self.email or self.phone or _("user %(number)s") % {"number": self.pk}
 
     def save(self, *args: object, **kwargs: object) -> None:
         # Both identifiers are unique but optional: store "absent" as NULL, never "".
@@ -88,12 +88,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 class SmsResetCode(models.Model):
     """A one-time code sent by SMS to reset a password (stored hashed)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=clock.now)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             verbose_name=_("user"))
+    code_hash = models.CharField(max_length=64, verbose_name=_("code hash"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     class Meta:
         verbose_name = _("SMS reset code")
@@ -150,9 +151,9 @@ class SignInCounter(models.Model):
     atomic hit in ``accounts/counters.py``).
     """
 
-    name = models.CharField(max_length=120, primary_key=True)
-    hits = models.PositiveIntegerField(default=0)
-    expires_ms = models.BigIntegerField(db_index=True)
+    name = models.CharField(max_length=120, primary_key=True, verbose_name=_("name"))
+    hits = models.PositiveIntegerField(default=0, verbose_name=_("hits"))
+    expires_ms = models.BigIntegerField(db_index=True, verbose_name=_("expires (ms)"))
 
     class Meta:
         verbose_name = _("sign-in counter")

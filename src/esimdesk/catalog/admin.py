@@ -90,13 +90,18 @@ class SupplierBundleInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(AuditedInlinesAdmin):
-    list_display = ["code", "name_en", "coverage", "validity_unit", "validity_count",
+    list_display = ["code", "shown_name", "coverage", "validity_unit", "validity_count",
                     "validity_starts", "data_bytes", "is_active", "margins_link"]
     list_filter = ["coverage", "validity_unit", "validity_starts", "kind", "is_active",
                    "network_5g", "hotspot", "bundles__supplier"]
     search_fields = ["code", "name_en", "name_zh_hans", "bundles__code"]
     filter_horizontal = ["countries"]
     inlines = [PriceInline, SupplierBundleInline]
+
+    @admin.display(description=_("name"), ordering="name_en")
+    def shown_name(self, plan: Plan) -> str:
+        """The plan's name in the reader's language (both are edited on the plan's page)."""
+        return plan.name
 
     @admin.display(description=_("Margins"))
     def margins_link(self, plan: Plan) -> str:
@@ -162,8 +167,12 @@ class TopUpPriceInline(admin.TabularInline):
 
 @admin.register(TopUpProduct)
 class TopUpProductAdmin(AuditedInlinesAdmin):
-    list_display = ["code", "name_en", "data_bytes", "voice_seconds", "sms_count",
+    list_display = ["code", "shown_name", "data_bytes", "voice_seconds", "sms_count",
                     "extends_validity_days", "is_active", "sort"]
+
+    @admin.display(description=_("name"), ordering="name_en")
+    def shown_name(self, product: TopUpProduct) -> str:
+        return product.name
     list_filter = ["is_active"]
     search_fields = ["code", "name_en", "name_zh_hans"]
     filter_horizontal = ["plans"]

@@ -30,7 +30,7 @@ class Region(models.Model):
         ordering = ["sort", "code"]
 
     def __str__(self) -> str:
-        return self.name_en
+        return self.name
 
     @property
     def name(self) -> str:
@@ -50,7 +50,7 @@ class Country(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.code} {country_name(self.code, 'en')}"
+        return f"{self.code} {country_name(self.code)}"
 
     @property
     def name(self) -> str:
@@ -236,20 +236,25 @@ class TopUpProduct(SoldItem, models.Model):
     unless ``extends_validity_days`` moves the period's end (docs/topups.md).
     """
 
-    code = models.SlugField(max_length=60, unique=True)
-    name_en = models.CharField(max_length=120)
-    name_zh_hans = models.CharField(max_length=120)
-    description_en = models.TextField(blank=True)
-    description_zh_hans = models.TextField(blank=True)
-    data_bytes = models.BigIntegerField(default=0, help_text="bytes added")
-    voice_seconds = models.BigIntegerField(default=0, help_text="seconds of calls added")
-    sms_count = models.BigIntegerField(default=0, help_text="SMS added")
+    code = models.SlugField(max_length=60, unique=True, verbose_name=_("code"))
+    name_en = models.CharField(max_length=120, verbose_name=_("name (English)"))
+    name_zh_hans = models.CharField(max_length=120, verbose_name=_("name (Chinese)"))
+    description_en = models.TextField(blank=True, verbose_name=_("description (English)"))
+    description_zh_hans = models.TextField(blank=True, verbose_name=_("description (Chinese)"))
+    data_bytes = models.BigIntegerField(default=0, help_text=_("bytes added"),
+                                        verbose_name=_("data bytes"))
+    voice_seconds = models.BigIntegerField(default=0, help_text=_("seconds of calls added"),
+                                           verbose_name=_("voice seconds"))
+    sms_count = models.BigIntegerField(default=0, help_text=_("SMS added"),
+                                       verbose_name=_("sms count"))
     extends_validity_days = models.PositiveSmallIntegerField(
-        default=0, help_text="days added to the end of the period it tops up (0: none)")
+        default=0, help_text=_("days added to the end of the period it tops up (0: none)"),
+        verbose_name=_("extends validity days"))
     plans = models.ManyToManyField(Plan, blank=True, related_name="top_up_products",
-                                   help_text="plans it can top up; empty = any personal plan")
-    is_active = models.BooleanField(default=True)
-    sort = models.PositiveSmallIntegerField(default=0)
+                                   help_text=_("plans it can top up; empty = any personal plan"),
+                                   verbose_name=_("plans"))
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    sort = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort"))
 
     class Meta:
         verbose_name = _("top-up")
@@ -284,9 +289,10 @@ class TopUpProduct(SoldItem, models.Model):
 
 
 class TopUpPrice(models.Model):
-    product = models.ForeignKey(TopUpProduct, on_delete=models.CASCADE, related_name="prices")
-    currency = models.CharField(max_length=3)
-    amount = models.BigIntegerField(help_text="minor units")
+    product = models.ForeignKey(TopUpProduct, on_delete=models.CASCADE, related_name="prices",
+                                verbose_name=_("product"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    amount = models.BigIntegerField(help_text=_("minor units"), verbose_name=_("amount"))
 
     class Meta:
         verbose_name = _("top-up price")
@@ -315,20 +321,25 @@ class SupplierBundle(models.Model):
     (``catalog.bundles.suppliers_for``). ``cost`` feeds the staff margins page only.
     """
 
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="bundles")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="bundles",
+                             verbose_name=_("plan"))
     supplier = models.CharField(
-        max_length=30, help_text=_("an upstream supplier name, e.g. simulator, es2plus, esimgo"))
+        max_length=30, help_text=_("an upstream supplier name, e.g. simulator, es2plus, esimgo"),
+        verbose_name=_("supplier"))
     # 60: the longest plan code the suppliers' own records keep (provisioning models).
-    code = models.CharField(max_length=60, help_text=_("the supplier's bundle / product code"))
+    code = models.CharField(max_length=60, help_text=_("the supplier's bundle / product code"),
+                            verbose_name=_("code"))
     cost = models.BigIntegerField(help_text=_("what the supplier charges per period, minor "
-                                              "units of cost_currency (JPY and KRW have none)"))
-    cost_currency = models.CharField(max_length=3)
+                                              "units of cost_currency (JPY and KRW have none)"),
+                                  verbose_name=_("cost"))
+    cost_currency = models.CharField(max_length=3, verbose_name=_("cost currency"))
     priority = models.PositiveSmallIntegerField(
-        default=1, help_text=_("lower is tried first; equal: the configured supplier order"))
+        default=1, help_text=_("lower is tried first; equal: the configured supplier order"),
+        verbose_name=_("priority"))
     is_active = models.BooleanField(default=True, help_text=_(
         "off: no new eSIMs of this plan from this supplier (renewals of its eSIMs still go "
-        "to it)"))
-    updated_at = models.DateTimeField(auto_now=True)
+        "to it)"), verbose_name=_("active"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("supplier bundle")
@@ -354,11 +365,12 @@ class ExchangeRate(models.Model):
     """One unit of ``from_currency`` is worth ``rate`` units of ``to_currency`` (major
     units). Staff set these for the margins page only: no price or charge ever uses them."""
 
-    from_currency = models.CharField(max_length=3)
-    to_currency = models.CharField(max_length=3)
-    rate = models.DecimalField(max_digits=20, decimal_places=10)
-    set_at = models.DateTimeField(help_text=_("when staff last set the rate"))
-    set_by = models.CharField(max_length=200, blank=True)
+    from_currency = models.CharField(max_length=3, verbose_name=_("from currency"))
+    to_currency = models.CharField(max_length=3, verbose_name=_("to currency"))
+    rate = models.DecimalField(max_digits=20, decimal_places=10, verbose_name=_("rate"))
+    set_at = models.DateTimeField(help_text=_("when staff last set the rate"),
+                                  verbose_name=_("set at"))
+    set_by = models.CharField(max_length=200, blank=True, verbose_name=_("set by"))
 
     class Meta:
         verbose_name = _("exchange rate")

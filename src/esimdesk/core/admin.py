@@ -4,6 +4,7 @@ heartbeats (read-only), and the encrypted console settings."""
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from cryptography.fernet import InvalidToken
@@ -12,13 +13,19 @@ from django.contrib import admin
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from esimdesk import config
-from esimdesk.core import audit, audit_text, clock, console_settings
+from esimdesk.core import (
+    admin_third_party,  # noqa: F401 (registers)
+    audit,
+    audit_text,
+    clock,
+    console_settings,
+)
 from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.core.models import AuditEntry, ConsoleSetting, Heartbeat, IdempotencyRecord
 
@@ -37,17 +44,45 @@ class RecordKindFilter(admin.SimpleListFilter):
         return queryset.filter(object_type=self.value()) if self.value() else queryset
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The actions recorded so far, by their names (core.audit_labels), not their codes."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        codes = (AuditEntry.objects.order_by("action")
+                 .values_list("action", flat=True).distinct())
+        return audit_text.action_choices(list(codes))
+
+    def queryset(self, request: HttpRequest,
+                 queryset: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+def _raw(value: Any) -> SafeString:
+    """Stored JSON as the machine wrote it, marked as code (not words to translate)."""
+    if value is None:
+        return format_html("{}", "—")
+    return format_html('<code translate="no">{}</code>',
+                       json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "who", "action", "what", "what_changed", "reason"]
-    list_filter = ["actor_type", RecordKindFilter, "action"]
+    list_display = ["at", "who", "action_name", "what", "what_changed", "reason"]
+    list_filter = ["actor_type", RecordKindFilter, ActionFilter]
     search_fields = ["object_id", "actor", "action"]
-    readonly_fields = ["at", "actor_type", "actor", "action", "object_type", "object_id",
-                       "what_changed", "reason", "before", "after"]
+    readonly_fields = fields = ("at", "who", "action_name", "what", "what_changed", "reason",
+                                "code", "stored_before", "stored_after")
 
     @admin.display(description=_("Who"), ordering="actor")
     def who(self, entry: AuditEntry) -> str:
-        return f"{entry.get_actor_type_display()} {entry.actor}".strip()
+        return audit_text.who(entry)
+
+    @admin.display(description=_("Action"), ordering="action")
+    def action_name(self, entry: AuditEntry) -> str:
+        return audit_text.action_label(entry.action)
 
     @admin.display(description=_("Record"), ordering="object_type")
     def what(self, entry: AuditEntry) -> str:
@@ -58,6 +93,21 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         """Each changed field as a sentence, before and after (core.audit_text)."""
         return format_html_join("", "<div>{}</div>",
                                 ((sentence,) for sentence in audit_text.sentences(entry)))
+
+    @admin.display(description=_("Codes"))
+    def code(self, entry: AuditEntry) -> SafeString:
+        """The action, actor and record as stored, for searching and for developers."""
+        return format_html('<code translate="no">{} · {} · {}:{}</code>', entry.action,
+                           entry.actor or entry.actor_type, entry.object_type,
+                           entry.object_id)
+
+    @admin.display(description=_("Stored before"))
+    def stored_before(self, entry: AuditEntry) -> SafeString:
+        return _raw(entry.before)
+
+    @admin.display(description=_("Stored after"))
+    def stored_after(self, entry: AuditEntry) -> SafeString:
+        return _raw(entry.after)
 
 
 admin.site.register(IdempotencyRecord, ReadOnlyAdmin, list_display=["scope", "key",

@@ -13,7 +13,9 @@ class CoreConfig(AppConfig):
         from esimdesk import config
         from esimdesk.core import console_settings, deploy_checks  # noqa: F401 (registers)
         from esimdesk.core.inputs import IdConverter
+        from esimdesk.core.third_party import name_models
 
         config.set_console_lookup(console_settings.lookup)
         # ``<id:pk>`` in every URL pattern: a row id within bigint, else no match (404).
         register_converter(IdConverter, "id")
+        name_models()

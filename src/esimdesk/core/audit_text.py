@@ -1,4 +1,4 @@
-"""Audit rows as sentences for people: "Status changed from Paid to Fulfilled".
+"""Audit rows as sentences for people: "Order paid", "Status changed from Paid to Fulfilled".
 
 An audit row keeps ``before`` and ``after`` as JSON (usually objects of field → value). Each
 field that changed becomes one sentence in the active language, with the field's name and
@@ -6,6 +6,12 @@ its values as the console shows them: a choice by its label (the model is found 
 row's ``object_type`` in the app registry), a time as a date and time, yes / no, lists
 joined. Values that did not change are left out; a row with nothing before says what was
 set, one with nothing after what was cleared.
+
+Each action code the project records (``audit.record(action="order.paid", ...)``) has its
+name for people in ``core.audit_labels.ACTIONS``; ``tests/core/test_audit_labels.py`` scans
+the source and fails on a code recorded without one. Actors are shown the same way: a system
+actor ("fulfilment", "scheduler") by its name in ``core.audit_labels.ACTORS``, a person by
+their e-mail address.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from esimdesk.core.audit_labels import ACTIONS, ACTOR_TYPES, ACTORS
 from esimdesk.core.models import AuditEntry
 
 #: Names of the fields audit rows use most, translated (model verbose names are not).
@@ -42,8 +49,38 @@ FIELD_LABELS = {
     "subscription": gettext_lazy("Subscription"), "lines": gettext_lazy("Lines"),
     "auto_renew": gettext_lazy("Automatic renewal"), "reason": gettext_lazy("Reason"),
     "assigned_to": gettext_lazy("Agent"), "repr": gettext_lazy("Record"),
-    "ok": gettext_lazy("Succeeded"), "code": gettext_lazy("Code"),
-    "detail": gettext_lazy("Detail"), "name": gettext_lazy("Name"),
+    # Names audit rows use beyond the fields of the record they are about.
+    "ok": gettext_lazy("Succeeded"), "detail": gettext_lazy("Detail"),
+    "action": gettext_lazy("Action"), "agent": gettext_lazy("Agent"),
+    "allowed_countries": gettext_lazy("Allowed countries"), "assigned": gettext_lazy("Assigned"),
+    "billing": gettext_lazy("Billing"), "buckets": gettext_lazy("Data allowances"),
+    "bundle": gettext_lazy("Supplier bundle"), "bytes": gettext_lazy("Bytes"),
+    "cap": gettext_lazy("Data limit"), "carried": gettext_lazy("Carried over"),
+    "channel": gettext_lazy("Channel"), "code": gettext_lazy("Code"),
+    "company_name": gettext_lazy("Company name"), "cost_centre": gettext_lazy("Cost centre"),
+    "credit": gettext_lazy("Credit"), "dedupe_key": gettext_lazy("Message key"),
+    "default_cap_percent": gettext_lazy("Default data limit (%)"), "ended": gettext_lazy("Ended"),
+    "error": gettext_lazy("Error"), "event": gettext_lazy("Event"),
+    "expected": gettext_lazy("Expected"), "extend_days": gettext_lazy("Days added"),
+    "extra_days": gettext_lazy("Extra days"), "group": gettext_lazy("Group"),
+    "kind": gettext_lazy("Kind"), "label": gettext_lazy("Name"),
+    "left_at": gettext_lazy("Left the group"),
+    "line": gettext_lazy("Order line"), "locks": gettext_lazy("Lockouts"),
+    "members": gettext_lazy("Members"), "message": gettext_lazy("Message"),
+    "month": gettext_lazy("Month"), "name": gettext_lazy("Name"),
+    "off_session": gettext_lazy("Charged without the customer"), "ours": gettext_lazy("Our figure"),
+    "pair": gettext_lazy("Currency pair"), "payment": gettext_lazy("Payment"),
+    "payment_refunded": gettext_lazy("Payment refunded"), "percent": gettext_lazy("Percent"),
+    "period": gettext_lazy("Plan period"), "prefix": gettext_lazy("Key prefix"),
+    "product": gettext_lazy("Top-up"), "profile_status": gettext_lazy("Profile status"),
+    "quantity": gettext_lazy("Quantity"), "queued": gettext_lazy("Queued to send"),
+    "quotes": gettext_lazy("Price quotes"), "rate": gettext_lazy("Rate"),
+    "rating": gettext_lazy("Rating"), "record": gettext_lazy("Record"),
+    "reference": gettext_lazy("Reference"), "reissue": gettext_lazy("Reissue"),
+    "rejected": gettext_lazy("Rejected"), "replaces": gettext_lazy("Replaces"),
+    "seats": gettext_lazy("Seats"), "started": gettext_lazy("Started"),
+    "tax_id": gettext_lazy("Tax ID"), "theirs": gettext_lazy("Supplier's figure"),
+    "to": gettext_lazy("To"), "used": gettext_lazy("Used"), "via": gettext_lazy("Refunded through"),
 }
 
 #: Audit rows about things that are not models (``object_type`` -> what staff read).
@@ -159,3 +196,37 @@ def record_kind(object_type: str) -> str:
     found = [model for model in apps.get_models() if model._meta.model_name == object_type]
     found.sort(key=lambda model: not model.__module__.startswith("esimdesk."))
     return str(found[0]._meta.verbose_name) if found else object_type
+
+
+def action_label(code: str) -> str:
+    """An action code as people read it ("order.paid" → "Order paid"); a code with no name
+    (rows written before one was given) is shown as stored."""
+    name = ACTIONS.get(code)
+    return str(name) if name is not None else code
+
+
+def action_choices(codes: list[str]) -> list[tuple[str, str]]:
+    """``codes`` as (code, name) choices, sorted by name in the active language."""
+    named = [(code, action_label(code)) for code in codes]
+    return sorted(named, key=lambda pair: pair[1].casefold())
+
+
+def actor_name(actor: str) -> str:
+    """Who acted, by the ``actor`` id a row stores: a system actor by its translated name, a
+    person ("12:ana@example.com") by their e-mail address or phone, anything else (a payment
+    provider's or supplier's name) as stored."""
+    if actor in ACTORS:
+        return str(ACTORS[actor])
+    number, colon, rest = actor.partition(":")
+    if colon and number.isdigit() and rest:
+        return rest
+    return actor
+
+
+def who(entry: AuditEntry) -> str:
+    """The kind of actor and the actor: "Task: Order fulfilment", "Staff member: ana@…"."""
+    kind = (str(ACTOR_TYPES[entry.actor_type]) if entry.actor_type in ACTOR_TYPES
+            else entry.get_actor_type_display())
+    if not entry.actor:
+        return kind
+    return _("%(kind)s: %(actor)s") % {"kind": kind, "actor": actor_name(entry.actor)}

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from esimdesk.core import clock
+from esimdesk.core.audit_labels import ACTIONS
 
 
 class AuditEntry(models.Model):
@@ -35,18 +36,21 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_type}:{self.actor} {self.action}"
+        action = ACTIONS.get(self.action, self.action)
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {action}"
 
 
 class IdempotencyRecord(models.Model):
     """The first response to a money-moving request, replayed for the same key."""
 
-    scope = models.CharField(max_length=100, help_text="who and which endpoint")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
-    status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
-    created_at = models.DateTimeField(default=clock.now)
+    scope = models.CharField(max_length=100, help_text=_("who and which endpoint"),
+                             verbose_name=_("scope"))
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    fingerprint = models.CharField(max_length=64, help_text=_("sha256 of method, path and body"),
+                                   verbose_name=_("fingerprint"))
+    status_code = models.PositiveSmallIntegerField(verbose_name=_("status code"))
+    response = models.JSONField(verbose_name=_("response"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("idempotency record")
@@ -58,7 +62,7 @@ class ConsoleSetting(models.Model):
     """A provider option set by staff in the console; wins over the environment."""
 
     name = models.CharField(max_length=80, unique=True, verbose_name=_("name"))
-    value_encrypted = models.TextField()
+    value_encrypted = models.TextField(verbose_name=_("value encrypted"))
     updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
     updated_by = models.CharField(max_length=200, blank=True, verbose_name=_("updated by"))
 
@@ -73,9 +77,9 @@ class ConsoleSetting(models.Model):
 class Heartbeat(models.Model):
     """Last time a long-running process (worker, scheduler) showed it is alive."""
 
-    process = models.CharField(max_length=50, unique=True)
-    seen_at = models.DateTimeField()
-    info = models.JSONField(default=dict, blank=True)
+    process = models.CharField(max_length=50, unique=True, verbose_name=_("process"))
+    seen_at = models.DateTimeField(verbose_name=_("seen at"))
+    info = models.JSONField(default=dict, blank=True, verbose_name=_("info"))
 
     class Meta:
         verbose_name = _("heartbeat")

@@ -77,17 +77,20 @@ class Reissue(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    old_esim = models.ForeignKey(Esim, on_delete=models.PROTECT, related_name="reissues")
+    old_esim = models.ForeignKey(Esim, on_delete=models.PROTECT, related_name="reissues",
+                                 verbose_name=_("old eSIM"))
     new_esim = models.OneToOneField(Esim, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="reissued_from")
-    reference = models.CharField(max_length=100, unique=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    reason = models.CharField(max_length=500)
-    requested_by = models.CharField(max_length=150)
-    failure = models.CharField(max_length=500, blank=True)
-    revoked_upstream_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
-    completed_at = models.DateTimeField(null=True, blank=True)
+                                    related_name="reissued_from", verbose_name=_("new eSIM"))
+    reference = models.CharField(max_length=100, unique=True, verbose_name=_("reference"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
+                              verbose_name=_("status"))
+    reason = models.CharField(max_length=500, verbose_name=_("reason"))
+    requested_by = models.CharField(max_length=150, verbose_name=_("requested by"))
+    failure = models.CharField(max_length=500, blank=True, verbose_name=_("failure"))
+    revoked_upstream_at = models.DateTimeField(null=True, blank=True,
+                                               verbose_name=_("revoked upstream at"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
 
     class Meta:
         verbose_name = _("reissue")
@@ -99,7 +102,8 @@ class Reissue(models.Model):
             name="one_pending_reissue_per_esim")]
 
     def __str__(self) -> str:
-        return f"reissue of {self.old_esim} ({self.status})"
+        return _("reissue of %(esim)s (%(status)s)") % {"esim": self.old_esim,
+                                                       "status": self.get_status_display()}
 
 
 class UpstreamRevoke(models.Model):
@@ -146,7 +150,8 @@ class UpstreamRevoke(models.Model):
         ordering = ["-requested_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.esim} at {self.supplier}: {self.status}"
+        return _("%(esim)s at %(supplier)s: %(status)s") % {
+            "esim": self.esim, "supplier": self.supplier, "status": self.get_status_display()}
 
     @property
     def needs_action(self) -> bool:

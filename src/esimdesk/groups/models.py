@@ -67,9 +67,10 @@ class Group(models.Model):
 
 
 class CostCentre(models.Model):
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="cost_centres")
-    code = models.CharField(max_length=40)
-    name = models.CharField(max_length=150, blank=True)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="cost_centres",
+                              verbose_name=_("group"))
+    code = models.CharField(max_length=40, verbose_name=_("code"))
+    name = models.CharField(max_length=150, blank=True, verbose_name=_("name"))
 
     class Meta:
         verbose_name = _("cost centre")
@@ -96,22 +97,27 @@ class Membership(models.Model):
         ADMIN = "admin", _("Administrator")
         MEMBER = "member", _("Member")
 
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships",
+                              verbose_name=_("group"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+                             related_name="memberships", verbose_name=_("user"))
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER,
+                            verbose_name=_("role"))
     data_cap_bytes = models.BigIntegerField(null=True, blank=True,
-                                            help_text="per-member cap on the shared pool")
+                                            help_text=_("per-member cap on the shared pool"),
+                                            verbose_name=_("data cap bytes"))
     data_cap_percent = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="per-member cap as a share of the pool, percent")
+        null=True, blank=True, help_text=_("per-member cap as a share of the pool, percent"),
+        verbose_name=_("data cap percent"))
     esim = models.ForeignKey("esims.Esim", null=True, blank=True, on_delete=models.PROTECT,
                              related_name="group_memberships",
-                             help_text="the eSIM that draws on the pool")
+                             help_text=_("the eSIM that draws on the pool"), verbose_name=_("eSIM"))
     cost_centre = models.ForeignKey(CostCentre, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="memberships")
-    employee_ref = models.CharField(max_length=60, blank=True)
-    joined_at = models.DateTimeField(default=clock.now)
-    left_at = models.DateTimeField(null=True, blank=True)
+                                    on_delete=models.SET_NULL, related_name="memberships",
+                                    verbose_name=_("cost centre"))
+    employee_ref = models.CharField(max_length=60, blank=True, verbose_name=_("employee reference"))
+    joined_at = models.DateTimeField(default=clock.now, verbose_name=_("joined at"))
+    left_at = models.DateTimeField(null=True, blank=True, verbose_name=_("left at"))
 
     objects = models.Manager()
     active = ActiveMemberships()
@@ -132,7 +138,7 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.group}"
+        return _("%(user)s in %(group)s") % {"user": self.user, "group": self.group}
 
     @property
     def is_manager(self) -> bool:
@@ -159,24 +165,29 @@ class Invitation(models.Model):
         ACCEPTED = "accepted", _("Accepted")
         REVOKED = "revoked", _("Withdrawn")
 
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=20, blank=True)
-    language = models.CharField(max_length=10, default="en",
-                                help_text="language of the message when the invitee has no account")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invitations",
+                              verbose_name=_("group"))
+    email = models.EmailField(blank=True, verbose_name=_("e-mail address"))
+    phone = models.CharField(max_length=20, blank=True, verbose_name=_("phone"))
+    language = models.CharField(
+        max_length=10, default="en", verbose_name=_("language"),
+        help_text=_("language of the message when the invitee has no account"))
     role = models.CharField(max_length=10, choices=Membership.Role.choices,
-                            default=Membership.Role.MEMBER)
+                            default=Membership.Role.MEMBER, verbose_name=_("role"))
     cost_centre = models.ForeignKey(CostCentre, null=True, blank=True,
-                                    on_delete=models.SET_NULL)
-    token = models.CharField(max_length=64, unique=True, default=new_invitation_token)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+                                    on_delete=models.SET_NULL, verbose_name=_("cost centre"))
+    token = models.CharField(max_length=64, unique=True, default=new_invitation_token,
+                             verbose_name=_("token"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING,
+                             verbose_name=_("state"))
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")
-    created_at = models.DateTimeField(default=clock.now)
-    expires_at = models.DateTimeField()
+                                   related_name="+", verbose_name=_("invited by"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
-    accepted_at = models.DateTimeField(null=True, blank=True)
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("accepted by"))
+    accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
 
     class Meta:
         verbose_name = _("invitation")
@@ -186,7 +197,8 @@ class Invitation(models.Model):
                                               name="invitation_has_address")]
 
     def __str__(self) -> str:
-        return f"invitation to {self.email or self.phone} ({self.state})"
+        return _("invitation to %(address)s (%(state)s)") % {
+            "address": self.email or self.phone, "state": self.get_state_display()}
 
     @property
     def address(self) -> str:

@@ -31,27 +31,34 @@ class Notification(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    dedupe_key = models.CharField(max_length=200, unique=True, verbose_name=_("dedupe key"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="notifications")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
-    kind = models.CharField(max_length=60, help_text="e.g. order_confirmation, account_code")
-    to = models.CharField(max_length=254)
-    language = models.CharField(max_length=10, default="en")
-    subject = models.CharField(max_length=255, blank=True)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
+                             on_delete=models.SET_NULL, related_name="notifications",
+                             verbose_name=_("user"))
+    channel = models.CharField(max_length=10, choices=Channel.choices, verbose_name=_("channel"))
+    kind = models.CharField(max_length=60, help_text=_("e.g. order_confirmation, account_code"),
+                            verbose_name=_("kind"))
+    to = models.CharField(max_length=254, verbose_name=_("to"))
+    language = models.CharField(max_length=10, default="en", verbose_name=_("language"))
+    subject = models.CharField(max_length=255, blank=True, verbose_name=_("subject"))
+    body_text = models.TextField(verbose_name=_("body text"))
+    body_html = models.TextField(blank=True, verbose_name=_("body html"))
     attachments = models.JSONField(default=list, blank=True,
-                                    help_text="[{filename, mimetype, content_b64}]")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=clock.now, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True,
-                                   help_text="When the customer marked it read (in-app notices).")
+                                    help_text=_("[{filename, mimetype, content_b64}]"),
+                                   verbose_name=_("attachments"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED,
+                              verbose_name=_("status"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
+    created_at = models.DateTimeField(default=clock.now, db_index=True,
+                                      verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    read_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("read at"),
+        help_text=_("When the customer marked it read (in-app notices)."))
     external_id = models.CharField(max_length=100, blank=True,
-                                   help_text="The provider's message id, e.g. a Twilio SM… sid.")
+                                   help_text=_("The provider's message id, e.g. a Twilio SM… sid."),
+                                   verbose_name=_("external id"))
 
     class Meta:
         verbose_name = _("notification")
@@ -63,7 +70,8 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} {self.kind} to {self.to}"
+        return _("%(channel)s %(kind)s to %(to)s") % {
+            "channel": self.get_channel_display(), "kind": self.kind, "to": self.to}
 
 
 class NotificationPreference(models.Model):
@@ -72,14 +80,14 @@ class NotificationPreference(models.Model):
     reach at least one of e-mail or SMS (see ``routing.channels_for``)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="notification_preference")
+                                related_name="notification_preference", verbose_name=_("user"))
     email = models.BooleanField(_("by e-mail"), default=True)
     sms = models.BooleanField(_("by SMS"), default=True)
     inapp = models.BooleanField(_("as notices in the app and on the website"), default=True)
     reminders = models.BooleanField(
         _("reminders before a plan ends or its data runs low"), default=True)
     renewals = models.BooleanField(_("notices before an automatic renewal"), default=True)
-    updated_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
 
     CHANNEL_FIELDS = ("email", "sms", "inapp")
     CATEGORY_FIELDS = ("reminders", "renewals")
@@ -89,7 +97,7 @@ class NotificationPreference(models.Model):
         verbose_name_plural = _("notification preferences")
 
     def __str__(self) -> str:
-        return f"notification preferences of user {self.user_id}"
+        return _("message preferences of user %(user)s") % {"user": self.user_id}
 
     def channel_on(self, channel: str) -> bool:
         return bool(getattr(self, Channel(channel).value))
@@ -103,11 +111,11 @@ class OutboxMessage(models.Model):
 
     channel = models.CharField(max_length=10, choices=Channel.choices, verbose_name=_("channel"))
     to = models.CharField(max_length=1000, verbose_name=_("to"))
-    from_address = models.CharField(max_length=254, blank=True)
+    from_address = models.CharField(max_length=254, blank=True, verbose_name=_("from address"))
     subject = models.CharField(max_length=255, blank=True, verbose_name=_("subject"))
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
-    attachments = models.JSONField(default=list, blank=True)
+    body_text = models.TextField(verbose_name=_("body text"))
+    body_html = models.TextField(blank=True, verbose_name=_("body html"))
+    attachments = models.JSONField(default=list, blank=True, verbose_name=_("attachments"))
     created_at = models.DateTimeField(default=clock.now, db_index=True,
                                       verbose_name=_("created at"))
 
@@ -117,7 +125,9 @@ class OutboxMessage(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.to}: {self.subject or self.body_text[:40]}"
+        return _("%(channel)s to %(to)s: %(text)s") % {
+            "channel": self.get_channel_display(), "to": self.to,
+            "text": self.subject or self.body_text[:40]}
 
     def attachment(self, index: int) -> tuple[str, str, bytes]:
         item = self.attachments[index]

@@ -202,7 +202,7 @@ class OrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order.number}: {self.type} {self.plan.code}"
+        return f"{self.order.number}: {self.get_type_display()} {self.plan.code}"
 
     @property
     def money(self) -> Money:
@@ -246,9 +246,10 @@ class OrderLine(models.Model):
 
 
 class Receipt(models.Model):
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="receipt")
-    number = models.CharField(max_length=30, unique=True)
-    issued_at = models.DateTimeField(default=clock.now)
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="receipt",
+                                 verbose_name=_("order"))
+    number = models.CharField(max_length=30, unique=True, verbose_name=_("number"))
+    issued_at = models.DateTimeField(default=clock.now, verbose_name=_("issued at"))
 
     class Meta:
         verbose_name = _("receipt")

@@ -107,19 +107,22 @@ class PaymentEvent(models.Model):
     Unique per (provider, event id): a replayed message is recognised and changes nothing.
     """
 
-    provider = models.CharField(max_length=20)
-    event_id = models.CharField(max_length=200)
+    provider = models.CharField(max_length=20, verbose_name=_("provider"))
+    event_id = models.CharField(max_length=200, verbose_name=_("event id"))
     payment = models.ForeignKey(Payment, null=True, on_delete=models.PROTECT,
-                                related_name="events")
-    type = models.CharField(max_length=40)
-    provider_reference = models.CharField(max_length=120, blank=True)
-    amount = models.BigIntegerField(null=True, blank=True, help_text="minor units, as stated")
-    currency = models.CharField(max_length=3, blank=True)
-    refund_reference = models.CharField(max_length=120, blank=True)
-    payload = models.JSONField(default=dict)
-    received_at = models.DateTimeField(default=clock.now)
+                                related_name="events", verbose_name=_("payment"))
+    type = models.CharField(max_length=40, verbose_name=_("type"))
+    provider_reference = models.CharField(max_length=120, blank=True,
+                                          verbose_name=_("provider reference"))
+    amount = models.BigIntegerField(null=True, blank=True, help_text=_("minor units, as stated"),
+                                    verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, blank=True, verbose_name=_("currency"))
+    refund_reference = models.CharField(max_length=120, blank=True,
+                                        verbose_name=_("refund reference"))
+    payload = models.JSONField(default=dict, verbose_name=_("payload"))
+    received_at = models.DateTimeField(default=clock.now, verbose_name=_("received at"))
     outcome = models.CharField(max_length=40, blank=True,
-                               help_text="what esimdesk did with it")
+                               help_text=_("what esimdesk did with it"), verbose_name=_("outcome"))
 
     class Meta:
         verbose_name = _("payment event")
@@ -195,14 +198,15 @@ class SavedMethod(models.Model):
     provider's tokens and a label a person recognises: never card data."""
 
     user = models.ForeignKey("accounts.User", on_delete=models.CASCADE,
-                             related_name="saved_methods")
-    provider = models.CharField(max_length=20)
-    token = models.CharField(max_length=200)
-    customer_token = models.CharField(max_length=200, blank=True)
-    label = models.CharField(max_length=100)
-    is_default = models.BooleanField(default=False, help_text="tried first for auto-renew")
-    created_at = models.DateTimeField(default=clock.now)
-    removed_at = models.DateTimeField(null=True, blank=True)
+                             related_name="saved_methods", verbose_name=_("user"))
+    provider = models.CharField(max_length=20, verbose_name=_("provider"))
+    token = models.CharField(max_length=200, verbose_name=_("token"))
+    customer_token = models.CharField(max_length=200, blank=True, verbose_name=_("customer token"))
+    label = models.CharField(max_length=100, verbose_name=_("label"))
+    is_default = models.BooleanField(default=False, help_text=_("tried first for auto-renew"),
+                                     verbose_name=_("default"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    removed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("removed at"))
 
     class Meta:
         verbose_name = _("saved payment method")
@@ -263,4 +267,6 @@ class RenewalAttempt(models.Model):
                    models.Index(fields=["updated_at"], name="renewal_attempt_updated")]
 
     def __str__(self) -> str:
-        return f"renewal {self.sequence} of subscription {self.subscription_id}: {self.state}"
+        return _("renewal %(sequence)s of subscription %(subscription)s: %(state)s") % {
+            "sequence": self.sequence, "subscription": self.subscription_id,
+            "state": self.get_state_display()}

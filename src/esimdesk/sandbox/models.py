@@ -31,19 +31,23 @@ class SimulatedProfile(models.Model):
         DELETED = "deleted"
         CANCELLED = "cancelled"
 
-    reference = models.CharField(max_length=100, unique=True)
+    reference = models.CharField(max_length=100, unique=True, verbose_name=_("reference"))
     # NULL only between insert and numbering from the row id (several may be in flight).
-    iccid = models.CharField(max_length=20, unique=True, null=True)  # noqa: DJ001
-    matching_id = models.CharField(max_length=64)
-    plan_code = models.CharField(max_length=60)
-    status = models.CharField(max_length=20, default="released")
-    state = models.CharField(max_length=12, choices=State.choices, default=State.RELEASED)
-    suspended = models.BooleanField(default=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    state_changed_at = models.DateTimeField(null=True, blank=True)
+    iccid = models.CharField(max_length=20, unique=True, null=True,  # noqa: DJ001
+                             verbose_name=_("ICCID"))
+    matching_id = models.CharField(max_length=64, verbose_name=_("matching id"))
+    plan_code = models.CharField(max_length=60, verbose_name=_("plan code"))
+    status = models.CharField(max_length=20, default="released", verbose_name=_("status"))
+    state = models.CharField(max_length=12, choices=State.choices, default=State.RELEASED,
+                             verbose_name=_("state"))
+    suspended = models.BooleanField(default=False, verbose_name=_("suspended"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    state_changed_at = models.DateTimeField(null=True, blank=True,
+                                            verbose_name=_("state changed at"))
     first_used_at = models.DateTimeField(
-        null=True, blank=True, help_text="when the simulated phone first attached to a network")
-    created_at = models.DateTimeField(default=clock.now)
+        null=True, blank=True, help_text=_("when the simulated phone first attached to a network"),
+        verbose_name=_("first used at"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("simulated profile")
@@ -57,11 +61,12 @@ class SimulatedProfile(models.Model):
 class SimulatedAction(models.Model):
     """A suspend, resume or revoke the simulator carried out: one per esimdesk reference."""
 
-    reference = models.CharField(max_length=100, unique=True)
+    reference = models.CharField(max_length=100, unique=True, verbose_name=_("reference"))
     profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
-                                related_name="actions")
-    action = models.CharField(max_length=8, help_text="suspend, resume or revoke")
-    created_at = models.DateTimeField(default=clock.now)
+                                related_name="actions", verbose_name=_("profile"))
+    action = models.CharField(max_length=8, help_text=_("suspend, resume or revoke"),
+                              verbose_name=_("action"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("simulated action")
@@ -80,14 +85,15 @@ class SimulatedCallback(models.Model):
         STATUS = "status"
         USAGE = "usage"
 
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    body = models.TextField(help_text="the JSON body, exactly as signed")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_answer = models.JSONField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    gave_up_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
+    body = models.TextField(help_text=_("the JSON body, exactly as signed"), verbose_name=_("body"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                        verbose_name=_("last HTTP status"))
+    last_answer = models.JSONField(null=True, blank=True, verbose_name=_("last answer"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    gave_up_at = models.DateTimeField(null=True, blank=True, verbose_name=_("gave up at"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("simulated callback")
@@ -96,22 +102,23 @@ class SimulatedCallback(models.Model):
         indexes = [models.Index(fields=["-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} callback {self.pk}"
+        return _("%(kind)s callback %(number)s") % {"kind": self.kind, "number": self.pk}
 
 
 class SimulatedProfileEvent(models.Model):
     """A profile status event the simulator emitted (unique id), and the callback that
     carries it to esimdesk."""
 
-    event_id = models.CharField(max_length=64, unique=True)
+    event_id = models.CharField(max_length=64, unique=True, verbose_name=_("event id"))
     profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
-                                related_name="events")
-    status = models.CharField(max_length=12)
-    previous = models.CharField(max_length=12, blank=True)
-    origin = models.CharField(max_length=10, help_text="staff, auto or simulator")
+                                related_name="events", verbose_name=_("profile"))
+    status = models.CharField(max_length=12, verbose_name=_("status"))
+    previous = models.CharField(max_length=12, blank=True, verbose_name=_("previous"))
+    origin = models.CharField(max_length=10, help_text=_("staff, auto or simulator"),
+                              verbose_name=_("origin"))
     callback = models.ForeignKey(SimulatedCallback, on_delete=models.SET_NULL, null=True,
-                                 blank=True, related_name="events")
-    occurred_at = models.DateTimeField(default=clock.now)
+                                 blank=True, related_name="events", verbose_name=_("callback"))
+    occurred_at = models.DateTimeField(default=clock.now, verbose_name=_("occurred at"))
 
     class Meta:
         verbose_name = _("simulated profile event")
@@ -124,13 +131,14 @@ class SimulatedProfileEvent(models.Model):
 
 
 class SimulatedPlanApplication(models.Model):
-    reference = models.CharField(max_length=100, unique=True)
+    reference = models.CharField(max_length=100, unique=True, verbose_name=_("reference"))
     profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
-                                related_name="applications")
-    plan_code = models.CharField(max_length=60)
+                                related_name="applications", verbose_name=_("profile"))
+    plan_code = models.CharField(max_length=60, verbose_name=_("plan code"))
     starts = models.CharField(max_length=8, default="queued",
-                              help_text="queued (after the running plan) or now (plan change)")
-    created_at = models.DateTimeField(default=clock.now)
+                              help_text=_("queued (after the running plan) or now (plan change)"),
+                              verbose_name=_("starts"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("simulated plan application")
@@ -141,15 +149,15 @@ class SimulatedPlanApplication(models.Model):
 class SimulatedTopUp(models.Model):
     """A top-up the simulator applied: one per esimdesk reference, however often asked."""
 
-    reference = models.CharField(max_length=100, unique=True)
+    reference = models.CharField(max_length=100, unique=True, verbose_name=_("reference"))
     profile = models.ForeignKey(SimulatedProfile, on_delete=models.CASCADE,
-                                related_name="top_ups")
-    product_code = models.CharField(max_length=60)
-    data_bytes = models.BigIntegerField(default=0)
-    voice_seconds = models.BigIntegerField(default=0)
-    sms_count = models.BigIntegerField(default=0)
-    extend_days = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=clock.now)
+                                related_name="top_ups", verbose_name=_("profile"))
+    product_code = models.CharField(max_length=60, verbose_name=_("product code"))
+    data_bytes = models.BigIntegerField(default=0, verbose_name=_("data bytes"))
+    voice_seconds = models.BigIntegerField(default=0, verbose_name=_("voice seconds"))
+    sms_count = models.BigIntegerField(default=0, verbose_name=_("sms count"))
+    extend_days = models.PositiveSmallIntegerField(default=0, verbose_name=_("extend days"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("simulated top-up")
@@ -162,12 +170,13 @@ class SimulatedUsage(models.Model):
     reconciliation compares with what esimdesk charged. One row per record id
     (``sim-<iccid>-<hour>``), so generating the same hour again adds nothing."""
 
-    record_id = models.CharField(max_length=128, unique=True)
-    iccid = models.CharField(max_length=20)
-    kind = models.CharField(max_length=5, default="data")
-    quantity = models.BigIntegerField(help_text="bytes, seconds or messages")
-    occurred_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=clock.now)
+    record_id = models.CharField(max_length=128, unique=True, verbose_name=_("record id"))
+    iccid = models.CharField(max_length=20, verbose_name=_("ICCID"))
+    kind = models.CharField(max_length=5, default="data", verbose_name=_("kind"))
+    quantity = models.BigIntegerField(help_text=_("bytes, seconds or messages"),
+                                      verbose_name=_("quantity"))
+    occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("simulated usage record")
@@ -184,18 +193,21 @@ class SandboxRecord(models.Model):
     would): one row per charge and per refund. esimdesk's state is never read from here
     except through the sandbox adapter's ``query``, as with any provider."""
 
-    reference = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=10, choices=[("charge", "charge"), ("refund", "refund")])
-    payment_id = models.CharField(max_length=32, help_text="esimdesk's payment id")
-    parent = models.CharField(max_length=64, blank=True, help_text="the charge a refund is of")
-    amount = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, default="open")
-    method = models.CharField(max_length=100, blank=True)
-    decline_code = models.CharField(max_length=40, blank=True)
-    saved_token = models.CharField(max_length=64, blank=True)
-    wants_saved = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=clock.now)
+    reference = models.CharField(max_length=64, unique=True, verbose_name=_("reference"))
+    kind = models.CharField(max_length=10, choices=[("charge", "charge"), ("refund", "refund")],
+                            verbose_name=_("kind"))
+    payment_id = models.CharField(max_length=32, help_text=_("esimdesk's payment id"),
+                                  verbose_name=_("payment id"))
+    parent = models.CharField(max_length=64, blank=True, help_text=_("the charge a refund is of"),
+                              verbose_name=_("parent"))
+    amount = models.BigIntegerField(verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    status = models.CharField(max_length=10, default="open", verbose_name=_("status"))
+    method = models.CharField(max_length=100, blank=True, verbose_name=_("method"))
+    decline_code = models.CharField(max_length=40, blank=True, verbose_name=_("decline code"))
+    saved_token = models.CharField(max_length=64, blank=True, verbose_name=_("saved token"))
+    wants_saved = models.BooleanField(default=False, verbose_name=_("wants saved"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("sandbox record")

@@ -23,14 +23,17 @@ class GroupPlanTerms(models.Model):
     price are per member: a group with N seats gets N times the allowances in its pool and
     pays N times the price, less the discount of the largest tier N reaches."""
 
-    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, related_name="group_terms")
-    max_members = models.PositiveSmallIntegerField(default=5)
-    min_members = models.PositiveSmallIntegerField(default=2)
+    plan = models.OneToOneField(Plan, on_delete=models.CASCADE, related_name="group_terms",
+                                verbose_name=_("plan"))
+    max_members = models.PositiveSmallIntegerField(default=5, verbose_name=_("max members"))
+    min_members = models.PositiveSmallIntegerField(default=2, verbose_name=_("min members"))
     intra_group_voice_percent_off = models.PositiveSmallIntegerField(
-        default=0, help_text="discount on calls between members, in percent (0: none)")
+        default=0, help_text=_("discount on calls between members, in percent (0: none)"),
+        verbose_name=_("intra group voice percent off"))
     cap_action = models.CharField(
         max_length=10, choices=Plan.Depletion.choices, default=Plan.Depletion.THROTTLE,
-        help_text="what happens to a member's eSIM that reaches its cap")
+        help_text=_("what happens to a member's eSIM that reaches its cap"),
+        verbose_name=_("cap action"))
 
     class Meta:
         verbose_name = _("group plan terms")
@@ -44,15 +47,16 @@ class GroupPlanTerms(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"terms of {self.plan_id}"
+        return _("terms of %(plan)s") % {"plan": self.plan_id}
 
 
 class MemberPriceTier(models.Model):
     """From ``min_members`` seats on, every seat costs ``percent_off`` % less."""
 
-    terms = models.ForeignKey(GroupPlanTerms, on_delete=models.CASCADE, related_name="tiers")
-    min_members = models.PositiveSmallIntegerField()
-    percent_off = models.PositiveSmallIntegerField()
+    terms = models.ForeignKey(GroupPlanTerms, on_delete=models.CASCADE, related_name="tiers",
+                              verbose_name=_("terms"))
+    min_members = models.PositiveSmallIntegerField(verbose_name=_("min members"))
+    percent_off = models.PositiveSmallIntegerField(verbose_name=_("percent off"))
 
     class Meta:
         verbose_name = _("member price tier")
@@ -74,14 +78,16 @@ class MemberUsage(models.Model):
     For every pool period and kind, the members' ``used`` add up to the allowances' ``used``
     and their ``overage`` to the allowances' ``overage`` (``sharedplans.pools``)."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="usage")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="usage",
+                                   verbose_name=_("membership"))
     period = models.ForeignKey("subscriptions.Period", on_delete=models.CASCADE,
-                               related_name="member_usage")
-    kind = models.CharField(max_length=5)
-    used = models.BigIntegerField(default=0)
-    overage = models.BigIntegerField(default=0)
+                               related_name="member_usage", verbose_name=_("period"))
+    kind = models.CharField(max_length=5, verbose_name=_("kind"))
+    used = models.BigIntegerField(default=0, verbose_name=_("used"))
+    overage = models.BigIntegerField(default=0, verbose_name=_("overage"))
     capped_at = models.DateTimeField(null=True, blank=True,
-                                     help_text="when the member reached their cap")
+                                     help_text=_("when the member reached their cap"),
+                                     verbose_name=_("capped at"))
 
     class Meta:
         verbose_name = _("member usage record")
@@ -96,7 +102,8 @@ class MemberUsage(models.Model):
         indexes = [models.Index(fields=["period", "kind"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.used} of member {self.membership_id}"
+        return _("%(kind)s %(used)s of member %(member)s") % {
+            "kind": self.get_kind_display(), "used": self.used, "member": self.membership_id}
 
 
 class GroupLine(models.Model):
@@ -104,11 +111,13 @@ class GroupLine(models.Model):
     which group, for how many members, at what per-member price and discount."""
 
     line = models.OneToOneField("orders.OrderLine", on_delete=models.CASCADE,
-                                related_name="group_line")
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="order_lines")
-    members = models.PositiveSmallIntegerField()
-    unit_amount = models.BigIntegerField(help_text="list price per member, minor units")
-    percent_off = models.PositiveSmallIntegerField(default=0)
+                                related_name="group_line", verbose_name=_("line"))
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="order_lines",
+                              verbose_name=_("group"))
+    members = models.PositiveSmallIntegerField(verbose_name=_("members"))
+    unit_amount = models.BigIntegerField(help_text=_("list price per member, minor units"),
+                                         verbose_name=_("unit amount"))
+    percent_off = models.PositiveSmallIntegerField(default=0, verbose_name=_("percent off"))
 
     class Meta:
         verbose_name = _("group order line")
@@ -116,7 +125,8 @@ class GroupLine(models.Model):
         db_table = "groups_groupline"
 
     def __str__(self) -> str:
-        return f"{self.members} members of group {self.group_id}"
+        return _("%(members)s members of group %(group)s") % {"members": self.members,
+                                                             "group": self.group_id}
 
 
 class MonthlyInvoice(models.Model):

@@ -38,7 +38,8 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"subscription {self.pk} ({self.esim or self.group})"
+        return _("subscription %(number)s (%(holder)s)") % {"number": self.pk,
+                                                         "holder": self.esim or self.group}
 
 
 class Period(models.Model):
@@ -106,7 +107,8 @@ class Period(models.Model):
                    models.Index(fields=["subscription", "starts_at"])]
 
     def __str__(self) -> str:
-        return f"period {self.sequence} of subscription {self.subscription_id}"
+        return _("period %(sequence)s of subscription %(subscription)s") % {
+            "sequence": self.sequence, "subscription": self.subscription_id}
 
     def contains(self, instant: object) -> bool:
         if self.starts_at is None or self.ends_at is None:
@@ -159,12 +161,14 @@ class Allowance(models.Model):
         PLAN = "plan", _("Plan")
         TOP_UP = "top_up", _("Top-up")
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="allowances")
-    kind = models.CharField(max_length=5, choices=Kind.choices)
-    source = models.CharField(max_length=8, choices=Source.choices, default=Source.PLAN)
-    total = models.BigIntegerField()
-    used = models.BigIntegerField(default=0)
-    overage = models.BigIntegerField(default=0)
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="allowances",
+                               verbose_name=_("period"))
+    kind = models.CharField(max_length=5, choices=Kind.choices, verbose_name=_("kind"))
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.PLAN,
+                              verbose_name=_("source"))
+    total = models.BigIntegerField(verbose_name=_("total"))
+    used = models.BigIntegerField(default=0, verbose_name=_("used"))
+    overage = models.BigIntegerField(default=0, verbose_name=_("overage"))
 
     class Meta:
         verbose_name = _("allowance")
@@ -181,7 +185,7 @@ class Allowance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.used}/{self.total}"
+        return f"{self.get_kind_display()} {self.used}/{self.total}"
 
     @property
     def remaining(self) -> int:
@@ -196,10 +200,12 @@ class ReminderLog(models.Model):
     """One reminder about one period, recorded before it is sent: unique on (period, kind),
     so a sweep that runs twice, or on two machines, reminds once."""
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="reminders")
-    kind = models.CharField(max_length=40, help_text="e.g. expiry:3d, low_data:90")
-    created_at = models.DateTimeField(default=clock.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="reminders",
+                               verbose_name=_("period"))
+    kind = models.CharField(max_length=40, help_text=_("e.g. expiry:3d, low_data:90"),
+                            verbose_name=_("kind"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
         verbose_name = _("reminder sent")
@@ -208,4 +214,5 @@ class ReminderLog(models.Model):
         indexes = [models.Index(fields=["sent_at"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} for period {self.period_id}"
+        return _("%(kind)s for period %(period)s") % {"kind": self.get_kind_display(),
+                                                     "period": self.period_id}

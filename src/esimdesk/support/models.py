@@ -53,7 +53,8 @@ class Conversation(models.Model):
             name="rating_1_to_5")]
 
     def __str__(self) -> str:
-        return f"conversation {self.pk} with {self.customer}"
+        return _("conversation %(number)s with %(customer)s") % {"number": self.pk,
+                                                                "customer": self.customer}
 
 
 CONVERSATION_STATES = StateMachine("conversation", {
@@ -70,19 +71,22 @@ class Message(models.Model):
         SYSTEM = "system", _("esimdesk")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
-                                     related_name="messages")
-    sender = models.CharField(max_length=10, choices=Sender.choices)
+                                     related_name="messages", verbose_name=_("conversation"))
+    sender = models.CharField(max_length=10, choices=Sender.choices, verbose_name=_("sender"))
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="+")
-    body = models.TextField(blank=True)
+                               on_delete=models.SET_NULL, related_name="+",
+                               verbose_name=_("author"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
     # Screenshots: stored under the data dir, served only to the conversation's people.
-    attachment = models.CharField(max_length=255, blank=True, help_text="path under uploads")
-    attachment_name = models.CharField(max_length=120, blank=True)
-    attachment_type = models.CharField(max_length=40, blank=True)
-    attachment_size = models.PositiveIntegerField(default=0)
+    attachment = models.CharField(max_length=255, blank=True, help_text=_("path under uploads"),
+                                  verbose_name=_("attachment"))
+    attachment_name = models.CharField(max_length=120, blank=True,
+                                       verbose_name=_("attachment name"))
+    attachment_type = models.CharField(max_length=40, blank=True, verbose_name=_("attachment type"))
+    attachment_size = models.PositiveIntegerField(default=0, verbose_name=_("attachment size"))
     # A client's id for the message, so a resubmitted form or a retried send posts once.
-    client_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
+    client_id = models.CharField(max_length=64, blank=True, verbose_name=_("client id"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("message")
@@ -93,16 +97,17 @@ class Message(models.Model):
             name="uniq_message_client_id")]
 
     def __str__(self) -> str:
-        return f"{self.sender} message {self.pk}"
+        return _("%(sender)s message %(number)s") % {"sender": self.get_sender_display(),
+                                                    "number": self.pk}
 
 
 class CannedReply(models.Model):
     """Ready answers agents insert and adapt; each in both languages."""
 
-    title = models.CharField(max_length=80)
-    body_en = models.TextField()
-    body_zh_hans = models.TextField()
-    sort = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=80, verbose_name=_("title"))
+    body_en = models.TextField(verbose_name=_("body (English)"))
+    body_zh_hans = models.TextField(verbose_name=_("body (Chinese)"))
+    sort = models.PositiveSmallIntegerField(default=0, verbose_name=_("sort"))
 
     class Meta:
         verbose_name = _("canned reply")

@@ -25,7 +25,7 @@ class UsageEvent(models.Model):
         SMS = "sms"
 
     pk = models.CompositePrimaryKey("source", "external_id")
-    source = models.CharField(max_length=64, help_text="API key name, supplier, CDR file")
+    source = models.CharField(max_length=64, help_text=_("API key name, supplier, CDR file"))
     external_id = models.CharField(max_length=128)
     # One index beside the key, (eSIM, occurred_at): charts, forecasts and reconciliation
     # read by eSIM and time (a period's events are its eSIM's within its window); each index
@@ -40,7 +40,7 @@ class UsageEvent(models.Model):
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="usage_events",
                                db_index=False, db_constraint=False)
     kind = models.CharField(max_length=5, choices=Kind.choices)
-    quantity = models.BigIntegerField(help_text="bytes, seconds or messages")
+    quantity = models.BigIntegerField(help_text=_("bytes, seconds or messages"))
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=clock.now)
     charged = models.BigIntegerField(default=0)

@@ -1,6 +1,7 @@
 """``{{ entry|audit_sentences }}``: an audit row's changes as sentences;
-``{{ entry|audit_record }}``: the record it is about, by the model's translated name
-(core.audit_text)."""
+``{{ entry|audit_record }}``: the record it is about, by the model's translated name;
+``{{ entry|audit_action }}``, ``{{ entry|audit_who }}``: its action and actor by their
+names (core.audit_text)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,13 @@ def audit_sentences(entry: AuditEntry) -> list[str]:
 @register.filter
 def audit_record(entry: AuditEntry) -> str:
     return f"{audit_text.record_kind(entry.object_type)} {entry.object_id}"
+
+
+@register.filter
+def audit_action(entry: AuditEntry) -> str:
+    return audit_text.action_label(entry.action)
+
+
+@register.filter
+def audit_who(entry: AuditEntry) -> str:
+    return audit_text.who(entry)

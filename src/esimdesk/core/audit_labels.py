@@ -1,0 +1,166 @@
+"""The names people read for the audit trail's codes: each action (``order.paid`` →
+"Order paid") and each system actor (``fulfilment`` → "Order fulfilment"), translated.
+
+One table each, so a new code is named in one place; ``tests/core/test_audit_labels.py``
+scans ``src/`` for every ``action=`` an audit row is recorded with and fails on a code
+missing here. The context "audit action" keeps these names apart from the same English
+words used elsewhere (a button "Resend install e-mail" is not the event it records).
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+ACTIONS: dict[str, Promise] = {
+    # Accounts and staff
+    "account.created_at_guest_checkout": pgettext_lazy(
+        "audit action", "Account created at guest checkout"),
+    "account.first_password": pgettext_lazy("audit action", "First password set"),
+    "account.password_reset_sms": pgettext_lazy("audit action", "Password reset by text message"),
+    "account.preferences": pgettext_lazy("audit action", "Account preferences changed"),
+    "account.unlock": pgettext_lazy("audit action", "Account unlocked"),
+    "apikey.create": pgettext_lazy("audit action", "API key created"),
+    "staff.role_granted": pgettext_lazy("audit action", "Staff role granted"),
+    "console_setting.set": pgettext_lazy("audit action", "Console setting saved"),
+    "console_setting.delete": pgettext_lazy("audit action", "Console setting deleted"),
+    "admin.add": pgettext_lazy("audit action", "Record added in the console"),
+    "admin.change": pgettext_lazy("audit action", "Record changed in the console"),
+    "admin.delete": pgettext_lazy("audit action", "Record deleted in the console"),
+    # Catalog
+    "catalog.exchange_rate.set": pgettext_lazy("audit action", "Exchange rate set"),
+    # Orders
+    "order.create": pgettext_lazy("audit action", "Order placed"),
+    "order.paid": pgettext_lazy("audit action", "Order paid"),
+    "order.on_account": pgettext_lazy("audit action", "Order paid on account"),
+    "order.settled_without_payment": pgettext_lazy("audit action", "Order settled without payment"),
+    "order.withdrawn": pgettext_lazy("audit action", "Order withdrawn"),
+    "order.fulfilled": pgettext_lazy("audit action", "Order fulfilled"),
+    "order.fulfilment_failed": pgettext_lazy("audit action", "Order fulfilment failed"),
+    "order.retry_fulfilment": pgettext_lazy("audit action", "Order fulfilment retried"),
+    "order.install_email_resent": pgettext_lazy("audit action", "Install e-mail resent"),
+    "order.line_paid_back": pgettext_lazy("audit action", "Order line paid back"),
+    "activation.failover": pgettext_lazy("audit action", "Activation moved to another supplier"),
+    # Payments, refunds and renewals
+    "payment.start": pgettext_lazy("audit action", "Payment started"),
+    "payment.status": pgettext_lazy("audit action", "Payment status changed"),
+    "payment.amount_mismatch": pgettext_lazy("audit action", "Payment amount did not match"),
+    "saved_method.default": pgettext_lazy("audit action", "Default payment method chosen"),
+    "saved_method.remove": pgettext_lazy("audit action", "Saved payment method removed"),
+    "refund.request": pgettext_lazy("audit action", "Refund requested"),
+    "refund.succeeded": pgettext_lazy("audit action", "Refund succeeded"),
+    "refund.failed": pgettext_lazy("audit action", "Refund failed"),
+    "refund.unfunded": pgettext_lazy("audit action", "Refund could not be paid in full"),
+    "renewal.state": pgettext_lazy("audit action", "Automatic renewal status changed"),
+    # eSIMs
+    "esim.create": pgettext_lazy("audit action", "eSIM created"),
+    "esim.label": pgettext_lazy("audit action", "eSIM renamed"),
+    "esim.status": pgettext_lazy("audit action", "eSIM status changed"),
+    "esim.reissue_requested": pgettext_lazy("audit action", "eSIM reissue requested"),
+    "esim.reissued": pgettext_lazy("audit action", "eSIM reissued"),
+    "esim.reissue_failed": pgettext_lazy("audit action", "eSIM reissue failed"),
+    "esim.revoked_upstream": pgettext_lazy("audit action", "eSIM revoked at the supplier"),
+    "esim.revoke_failed": pgettext_lazy("audit action", "Revoking the eSIM at the supplier failed"),
+    "esim.suspend_upstream": pgettext_lazy("audit action", "eSIM suspended at the supplier"),
+    "esim.suspend_upstream_failed": pgettext_lazy(
+        "audit action", "Suspending the eSIM at the supplier failed"),
+    "esim.resume_upstream": pgettext_lazy("audit action", "eSIM resumed at the supplier"),
+    "esim.resume_upstream_failed": pgettext_lazy(
+        "audit action", "Resuming the eSIM at the supplier failed"),
+    "esim.goodwill_upstream": pgettext_lazy(
+        "audit action", "Goodwill extension sent to the supplier"),
+    "esim.goodwill_upstream_failed": pgettext_lazy(
+        "audit action", "Sending the goodwill extension to the supplier failed"),
+    "esim.plan_ended_upstream": pgettext_lazy("audit action", "Plan ended at the supplier"),
+    "esim.renewed_on_data_out_upstream": pgettext_lazy(
+        "audit action", "Renewed at the supplier when data ran out"),
+    "esim.upstream_deleted": pgettext_lazy("audit action", "eSIM deleted by the supplier"),
+    "esim.data_depleted_upstream": pgettext_lazy(
+        "audit action", "Data stopped at the supplier (shared data used up)"),
+    "esim.data_restored_upstream": pgettext_lazy("audit action", "Data restored at the supplier"),
+    "esim.lift_failed": pgettext_lazy("audit action", "Restoring data at the supplier failed"),
+    "esim.pool_plan_applied": pgettext_lazy("audit action", "Shared plan applied to the eSIM"),
+    "esim.pool_plan_ended": pgettext_lazy("audit action", "Shared plan ended on the eSIM"),
+    "esim.pool_top_up_applied": pgettext_lazy("audit action", "Shared top-up applied to the eSIM"),
+    "esimgo.iccid_normalised": pgettext_lazy("audit action", "ICCID written in the standard form"),
+    # Subscriptions and periods
+    "subscription.create": pgettext_lazy("audit action", "Subscription created"),
+    "subscription.auto_renew": pgettext_lazy("audit action", "Automatic renewal switched"),
+    "period.create": pgettext_lazy("audit action", "Plan period created"),
+    "period.started": pgettext_lazy("audit action", "Plan period started"),
+    "period.state": pgettext_lazy("audit action", "Plan period status changed"),
+    "period.extended": pgettext_lazy("audit action", "Plan period extended"),
+    "period.goodwill_extension": pgettext_lazy(
+        "audit action", "Plan period extended as a goodwill gesture"),
+    "period.moved": pgettext_lazy("audit action", "Plan period moved"),
+    "period.top_up": pgettext_lazy("audit action", "Data added to the plan period"),
+    "period.ended_early": pgettext_lazy("audit action", "Plan period ended early"),
+    "allowance.taken_back": pgettext_lazy("audit action", "Unused data taken back"),
+    # Groups and shared plans
+    "group.create": pgettext_lazy("audit action", "Group created"),
+    "group.billing": pgettext_lazy("audit action", "Group billing details changed"),
+    "group.policy": pgettext_lazy("audit action", "Group rules changed"),
+    "group.cap": pgettext_lazy("audit action", "Member's data limit changed"),
+    "group.cost_centre": pgettext_lazy("audit action", "Cost centre changed"),
+    "group.member_cost_centre": pgettext_lazy("audit action", "Member's cost centre changed"),
+    "group.invite": pgettext_lazy("audit action", "Member invited"),
+    "group.invitation_revoked": pgettext_lazy("audit action", "Invitation withdrawn"),
+    "group.import": pgettext_lazy("audit action", "Members imported"),
+    "group.join": pgettext_lazy("audit action", "Member joined"),
+    "group.leave": pgettext_lazy("audit action", "Member left"),
+    "group.remove": pgettext_lazy("audit action", "Member removed"),
+    "group.role": pgettext_lazy("audit action", "Member's role changed"),
+    "group.member_esim": pgettext_lazy("audit action", "eSIM issued to a member"),
+    "group.member_capped": pgettext_lazy("audit action", "Member reached their data limit"),
+    "group.member_uncapped": pgettext_lazy("audit action", "Member's data limit lifted"),
+    "group.seats": pgettext_lazy("audit action", "Group seats changed"),
+    "group.top_up": pgettext_lazy("audit action", "Shared data topped up"),
+    "invoice.issued": pgettext_lazy("audit action", "Invoice issued"),
+    "invoice.paid": pgettext_lazy("audit action", "Invoice paid"),
+    # Messages and support
+    "notifications.preferences": pgettext_lazy("audit action", "Message preferences changed"),
+    "notifications.resend": pgettext_lazy("audit action", "Message sent again"),
+    "support.conversation_started": pgettext_lazy("audit action", "Conversation started"),
+    "support.replied": pgettext_lazy("audit action", "Reply sent"),
+    "support.assigned": pgettext_lazy("audit action", "Conversation assigned"),
+    "support.transferred": pgettext_lazy("audit action", "Conversation transferred"),
+    "support.status": pgettext_lazy("audit action", "Conversation status changed"),
+    "support.reopened": pgettext_lazy("audit action", "Conversation reopened"),
+    "support.became_ticket": pgettext_lazy("audit action", "Conversation became a ticket"),
+    "support.rated": pgettext_lazy("audit action", "Conversation rated"),
+    # Usage
+    "usage.drift": pgettext_lazy("audit action", "Usage differs from the supplier's"),
+    "usage.drift_resolved": pgettext_lazy("audit action", "Usage agrees with the supplier's again"),
+    # The sandbox (test mode)
+    "simulator.profile_event": pgettext_lazy("audit action", "Simulated profile event"),
+    "simulator.usage": pgettext_lazy("audit action", "Simulated usage"),
+    "simulator.callback_resend": pgettext_lazy("audit action", "Simulated callback sent again"),
+}
+
+#: System actors (who acted when no person did), by the id audit rows store.
+ACTORS: dict[str, Promise] = {
+    "fulfilment": _("Order fulfilment"),
+    "scheduler": _("Scheduler"),
+    "reissue": _("eSIM reissue"),
+    "auto-renew": _("Automatic renewal"),
+    "expiry": _("Plan expiry"),
+    "groups": _("Groups"),
+    "invoices": _("Invoicing"),
+    "reconciliation": _("Reconciliation"),
+    "usage_reconciliation": _("Usage reconciliation"),
+    "usage": _("Usage records"),
+    "refund": _("Refunds"),
+    "support": _("Support"),
+    "cli": _("Command line"),
+    "demo": _("Demo data"),
+    "esimdesk": pgettext_lazy("audit actor", "The shop"),
+    "simulator": _("Upstream simulator"),
+    "simulator-api": _("Upstream simulator (API)"),
+    "sandbox": _("Sandbox payments"),
+    "task": pgettext_lazy("audit actor", "Background task"),
+    "system": pgettext_lazy("audit actor", "System"),
+}
+
+#: Actor types rows may carry beyond AuditEntry.ActorType ("user": a customer by id).
+ACTOR_TYPES: dict[str, Promise] = {"user": _("Customer")}
