@@ -117,7 +117,8 @@ def test_every_name_is_translated() -> None:
                         if re.search("[A-Za-z]{3,}", str(name).replace("eSIM", "")
                                      .replace("ICCID", "").replace("API", ""))]
         untranslated += [actor for actor, name in ACTORS.items()
-                         if re.search("[A-Za-z]{3,}", str(name))]
+                         if re.search("[A-Za-z]{3,}", str(name).replace("eSIM", "")
+                                      .replace("API", ""))]
     assert not untranslated, f"no Chinese name (src/esimdesk/locale): {untranslated}"
 
 
