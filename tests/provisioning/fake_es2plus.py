@@ -159,7 +159,8 @@ class FakeSmdp:
         """kind: ``failed`` or ``warning`` (data = statusCodeData; ``failed`` with None is a
         Failed without statusCodeData), ``expired``, ``http500``, ``hang`` (no answer, nothing
         done), ``slow`` (done, answered too late), ``drop`` (done, connection closed without
-        an answer), ``garbage`` (done, a 200 that is not JSON), ``html`` (a web page, no
+        an answer), ``garbage`` (done, a 200 that is not JSON; ``deep``: JSON nested past any
+        parser's limit), ``html`` (a web page, no
         X-Admin-Protocol), ``bare`` (done, answered without X-Admin-Protocol), ``protocol``
         (done, answered as gsma/rsp/v3.0.0)."""
         self.behaviours.setdefault(function, []).append((kind, data))
@@ -317,9 +318,11 @@ def _handler(smdp: FakeSmdp) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            if kind == "garbage":
-                self._send(200, b"{\"header\": {\"functionExec", {
-                    "Content-Type": "application/json", "X-Admin-Protocol": "gsma/rsp/v2.5.0"})
+            if kind in ("garbage", "deep"):
+                raw = b"{\"header\": {\"functionExec" if kind == "garbage" else \
+                    b"[" * 100_000 + b"]" * 100_000
+                self._send(200, raw, {"Content-Type": "application/json",
+                                      "X-Admin-Protocol": "gsma/rsp/v2.5.0"})
                 return
             protocol = {"bare": None, "protocol": "gsma/rsp/v3.0.0"}.get(kind, "gsma/rsp/v2.5.0")
             self._answer(200, answer, protocol=protocol)
@@ -336,7 +339,8 @@ def running(tls: Pki | None = None, *,
     if tls is not None:
         server.socket = tls.server_context(maximum=maximum).wrap_socket(server.socket,
                                                                         server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     scheme = "https" if tls is not None else "http"
     smdp.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"

@@ -99,6 +99,7 @@ def test_function_call_identifier_is_fresh_on_every_call(smdp: FakeSmdp) -> None
     ("slow", None, OutcomeUnknown, "es2_timeout"),
     ("drop", None, OutcomeUnknown, "es2_connection_lost"),
     ("garbage", None, OutcomeUnknown, "es2_bad_answer"),
+    ("deep", None, OutcomeUnknown, "es2_bad_answer"),
     ("protocol", None, FinalUpstreamError, "es2_protocol"),
     ("html", None, FinalUpstreamError, "es2_protocol"),  # not an SM-DP+ answering
 ])

@@ -105,6 +105,7 @@ def test_an_encrypted_key_and_its_passphrase(tmp_path: Path, data_dir: Path,
     ("ESIMDESK_ES2PLUS_CA", "-----BEGIN CERTIFICATE-----\nnot a certificate\n"
      "-----END CERTIFICATE-----", "ESIMDESK_ES2PLUS_CA"),
     ("ESIMDESK_ES2PLUS_CLIENT_CERT", "/nonexistent/client.pem", "ESIMDESK_ES2PLUS_CLIENT_CERT"),
+    ("ESIMDESK_ES2PLUS_CLIENT_CERT", "MIIB" * 400, "ESIMDESK_ES2PLUS_CLIENT_CERT"),  # no header
     ("ESIMDESK_ES2PLUS_CLIENT_CERT", "", "ESIMDESK_ES2PLUS_CLIENT_KEY is set without"),
     ("ESIMDESK_ES2PLUS_CLIENT_KEY_PASSPHRASE", "secret", "does not need a passphrase"),
     ("ESIMDESK_ES2PLUS_CLIENT_KEY", "-----BEGIN PRIVATE KEY-----\nAAAA\n"

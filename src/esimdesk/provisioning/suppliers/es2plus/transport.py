@@ -86,7 +86,11 @@ def pem_file(option: str, value: str) -> str:
     if not value:
         return ""
     if not value.startswith("-----BEGIN"):
-        if not Path(value).is_file():
+        try:
+            readable = Path(value).is_file()
+        except OSError:  # e.g. a name too long: text that is not PEM
+            readable = False
+        if not readable:
             raise misconfigured(f"{option}: {value} is not a readable file (give a path or the "
                                 "PEM text itself)")
         return value
@@ -368,7 +372,7 @@ def interpret(function: str, response: requests.Response, *, url: str) -> dict[s
 def _body(response: requests.Response) -> dict[str, Any] | None:
     try:
         answer = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's limit
         return None
     return answer if isinstance(answer, dict) else None
 
