@@ -71,7 +71,8 @@ class Authority:
                      .sign(self.key, hashes.SHA256()))
         self.pem = _cert_pem(self.cert)
 
-    def issue(self, common: str, *, server: bool, passphrase: str = "") -> Issued:
+    def issue(self, common: str, *, server: bool, passphrase: str = "",
+              names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> Issued:
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
         builder = (x509.CertificateBuilder().subject_name(_name(common))
@@ -82,9 +83,9 @@ class Authority:
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), True))
         if server:
             builder = builder.add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                False).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                                     False)
+                x509.IPAddress(ipaddress.ip_address(name)) if name[0].isdigit()
+                else x509.DNSName(name) for name in names]), False).add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
         else:
             builder = builder.add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)

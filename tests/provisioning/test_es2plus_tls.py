@@ -133,6 +133,19 @@ def test_a_server_certificate_from_another_ca_is_a_final_tls_error(
 
 
 @pytest.mark.django_db
+def test_a_server_certificate_for_another_host_is_a_final_tls_error(
+        pki: Pki, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pki.server = pki.ca.issue("smdp.test", server=True, names=("smdp.test",))
+    with running(pki) as fake:
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", fake.url)
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_CA", pki.ca.pem)
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_CLIENT_CERT", pki.client.cert)
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_CLIENT_KEY", pki.client.key)
+        assert "not trusted" in str(refused("es2_tls"))
+        assert fake.calls == []
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("client", ["none", "foreign"])
 def test_a_client_certificate_the_smdp_refuses(tls_smdp: FakeSmdp, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch,

@@ -203,6 +203,11 @@ class _TlsAdapter(HTTPAdapter):
         kwargs["ssl_context"] = self._context
         super().init_poolmanager(*args, **kwargs)
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        # Through an egress proxy (HTTPS_PROXY) too: the tunnelled connection is ours.
+        proxy_kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         if url.lower().startswith("https"):
             conn.cert_reqs = "CERT_REQUIRED"
@@ -264,8 +269,9 @@ class Transport:
     def session(self) -> requests.Session:
         if self._session is None:
             self.check_url()
+            # HTTPS_PROXY / NO_PROXY are honoured; a CA bundle from the environment is not
+            # (``_TlsAdapter.cert_verify``): only ESIMDESK_ES2PLUS_CA, or the system store.
             session = requests.Session()
-            session.trust_env = False  # no proxy or CA bundle from the environment
             session.mount("https://", _TlsAdapter(self.tls.context()))
             self._session = session
         return self._session
