@@ -160,10 +160,10 @@ class FakeSmdp:
         """kind: ``failed`` or ``warning`` (data = statusCodeData; ``failed`` with None is a
         Failed without statusCodeData), ``expired``, ``http500``, ``hang`` (no answer, nothing
         done), ``slow`` (done, answered too late), ``drop`` (done, connection closed without
-        an answer), ``garbage`` (done, a 200 that is not JSON; ``deep``: JSON nested past any
-        parser's limit), ``html`` (a web page, no
-        X-Admin-Protocol), ``bare`` (done, answered without X-Admin-Protocol), ``protocol``
-        (done, answered as gsma/rsp/v3.0.0)."""
+        an answer), ``garbage`` (done, a 200 that is not JSON), ``deep`` (done, JSON nested
+        past any parser's limit), ``html`` (a web page, no X-Admin-Protocol), ``bare`` (done,
+        answered without X-Admin-Protocol), ``nocontent`` (done, a 204), ``protocol`` (done,
+        answered as gsma/rsp/v3.0.0)."""
         self.behaviours.setdefault(function, []).append((kind, data))
 
     def called(self, function: str) -> int:
@@ -324,6 +324,9 @@ def _handler(smdp: FakeSmdp) -> type[BaseHTTPRequestHandler]:
                     b"[" * 100_000 + b"]" * 100_000
                 self._send(200, raw, {"Content-Type": "application/json",
                                       "X-Admin-Protocol": "gsma/rsp/v2.5.0"})
+                return
+            if kind == "nocontent":
+                self._answer(204, None)
                 return
             protocol = {"bare": None, "protocol": "gsma/rsp/v3.0.0"}.get(kind, "gsma/rsp/v2.5.0")
             self._answer(200, answer, protocol=protocol)

@@ -384,6 +384,15 @@ def test_cancel_and_release(smdp: FakeSmdp) -> None:
 
 
 @pytest.mark.django_db
+def test_a_204_with_x_admin_protocol_is_success_without_output(smdp: FakeSmdp) -> None:
+    adapter = provider()
+    order = adapter.order_profile(reference="ord-1", plan_code="p")
+    smdp.fail_next("cancelOrder", "nocontent")
+    adapter.cancel_order(order.iccid)
+    assert Es2Order.objects.get(reference="ord-1").state == "cancelled"
+
+
+@pytest.mark.django_db
 def test_revoke_cancels_unavailable_once(smdp: FakeSmdp) -> None:
     adapter = provider()
     order = adapter.order_profile(reference="ord-1", plan_code="p")

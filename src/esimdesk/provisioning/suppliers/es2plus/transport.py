@@ -355,6 +355,8 @@ def interpret(function: str, response: requests.Response, *, url: str) -> dict[s
         raise FinalUpstreamError(f"ES2+ {function}: HTTP {status}: the SM-DP+ refused "
                                  "esimdesk (client certificate or requester id)",
                                  code=f"es2_http_{status}")
+    if status == 204 and protocol:
+        return {}  # executed, nothing to say (a function with no output data)
     answer = _body(response)
     es2_shaped = answer is not None and _execution(answer) is not None
     if not protocol and not es2_shaped and content_type != "application/json":
