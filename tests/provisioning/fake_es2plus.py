@@ -161,9 +161,10 @@ class FakeSmdp:
         Failed without statusCodeData), ``expired``, ``http500``, ``hang`` (no answer, nothing
         done), ``slow`` (done, answered too late), ``drop`` (done, connection closed without
         an answer), ``garbage`` (done, a 200 that is not JSON), ``deep`` (done, JSON nested
-        past any parser's limit), ``html`` (a web page, no X-Admin-Protocol), ``bare`` (done,
-        answered without X-Admin-Protocol), ``nocontent`` (done, a 204), ``protocol`` (done,
-        answered as gsma/rsp/v3.0.0)."""
+        past any parser's limit), ``html`` (a web page, no X-Admin-Protocol), ``nginx400``
+        (nginx's page for a missing client certificate), ``bare`` (done, answered without
+        X-Admin-Protocol), ``nocontent`` (done, a 204), ``protocol`` (done, answered as
+        gsma/rsp/v3.0.0)."""
         self.behaviours.setdefault(function, []).append((kind, data))
 
     def called(self, function: str) -> int:
@@ -298,6 +299,10 @@ def _handler(smdp: FakeSmdp) -> type[BaseHTTPRequestHandler]:
                 return
             if kind == "html":
                 self._send(200, b"<html>Welcome</html>", {"Content-Type": "text/html"})
+                return
+            if kind == "nginx400":  # a front that wants a client certificate, as nginx says it
+                self._send(400, b"<html><center>No required SSL certificate was sent</center>"
+                                b"</html>", {"Content-Type": "text/html"})
                 return
             if kind == "expired":
                 self._answer(200, {"header": {"functionExecutionStatus": {"status": "Expired"}}})

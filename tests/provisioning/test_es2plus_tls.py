@@ -197,6 +197,7 @@ def test_check_connection_says_what_worked(tls_smdp: FakeSmdp) -> None:
     ("requester", "es2_requester_refused", "ESIMDESK_ES2PLUS_REQUESTER_ID"),
     ("protocol", "es2_protocol", "gsma/rsp/v3.0.0"),
     ("html", "es2_protocol", "not an ES2+ endpoint"),
+    ("nginx400", "es2_tls", "client certificate"),
 ])
 def test_check_connection_says_what_is_wrong(tls_smdp: FakeSmdp,
                                              monkeypatch: pytest.MonkeyPatch, setup: str,

@@ -360,6 +360,11 @@ def interpret(function: str, response: requests.Response, *, url: str) -> dict[s
     answer = _body(response)
     es2_shaped = answer is not None and _execution(answer) is not None
     if not protocol and not es2_shaped and content_type != "application/json":
+        if status == 400 and "certificate" in response.text[:2000].lower():
+            # nginx and others answer a missing or refused client certificate with a page.
+            raise FinalUpstreamError(f"ES2+ {function}: TLS: the SM-DP+'s web server refused "
+                                     "esimdesk's client certificate (HTTP 400): check "
+                                     "ESIMDESK_ES2PLUS_CLIENT_CERT and _KEY", code="es2_tls")
         # Whatever answered is not an SM-DP+ (a web server, a proxy's error page).
         described = content_type or "no content type"
         raise FinalUpstreamError(f"ES2+ {function}: HTTP {status} {described} without "
