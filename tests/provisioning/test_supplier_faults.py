@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.test import Client
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -325,7 +326,7 @@ def test_an_answer_that_cannot_be_recorded_is_retried_then_needs_attention(
 
 
 def test_a_supplier_that_cannot_be_set_up_or_is_unknown_fails_its_calls(
-        customer: User, monkeypatch: pytest.MonkeyPatch) -> None:
+        customer: User, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(self: Any) -> None:
         raise OSError("cannot read the client key")
 
@@ -337,6 +338,11 @@ def test_a_supplier_that_cannot_be_set_up_or_is_unknown_fails_its_calls(
     with pytest.raises(FinalUpstreamError) as unknown:
         registry.get("gone").suspend(reference="r", iccid="8999")
     assert unknown.value.code == "unknown_upstream"
+    # Its callbacks cannot be taken either: answered 503, so the supplier sends them again.
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["esimgo"]}
+    answer = Client().post("/hooks/upstream/esimgo", data=b"{}",
+                           content_type="application/json")
+    assert answer.status_code == 503 and answer.json()["code"] == "callback_unavailable"
 
 
 # -- the backstop: a fulfilment task that never ran to its end ------------------------------
