@@ -80,6 +80,9 @@ def get(name: str) -> UpstreamProvider:
             f"unknown upstream provider {name!r}", code="unknown_upstream")))
     try:
         adapter = provider_class(name)()
+    except UpstreamError as error:  # a setting the adapter refuses, said in its own words
+        logger.error("supplier %s cannot be set up: %s (%s)", name, error, error.code)
+        return recorded(Unavailable(name, error))
     except Exception as error:
         logger.exception("supplier %s cannot be set up", name)
         return recorded(Unavailable(name, error))
@@ -105,6 +108,9 @@ class Unavailable(UpstreamProvider):
         if isinstance(self.error, UpstreamError):
             raise type(self.error)(str(self.error), code=self.error.code)
         raise self.error
+
+    def check_connection(self) -> str:
+        self._fail()
 
     def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
         self._fail()
