@@ -109,9 +109,6 @@ class Unavailable(UpstreamProvider):
             raise type(self.error)(str(self.error), code=self.error.code)
         raise self.error
 
-    def check_connection(self) -> str:
-        self._fail()
-
     def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
         self._fail()
 
