@@ -90,7 +90,8 @@ OPTIONS: tuple[Option, ...] = (
            "and margin up in, through the staff exchange rates."),
     Option("ESIMDESK_METRICS_TOKEN", "", "Bearer token Prometheus sends to scrape /metrics; "
            "unset: /metrics answers 404.", secret=True),
-    Option("ESIMDESK_OPS_EMAIL", "", "Operations mailbox alerted when an order needs attention."),
+    Option("ESIMDESK_OPS_EMAIL", "", "Operations mailbox alerted when an order needs attention, "
+           "a supplier action is given up, or a console alert opens."),
     Option("ESIMDESK_ALERT_SUPPLIER_MIN_CALLS", "10", "Calls a supplier must have had in the "
            "last hour before its failure share can raise an alert."),
     Option("ESIMDESK_ALERT_SUPPLIER_FAILURE_PERCENT", "20", "Share of a supplier's calls in "

@@ -76,7 +76,8 @@ def _minutes(since: dt.datetime | None, now: dt.datetime) -> int:
 
 
 def evaluate(now: dt.datetime | None = None) -> list[Incident]:
-    """The incidents that hold at ``now``: a fixed number of queries."""
+    """The incidents that hold at ``now``: a fixed number of queries (and one more per
+    supplier watched, for its latest calls)."""
     now = now or clock.now()
     found: list[Incident] = []
     found += _suppliers(supplier_health(Window.of(now - HOUR, now)), now)

@@ -43,6 +43,7 @@ ACTIONS: dict[str, Promise] = {
     "order.install_email_resent": pgettext_lazy("audit action", "Install e-mail resent"),
     "order.line_paid_back": pgettext_lazy("audit action", "Order line paid back"),
     "activation.failover": pgettext_lazy("audit action", "Activation moved to another supplier"),
+    "supplier.action_failed": pgettext_lazy("audit action", "Supplier action given up"),
     # Payments, refunds and renewals
     "payment.start": pgettext_lazy("audit action", "Payment started"),
     "payment.status": pgettext_lazy("audit action", "Payment status changed"),

@@ -80,6 +80,9 @@ def get(name: str) -> UpstreamProvider:
             f"unknown upstream provider {name!r}", code="unknown_upstream")))
     try:
         adapter = provider_class(name)()
+    except UpstreamError as error:  # a setting the adapter refuses, said in its own words
+        logger.error("supplier %s cannot be set up: %s (%s)", name, error, error.code)
+        return recorded(Unavailable(name, error))
     except Exception as error:
         logger.exception("supplier %s cannot be set up", name)
         return recorded(Unavailable(name, error))

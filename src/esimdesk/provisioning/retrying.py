@@ -128,7 +128,7 @@ def _needs_attention(what: str, retry: Any, args: tuple[Any, ...], about: Any,
     with transaction.atomic():
         if about is not None:
             audit.record(action="supplier.action_failed", obj=about, actor_type="task",
-                         actor=task.rsplit(".", 1)[-1][:200],
+                         actor="task",
                          after={"task": task, "args": list(args)},
                          reason=f"{what}: {reason}"[:1000])
         ops = config.env("ESIMDESK_OPS_EMAIL")
