@@ -76,7 +76,7 @@ class NamedAuthenticatorAdmin(AuthenticatorAdmin):  # type: ignore[misc]
 class NamedTaskResultAdmin(DBTaskResultAdmin):
     list_display = ("number", "name", "status", "enqueued_at", "started_at", "finished_at",
                     "priority", "queue")
-    list_filter = ("status", "priority")  # one queue: "default"
+    list_filter = ("status", "priority")  # type: ignore[assignment]  # one queue: "default"
 
     @admin.display(description="ID", ordering="id")
     def number(self, result: DBTaskResult[Any, Any]) -> SafeString:
