@@ -50,6 +50,9 @@ def test_apikey_create_prints_a_working_key_once(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     created = esimdesk("apikey", "create", "billing", tmp=tmp_path)
     assert created.returncode == 0 and created.stdout.startswith("esk_")
+    assert "created with usage:write;" in created.stderr
+    monitoring = esimdesk("apikey", "create", "grafana", "--scope", "ops:read", tmp=tmp_path)
+    assert monitoring.returncode == 0 and "created with ops:read;" in monitoring.stderr
     again = esimdesk("apikey", "create", "billing", tmp=tmp_path)
     assert again.returncode == 1
     assert again.stderr.strip() == "esimdesk: cannot create key: api_key_exists"
@@ -114,3 +117,45 @@ def test_two_instances_have_their_own_gunicorn_control_socket(
     monkeypatch.setenv("ESIMDESK_DATA_DIR", str(deep))
     long_path = cli.control_socket(8100)
     assert len(long_path.encode()) <= 100 and long_path != cli.control_socket(8200)
+
+
+def test_check_suppliers_says_one_line_each_and_exits_non_zero_on_a_failure(
+        tmp_path: Path) -> None:
+    bad = esimdesk("check", "--suppliers", tmp=tmp_path, env={
+        "ESIMDESK_UPSTREAM_PROVIDERS": "simulator,es2plsu",
+        "ESIMDESK_SIMULATOR_ICCID_PREFIX": "89x"})
+    assert bad.returncode == 1
+    assert bad.stdout.splitlines() == [
+        "simulator: FAILED simulator_misconfigured: ESIMDESK_SIMULATOR_ICCID_PREFIX must be "
+        "2-9 digits",
+        "es2plsu: FAILED unknown_upstream: unknown upstream provider 'es2plsu'"]
+    assert "Traceback" not in bad.stderr
+    # A database not migrated yet: the simulator cannot read its books, in one line.
+    unmigrated = esimdesk("check", "--suppliers", tmp=tmp_path)
+    assert unmigrated.returncode == 1 and "Traceback" not in unmigrated.stderr
+    assert unmigrated.stdout.startswith("simulator: FAILED unexpected_error: OperationalError")
+    assert esimdesk("manage", "migrate", "-v", "0", tmp=tmp_path).returncode == 0
+    good = esimdesk("check", "--suppliers", tmp=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.startswith("simulator: ok (")
+    assert "books readable (0 profiles issued)" in good.stdout
+    named = esimdesk("check", "--suppliers=esimgo", tmp=tmp_path)
+    assert named.returncode == 1 and named.stdout.startswith("esimgo: FAILED ")
+    assert "Traceback" not in named.stderr
+
+
+@pytest.mark.django_db
+def test_check_says_which_options_staff_set_in_the_console(
+        capsys: pytest.CaptureFixture[str], console_settings_on: None) -> None:
+    from esimdesk import cli
+    from esimdesk.core.console_settings import encrypt
+    from esimdesk.core.models import ConsoleSetting
+
+    ConsoleSetting.objects.create(name="ESIMDESK_ES2PLUS_URL",
+                                  value_encrypted=encrypt("https://smdp.console.test"))
+    ConsoleSetting.objects.create(name="ESIMDESK_ES2PLUS_CLIENT_KEY",
+                                  value_encrypted=encrypt("-----BEGIN PRIVATE KEY-----\nx"))
+    cli.main(["check"])
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["ESIMDESK_ES2PLUS_URL"].split()[1:3] == ["console", "https://smdp.console.test"]
+    assert lines["ESIMDESK_ES2PLUS_CLIENT_KEY"].split()[1:] == ["console", "(set)"]

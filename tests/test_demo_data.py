@@ -6,15 +6,21 @@ Loads the demo data on purpose (listed in ``test_architecture_tests.DEMO_DATA_TE
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from esimdesk import config
 from esimdesk.core import clock
 from esimdesk.demo import load_demo, start_for
+from esimdesk.esims.models import Esim
 from esimdesk.portal.templatetags.esimdesk import time_left
+from esimdesk.provisioning.models import SupplierCall
 from esimdesk.subscriptions.models import Period
 from tests import builders
 
@@ -59,3 +65,45 @@ def test_readme_states_the_low_data_thresholds_of_the_code() -> None:
     percents = default.default.split(",")
     shown = " / ".join(percents)
     assert f"at {shown} % data used" in re.sub(r"\s+", " ", README.read_text())
+
+
+BROKEN_ES2PLUS = {"ESIMDESK_UPSTREAM_PROVIDERS": "es2plus",
+                  "ESIMDESK_ES2PLUS_URL": "https://127.0.0.1:9",
+                  "ESIMDESK_ES2PLUS_CA": "/etc/esimdesk/smpd-ca.pem"}  # a typo
+
+
+@pytest.mark.django_db
+def test_the_demo_travellers_never_depend_on_the_configured_supplier(
+        settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in BROKEN_ES2PLUS.items():
+        monkeypatch.setenv(name, value)
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus"]}
+    lines = load_demo()
+    assert not [line for line in lines if "not loaded" in line or "no eSIM" in line], lines
+    assert set(Esim.objects.values_list("upstream", flat=True)) == {"simulator"}
+    assert not SupplierCall.objects.filter(supplier="es2plus").exists()
+    assert settings.ESIMDESK["UPSTREAM_PROVIDERS"] == ["es2plus"]  # as configured again
+
+
+def test_every_process_starts_with_a_misconfigured_supplier(tmp_path: Path) -> None:
+    """``esimdesk run``'s preparation (migrations, demo data), the worker, the scheduler and
+    the web application all start with ES2+ first and its CA path mistyped."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("ESIMDESK_")}
+    base.update({"ESIMDESK_DATA_DIR": str(tmp_path),
+                 "DJANGO_SETTINGS_MODULE": "esimdesk.settings", **BROKEN_ES2PLUS})
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, *args], env=base, capture_output=True,
+                              text=True, timeout=300, check=False)
+
+    prepared = run("-c", "from esimdesk import cli; cli._prepare()")
+    assert prepared.returncode == 0, prepared.stderr[-3000:]
+    assert "traveller: traveller@esimdesk.localhost" in prepared.stdout, prepared.stdout
+    worker = run("-m", "esimdesk.cli", "manage", "db_worker", "--queue-name", "*", "--batch",
+                 "--no-startup-delay")
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    scheduler = run("-m", "esimdesk.cli", "scheduler", "--once")
+    assert scheduler.returncode == 0, scheduler.stderr[-3000:]
+    assert "sweep" in scheduler.stderr + scheduler.stdout
+    web = run("-c", "from esimdesk.wsgi import application; print(application)")
+    assert web.returncode == 0, web.stderr[-3000:]

@@ -3,7 +3,8 @@
     esimdesk run [--host H] [--port P]   everything on the embedded default
     esimdesk web | realtime | worker | scheduler   one part each, for production
     esimdesk check                       what is configured and what is missing
-    esimdesk apikey create NAME          a new integration key, printed once
+    esimdesk check --suppliers[=NAMES]   a live handshake with each supplier, one line each
+    esimdesk apikey create NAME [--scope S]  a new integration key, printed once
     esimdesk demo                        load the demo data
     esimdesk usage import FILE [--source S]  charge a CDR file (CSV), re-runnable
     esimdesk manage ARGS...              any Django management command
@@ -46,28 +47,30 @@ def _manage(*args: str) -> None:
     call_command(*args)
 
 
-def cmd_check(_: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
+    if args.suppliers is not None:
+        return check_suppliers(args.suppliers)
     from esimdesk import config
 
     def show(option: config.Option) -> None:
-        value = os.environ.get(option.name)
-        shown = ("(set)" if value else "") if option.secret else (value or "")
-        state = "set" if value is not None else "default"
+        # A value staff set in the console's encrypted settings wins over the environment.
+        console = config.console_value(option.name)
+        value = console if console is not None else os.environ.get(option.name)
+        shown = ("(set)" if value else "") if option.secret else " ".join((value or "").split())
+        state = "console" if console is not None else "set" if value is not None else "default"
         default = "" if option.secret else f" [default: {option.default or '-'}]"
         print(f"{option.name:34} {state:8} {shown}{default}")
 
     problems = 0
-    for option in config.OPTIONS:
-        show(option)
     try:
         config.secret_key()
     except config.ConfigurationError as error:
         print(f"PROBLEM: {error}")
         problems += 1
     _django()
-    # The suppliers' and providers' own options, declared by their adapters (known once the
-    # apps are loaded).
-    for option in config.declared_options():
+    # The platform's options, then the suppliers' and providers' own, declared by their
+    # adapters (known once the apps are loaded).
+    for option in config.options():
         show(option)
     from django.db import connection
 
@@ -94,6 +97,33 @@ def cmd_check(_: argparse.Namespace) -> int:
         for warning in production_warnings():
             print(f"WARNING: {warning}")
     return 1 if problems else 0
+
+
+def check_suppliers(names: str) -> int:
+    """``esimdesk check --suppliers``: each supplier's live handshake (the configured ones
+    in failover order, or ``names``, comma-separated), one line each; non-zero when one
+    fails or none is configured. Whatever goes wrong is one line, never a traceback."""
+    try:
+        _django()
+        from esimdesk.provisioning import connection
+
+        chosen = [n.strip() for n in names.split(",") if n.strip()] or connection.configured()
+        if not chosen:
+            print("esimdesk: no supplier configured (ESIMDESK_UPSTREAM_PROVIDERS)")
+            return 1
+        failed = 0
+        for name in chosen:
+            result = connection.check(name)
+            if result.ok:
+                print(f"{name}: ok ({result.duration_ms} ms) {result.detail}")
+            else:
+                failed += 1
+                print(f"{name}: FAILED {result.code}: {result.detail}")
+        return 1 if failed else 0
+    except Exception as error:  # the check itself must answer in one line
+        said = " ".join(str(error).split())
+        print(f"esimdesk: cannot check the suppliers: {type(error).__name__}: {said}")
+        return 1
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -203,12 +233,14 @@ def cmd_apikey(args: argparse.Namespace) -> int:
     from esimdesk.core.errors import DomainError
 
     try:
-        key, plain = services.create_api_key(name=args.name)
+        key, plain = services.create_api_key(name=args.name,
+                                             scopes=args.scope or ["usage:write"])
     except DomainError as error:
         print(f"esimdesk: cannot create key: {error.code}", file=sys.stderr)
         return 1
     print(plain)
-    print(f"(key '{key.name}' created; it is shown only this once)", file=sys.stderr)
+    print(f"(key '{key.name}' created with {', '.join(key.scopes)}; it is shown only this "
+          "once)", file=sys.stderr)
     return 0
 
 
@@ -247,7 +279,11 @@ def _prepare() -> None:
 
     if not Plan.objects.exists() and not settings.PRODUCTION:
         print("esimdesk: empty database, loading demo data", flush=True)
-        _manage("load_demo")
+        try:
+            _manage("load_demo")
+        except Exception as error:  # demo data is a convenience: it never stops a start
+            print(f"esimdesk: demo data not (fully) loaded: {type(error).__name__}: {error}",
+                  file=sys.stderr, flush=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -336,12 +372,18 @@ def parser() -> argparse.ArgumentParser:
     sched = sub.add_parser("scheduler", help="periodic sweeps")
     sched.add_argument("--once", action="store_true", help="run every sweep once and exit")
     sched.set_defaults(func=cmd_scheduler)
-    sub.add_parser("check", help="print the configuration").set_defaults(func=cmd_check)
+    check = sub.add_parser("check", help="print the configuration")
+    check.add_argument("--suppliers", nargs="?", const="", default=None, metavar="NAMES",
+                       help="instead, make a live handshake with each configured supplier "
+                       "(or those named, comma-separated) and print one line each")
+    check.set_defaults(func=cmd_check)
     sub.add_parser("demo", help="load the demo data").set_defaults(func=cmd_demo)
     apikey = sub.add_parser("apikey", help="integration API keys")
     apikey_sub = apikey.add_subparsers(dest="action", required=True)
     create = apikey_sub.add_parser("create", help="create a key and print it once")
     create.add_argument("name")
+    create.add_argument("--scope", action="append", choices=["usage:write", "ops:read"],
+                        help="what the key may do, once per scope (default: usage:write)")
     create.set_defaults(func=cmd_apikey)
     usage = sub.add_parser("usage", help="usage records")
     usage_sub = usage.add_subparsers(dest="action", required=True)

@@ -95,8 +95,14 @@ OPTIONS: tuple[Option, ...] = (
            "last hour before its failure share can raise an alert."),
     Option("ESIMDESK_ALERT_SUPPLIER_FAILURE_PERCENT", "20", "Share of a supplier's calls in "
            "the last hour that failed above which an alert opens."),
+    Option("ESIMDESK_ALERT_SUPPLIER_FAILURES_IN_A_ROW", "5", "Calls to one supplier failing "
+           "one after the other (the latest ones, however old) from which an alert opens; 0 "
+           "switches this alert off."),
     Option("ESIMDESK_ALERT_SUPPLIER_FAILOVERS", "3", "Failovers away from one supplier in the "
-           "last hour from which an alert opens."),
+           "last hour before their share can raise an alert; 0 switches this alert off."),
+    Option("ESIMDESK_ALERT_FAILOVER_PERCENT", "20", "Share of the new eSIMs tried at one "
+           "supplier in the last hour that failed over to the next, above which an alert "
+           "opens."),
     Option("ESIMDESK_ALERT_ACTIVATIONS_WAITING", "20", "Activations waiting at once from which "
            "an alert opens."),
     Option("ESIMDESK_ALERT_ACTIVATION_MINUTES", "30", "Minutes the oldest waiting activation "
@@ -219,9 +225,17 @@ def env_text_or_file(name: str) -> str:
 
 
 # Options staff may also set in the console (encrypted in the database; see
-# core.console_settings). A value set there wins over the environment.
+# core.console_settings). A value set there wins over the environment. The suppliers'
+# settings are here as the payment providers' are: adapters are made per call
+# (provisioning.registry.get), so a change reaches the next call.
 CONSOLE_PREFIXES = ("ESIMDESK_PAYMENT_PROVIDERS", "ESIMDESK_STRIPE_", "ESIMDESK_PAYPAL_",
-                    "ESIMDESK_ALIPAY_", "ESIMDESK_WECHATPAY_")
+                    "ESIMDESK_ALIPAY_", "ESIMDESK_WECHATPAY_", "ESIMDESK_ES2PLUS_",
+                    "ESIMDESK_ESIMGO_")
+#: Options whose value may run over several lines: PEM certificates and keys (text or a
+#: file path), lists one per line. The console gives them a large text box.
+MULTILINE_SUFFIXES = ("_CERT", "_KEY", "_CA", "_ICCIDS")
+#: ...except keys that are one token, never PEM.
+SINGLE_LINE_SUFFIXES = ("_API_KEY", "_APIV3_KEY", "_SECRET_KEY")
 _console_lookup: Callable[[str], str | None] | None = None
 
 
@@ -236,6 +250,17 @@ def console_editable(name: str) -> bool:
         return True
     declared = option(name)
     return declared is not None and declared.console
+
+
+def multiline(name: str) -> bool:
+    """Whether option ``name`` takes text over several lines (a PEM block, a list)."""
+    return name.endswith(MULTILINE_SUFFIXES) and not name.endswith(SINGLE_LINE_SUFFIXES)
+
+
+def console_options() -> tuple[Option, ...]:
+    """Every declared option staff may set in the console (the platform's own and the
+    adapters'), in declaration order."""
+    return tuple(option for option in options() if console_editable(option.name))
 
 
 def console_value(name: str) -> str | None:

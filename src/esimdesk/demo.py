@@ -1,11 +1,22 @@
 """Demo data for ``make run``: the catalog, a staff user and two travellers whose eSIMs were
 bought through the real order, payment and fulfilment path with the clock moved back, so
-the first traveller's plan expires in two days and the renewal path can be tried at once."""
+the first traveller's plan expires in two days and the renewal path can be tried at once.
+
+The travellers pay through the sandbox and their eSIMs come from the sandbox's simulator,
+whatever suppliers are configured: demo data never depends on a live supplier, so a
+misconfigured or unreachable one cannot stop ``esimdesk run`` on an empty database. Without
+the sandbox (``ESIMDESK_SANDBOX=0``) there are no demo travellers. Nothing here raises for a
+traveller that could not be made: the line says so and the rest is loaded."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from django.apps import apps
+from django.conf import settings
 from django.db import transaction
 
 from esimdesk.accounts.models import User
@@ -25,6 +36,10 @@ from esimdesk.subscriptions import validity
 from esimdesk.subscriptions.models import Allowance
 from esimdesk.support.demo import load_canned_replies
 
+logger = logging.getLogger(__name__)
+
+#: The supplier the demo's eSIMs come from (registered by the sandbox).
+DEMO_SUPPLIER = "simulator"
 STAFF = ("admin@esimdesk.localhost", "esimdesk-admin")
 TRAVELLERS = [
     # e-mail, password, name, language, time zone, currency, plan, expires in, data used
@@ -67,29 +82,59 @@ def load_demo() -> list[str]:
         staff = User.objects.create_superuser(STAFF[0], STAFF[1], name="esimdesk staff")
         _verified_email(staff)  # signs in at once, even with ESIMDESK_EMAIL_VERIFICATION=mandatory
         lines.append(f"staff: {STAFF[0]} / {STAFF[1]}")
+    if not apps.is_installed("esimdesk.sandbox"):
+        lines.append("travellers: none (they pay and get their eSIMs through the sandbox, "
+                     "which is off)")
+        return lines
     for email, password, name, language, zone, currency, plan_code, left, used, phone in TRAVELLERS:
         if User.objects.filter(email=email).exists():
             continue
-        user = User.objects.create_user(email, password, name=name, language=language,
-                                        time_zone=zone, preferred_currency=currency,
-                                        phone=phone, phone_verified=True)
-        _verified_email(user)
-        plan = Plan.objects.get(code=plan_code)
-        bought_at = start_for(plan, clock.now() + left + MARGIN)
-        with clock.frozen_at(bought_at):
-            payment = checkout.place_order(
-                user=user, currency=currency, method="sandbox",
-                lines=[LineRequest(type="new_esim", plan=plan_code)]).payment
-            assert payment is not None
-            # The card is kept, so switching automatic renewal on can be tried at once.
-            payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
-                                              outcome="approve", save_card=True)
-            orders.fulfil_order(order_id=payment.order_id)
-            _started_on_arrival(payment.order_id)
-        _seed_usage(payment.order_id, used)
-        _mark_in_use(payment.order_id)
-        lines.append(f"traveller: {email} / {password} ({plan_code}, ends in {left.days} days)")
+        try:
+            lines.append(_traveller(email, password, name, language, zone, currency,
+                                    plan_code, left, used, phone))
+        except Exception as error:  # the demo must never stop a start
+            logger.exception("demo traveller %s not loaded", email)
+            lines.append(f"traveller: {email} not loaded: {type(error).__name__}: {error}")
     return lines
+
+
+def _traveller(email: str, password: str, name: str, language: str, zone: str,
+               currency: str, plan_code: str, left: dt.timedelta, used: int,
+               phone: str) -> str:
+    user = User.objects.create_user(email, password, name=name, language=language,
+                                    time_zone=zone, preferred_currency=currency,
+                                    phone=phone, phone_verified=True)
+    _verified_email(user)
+    plan = Plan.objects.get(code=plan_code)
+    bought_at = start_for(plan, clock.now() + left + MARGIN)
+    with clock.frozen_at(bought_at):
+        payment = checkout.place_order(
+            user=user, currency=currency, method="sandbox",
+            lines=[LineRequest(type="new_esim", plan=plan_code)]).payment
+        assert payment is not None
+        # The card is kept, so switching automatic renewal on can be tried at once.
+        payments.complete_sandbox_payment(user=user, payment_id=payment.public_id,
+                                          outcome="approve", save_card=True)
+        with _from_the_simulator():
+            outcome = orders.fulfil_order(order_id=payment.order_id)
+        if outcome != Order.Status.FULFILLED:
+            return f"traveller: {email} / {password} (order {outcome}, no eSIM yet)"
+        _started_on_arrival(payment.order_id)
+    _seed_usage(payment.order_id, used)
+    _mark_in_use(payment.order_id)
+    return f"traveller: {email} / {password} ({plan_code}, ends in {left.days} days)"
+
+
+@contextmanager
+def _from_the_simulator() -> Iterator[None]:
+    """Fulfil with the simulator as the only supplier, whatever is configured (only while
+    the demo loads, in the command that loads it)."""
+    configured = settings.ESIMDESK["UPSTREAM_PROVIDERS"]
+    settings.ESIMDESK["UPSTREAM_PROVIDERS"] = [DEMO_SUPPLIER]
+    try:
+        yield
+    finally:
+        settings.ESIMDESK["UPSTREAM_PROVIDERS"] = configured
 
 
 def _verified_email(user: User) -> None:

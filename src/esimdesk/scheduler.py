@@ -13,6 +13,7 @@ from django.db import close_old_connections
 from esimdesk.accounts.counters import sweep_expired
 from esimdesk.core import sweeps
 from esimdesk.core.heartbeat import beat
+from esimdesk.orders.overdue import overdue_activations_sweep
 from esimdesk.payments.autorenew import renewals_sweep
 from esimdesk.payments.sweeps import payments_sweep
 from esimdesk.provisioning.calls import forget_old_calls
@@ -36,6 +37,7 @@ SWEEPS.update({
     "invoices": issue_invoices,
     "signin_counters": sweep_expired,
     "supplier_calls": forget_old_calls,
+    "activations": overdue_activations_sweep,
 })
 
 

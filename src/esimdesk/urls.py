@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from esimdesk.accounts import headless as accounts_headless
 from esimdesk.api.api import api
 from esimdesk.api.usage_ingest import ingest_usage_events
+from esimdesk.console import money as console_money
+from esimdesk.console import suppliers as console_suppliers
 from esimdesk.console import views as console_views
 from esimdesk.core import views as core_views
 from esimdesk.payments.views import payment_webhook
@@ -82,6 +84,10 @@ urlpatterns = [
     path("staff/", console_views.home, name="console_home"),
     path("staff/data/", console_views.data, name="console_data"),
     path("staff/alerts/", console_views.alert_list, name="console_alerts"),
+    path("staff/suppliers/", console_suppliers.supplier_page, name="console_suppliers"),
+    path("staff/suppliers/<str:name>/test", console_suppliers.test_connection,
+         name="console_supplier_test"),
+    path("staff/money/", console_money.money, name="console_money"),
     path("staff/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # Before allauth's: the same paths, with the sign-in policy's limits.

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from esimdesk.accounts import services as accounts
-from esimdesk.accounts.models import ApiKey
+from esimdesk.accounts.models import ApiKey, ApiScope
 from esimdesk.core import clock
 from esimdesk.provisioning import registry
 from tests import builders
@@ -20,7 +20,7 @@ START = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def key(db: None) -> str:
-    return accounts.create_api_key(name="monitoring")[1]
+    return accounts.create_api_key(name="monitoring", scopes=[ApiScope.OPS_READ])[1]
 
 
 def get(key: str, language: str = "en", **params: str) -> Any:
@@ -101,3 +101,16 @@ def test_only_an_integration_key_may_read_them(key: str) -> None:
     assert Client().get("/api/v1/ops/metrics").status_code == 401
     ApiKey.objects.update(revoked_at=clock.now())
     assert get(key).status_code == 401
+
+
+def test_a_key_without_the_ops_read_scope_is_refused_with_a_code(db: None) -> None:
+    feed = accounts.create_api_key(name="usage feed", scopes=[ApiScope.USAGE_WRITE])[1]
+    refused = get(feed)
+    assert refused.status_code == 403
+    body = refused.json()
+    assert body["code"] == "insufficient_scope"
+    assert body["detail"] == {"required_scope": "ops:read", "key_scopes": ["usage:write"]}
+    assert "ops:read" in body["message"]
+    chinese = get(feed, "zh-hans").json()["message"]
+    assert chinese != body["message"] and "ops:read" in chinese
+    assert ApiKey.objects.get(name="usage feed").last_used_at is None

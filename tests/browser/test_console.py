@@ -1,5 +1,6 @@
-"""The staff console in a browser: an admin and an agent sign in on the portal's sign-in
-page and land in the console (the figures, the support queue); every task page opens from
+"""The staff console in a browser: an admin, finance and an agent sign in on the portal's
+sign-in page and land in the console (the figures, the Money page, the support queue); every
+task page opens from
 the navigation, in English and Chinese, on a phone and a desktop, with a screenshot of each
 (``shot``), and none is wider than a phone. A Chinese page shows no English word but the
 allowed ones (``test_every_page.ALLOWED`` and ``CONSOLE_ALLOWED``, each with its reason)
@@ -39,9 +40,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "x-long-password-1"
 #: Every task page an admin opens from the navigation (data-nav key), and "data".
-ADMIN_PAGES = ("home", "customers", "orders", "activations", "support", "renewals", "refunds",
-               "catalog", "suppliers", "margins", "invoices", "messages", "usage", "alerts",
-               "settings", "audit", "data")
+ADMIN_PAGES = ("home", "money", "customers", "orders", "activations", "support", "renewals",
+               "refunds", "catalog", "suppliers", "margins", "invoices", "messages", "usage",
+               "alerts", "settings", "audit", "data")
 AGENT_PAGES = ("support", "customers", "activations", "messages", "alerts", "audit")
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
@@ -188,6 +189,29 @@ def test_an_agent_lands_on_the_support_queue(browser: Any, site: str, shop: Shop
         page.context.close()
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_finance_lands_on_the_money_page(browser: Any, site: str, shop: Shop,
+                                         language: str) -> None:
+    business(shop)
+    builders.exchange_rates(("USD", "CNY", "7.0"))
+    builders.bundle(shop.day, cost=150)
+    finance = staff(f"finance-{language}@example.com", "finance", language)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = sign_in(browser, site, finance, language, viewport)
+        assert page.url == f"{site}/staff/money/", page.url
+        assert page.locator('[data-figure="orders_paid"] .figure-value').inner_text() == "2"
+        assert page.locator("table.money-providers tbody tr").count() == 1
+        shot(page, f"console-money-{language}-{size}")
+        if size == "phone":
+            assert page.evaluate(OVERFLOW) <= 0, "the Money page is wider than a phone"
+        page.goto(f"{site}/staff/money/?window=30d")
+        shot(page, f"console-money-30d-{language}-{size}")
+        keys = page.locator(".console-nav-wide a").evaluate_all(
+            "links => links.map(a => a.dataset.nav)")
+        assert "money" in keys and "home" not in keys
+        page.context.close()
+
+
 #: The admin's own pages in each language: the Data index, a list with its filter, a record.
 NAMES = {"en": {"data": ("Orders", "Audit entries", "Users and sign-in"),
                 "esims": ("Select eSIM to change", "plan running now", "Upstream simulator"),
@@ -240,4 +264,30 @@ def test_the_admins_own_pages_read_in_the_language_and_fit_a_phone(
                 if key == "margins":
                     # A card per plan: nothing to scroll sideways inside the matrix either.
                     assert page.evaluate(MATRIX_OVERFLOW) <= 0
+        page.context.close()
+
+
+#: What the supplier page's message says after Test connection, in each language.
+CONNECTED = {"en": "Upstream simulator: the connection works", "zh-hans": "上游模拟器：连接正常"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_an_admin_tests_a_suppliers_connection_on_a_phone(
+        browser: Any, site: str, shop: Shop, language: str) -> None:
+    business(shop)
+    admin = staff(f"ops-{language}@example.com", "admin", language)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = sign_in(browser, site, admin, language, viewport)
+        visit(page, "suppliers", f"console-suppliers-{language}-{size}", phone=size == "phone")
+        card = page.locator('[data-supplier="simulator"]')
+        # 20 calls recorded by business() and the two orders' own
+        assert "22" in card.locator("table.supplier-health").inner_text().split()
+        card.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.url == f"{site}/staff/suppliers/"
+        message = page.locator(".messagelist li.success")
+        assert CONNECTED[language] in message.inner_text()
+        shot(page, f"console-suppliers-tested-{language}-{size}")
+        if size == "phone":
+            assert page.evaluate(OVERFLOW) <= 0, "the supplier page is wider than a phone"
         page.context.close()

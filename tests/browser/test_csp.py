@@ -16,6 +16,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from playwright.sync_api import expect
 
+from esimdesk.accounts import services as accounts
 from esimdesk.accounts.models import User
 from esimdesk.groups.models import Membership
 from esimdesk.notifications.models import OutboxMessage
@@ -146,9 +147,10 @@ def test_staff_console_and_api_docs_under_the_policy(browser: Any, site: str,
     page = context.new_page()
     mail = OutboxMessage.objects.exclude(body_html="").first()
     assert mail is not None
-    for path in ("/staff/", "/staff/customers/", "/staff/activations/", "/staff/margins/",
-                 "/staff/usage/", "/staff/invoices/", "/staff/simulator/", "/staff/support/",
-                 "/staff/catalog/plan/", "/staff/catalog/plan/add/"):
+    api_key, _plain = accounts.create_api_key(name="monitoring", scopes=["ops:read"])
+    for path in ("/staff/", "/staff/money/", "/staff/customers/", "/staff/activations/",
+                 "/staff/margins/", "/staff/usage/", "/staff/invoices/", "/staff/simulator/",
+                 "/staff/support/", "/staff/catalog/plan/", "/staff/catalog/plan/add/"):
         page.goto(site + path)
         watch.check(page, path)
 
@@ -162,7 +164,7 @@ def test_staff_console_and_api_docs_under_the_policy(browser: Any, site: str,
     page.goto(f"{site}/staff/accounts/user/{staff.pk}/change/")
     watch.check(page, "admin change form")
     # The admin's date widgets, all from static files: "Today" and the calendar pop-up.
-    page.goto(f"{site}/staff/accounts/apikey/add/")
+    page.goto(f"{site}/staff/accounts/apikey/{api_key.pk}/change/")
     shortcuts = page.locator(".datetimeshortcuts").first
     shortcuts.get_by_role("link").first.click()
     assert page.locator("input.vDateField").first.input_value()

@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from esimdesk.console.alerts import Incident, alerts_sweep, evaluate, open_incident
 from esimdesk.console.models import Alert
 from esimdesk.core import clock
+from esimdesk.core.models import AuditEntry
 from esimdesk.notifications.models import Notification
-from esimdesk.orders.models import Order
+from esimdesk.orders.models import Order, OrderLine
 from esimdesk.payments.models import RenewalAttempt
 from esimdesk.provisioning.models import SupplierCall
 from esimdesk.support.models import Conversation
@@ -45,7 +46,8 @@ def mails() -> list[str]:
 
 
 def test_a_failing_supplier_opens_one_alert_told_once_closed_when_it_clears_reopened_anew(
-        ) -> None:
+        monkeypatch: Any) -> None:
+    monkeypatch.setenv("ESIMDESK_ALERT_SUPPLIER_FAILURES_IN_A_ROW", "0")  # the share only
     calls("simulator", ok=8, failed=2)  # 20 %: not above the threshold
     assert alerts_sweep() == {"opened": 0, "closed": 0}
     calls("simulator", ok=0, failed=3)  # 5 of 13: 38 %
@@ -117,3 +119,61 @@ def test_open_alerts_show_on_every_console_page_and_in_the_list() -> None:
     alerts_sweep()
     assert "console-alerts" not in agent.get("/staff/customers/").content.decode()
     assert "has waited 30 minutes" in agent.get("/staff/alerts/?show=all").content.decode()
+
+
+def _call(supplier: str, outcome: str, minutes_ago: float) -> None:
+    SupplierCall.objects.create(at=clock.now() - dt.timedelta(minutes=minutes_ago),
+                                supplier=supplier, operation="order_profile", outcome=outcome,
+                                duration_ms=50)
+
+
+def test_a_supplier_failing_call_after_call_alerts_until_a_call_succeeds(
+        monkeypatch: Any) -> None:
+    monkeypatch.setenv("ESIMDESK_ALERT_SUPPLIER_FAILURES_IN_A_ROW", "5")
+    _call("simulator", "ok", 50)
+    for minutes, outcome in ((40, "error"), (30, "retryable"), (20, "refused"),
+                             (15, "not_supported"), (10, "error")):
+        _call("simulator", outcome, minutes)
+    assert "supplier_failing_in_a_row:simulator" not in {i.key for i in evaluate()}  # 4
+    _call("simulator", "retryable", 5)
+    found = {i.key: i.details for i in evaluate()}
+    assert found["supplier_failing_in_a_row:simulator"]["in_a_row"] == 5
+    assert alerts_sweep()["opened"] == 1
+    [subject] = mails()
+    assert "Supplier failing every call" in subject and "the last 5 calls" in subject
+    # Hours later with no call since, nothing has shown that it works: still open.
+    clock.advance(dt.timedelta(hours=3))
+    assert alerts_sweep() == {"opened": 0, "closed": 0}
+    _call("simulator", "ok", 0.5)
+    assert alerts_sweep() == {"opened": 0, "closed": 1}
+
+
+def test_failing_over_more_than_the_share_of_new_esims_alerts(monkeypatch: Any) -> None:
+    monkeypatch.setenv("ESIMDESK_ALERT_SUPPLIER_FAILURES_IN_A_ROW", "0")
+    customer = builders.user("li@example.com")
+    plan = builders.standard_plan()
+    for n in range(9):  # nine new eSIMs the first supplier issued in the last hour
+        order = Order.objects.create(number=f"ED-OK{n:06d}", user=customer, currency="USD",
+                                     total=500, status=Order.Status.FULFILLED)
+        OrderLine.objects.create(order=order, type="new_esim", plan=plan, amount=500,
+                                 esim=builders.make_esim(customer, subscribe=False),
+                                 fulfilled_at=clock.now() - dt.timedelta(minutes=10))
+
+    def failovers(count: int) -> None:
+        for _ in range(count):
+            AuditEntry.objects.create(actor_type="task", actor="fulfilment",
+                                      action="activation.failover", object_type="orderline",
+                                      object_id="1", before={"supplier": "simulator"},
+                                      after={"supplier": "esimgo"},
+                                      at=clock.now() - dt.timedelta(minutes=5))
+
+    failovers(2)  # 2 of 11: under the minimum count (3)
+    assert not [i for i in evaluate() if i.kind == Alert.Kind.FAILOVER_SHARE]
+    failovers(1)  # 3 of 12 = 25 %: above 20 %
+    [incident] = [i for i in evaluate() if i.kind == Alert.Kind.FAILOVER_SHARE]
+    assert incident.details == {"supplier": "Upstream simulator", "failovers": 3,
+                                "activations": 12}
+    assert alerts_sweep()["opened"] == 1
+    assert "3 of 12 new eSIMs tried there in the last hour failed over" in mails()[0]
+    monkeypatch.setenv("ESIMDESK_ALERT_FAILOVER_PERCENT", "30")  # 25 % is fine now
+    assert alerts_sweep() == {"opened": 0, "closed": 1}

@@ -75,12 +75,14 @@ def test_each_figure_links_to_the_filtered_list_behind_it() -> None:
     assert "10 orders" in orders
 
 
-def test_an_agent_lands_on_the_support_queue_finance_and_admins_on_the_figures() -> None:
+def test_an_agent_lands_on_the_support_queue_finance_on_money_admins_on_the_figures(
+        ) -> None:
     _user, agent = member("agent@example.com", "agent")
     landed = agent.get("/staff/")
     assert landed.status_code == 302 and landed["Location"] == reverse("support_inbox:inbox")
     _user, finance = member("finance@example.com", "finance")
-    assert 'data-figure="revenue"' in finance.get("/staff/").content.decode()
+    landed = finance.get("/staff/")
+    assert landed.status_code == 302 and landed["Location"] == reverse("console_money")
     _user, nobody = member("nobody@example.com")
     page = nobody.get("/staff/")
     assert page.status_code == 200 and 'data-figure' not in page.content.decode()
@@ -100,10 +102,10 @@ def test_the_navigation_offers_each_role_its_tasks_and_data_only_to_admins() -> 
         "customers", "orders", "activations", "support", "refunds", "messages", "usage",
         "alerts", "audit"]
     assert nav(finance, "/staff/margins/") == [
-        "home", "customers", "orders", "activations", "renewals", "refunds", "margins",
+        "money", "customers", "orders", "activations", "renewals", "refunds", "margins",
         "invoices", "alerts", "audit"]
     assert nav(boss, "/staff/") == [
-        "home", "customers", "orders", "activations", "support", "renewals", "refunds",
+        "home", "money", "customers", "orders", "activations", "support", "renewals", "refunds",
         "catalog", "suppliers", "margins", "invoices", "messages", "usage", "alerts",
         "settings", "audit", "data"]
     # The raw admin index is "Data", for admins; its model pages keep their URLs and names.

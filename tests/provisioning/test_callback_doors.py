@@ -82,6 +82,7 @@ def post(body: Any, *, token: str | None = TOKEN, remote: str = "192.0.2.10",
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     if token is not None:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    headers.setdefault("HTTP_X_ADMIN_PROTOCOL", "gsma/rsp/v2.5.0")
     return Client().post(PROGRESS_URL, data=raw, content_type="application/json",
                          REMOTE_ADDR=remote, **headers)
 
@@ -155,7 +156,8 @@ def test_es2plus_without_a_credential_refuses_every_call(
 
 
 def test_esimdesk_check_says_so(tmp_path: Path) -> None:
-    env = {"ESIMDESK_UPSTREAM_PROVIDERS": "es2plus"}
+    env = {"ESIMDESK_UPSTREAM_PROVIDERS": "es2plus",
+           "ESIMDESK_ES2PLUS_URL": "https://smdp.example.com"}
     workstation = esimdesk("check", tmp=tmp_path, env=env)
     assert workstation.returncode == 0, workstation.stderr
     assert "WARNING: ES2+ is configured but its progress notifications have no credential" \
@@ -269,8 +271,11 @@ def _nested(depth: int) -> bytes:
 @pytest.mark.parametrize(("change", "field"), [
     ({"profileType": "P" * 101}, "profileType"),
     ({"profileType": "P" * 60_000}, "profileType"),
-    ({"header": {"functionCallIdentifier": "f" * 256}}, "functionCallIdentifier"),
-    ({"header": {"functionCallIdentifier": 12}}, "functionCallIdentifier"),
+    ({"header": {"functionRequesterIdentifier": "smdp", "functionCallIdentifier": "f" * 256}},
+     "functionCallIdentifier"),
+    ({"header": {"functionRequesterIdentifier": "smdp", "functionCallIdentifier": 12}},
+     "functionCallIdentifier"),
+    ({"header": {"functionCallIdentifier": "n1"}}, "functionRequesterIdentifier"),
     ({"resultData": "A" * (16 * 1024 + 1)}, "resultData"),
     ({"notificationPointStatus": {"status": "Failed", "statusCodeData": {
         "subjectCode": "8.1", "reasonCode": "4.2", "message": "m" * 513}}}, "message"),
@@ -304,7 +309,8 @@ def test_fields_at_their_limits_are_stored(ready: Esim) -> None:
     data = {"subjectCode": "8" * 32, "reasonCode": "4" * 32, "subjectIdentifier": "s" * 128,
             "message": "m" * 512, "extra": "x" * 10_000}
     body = notification(profileType="P" * 100, resultData="A" * 16 * 1024,
-                        header={"functionCallIdentifier": "f" * 255},
+                        header={"functionRequesterIdentifier": "r" * 255,
+                                "functionCallIdentifier": "f" * 255},
                         notificationPointStatus={"status": "Failed", "statusCodeData": data},
                         notificationPointId=2**31 - 1)
     assert post(body).status_code == 204

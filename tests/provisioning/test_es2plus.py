@@ -1,26 +1,27 @@
-"""The ES2+ adapter against a local SM-DP+, and the handleDownloadProgressInfo endpoint."""
+"""The ES2+ adapter against a local SM-DP+ (plain HTTP here; mutual TLS, the connection check
+and ``esimdesk check`` in test_es2plus_tls.py, notifications in test_es2plus_callbacks.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from esimdesk.accounts.models import User
+from esimdesk.catalog.bundles import suppliers_for
 from esimdesk.core.ids import eid_with_check_digits, iccid_with_check_digit
-from esimdesk.esims import services as esims
-from esimdesk.esims.models import Esim
+from esimdesk.core.models import AuditEntry
 from esimdesk.provisioning import registry
-from esimdesk.provisioning.models import Es2Order, Es2PlanRecord, Es2ProgressNotification
+from esimdesk.provisioning.models import Es2Order, Es2PlanRecord, Es2UnknownDownload
 from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
 from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
+from esimdesk.provisioning.suppliers.es2plus.transport import OutcomeUnknown
+from tests import builders
 from tests.provisioning.fake_es2plus import FakeSmdp, running
-
-PROGRESS_URL = "/hooks/upstream/es2plus/gsma/rsp2/es2plus/handleDownloadProgressInfo"
 
 
 def iccid(n: int) -> str:
@@ -34,6 +35,7 @@ def smdp(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSmdp]:
         monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", fake.url)
         monkeypatch.setenv("ESIMDESK_ES2PLUS_REQUESTER_ID", "esimdesk-test")
         monkeypatch.setenv("ESIMDESK_ES2PLUS_PROFILE_TYPE", "travel-data")
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_SMDP_ADDRESS", "")
         yield fake
 
 
@@ -53,11 +55,16 @@ def test_order_profile_success(smdp: FakeSmdp) -> None:
     assert order.confirmation_code == ""
     assert smdp.profiles[iccid(1)].state == "Released"
     download = smdp.calls[0][1]
-    assert download["profileType"] == "travel-data"
-    assert "iccid" not in download  # no pool: the SM-DP+ chooses
+    assert download["profileType"] == "travel-data"  # no bundle: the global fallback
+    assert "iccid" not in download and "eid" not in download  # no pool, no EID known
     assert download["header"]["functionRequesterIdentifier"] == "esimdesk-test"
     confirm = smdp.calls[1][1]
     assert confirm == {**confirm, "iccid": iccid(1), "releaseFlag": True}
+    assert not {"eid", "matchingId", "confirmationCode", "smdsAddress"} & set(confirm)
+    assert all(headers["X-Admin-Protocol"] == "gsma/rsp/v2.5.0" and
+               headers["Content-Type"] == "application/json" for headers in smdp.requests)
+    stored = Es2Order.objects.get(reference="ord-1")
+    assert stored.download_call_id == download["header"]["functionCallIdentifier"]
     # Same reference again: the stored result, no call at all.
     again = provider().order_profile(reference="ord-1", plan_code="EU-5GB")
     assert again == order
@@ -65,21 +72,15 @@ def test_order_profile_success(smdp: FakeSmdp) -> None:
 
 
 @pytest.mark.django_db
-def test_smdp_address_falls_back_to_url_host(smdp: FakeSmdp) -> None:
-    smdp.smdp_address = None
-    assert provider().order_profile(reference="ord-1", plan_code="p").smdp_address == \
-        "127.0.0.1"
-
-
-@pytest.mark.django_db
-def test_deterministic_function_call_identifier(smdp: FakeSmdp) -> None:
+def test_function_call_identifier_is_fresh_on_every_call(smdp: FakeSmdp) -> None:
     smdp.fail_next("confirmOrder", "http500")
     with pytest.raises(RetryableUpstreamError):
         provider().order_profile(reference="ord-1", plan_code="p")
     provider().order_profile(reference="ord-1", plan_code="p")
-    ids = [body["header"]["functionCallIdentifier"] for name, body in smdp.calls
-           if name == "confirmOrder"]
-    assert len(ids) == 2 and ids[0] == ids[1]
+    ids = [body["header"]["functionCallIdentifier"] for _, body in smdp.calls]
+    assert len(ids) == 3 and len(set(ids)) == 3
+    # Idempotency lives in Es2Order: the retry confirmed the first ICCID, allocated nothing.
+    assert smdp.allocations == 1 and smdp.called("downloadOrder") == 1
 
 
 @pytest.mark.django_db
@@ -90,10 +91,16 @@ def test_deterministic_function_call_identifier(smdp: FakeSmdp) -> None:
      "es2_8.2.5_3.7"),
     ("failed", {"subjectCode": "8.1", "reasonCode": "4.2", "message": "Execution error"},
      RetryableUpstreamError, "es2_8.1_4.2"),
+    ("failed", None, FinalUpstreamError, "es2_failed"),  # no statusCodeData at all
+    ("failed", {"message": "refused"}, FinalUpstreamError, "es2_failed"),
     ("expired", None, FinalUpstreamError, "es2_expired"),
-    ("http500", None, RetryableUpstreamError, "es2_http_500"),
-    ("hang", None, RetryableUpstreamError, "es2_timeout"),
+    ("http500", None, OutcomeUnknown, "es2_http_500"),
+    ("hang", None, OutcomeUnknown, "es2_timeout"),
+    ("slow", None, OutcomeUnknown, "es2_timeout"),
+    ("drop", None, OutcomeUnknown, "es2_connection_lost"),
+    ("garbage", None, OutcomeUnknown, "es2_bad_answer"),
     ("protocol", None, FinalUpstreamError, "es2_protocol"),
+    ("html", None, FinalUpstreamError, "es2_protocol"),  # not an SM-DP+ answering
 ])
 def test_failures_map_to_typed_errors(smdp: FakeSmdp, kind: str, data: Any,
                                       error: type[Exception], code: str) -> None:
@@ -101,8 +108,32 @@ def test_failures_map_to_typed_errors(smdp: FakeSmdp, kind: str, data: Any,
     with pytest.raises(error) as raised:
         provider().order_profile(reference="ord-1", plan_code="p")
     assert raised.value.code == code  # type: ignore[attr-defined]
+    assert "es2__" not in str(raised.value)
     if data and data.get("message"):
         assert str(raised.value) == data["message"]
+
+
+@pytest.mark.django_db
+def test_an_answer_without_x_admin_protocol_is_read_when_it_is_es2(
+        smdp: FakeSmdp, caplog: pytest.LogCaptureFixture) -> None:
+    smdp.fail_next("downloadOrder", "bare")
+    assert provider().order_profile(reference="ord-1", plan_code="p").iccid == iccid(1)
+    assert "without X-Admin-Protocol" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_wrong_path_is_a_final_404_naming_the_setting(smdp: FakeSmdp,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", smdp.url + "/smdp")
+    with pytest.raises(FinalUpstreamError) as raised:
+        provider().order_profile(reference="ord-1", plan_code="p")
+    assert raised.value.code == "es2_http_404"
+    assert "ESIMDESK_ES2PLUS_URL" in str(raised.value)
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", smdp.url + "/gsma/rsp2/es2plus")
+    with pytest.raises(FinalUpstreamError) as refused:
+        provider().order_profile(reference="ord-2", plan_code="p")
+    assert refused.value.code == "es2_misconfigured"
+    assert smdp.calls == []
 
 
 @pytest.mark.django_db
@@ -114,20 +145,110 @@ def test_warning_is_success(smdp: FakeSmdp, caplog: pytest.LogCaptureFixture) ->
     assert "Low stock" in caplog.text
 
 
-def test_connection_refused_is_retryable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_refused_is_retryable_and_nothing_was_sent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "http://127.0.0.1:9")
-    adapter = Es2PlusProvider()
     with pytest.raises(RetryableUpstreamError) as raised:
-        adapter.call("releaseProfile", {"iccid": iccid(1)}, call_id="x")
+        Es2PlusProvider().call("releaseProfile", {"iccid": iccid(1)})
     assert raised.value.code == "es2_connection"
+    assert not isinstance(raised.value, OutcomeUnknown)
 
 
-def test_missing_url_is_refused_on_the_first_call_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ESIMDESK_ES2PLUS_URL", raising=False)
-    adapter = Es2PlusProvider()  # receiving progress notifications needs no URL
+@pytest.mark.parametrize(("name", "value"), [("ESIMDESK_ES2PLUS_URL", ""),
+                                             ("ESIMDESK_ES2PLUS_URL", "ftp://smdp.example"),
+                                             ("ESIMDESK_ES2PLUS_TIMEOUT_SECONDS", "soon"),
+                                             ("ESIMDESK_ES2PLUS_TIMEOUT_SECONDS", "0"),
+                                             ("ESIMDESK_ES2PLUS_TLS_MIN_VERSION", "1.1")])
+def test_bad_settings_are_refused_on_the_first_call_out(monkeypatch: pytest.MonkeyPatch,
+                                                        name: str, value: str) -> None:
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "https://smdp.example.com")
+    monkeypatch.setenv(name, value)
+    adapter = Es2PlusProvider()  # receiving progress notifications needs none of them
     with pytest.raises(FinalUpstreamError) as refused:
-        adapter.call("releaseProfile", {"iccid": iccid(1)}, call_id="x")
+        adapter.call("releaseProfile", {"iccid": iccid(1)})
     assert refused.value.code == "es2_misconfigured"
+    assert name in str(refused.value)
+
+
+@pytest.mark.django_db
+def test_the_timeout_setting(smdp: FakeSmdp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_TIMEOUT_SECONDS", "0.2")
+    adapter = Es2PlusProvider()
+    assert adapter.timeout == 0.2
+    smdp.fail_next("releaseProfile", "hang")
+    with pytest.raises(OutcomeUnknown) as raised:
+        adapter.call("releaseProfile", {"iccid": iccid(1)})
+    assert raised.value.code == "es2_timeout" and "0.2 s" in str(raised.value)
+
+
+# -- the SM-DP+ address ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_missing_smdp_address_then_fixed_setting_completes_the_stored_order(
+        smdp: FakeSmdp, monkeypatch: pytest.MonkeyPatch) -> None:
+    smdp.smdp_address = None  # and the URL's host is 127.0.0.1: no host name anywhere
+    with pytest.raises(FinalUpstreamError) as raised:
+        provider().order_profile(reference="ord-1", plan_code="p")
+    assert raised.value.code == "es2_no_smdp_address"
+    assert "ESIMDESK_ES2PLUS_SMDP_ADDRESS" in str(raised.value)
+    assert Es2Order.objects.get(reference="ord-1").state == "confirmed"
+    # Staff fix the setting and retry: the stored order completes, nothing is ordered again.
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_SMDP_ADDRESS", "smdp.operator.example")
+    order = provider().order_profile(reference="ord-1", plan_code="p")
+    assert order.smdp_address == "smdp.operator.example"
+    assert order.iccid == iccid(1) and smdp.allocations == 1 and len(smdp.calls) == 2
+
+
+@pytest.mark.django_db
+def test_the_answered_address_wins_over_the_setting(smdp: FakeSmdp,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_SMDP_ADDRESS", "smdp.operator.example")
+    assert provider().order_profile(reference="ord-1", plan_code="p").smdp_address == \
+        "smdp.fake.test"
+    smdp.smdp_address = "10.0.0.7"  # not a host name: the setting stands in
+    assert provider().order_profile(reference="ord-2", plan_code="p").smdp_address == \
+        "smdp.operator.example"
+
+
+def test_the_url_host_is_the_last_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "https://smdp.vendor.example:8443")
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_SMDP_ADDRESS", "")
+    assert Es2PlusProvider().smdp_address("") == "smdp.vendor.example"
+
+
+# -- profiles possibly allocated (no pool) and the pool -------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["slow", "drop", "garbage", "http500"])
+def test_an_unknown_download_is_recorded_and_the_order_proceeds(smdp: FakeSmdp,
+                                                                kind: str) -> None:
+    smdp.fail_next("downloadOrder", kind)
+    with pytest.raises(OutcomeUnknown):
+        provider().order_profile(reference="ord-1", plan_code="p")
+    sent = smdp.bodies("downloadOrder")[0]["header"]["functionCallIdentifier"]
+    unknown = Es2UnknownDownload.objects.get()
+    assert unknown.function_call_identifier == sent
+    assert (unknown.reference, unknown.profile_type) == ("ord-1", "travel-data")
+    assert unknown.reconciled_at is None and unknown.error_code.startswith("es2_")
+    # The retry orders again (the SM-DP+ picks): the customer gets one profile...
+    order = provider().order_profile(reference="ord-1", plan_code="p")
+    assert Es2Order.objects.filter(reference="ord-1", state="confirmed").count() == 1
+    unknown.refresh_from_db()
+    assert unknown.order_iccid == order.iccid
+    if kind != "http500":
+        # ...and the first profile, allocated by the lost call, is the one staff reconcile.
+        assert smdp.allocations == 2 and order.iccid == iccid(2)
+        assert smdp.profiles[iccid(1)].state == "Allocated"
+
+
+@pytest.mark.django_db
+def test_nothing_sent_is_not_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", "http://127.0.0.1:9")
+    with pytest.raises(RetryableUpstreamError):
+        provider().order_profile(reference="ord-1", plan_code="p")
+    assert not Es2UnknownDownload.objects.exists()
 
 
 @pytest.mark.django_db
@@ -140,6 +261,7 @@ def test_retry_after_confirm_timeout_reuses_the_iccid(smdp: FakeSmdp) -> None:
     assert order.iccid == iccid(1)
     assert smdp.allocations == 1 and smdp.called("downloadOrder") == 1
     assert smdp.profiles[iccid(2)].state == "Available"
+    assert not Es2UnknownDownload.objects.exists()
 
 
 @pytest.mark.django_db
@@ -167,14 +289,77 @@ def test_pool_retry_after_download_timeout(smdp: FakeSmdp, tmp_path: Path,
     pool = tmp_path / "iccids.txt"
     pool.write_text(f"{iccid(2)}\n")
     monkeypatch.setenv("ESIMDESK_ES2PLUS_ICCIDS", str(pool))
-    smdp.fail_next("downloadOrder", "hang")
+    smdp.fail_next("downloadOrder", "slow")  # allocated upstream, the answer lost
     with pytest.raises(RetryableUpstreamError):
         provider().order_profile(reference="ord-1", plan_code="p")
-    # The SM-DP+ did allocate it after all (the answer was lost).
-    smdp.profiles[iccid(2)].state = "Allocated"
     order = provider().order_profile(reference="ord-1", plan_code="p")
     assert order.iccid == iccid(2)
-    assert smdp.profiles[iccid(2)].state == "Released"
+    assert smdp.profiles[iccid(2)].state == "Released" and smdp.allocations == 1
+    assert not Es2UnknownDownload.objects.exists()  # the pool's ICCID is asked for again
+
+
+@pytest.mark.django_db
+def test_eighteen_digit_iccids_are_completed_and_sent_back_as_spelled(smdp: FakeSmdp) -> None:
+    short = f"89990{9:013d}"  # 18 digits: the SM-DP+ leaves the Luhn digit off
+    smdp.profiles.clear()
+    smdp.add(short)
+    order = provider().order_profile(reference="ord-1", plan_code="p")
+    assert order.iccid == iccid_with_check_digit(short) and len(order.iccid) == 19
+    assert smdp.bodies("confirmOrder")[0]["iccid"] == short
+    provider().cancel_order(order.iccid)
+    assert smdp.bodies("cancelOrder")[0]["iccid"] == short
+    assert smdp.profiles[short].state == "Available"
+
+
+# -- what travels with the order ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_profile_type_is_the_plans_es2_bundle_else_the_global_one(
+        smdp: FakeSmdp, settings: Any) -> None:
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus"]}
+    mapped = builders.plan(code="EU-5GB")
+    builders.bundle(mapped, "es2plus", code="PT-EUROPE-5GB")
+    unmapped = builders.plan(code="JP-1GB")
+    for reference, plan in (("ord-1", mapped), ("ord-2", unmapped)):
+        [choice] = suppliers_for(plan)
+        provider().order_profile(reference=reference, plan_code=choice.code)
+    assert [body["profileType"] for body in smdp.bodies("downloadOrder")] == \
+        ["PT-EUROPE-5GB", "travel-data"]
+    assert Es2Order.objects.get(reference="ord-1").profile_type == "PT-EUROPE-5GB"
+
+
+@pytest.mark.django_db
+def test_no_profile_type_at_all_is_left_to_the_smdp(smdp: FakeSmdp,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_PROFILE_TYPE", "")
+    provider().order_profile(reference="ord-1", plan_code="JP-1GB")
+    assert "profileType" not in smdp.bodies("downloadOrder")[0]
+
+
+@pytest.mark.django_db
+def test_eid_matching_id_confirmation_code_and_smds(smdp: FakeSmdp,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_MATCHING_IDS", "1")
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_CONFIRMATION_CODES", "1")
+    monkeypatch.setenv("ESIMDESK_ES2PLUS_SMDS_ADDRESS", "lpa.ds.gsma.com")
+    eid = eid_with_check_digits("89049032" + "0" * 22)
+    smdp.fail_next("confirmOrder", "http500")  # the retry sends the same values
+    adapter = provider()
+    with pytest.raises(RetryableUpstreamError):
+        adapter.order_profile(reference="ord-1", plan_code="p", eid=eid)
+    order = adapter.order_profile(reference="ord-1", plan_code="p", eid=eid)
+    assert smdp.bodies("downloadOrder")[0]["eid"] == eid
+    first, second = smdp.bodies("confirmOrder")
+    assert {k: v for k, v in first.items() if k != "header"} == \
+        {k: v for k, v in second.items() if k != "header"}
+    assert second["eid"] == eid and second["smdsAddress"] == "lpa.ds.gsma.com"
+    assert second["matchingId"] == order.matching_id == smdp.profiles[iccid(1)].matching_id
+    assert len(order.confirmation_code) == 8 and order.confirmation_code.isdigit()
+    assert second["confirmationCode"] == order.confirmation_code
+    # Without an EID the SM-DS has nothing to register: no smdsAddress.
+    provider().order_profile(reference="ord-2", plan_code="p")
+    assert "smdsAddress" not in smdp.bodies("confirmOrder")[-1]
 
 
 @pytest.mark.django_db
@@ -198,6 +383,15 @@ def test_cancel_and_release(smdp: FakeSmdp) -> None:
 
 
 @pytest.mark.django_db
+def test_revoke_cancels_unavailable_once(smdp: FakeSmdp) -> None:
+    adapter = provider()
+    order = adapter.order_profile(reference="ord-1", plan_code="p")
+    adapter.revoke(reference="rev-1", iccid=order.iccid)
+    adapter.revoke(reference="rev-1", iccid=order.iccid)
+    assert smdp.profiles[iccid(1)].state == "Unavailable" and smdp.called("cancelOrder") == 1
+
+
+@pytest.mark.django_db
 def test_plans_are_local_records(smdp: FakeSmdp) -> None:
     adapter = provider()
     first = adapter.apply_plan(reference="app-1", iccid=iccid(1), plan_code="EU-5GB")
@@ -209,94 +403,23 @@ def test_plans_are_local_records(smdp: FakeSmdp) -> None:
     assert smdp.calls == []
 
 
-# -- handleDownloadProgressInfo -------------------------------------------------------------
+# -- staff reconcile what may be allocated ----------------------------------------------------
 
 
-CALLBACK_TOKEN = "smdp-callback-token-4f1c9a"
-
-
-@pytest.fixture
-def es2_callbacks(db: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """ES2+ configured, with the bearer secret the SM-DP+ sends on its callbacks."""
-    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["es2plus", "simulator"]}
-    monkeypatch.setenv("ESIMDESK_ES2PLUS_CALLBACK_TOKEN", CALLBACK_TOKEN)
-
-
-@pytest.fixture
-def esim(es2_callbacks: None) -> Esim:
-    owner = User.objects.create_user("traveller@example.com", "correct-horse-battery-42")
-    return esims.create_esim(owner=owner, iccid=iccid(1), smdp_address="smdp.fake.test",
-                             matching_id="ABC-123", upstream="es2plus")
-
-
-def notification(point: Any = 4, status: str = "Executed-Success", **extra: Any) -> dict[str, Any]:
-    return {"header": {"functionRequesterIdentifier": "smdp", "functionCallIdentifier": "n1"},
-            "iccid": iccid(1) + "F", "profileType": "travel-data",
-            "timestamp": "2026-11-25T10:00:00Z", "notificationPointId": point,
-            "notificationPointStatus": {"status": status}, **extra}
-
-
-def post(body: Any, **extra: Any) -> Any:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    extra.setdefault("HTTP_AUTHORIZATION", f"Bearer {CALLBACK_TOKEN}")
-    return Client().post(PROGRESS_URL, data=raw, content_type="application/json", **extra)
-
-
-def test_installation_moves_esim_to_installed(esim: Esim) -> None:
-    eid = eid_with_check_digits("89049032" + "0" * 22)
-    response = post(notification(3))
-    assert response.status_code == 204 and response.content == b""
-    esim.refresh_from_db()
-    assert esim.status == "ready"
-    response = post(notification(4, eid=eid))
-    assert response.status_code == 204 and response.content == b""
-    esim.refresh_from_db()
-    assert esim.status == "installed" and esim.installed_at is not None
-    assert esim.eid == eid
-    rows = list(Es2ProgressNotification.objects.order_by("pk"))
-    assert [(r.point_id, r.outcome) for r in rows] == [(3, "recorded"), (4, "installed")]
-    assert rows[1].esim == esim
-    # A repeated notification is recorded again and changes nothing.
-    assert post(notification(4)).status_code == 204
-
-
-def test_failure_is_recorded(esim: Esim) -> None:
-    body = notification(3, "Failed")
-    body["notificationPointStatus"]["statusCodeData"] = {"subjectCode": "8.1",
-                                                         "reasonCode": "4.2"}
-    assert post(body).status_code == 204
-    row = Es2ProgressNotification.objects.get()
-    assert row.outcome == "failure" and row.status_code_data["reasonCode"] == "4.2"
-    esim.refresh_from_db()
-    assert esim.status == "ready"
-
-
-def test_unknown_point_and_unknown_iccid(esim: Esim) -> None:
-    assert post(notification(99)).status_code == 204
-    assert post({**notification(4), "iccid": iccid(7)}).status_code == 204
-    outcomes = list(Es2ProgressNotification.objects.order_by("pk")
-                    .values_list("point_id", "outcome"))
-    assert outcomes == [(99, "recorded"), (4, "unknown_iccid")]
-
-
-@pytest.mark.parametrize("body", [
-    b"not json",
-    b"[]",
-    {k: v for k, v in notification().items() if k != "header"},
-    {k: v for k, v in notification().items() if k != "profileType"},
-    {k: v for k, v in notification().items() if k != "notificationPointStatus"},
-    {**notification(), "iccid": "123"},
-    {**notification(), "timestamp": "yesterday"},
-    {**notification(), "timestamp": "2026-11-25T10:00:00"},
-    {**notification(), "notificationPointId": "four"},
-    {**notification(), "eid": "1234"},
-])
-def test_malformed_is_400(es2_callbacks: None, body: Any) -> None:
-    response = post(body)
-    assert response.status_code == 400
-    assert response.json()["code"] == "malformed_notification"
-    assert not Es2ProgressNotification.objects.exists()
-
-
-def test_get_is_refused(es2_callbacks: None) -> None:
-    assert Client().get(PROGRESS_URL).status_code == 405
+@pytest.mark.django_db
+def test_staff_list_and_reconcile_possibly_allocated_profiles(smdp: FakeSmdp) -> None:
+    smdp.fail_next("downloadOrder", "slow")
+    with pytest.raises(OutcomeUnknown):
+        provider().order_profile(reference="ord-1", plan_code="p")
+    unknown = Es2UnknownDownload.objects.get()
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("ops@example.com", "x-long-password-1"))
+    url = reverse("admin:provisioning_es2unknowndownload_changelist")
+    page = staff.get(url + "?state=open").content.decode()
+    assert unknown.function_call_identifier in page
+    response = staff.post(url, {"action": "mark_reconciled", "_selected_action": [unknown.pk]})
+    assert response.status_code == 302
+    unknown.refresh_from_db()
+    assert unknown.reconciled_at is not None and unknown.reconciled_by == "ops@example.com"
+    assert unknown.function_call_identifier not in staff.get(url + "?state=open").content.decode()
+    assert AuditEntry.objects.filter(action="es2.download_reconciled").count() == 1

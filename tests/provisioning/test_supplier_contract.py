@@ -22,7 +22,6 @@ from esimdesk.provisioning.suppliers.base import (
     UsageRecord,
 )
 from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
-from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
 from esimdesk.provisioning.suppliers.esimgo.adapter import EsimGoProvider, callback_signature
 from esimdesk.sandbox.models import SimulatedProfile
 from esimdesk.sandbox.simulator import SIGNATURE_HEADER, SimulatorProvider, sign
@@ -233,7 +232,7 @@ GO_PLAN = "jp-20gb-month"  # a plan code eSIM Go's bundle naming understands (bu
 @pytest.fixture
 def go(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEsimGo]:
     server = FakeEsimGo()
-    monkeypatch.setattr(esimgo, "TIMEOUT", (1, 1))
+    monkeypatch.setenv("ESIMDESK_ESIMGO_TIMEOUT_SECONDS", "1")
     with esimgo_running(server) as base:
         monkeypatch.setenv("ESIMDESK_ESIMGO_API_KEY", API_KEY)
         monkeypatch.setenv("ESIMDESK_ESIMGO_API_BASE", base)

@@ -49,6 +49,17 @@ def test_search_by_email_phone_iccid_and_order_number(agent: Client, bought: dic
     assert "Nobody matches" in agent.get("/staff/customers/", {"q": "nobody@"}).content.decode()
 
 
+def test_before_a_search_the_page_lists_the_newest_customers(agent: Client, bought: dict,
+                                                              customer: User) -> None:
+    newer = User.objects.create_user("newer@example.com", "x-long-password-1")
+    page = agent.get("/staff/customers/").content.decode()
+    page = page[page.index("Newest customers"):]
+    assert page.index(newer.email) < page.index(customer.email)
+    assert "agent@" not in page  # staff are not customers
+    row = page[page.index(customer.email):].split("</tr>")[0]
+    assert '<td data-label="Orders">1</td>' in row
+
+
 def test_the_page_shows_the_customers_context_in_both_languages(shop: Shop,
         agent: Client, customer_api: Api, bought: dict, customer: User) -> None:
     renewal = buy_and_pay(customer_api, DAY, iccid=bought["lines"][0]["iccid"])
@@ -309,3 +320,27 @@ def test_the_install_email_is_offered_only_for_an_order_that_made_an_esim(
     refused = _act(agent, customer, "resend_email", order=top_up.number, reason="lost it")
     assert refused.status_code == 409
     assert 'data-code="order_makes_no_esim"' in refused.content.decode()
+
+
+def test_cancel_an_uninstalled_esim_here_and_at_the_supplier(agent: Client, finance: Client,
+                                                             customer: User) -> None:
+    esim = Esim.objects.get(owner=customer)
+    page = agent.get(f"/staff/customers/{customer.pk}/").content.decode()
+    assert "action-cancel" in page
+    assert _act(finance, customer, "cancel", iccid=esim.iccid, reason="x").status_code == 403
+    assert _act(agent, customer, "cancel", iccid=esim.iccid, reason=" ").status_code == 422
+    assert _act(agent, customer, "cancel", iccid=esim.iccid,
+                reason="stolen card").status_code == 302
+    esim.refresh_from_db()
+    assert esim.status == "revoked"
+    run_tasks()
+    assert SimulatedProfile.objects.get(iccid=esim.iccid).revoked_at is not None
+    assert esim.upstream_revoke.status == "revoked"
+    page = agent.get(f"/staff/customers/{customer.pk}/").content.decode()
+    assert "Cancelled at the supplier" in page and "action-cancel" not in page
+    assert [e.reason for e in _staff_entries("esim.status")] == ["stolen card"]
+    assert "esim.revoked_upstream" in set(AuditEntry.objects.values_list("action", flat=True))
+    # Once revoked (or installed) there is nothing to cancel.
+    refused = _act(agent, customer, "cancel", iccid=esim.iccid, reason="again")
+    assert refused.status_code == 409
+    assert 'data-code="esim_not_cancellable"' in refused.content.decode()

@@ -105,12 +105,25 @@ class SmsResetCode(models.Model):
         return hashlib.sha256(f"{settings.SECRET_KEY}:{user_id}:{code}".encode()).hexdigest()
 
 
+class ApiScope(models.TextChoices):
+    """What an integration key may do: each ``/api/v1/ops/`` operation needs one scope
+    (docs/api.md, *Scopes*), so a key handed to a supplier's usage feed cannot read the
+    business figures."""
+
+    USAGE_WRITE = "usage:write", _("Send usage records (POST /api/v1/ops/usage-events)")
+    OPS_READ = "ops:read", _("Read the business figures (GET /api/v1/ops/metrics)")
+
+
 class ApiKey(models.Model):
-    """An integration key (``Authorization: Bearer <key>``); only its hash is stored."""
+    """An integration key (``Authorization: Bearer <key>``); only its hash is stored.
+    ``scopes`` lists the ``ApiScope`` values it holds; a call needing another is refused
+    (403 ``insufficient_scope``)."""
 
     name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
     prefix = models.CharField(max_length=12, unique=True, verbose_name=_("prefix"))
     key_hash = models.CharField(max_length=64, unique=True, verbose_name=_("key hash"))
+    scopes = models.JSONField(default=list, blank=True, verbose_name=_("scopes"),
+                              help_text=_("what the key may do; nothing else is allowed"))
     created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
     last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
     revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
@@ -125,6 +138,9 @@ class ApiKey(models.Model):
     @staticmethod
     def hash(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+    def allows(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
 
 
 class SignInCounter(models.Model):

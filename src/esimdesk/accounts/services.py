@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.password_validation import validate_password
@@ -14,10 +16,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from esimdesk.accounts import signin_policy
-from esimdesk.accounts.models import ApiKey, SmsResetCode, User
+from esimdesk.accounts.models import ApiKey, ApiScope, SmsResetCode, User
 from esimdesk.accounts.phones import normalize_phone
 from esimdesk.core import audit, clock
-from esimdesk.core.errors import Conflict, ValidationFailed
+from esimdesk.core.errors import Conflict, PermissionDenied, ValidationFailed
 from esimdesk.notifications import services as notifications
 
 SMS_CODE_TTL = dt.timedelta(minutes=10)
@@ -160,23 +162,51 @@ def reset_password_with_sms_code(*, phone: str, code: str, new_password: str,
     return user
 
 
-def create_api_key(*, name: str) -> tuple[ApiKey, str]:
-    """Create an integration key; the plain key is returned once and never stored."""
+def create_api_key(*, name: str, scopes: Sequence[str] = (ApiScope.USAGE_WRITE,),
+                   by: Any = None) -> tuple[ApiKey, str]:
+    """Create an integration key holding ``scopes`` (``ApiScope`` values, at least one),
+    audited as made ``by`` a staff member (None: the command line); the plain key is
+    returned once and never stored. Refuses an empty name
+    (``name_required``), a name taken (``api_key_exists``, 409), no scope
+    (``scopes_required``) and a scope that does not exist (``unknown_scope``)."""
     if not name.strip():
         raise ValidationFailed(code="name_required")
+    chosen = check_scopes(scopes)
     if ApiKey.objects.filter(name=name).exists():
         raise Conflict(code="api_key_exists", detail={"name": name})
     prefix = secrets.token_hex(4)
     plain = f"esk_{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
-        key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=ApiKey.hash(plain))
-        audit.record(action="apikey.create", obj=key, actor_type="system", actor="cli",
-                     after={"name": name, "prefix": prefix})
+        key = ApiKey.objects.create(name=name, prefix=prefix, key_hash=ApiKey.hash(plain),
+                                    scopes=chosen)
+        actor_type, actor = audit.actor_of(by) if by is not None else ("system", "cli")
+        audit.record(action="apikey.create", obj=key, actor_type=actor_type, actor=actor,
+                     after={"name": name, "prefix": prefix, "scopes": chosen})
     return key, plain
 
 
-def authenticate_api_key(plain: str) -> ApiKey | None:
+def check_scopes(scopes: Sequence[str]) -> list[str]:
+    """``scopes`` without repeats, in ``ApiScope``'s order; refuses none and unknown ones."""
+    unknown = sorted(set(scopes) - set(ApiScope.values))
+    if unknown:
+        raise ValidationFailed(code="unknown_scope", detail={"unknown": unknown,
+                                                             "known": ApiScope.values})
+    if not scopes:
+        raise ValidationFailed(code="scopes_required", detail={"known": ApiScope.values})
+    return [scope for scope in ApiScope.values if scope in scopes]
+
+
+def authenticate_api_key(plain: str, *, scope: str | None = None) -> ApiKey | None:
+    """The key ``plain`` names, not revoked, or None. With ``scope``, a key without it is
+    refused: ``PermissionDenied`` (403 ``insufficient_scope``, the scope needed and the
+    key's in ``detail``), and it does not count as used."""
     key = ApiKey.objects.filter(key_hash=ApiKey.hash(plain), revoked_at__isnull=True).first()
-    if key is not None:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=clock.now())
+    if key is None:
+        return None
+    if scope is not None and not key.allows(scope):
+        raise PermissionDenied(
+            _("This API key does not hold the %(scope)s scope this call needs.")
+            % {"scope": scope}, code="insufficient_scope",
+            detail={"required_scope": scope, "key_scopes": key.scopes})
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=clock.now())
     return key

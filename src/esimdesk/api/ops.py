@@ -10,8 +10,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from esimdesk.accounts.api_auth import api_key_auth
+from esimdesk.accounts.api_auth import usage_key_auth
 from esimdesk.api.usage_ingest import MAX_RECORDS, ingest_usage_events
+from esimdesk.core.api.schemas import ErrorOut
 
 router = Router(tags=["operations"])
 
@@ -43,7 +44,7 @@ class UsageIngestOut(Schema):
 
 
 @router.post(
-    "/ops/usage-events", auth=api_key_auth, response={200: UsageIngestOut},
+    "/ops/usage-events", auth=usage_key_auth, response={200: UsageIngestOut, 403: ErrorOut},
     summary="Ingest usage records",
     description=(
         f"A batch of at most {MAX_RECORDS} usage records, as a JSON array or as NDJSON "
@@ -52,8 +53,9 @@ class UsageIngestOut(Schema):
         "(`invalid_record`, `invalid_id`, `invalid_iccid`, `unknown_iccid`, `invalid_kind`, "
         "`invalid_quantity`, `invalid_time`, `no_period`), ids already stored for this API "
         "key are counted in `duplicates` and charge nothing, the rest is charged before "
-        "the answer. Errors: `400 malformed_json`, `401 unauthorized`, "
-        "`413 too_many_records`."),
+        "the answer. Needs an API key holding the `usage:write` scope. Errors: "
+        "`400 malformed_json`, `401 unauthorized`, `403 insufficient_scope` (the key does "
+        "not hold `usage:write`), `413 too_many_records`."),
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"type": "array", "items": _RECORD,
                                         "maxItems": MAX_RECORDS}},

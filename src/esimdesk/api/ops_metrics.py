@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from esimdesk.accounts.api_auth import api_key_auth
+from esimdesk.accounts.api_auth import ops_key_auth
 from esimdesk.core.api.schemas import ErrorOut
 from esimdesk.core.inputs import parse_instant
 from esimdesk.core.money import Money
@@ -118,8 +118,8 @@ class MetricsOut(Schema):
 
 
 @router.get(
-    "/ops/metrics", auth=api_key_auth,
-    response={200: MetricsOut, 401: ErrorOut, 422: ErrorOut},
+    "/ops/metrics", auth=ops_key_auth,
+    response={200: MetricsOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
     summary="Business figures for a window",
     description=(
         "The figures of the staff console for `[since, until)`: orders paid and refunded, "
@@ -128,7 +128,10 @@ class MetricsOut(Schema):
         "each supplier and the margin. Figures marked *now* are what waits at the moment "
         "of the call, whatever the window. Money is in minor units. `since` and `until` "
         f"are {_TIME}; `until` defaults to now and `since` to 24 hours before `until`. "
-        "Errors: `401 unauthenticated`, `422 invalid_time`, `422 invalid_window` (`since` "
+        "Needs an API key holding the `ops:read` scope. "
+        "Errors: `401 unauthenticated`, `403 insufficient_scope` (the key does not hold "
+        "`ops:read`: a key made for a usage feed cannot read the business), "
+        "`422 invalid_time`, `422 invalid_window` (`since` "
         f"not before `until`), `422 window_too_long` (more than {MAX_WINDOW.days} days). "
         "docs/staff-console.md, *What each figure counts*, defines each figure."),
 )

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from esimdesk.accounts.api_auth import api_key_auth
+from esimdesk.accounts.api_auth import usage_key_auth
 from esimdesk.core.boundary import reads_own_body
+from esimdesk.core.errors import DomainError
 from esimdesk.usage import services
 
 MAX_RECORDS = 50_000
@@ -50,7 +51,10 @@ def _ndjson(request: HttpRequest) -> Iterator[Any]:
 @csrf_exempt
 @require_POST
 def ingest_usage_events(request: HttpRequest) -> HttpResponse:
-    key = api_key_auth(request)
+    try:
+        key = usage_key_auth(request)
+    except DomainError as refused:  # a key without the usage:write scope
+        return _error(refused.status, refused.code, str(refused.message), refused.detail)
     if key is None:
         return _error(401, "unauthorized", _("A valid API key is required."))
     content_type = request.content_type or ""

@@ -30,7 +30,7 @@ from esimdesk.catalog.models import (
     TopUpProduct,
 )
 from esimdesk.core import audit
-from esimdesk.core.admin_base import AuditedAdmin
+from esimdesk.core.admin_base import AuditedAdmin, money_column
 from esimdesk.core.money import SUPPORTED_CURRENCIES
 
 
@@ -112,8 +112,9 @@ class PlanAdmin(AuditedInlinesAdmin):
 @admin.register(SupplierBundle)
 class SupplierBundleAdmin(AuditedAdmin):
     form = SupplierBundleForm
-    list_display = ["plan", "supplier", "code", "cost", "cost_currency", "priority",
-                    "is_active", "updated_at"]
+    list_display = ["plan", "supplier", "code", "cost_money", "priority", "is_active",
+                    "updated_at"]
+    cost_money = money_column("cost", "cost_currency", _("cost"))
     list_filter = ["supplier", "is_active", "cost_currency"]
     search_fields = ["plan__code", "code"]
     list_select_related = ["plan"]
@@ -178,8 +179,11 @@ class TopUpProductAdmin(AuditedInlinesAdmin):
     inlines = [TopUpPriceInline]
 
 
-admin.site.register(TopUpPrice, AuditedAdmin, search_fields=["product__code"],
-                    list_display=["product", "currency", "amount"])
+@admin.register(TopUpPrice)
+class TopUpPriceAdmin(AuditedAdmin):
+    list_display = ["product", "currency", "amount_money"]
+    search_fields = ["product__code"]
+    amount_money = money_column("amount", "currency", _("amount"))
 admin.site.register(Region, AuditedAdmin)
 admin.site.register(Country, AuditedAdmin, search_fields=["code"],
                     list_display=["code", "region", "popular"])
@@ -187,6 +191,7 @@ admin.site.register(Country, AuditedAdmin, search_fields=["code"],
 
 @admin.register(Price)
 class PriceAdmin(AuditedAdmin):
-    list_display = ["plan", "currency", "amount"]
+    list_display = ["plan", "currency", "amount_money"]
+    amount_money = money_column("amount", "currency", _("amount"))
     list_filter = ["currency"]
     search_fields = ["plan__code"]

@@ -2,7 +2,9 @@
 
 Read by fulfilment (``orders.services``): a new eSIM is ordered from ``suppliers_for(plan)``
 in turn (failover moves down the list); a renewal or plan application goes to the supplier
-that issued the eSIM, under ``code_for(plan, supplier)``.
+that issued the eSIM, under ``code_for(plan, supplier)``. Adapters ask ``is_bundle_code``
+(through ``provisioning.receivers.bundle_code``) whether a code they were handed is a bundle
+(the ES2+ adapter sends it as the profileType) or a plan's own code.
 """
 
 from __future__ import annotations
@@ -46,3 +48,9 @@ def code_for(plan: Plan, supplier: str) -> str:
         if bundle.supplier == supplier:
             return bundle.code
     return plan.code
+
+
+def is_bundle_code(supplier: str, code: str) -> bool:
+    """Whether ``code`` is a bundle mapped on ``supplier`` (switched off or not: an eSIM the
+    supplier issued under it is still served under it)."""
+    return SupplierBundle.objects.filter(supplier=supplier, code=code).exists()

@@ -35,6 +35,20 @@ class Rates:
     def load(cls) -> Rates:
         return cls(ExchangeRate.objects.all())
 
+    def rate(self, from_currency: str, to_currency: str) -> Decimal | None:
+        """Units of ``to_currency`` per unit of ``from_currency`` (a rate set for the pair,
+        or the inverse of the reverse pair's), or None when no rate says how."""
+        if from_currency == to_currency:
+            return Decimal(1)
+        direct = self.direct.get((from_currency, to_currency))
+        if direct is not None:
+            return direct.rate
+        inverse = self.direct.get((to_currency, from_currency))
+        if inverse is None:
+            return None
+        with localcontext(_EXACT):
+            return Decimal(1) / inverse.rate
+
     def convert(self, money: Money, currency: str) -> Money | None:
         """``money`` in ``currency``, or None when no rate says how."""
         if money.currency == currency:

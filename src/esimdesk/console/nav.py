@@ -3,8 +3,8 @@
 Each item names the permission it needs (the page it opens checks the same one), so an
 agent sees the support queue and customers, finance the money, an admin everything; the raw
 model admin is the last item, "Data", for admins only. ``landing`` is where a person lands
-when they open the console: an agent on the support queue, anyone who may see the business
-figures on them.
+when they open the console: an agent on the support queue, finance on the Money page,
+anyone who may see the business figures (admins) on them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.utils.translation import pgettext_lazy
 from esimdesk.staff.roles import ADMIN, AGENT, roles_of
 
 FIGURES = "console.view_figures"
+MONEY = "console.view_money"
 #: The raw model admin ("Data": records, not mobile data).
 DATA = pgettext_lazy("console section", "Data")
 
@@ -38,6 +39,7 @@ class Item:
 
 ITEMS: tuple[Item, ...] = (
     Item("home", _("Home"), "admin:index", (FIGURES,)),
+    Item("money", _("Money"), "console_money", (MONEY,), ("/staff/money/",)),
     Item("customers", _("Customers"), "staff_customers", ("staff.view_customer_console",),
          ("/staff/customers/", "/staff/accounts/user/")),
     Item("orders", _("Orders"), "admin:orders_order_changelist", ("orders.view_order",),
@@ -52,8 +54,8 @@ ITEMS: tuple[Item, ...] = (
          ("payments.view_refund",), ("/staff/payments/refund/",)),
     Item("catalog", _("Catalog & prices"), "admin:app_list", ("catalog.change_plan",),
          ("/staff/catalog/",), (("app_label", "catalog"),)),
-    Item("suppliers", _("Suppliers"), "admin:provisioning_suppliercall_changelist",
-         ("provisioning.view_suppliercall",), ("/staff/provisioning/",)),
+    Item("suppliers", _("Suppliers"), "console_suppliers",
+         ("provisioning.view_suppliercall",), ("/staff/suppliers/", "/staff/provisioning/")),
     Item("margins", _("Margins"), "staff_margins", ("catalog.view_plan",),
          ("/staff/margins/",)),
     Item("invoices", _("Invoices"), "staff_invoices", ("sharedplans.view_monthlyinvoice",),
@@ -99,6 +101,8 @@ def landing(user: Any) -> str | None:
     """Where ``user`` goes on opening ``/staff/``: None to stay on the figures."""
     if user.has_perm(FIGURES):
         return None
+    if user.has_perm(MONEY):
+        return reverse("console_money")
     if AGENT in roles_of(user) and user.has_perm("support.view_conversation"):
         return reverse("support_inbox:inbox")
     return None

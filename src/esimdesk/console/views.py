@@ -45,37 +45,37 @@ WINDOWS = {"1d": (dt.timedelta(days=1), gettext_lazy("Today")),
            "30d": (dt.timedelta(days=30), gettext_lazy("30 days"))}
 
 
-def _iso(moment: dt.datetime) -> str:
+def iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def _link(name: str, **query: Any) -> str:
+def link(name: str, **query: Any) -> str:
     url = reverse(name)
     return f"{url}?{urlencode(query)}" if query else url
 
 
 def links(window: Window) -> dict[str, str]:
     """The filtered list behind each figure."""
-    since, until = _iso(window.since), _iso(window.until)
+    since, until = iso(window.since), iso(window.until)
     return {
-        "orders": _link("admin:orders_order_changelist", paid_at__gte=since, paid_at__lt=until),
-        "refunds": _link("admin:payments_refund_changelist", status="succeeded",
+        "orders": link("admin:orders_order_changelist", paid_at__gte=since, paid_at__lt=until),
+        "refunds": link("admin:payments_refund_changelist", status="succeeded",
                          succeeded_at__gte=since, succeeded_at__lt=until),
-        "customers": _link("admin:accounts_user_changelist", is_staff__exact="0",
+        "customers": link("admin:accounts_user_changelist", is_staff__exact="0",
                            date_joined__gte=since, date_joined__lt=until),
-        "esims": _link("admin:esims_esim_changelist", plan_running="yes"),
-        "activations": _link("staff_activations"),
-        "renewals_succeeded": _link("admin:payments_renewalattempt_changelist",
+        "esims": link("admin:esims_esim_changelist", plan_running="yes"),
+        "activations": link("staff_activations"),
+        "renewals_succeeded": link("admin:payments_renewalattempt_changelist",
                                     state="succeeded", updated_at__gte=since,
                                     updated_at__lt=until),
-        "renewals_declined": _link("admin:payments_renewalattempt_changelist",
+        "renewals_declined": link("admin:payments_renewalattempt_changelist",
                                    state__in="retry_wait,failed", tries__gte="1",
                                    updated_at__gte=since, updated_at__lt=until),
-        "renewals_waiting": _link("admin:payments_renewalattempt_changelist",
+        "renewals_waiting": link("admin:payments_renewalattempt_changelist",
                                   state__in=",".join(RENEWAL_WAITING)),
-        "support": _link("support_inbox:inbox"),
-        "margin": _link("staff_margins"),
-        "calls": _link("admin:provisioning_suppliercall_changelist", at__gte=since,
+        "support": link("support_inbox:inbox"),
+        "margin": link("staff_margins"),
+        "calls": link("admin:provisioning_suppliercall_changelist", at__gte=since,
                        at__lt=until),
     }
 
@@ -86,10 +86,10 @@ def supplier_rows(hour: Window, day: Window) -> list[dict[str, Any]]:
     rows = []
     for health in supplier_health(hour):
         rows.append({"hour": health, "day": by_name.pop(health.name, None),
-                     "failures_link": _link(
+                     "failures_link": link(
                          "admin:provisioning_suppliercall_changelist", supplier=health.name,
-                         outcome__in=",".join(FAILURES), at__gte=_iso(day.since),
-                         at__lt=_iso(day.until))})
+                         outcome__in=",".join(FAILURES), at__gte=iso(day.since),
+                         at__lt=iso(day.until))})
     rows += [{"hour": None, "day": health, "failures_link": ""} for health in by_name.values()]
     return rows
 

@@ -3,9 +3,11 @@ heartbeats (read-only), and the encrypted console settings."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django import forms
 from django.contrib import admin
 from django.db import transaction
@@ -14,6 +16,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from esimdesk import config
 from esimdesk.core import (
@@ -114,46 +117,134 @@ admin.site.register(IdempotencyRecord, ReadOnlyAdmin, list_display=["scope", "ke
 admin.site.register(Heartbeat, ReadOnlyAdmin, list_display=["process", "seen_at"])
 
 
+def _setting_choices() -> list[tuple[str, str]]:
+    # A callable: the adapters' options are known only once every app is ready.
+    return [(option.name, option.name) for option in config.console_options()]
+
+
+#: What the audit trail and the list show in place of a secret value.
+HIDDEN = "••••"
+
+
 class ConsoleSettingForm(forms.ModelForm[ConsoleSetting]):
-    name = forms.ChoiceField(label=_("Setting"), choices=[
-        (o.name, o.name) for o in config.OPTIONS if config.console_editable(o.name)])
-    value = forms.CharField(label=_("Value"), required=True,
-                            widget=forms.Textarea(attrs={"rows": 3}),
-                            help_text=_("Stored encrypted. Secret values are never shown again."))
+    """One console setting: its name (only options the console may set) and its value, a
+    text box large enough for a PEM certificate or key, whose line breaks are kept
+    (``\r\n`` from the browser becomes ``\n``). A one-line option refuses a value over
+    several lines (a pasted key with a stray line break would fail later, at a supplier)."""
+
+    name = forms.ChoiceField(choices=_setting_choices, label=_("Setting"))
+    value = forms.CharField(
+        required=True, strip=False, label=_("Value"),
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"}),
+        help_text=_("Stored encrypted. Secret values are never shown again. Certificates "
+                    "and keys: paste the whole PEM text (from the BEGIN line to the END "
+                    "line), or give the path of a file on the server."))
 
     class Meta:
         model = ConsoleSetting
         fields = ["name"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name = self.instance.name if self.instance.pk else str(self.initial.get("name", ""))
+        option = config.option(name) if name else None
+        if self.instance.pk and option is not None and not option.secret:
+            self.initial.setdefault("value", _readable(self.instance) or "")
+        if name and config.multiline(name):
+            self.fields["value"].widget.attrs.update({"rows": 14, "class": "console-pem"})
+
+    def clean_value(self) -> str:
+        value = str(self.cleaned_data["value"]).replace("\r\n", "\n").replace("\r", "\n")
+        value = value.strip()
+        if not value:
+            raise forms.ValidationError(_("Enter a value."), code="required")
+        name = self.cleaned_data.get("name", "")
+        if name and "\n" in value and not config.multiline(name):
+            raise forms.ValidationError(_("This setting takes one line."), code="one_line")
+        return value
+
+
+def _recorded_value(name: str, value: str | None) -> str | None:
+    """A setting's value as the audit trail keeps it: never a secret's, and a fingerprint
+    of a certificate rather than the whole PEM block."""
+    option = config.option(name)
+    if value is None:
+        return None
+    if option is None or option.secret:
+        return HIDDEN
+    if "\n" in value:
+        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    return value
+
+
+def _readable(setting: ConsoleSetting) -> str | None:
+    try:
+        return console_settings.decrypt(setting.value_encrypted)
+    except InvalidToken:  # stored under another secret key
+        return None
+
 
 @admin.register(ConsoleSetting)
 class ConsoleSettingAdmin(admin.ModelAdmin[ConsoleSetting]):
-    """Provider keys and switches set here win over the environment (within seconds)."""
+    """Provider and supplier keys and switches set here win over the environment (within
+    seconds). Every change is audited: who, which setting, and the value only when it is
+    not a secret."""
 
     form = ConsoleSettingForm
     list_display = ["name", "shown_value", "updated_at", "updated_by"]
 
     @admin.display(description=_("Value"))
     def shown_value(self, setting: ConsoleSetting) -> str:
-        option = next((o for o in config.OPTIONS if o.name == setting.name), None)
+        option = config.option(setting.name)
         if option is None or option.secret:
-            return str(_("•••• (set)"))
-        return console_settings.decrypt(setting.value_encrypted)
+            return str(_("%(hidden)s (set)") % {"hidden": HIDDEN})
+        value = _readable(setting)
+        if value is None:
+            return str(_("unreadable (the secret key changed)"))
+        lines = value.count("\n") + 1
+        if lines > 1:
+            return str(ngettext("%(count)d line", "%(count)d lines", lines) % {"count": lines})
+        return value
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        value = form.cleaned_data["value"]
         with transaction.atomic():
-            obj.value_encrypted = console_settings.encrypt(form.cleaned_data["value"].strip())
+            previous = (ConsoleSetting.objects.select_for_update().filter(pk=obj.pk).first()
+                        if obj.pk else None)
+            before = None
+            if previous is not None:
+                before = {"name": previous.name,
+                          "value": _recorded_value(previous.name, _readable(previous)),
+                          "updated_at": previous.updated_at.isoformat()}
+            obj.value_encrypted = console_settings.encrypt(value)
             obj.updated_by = f"{request.user.pk}:{request.user}"
             obj.updated_at = clock.now()
             obj.save()
-            # The value itself stays out of the audit trail: it may be a key.
+            # A secret's value stays out of the audit trail: it may be a key.
             audit.record_by_user(user=request.user, obj=obj, action="console_setting.set",
-                                 after={"name": obj.name})
+                                 before=before,
+                                 after={"name": obj.name,
+                                        "value": _recorded_value(obj.name, value),
+                                        "updated_at": obj.updated_at.isoformat()})
         console_settings.forget()
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
-            audit.record_by_user(user=request.user, obj=obj, action="console_setting.delete",
-                                 before={"name": obj.name})
+            self._record_deletion(request, obj)
             obj.delete()
         console_settings.forget()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ConsoleSetting]) -> None:
+        """The list's *Delete selected* action: one audit row per setting, as one by one."""
+        with transaction.atomic():
+            for setting in queryset.select_for_update().order_by("pk"):
+                self._record_deletion(request, setting)
+            queryset.delete()
+        console_settings.forget()
+
+    @staticmethod
+    def _record_deletion(request: HttpRequest, setting: ConsoleSetting) -> None:
+        audit.record_by_user(user=request.user, obj=setting, action="console_setting.delete",
+                             before={"name": setting.name,
+                                     "value": _recorded_value(setting.name,
+                                                              _readable(setting))})

@@ -3,14 +3,17 @@ models in its ``admin.py``; this module registers nothing)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 
 from esimdesk.core import audit
+from esimdesk.core.money import Money
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -45,6 +48,25 @@ class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             audit.record_by_user(user=request.user, obj=obj, action="admin.delete",
                                  before={"repr": str(obj)})
             super().delete_model(request, obj)
+
+
+def money_column(amount: str, currency: str, description: Any) -> Callable[..., str]:
+    """A list column that shows an amount stored in minor units as money in the reader's
+    language ("CN¥209.00", not "20900"), sorted by the stored amount. ``currency`` names the
+    row's currency field, through relations with ``__`` (``order__currency``)."""
+
+    @admin.display(description=description, ordering=amount)
+    def column(self: Any, obj: Any) -> str:
+        value = getattr(obj, amount)
+        if value is None:
+            return "—"
+        code: Any = obj
+        for part in currency.split("__"):
+            code = getattr(code, part)
+        return Money(int(value), str(code)).format(translation.get_language())
+
+    column.__name__ = f"{amount}_money"
+    return column
 
 
 def console_page(request: HttpRequest, template: str, context: dict[str, Any], *,

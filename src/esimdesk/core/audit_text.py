@@ -50,6 +50,7 @@ FIELD_LABELS = {
     "auto_renew": gettext_lazy("Automatic renewal"), "reason": gettext_lazy("Reason"),
     "assigned_to": gettext_lazy("Agent"), "repr": gettext_lazy("Record"),
     # Names audit rows use beyond the fields of the record they are about.
+    "ok": gettext_lazy("Succeeded"), "detail": gettext_lazy("Detail"),
     "action": gettext_lazy("Action"), "agent": gettext_lazy("Agent"),
     "allowed_countries": gettext_lazy("Allowed countries"), "assigned": gettext_lazy("Assigned"),
     "billing": gettext_lazy("Billing"), "buckets": gettext_lazy("Data allowances"),
@@ -81,6 +82,9 @@ FIELD_LABELS = {
     "tax_id": gettext_lazy("Tax ID"), "theirs": gettext_lazy("Supplier's figure"),
     "to": gettext_lazy("To"), "used": gettext_lazy("Used"), "via": gettext_lazy("Refunded through"),
 }
+
+#: Audit rows about things that are not models (``object_type`` -> what staff read).
+KIND_LABELS = {"supplier": gettext_lazy("Supplier")}
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,8 @@ def sentences(entry: AuditEntry) -> list[str]:
 def record_kind(object_type: str) -> str:
     """An audit entry's ``object_type`` (a model's name) as staff read it: the model's
     translated name, esimdesk's own models first; the raw name if no model has it."""
+    if object_type in KIND_LABELS:
+        return str(KIND_LABELS[object_type])
     found = [model for model in apps.get_models() if model._meta.model_name == object_type]
     found.sort(key=lambda model: not model.__module__.startswith("esimdesk."))
     return str(found[0]._meta.verbose_name) if found else object_type

@@ -51,8 +51,11 @@ def forget() -> None:
 def _reload() -> None:
     try:
         rows = list(ConsoleSetting.objects.values_list("name", "value_encrypted"))
-    except DatabaseError:  # before migrations, or the database is away: environment only
-        rows = []
+    except DatabaseError:
+        # Before migrations: nothing was loaded, the environment alone counts. The database
+        # away for a moment (or this connection's transaction broken): keep what was read
+        # last, so a supplier's or provider's keys do not fall back to the environment's.
+        return
     values: dict[str, str | None] = {}
     for name, token in rows:
         try:

@@ -47,6 +47,11 @@ MESSAGES: dict[str, Any] = {
     "provider_refused": _("The payment service refused this payment."),
     "invalid_request": _("Some fields are missing or not valid."),
     "unauthenticated": _("Sign in first."),
+    # Integration API keys.
+    "name_required": _("Give the key a name."),
+    "api_key_exists": _("A key with that name exists already."),
+    "scopes_required": _("Choose at least one scope for the key."),
+    "unknown_scope": _("There is no such scope."),
     "bad_signature": _("The signature of the message does not verify."),
     "stale_signature": _("The signature of the message is too old."),
     "too_many_codes": _("Too many codes requested. Try again in an hour."),
@@ -127,6 +132,13 @@ MESSAGES: dict[str, Any] = {
     "no_running_period": _("This eSIM has no plan running now to extend."),
     "esim_not_suspendable": _("Only an installed eSIM or one in use can be suspended."),
     "esim_not_suspended": _("This eSIM is not suspended."),
+    "esim_not_cancellable": _("Only an eSIM that was never installed can be cancelled: suspend "
+                              "an installed one."),
+    "esim_not_revoked": _("This eSIM is not revoked."),
+    "revoke_not_retryable": _("The supplier has already cancelled this profile."),
+    "revoke_in_progress": _("The supplier is still being asked to cancel this profile."),
+    "revoke_not_open": _("Nothing to settle: the supplier confirmed this cancellation or is "
+                         "still being asked."),
     "order_not_fulfilled": _("This order has no eSIM ready yet: retry the activation instead."),
     "order_makes_no_esim": _("This order made no eSIM (a renewal or a top-up): there is no "
                              "install e-mail to send."),
@@ -140,6 +152,9 @@ MESSAGES: dict[str, Any] = {
     "malformed_event": _("The message is not in the form this address expects."),
     "malformed_notification": _("The notification is not valid: detail.field names the "
                                 "field."),
+    "unsupported_protocol": _("This address speaks ES2+: send X-Admin-Protocol "
+                              "gsma/rsp/v2.x.y."),
+    "unsupported_media_type": _("Send the message as JSON (Content-Type: application/json)."),
     # The input boundary (core.boundary) and the error pages (core.error_pages).
     "bad_request": _("The request is not valid."),
     "not_found": _("Not found."),

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
 from esimdesk.core.errors import DomainError, IllegalTransition
 from esimdesk.esims import services as esims
-from esimdesk.esims import suspension
-from esimdesk.esims.models import Esim, Reissue
+from esimdesk.esims import suspension, upstream_revoke
+from esimdesk.esims.models import Esim, Reissue, UpstreamRevoke
 from esimdesk.provisioning import registry as upstream
 
 
@@ -43,7 +43,7 @@ class EsimAdmin(AuditedAdmin):
                        "upstream_reference", "created_at", "installed_at"]
     # Subscriptions add their own inline (subscriptions/admin.py): they sit above eSIMs.
     inlines: list[Any] = []
-    actions = ["mark_installed", "suspend", "resume"]
+    actions = ["mark_installed", "suspend", "resume", "cancel_before_install"]
 
     @admin.display(description=_("supplier"), ordering="upstream")
     def supplier(self, esim: Esim) -> str:
@@ -89,6 +89,57 @@ class EsimAdmin(AuditedAdmin):
     @admin.action(description="Resume (tells the supplier)")
     def resume(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
         self._supplier_move(request, queryset, suspension.resume)
+
+    @admin.action(description=_("Cancel, never installed (tells the supplier)"))
+    def cancel_before_install(self, request: HttpRequest, queryset: QuerySet[Esim]) -> None:
+        self._supplier_move(request, queryset, upstream_revoke.revoke_before_install)
+
+
+@admin.register(UpstreamRevoke)
+class UpstreamRevokeAdmin(ReadOnlyAdmin):
+    """What each supplier said when asked to cancel a revoked eSIM's profile; staff try
+    again, or record how they settled it otherwise (the console's alert then closes)."""
+
+    list_display = ["esim", "supplier_name", "status", "code", "attempts", "requested_at",
+                    "revoked_upstream_at", "handled_at"]
+    list_filter = ["status", "supplier"]
+    search_fields = ["esim__iccid", "reference", "esim__owner__email"]
+    actions = ["try_again", "mark_settled"]
+
+    @admin.display(description=_("supplier"), ordering="supplier")
+    def supplier_name(self, row: UpstreamRevoke) -> str:
+        return upstream.label(row.supplier)
+
+    def has_settle_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("staff.suspend_esim"))
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[UpstreamRevoke],
+              service: Any, done: str) -> None:
+        count = 0
+        for row in queryset.order_by("pk"):
+            try:
+                service(row)
+                count += 1
+            except DomainError as error:
+                self.message_user(request, f"{row.esim}: {error.message}", messages.ERROR)
+        if count:
+            self.message_user(request, done % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Ask the supplier again"), permissions=["settle"])
+    def try_again(self, request: HttpRequest, queryset: QuerySet[UpstreamRevoke]) -> None:
+        actor = f"{request.user.pk}:{request.user}"
+        self._each(request, queryset,
+                   lambda row: upstream_revoke.retry(revoke_id=row.pk, actor=actor),
+                   _("%(count)s cancellation(s) sent to the supplier again."))
+
+    @admin.action(description=_("Mark settled (e.g. the ICCID barred in the network)"),
+                  permissions=["settle"])
+    def mark_settled(self, request: HttpRequest, queryset: QuerySet[UpstreamRevoke]) -> None:
+        actor = f"{request.user.pk}:{request.user}"
+        self._each(request, queryset,
+                   lambda row: upstream_revoke.mark_handled(
+                       revoke_id=row.pk, actor=actor, note="settled in the staff console"),
+                   _("%(count)s cancellation(s) marked settled."))
 
 
 admin.site.register(Reissue, ReadOnlyAdmin,  # made on the activation page, never edited

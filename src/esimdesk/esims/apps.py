@@ -9,7 +9,11 @@ class EsimsConfig(AppConfig):
 
     def ready(self) -> None:
         # Suppliers' reports reach this app through provisioning's receivers.
+        from esimdesk.core import sweeps
         from esimdesk.esims.upstream_reports import RECEIVER
+        from esimdesk.esims.upstream_revoke import recover
         from esimdesk.provisioning.receivers import provide_profiles
 
         provide_profiles(RECEIVER)
+        # Cancellations at the supplier whose task was lost are queued again.
+        sweeps.register("upstream_revokes", recover)

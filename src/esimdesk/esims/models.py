@@ -104,3 +104,55 @@ class Reissue(models.Model):
     def __str__(self) -> str:
         return _("reissue of %(esim)s (%(status)s)") % {"esim": self.old_esim,
                                                        "status": self.get_status_display()}
+
+
+class UpstreamRevoke(models.Model):
+    """The profile of an eSIM revoked in esimdesk, cancelled at its supplier too.
+
+    One row per eSIM, made in the transaction that revoked it locally, so the supplier call
+    (a task queued in that same transaction) is never lost and never made under two
+    references. ``status`` is what the supplier really said; a refusal or a failure stays
+    ``needs_action`` (an alert on the console) until staff retry it or settle it another way
+    (``handled_at``: e.g. the ICCID barred in the network)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Cancelling at the supplier")
+        REVOKED = "revoked", _("Cancelled at the supplier")
+        REFUSED = "refused", _("Refused by the supplier")
+        NOT_SUPPORTED = "not_supported", _("Supplier cannot cancel")
+        FAILED = "failed", _("Supplier unreachable")
+
+    #: the outcomes that leave a profile possibly usable: staff must act
+    NEEDS_ACTION = (Status.REFUSED, Status.NOT_SUPPORTED, Status.FAILED)
+
+    esim = models.OneToOneField(Esim, on_delete=models.PROTECT, related_name="upstream_revoke",
+                                verbose_name=_("eSIM"))
+    supplier = models.CharField(_("supplier"), max_length=40)
+    reference = models.CharField(_("supplier reference"), max_length=100, unique=True)
+    cause = models.CharField(_("cause"), max_length=200,
+                             help_text=_("why the eSIM stopped being the customer's"))
+    status = models.CharField(_("status"), max_length=14, choices=Status.choices,
+                              default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    code = models.CharField(_("supplier's code"), max_length=60, blank=True)
+    message = models.CharField(_("supplier's message"), max_length=500, blank=True)
+    requested_at = models.DateTimeField(_("requested at"), default=clock.now, db_index=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    revoked_upstream_at = models.DateTimeField(_("cancelled upstream at"), null=True,
+                                               blank=True)
+    handled_at = models.DateTimeField(_("settled by staff at"), null=True, blank=True)
+    handled_by = models.CharField(_("settled by"), max_length=200, blank=True)
+    handled_note = models.CharField(_("how it was settled"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("upstream cancellation")
+        verbose_name_plural = _("upstream cancellations")
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return _("%(esim)s at %(supplier)s: %(status)s") % {
+            "esim": self.esim, "supplier": self.supplier, "status": self.get_status_display()}
+
+    @property
+    def needs_action(self) -> bool:
+        return self.status in self.NEEDS_ACTION and self.handled_at is None

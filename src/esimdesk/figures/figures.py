@@ -210,10 +210,13 @@ class SupplierHealth:
 class Margin:
     """Of the order lines that bought a plan period (new eSIM, renewal, plan change) in the
     orders paid in the window: what the customers paid for them (charge plus credit used,
-    less what was paid back) against what the supplier that issued the eSIM charges for
-    the plan (its bundle's cost), both in the reporting currency. ``percent`` is of the
-    revenue, one decimal. ``uncosted_lines``: lines left out of both sides, since no cost
-    or rate says what they cost (no bundle, a pool's plan, a top-up, no exchange rate)."""
+    less what was paid back) against what the supplier that issued the eSIM charged for
+    the plan, both in the reporting currency. The cost is the one recorded on the line
+    when its order was fulfilled, in the order's currency at that day's rate
+    (``orders.costs``); a line fulfilled before costs were recorded falls back to its
+    bundle's cost and rate of today. ``percent`` is of the revenue, one decimal.
+    ``uncosted_lines``: lines left out of both sides, since no cost or rate says what they
+    cost (no bundle, a pool's plan, a top-up, no exchange rate)."""
 
     revenue: Money
     cost: Money
@@ -247,8 +250,8 @@ def figures(window: Window) -> Figures:
     """Every figure for ``window``: a fixed number of queries, whatever the row counts."""
     currency = reporting_currency()
     rates = Rates.load()
-    revenue, paid = _revenue(window, currency, rates)
-    refunds, refunded = _refunds(window, currency, rates)
+    revenue, paid = revenue_in(window, currency, rates)
+    refunds, refunded = refunds_in(window, currency, rates)
     return Figures(
         window=window, reporting_currency=currency,
         orders=Orders(paid=paid, refunded=refunded), revenue=revenue, refunds=refunds,
@@ -261,11 +264,13 @@ def figures(window: Window) -> Figures:
         margin=margin(window, currency, rates))
 
 
-def _in(window: Window, name: str) -> Q:
+def during(window: Window, name: str) -> Q:
+    """Rows whose ``name`` falls in ``window`` (half-open)."""
     return Q(**{f"{name}__gte": window.since, f"{name}__lt": window.until})
 
 
-def _report(amounts: list[Money], currency: str, rates: Rates) -> Reported:
+def report_in(amounts: list[Money], currency: str, rates: Rates) -> Reported:
+    """``amounts`` (one per currency) added up in ``currency``, naming what no rate converts."""
     total, unconverted = 0, []
     for money in amounts:
         converted = rates.convert(money, currency)
@@ -277,18 +282,22 @@ def _report(amounts: list[Money], currency: str, rates: Rates) -> Reported:
     return Reported(currency, Money(total, currency) if converted_any else None, unconverted)
 
 
-def _revenue(window: Window, currency: str, rates: Rates) -> tuple[Revenue, int]:
-    rows = (Order.objects.filter(_in(window, "paid_at")).values("currency")
+def revenue_in(window: Window, currency: str, rates: Rates) -> tuple[Revenue, int]:
+    """The revenue of the orders paid in ``window``, and how many they are: one query."""
+    rows = (Order.objects.filter(during(window, "paid_at")).values("currency")
             .annotate(n=Count("pk"), total=Sum("total")).order_by("currency"))
     amounts, paid = [], 0
     for row in rows:
         paid += row["n"]
         amounts.append(Money(int(row["total"] or 0), row["currency"]))
-    return Revenue(amounts, _report(amounts, currency, rates)), paid
+    return Revenue(amounts, report_in(amounts, currency, rates)), paid
 
 
-def _refunds(window: Window, currency: str, rates: Rates) -> tuple[Refunds, int]:
-    rows = (Refund.objects.filter(_in(window, "succeeded_at"), status=Refund.Status.SUCCEEDED)
+def refunds_in(window: Window, currency: str, rates: Rates) -> tuple[Refunds, int]:
+    """The refunds that succeeded in ``window``, and how many orders they touched: one
+    query."""
+    rows = (Refund.objects.filter(during(window, "succeeded_at"),
+                                  status=Refund.Status.SUCCEEDED)
             .values("currency")
             .annotate(n=Count("pk"), total=Sum("amount"),
                       orders=Count("payment__order", distinct=True))
@@ -298,7 +307,7 @@ def _refunds(window: Window, currency: str, rates: Rates) -> tuple[Refunds, int]
         count += row["n"]
         orders += row["orders"]  # an order has one currency: no order counted twice
         amounts.append(Money(int(row["total"] or 0), row["currency"]))
-    return Refunds(count, amounts, _report(amounts, currency, rates)), orders
+    return Refunds(count, amounts, report_in(amounts, currency, rates)), orders
 
 
 def active_esims(at: dt.datetime) -> int:
@@ -313,7 +322,7 @@ def activations(window: Window) -> Activations:
                 .annotate(n=Count("pk"), oldest=Min("paid_at")).order_by("status")):
         waiting[row["status"]] = (row["n"], row["oldest"])
     took = ExpressionWrapper(F("fulfilled_at") - F("paid_at"), output_field=DurationField())
-    middle = median(Order.objects.filter(_in(window, "fulfilled_at"), paid_at__isnull=False),
+    middle = median(Order.objects.filter(during(window, "fulfilled_at"), paid_at__isnull=False),
                     took)
     return Activations(
         waiting=waiting[Order.Status.PAID][0], failed=waiting[Order.Status.FULFILMENT_FAILED][0],
@@ -323,7 +332,7 @@ def activations(window: Window) -> Activations:
 
 
 def renewals(window: Window) -> Renewals:
-    settled = _in(window, "updated_at")
+    settled = during(window, "updated_at")
     counts = RenewalAttempt.objects.aggregate(
         succeeded=Count("pk", filter=settled & Q(state=RenewalAttempt.State.SUCCEEDED)),
         declined=Count("pk", filter=settled & Q(tries__gte=1) & Q(state__in=[
@@ -335,7 +344,7 @@ def renewals(window: Window) -> Renewals:
 def support(window: Window) -> Support:
     first_answer = ExpressionWrapper(F("first_reply_at") - F("created_at"),
                                      output_field=DurationField())
-    middle = median(Conversation.objects.filter(_in(window, "first_reply_at")), first_answer)
+    middle = median(Conversation.objects.filter(during(window, "first_reply_at")), first_answer)
     return Support(
         open=Conversation.objects.exclude(status=Conversation.Status.RESOLVED).count(),
         median_first_answer_seconds=_seconds(middle))
@@ -344,7 +353,7 @@ def support(window: Window) -> Support:
 def supplier_health(window: Window) -> list[SupplierHealth]:
     """Per supplier, configured ones first in their failover order, then any other that
     was called in the window: three queries."""
-    calls = SupplierCall.objects.filter(_in(window, "at"))
+    calls = SupplierCall.objects.filter(during(window, "at"))
     counted: dict[str, tuple[int, int]] = {
         row["supplier"]: (row["calls"], row["failures"])
         for row in calls.values("supplier").annotate(
@@ -352,7 +361,7 @@ def supplier_health(window: Window) -> list[SupplierHealth]:
         .order_by("supplier")}
     p95 = percentiles(calls, "duration_ms", percent=95, by="supplier")
     failovers = {row["left"]: row["n"] for row in (
-        AuditEntry.objects.filter(_in(window, "at"), action="activation.failover")
+        AuditEntry.objects.filter(during(window, "at"), action="activation.failover")
         .values(left=F("before__supplier")).annotate(n=Count("pk")).order_by())}
     names = list(settings.ESIMDESK["UPSTREAM_PROVIDERS"])
     names += sorted((set(counted) | {n for n in failovers if n}) - set(names))
@@ -364,29 +373,40 @@ def supplier_health(window: Window) -> list[SupplierHealth]:
 
 
 def margin(window: Window, currency: str, rates: Rates) -> Margin:
-    lines = (OrderLine.objects.filter(_in(window, "order__paid_at"))
+    lines = (OrderLine.objects.filter(during(window, "order__paid_at"))
              .values("plan_id", "order__currency",
                      supplier=F("esim__upstream"),
                      bought_period=ExpressionWrapper(Q(period__isnull=False),
-                                                     output_field=BooleanField()))
+                                                     output_field=BooleanField()),
+                     recorded=ExpressionWrapper(Q(cost_converted__isnull=False),
+                                                output_field=BooleanField()))
              .annotate(n=Count("pk"),
-                       paid=Sum(F("amount") + F("credit") - F("refund_amount")))
+                       paid=Sum(F("amount") + F("credit") - F("refund_amount")),
+                       recorded_cost=Sum("cost_converted"))
              .order_by())
     rows = list(lines)
+    # Today's bundle costs, only for lines fulfilled before costs were recorded on them.
     costs: dict[tuple[int, str], Money] = {
         (b.plan_id, b.supplier): b.cost_money for b in SupplierBundle.objects.filter(
-            plan_id__in={row["plan_id"] for row in rows if row["bought_period"]})}
+            plan_id__in={row["plan_id"] for row in rows
+                         if row["bought_period"] and not row["recorded"]})}
     revenue = cost = costed = uncosted = 0
     for row in rows:
-        bundle_cost = costs.get((row["plan_id"], row["supplier"] or ""))
-        paid = rates.convert(Money(int(row["paid"] or 0), row["order__currency"]), currency)
-        each = rates.convert(bundle_cost, currency) if bundle_cost else None
-        if not row["bought_period"] or paid is None or each is None:
+        sold_in = row["order__currency"]
+        if row["recorded"]:
+            # Recorded in the order's currency at fulfilment: both sides convert alike.
+            spent = rates.convert(Money(int(row["recorded_cost"]), sold_in), currency)
+        else:
+            bundle_cost = costs.get((row["plan_id"], row["supplier"] or ""))
+            each = rates.convert(bundle_cost, currency) if bundle_cost else None
+            spent = Money(each.amount * row["n"], currency) if each is not None else None
+        paid = rates.convert(Money(int(row["paid"] or 0), sold_in), currency)
+        if not row["bought_period"] or paid is None or spent is None:
             uncosted += row["n"]
             continue
         costed += row["n"]
         revenue += paid.amount
-        cost += each.amount * row["n"]
+        cost += spent.amount
     percent = (Decimal(revenue - cost) * 100 / Decimal(revenue)).quantize(
         Decimal("0.1"), ROUND_HALF_UP) if revenue else None
     return Margin(Money(revenue, currency), Money(cost, currency),

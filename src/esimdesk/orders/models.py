@@ -166,6 +166,26 @@ class OrderLine(models.Model):
         help_text=_("minor units paid back when the line was fulfilled (credit above "
                     "the new price, or a top-up that could not be applied)"),
         verbose_name=_("refunded amount"))
+    # What the line cost at the supplier, as it stood when the order was fulfilled
+    # (``orders.costs``): the margins read this, so a later change of the bundle's cost or
+    # of an exchange rate leaves past margins as they were. Empty on lines fulfilled before
+    # costs were kept and on lines no bundle priced; the margins then fall back to today's.
+    cost = models.BigIntegerField(
+        null=True, blank=True,
+        help_text=_("what the supplier charged for the plan, minor units of cost currency"),
+        verbose_name=_("supplier cost"))
+    cost_currency = models.CharField(max_length=3, blank=True,
+                                     verbose_name=_("supplier cost currency"))
+    cost_rate = models.DecimalField(
+        max_digits=20, decimal_places=10, null=True, blank=True,
+        help_text=_("the exchange rate used: units of the order's currency per unit of the "
+                    "cost currency (1 when they are the same)"),
+        verbose_name=_("cost exchange rate"))
+    cost_converted = models.BigIntegerField(
+        null=True, blank=True,
+        help_text=_("the supplier cost in the order's currency, minor units; empty when no "
+                    "exchange rate converted it"),
+        verbose_name=_("supplier cost in the order's currency"))
     # Renewals.
     low_data = models.BooleanField(
         default=False, db_default=False,

@@ -3,8 +3,9 @@
 The new profile comes from the supplier that issued the old one, under an idempotent
 reference, and carries the plan that runs (plans queued after it are applied to it too).
 In one transaction the subscription — every period, and so the data left — moves to the
-new eSIM and the old one is marked revoked; after commit the old profile is revoked upstream
-and the traveller gets the new install e-mail. A reissue is refused once the eSIM is in use:
+new eSIM and the old one is marked revoked; after commit the old profile is cancelled
+upstream (``esims.upstream_revoke``, which records and audits what the supplier said) and
+the traveller gets the new install e-mail. A reissue is refused once the eSIM is in use:
 a profile that works is never replaced behind the traveller's back.
 """
 
@@ -21,6 +22,7 @@ from django_tasks import task
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, ValidationFailed
 from esimdesk.esims import services as esims
+from esimdesk.esims import upstream_revoke
 from esimdesk.esims.models import Esim, Reissue
 from esimdesk.notifications import services as notifications
 from esimdesk.provisioning import registry as upstream
@@ -117,8 +119,8 @@ def _switch_over(reissue_id: int, supplier: str, profile: Any) -> str:
             new.label = old.label
             new.save(update_fields=["label"])
         Subscription.objects.filter(esim=old).update(esim=new)
-        esims.transition(esim=old, to=Esim.Status.REVOKED, actor_type="task",
-                         actor="reissue", reason=reissue.reason)
+        revoked = esims.transition(esim=old, to=Esim.Status.REVOKED, actor_type="task",
+                                   actor="reissue", reason=reissue.reason)
         reissue.new_esim = new
         reissue.status = Reissue.Status.DONE
         reissue.completed_at = clock.now()
@@ -126,7 +128,8 @@ def _switch_over(reissue_id: int, supplier: str, profile: Any) -> str:
         audit.record(action="esim.reissued", obj=new, actor_type="task", actor="reissue",
                      before={"iccid": old.iccid}, after={"iccid": new.iccid},
                      reason=reissue.reason)
-        revoke_profile_task.enqueue(reissue.pk)
+        upstream_revoke.request(esim=revoked, cause=f"reissued ({reissue.reference})",
+                                actor="reissue", reference=f"{reissue.reference}-revoke")
         url = settings.PUBLIC_URL + reverse("portal:esim", args=[new.iccid])
         notifications.notify(user=new.owner, kind="esim_reissued", template="esim_reissued",
                              context={"esim": new, "old_iccid": old.iccid, "esim_url": url},
@@ -149,21 +152,11 @@ def _give_up(reissue: Reissue, failure: str) -> str:
 
 
 def revoke_old_profile(*, reissue_id: int, attempt: int = 1) -> str:
-    """After the switch: the old profile can never be used again (idempotent upstream)."""
+    """A task queued by an earlier version for the old profile: it is cancelled upstream
+    through ``esims.upstream_revoke``, under the reference it always had."""
     reissue = Reissue.objects.select_related("old_esim").get(pk=reissue_id)
-    if reissue.revoked_upstream_at is not None:
-        return "done"
-    old = reissue.old_esim
-    supplier = upstream.get(old.upstream)
-    outcome = call_from_task(
-        call=lambda: supplier.revoke(reference=f"{reissue.reference}-revoke", iccid=old.iccid),
-        retry=revoke_profile_task, args=(reissue_id,), attempt=attempt,
-        what=f"revoke {old.iccid}")
-    if outcome is not None:
-        if outcome != "retrying":
-            audit.record(action="esim.revoke_failed", obj=old, actor_type="task",
-                         actor="reissue", reason=f"upstream revoke {outcome}")
-        return outcome
-    Reissue.objects.filter(pk=reissue_id).update(revoked_upstream_at=clock.now())
-    audit.record(action="esim.revoked_upstream", obj=old, actor_type="task", actor="reissue")
-    return "done"
+    with transaction.atomic():
+        row = upstream_revoke.request(esim=reissue.old_esim,
+                                      cause=f"reissued ({reissue.reference})",
+                                      actor="reissue", reference=f"{reissue.reference}-revoke")
+    return upstream_revoke.carry_out(revoke_id=row.pk, attempt=attempt)

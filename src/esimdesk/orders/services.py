@@ -19,6 +19,7 @@ from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
 from esimdesk.core.money import Money, check_currency
 from esimdesk.orders import activation
 from esimdesk.orders.confirmation import queue_confirmation
+from esimdesk.orders.costs import record_costs
 from esimdesk.orders.kinds import registry as kinds
 from esimdesk.orders.lines import (
     STARTS,
@@ -27,7 +28,11 @@ from esimdesk.orders.lines import (
     PricedLine,
 )
 from esimdesk.orders.models import ORDER_STATES, Order, OrderLine, Receipt
-from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.provisioning.suppliers.base import (
+    FinalUpstreamError,
+    RetryableUpstreamError,
+    UpstreamError,
+)
 
 logger = logging.getLogger(__name__)
 MAX_LINES = 10
@@ -152,6 +157,11 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
     so a retry after a crash reuses the profile or plan application made the first time.
     A passing failure is retried with backoff until the activation deadline, counted from
     ``since`` (ISO time a staff retry began) or else from payment; see ``activation``.
+    A supplier's refusal for good fails the order at once. Anything else that goes wrong
+    (a supplier's answer esimdesk cannot record, a database hiccup) is logged with its
+    traceback and retried the same way: a paid order always ends fulfilled or, past the
+    deadline, failed with staff and the customer told; never a dead task and an order left
+    "paid" with nobody the wiser.
     """
     order = Order.objects.get(pk=order_id)
     if order.status not in (Order.Status.PAID, Order.Status.FULFILMENT_FAILED):
@@ -160,21 +170,30 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
         for line in order.lines.filter(fulfilled_at__isnull=True).select_related(
                 "plan", "esim", "product", "replaced_period", "order"):
             kinds.kind_for(line.type).fulfil(line)
-    except RetryableUpstreamError as error:
-        started = (dt.datetime.fromisoformat(since) if since
-                   else order.paid_at or order.created_at)
-        run_after = clock.now() + activation.retry_delay(attempt)
-        if run_after < activation.deadline_after(started):
-            fulfil_order_task.using(run_after=run_after).enqueue(order_id, attempt + 1, since)
-            logger.warning("order %s: upstream busy (%s), retry %d", order.number, error,
-                           attempt)
-            return "retrying"
-        _fail(order_id, f"deadline passed after {attempt} tries: {error}")
-        return "failed"
     except FinalUpstreamError as error:
         _fail(order_id, str(error))
         return "failed"
+    except RetryableUpstreamError as error:
+        return _retry_or_fail(order, attempt, since, error)
+    except Exception as error:
+        logger.exception("order %s: fulfilment failed", order.number)
+        return _retry_or_fail(order, attempt, since, error)
     return _complete(order_id)
+
+
+def _retry_or_fail(order: Order, attempt: int, since: str | None, error: Exception) -> str:
+    """Queue the next try after the backoff while the deadline is ahead; else fail."""
+    what = str(error) if isinstance(error, UpstreamError) else \
+        f"{type(error).__name__}: {error}"
+    started = dt.datetime.fromisoformat(since) if since else order.paid_at or order.created_at
+    run_after = clock.now() + activation.retry_delay(attempt)
+    if run_after < activation.deadline_after(started):
+        fulfil_order_task.using(run_after=run_after).enqueue(order.pk, attempt + 1, since)
+        logger.warning("order %s: not fulfilled yet (%s), retry %d", order.number, what,
+                       attempt)
+        return "retrying"
+    _fail(order.pk, f"deadline passed after {attempt} tries: {what}")
+    return "failed"
 
 
 @task()
@@ -211,6 +230,7 @@ def _complete(order_id: int) -> str:
         order.status = Order.Status.FULFILLED
         order.fulfilled_at = clock.now()
         order.save(update_fields=["status", "fulfilled_at"])
+        record_costs(order)
         issue_receipt(order=order)
         audit.record(action="order.fulfilled", obj=order, actor_type="task",
                      actor="fulfilment", before={"status": before},

@@ -76,7 +76,8 @@ def fulfil_top_up(line: OrderLine) -> None:
     if period is None or not product.applies_to(period.plan):
         _pay_back(line, "no plan running that this top-up fits")
         return
-    upstream.primary().apply_top_up(
+    # The supplier that issued the profile, whatever is configured first now.
+    upstream.get(esim.upstream).apply_top_up(
         reference=line.upstream_reference, iccid=esim.iccid, product_code=product.code,
         data_bytes=product.data_bytes, voice_seconds=product.voice_seconds,
         sms_count=product.sms_count, extend_days=product.extends_validity_days)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
-from esimdesk.core.admin_base import ReadOnlyAdmin
-from esimdesk.orders.admin import OrderAdmin
+from esimdesk.core.admin_base import ReadOnlyAdmin, money_column
+from esimdesk.orders.admin import OrderAdmin, ReadOnlyInline
 from esimdesk.payments.models import (
     Payment,
     PaymentEvent,
@@ -19,10 +20,10 @@ from esimdesk.payments.models import (
 )
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(ReadOnlyInline):
     model = Payment
-    extra = 0
-    readonly_fields = ["public_id", "provider", "provider_reference", "amount", "currency",
+    amount_money = money_column("amount", "currency", _("amount"))
+    readonly_fields = ["public_id", "provider", "provider_reference", "amount_money",
                        "status", "method", "failure_code", "created_at"]
     fields = readonly_fields
 
@@ -32,8 +33,11 @@ OrderAdmin.inlines.append(PaymentInline)
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "order", "provider", "amount", "currency", "status",
-                    "refunded", "method", "created_at", "refund_link"]
+    list_display = ["public_id", "order", "provider", "amount_money", "status",
+                    "refunded_money", "method", "created_at", "refund_link"]
+    list_select_related = ["order"]
+    amount_money = money_column("amount", "currency", _("amount"))
+    refunded_money = money_column("refunded", "currency", _("refunded"))
 
     @admin.display(description="Refund")
     def refund_link(self, payment: Payment) -> str:
@@ -56,8 +60,10 @@ class PaymentEventAdmin(ReadOnlyAdmin):
 class RefundAdmin(ReadOnlyAdmin):
     """Refunds are made on a payment's refund page (permission ``payments.add_refund``)."""
 
-    list_display = ["public_id", "payment", "amount", "currency", "status", "via", "reason",
+    list_display = ["public_id", "payment", "amount_money", "status", "via", "reason",
                     "credit_note_number", "created_at"]
+    list_select_related = ["payment"]
+    amount_money = money_column("amount", "currency", _("amount"))
     list_filter = ["status", "via"]
     search_fields = ["public_id", "payment__public_id", "payment__order__number",
                      "payment__order__user__email"]

@@ -5,19 +5,28 @@ edited by hand. The simulator's books are registered by the sandbox app."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from esimdesk.core.admin_base import ReadOnlyAdmin
 from esimdesk.provisioning.models import (
     Es2Order,
     Es2PlanRecord,
     Es2ProgressNotification,
+    Es2UnknownDownload,
     EsimGoOrder,
     SupplierAction,
     SupplierCall,
     UpstreamEventReceipt,
     UsageDrift,
 )
+from esimdesk.provisioning.suppliers.es2plus import reconcile
+from esimdesk.provisioning.suppliers.esimgo import ordering as esimgo_ordering
 
 
 @admin.register(UpstreamEventReceipt)
@@ -36,8 +45,46 @@ class SupplierActionAdmin(ReadOnlyAdmin):
 
 
 admin.site.register(Es2Order, ReadOnlyAdmin,
-                    list_display=["reference", "iccid", "state", "matching_id", "updated_at"],
-                    list_filter=["state"], search_fields=["reference", "iccid"])
+                    list_display=["reference", "iccid", "state", "profile_type", "matching_id",
+                                  "updated_at"],
+                    list_filter=["state"],
+                    search_fields=["reference", "iccid", "download_call_id"])
+
+
+class _ReconciledFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("open", _("possibly allocated")), ("reconciled", _("reconciled"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "open":
+            return queryset.filter(reconciled_at__isnull=True)
+        if self.value() == "reconciled":
+            return queryset.filter(reconciled_at__isnull=False)
+        return queryset
+
+
+@admin.register(Es2UnknownDownload)
+class Es2UnknownDownloadAdmin(ReadOnlyAdmin):
+    """downloadOrder calls whose outcome is unknown: the SM-DP+ may hold a profile for each
+    that esimdesk never got. Staff look each call id up with the SM-DP+, cancel what it
+    allocated, and mark it reconciled (docs/providers/es2plus.md)."""
+
+    list_display = ["called_at", "reference", "function_call_identifier", "profile_type",
+                    "error_code", "order_iccid", "reconciled_at", "reconciled_by"]
+    list_filter = [_ReconciledFilter, "error_code"]
+    search_fields = ["reference", "function_call_identifier", "order_iccid"]
+    actions = ["mark_reconciled"]
+
+    @admin.action(description=_("Mark reconciled with the SM-DP+"))
+    def mark_reconciled(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        done = reconcile.mark_reconciled(ids=queryset.values_list("pk", flat=True),
+                                         user=request.user)
+        self.message_user(request, ngettext("%(count)d call marked reconciled.",
+                                            "%(count)d calls marked reconciled.", done)
+                          % {"count": done}, messages.SUCCESS)
 
 
 admin.site.register(Es2PlanRecord, ReadOnlyAdmin,
@@ -51,11 +98,26 @@ admin.site.register(Es2ProgressNotification, ReadOnlyAdmin,
                     list_filter=["status", "outcome"], search_fields=["iccid", "eid"])
 
 
-admin.site.register(EsimGoOrder, ReadOnlyAdmin,
-                    list_display=["reference", "kind", "bundle", "order_reference", "iccid",
-                                  "target_iccid", "requested_at"],
-                    list_filter=["kind"],
-                    search_fields=["reference", "order_reference", "iccid", "target_iccid"])
+@admin.register(EsimGoOrder)
+class EsimGoOrderAdmin(ReadOnlyAdmin):
+    """State "possibly allocated": an order sent whose answer was lost; staff reconcile it
+    with eSIM Go's portal if fulfilment moved on to another supplier, then mark it
+    (docs/providers/esimgo.md)."""
+
+    list_display = ["reference", "kind", "bundle", "state", "order_reference", "iccid",
+                    "target_iccid", "requested_at", "last_error"]
+    list_filter = ["state", "kind"]
+    search_fields = ["reference", "order_reference", "iccid", "target_iccid"]
+    actions = ["mark_reconciled"]
+
+    @admin.action(description=_("Mark reconciled (checked in eSIM Go's portal)"))
+    def mark_reconciled(self, request: HttpRequest, queryset: QuerySet[EsimGoOrder]) -> None:
+        done = esimgo_ordering.mark_reconciled(pks=list(queryset.values_list("pk", flat=True)),
+                                               actor=f"{request.user.pk}:{request.user}")
+        self.message_user(request, ngettext(
+            "%(count)d possibly allocated order marked reconciled.",
+            "%(count)d possibly allocated orders marked reconciled.", done) % {"count": done},
+            messages.SUCCESS if done else messages.WARNING)
 
 
 # Reconciliation findings: open ones (no resolved_at) need a look.

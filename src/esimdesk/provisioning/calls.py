@@ -8,12 +8,23 @@ are deleted by the ``supplier_calls`` sweep.
 
 The row is written after the call, with no transaction of its own: calls are made between
 transactions (no network while rows are locked), so it is one short INSERT.
+
+Whatever an adapter raises besides the contract's typed errors (an ``OSError`` for a
+mistyped certificate path, a TLS or parsing fault, a ``KeyError`` in an answer it did not
+expect, a validation error) leaves as a ``RetryableUpstreamError`` with the code
+``supplier_fault``: its message names the original class, the original is its
+``__cause__``, and the traceback is logged. Retryable, because the outcome of such a call is
+unknown and every outbound call carries esimdesk's reference, so asking again can never
+order or apply twice; a fault that keeps happening runs out of tries and then fails over or
+needs attention like any other failure (``orders.kinds.new_esim``, ``retrying``). Callers
+therefore only ever handle ``UpstreamError``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,6 +38,11 @@ from esimdesk.provisioning.suppliers.base import (
     UpstreamError,
     UpstreamProvider,
 )
+
+logger = logging.getLogger(__name__)
+
+#: What an unforeseen exception from an adapter is raised as (``recorded``).
+SUPPLIER_FAULT = "supplier_fault"
 
 #: The contract's methods that ask something of the supplier (``suppliers/base.py``).
 OUTBOUND = ("order_profile", "apply_plan", "replace_plan", "apply_top_up", "end_plan",
@@ -49,13 +65,28 @@ def _timed(supplier: str, operation: str, method: Callable[..., Any]) -> Callabl
         started, began = clock.now(), time.perf_counter()
         try:
             answer = method(*args, **kwargs)
-        except BaseException as error:
+        except UpstreamError as error:
+            _record(supplier, operation, outcome_of(error), started, began)
+            raise
+        except Exception as error:
+            _record(supplier, operation, outcome_of(error), started, began)
+            logger.exception("%s.%s raised %s", supplier, operation, type(error).__name__)
+            raise fault(supplier, operation, error) from error
+        except BaseException as error:  # the process is stopping: record it, let it go
             _record(supplier, operation, outcome_of(error), started, began)
             raise
         _record(supplier, operation, SupplierCall.Outcome.OK, started, began)
         return answer
 
     return call
+
+
+def fault(supplier: str, operation: str, error: BaseException) -> RetryableUpstreamError:
+    """The typed error an unforeseen exception from ``supplier.operation`` becomes."""
+    detail = str(error).strip()
+    return RetryableUpstreamError(
+        f"{supplier} {operation} failed: {type(error).__name__}"
+        + (f": {detail[:300]}" if detail else ""), code=SUPPLIER_FAULT)
 
 
 def outcome_of(error: BaseException) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from esimdesk import config
 from esimdesk.core.http import trusted_proxies
 from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
+from esimdesk.provisioning.suppliers.esimgo.adapter import callback_key as esimgo_callback_key
 
 
 def _problem(message: str, hint: str, number: int) -> checks.CheckMessage:
@@ -45,9 +45,9 @@ def supplier_callbacks(app_configs: Any = None, **_kwargs: Any) -> list[checks.C
                 "empty: no proxy's word is believed, every notification is refused.",
                 "List the address of the TLS proxy that verifies the SM-DP+'s certificate.",
                 103))
-    if "esimgo" in suppliers and not config.env("ESIMDESK_ESIMGO_CALLBACK_SECRET").strip():
+    if "esimgo" in suppliers and not esimgo_callback_key():
         found.append(_problem(
-            "eSIM Go is configured without ESIMDESK_ESIMGO_CALLBACK_SECRET: every callback "
-            "is refused.", "Set the secret eSIM Go signs its callbacks with.",
-            104))
+            "eSIM Go is configured without an API key or ESIMDESK_ESIMGO_CALLBACK_SECRET: "
+            "every callback is refused.", "Set ESIMDESK_ESIMGO_API_KEY (eSIM Go signs its "
+            "callbacks with it) or the callback secret.", 104))
     return found

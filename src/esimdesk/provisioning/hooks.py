@@ -18,7 +18,9 @@ then takes these steps, in this order, and stops at the first that fails:
    that supplier's protocol expects (a JSON 200 by default; ES2+ a 204).
 
 Nothing is parsed or stored before step 4. Error answers carry a stable code and a translated
-message, never the reason (that goes to the log).
+message, never the reason (that goes to the log). A supplier whose protocol fixes how every
+answer looks (ES2+: its headers on every answer, its refusal shape) says so by offering
+``ProtocolAnswers``: once the adapter is known, every answer on its routes goes through it.
 
 A supplier's own sweeps and tasks may deliver in-process through ``deliver``, which
 authenticates the same way (they sign what they send) but skips the route's gate.
@@ -30,7 +32,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -43,11 +45,10 @@ from esimdesk.provisioning import registry
 from esimdesk.provisioning.suppliers.base import (
     Answer,
     InvalidCallback,
-    UpstreamError,
     UpstreamProvider,
 )
 
-__all__ = ["Accepted", "Answer", "deliver", "refusal", "upstream_callback"]
+__all__ = ["Accepted", "Answer", "ProtocolAnswers", "deliver", "refusal", "upstream_callback"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,20 @@ class Accepted:
     adapter's ``callback_ack`` to answer with."""
 
     report: dict[str, Any] | None = None
+
+
+@runtime_checkable
+class ProtocolAnswers(Protocol):
+    """Offered by an adapter whose protocol fixes the answers on its callback routes."""
+
+    def callback_headers(self) -> Mapping[str, str]:
+        """Headers set on every answer of its routes (acknowledgements and refusals)."""
+        ...
+
+    def callback_refusal(self, code: str, status: int, detail: Any = None) -> Answer:
+        """A refusal (``code``, HTTP ``status``) in the protocol's shape; keep ``code`` and
+        ``message`` from ``refusal`` in it so logs and tests read the same."""
+        ...
 
 
 #: parses and applies one authenticated body: a refusal, or what it accepted
@@ -75,6 +90,13 @@ def refusal(code: str, status: int, detail: Any = None) -> Answer:
                     "detail": detail}
 
 
+def refused_by(adapter: UpstreamProvider, code: str, status: int, detail: Any = None) -> Answer:
+    """``refusal``, in the adapter's own shape when its protocol fixes one."""
+    if isinstance(adapter, ProtocolAnswers):
+        return adapter.callback_refusal(code, status, detail)
+    return refusal(code, status, detail)
+
+
 def authenticated(adapter: UpstreamProvider, *, body: bytes, headers: Mapping[str, str],
                   remote_addr: str, handle: Handler) -> Answer:
     """Steps 3 and 4: authenticate the caller, then let ``handle`` parse and apply."""
@@ -83,7 +105,7 @@ def authenticated(adapter: UpstreamProvider, *, body: bytes, headers: Mapping[st
     except InvalidCallback as error:
         logger.warning("%s callback from %s refused: %s (%s)", adapter.name,
                        remote_addr or "in-process", error.code, error)
-        return refusal(error.code, _STATUS.get(error.code, 400))
+        return refused_by(adapter, error.code, _STATUS.get(error.code, 400))
     outcome = handle(adapter, body)
     if isinstance(outcome, Accepted):
         return adapter.callback_ack(outcome.report)
@@ -115,35 +137,42 @@ def receive(request: HttpRequest, name: str, rest: str) -> HttpResponse:
     """Steps 1 to 4 for one HTTP request to supplier ``name``'s callback route ``rest``."""
     if name not in settings.ESIMDESK["UPSTREAM_PROVIDERS"] or not registry.known(name):
         return _response(*refusal("unknown_supplier", 404))
-    try:
-        adapter = registry.get(name)
-    except UpstreamError as error:  # e.g. a setting the adapter cannot use
-        logger.error("%s callback cannot be received: %s (%s)", name, error.code, error)
+    adapter = registry.get(name)
+    if isinstance(adapter, registry.Unavailable):  # e.g. a setting the adapter cannot use
+        logger.error("%s callback cannot be received: %s", name, adapter.error)
         return _response(*refusal("callback_unavailable", 503))
+    extra = adapter.callback_headers() if isinstance(adapter, ProtocolAnswers) else {}
     handler_path = adapter.callback_handlers.get(rest)
     if handler_path is None:  # a route this supplier does not call
-        return _response(*refusal("unknown_supplier", 404))
+        return _response(*refused_by(adapter, "unknown_supplier", 404), extra)
     limit = adapter.callback_max_bytes
     if _content_length(request) > limit:
         logger.warning("%s callback of %s bytes refused on %s: over %s", name,
                        _content_length(request), request.path, limit)
-        return _response(*refusal("callback_too_large", 413, {"max_bytes": limit}))
+        return _response(*refused_by(adapter, "callback_too_large", 413,
+                                     {"max_bytes": limit}), extra)
     body = request.body  # no longer than its Content-Length, checked above
     if len(body) > limit:
-        return _response(*refusal("callback_too_large", 413, {"max_bytes": limit}))
+        return _response(*refused_by(adapter, "callback_too_large", 413,
+                                     {"max_bytes": limit}), extra)
     status, answer = authenticated(adapter, body=body, headers=request.headers,
                                    remote_addr=str(request.META.get("REMOTE_ADDR") or ""),
                                    handle=_handler(handler_path))
-    response = _response(status, answer)
+    response = _response(status, answer, extra)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="esimdesk supplier callbacks"'
     return response
 
 
-def _response(status: int, answer: dict[str, Any] | None) -> HttpResponse:
-    if answer is None:
-        return HttpResponse(status=status)
-    return JsonResponse(answer, status=status)
+def _response(status: int, answer: dict[str, Any] | None,
+              headers: Mapping[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(status=status) if answer is None else \
+        JsonResponse(answer, status=status)
+    if answer is None and not headers:
+        del response["Content-Type"]  # nothing to describe (not text/html)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
 
 
 @csrf_exempt

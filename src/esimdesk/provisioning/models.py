@@ -103,6 +103,8 @@ class SupplierCall(models.Model):
         verbose_name = _("supplier call")
         verbose_name_plural = _("supplier calls")
         indexes = [models.Index(fields=["at"], name="supplier_call_at")]
+        # The console's *Test connection* on the supplier page (the admin role holds it).
+        permissions = [("check_supplier", "Can test the connection to a supplier")]
 
     def __str__(self) -> str:
         return f"{self.supplier}.{self.operation} {self.outcome} {self.duration_ms} ms"
@@ -114,7 +116,9 @@ from esimdesk.provisioning.suppliers.es2plus.models import (  # noqa: E402
     Es2Order,
     Es2PlanRecord,
     Es2ProgressNotification,
+    Es2UnknownDownload,
 )
 from esimdesk.provisioning.suppliers.esimgo.models import EsimGoOrder  # noqa: E402
 
-__all__ = ["Es2Order", "Es2PlanRecord", "Es2ProgressNotification", "EsimGoOrder"]
+__all__ = ["Es2Order", "Es2PlanRecord", "Es2ProgressNotification", "Es2UnknownDownload",
+           "EsimGoOrder"]

@@ -1,7 +1,9 @@
 """Who applies what suppliers report. Provisioning sits below the apps that own eSIMs and
 usage, so it does not import them: each provides its receiver in its ``AppConfig.ready``
 (``provide_profiles``, ``provide_usage``) and the supplier callbacks and
-``upstream_events`` reach them through ``profiles()`` and ``usage()``.
+``upstream_events`` reach them through ``profiles()`` and ``usage()``. Likewise the catalog
+tells adapters which codes are its supplier bundles (``provide_bundle_codes``,
+``bundle_code``).
 
 The contracts are the docstrings below; every method runs inside the caller's transaction
 where it has one.
@@ -9,7 +11,7 @@ where it has one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from esimdesk.provisioning.suppliers.base import ProfileStatusEvent, UsageRecord
@@ -62,6 +64,20 @@ def provide_profiles(receiver: ProfileReceiver) -> None:
 
 def provide_usage(receiver: UsageReceiver) -> None:
     _receivers["usage"] = receiver
+
+
+def provide_bundle_codes(lookup: Callable[[str, str], bool]) -> None:
+    """``lookup(supplier, code)``: whether ``code`` is one of the catalog's bundles on
+    ``supplier`` (``catalog.bundles.is_bundle_code``)."""
+    _receivers["bundle_codes"] = lookup
+
+
+def bundle_code(*, supplier: str, code: str) -> bool:
+    """Whether the ``plan_code`` an adapter was handed is a bundle mapped on ``supplier``
+    (rather than a plan's own code, sent for a plan that maps no bundle there). False when
+    no catalog is installed."""
+    lookup = _receivers.get("bundle_codes")
+    return bool(lookup and lookup(supplier, code))
 
 
 def profiles() -> ProfileReceiver:

@@ -7,8 +7,10 @@ sandbox's upstream simulator) adds its own with ``register`` in its ``AppConfig.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from functools import cache
+from typing import NoReturn
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -16,7 +18,16 @@ from django.utils.module_loading import import_string
 from esimdesk import config
 from esimdesk.config import Option
 from esimdesk.provisioning.calls import recorded
-from esimdesk.provisioning.suppliers.base import FinalUpstreamError, UpstreamProvider
+from esimdesk.provisioning.suppliers.base import (
+    FinalUpstreamError,
+    PlanApplication,
+    ProfileOrder,
+    TopUpApplication,
+    UpstreamError,
+    UpstreamProvider,
+)
+
+logger = logging.getLogger(__name__)
 
 PROVIDERS: dict[str, str] = {
     "es2plus": "esimdesk.provisioning.suppliers.es2plus.adapter.Es2PlusProvider",
@@ -59,13 +70,70 @@ def known(name: str) -> bool:
 
 
 def get(name: str) -> UpstreamProvider:
+    """The adapter for supplier ``name``, each outbound call timed and recorded
+    (``provisioning.calls``). Never raises: a name no longer registered, or an adapter that
+    cannot even be set up (its class fails to import or its constructor raises), gives an
+    ``Unavailable`` stand-in whose every outbound call raises, is recorded and follows the
+    retry, failover and attention paths like any failed call."""
     if name not in PROVIDERS:
-        raise FinalUpstreamError(f"unknown upstream provider {name!r}",
-                                 code="unknown_upstream")
-    # Every outbound call is timed and recorded (``provisioning.calls``).
-    return recorded(provider_class(name)())
+        return recorded(Unavailable(name, FinalUpstreamError(
+            f"unknown upstream provider {name!r}", code="unknown_upstream")))
+    try:
+        adapter = provider_class(name)()
+    except Exception as error:
+        logger.exception("supplier %s cannot be set up", name)
+        return recorded(Unavailable(name, error))
+    return recorded(adapter)
 
 
 def primary() -> UpstreamProvider:
     """The first configured supplier (failover across several comes with more adapters)."""
     return get(settings.ESIMDESK["UPSTREAM_PROVIDERS"][0])
+
+
+class Unavailable(UpstreamProvider):
+    """Stands in for a supplier that cannot be used: every outbound call raises ``error``
+    (what setting the adapter up raised, which ``recorded`` turns into a ``supplier_fault``;
+    or the typed refusal for a name no longer registered)."""
+
+    def __init__(self, name: str, error: Exception) -> None:
+        self.name = name
+        self.label = name
+        self.error = error
+
+    def _fail(self) -> NoReturn:
+        if isinstance(self.error, UpstreamError):
+            raise type(self.error)(str(self.error), code=self.error.code)
+        raise self.error
+
+    def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
+        self._fail()
+
+    def apply_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
+        self._fail()
+
+    def replace_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
+        self._fail()
+
+    def apply_top_up(self, *, reference: str, iccid: str, product_code: str, data_bytes: int,
+                     voice_seconds: int, sms_count: int,
+                     extend_days: int) -> TopUpApplication:
+        self._fail()
+
+    def end_plan(self, *, reference: str, iccid: str) -> None:
+        self._fail()
+
+    def set_depletion(self, *, reference: str, iccid: str, action: str) -> None:
+        self._fail()
+
+    def lift_depletion(self, *, reference: str, iccid: str) -> None:
+        self._fail()
+
+    def suspend(self, *, reference: str, iccid: str) -> None:
+        self._fail()
+
+    def resume(self, *, reference: str, iccid: str) -> None:
+        self._fail()
+
+    def revoke(self, *, reference: str, iccid: str) -> None:
+        self._fail()

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from esimdesk import config
 from esimdesk.config import Option
@@ -329,6 +329,22 @@ class SimulatorProvider(UpstreamProvider):
             profile.save(update_fields=["suspended", "state", "status", "revoked_at",
                                         "state_changed_at"])
             SimulatedAction.objects.create(reference=reference, profile=profile, action=action)
+
+    # -- the go-live check -----------------------------------------------------------------
+
+    def check_connection(self) -> str:
+        """The simulator runs inside esimdesk: no TLS and no credentials to try. Its options
+        were checked when it was made (a bad ICCID prefix or rate is
+        ``simulator_misconfigured``); the harmless call reads its books, with the latency
+        and failure rates it is configured to rehearse, so a check of a simulator set to
+        fail fails as a real supplier would."""
+
+        def work() -> str:
+            issued = SimulatedProfile.objects.count()
+            return gettext("books readable (%(count)d profiles issued), activation codes "
+                           "on %(host)s") % {"count": issued, "host": self.smdp_host}
+
+        return self._call("check_connection", work)
 
     # -- the supplier's books --------------------------------------------------------------
 

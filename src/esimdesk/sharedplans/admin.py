@@ -5,8 +5,9 @@ the sweep, paid on their page)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin
+from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin, money_column
 from esimdesk.sharedplans.models import (
     GroupLine,
     GroupPlanTerms,
@@ -35,9 +36,17 @@ admin.site.register(MemberPriceTier, AuditedAdmin,
 admin.site.register(MemberUsage, ReadOnlyAdmin,
                     list_display=["membership", "period", "kind", "used", "overage", "capped_at"],
                     search_fields=["membership__user__email", "membership__esim__iccid"])
-admin.site.register(GroupLine, ReadOnlyAdmin,
-                    list_display=["line", "group", "members", "unit_amount", "percent_off"],
-                    search_fields=["line__order__number", "group__name"])
+
+
+@admin.register(GroupLine)
+class GroupLineAdmin(ReadOnlyAdmin):
+    list_display = ["line", "group", "members", "unit_amount_money", "percent_off"]
+    search_fields = ["line__order__number", "group__name"]
+    list_select_related = ["line__order", "group"]
+    unit_amount_money = money_column("unit_amount", "line__order__currency",
+                                     _("price per member"))
+
+
 admin.site.register(MonthlyInvoice, ReadOnlyAdmin,  # issued by the sweep, paid on its page
                     search_fields=["number", "group__name", "group__company_name"],
                     list_display=["number", "group", "month", "status", "due_at"])

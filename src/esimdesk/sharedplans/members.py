@@ -191,7 +191,9 @@ def esims_being_made(membership_ids: Iterable[int]) -> set[int]:
 @task()
 def member_esim_task(membership_id: int, attempt: int = 1) -> str:
     """Order a profile for a member who joined without an eSIM, from the first configured
-    supplier, under a reference of the membership (a retry reuses the profile)."""
+    supplier, under a reference of the membership (a retry reuses the profile), and record
+    it. Ordering and recording are retried together: a profile the supplier issued but
+    esimdesk could not record is asked for again under the same reference, never lost."""
     member = Membership.objects.select_related("user", "group").get(pk=membership_id)
     if member.esim_id is not None or member.left_at is not None:
         return "nothing to do"
@@ -199,28 +201,30 @@ def member_esim_task(membership_id: int, attempt: int = 1) -> str:
     if subscription is None:
         return "no pool"
     supplier = upstream.get(settings.ESIMDESK["UPSTREAM_PROVIDERS"][0])
-    ordered: list[Any] = []
-    failed = call_from_task(
-        call=lambda: ordered.append(supplier.order_profile(
-            reference=f"esimdesk-member-{membership_id}", plan_code=subscription.plan.code)),
-        retry=member_esim_task, args=(membership_id,), attempt=attempt,
-        what=f"member eSIM for membership {membership_id}")
-    if failed:
-        return failed
-    profile = ordered[0]
-    with transaction.atomic():
-        locked = Membership.objects.select_for_update().get(pk=membership_id)
-        if locked.esim_id is not None:
-            return "done before"
-        esim = esims.create_esim(owner=locked.user, iccid=profile.iccid,
-                                 smdp_address=profile.smdp_address,
-                                 matching_id=profile.matching_id,
-                                 confirmation_code=profile.confirmation_code,
-                                 upstream=supplier.name,
-                                 upstream_reference=profile.upstream_reference)
-        locked.esim = esim
-        locked.save(update_fields=["esim"])
-        audit.record(action="group.member_esim", obj=locked, actor_type="task",
-                     actor="groups", after={"esim": esim.iccid})
-        attach_to_pool(locked)
-    return esim.iccid
+    made: list[str] = []
+
+    def order_and_record() -> None:
+        profile = supplier.order_profile(reference=f"esimdesk-member-{membership_id}",
+                                         plan_code=subscription.plan.code)
+        with transaction.atomic():
+            locked = Membership.objects.select_for_update().get(pk=membership_id)
+            if locked.esim_id is not None:
+                made.append("done before")
+                return
+            esim = esims.create_esim(owner=locked.user, iccid=profile.iccid,
+                                     smdp_address=profile.smdp_address,
+                                     matching_id=profile.matching_id,
+                                     confirmation_code=profile.confirmation_code,
+                                     upstream=supplier.name,
+                                     upstream_reference=profile.upstream_reference)
+            locked.esim = esim
+            locked.save(update_fields=["esim"])
+            audit.record(action="group.member_esim", obj=locked, actor_type="task",
+                         actor="groups", after={"esim": esim.iccid})
+            attach_to_pool(locked)
+            made.append(esim.iccid)
+
+    failed = call_from_task(call=order_and_record, retry=member_esim_task,
+                            args=(membership_id,), attempt=attempt,
+                            what=f"member eSIM for membership {membership_id}", about=member)
+    return failed or made[0]

@@ -47,7 +47,7 @@ def apply_pool_plan_task(period_id: int, membership_id: int, attempt: int = 1) -
     failed = call_from_task(
         call=apply,
         retry=apply_pool_plan_task, args=(period_id, membership_id), attempt=attempt,
-        what=f"pool plan upstream for {esim.iccid}")
+        what=f"pool plan upstream for {esim.iccid}", about=esim)
     if failed:
         return failed
     audit.record(action="esim.pool_plan_applied", obj=esim, actor_type="task", actor="groups",
@@ -76,7 +76,7 @@ def member_depletion_task(period_id: int, membership_id: int, reason: str,
             reference=f"esimdesk-{reason}-{period_id}-m{membership_id}", iccid=esim.iccid,
             action=action),
         retry=member_depletion_task, args=(period_id, membership_id, reason),
-        attempt=attempt, what=f"{reason} depletion upstream for {esim.iccid}")
+        attempt=attempt, what=f"{reason} depletion upstream for {esim.iccid}", about=esim)
     if failed:
         return failed
     audit.record(action="esim.data_depleted_upstream", obj=esim, actor_type="task",
@@ -136,7 +136,7 @@ def end_pool_plan_task(membership_id: int, attempt: int = 1) -> str:
         call=lambda: upstream.get(esim.upstream).end_plan(
             reference=f"esimdesk-pool-left-m{membership_id}", iccid=esim.iccid),
         retry=end_pool_plan_task, args=(membership_id,), attempt=attempt,
-        what=f"end pool plan upstream for {esim.iccid}")
+        what=f"end pool plan upstream for {esim.iccid}", about=esim)
     if failed:
         return failed
     audit.record(action="esim.pool_plan_ended", obj=esim, actor_type="task", actor="groups",
@@ -163,7 +163,8 @@ def pool_top_up_task(line_id: int, membership_id: int, attempt: int = 1) -> str:
             extend_days=product.extends_validity_days)
 
     failed = call_from_task(call=apply, retry=pool_top_up_task, args=(line_id, membership_id),
-                            attempt=attempt, what=f"pool top-up upstream for {esim.iccid}")
+                            attempt=attempt, what=f"pool top-up upstream for {esim.iccid}",
+                            about=esim)
     if failed:
         return failed
     audit.record(action="esim.pool_top_up_applied", obj=esim, actor_type="task",

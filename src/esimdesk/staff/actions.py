@@ -1,6 +1,7 @@
 """Actions from the customer console, one POST each: resend the install e-mail, retry an
-activation, reissue a profile, extend a plan as goodwill, suspend or resume an eSIM, unlock
-the account. (Refunds have their own page, ``staff_refund``, for the finance role.)
+activation, reissue a profile, extend a plan as goodwill, suspend or resume an eSIM, cancel
+one never installed (here and at its supplier), unlock the account. (Refunds have their own
+page, ``staff_refund``, for the finance role.)
 
 Every action needs its permission (403 otherwise; the page shows no button for it) and a
 reason, and goes through the service that owns the change, which writes the audit row with
@@ -25,7 +26,7 @@ from esimdesk.accounts import lockout
 from esimdesk.accounts.models import User
 from esimdesk.core import audit
 from esimdesk.core.errors import MESSAGES, Conflict, DomainError, ValidationFailed
-from esimdesk.esims import suspension
+from esimdesk.esims import suspension, upstream_revoke
 from esimdesk.esims.models import Esim
 from esimdesk.orders import install_email
 from esimdesk.orders import reissue as reissues
@@ -98,6 +99,13 @@ def _resume(request: HttpRequest, customer: Any, actor: str, reason: str) -> str
     return _("%(iccid)s works again.") % {"iccid": esim.iccid}
 
 
+def _cancel(request: HttpRequest, customer: Any, actor: str, reason: str) -> str:
+    esim = _esim(request, customer)
+    upstream_revoke.revoke_before_install(esim_id=esim.pk, actor=actor, reason=reason)
+    return _("%(iccid)s is cancelled; its supplier is being told to cancel the profile.") % {
+        "iccid": esim.iccid}
+
+
 def _unlock(request: HttpRequest, customer: Any, actor: str, reason: str) -> str:
     lockout.unlock(user=customer, actor=actor, reason=reason)
     return _("%(customer)s can sign in again.") % {"customer": customer}
@@ -111,6 +119,7 @@ ACTIONS: dict[str, tuple[str, Handler]] = {
     "extend": ("staff.extend_validity", _extend),
     "suspend": ("staff.suspend_esim", _suspend),
     "resume": ("staff.suspend_esim", _resume),
+    "cancel": ("staff.suspend_esim", _cancel),
     "unlock": ("staff.unlock_account", _unlock),
 }
 

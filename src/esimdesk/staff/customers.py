@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
-from django.db.models import CharField, Q
+from django.db.models import CharField, Count, Max, Q
 from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -40,6 +40,8 @@ RECENT_PAYMENTS = 10
 RECENT_NOTIFICATIONS = 20
 HISTORY = 50
 SEARCH_LIMIT = 50
+#: how many of the newest customers the page lists before anything is searched
+RECENT_LIMIT = 25
 
 
 @dataclass
@@ -64,7 +66,9 @@ def customer_context(*, customer: Any, request: HttpRequest | None = None,
                      now: dt.datetime | None = None) -> CustomerContext:
     """Everything staff need to see about ``customer``, in a fixed number of queries."""
     instant = now or clock.now()
-    esims = list(Esim.objects.filter(owner=customer).order_by("-created_at", "-id"))
+    # With what the supplier said about a revoked one's profile (esims.upstream_revoke).
+    esims = list(Esim.objects.filter(owner=customer).select_related("upstream_revoke")
+                 .order_by("-created_at", "-id"))
     services = service_for(esims, now=instant)
     # With their lines: the install e-mail is offered only for an order that made an eSIM.
     orders = list(Order.objects.filter(user=customer).prefetch_related("lines")
@@ -109,12 +113,20 @@ def search(query: str) -> list[Any]:
     return list(User.objects.filter(match).distinct().order_by("email", "pk")[:SEARCH_LIMIT])
 
 
+def recent(limit: int = RECENT_LIMIT) -> list[Any]:
+    """The newest customers (staff left out), each with how many orders they placed and
+    when the last one was: what the page shows before anything is searched."""
+    return list(User.objects.filter(is_staff=False)
+                .annotate(order_count=Count("orders"), last_order_at=Max("orders__created_at"))
+                .order_by("-date_joined", "-pk")[:limit])
+
+
 @staff_member_required
 @permission_required("staff.view_customer_console", raise_exception=True)
 def customer_search(request: HttpRequest) -> HttpResponse:
     query = (request.GET.get("q") or "").strip()
-    found = search(query) if query else []
-    if len(found) == 1:
+    found = search(query) if query else recent()
+    if query and len(found) == 1:
         return redirect("staff_customer", user_id=found[0].pk)
     return console_page(request, "staff/customers.html", {
         "title": _("Customers"), "query": query, "found": found})

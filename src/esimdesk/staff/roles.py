@@ -83,7 +83,7 @@ FINANCE_PERMISSIONS = (
     "catalog.view_supplierbundle",
     "catalog.view_exchangerate",
     "core.view_auditentry",
-    "console.view_figures",  # the home page of business figures
+    "console.view_money",  # the Money page, where finance lands (the figures are admins')
     "console.view_alert",
 )
 

@@ -178,7 +178,8 @@ def data_out_upstream_task(ended_id: int, started_id: int, attempt: int = 1) -> 
 
     failed = call_from_task(call=together, retry=data_out_upstream_task,
                             args=(ended_id, started_id), attempt=attempt,
-                            what=f"starting the low-data renewal upstream for {esim.iccid}")
+                            what=f"starting the low-data renewal upstream for {esim.iccid}",
+                            about=esim)
     if failed:
         return failed
     audit.record(action="esim.renewed_on_data_out_upstream", obj=esim, actor_type="task",

@@ -66,7 +66,7 @@ def end_plan_upstream_task(period_id: int, attempt: int = 1) -> str:
         call=lambda: upstream.get(esim.upstream).end_plan(
             reference=f"esimdesk-lapse-{period.pk}", iccid=esim.iccid),
         retry=end_plan_upstream_task, args=(period_id,), attempt=attempt,
-        what=f"ending the plan upstream for {esim.iccid}")
+        what=f"ending the plan upstream for {esim.iccid}", about=esim)
     if failed:
         return failed
     audit.record(action="esim.plan_ended_upstream", obj=esim, actor_type="task",

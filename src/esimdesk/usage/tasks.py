@@ -32,7 +32,7 @@ def set_depletion_task(period_id: int, attempt: int = 1) -> str:
         call=lambda: upstream.get(esim.upstream).set_depletion(
             reference=f"esimdesk-depleted-{period.pk}", iccid=esim.iccid, action=action),
         retry=set_depletion_task, args=(period_id,), attempt=attempt,
-        what=f"depletion upstream for {esim.iccid}")
+        what=f"depletion upstream for {esim.iccid}", about=esim)
     if failed:
         return failed
     audit.record(action="esim.data_depleted_upstream", obj=esim, actor_type="task",

@@ -14,6 +14,7 @@ from esimdesk.catalog import bundles as supplier_bundles
 from esimdesk.catalog.models import Plan, TopUpProduct
 from esimdesk.core import audit, clock
 from esimdesk.esims import services as esims
+from esimdesk.esims import upstream_revoke
 from esimdesk.esims.models import ESIM_STATES, Esim
 from esimdesk.orders.kinds.personal import PersonalLine, new_esim_text, personal_plan
 from esimdesk.orders.lines import LineRequest, PricedLine
@@ -72,13 +73,18 @@ class NewEsim(PersonalLine):
             locked.save(update_fields=["esim", "period", "fulfilled_at"])
 
     def take_back(self, *, line: OrderLine, actor: str, reason: str) -> None:
-        """End the period, and revoke the eSIM if it was never installed."""
+        """End the period, and revoke the eSIM if it was never installed: here, and at its
+        supplier from a task queued in this transaction (``esims.upstream_revoke``), so the
+        activation code stops working. The refund is already confirmed: whatever the
+        supplier answers, the money stays refunded."""
         super().take_back(line=line, actor=actor, reason=reason)
         esim = line.esim
         if (esim is not None and ESIM_STATES.allows(esim.status, Esim.Status.REVOKED)
                 and esim.status == Esim.Status.READY):
-            esims.transition(esim=esim, to=Esim.Status.REVOKED, actor_type="task",
-                             actor=actor, reason="refunded before installation")
+            revoked = esims.transition(esim=esim, to=Esim.Status.REVOKED, actor_type="task",
+                                       actor=actor, reason="refunded before installation")
+            upstream_revoke.request(esim=revoked, cause=f"{reason}, before installation",
+                                    actor=actor)
 
     def refund_blocker(self, line: OrderLine, *, now: dt.datetime) -> str | None:
         """Any of the plan used; or installed, unless the plan is still waiting for first

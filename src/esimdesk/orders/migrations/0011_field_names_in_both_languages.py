@@ -13,11 +13,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
-            model_name='order',
-            name='language',
-            field=models.CharField(choices=[('en', 'English'), ('zh-hans', '简体中文')], default='en', max_length=10, verbose_name='language'),
-        ),
-        migrations.AlterField(
             model_name='receipt',
             name='issued_at',
             field=models.DateTimeField(default=esimdesk.core.clock.now, verbose_name='issued at'),

@@ -25,6 +25,7 @@ set_depletion      throttle or stop data when it is used up
 lift_depletion     full speed again, before a top-up or renewal (e.g. a member's cap raised)
 suspend / resume   bar the ICCID from the network for now / lift the bar
 revoke             the profile can never be used again (reissue, fraud, refund)
+check_connection   a live handshake that changes nothing (go-live checks, the console)
 =================  ==========================================================================
 
 Inbound, every callback goes the same way (``provisioning.hooks``): it comes to
@@ -201,6 +202,26 @@ class UpstreamProvider(ABC):
     def apply_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
         """Add a plan (renewal, plan change) to an existing profile. Idempotent on
         ``reference``; the supplier queues it after the current plan if one is running."""
+
+    def check_connection(self) -> str:
+        """A live handshake with the supplier, as ``esimdesk check --suppliers`` and the
+        console's *Test connection* button make it before any order: TLS (the supplier's
+        certificate verified, the client certificate accepted), the credentials, and one
+        harmless call that changes nothing upstream (no profile ordered, reserved or
+        released, no plan applied).
+
+        Returns one line saying what was checked and succeeded, e.g. ``"TLS 1.3 to
+        smdp.example.com, client certificate accepted, getProfileStatus answered"``. Raises
+        ``UpstreamError`` — ``FinalUpstreamError`` for what fails again until the
+        configuration changes (a wrong URL, CA, certificate or key, refused credentials),
+        ``RetryableUpstreamError`` for what may pass later (a timeout, a 5xx) — whose
+        ``code`` and one-line message say what is wrong. Bounded by the adapter's own
+        timeout; callers still turn any other exception into one line, never a traceback.
+
+        Default: ``FinalUpstreamError(code="not_supported")``: the adapter cannot check
+        itself."""
+        raise FinalUpstreamError(f"{self.name} cannot check its connection",
+                                 code="not_supported")
 
     def end_plan(self, *, reference: str, iccid: str) -> None:
         """The customer's plan has ended (after any grace): stop the service on this ICCID

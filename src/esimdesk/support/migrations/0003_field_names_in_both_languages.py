@@ -15,11 +15,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
-            model_name='conversation',
-            name='language',
-            field=models.CharField(choices=[('en', 'English'), ('zh-hans', '简体中文')], default='en', max_length=10, verbose_name='language'),
-        ),
-        migrations.AlterField(
             model_name='cannedreply',
             name='body_en',
             field=models.TextField(verbose_name='body (English)'),

@@ -29,7 +29,17 @@ class Es2Order(models.Model):
     upstream_iccid = models.CharField(max_length=20, blank=True,
                                       help_text="the ICCID as the SM-DP+ spells it (F pad)")
     plan_code = models.CharField(max_length=60, blank=True)
+    profile_type = models.CharField(max_length=100, blank=True,
+                                    help_text="the profileType downloadOrder asked for")
+    eid = models.CharField(max_length=32, blank=True,
+                           help_text="the device's EID when known before the order")
+    download_call_id = models.CharField(max_length=64, blank=True,
+                                        help_text="functionCallIdentifier of the "
+                                                  "downloadOrder that allocated the ICCID")
     matching_id = models.CharField(max_length=255, blank=True)
+    confirmation_code = models.CharField(max_length=32, blank=True)
+    # Only what confirmOrder answered: an address esimdesk falls back on is worked out when
+    # the result is read, so fixing ESIMDESK_ES2PLUS_SMDP_ADDRESS fixes a stored order too.
     smdp_address = models.CharField(max_length=253, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.NEW)
     created_at = models.DateTimeField(default=clock.now)
@@ -86,3 +96,36 @@ class Es2ProgressNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.iccid} point {self.point_id} {self.status}"
+
+
+class Es2UnknownDownload(models.Model):
+    """A ``downloadOrder`` whose outcome is unknown (timed out, connection lost after
+    sending, a garbled answer): the SM-DP+ may have allocated a profile esimdesk never
+    heard of. Without an ICCID pool the order's retry asks for another profile, so staff
+    reconcile these with the SM-DP+ (find the call by its ``functionCallIdentifier`` and
+    ``cancelOrder`` what it allocated) and mark them reconciled."""
+
+    reference = models.CharField(max_length=100, db_index=True, verbose_name=_("reference"))
+    function_call_identifier = models.CharField(max_length=64, unique=True,
+                                                verbose_name=_("function call identifier"))
+    profile_type = models.CharField(max_length=100, blank=True, verbose_name=_("profile type"))
+    eid = models.CharField(max_length=32, blank=True, verbose_name=_("EID"))
+    error_code = models.CharField(max_length=40, verbose_name=_("error code"))
+    detail = models.CharField(max_length=300, blank=True, verbose_name=_("detail"))
+    called_at = models.DateTimeField(default=clock.now, verbose_name=_("called at"))
+    # The ICCID the order got in the end: a profile allocated by this call is another one.
+    order_iccid = models.CharField(max_length=20, blank=True,
+                                   verbose_name=_("ICCID the order got"))
+    reconciled_at = models.DateTimeField(null=True, blank=True,
+                                         verbose_name=_("reconciled at"))
+    reconciled_by = models.CharField(max_length=150, blank=True,
+                                     verbose_name=_("reconciled by"))
+
+    class Meta:
+        verbose_name = _("ES2+ possibly allocated profile")
+        verbose_name_plural = _("ES2+ possibly allocated profiles")
+        indexes = [models.Index(fields=["reconciled_at", "called_at"],
+                                name="es2_unknown_download_open")]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.function_call_identifier}"

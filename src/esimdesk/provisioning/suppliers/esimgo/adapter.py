@@ -1,50 +1,44 @@
 """eSIM Go (API v2.5), a wholesale reseller: profiles and bundles bought over HTTPS.
 
 - ``order_profile``: ``POST /orders`` (transaction, assign, no ICCID: a new eSIM with the
-  bundle), then ``GET /esims/assignments?reference=<orderReference>`` for the ICCID,
-  SM-DP+ address and matching id.
+  bundle); the ICCID, SM-DP+ address and matching id come in the answer's
+  ``order[].esims[]``, else from ``GET /esims/assignments?reference=<orderReference>``.
 - ``apply_plan``: ``POST /orders`` with the ICCID in the order item (eSIM Go queues the bundle
   after the running one).
 - ``balance``: ``GET /esims/{iccid}/bundles``; reconciliation only (eSIM Go rate-limits and
   caches that read).
 - ``suspend`` / ``resume``: ``POST /esims/{iccid}/suspend`` with ``{"suspend": true|false}``.
-- ``revoke``: every bundle assignment still on the eSIM is revoked (``DELETE
-  /esims/{iccid}/bundles/{name}/assignments/{id}``), then the eSIM is suspended: eSIM Go has
-  no call that deletes a profile, and an eSIM with no bundle that was never installed goes
-  back to eSIM Go by itself.
+- ``revoke``: the eSIM is suspended, every live bundle assignment revoked (``DELETE
+  /esims/{iccid}/bundles/{name}/assignments/{id}``, refunded to the balance where eSIM Go
+  allows it), then eSIM Go is asked again: success only once no live bundle is left. An
+  uninstalled eSIM left with no bundle goes back to eSIM Go and leaves the account; that
+  counts as revoked.
+- ``check_connection``: ``GET /organisation`` (the key, the URL, TLS; changes nothing).
 - ``parse_callback``: the signed usage and status callbacks (``esimgo_callbacks``).
 
-eSIM Go takes no client reference on an order, so idempotency lives in ``EsimGoOrder``: the
-row is written before the order is sent, and a retry of a row without ``orderReference`` (the
-first call timed out) looks for the order in ``GET /orders`` since the row was written before
-it orders again. See docs/providers/esimgo.md for the assumptions to verify.
+eSIM Go takes no client reference on an order, so idempotency lives in ``EsimGoOrder``
+(its states are documented there): the row is written before the order is sent, and a row
+whose last order got no clear answer looks for that order in ``GET /orders`` before it
+orders again. HTTP and error codes: ``client``. See docs/providers/esimgo.md.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import json
 import logging
-import re
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-import requests
-from django.db import IntegrityError, transaction
-
 from esimdesk import config
 from esimdesk.config import Option
-from esimdesk.core import audit, clock
-from esimdesk.core.errors import ValidationFailed
-from esimdesk.core.ids import iccid_with_check_digit, normalize_iccid
-from esimdesk.core.models import AuditEntry
 from esimdesk.provisioning import supplier_actions
-from esimdesk.provisioning.models import EsimGoOrder
+from esimdesk.provisioning.models import EsimGoOrder, SupplierAction
 from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
@@ -58,15 +52,24 @@ from esimdesk.provisioning.suppliers.base import (
     UsageRecord,
     header,
 )
+from esimdesk.provisioning.suppliers.esimgo.client import (
+    EsimGoClient,
+    Refused,
+    one_line,
+    quantity,
+    records,
+)
+from esimdesk.provisioning.suppliers.esimgo.ordering import (
+    BUNDLES,
+    Ordering,
+    bundle_for,
+    clean_iccid,
+)
+
+__all__ = ["BUNDLES", "SIGNATURE_HEADER", "EsimGoProvider", "bundle_for", "callback_key",
+           "callback_signature", "clean_iccid"]
 
 logger = logging.getLogger(__name__)
-
-TIMEOUT = (5, 30)  # connect, read (seconds)
-# How far before our row's timestamp an order may appear upstream (clock skew).
-RECOVERY_SLACK = dt.timedelta(minutes=2)
-
-#: Staff-edited exceptions to the naming rule (plan code -> eSIM Go catalogue bundle name).
-BUNDLES: dict[str, str] = {}
 
 SIGNATURE_HEADER = "X-Signature-SHA256"
 # eSIM Go's profile statuses in esimdesk's words. Its "Enabled" is not proof of use (the
@@ -75,43 +78,7 @@ _PROFILE_STATUS = {"downloaded": ProfileStatus.INSTALLED, "installed": ProfileSt
                    "enabled": ProfileStatus.INSTALLED, "disabled": ProfileStatus.DISABLED,
                    "deleted": ProfileStatus.DELETED}
 # Assignments in these states hold nothing a revoke could take away.
-_FINISHED = frozenset({"expired", "depleted", "revoked", "lapsed"})
-
-_PLAN = re.compile(r"^(?P<area>[a-z0-9]+)-(?P<gb>\d+)gb-(?P<term>day|week|month)$")
-_DAYS = {"day": 1, "week": 7, "month": 30}
-
-
-def bundle_for(plan_code: str) -> str:
-    """``jp-10gb-month`` -> ``esim_10GB_30D_JP_V2`` (eSIM Go's naming), unless ``BUNDLES``
-    says otherwise; a plan code that already is a bundle name (``esim_...``) passes as is."""
-    if plan_code in BUNDLES:
-        return BUNDLES[plan_code]
-    if plan_code.startswith("esim_"):
-        return plan_code
-    match = _PLAN.match(plan_code)
-    if match is None:
-        raise FinalUpstreamError(f"no eSIM Go bundle for plan {plan_code!r}",
-                                 code="esimgo_no_bundle")
-    return (f"esim_{match['gb']}GB_{_DAYS[match['term']]}D_"
-            f"{match['area'].upper()}_V2")
-
-
-def clean_iccid(value: str, *, order: EsimGoOrder | None = None) -> str:
-    """eSIM Go may hand out ICCIDs without the Luhn digit: add it, and say so (log, and an
-    audit row on the order it came with)."""
-    with contextlib.suppress(ValidationFailed):  # valid as it is: the usual case
-        return normalize_iccid(value)
-    raw = (value or "").strip()
-    if raw.isdigit() and len(raw) in (18, 19):
-        fixed = iccid_with_check_digit(raw)
-        logger.warning("eSIM Go ICCID %s had no Luhn digit; using %s", raw, fixed)
-        if order is not None:
-            audit.record(action="esimgo.iccid_normalised", obj=order,
-                         actor_type=AuditEntry.ActorType.SYSTEM, actor="esimgo",
-                         before={"iccid": raw}, after={"iccid": fixed})
-        return fixed
-    raise FinalUpstreamError(f"eSIM Go returned an invalid ICCID {value!r}",
-                             code="esimgo_invalid_iccid")
+_FINISHED = frozenset({"expired", "depleted", "revoked", "lapsed", "refunded"})
 
 
 class EsimGoProvider(UpstreamProvider):
@@ -120,140 +87,72 @@ class EsimGoProvider(UpstreamProvider):
     label = "eSIM Go"
     options = (
         # eSIM Go (wholesale reseller API v2.5).
-        Option("ESIMDESK_ESIMGO_API_KEY", "", "eSIM Go API key.", secret=True),
+        Option("ESIMDESK_ESIMGO_API_KEY", "", "eSIM Go API key (portal: Account Settings -> "
+               "API Details).", secret=True),
         Option("ESIMDESK_ESIMGO_API_BASE", "https://api.esim-go.com/v2.5", "eSIM Go API base URL."),
-        Option("ESIMDESK_ESIMGO_CALLBACK_SECRET", "", "Key eSIM Go signs callbacks with (HMAC).",
-               secret=True),
+        Option("ESIMDESK_ESIMGO_CALLBACK_SECRET", "", "Key eSIM Go signs callbacks with (HMAC); "
+               "empty: the API key, which is what eSIM Go signs with.", secret=True),
+        Option("ESIMDESK_ESIMGO_TIMEOUT_SECONDS", "30",
+               "Seconds to wait for an eSIM Go answer (connecting: at most 5)."),
     )
     callback_handlers = {"": "esimdesk.provisioning.suppliers.esimgo.callbacks.esimgo_callback"}
 
     def __init__(self) -> None:
-        # The key is checked on the first API call, not here: receiving callbacks needs
-        # only the callback secret.
-        self.api_key = config.env("ESIMDESK_ESIMGO_API_KEY")
-        self.base = config.env("ESIMDESK_ESIMGO_API_BASE").rstrip("/")
-
-    # -- HTTP ---------------------------------------------------------------------------
+        # Nothing is checked here: receiving callbacks needs no outbound configuration, and
+        # a misconfiguration is reported, typed, by the first call that needs it.
+        self.client = EsimGoClient()
+        self.orders = Ordering(self.client)
 
     def _call(self, method: str, path: str, *, json: Any = None,
               params: dict[str, str] | None = None) -> Any:
-        if not self.api_key:
-            raise FinalUpstreamError("ESIMDESK_ESIMGO_API_KEY is not set",
-                                     code="esimgo_misconfigured")
+        return self.client.call(method, path, json=json, params=params)
+
+    # -- connection -----------------------------------------------------------------------
+
+    def check_connection(self) -> str:
+        """A live handshake that changes nothing: ``GET /organisation``. Returns one line
+        naming the account; raises an ``UpstreamError`` whose message says what is wrong."""
         try:
-            response = requests.request(
-                method, f"{self.base}{path}", json=json, params=params, timeout=TIMEOUT,
-                headers={"X-API-Key": self.api_key, "Accept": "application/json"})
-        except (requests.Timeout, requests.ConnectionError) as error:
-            raise RetryableUpstreamError(f"eSIM Go unreachable: {error}",
-                                         code="esimgo_unreachable") from error
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableUpstreamError(
-                f"eSIM Go {response.status_code}: {_message(response)}",
-                code="esimgo_rate_limited" if response.status_code == 429 else "esimgo_down")
-        if response.status_code >= 400:
-            raise FinalUpstreamError(f"eSIM Go {response.status_code}: {_message(response)}",
-                                     code="esimgo_refused")
-        try:
-            return response.json()
-        except ValueError as error:
-            # A 2xx that is not JSON is a proxy's error page: worth trying again.
-            raise RetryableUpstreamError("eSIM Go answered non-JSON",
-                                         code="esimgo_bad_response") from error
+            answer = self._call("GET", "/organisation")
+        except Refused as error:
+            if error.status == 403:
+                raise FinalUpstreamError(
+                    f"eSIM Go refused this API key (403: {error.detail}): check the key and the "
+                    "portal's IP allow-list", code="esimgo_misconfigured") from error
+            if error.status == 404:
+                raise FinalUpstreamError(
+                    f"eSIM Go has no /organisation at {self.client.base} (404): check "
+                    "ESIMDESK_ESIMGO_API_BASE", code="esimgo_misconfigured") from error
+            raise
+        organisations = records(answer, "organisations")
+        if not organisations:
+            raise RetryableUpstreamError("eSIM Go answered without an organisation",
+                                         code="esimgo_bad_response")
+        account = organisations[0]
+        return (f"eSIM Go {self.client.base}: organisation "
+                f"{one_line(str(account.get('name') or '?'), 60)}, balance "
+                f"{one_line(str(account.get('balance', '?')), 20)} "
+                f"{one_line(str(account.get('currency') or ''), 3)}".rstrip())
 
-    # -- idempotency ----------------------------------------------------------------------
-
-    def _row(self, *, reference: str, kind: str, plan_code: str,
-             target_iccid: str = "") -> tuple[EsimGoOrder, bool]:
-        try:
-            with transaction.atomic():
-                return EsimGoOrder.objects.create(
-                    reference=reference, kind=kind, plan_code=plan_code,
-                    bundle=bundle_for(plan_code), target_iccid=target_iccid,
-                    requested_at=clock.now()), True
-        except IntegrityError:
-            row = EsimGoOrder.objects.get(reference=reference)
-        if row.kind != kind or row.target_iccid != target_iccid:
-            raise FinalUpstreamError(f"reference {reference} was used for another request",
-                                     code="esimgo_reference_reused")
-        return row, False
-
-    def _ensure_ordered(self, row: EsimGoOrder, *, fresh: bool) -> None:
-        """Make sure exactly one eSIM Go order exists for ``row`` and remember its
-        reference. An older row with no ``order_reference`` may still have an order upstream
-        (the answer was lost): look for it before ordering."""
-        if row.order_reference:
-            return
-        found = None if fresh else self._find_lost_order(row)
-        if found is None:
-            item: dict[str, Any] = {"type": "bundle", "quantity": 1, "item": row.bundle}
-            if row.target_iccid:
-                item["iccids"] = [row.target_iccid]
-                item["allowReassign"] = False  # never move the plan to another eSIM
-            answer = self._call("POST", "/orders", json={
-                "type": "transaction", "assign": True, "Order": [item]})
-            found = str((answer or {}).get("orderReference") or "")
-            if not found:
-                raise RetryableUpstreamError("eSIM Go order without orderReference",
-                                             code="esimgo_bad_response")
-        row.order_reference = found
-        row.save(update_fields=["order_reference"])
-
-    def _find_lost_order(self, row: EsimGoOrder) -> str | None:
-        since = (row.requested_at - RECOVERY_SLACK).strftime("%Y-%m-%dT%H:%M:%SZ")
-        answer = self._call("GET", "/orders", params={
-            "createdAt": f"gte:{since}", "limit": "100"})
-        orders = answer.get("orders", []) if isinstance(answer, dict) else answer
-        claimed = set(EsimGoOrder.objects.exclude(pk=row.pk).exclude(order_reference="")
-                      .values_list("order_reference", flat=True))
-        for order in sorted(orders or [], key=lambda o: str(o.get("createdDate", ""))):
-            reference = str(order.get("orderReference", ""))
-            if not reference or reference in claimed:
-                continue
-            for item in order.get("order") or []:
-                if item.get("item") != row.bundle:
-                    continue
-                iccids = [str(i) for i in item.get("iccids") or []]
-                if row.target_iccid and row.target_iccid not in iccids:
-                    continue
-                logger.info("eSIM Go order %s recovered for %s", reference, row.reference)
-                return reference
-        return None
-
-    # -- the contract ---------------------------------------------------------------------
+    # -- ordering -------------------------------------------------------------------------
 
     def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
-        row, fresh = self._row(reference=reference, kind="profile", plan_code=plan_code)
-        if not row.iccid:
-            self._ensure_ordered(row, fresh=fresh)
-            self._fetch_assignment(row)
+        row = self.orders.row(reference=reference, kind="profile", plan_code=plan_code)
+        if row.state != EsimGoOrder.State.READY:
+            self.orders.ensure_ordered(row)
+        if row.state != EsimGoOrder.State.READY:
+            self.orders.fetch_assignment(row)
         return ProfileOrder(iccid=row.iccid, smdp_address=row.smdp_address,
                             matching_id=row.matching_id,
                             upstream_reference=row.order_reference)
 
-    def _fetch_assignment(self, row: EsimGoOrder) -> None:
-        answer = self._call("GET", "/esims/assignments",
-                            params={"reference": row.order_reference})
-        esims = answer.get("esims", []) if isinstance(answer, dict) else answer
-        if not esims:
-            # Large or slow orders are asynchronous: the order exists, the eSIM comes later.
-            raise RetryableUpstreamError(f"eSIM Go order {row.order_reference} not assigned yet",
-                                         code="esimgo_pending")
-        esim = esims[0]
-        smdp, matching = str(esim.get("smdpAddress", "")), str(esim.get("matchingId", ""))
-        if not smdp or not matching:
-            raise FinalUpstreamError("eSIM Go assignment without activation code",
-                                     code="esimgo_bad_response")
-        row.iccid = clean_iccid(str(esim.get("iccid", "")), order=row)
-        row.smdp_address, row.matching_id = smdp, matching
-        row.save(update_fields=["iccid", "smdp_address", "matching_id"])
-
     def apply_plan(self, *, reference: str, iccid: str, plan_code: str) -> PlanApplication:
-        row, fresh = self._row(reference=reference, kind="plan", plan_code=plan_code,
-                               target_iccid=iccid)
-        self._ensure_ordered(row, fresh=fresh)
+        row = self.orders.row(reference=reference, kind="plan", plan_code=plan_code,
+                              target_iccid=iccid)
+        self.orders.ensure_ordered(row)
         return PlanApplication(iccid=iccid, plan_code=row.plan_code,
                                upstream_reference=row.order_reference)
+
 
     def balance(self, iccid: str, *, kind: str = "data", since: dt.datetime | None = None,
                 until: dt.datetime | None = None) -> int:
@@ -262,19 +161,17 @@ class EsimGoProvider(UpstreamProvider):
         hour). Only data is metered."""
         if kind != "data":
             return 0
-        answer = self._call("GET", f"/esims/{iccid}/bundles")
+        answer = self._call("GET", f"/esims/{quote(iccid)}/bundles")
         used = 0
-        for bundle in (answer or {}).get("bundles", []):
-            for assignment in bundle.get("assignments", []):
+        for bundle in records(answer, "bundles"):
+            for assignment in records(bundle, "assignments"):
                 at = _time(assignment.get("assignmentDateTime"))
                 if at is not None and ((since is not None and at < since)
                                        or (until is not None and at >= until)):
                     continue
-                initial = int(assignment.get("initialQuantity") or 0)
-                remaining = int(assignment.get("remainingQuantity") or 0)
-                used += max(initial - remaining, 0)
+                initial = quantity(assignment.get("initialQuantity"))
+                used += max(initial - quantity(assignment.get("remainingQuantity")), 0)
         return used
-
 
     # -- suspend, resume, revoke ----------------------------------------------------------
 
@@ -287,6 +184,9 @@ class EsimGoProvider(UpstreamProvider):
                               iccid=iccid, call=lambda: self._suspend(iccid, True))
 
     def resume(self, *, reference: str, iccid: str) -> None:
+        if SupplierAction.objects.filter(provider=self.name, action="revoke", iccid=iccid,
+                                         done_at__isnull=False).exists():
+            raise FinalUpstreamError(f"ICCID {iccid} is revoked", code="profile_revoked")
         supplier_actions.once(provider=self.name, reference=reference, action="resume",
                               iccid=iccid, call=lambda: self._suspend(iccid, False))
 
@@ -295,33 +195,88 @@ class EsimGoProvider(UpstreamProvider):
                               iccid=iccid, call=lambda: self._revoke(iccid))
 
     def _revoke(self, iccid: str) -> str:
+        """Bar the eSIM, take every live bundle off it, and succeed only when eSIM Go lists
+        none: an activation code may still download the profile, but it carries nothing."""
+        barred = True
+        try:
+            try:
+                self._suspend(iccid, True)  # first: revoking the last bundle may return it
+            except Refused as error:
+                if error.status in (401, 403, 404):
+                    raise
+                # Refused for this eSIM (e.g. never installed): its bundles are what give
+                # service, and they are revoked below.
+                barred = False
+            live = self._live(iccid)
+        except Refused as error:
+            if self._returned(iccid, error):
+                return "returned to eSIM Go"
+            raise
+        for name, number in live:
+            path = f"/esims/{quote(iccid)}/bundles/{quote(name, safe='')}/assignments/{number}"
+            try:
+                self._call("DELETE", path, params={"type": "transaction",
+                                                   "refundToBalance": "true"})
+            except Refused as error:
+                if error.status in (403, 404) and self._returned(iccid, error):
+                    return "returned to eSIM Go"
+                # Not refundable (started, too old, refunds not enabled): revoke anyway.
+                self._call("DELETE", path, params={"type": "transaction"})
+        try:
+            left = self._live(iccid)
+        except Refused as error:
+            if self._returned(iccid, error):
+                return f"revoked {len(live)} bundles, returned to eSIM Go"
+            raise
+        if left:
+            raise RetryableUpstreamError(f"eSIM Go still lists {len(left)} live bundles on "
+                                         f"{iccid} after revoking", code="esimgo_revoke_incomplete")
+        return f"revoked {len(live)} bundles" + ("" if barred else ", not suspended")
+
+    def _live(self, iccid: str) -> list[tuple[str, str]]:
         answer = self._call("GET", f"/esims/{quote(iccid)}/bundles")
-        revoked = 0
-        for bundle in (answer or {}).get("bundles", []):
+        live = []
+        for bundle in records(answer, "bundles"):
             name = str(bundle.get("name") or "")
-            for assignment in bundle.get("assignments", []):
+            for assignment in records(bundle, "assignments"):
                 state = str(assignment.get("bundleState") or "").lower()
                 number = str(assignment.get("id") or "")
-                if not name or not number or state in _FINISHED:
-                    continue
-                self._call("DELETE", f"/esims/{quote(iccid)}/bundles/{quote(name)}"
-                                     f"/assignments/{quote(number)}")
-                revoked += 1
-        # Barred for good: esimdesk never resumes a revoked eSIM (resume refuses it there).
-        self._suspend(iccid, True)
-        return f"revoked {revoked} bundles"
+                if name and number.isalnum() and state not in _FINISHED:
+                    live.append((name, number))
+        return live
+
+    def _returned(self, iccid: str, error: Refused) -> bool:
+        """eSIM Go no longer shows ``iccid`` to this account (403/404): an uninstalled eSIM
+        whose last bundle was revoked goes back to eSIM Go. Believed only for an eSIM this
+        account bought, whose bundles cannot be listed either, once the key is shown to work
+        (else the key is what is wrong)."""
+        if error.status not in (403, 404) or not EsimGoOrder.objects.filter(iccid=iccid).exists():
+            return False
+        try:
+            self._call("GET", f"/esims/{quote(iccid)}/bundles")
+        except Refused as again:
+            if again.status not in (403, 404):
+                raise
+            self._call("GET", "/organisation")  # the key works: the eSIM is what is gone
+            logger.info("eSIM Go no longer lists %s: returned", iccid)
+            return True
+        return False  # eSIM Go still shows it and its bundles: not returned
 
     # -- callbacks --------------------------------------------------------------------------
 
     def authenticate_callback(self, *, body: bytes, headers: Mapping[str, str],
                               remote_addr: str) -> None:
-        """``X-Signature-SHA256``: base64 HMAC-SHA256 of the raw body with
-        ``ESIMDESK_ESIMGO_CALLBACK_SECRET``."""
-        secret = config.env("ESIMDESK_ESIMGO_CALLBACK_SECRET")
+        """``X-Signature-SHA256``: HMAC-SHA256 of the raw body, base64 (eSIM Go's API
+        reference) or hex (its webhooks guide), keyed with ``ESIMDESK_ESIMGO_CALLBACK_SECRET``
+        or, when that is empty, the API key (what eSIM Go signs with)."""
+        secret = callback_key()
         signature = header(headers, SIGNATURE_HEADER).strip()
-        # No secret configured means no callback can be trusted, not that all can.
-        if not secret or not signature or not hmac.compare_digest(
-                callback_signature(body, secret).encode(), signature.encode()):
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+        given = signature.encode()
+        matches = (hmac.compare_digest(base64.b64encode(digest), given)
+                   | hmac.compare_digest(digest.hex().encode(), given.lower()))
+        # No key configured means no callback can be trusted, not that all can.
+        if not secret or not signature or not matches:
             raise InvalidCallback("The signature does not match.", code="bad_signature")
 
     def parse_callback(self, *, body: bytes,
@@ -342,7 +297,7 @@ class EsimGoProvider(UpstreamProvider):
             logger.warning("eSIM Go callback %s without a valid ICCID: ignored", alert)
             return []
         if alert == "utilisation":
-            return [_utilisation(iccid, event)]
+            return _utilisation(iccid, event)
         if alert == "firstuse":
             return [ProfileStatusEvent(event_id=f"esimgo:{iccid}:firstuse", iccid=iccid,
                                        status=ProfileStatus.FIRST_USE)]
@@ -351,8 +306,14 @@ class EsimGoProvider(UpstreamProvider):
             if word in _PROFILE_STATUS:
                 return [ProfileStatusEvent(event_id=f"esimgo:{iccid}:{word}", iccid=iccid,
                                            status=_PROFILE_STATUS[word], detail=word)]
-        logger.info("eSIM Go callback %r ignored", alert)
+        logger.info("eSIM Go callback %r ignored", alert[:40])
         return []
+
+
+def callback_key() -> str:
+    """What eSIM Go's callbacks are signed with: the callback secret, else the API key."""
+    return (config.env("ESIMDESK_ESIMGO_CALLBACK_SECRET").strip()
+            or config.env("ESIMDESK_ESIMGO_API_KEY").strip())
 
 
 def callback_signature(body: bytes, secret: str) -> str:
@@ -360,20 +321,38 @@ def callback_signature(body: bytes, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def _utilisation(iccid: str, event: dict[str, Any]) -> UsageRecord:
+def _utilisation(iccid: str, event: dict[str, Any]) -> list[UpstreamEvent]:
     """eSIM Go reports a bundle's initial and remaining quantity, not a delta: the used
-    bytes are a running total per bundle."""
-    bundle = event.get("bundle") or {}
+    bytes are a running total per bundle assignment, so a late or repeated report charges
+    nothing more. An unlimited bundle's quantities mean nothing: no usage from them."""
+    bundle = event.get("bundle")
+    if not isinstance(bundle, dict):
+        raise InvalidCallback("bundle missing", code="malformed_event")
+    if bundle.get("unlimited") is True:
+        return []
     try:
-        initial = int(bundle["initialQuantity"])
-        remaining = int(bundle["remainingQuantity"])
-    except (KeyError, TypeError, ValueError) as error:
+        initial = _bytes(bundle["initialQuantity"])
+        # Below zero: used beyond the bundle; esimdesk counts the bundle as used up.
+        remaining = max(_bytes(bundle["remainingQuantity"]), 0)
+        if initial < 0:
+            raise ValueError("negative initial quantity")
+    except (KeyError, TypeError, ValueError, InvalidOperation) as error:
         raise InvalidCallback("bundle quantities missing", code="malformed_event") from error
-    key = str(bundle.get("reference") or bundle.get("id") or bundle.get("name") or "bundle")
+    key = one_line(str(bundle.get("reference") or bundle.get("id") or bundle.get("name")
+                       or "bundle"), 60)
     used = max(initial - remaining, 0)
     prefix = f"esimgo:{iccid}:{key}:"
-    return UsageRecord(record_id=f"{prefix}{used}", iccid=iccid, kind="data", quantity=used,
-                       running_total_key=prefix)
+    return [UsageRecord(record_id=f"{prefix}{used}", iccid=iccid, kind="data", quantity=used,
+                        running_total_key=prefix)]
+
+
+def _bytes(value: Any) -> int:
+    if isinstance(value, bool) or value is None:
+        raise TypeError("not a quantity")
+    number = Decimal(str(value))
+    if not number.is_finite() or abs(number) > 10**18:
+        raise ValueError("quantity out of range")
+    return int(number)
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -384,13 +363,3 @@ def _time(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
-
-
-def _message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200]
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)[:200]
-    return str(body)[:200]
