@@ -214,8 +214,8 @@ def test_finance_lands_on_the_money_page(browser: Any, site: str, shop: Shop,
 
 #: The admin's own pages in each language: the Data index, a list with its filter, a record.
 NAMES = {"en": {"data": ("Orders", "Audit entries", "Users and sign-in"),
-                "esims": ("Select eSIM to change", "plan running now", "Upstream simulator"),
-                "order": "Change order", "audit": "Select audit entry to view"},
+                "esims": ("eSIMs", "plan running now", "Upstream simulator"),
+                "order": "View order", "audit": "Audit entries"},
          "zh-hans": {"data": ("订单", "审计记录", "用户与登录"),
                      "esims": ("eSIM", "当前有生效套餐", "上游模拟器"),
                      "order": "订单", "audit": "审计记录"}}
