@@ -232,8 +232,9 @@ CONSOLE_PREFIXES = ("ESIMDESK_PAYMENT_PROVIDERS", "ESIMDESK_STRIPE_", "ESIMDESK_
                     "ESIMDESK_ALIPAY_", "ESIMDESK_WECHATPAY_", "ESIMDESK_ES2PLUS_",
                     "ESIMDESK_ESIMGO_")
 #: Options whose value may run over several lines: PEM certificates and keys (text or a
-#: file path), lists one per line. The console gives them a large text box.
-MULTILINE_SUFFIXES = ("_CERT", "_KEY", "_CA", "_ICCIDS")
+#: file path). The console gives them a large text box; any other option takes one line
+#: (the ES2+ ICCID pool is the path of a file, one ICCID a line, not the list itself).
+MULTILINE_SUFFIXES = ("_CERT", "_KEY", "_CA")
 #: ...except keys that are one token, never PEM.
 SINGLE_LINE_SUFFIXES = ("_API_KEY", "_APIV3_KEY", "_SECRET_KEY")
 _console_lookup: Callable[[str], str | None] | None = None

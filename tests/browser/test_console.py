@@ -290,4 +290,11 @@ def test_an_admin_tests_a_suppliers_connection_on_a_phone(
         shot(page, f"console-suppliers-tested-{language}-{size}")
         if size == "phone":
             assert page.evaluate(OVERFLOW) <= 0, "the supplier page is wider than a phone"
+        # ES2+ is installed but not in use: its CA goes into the console as PEM text.
+        page.locator('[data-supplier="es2plus"] a[href$="?name=ESIMDESK_ES2PLUS_CA"]').click()
+        page.wait_for_load_state()
+        assert page.locator("textarea[name=value]").get_attribute("rows") == "14"
+        shot(page, f"console-supplier-setting-{language}-{size}")
+        if size == "phone":
+            assert page.evaluate(OVERFLOW) <= 0, "the setting's form is wider than a phone"
         page.context.close()

@@ -152,8 +152,11 @@ def test_a_name_no_adapter_has_is_shown_as_a_typing_error(settings: object) -> N
         "Upstream simulator: the connection works")
 
 
-def test_the_navigation_opens_the_supplier_page() -> None:
+def test_the_navigation_and_the_home_pages_supplier_health_open_the_supplier_page() -> None:
     _user, boss = member("boss@example.com", "admin")
+    assert 'href="/staff/suppliers/"' in boss.get("/staff/").content.decode()
+    _user, finance = member("finance@example.com", "finance")  # the figures, not the page
+    assert 'href="/staff/suppliers/"' not in finance.get("/staff/").content.decode()
     html = boss.get("/staff/suppliers/").content.decode()
     assert re.search(r'<a[^>]*href="/staff/suppliers/"[^>]*data-nav="suppliers"'
                      r'|<a[^>]*data-nav="suppliers"[^>]*href="/staff/suppliers/"', html)

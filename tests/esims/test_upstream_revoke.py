@@ -31,7 +31,6 @@ from esimdesk.payments.models import Payment, Refund
 from esimdesk.provisioning import registry
 from esimdesk.provisioning.models import SupplierAction
 from esimdesk.provisioning.retrying import retry_delay
-from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
 from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
 from esimdesk.sandbox.models import SimulatedProfile
 from tests import builders
@@ -52,7 +51,7 @@ def smdp(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_es2plu
         monkeypatch.setenv("ESIMDESK_ES2PLUS_REQUESTER_ID", "esimdesk-test")
         monkeypatch.setenv("ESIMDESK_ES2PLUS_PROFILE_TYPE", "travel-data")
         monkeypatch.setenv("ESIMDESK_OPS_EMAIL", "ops@example.com")
-        monkeypatch.setattr(Es2PlusProvider, "timeout", 0.3)
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_TIMEOUT_SECONDS", "0.3")
         yield fake
 
 

@@ -125,7 +125,7 @@ def test_activation_screen_lists_what_needs_attention_in_both_languages(
     page = staff.get("/staff/activations/").content.decode()
     assert number in page and "Needs attention" in page
     detail = staff.get(f"/staff/activations/order/{number}/").content.decode()
-    assert "order.fulfilment_failed" in detail and "deadline passed" in detail
+    assert "Order fulfilment failed" in detail and "deadline passed" in detail
     assert "You do not have permission to retry" in detail
     zh = staff.get("/staff/activations/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert zh.status_code == 200

@@ -29,6 +29,7 @@ from esimdesk.provisioning.suppliers.base import (
 )
 from esimdesk.provisioning.suppliers.esimgo import adapter as esimgo
 from esimdesk.provisioning.suppliers.esimgo import ordering
+from esimdesk.provisioning.suppliers.esimgo.checks import esimgo_configuration
 from esimdesk.sandbox.models import SimulatedProfile
 from tests import builders
 from tests.provisioning.fake_esimgo import API_KEY, FakeEsimGo, running
@@ -473,3 +474,21 @@ def test_staff_mark_a_possibly_allocated_order_reconciled(fake: FakeEsimGo) -> N
     assert row("ord-q").state == State.READY and ready.iccid  # only possibly allocated move
     entry = AuditEntry.objects.get(action="esimgo.order_reconciled")
     assert entry.actor_type == "staff" and str(boss.pk) in entry.actor
+
+
+def test_esimdesk_check_finds_a_misconfiguration_before_any_order(
+        settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert esimgo_configuration() == []  # not a configured supplier: nothing to say
+    settings.ESIMDESK = {**settings.ESIMDESK, "UPSTREAM_PROVIDERS": ["esimgo"]}
+    monkeypatch.setenv("ESIMDESK_ESIMGO_API_KEY", "")
+    monkeypatch.setenv("ESIMDESK_ESIMGO_API_BASE", "api.esim-go.com")
+    monkeypatch.setenv("ESIMDESK_ESIMGO_TIMEOUT_SECONDS", "soon")
+    found = esimgo_configuration()
+    assert [m.id for m in found] == ["esimdesk.E131"] * 3
+    assert all(m.is_serious() and "\n" not in m.msg for m in found)
+    monkeypatch.setenv("ESIMDESK_ESIMGO_API_KEY", "k")
+    monkeypatch.setenv("ESIMDESK_ESIMGO_API_BASE", "http://api.esim-go.com/v2.5")
+    monkeypatch.setenv("ESIMDESK_ESIMGO_TIMEOUT_SECONDS", "20")
+    assert [m.id for m in esimgo_configuration()] == ["esimdesk.W132"]
+    monkeypatch.setenv("ESIMDESK_ESIMGO_API_BASE", "https://api.esim-go.com/v2.5")
+    assert esimgo_configuration() == []

@@ -25,6 +25,7 @@ ACTIONS: dict[str, Promise] = {
     "staff.role_granted": pgettext_lazy("audit action", "Staff role granted"),
     "console_setting.set": pgettext_lazy("audit action", "Console setting saved"),
     "console_setting.delete": pgettext_lazy("audit action", "Console setting deleted"),
+    "supplier.connection_checked": pgettext_lazy("audit action", "Supplier connection tested"),
     "admin.add": pgettext_lazy("audit action", "Record added in the console"),
     "admin.change": pgettext_lazy("audit action", "Record changed in the console"),
     "admin.delete": pgettext_lazy("audit action", "Record deleted in the console"),

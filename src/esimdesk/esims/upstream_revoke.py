@@ -64,7 +64,8 @@ CANNOT_CANCEL = ("not_supported", "already_downloaded")
 Status = UpstreamRevoke.Status
 
 
-def request(*, esim: Esim, cause: str, actor: str, reference: str = "") -> UpstreamRevoke:
+def request(*, esim: Esim, cause: str, actor: str, reference: str = "",
+            actor_type: str = "task") -> UpstreamRevoke:
     """Record that ``esim`` (revoked in esimdesk) must be cancelled at its supplier, and
     queue the call. Call it inside the transaction that revoked the eSIM.
 
@@ -84,8 +85,9 @@ def request(*, esim: Esim, cause: str, actor: str, reference: str = "") -> Upstr
                     cause=cause[:200])
         except IntegrityError:  # a concurrent request for the same eSIM got there first
             return UpstreamRevoke.objects.get(esim=esim)
-        audit.record(action="esim.upstream_revoke_requested", obj=esim, actor_type="task",
-                     actor=actor, after={"supplier": row.supplier, "reference": row.reference},
+        audit.record(action="esim.upstream_revoke_requested", obj=esim,
+                     actor_type=actor_type, actor=actor,
+                     after={"supplier": row.supplier, "reference": row.reference},
                      reason=row.cause)
         revoke_upstream_task.enqueue(row.pk)
     return row
@@ -104,7 +106,8 @@ def revoke_before_install(*, esim_id: int, actor: str, reason: str) -> UpstreamR
             raise Conflict(code="esim_not_cancellable", detail={"status": esim.status})
         revoked = esims.transition(esim=esim, to=Esim.Status.REVOKED, actor_type="staff",
                                    actor=actor, reason=text)
-        return request(esim=revoked, cause=f"cancelled by staff: {text}", actor=actor)
+        return request(esim=revoked, cause=f"cancelled by staff: {text}", actor=actor,
+                       actor_type="staff")
 
 
 @task()

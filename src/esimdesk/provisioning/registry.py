@@ -137,3 +137,8 @@ class Unavailable(UpstreamProvider):
 
     def revoke(self, *, reference: str, iccid: str) -> None:
         self._fail()
+
+    def check_connection(self) -> str:
+        # What stopped the adapter from being set up is what the go-live check must say,
+        # not that a stand-in cannot check itself.
+        self._fail()

@@ -62,9 +62,9 @@ AGENT_PERMISSIONS = (
     "console.view_alert",
 )
 
-#: Rights of finance: refunds (up to ESIMDESK_REFUND_LIMIT_FINANCE), everything about
-#: payments, organisations' monthly invoices and the margins; customers and orders
-#: read-only, to see what a refund is for.
+#: Rights of finance: the Money page, refunds (up to ESIMDESK_REFUND_LIMIT_FINANCE),
+#: everything about payments, organisations' monthly invoices and the margins; customers and
+#: orders read-only, to see what a refund is for.
 FINANCE_PERMISSIONS = (
     "staff.view_customer_console",
     "accounts.view_user",

@@ -83,15 +83,25 @@ class EsimGoClient:
         self.api_key = config.env("ESIMDESK_ESIMGO_API_KEY").strip()
         self.base = config.env("ESIMDESK_ESIMGO_API_BASE").strip().rstrip("/")
 
-    def check_configured(self) -> None:
+    def problems(self) -> list[str]:
+        """What is wrong with the configuration, one line each (``esimdesk check`` lists
+        them all; a call stops at the first)."""
+        found = []
         if not self.api_key:
-            raise FinalUpstreamError("ESIMDESK_ESIMGO_API_KEY is not set",
-                                     code="esimgo_misconfigured")
+            found.append("ESIMDESK_ESIMGO_API_KEY is not set")
         parts = urlsplit(self.base)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FinalUpstreamError(
-                f"ESIMDESK_ESIMGO_API_BASE must be an http(s) URL such as "
-                f"https://api.esim-go.com/v2.5, not {self.base!r}", code="esimgo_misconfigured")
+            found.append(f"ESIMDESK_ESIMGO_API_BASE must be an http(s) URL such as "
+                         f"https://api.esim-go.com/v2.5, not {self.base!r}")
+        try:
+            timeout_seconds()
+        except FinalUpstreamError as error:
+            found.append(str(error))
+        return found
+
+    def check_configured(self) -> None:
+        for problem in self.problems():
+            raise FinalUpstreamError(problem, code="esimgo_misconfigured")
 
     def call(self, method: str, path: str, *, json: Any = None,
              params: dict[str, str] | None = None) -> Any:
