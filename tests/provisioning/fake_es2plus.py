@@ -71,7 +71,8 @@ class Authority:
                      .sign(self.key, hashes.SHA256()))
         self.pem = _cert_pem(self.cert)
 
-    def issue(self, common: str, *, server: bool, passphrase: str = "") -> Issued:
+    def issue(self, common: str, *, server: bool, passphrase: str = "",
+              names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> Issued:
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
         builder = (x509.CertificateBuilder().subject_name(_name(common))
@@ -82,9 +83,9 @@ class Authority:
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), True))
         if server:
             builder = builder.add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                False).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                                     False)
+                x509.IPAddress(ipaddress.ip_address(name)) if name[0].isdigit()
+                else x509.DNSName(name) for name in names]), False).add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
         else:
             builder = builder.add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)
@@ -159,9 +160,11 @@ class FakeSmdp:
         """kind: ``failed`` or ``warning`` (data = statusCodeData; ``failed`` with None is a
         Failed without statusCodeData), ``expired``, ``http500``, ``hang`` (no answer, nothing
         done), ``slow`` (done, answered too late), ``drop`` (done, connection closed without
-        an answer), ``garbage`` (done, a 200 that is not JSON), ``html`` (a web page, no
-        X-Admin-Protocol), ``bare`` (done, answered without X-Admin-Protocol), ``protocol``
-        (done, answered as gsma/rsp/v3.0.0)."""
+        an answer), ``garbage`` (done, a 200 that is not JSON), ``deep`` (done, JSON nested
+        past any parser's limit), ``html`` (a web page, no X-Admin-Protocol), ``nginx400``
+        (nginx's page for a missing client certificate), ``bare`` (done, answered without
+        X-Admin-Protocol), ``nocontent`` (done, a 204), ``protocol`` (done, answered as
+        gsma/rsp/v3.0.0)."""
         self.behaviours.setdefault(function, []).append((kind, data))
 
     def called(self, function: str) -> int:
@@ -297,6 +300,10 @@ def _handler(smdp: FakeSmdp) -> type[BaseHTTPRequestHandler]:
             if kind == "html":
                 self._send(200, b"<html>Welcome</html>", {"Content-Type": "text/html"})
                 return
+            if kind == "nginx400":  # a front that wants a client certificate, as nginx says it
+                self._send(400, b"<html><center>No required SSL certificate was sent</center>"
+                                b"</html>", {"Content-Type": "text/html"})
+                return
             if kind == "expired":
                 self._answer(200, {"header": {"functionExecutionStatus": {"status": "Expired"}}})
                 return
@@ -317,9 +324,14 @@ def _handler(smdp: FakeSmdp) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            if kind == "garbage":
-                self._send(200, b"{\"header\": {\"functionExec", {
-                    "Content-Type": "application/json", "X-Admin-Protocol": "gsma/rsp/v2.5.0"})
+            if kind in ("garbage", "deep"):
+                raw = b"{\"header\": {\"functionExec" if kind == "garbage" else \
+                    b"[" * 100_000 + b"]" * 100_000
+                self._send(200, raw, {"Content-Type": "application/json",
+                                      "X-Admin-Protocol": "gsma/rsp/v2.5.0"})
+                return
+            if kind == "nocontent":
+                self._answer(204, None)
                 return
             protocol = {"bare": None, "protocol": "gsma/rsp/v3.0.0"}.get(kind, "gsma/rsp/v2.5.0")
             self._answer(200, answer, protocol=protocol)
@@ -336,7 +348,8 @@ def running(tls: Pki | None = None, *,
     if tls is not None:
         server.socket = tls.server_context(maximum=maximum).wrap_socket(server.socket,
                                                                         server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     scheme = "https" if tls is not None else "http"
     smdp.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"

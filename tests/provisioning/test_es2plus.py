@@ -13,11 +13,15 @@ from django.urls import reverse
 
 from esimdesk.accounts.models import User
 from esimdesk.catalog.bundles import suppliers_for
+from esimdesk.console.alerts import alerts_sweep, describe
+from esimdesk.console.models import Alert
 from esimdesk.core.ids import eid_with_check_digits, iccid_with_check_digit
 from esimdesk.core.models import AuditEntry
+from esimdesk.notifications.models import Notification
 from esimdesk.provisioning import registry
 from esimdesk.provisioning.models import Es2Order, Es2PlanRecord, Es2UnknownDownload
 from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
+from esimdesk.provisioning.suppliers.es2plus import reconcile
 from esimdesk.provisioning.suppliers.es2plus.adapter import Es2PlusProvider
 from esimdesk.provisioning.suppliers.es2plus.transport import OutcomeUnknown
 from tests import builders
@@ -99,6 +103,7 @@ def test_function_call_identifier_is_fresh_on_every_call(smdp: FakeSmdp) -> None
     ("slow", None, OutcomeUnknown, "es2_timeout"),
     ("drop", None, OutcomeUnknown, "es2_connection_lost"),
     ("garbage", None, OutcomeUnknown, "es2_bad_answer"),
+    ("deep", None, OutcomeUnknown, "es2_bad_answer"),
     ("protocol", None, FinalUpstreamError, "es2_protocol"),
     ("html", None, FinalUpstreamError, "es2_protocol"),  # not an SM-DP+ answering
 ])
@@ -383,6 +388,15 @@ def test_cancel_and_release(smdp: FakeSmdp) -> None:
 
 
 @pytest.mark.django_db
+def test_a_204_with_x_admin_protocol_is_success_without_output(smdp: FakeSmdp) -> None:
+    adapter = provider()
+    order = adapter.order_profile(reference="ord-1", plan_code="p")
+    smdp.fail_next("cancelOrder", "nocontent")
+    adapter.cancel_order(order.iccid)
+    assert Es2Order.objects.get(reference="ord-1").state == "cancelled"
+
+
+@pytest.mark.django_db
 def test_revoke_cancels_unavailable_once(smdp: FakeSmdp) -> None:
     adapter = provider()
     order = adapter.order_profile(reference="ord-1", plan_code="p")
@@ -423,3 +437,22 @@ def test_staff_list_and_reconcile_possibly_allocated_profiles(smdp: FakeSmdp) ->
     assert unknown.reconciled_at is not None and unknown.reconciled_by == "ops@example.com"
     assert unknown.function_call_identifier not in staff.get(url + "?state=open").content.decode()
     assert AuditEntry.objects.filter(action="es2.download_reconciled").count() == 1
+
+
+@pytest.mark.django_db
+def test_possibly_allocated_profiles_raise_one_alert_until_reconciled(
+        smdp: FakeSmdp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESIMDESK_OPS_EMAIL", "ops@example.com")
+    for reference in ("ord-1", "ord-2"):
+        smdp.fail_next("downloadOrder", "slow")
+        with pytest.raises(OutcomeUnknown):
+            provider().order_profile(reference=reference, plan_code="p")
+    assert alerts_sweep()["opened"] == 1
+    alert = Alert.objects.get(kind=Alert.Kind.ES2_POSSIBLY_ALLOCATED, open_key__isnull=False)
+    assert alert.details["count"] == 2
+    assert "2 ES2+ downloadOrder calls" in describe(alert.kind, alert.details)
+    assert Notification.objects.filter(to="ops@example.com", kind="ops_alert").count() == 1
+    ops = User.objects.create_superuser("ops@example.com", "x-long-password-1")
+    reconcile.mark_reconciled(ids=Es2UnknownDownload.objects.values_list("pk", flat=True),
+                              user=ops)
+    assert alerts_sweep()["closed"] == 1

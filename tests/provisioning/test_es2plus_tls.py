@@ -105,6 +105,7 @@ def test_an_encrypted_key_and_its_passphrase(tmp_path: Path, data_dir: Path,
     ("ESIMDESK_ES2PLUS_CA", "-----BEGIN CERTIFICATE-----\nnot a certificate\n"
      "-----END CERTIFICATE-----", "ESIMDESK_ES2PLUS_CA"),
     ("ESIMDESK_ES2PLUS_CLIENT_CERT", "/nonexistent/client.pem", "ESIMDESK_ES2PLUS_CLIENT_CERT"),
+    ("ESIMDESK_ES2PLUS_CLIENT_CERT", "MIIB" * 400, "ESIMDESK_ES2PLUS_CLIENT_CERT"),  # no header
     ("ESIMDESK_ES2PLUS_CLIENT_CERT", "", "ESIMDESK_ES2PLUS_CLIENT_KEY is set without"),
     ("ESIMDESK_ES2PLUS_CLIENT_KEY_PASSPHRASE", "secret", "does not need a passphrase"),
     ("ESIMDESK_ES2PLUS_CLIENT_KEY", "-----BEGIN PRIVATE KEY-----\nAAAA\n"
@@ -129,6 +130,19 @@ def test_a_server_certificate_from_another_ca_is_a_final_tls_error(
     error = refused("es2_tls")
     assert "not trusted" in str(error) and "ESIMDESK_ES2PLUS_CA" in str(error)
     assert tls_smdp.calls == []
+
+
+@pytest.mark.django_db
+def test_a_server_certificate_for_another_host_is_a_final_tls_error(
+        pki: Pki, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pki.server = pki.ca.issue("smdp.test", server=True, names=("smdp.test",))
+    with running(pki) as fake:
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_URL", fake.url)
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_CA", pki.ca.pem)
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_CLIENT_CERT", pki.client.cert)
+        monkeypatch.setenv("ESIMDESK_ES2PLUS_CLIENT_KEY", pki.client.key)
+        assert "not trusted" in str(refused("es2_tls"))
+        assert fake.calls == []
 
 
 @pytest.mark.django_db
@@ -183,6 +197,7 @@ def test_check_connection_says_what_worked(tls_smdp: FakeSmdp) -> None:
     ("requester", "es2_requester_refused", "ESIMDESK_ES2PLUS_REQUESTER_ID"),
     ("protocol", "es2_protocol", "gsma/rsp/v3.0.0"),
     ("html", "es2_protocol", "not an ES2+ endpoint"),
+    ("nginx400", "es2_tls", "client certificate"),
 ])
 def test_check_connection_says_what_is_wrong(tls_smdp: FakeSmdp,
                                              monkeypatch: pytest.MonkeyPatch, setup: str,

@@ -21,10 +21,9 @@ from esimdesk.console.models import Alert
 from esimdesk.core import clock
 from esimdesk.core.errors import ValidationFailed
 from esimdesk.core.models import AuditEntry
-from esimdesk.esims import suspension
-from esimdesk.esims.models import Esim, Reissue
+from esimdesk.esims import suspension, upstream_revoke
+from esimdesk.esims.models import Esim, UpstreamRevoke
 from esimdesk.notifications.models import Notification
-from esimdesk.orders import reissue
 from esimdesk.orders import services as orders
 from esimdesk.orders.kinds import new_esim
 from esimdesk.orders.models import Order
@@ -155,11 +154,9 @@ def _queue_task_for(operation: str, customer: User, supplier: str,
         data_out.data_out_upstream_task.enqueue(period.pk, started.pk)
     elif operation in ("suspend", "resume"):
         suspension.supplier_task.enqueue(esim.pk, operation, f"{operation}-{esim.pk}")
-    else:
-        done = Reissue.objects.create(old_esim=esim, reference=f"reissue-{esim.pk}",
-                                      status=Reissue.Status.DONE, reason="QR will not scan",
-                                      requested_by="agent@example.com")
-        reissue.revoke_profile_task.enqueue(done.pk)
+    else:  # staff cancel an eSIM never installed: revoked here, then at its supplier
+        upstream_revoke.revoke_before_install(esim_id=esim.pk, actor="agent@example.com",
+                                              reason="ordered by mistake")
 
 
 def _errors(supplier: str, operation: str) -> int:
@@ -251,6 +248,16 @@ def test_a_task_whose_supplier_call_keeps_raising_gives_up_and_tells_staff(
     made = inject(monkeypatch, supplier, operation, fault)
     settle()
     assert len(made) == retrying.ATTEMPTS == _errors(supplier, operation)
+    if operation == "revoke":
+        # A cancellation records the supplier's words itself and is alerted on until staff
+        # settle it (esims.upstream_revoke), rather than by a one-off message.
+        row = UpstreamRevoke.objects.get()
+        assert row.status == UpstreamRevoke.Status.FAILED
+        assert type(fault()).__name__ in row.message
+        assert alerts_sweep()["opened"] >= 1
+        assert Alert.objects.filter(kind=Alert.Kind.UPSTREAM_REVOKE, closed_at=None).exists()
+        assert _told_ops("ops_alert")
+        return
     [ops] = _told_ops("ops_supplier_action_failed")
     assert "still failing after 5 tries" in ops.body_text
     assert type(fault()).__name__ in ops.body_text
@@ -283,25 +290,29 @@ def test_a_mistyped_es2plus_ca_alone_leaves_the_order_needing_attention(
     order.refresh_from_db()
     assert order.status == Order.Status.FULFILMENT_FAILED
     [ops] = _told_ops("ops_activation_failed")
-    assert "OSError" in ops.body_text and "smpd-ca.pem" in ops.body_text
-    assert _errors("es2plus", "order_profile") >= 2
+    # The adapter names the setting and the file in one line (no bare OSError).
+    assert "ESIMDESK_ES2PLUS_CA" in ops.body_text and "smpd-ca.pem" in ops.body_text
+    assert SupplierCall.objects.filter(supplier="es2plus", operation="order_profile",
+                                       outcome="refused").exists()
 
 
 def test_a_mistyped_es2plus_ca_fails_over_and_is_alerted_not_silent(
         customer: User, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     _mistyped_ca(settings, monkeypatch, "es2plus", "simulator")
-    placed = [_order_for("order_profile", customer, "es2plus") for _ in range(3)]
+    # A misconfiguration is refused at once (no retries at that supplier): five orders
+    # make five failed calls in a row.
+    placed = [_order_for("order_profile", customer, "es2plus") for _ in range(5)]
     settle()
     assert {o.status for o in Order.objects.filter(pk__in=[o.pk for o in placed])} == {
         Order.Status.FULFILLED}
-    assert AuditEntry.objects.filter(action="activation.failover").count() == 3
+    assert AuditEntry.objects.filter(action="activation.failover").count() == 5
     clock.advance(dt.timedelta(minutes=1))  # the scheduler's next sweep
     assert alerts_sweep()["opened"] == 2
     open_kinds = set(Alert.objects.filter(subject="es2plus").values_list("kind", flat=True))
     assert {Alert.Kind.SUPPLIER_IN_A_ROW, Alert.Kind.FAILOVER_SHARE} <= open_kinds
     subjects = [n.subject for n in _told_ops("ops_alert")]
-    assert any("the last 9 calls to it all failed" in s for s in subjects), subjects
-    assert any("3 of 3 new eSIMs" in s for s in subjects), subjects
+    assert any("the last 5 calls to it all failed" in s for s in subjects), subjects
+    assert any("5 of 5 new eSIMs" in s for s in subjects), subjects
 
 
 def test_an_answer_that_cannot_be_recorded_is_retried_then_needs_attention(

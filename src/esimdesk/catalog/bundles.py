@@ -1,8 +1,9 @@
 """Which suppliers a plan is ordered from, in which order, under which bundle code.
 
 Read by fulfilment (``orders.services``): a new eSIM is ordered from ``suppliers_for(plan)``
-in turn (failover moves down the list); a renewal or plan application goes to the supplier
-that issued the eSIM, under ``code_for(plan, supplier)``. Adapters ask ``is_bundle_code``
+in turn (failover moves down the list); a renewal, plan application or reissue goes to the
+supplier that issued the eSIM, and a family member's eSIM to the first configured supplier,
+under ``code_for(plan, supplier)``. Adapters ask ``is_bundle_code``
 (through ``provisioning.receivers.bundle_code``) whether a code they were handed is a bundle
 (the ES2+ adapter sends it as the profileType) or a plan's own code.
 """

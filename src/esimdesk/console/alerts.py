@@ -43,6 +43,7 @@ from esimdesk.orders.kinds.new_esim import KIND as NEW_ESIM
 from esimdesk.orders.models import OrderLine
 from esimdesk.provisioning.models import SupplierCall
 from esimdesk.provisioning.registry import label as upstream_label
+from esimdesk.provisioning.suppliers.es2plus import reconcile as es2_reconcile
 from esimdesk.support.models import Conversation
 
 HOUR = dt.timedelta(hours=1)
@@ -99,6 +100,7 @@ def evaluate(now: dt.datetime | None = None) -> list[Incident]:
         found.append(Incident(Alert.Kind.CHAT, str(pk), {
             "conversation": pk, "minutes": _minutes(created, now)}))
     found.extend(_profiles_not_cancelled())
+    found.extend(_es2_possibly_allocated(now))
     return found
 
 
@@ -157,6 +159,16 @@ def _profiles_not_cancelled() -> list[Incident]:
         "attempts": row.attempts}) for row in upstream_revoke.needing_action(REVOKE_LIMIT)]
 
 
+def _es2_possibly_allocated(now: dt.datetime) -> list[Incident]:
+    """One incident while ES2+ downloadOrder calls with a lost outcome wait for staff to
+    reconcile them with the SM-DP+ (``Es2UnknownDownload``)."""
+    count, oldest = es2_reconcile.still_open()
+    if not count:
+        return []
+    return [Incident(Alert.Kind.ES2_POSSIBLY_ALLOCATED, "es2plus", {
+        "count": count, "oldest_minutes": _minutes(oldest, now)})]
+
+
 def describe(kind: str, details: dict[str, Any]) -> str:
     """One sentence about an incident, in the active language."""
     if kind == Alert.Kind.SUPPLIER:
@@ -178,6 +190,10 @@ def describe(kind: str, details: dict[str, Any]) -> str:
                  "answer.") % details
     if kind == Alert.Kind.UPSTREAM_REVOKE:
         return _describe_revoke(details)
+    if kind == Alert.Kind.ES2_POSSIBLY_ALLOCATED:
+        return _("%(count)s ES2+ downloadOrder calls lost their answer and may have allocated "
+                 "a profile nobody holds (the oldest %(oldest_minutes)s minutes ago): reconcile "
+                 "them with the SM-DP+.") % details
     return str(details)
 
 

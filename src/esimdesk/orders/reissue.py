@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django_tasks import task
 
+from esimdesk.catalog import bundles as supplier_bundles
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, ValidationFailed
 from esimdesk.esims import services as esims
@@ -89,10 +90,14 @@ def carry_out(*, reissue_id: int, attempt: int = 1) -> str:
     profile: list[Any] = []
 
     def order() -> None:
-        profile.append(supplier.order_profile(reference=reissue.reference, plan_code=plan.code))
+        # What this supplier calls each plan (its bundle code; ES2+: the profile type).
+        profile.append(supplier.order_profile(
+            reference=reissue.reference,
+            plan_code=supplier_bundles.code_for(plan, supplier.name)))
         for period in periods[1:]:
             supplier.apply_plan(reference=f"{reissue.reference}-p{period.pk}",
-                                iccid=profile[0].iccid, plan_code=period.plan.code)
+                                iccid=profile[0].iccid,
+                                plan_code=supplier_bundles.code_for(period.plan, supplier.name))
 
     outcome = call_from_task(call=order, retry=reissue_task, args=(reissue_id,),
                              attempt=attempt, what=f"reissue {reissue.reference}")

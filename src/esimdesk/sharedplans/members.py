@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django_tasks import TaskResultStatus, task
 from django_tasks_db.models import DBTaskResult
 
+from esimdesk.catalog import bundles as supplier_bundles
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import Conflict, NotFound, PermissionDenied
 from esimdesk.esims import services as esims
@@ -204,8 +205,9 @@ def member_esim_task(membership_id: int, attempt: int = 1) -> str:
     made: list[str] = []
 
     def order_and_record() -> None:
-        profile = supplier.order_profile(reference=f"esimdesk-member-{membership_id}",
-                                         plan_code=subscription.plan.code)
+        profile = supplier.order_profile(
+            reference=f"esimdesk-member-{membership_id}",
+            plan_code=supplier_bundles.code_for(subscription.plan, supplier.name))
         with transaction.atomic():
             locked = Membership.objects.select_for_update().get(pk=membership_id)
             if locked.esim_id is not None:

@@ -4,10 +4,12 @@ anything), they mark it reconciled. Audited, one row at a time."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Min
 
 from esimdesk.core import audit, clock
 from esimdesk.provisioning.models import Es2UnknownDownload
@@ -29,3 +31,10 @@ def mark_reconciled(*, ids: Iterable[int], user: Any) -> int:
                                         "call": row.function_call_identifier})
             done += 1
     return done
+
+
+def still_open() -> tuple[int, dt.datetime | None]:
+    """How many calls wait for reconciliation, and when the oldest was made (one query)."""
+    found = Es2UnknownDownload.objects.filter(reconciled_at__isnull=True).aggregate(
+        count=Count("pk"), oldest=Min("called_at"))
+    return int(found["count"]), found["oldest"]

@@ -86,7 +86,11 @@ def pem_file(option: str, value: str) -> str:
     if not value:
         return ""
     if not value.startswith("-----BEGIN"):
-        if not Path(value).is_file():
+        try:
+            readable = Path(value).is_file()
+        except OSError:  # e.g. a name too long: text that is not PEM
+            readable = False
+        if not readable:
             raise misconfigured(f"{option}: {value} is not a readable file (give a path or the "
                                 "PEM text itself)")
         return value
@@ -199,6 +203,11 @@ class _TlsAdapter(HTTPAdapter):
         kwargs["ssl_context"] = self._context
         super().init_poolmanager(*args, **kwargs)
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        # Through an egress proxy (HTTPS_PROXY) too: the tunnelled connection is ours.
+        proxy_kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         if url.lower().startswith("https"):
             conn.cert_reqs = "CERT_REQUIRED"
@@ -260,8 +269,9 @@ class Transport:
     def session(self) -> requests.Session:
         if self._session is None:
             self.check_url()
+            # HTTPS_PROXY / NO_PROXY are honoured; a CA bundle from the environment is not
+            # (``_TlsAdapter.cert_verify``): only ESIMDESK_ES2PLUS_CA, or the system store.
             session = requests.Session()
-            session.trust_env = False  # no proxy or CA bundle from the environment
             session.mount("https://", _TlsAdapter(self.tls.context()))
             self._session = session
         return self._session
@@ -345,9 +355,16 @@ def interpret(function: str, response: requests.Response, *, url: str) -> dict[s
         raise FinalUpstreamError(f"ES2+ {function}: HTTP {status}: the SM-DP+ refused "
                                  "esimdesk (client certificate or requester id)",
                                  code=f"es2_http_{status}")
+    if status == 204 and protocol:
+        return {}  # executed, nothing to say (a function with no output data)
     answer = _body(response)
     es2_shaped = answer is not None and _execution(answer) is not None
     if not protocol and not es2_shaped and content_type != "application/json":
+        if status == 400 and "certificate" in response.text[:2000].lower():
+            # nginx and others answer a missing or refused client certificate with a page.
+            raise FinalUpstreamError(f"ES2+ {function}: TLS: the SM-DP+'s web server refused "
+                                     "esimdesk's client certificate (HTTP 400): check "
+                                     "ESIMDESK_ES2PLUS_CLIENT_CERT and _KEY", code="es2_tls")
         # Whatever answered is not an SM-DP+ (a web server, a proxy's error page).
         described = content_type or "no content type"
         raise FinalUpstreamError(f"ES2+ {function}: HTTP {status} {described} without "
@@ -368,7 +385,7 @@ def interpret(function: str, response: requests.Response, *, url: str) -> dict[s
 def _body(response: requests.Response) -> dict[str, Any] | None:
     try:
         answer = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's limit
         return None
     return answer if isinstance(answer, dict) else None
 
