@@ -105,25 +105,6 @@ ACTIONS: dict[str, Promise] = {
     "esim.pool_plan_ended": pgettext_lazy("audit action", "Shared plan ended on the eSIM"),
     "esim.pool_top_up_applied": pgettext_lazy("audit action", "Shared top-up applied to the eSIM"),
     "esimgo.iccid_normalised": pgettext_lazy("audit action", "ICCID written in the standard form"),
-    "esim.upstream_revoke_requested": pgettext_lazy(
-        "audit action", "Cancelling the profile at the supplier requested"),
-    "esim.upstream_revoke_retried": pgettext_lazy(
-        "audit action", "Cancelling the profile at the supplier tried again"),
-    "esim.upstream_revoke_failed": pgettext_lazy(
-        "audit action", "Cancelling the profile at the supplier failed"),
-    "esim.upstream_revoke_refused": pgettext_lazy(
-        "audit action", "The supplier refused to cancel the profile"),
-    "esim.upstream_revoke_handled": pgettext_lazy(
-        "audit action", "Profile cancellation handled by staff"),
-    # Suppliers
-    "supplier.connection_checked": pgettext_lazy("audit action", "Supplier connection checked"),
-    "supplier.action_failed": pgettext_lazy("audit action", "Supplier action given up"),
-    "es2.download_reconciled": pgettext_lazy(
-        "audit action", "Unknown profile download reconciled"),
-    "esimgo.order_outcome_unknown": pgettext_lazy(
-        "audit action", "eSIM Go order outcome unknown"),
-    "esimgo.order_recovered": pgettext_lazy("audit action", "eSIM Go order recovered"),
-    "esimgo.order_reconciled": pgettext_lazy("audit action", "eSIM Go order reconciled"),
     # Subscriptions and periods
     "subscription.create": pgettext_lazy("audit action", "Subscription created"),
     "subscription.auto_renew": pgettext_lazy("audit action", "Automatic renewal switched"),
