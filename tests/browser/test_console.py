@@ -2,26 +2,36 @@
 sign-in page and land in the console (the figures, the Money page, the support queue); every
 task page opens from
 the navigation, in English and Chinese, on a phone and a desktop, with a screenshot of each
-(``shot``), and none is wider than a phone."""
+(``shot``), and none is wider than a phone. A Chinese page shows no English word but the
+allowed ones (``test_every_page.ALLOWED`` and ``CONSOLE_ALLOWED``, each with its reason)
+and the data the test made (e-mail addresses, codes, what customers wrote): audit actions
+and actors, record names, other projects' models, all read in Chinese."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
 
 from esimdesk.accounts.models import User
+from esimdesk.catalog.models import Plan
 from esimdesk.console.alerts import alerts_sweep
 from esimdesk.core import clock
+from esimdesk.core.models import AuditEntry
+from esimdesk.esims.models import Esim
+from esimdesk.notifications.models import Notification
 from esimdesk.orders.models import Order
+from esimdesk.payments.models import Payment
 from esimdesk.provisioning.models import SupplierCall
 from esimdesk.staff.roles import sync_roles
 from esimdesk.support import conversations
-from esimdesk.support.models import Conversation
+from esimdesk.support.models import Conversation, Message
 from tests import builders
 from tests.browser.conftest import DESKTOP, PHONE, shot
+from tests.browser.test_every_page import ALLOWED, VISIBLE_TEXT, WORD
 from tests.builders import DAY, Shop
 from tests.conftest import Api
 from tests.e2e.helpers import buy_and_pay
@@ -35,6 +45,22 @@ ADMIN_PAGES = ("home", "money", "customers", "orders", "activations", "support",
                "alerts", "settings", "audit", "data")
 AGENT_PAGES = ("support", "customers", "activations", "messages", "alerts", "audit")
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+# Words that stay in Latin letters on a Chinese console page, beyond the portal's, and why.
+CONSOLE_ALLOWED = {
+    "id",                  # "ID", a record's number, as Chinese admin pages name it
+    "totp", "webauthn",    # second-factor standards' names (allauth's own Chinese)
+    "http",                # the protocol's name (a callback's last HTTP status)
+    "ms",                  # milliseconds, a unit as "GB" is (supplier latency)
+    "gsma", "es",          # "GSMA ES2+", the standard interface a supplier speaks
+    "simulator", "sandbox", "stripe", "paypal", "alipay", "wechatpay",  # supplier and
+    "esimgo", "go",        # payment provider codes, shown as the system stores them
+}
+#: Pages another part of the console owns, not checked for English yet, and why.
+KNOWN = {
+    "suppliers": "the supplier page: its settings' descriptions (config.OPTIONS) and supplier "
+                 "calls' outcomes are in English until the supplier work names them",
+}
 
 
 def staff(email: str, role: str, language: str) -> User:
@@ -72,13 +98,44 @@ def business(shop: Shop) -> Conversation:
     return Conversation.objects.get()
 
 
-def visit(page: Any, key: str, name: str, *, phone: bool) -> None:
+def _words(texts: Iterable[str]) -> set[str]:
+    return {word.lower() for text in texts for word in WORD.findall(text or "")}
+
+
+def data_words() -> set[str]:
+    """Words in the data the test made, shown as made: addresses, codes, numbers, and what
+    customers and messages said (in the customer's language), and reasons given."""
+    texts: list[str] = [user.email or "" for user in User.objects.all()]
+    texts += [plan.code for plan in Plan.objects.all()]
+    texts += [order.number for order in Order.objects.all()]
+    texts += [esim.iccid for esim in Esim.objects.all()]
+    texts += [f"{p.public_id} {p.method} {p.provider_reference}" for p in Payment.objects.all()]
+    texts += [f"{n.kind} {n.subject} {n.body_text} {n.to}" for n in Notification.objects.all()]
+    texts += [message.body for message in Message.objects.all()]
+    texts += [entry.reason for entry in AuditEntry.objects.all()]
+    texts += ["example.com", "smdp.example.com"]
+    return _words(texts)
+
+
+def english_left(page: Any, key: str) -> list[str]:
+    """English words on a Chinese page, beyond the allowed ones and the test's data."""
+    if key in KNOWN:
+        return []
+    allowed = ALLOWED | CONSOLE_ALLOWED | data_words()
+    text = str(page.evaluate(VISIBLE_TEXT)) + " " + page.title()
+    page.reload()  # VISIBLE_TEXT hid the codes; the page is whole again for what follows
+    return sorted({word for word in WORD.findall(text) if word.lower() not in allowed})
+
+
+def visit(page: Any, key: str, name: str, *, phone: bool, language: str = "en") -> None:
     link = page.locator(f'.console-nav-wide a[data-nav="{key}"]')
     page.goto(page.url.split("/staff/")[0] + link.get_attribute("href"))
     page.wait_for_load_state()
     shot(page, name)
     if phone:
         assert page.evaluate(OVERFLOW) <= 0, f"{name} is wider than a phone"
+    if language != "en":
+        assert not english_left(page, key), (name, english_left(page, key))
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
@@ -97,12 +154,17 @@ def test_an_admin_lands_on_the_figures_and_opens_every_task(
             page.locator(".console-menu summary").click()
             assert page.locator('.console-menu a[href="/staff/support/"]').is_visible()
             shot(page, f"console-menu-{language}-{size}")
+        if language != "en":
+            assert not english_left(page, "home"), english_left(page, "home")
         for key in ADMIN_PAGES[1:]:
-            visit(page, key, f"console-{key}-{language}-{size}", phone=size == "phone")
+            visit(page, key, f"console-{key}-{language}-{size}", phone=size == "phone",
+                  language=language)
         page.goto(f"{site}/staff/support/{chat.pk}/")
         shot(page, f"console-conversation-{language}-{size}")
         if size == "phone":
             assert page.evaluate(OVERFLOW) <= 0, "the conversation is wider than a phone"
+        if language != "en":
+            assert not english_left(page, "support"), english_left(page, "support")
         page.context.close()
 
 
@@ -118,7 +180,8 @@ def test_an_agent_lands_on_the_support_queue(browser: Any, site: str, shop: Shop
             "links => links.map(a => a.dataset.nav)")
         assert "home" not in keys and "data" not in keys and "margins" not in keys
         for key in AGENT_PAGES:
-            visit(page, key, f"console-agent-{key}-{language}-{size}", phone=size == "phone")
+            visit(page, key, f"console-agent-{key}-{language}-{size}", phone=size == "phone",
+                  language=language)
         page.goto(f"{site}/staff/support/{chat.pk}/")
         shot(page, f"console-agent-conversation-{language}-{size}")
         if size == "phone":
@@ -151,8 +214,8 @@ def test_finance_lands_on_the_money_page(browser: Any, site: str, shop: Shop,
 
 #: The admin's own pages in each language: the Data index, a list with its filter, a record.
 NAMES = {"en": {"data": ("Orders", "Audit entries", "Users and sign-in"),
-                "esims": ("Select eSIM to change", "plan running now", "Upstream simulator"),
-                "order": "Change order", "audit": "Select audit entry to view"},
+                "esims": ("eSIMs", "plan running now", "Upstream simulator"),
+                "order": "View order", "audit": "Audit entries"},
          "zh-hans": {"data": ("订单", "审计记录", "用户与登录"),
                      "esims": ("eSIM", "当前有生效套餐", "上游模拟器"),
                      "order": "订单", "audit": "审计记录"}}
@@ -173,9 +236,16 @@ def test_the_admins_own_pages_read_in_the_language_and_fit_a_phone(
     names = NAMES[language]
     for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         page = sign_in(browser, site, admin, language, viewport)
+        entry = AuditEntry.objects.filter(action="order.paid").first()
+        assert entry is not None
         pages = {"data": "/staff/data/", "esims": "/staff/esims/esim/?plan_running=yes",
                  "order": f"/staff/orders/order/{order.pk}/change/",
-                 "audit": "/staff/core/auditentry/", "margins": "/staff/margins/"}
+                 "audit": "/staff/core/auditentry/", "margins": "/staff/margins/",
+                 "audit-entry": f"/staff/core/auditentry/{entry.pk}/change/",
+                 "customer": f"/staff/customers/{order.user_id}/",
+                 "task-results": "/staff/django_tasks_database/dbtaskresult/",
+                 "authenticators": "/staff/mfa/authenticator/",
+                 "notifications": "/staff/notifications/notification/"}
         for key, path in pages.items():
             page.goto(f"{site}{path}")
             page.wait_for_load_state()
@@ -187,6 +257,8 @@ def test_the_admins_own_pages_read_in_the_language_and_fit_a_phone(
             if language == "zh-hans" and key != "margins":
                 left = [word for word in ENGLISH_LEFT if word in text]
                 assert not left, (key, left)
+            if language == "zh-hans":
+                assert not english_left(page, key), (key, english_left(page, key))
             if size == "phone":
                 assert page.evaluate(OVERFLOW) <= 0, f"{key} is wider than a phone"
                 if key == "margins":

@@ -67,7 +67,7 @@ def test_the_page_shows_the_customers_context_in_both_languages(shop: Shop,
     iccid = bought["lines"][0]["iccid"]
     assert iccid in page and bought["id"] in page and renewal["id"] in page
     assert "Japan" in page and "1 GB" in page  # plan and what is left of it
-    assert "order_confirmation" in page  # messages sent
+    assert "Order confirmation" in page  # messages sent, by their kind's name
     assert "eSIM created" in page  # the activation history, by the action's name
     assert "Not locked" in page
     chinese = member("zh-agent@example.com", "agent", language="zh-hans")[1]

@@ -75,11 +75,16 @@ class NamedAuthenticatorAdmin(AuthenticatorAdmin):  # type: ignore[misc]
 
 class NamedTaskResultAdmin(DBTaskResultAdmin):
     list_display = ("number", "name", "status", "enqueued_at", "started_at", "finished_at",
-                    "priority", "queue_name")
+                    "priority", "queue")
+    list_filter = ("status", "priority")  # type: ignore[assignment]  # one queue: "default"
 
     @admin.display(description="ID", ordering="id")
     def number(self, result: DBTaskResult[Any, Any]) -> SafeString:
         return format_html('<code translate="no">{}</code>', result.pk)
+
+    @admin.display(description=_("queue name"), ordering="queue_name")
+    def queue(self, result: DBTaskResult[Any, Any]) -> SafeString:
+        return format_html('<code translate="no">{}</code>', result.queue_name)
 
     @admin.display(description=_("task"), ordering="task_path")
     def name(self, result: DBTaskResult[Any, Any]) -> SafeString:

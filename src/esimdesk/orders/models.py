@@ -40,7 +40,9 @@ class Order(models.Model):
                                    verbose_name=_("total"))
     status = models.CharField(max_length=20, choices=Status.choices,
                               default=Status.AWAITING_PAYMENT, verbose_name=_("status"))
-    language = models.CharField(max_length=10, default="en", verbose_name=_("language"))
+    # Each language named in itself, as the language switch names it.
+    language = models.CharField(max_length=10, default="en", verbose_name=_("language"),
+                                choices=settings.LANGUAGES)
     paid_provider = models.CharField(max_length=20, blank=True,
                                      help_text=_("provider of the successful payment"),
                                      verbose_name=_("paid with"))

@@ -30,7 +30,9 @@ class Conversation(models.Model):
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="assigned_chats",
                                     verbose_name=_("assigned to"))
-    language = models.CharField(max_length=10, default="en", verbose_name=_("language"))
+    # Each language named in itself, as the language switch names it.
+    language = models.CharField(max_length=10, default="en", verbose_name=_("language"),
+                                choices=settings.LANGUAGES)
     subject = models.CharField(max_length=120, blank=True, verbose_name=_("subject"))
     created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
     updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
