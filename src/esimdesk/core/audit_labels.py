@@ -81,8 +81,6 @@ ACTIONS: dict[str, Promise] = {
                                              "Possibly allocated eSIM Go order reconciled"),
     "esimgo.order_recovered": pgettext_lazy("audit action",
                                             "eSIM Go order found after a lost answer"),
-    "supplier.action_failed": pgettext_lazy("audit action",
-                                            "Supplier action given up: needs staff"),
     "esim.revoke_failed": pgettext_lazy("audit action", "Revoking the eSIM at the supplier failed"),
     "esim.suspend_upstream": pgettext_lazy("audit action", "eSIM suspended at the supplier"),
     "esim.suspend_upstream_failed": pgettext_lazy(
