@@ -15,6 +15,7 @@ from tests.test_cli import esimdesk as esimdesk_command
 
 WITHOUT_SANDBOX = {"ESIMDESK_SANDBOX": "0", "ESIMDESK_UPSTREAM_PROVIDERS": "esimgo",
                    "ESIMDESK_PAYMENT_PROVIDERS": "stripe",
+                   "ESIMDESK_ESIMGO_API_KEY": "esimgo-key",
                    "ESIMDESK_ESIMGO_CALLBACK_SECRET": "callback-secret"}
 
 # Run in a fresh interpreter: the test process has the sandbox installed.
