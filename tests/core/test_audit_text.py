@@ -8,6 +8,7 @@ from django.utils import translation
 
 from esimdesk.core.audit_text import sentences
 from esimdesk.core.models import AuditEntry
+from esimdesk.core.money import Money
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +40,15 @@ def test_only_what_changed_what_was_set_and_what_was_cleared() -> None:
                                       "Plan set to day-pass-1"]
         assert sentences(entry("user", {"language": "en"}, {"language": "en"})) == []
         assert sentences(entry("thing", "old", "new")) == ["Value changed from old to new"]
+
+
+def test_amounts_read_as_money_in_the_rows_currency() -> None:
+    row = entry("payment", None, {"amount": 20900, "currency": "CNY", "status": "waiting"})
+    with translation.override("en"):
+        assert "Amount set to CN¥209.00" in sentences(row)
+    refund = entry("payment", {"refunded": 0}, {"refunded": 1699, "currency": "USD"})
+    with translation.override("en"):
+        zero, paid = Money(0, "USD").format(), Money(1699, "USD").format()
+        assert f"Refunded changed from {zero} to {paid}" in sentences(refund)
+    # Without a currency in the row an amount stays the number that was stored.
+    assert "Amount set to 20900" in sentences(entry("payment", None, {"amount": 20900}))

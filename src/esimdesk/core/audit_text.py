@@ -24,12 +24,13 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from esimdesk.core.audit_labels import ACTIONS, ACTOR_TYPES, ACTORS
 from esimdesk.core.models import AuditEntry
+from esimdesk.core.money import Money
 
 #: Names of the fields audit rows use most, translated (model verbose names are not).
 FIELD_LABELS = {
@@ -143,10 +144,27 @@ def _moment(text: str) -> str | None:
     return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
 
 
-def shown(object_type: str, name: str, value: Any) -> str:
-    """``value`` of field ``name`` as the console shows it."""
+#: Fields audit rows store in minor units: shown as money when the row names its currency.
+MONEY_FIELDS = frozenset({"amount", "total", "refunded", "credit", "refund_amount",
+                          "unit_amount", "cost"})
+
+
+def _currency(*rows: dict[str, Any]) -> str | None:
+    for row in rows:
+        code = row.get("currency")
+        if isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper():
+            return code
+    return None
+
+
+def shown(object_type: str, name: str, value: Any, *, currency: str | None = None) -> str:
+    """``value`` of field ``name`` as the console shows it; an amount in minor units as
+    money when ``currency`` is known ("US$16.99", not "1699")."""
     if value is None or value == "":
         return "—"
+    if currency and name in MONEY_FIELDS and isinstance(value, int) \
+            and not isinstance(value, bool):
+        return Money(value, currency).format(translation.get_language())
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
@@ -174,13 +192,16 @@ def changes(entry: AuditEntry) -> list[Change]:
                        None if after is None else shown(kind, "", after))]
     old = before if isinstance(before, dict) else {}
     new = after if isinstance(after, dict) else {}
+    currency = _currency(new, old)
     found = []
     for name in [*old, *(key for key in new if key not in old)]:
         if name in old and name in new and old[name] == new[name]:
             continue
         found.append(Change(name, label(kind, name),
-                            shown(kind, name, old[name]) if name in old else None,
-                            shown(kind, name, new[name]) if name in new else None))
+                            shown(kind, name, old[name], currency=currency)
+                            if name in old else None,
+                            shown(kind, name, new[name], currency=currency)
+                            if name in new else None))
     return found
 
 
