@@ -1,6 +1,7 @@
 """Demo data for ``make run``: the catalog, a staff user and two travellers whose eSIMs were
 bought through the real order, payment and fulfilment path with the clock moved back, so
-the first traveller's plan expires in two days and the renewal path can be tried at once.
+the first traveller's plan expires in two days and the renewal path can be tried at once;
+and a month of other customers' orders (``demo_business``) for the console's figures.
 
 The travellers pay through the sandbox and their eSIMs come from the sandbox's simulator,
 whatever suppliers are configured: demo data never depends on a live supplier, so a
@@ -24,6 +25,7 @@ from esimdesk.catalog.demo import load_catalog
 from esimdesk.catalog.models import GB, Plan
 from esimdesk.catalog.validity import add_months
 from esimdesk.core import clock
+from esimdesk.demo_business import load_business
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
@@ -95,6 +97,7 @@ def load_demo() -> list[str]:
         except Exception as error:  # the demo must never stop a start
             logger.exception("demo traveller %s not loaded", email)
             lines.append(f"traveller: {email} not loaded: {type(error).__name__}: {error}")
+    lines.append(load_business(_from_the_simulator))
     return lines
 
 
