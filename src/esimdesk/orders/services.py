@@ -16,6 +16,7 @@ from django_tasks import task
 
 from esimdesk.core import audit, clock, metrics
 from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
+from esimdesk.core.models import AuditEntry
 from esimdesk.core.money import Money, check_currency
 from esimdesk.orders import activation
 from esimdesk.orders.confirmation import queue_confirmation
@@ -171,7 +172,7 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
                 "plan", "esim", "product", "replaced_period", "order"):
             kinds.kind_for(line.type).fulfil(line)
     except FinalUpstreamError as error:
-        _fail(order_id, str(error))
+        _fail(order_id, str(error), since)
         return "failed"
     except RetryableUpstreamError as error:
         return _retry_or_fail(order, attempt, since, error)
@@ -192,7 +193,7 @@ def _retry_or_fail(order: Order, attempt: int, since: str | None, error: Excepti
         logger.warning("order %s: not fulfilled yet (%s), retry %d", order.number, what,
                        attempt)
         return "retrying"
-    _fail(order.pk, f"deadline passed after {attempt} tries: {what}")
+    _fail(order.pk, f"deadline passed after {attempt} tries: {what}", since)
     return "failed"
 
 
@@ -203,19 +204,34 @@ def fulfil_order_task(order_id: int, attempt: int = 1, since: str | None = None)
     return fulfil_order(order_id=order_id, attempt=attempt, since=since)
 
 
-def _fail(order_id: int, reason: str) -> None:
+def _fail(order_id: int, reason: str, since: str | None = None) -> None:
+    """The order needs attention: marked so, audited (``order.fulfilment_failed``), staff
+    and the customer told (``activation.announce_needs_attention``).
+
+    Once per run of attempts: the one that began at payment (``since`` None) or each staff
+    retry (``since``, when it began). A staff retry of an order that already needs
+    attention, failing again, is audited and mailed to staff again; the customer, told
+    once already, is not. A run that ends twice (a task delivered twice) is told once."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status == Order.Status.FULFILMENT_FAILED:
+        before = order.status
+        if before == Order.Status.FULFILMENT_FAILED and (
+                since is None or _run_failed_already(order, since)):
             return
-        ORDER_STATES.check(order.status, Order.Status.FULFILMENT_FAILED)
-        order.status = Order.Status.FULFILMENT_FAILED
-        order.save(update_fields=["status"])
+        if before != Order.Status.FULFILMENT_FAILED:
+            ORDER_STATES.check(order.status, Order.Status.FULFILMENT_FAILED)
+            order.status = Order.Status.FULFILMENT_FAILED
+            order.save(update_fields=["status"])
+            metrics.count_on_commit(metrics.ACTIVATIONS_FAILED.inc)
         audit.record(action="order.fulfilment_failed", obj=order, actor_type="task",
-                     actor="fulfilment", before={"status": Order.Status.PAID},
-                     after={"status": order.status}, reason=reason[:1000])
-        activation.announce_needs_attention(order, reason)
-        metrics.count_on_commit(metrics.ACTIVATIONS_FAILED.inc)
+                     actor="fulfilment", before={"status": before},
+                     after={"status": order.status, "since": since}, reason=reason[:1000])
+        activation.announce_needs_attention(order, reason, since=since)
+
+
+def _run_failed_already(order: Order, since: str) -> bool:
+    return AuditEntry.objects.filter(action="order.fulfilment_failed", object_type="order",
+                                     object_id=str(order.pk), after__since=since).exists()
 
 
 def _complete(order_id: int) -> str:
