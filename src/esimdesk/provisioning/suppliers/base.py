@@ -173,6 +173,16 @@ class TopUpApplication:
     upstream_reference: str
 
 
+@dataclass(frozen=True)
+class PossiblyAllocated:
+    """Profiles a supplier may hold for esimdesk that no order got: calls sent whose
+    outcome was lost and that no retry settled, until staff reconcile them with the
+    supplier. ``oldest``: when the oldest of them was sent."""
+
+    count: int = 0
+    oldest: dt.datetime | None = None
+
+
 class UpstreamProvider(ABC):
     #: configured name, e.g. ``simulator``
     name: str = ""
@@ -190,6 +200,14 @@ class UpstreamProvider(ABC):
     #: the supplier reports ``first_use`` (the network saw the eSIM attach); a plan whose
     #: validity starts at first use starts at install on a supplier that cannot
     reports_first_use: bool = False
+
+    @classmethod
+    def possibly_allocated(cls, now: dt.datetime) -> PossiblyAllocated:
+        """What this supplier's own records hold as *possibly allocated* at ``now``
+        (``PossiblyAllocated``), read from the database only, in one query: the console
+        raises one alert per supplier while any are left. None by default (a supplier
+        whose every order is idempotent upstream leaves nothing to reconcile)."""
+        return PossiblyAllocated()
 
     @abstractmethod
     def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:
