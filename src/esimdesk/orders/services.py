@@ -33,6 +33,7 @@ from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     RetryableUpstreamError,
     UpstreamError,
+    wait_before_retry,
 )
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,8 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
 
     Upstream calls happen outside any database transaction and carry the line's reference,
     so a retry after a crash reuses the profile or plan application made the first time.
-    A passing failure is retried with backoff until the activation deadline, counted from
+    A passing failure is retried with backoff (never sooner than the supplier asked, see
+    ``RetryableUpstreamError.retry_after``) until the activation deadline, counted from
     ``since`` (ISO time a staff retry began) or else from payment; see ``activation``.
     A supplier's refusal for good fails the order at once. Anything else that goes wrong
     (a supplier's answer esimdesk cannot record, a database hiccup) is logged with its
@@ -187,8 +189,15 @@ def _retry_or_fail(order: Order, attempt: int, since: str | None, error: Excepti
     what = str(error) if isinstance(error, UpstreamError) else \
         f"{type(error).__name__}: {error}"
     started = dt.datetime.fromisoformat(since) if since else order.paid_at or order.created_at
-    run_after = clock.now() + activation.retry_delay(attempt)
-    if run_after < activation.deadline_after(started):
+    backoff = activation.retry_delay(attempt)
+    deadline = activation.deadline_after(started)
+    # Never sooner than the supplier asked (a 429's Retry-After), unless that is past the
+    # deadline: then at the backoff, as the order would otherwise give up unasked (and
+    # the tries counted there are what moves it on to the next supplier).
+    run_after = clock.now() + wait_before_retry(error, backoff)
+    if run_after >= deadline:
+        run_after = clock.now() + backoff
+    if run_after < deadline:
         fulfil_order_task.using(run_after=run_after).enqueue(order.pk, attempt + 1, since)
         logger.warning("order %s: not fulfilled yet (%s), retry %d", order.number, what,
                        attempt)

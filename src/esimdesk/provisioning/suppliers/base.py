@@ -67,11 +67,35 @@ class UpstreamError(Exception):
 
 
 class RetryableUpstreamError(UpstreamError):
+    """A failure that may pass. ``retry_after``: the seconds the supplier asked esimdesk
+    to wait before trying again (e.g. a 429's ``Retry-After``), None when it did not say;
+    whoever retries waits at least that long (``wait_before_retry``)."""
+
     retryable = True
+
+    def __init__(self, message: str, *, code: str = "upstream_error",
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class FinalUpstreamError(UpstreamError):
     retryable = False
+
+
+#: The longest wait a supplier's ``retry_after`` is taken at (a larger one is capped).
+MAX_RETRY_AFTER = dt.timedelta(hours=1)
+
+
+def wait_before_retry(error: BaseException, backoff: dt.timedelta) -> dt.timedelta:
+    """How long to wait before retrying after ``error``: the caller's ``backoff``, or what
+    the supplier asked for (``RetryableUpstreamError.retry_after``, capped at
+    ``MAX_RETRY_AFTER``) when that is longer."""
+    asked = getattr(error, "retry_after", None) if isinstance(
+        error, RetryableUpstreamError) else None
+    if not asked or asked <= 0:
+        return backoff
+    return max(backoff, min(dt.timedelta(seconds=asked), MAX_RETRY_AFTER))
 
 
 class InvalidCallback(UpstreamError):
