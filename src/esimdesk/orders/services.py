@@ -232,15 +232,17 @@ def _fail(order_id: int, reason: str, since: str | None = None) -> None:
             order.status = Order.Status.FULFILMENT_FAILED
             order.save(update_fields=["status"])
             metrics.count_on_commit(metrics.ACTIVATIONS_FAILED.inc)
+        # A staff retry's run is named by when it started (shown as "Started" in the history).
         audit.record(action="order.fulfilment_failed", obj=order, actor_type="task",
                      actor="fulfilment", before={"status": before},
-                     after={"status": order.status, "since": since}, reason=reason[:1000])
+                     after={"status": order.status, **({"started": since} if since else {})},
+                     reason=reason[:1000])
         activation.announce_needs_attention(order, reason, since=since)
 
 
 def _run_failed_already(order: Order, since: str) -> bool:
     return AuditEntry.objects.filter(action="order.fulfilment_failed", object_type="order",
-                                     object_id=str(order.pk), after__since=since).exists()
+                                     object_id=str(order.pk), after__started=since).exists()
 
 
 def _complete(order_id: int) -> str:
