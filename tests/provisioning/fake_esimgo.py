@@ -3,7 +3,8 @@ suspension and the organisation, in memory, on eSIM Go's wire format.
 
 ``fail`` queues what the next requests get instead of a normal answer:
 
-- an HTTP status (500, 503, 429, 400, 403): eSIM Go's ``{"message": ...}`` body;
+- an HTTP status (500, 503, 429, 400, 403): eSIM Go's ``{"message": ...}`` body (a 429
+  or 503 with ``Retry-After: <retry_after>`` when ``retry_after`` is set);
 - ``"hang"``: no answer before the client's timeout;
 - ``"garbage"``: 200 with an HTML page (a proxy's), ``"html404"``: a web server's 404 page;
 - ``"redirect"``: 301 to the https:// URL;
@@ -48,6 +49,7 @@ class FakeEsimGo:
         self.pending_assignments = 0  # that many assignment reads answer "none yet"
         self.refund_refused = False
         self.hang_seconds = 3.0
+        self.retry_after = ""  # sent as Retry-After with a queued 429 or 503, when set
         self.release = threading.Event()
         self.assignments = 0
         self._lock = threading.Lock()
@@ -143,7 +145,10 @@ def _handler(fake: FakeEsimGo) -> type[BaseHTTPRequestHandler]:
                 return self._raw(301, b"", "text/plain",
                                  Location=f"https://api.esim-go.example{url.path}")
             if isinstance(mode, int):
-                return self._send(mode, {"message": f"fake error {mode}"})
+                wait = {"Retry-After": fake.retry_after} if fake.retry_after and \
+                    mode in (429, 503) else {}
+                return self._raw(mode, json.dumps({"message": f"fake error {mode}"}).encode(),
+                                 "application/json", **wait)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             path = url.path.removeprefix("/v2.5")
             parts = [unquote(p) for p in path.split("/")]  # "", "esims", iccid, ...

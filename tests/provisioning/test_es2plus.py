@@ -448,9 +448,10 @@ def test_possibly_allocated_profiles_raise_one_alert_until_reconciled(
         with pytest.raises(OutcomeUnknown):
             provider().order_profile(reference=reference, plan_code="p")
     assert alerts_sweep()["opened"] == 1
-    alert = Alert.objects.get(kind=Alert.Kind.ES2_POSSIBLY_ALLOCATED, open_key__isnull=False)
-    assert alert.details["count"] == 2
-    assert "2 ES2+ downloadOrder calls" in describe(alert.kind, alert.details)
+    alert = Alert.objects.get(kind=Alert.Kind.POSSIBLY_ALLOCATED, open_key__isnull=False)
+    assert alert.subject == "es2plus" and alert.details["count"] == 2
+    assert "2 profiles possibly allocated at GSMA ES2+ (SM-DP+)" in describe(alert.kind,
+                                                                           alert.details)
     assert Notification.objects.filter(to="ops@example.com", kind="ops_alert").count() == 1
     ops = User.objects.create_superuser("ops@example.com", "x-long-password-1")
     reconcile.mark_reconciled(ids=Es2UnknownDownload.objects.values_list("pk", flat=True),

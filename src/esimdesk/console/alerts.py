@@ -1,10 +1,11 @@
 """The ``alerts`` sweep: thresholds over the business figures, one alert per incident.
 
 Each run works out which incidents hold now (``evaluate``): a supplier whose calls fail too
-often in the last hour, whose last calls all failed, or that new eSIMs fail over from too
-often in the last hour; activations piling up or waiting too long; automatic renewals
-declining above a rate over the last day; a conversation waiting too long for its first
-answer. An incident not yet open is opened (and
+often in the last hour, whose last calls all failed, that new eSIMs fail over from too
+often in the last hour, or whose records hold profiles possibly allocated; activations
+piling up or waiting too long; automatic renewals declining above a rate over the last
+day; a conversation waiting too long for its first answer; a profile revoked here but not
+cancelled at its supplier. An incident not yet open is opened (and
 ``ESIMDESK_OPS_EMAIL`` told once, through the outbox); an open one that no longer holds is
 closed; one that holds again later is a new incident. The thresholds are settings
 (``ESIMDESK_ALERT_*``, docs/staff-console.md; what each supplier alert means and what to do:
@@ -25,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from esimdesk import config
 from esimdesk.console.models import Alert
@@ -43,7 +45,7 @@ from esimdesk.orders.kinds.new_esim import KIND as NEW_ESIM
 from esimdesk.orders.models import OrderLine
 from esimdesk.provisioning.models import SupplierCall
 from esimdesk.provisioning.registry import label as upstream_label
-from esimdesk.provisioning.suppliers.es2plus import reconcile as es2_reconcile
+from esimdesk.provisioning.registry import possibly_allocated
 from esimdesk.support.models import Conversation
 
 HOUR = dt.timedelta(hours=1)
@@ -77,7 +79,8 @@ def _minutes(since: dt.datetime | None, now: dt.datetime) -> int:
 
 def evaluate(now: dt.datetime | None = None) -> list[Incident]:
     """The incidents that hold at ``now``: a fixed number of queries (and one more per
-    supplier watched, for its latest calls)."""
+    supplier watched, for its latest calls, and one per supplier that keeps records of
+    profiles possibly allocated)."""
     now = now or clock.now()
     found: list[Incident] = []
     found += _suppliers(supplier_health(Window.of(now - HOUR, now)), now)
@@ -101,7 +104,7 @@ def evaluate(now: dt.datetime | None = None) -> list[Incident]:
         found.append(Incident(Alert.Kind.CHAT, str(pk), {
             "conversation": pk, "minutes": _minutes(created, now)}))
     found.extend(_profiles_not_cancelled())
-    found.extend(_es2_possibly_allocated(now))
+    found.extend(_possibly_allocated(now))
     return found
 
 
@@ -160,14 +163,14 @@ def _profiles_not_cancelled() -> list[Incident]:
         "attempts": row.attempts}) for row in upstream_revoke.needing_action(REVOKE_LIMIT)]
 
 
-def _es2_possibly_allocated(now: dt.datetime) -> list[Incident]:
-    """One incident while ES2+ downloadOrder calls with a lost outcome wait for staff to
-    reconcile them with the SM-DP+ (``Es2UnknownDownload``)."""
-    count, oldest = es2_reconcile.still_open()
-    if not count:
-        return []
-    return [Incident(Alert.Kind.ES2_POSSIBLY_ALLOCATED, "es2plus", {
-        "count": count, "oldest_minutes": _minutes(oldest, now)})]
+def _possibly_allocated(now: dt.datetime) -> list[Incident]:
+    """One incident per supplier whose records hold profiles *possibly allocated* (calls
+    whose outcome was lost, waiting for staff to reconcile them with the supplier; each
+    supplier says which through ``UpstreamProvider.possibly_allocated``)."""
+    return [Incident(Alert.Kind.POSSIBLY_ALLOCATED, name, {
+        "supplier": upstream_label(name), "count": held.count,
+        "oldest_minutes": _minutes(held.oldest, now)})
+        for name, held in possibly_allocated(now)]
 
 
 def describe(kind: str, details: dict[str, Any]) -> str:
@@ -191,10 +194,14 @@ def describe(kind: str, details: dict[str, Any]) -> str:
                  "answer.") % details
     if kind == Alert.Kind.UPSTREAM_REVOKE:
         return _describe_revoke(details)
-    if kind == Alert.Kind.ES2_POSSIBLY_ALLOCATED:
-        return _("%(count)s ES2+ downloadOrder calls lost their answer and may have allocated "
-                 "a profile nobody holds (the oldest %(oldest_minutes)s minutes ago): reconcile "
-                 "them with the SM-DP+.") % details
+    if kind == Alert.Kind.POSSIBLY_ALLOCATED:
+        return ngettext(
+            "%(count)s profile possibly allocated at %(supplier)s (the oldest call "
+            "%(oldest_minutes)s minutes ago): reconcile it with the supplier, then mark it "
+            "reconciled.",
+            "%(count)s profiles possibly allocated at %(supplier)s (the oldest call "
+            "%(oldest_minutes)s minutes ago): reconcile them with the supplier, then mark "
+            "them reconciled.", int(details.get("count", 0))) % details
     return str(details)
 
 

@@ -21,7 +21,8 @@ class Alert(models.Model):
         RENEWALS = "renewals", _("Renewals declining")
         CHAT = "chat", _("Chat waiting")
         UPSTREAM_REVOKE = "upstream_revoke", _("Profile not cancelled at the supplier")
-        ES2_POSSIBLY_ALLOCATED = "es2_possibly_allocated", _("ES2+ profiles possibly allocated")
+        #: One per supplier (the subject): profiles it may hold that no order got.
+        POSSIBLY_ALLOCATED = "possibly_allocated", _("Profiles possibly allocated")
 
     kind = models.CharField(max_length=40, choices=Kind.choices, verbose_name=_("kind"))
     #: What the incident is about within its kind: a supplier's name, a conversation's id,

@@ -38,19 +38,24 @@ def deadline_after(started: dt.datetime) -> dt.datetime:
     return started + dt.timedelta(minutes=minutes)
 
 
-def announce_needs_attention(order: Order, reason: str) -> None:
+def announce_needs_attention(order: Order, reason: str, *, since: str | None = None) -> None:
     """Inside the transaction that marks the order failed: tell the operations mailbox (if
-    configured) and the customer, once per order."""
+    configured) once per run of attempts — the one from payment, or the staff retry that
+    began at ``since`` (ISO time) — and the customer once per order (a staff retry that
+    fails again is staff's to handle, not a second "delayed" message)."""
     order_url = settings.PUBLIC_URL + reverse("portal:order", args=[order.number])
     ops = config.env("ESIMDESK_OPS_EMAIL")
     if ops:
         staff_url = settings.PUBLIC_URL + reverse("staff_activations")
+        run = f"retry-{since}" if since else f"{order.paid_at:%s}"
+        again = " again, after a staff retry" if since else ""
         notifications.send_email(
             to=ops, kind="ops_activation_failed",
-            subject=f"Order {order.number} needs attention: activation failed",
-            body_text=(f"Order {order.number} is paid but its eSIM could not be activated.\n"
+            subject=f"Order {order.number} needs attention: activation failed{again}",
+            body_text=(f"Order {order.number} is paid but its eSIM could not be "
+                       f"activated{again}.\n"
                        f"Reason: {reason}\n\nRetry, reissue or refund it: {staff_url}\n"),
-            dedupe_key=f"ops-activation-failed:{order.pk}:{order.paid_at:%s}")
+            dedupe_key=f"ops-activation-failed:{order.pk}:{run}"[:200])
     notifications.notify(user=order.user, kind="activation_delayed",
                          template="activation_delayed",
                          context={"order": order, "order_url": order_url,

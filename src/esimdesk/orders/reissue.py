@@ -27,7 +27,7 @@ from esimdesk.esims import upstream_revoke
 from esimdesk.esims.models import Esim, Reissue
 from esimdesk.notifications import services as notifications
 from esimdesk.provisioning import registry as upstream
-from esimdesk.provisioning.retrying import call_from_task
+from esimdesk.provisioning.retrying import attempt_from_task
 from esimdesk.subscriptions.models import Period, Subscription
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,15 @@ def _plans_to_carry(subscription: Subscription) -> list[Period]:
 
 
 def carry_out(*, reissue_id: int, attempt: int = 1) -> str:
-    """The task: order the replacement upstream (idempotent), then switch over."""
+    """The task: order the replacement upstream (idempotent), then switch over.
+
+    Ordering and switching over are tried together (``provisioning.retrying``): whatever
+    goes wrong, the supplier's error or anything after it answered (a profile
+    ``esims.create_esim`` refuses, a database hiccup), is retried with backoff under the
+    same references, so no second profile is made; once the tries run out or the supplier
+    refuses for good the reissue is marked failed with the reason, and staff are told once
+    (``supplier.action_failed`` on the old eSIM, and ``ESIMDESK_OPS_EMAIL``). The task
+    never dies with nothing recorded."""
     reissue = Reissue.objects.select_related("old_esim").get(pk=reissue_id)
     if reissue.status != Reissue.Status.PENDING:
         return reissue.status
@@ -87,25 +95,33 @@ def carry_out(*, reissue_id: int, attempt: int = 1) -> str:
     if plan is None:
         return _give_up(reissue, "the eSIM has no plan to carry over")
     supplier = upstream.get(old.upstream)
-    profile: list[Any] = []
+    # How far the try got: the supplier's answer, or recording it (for the failure text).
+    stage = ["ordering"]
+    finished: list[str] = []
 
-    def order() -> None:
+    def order_and_switch_over() -> None:
+        stage[0] = "ordering"
         # What this supplier calls each plan (its bundle code; ES2+: the profile type).
-        profile.append(supplier.order_profile(
+        profile = supplier.order_profile(
             reference=reissue.reference,
-            plan_code=supplier_bundles.code_for(plan, supplier.name)))
+            plan_code=supplier_bundles.code_for(plan, supplier.name))
         for period in periods[1:]:
             supplier.apply_plan(reference=f"{reissue.reference}-p{period.pk}",
-                                iccid=profile[0].iccid,
+                                iccid=profile.iccid,
                                 plan_code=supplier_bundles.code_for(period.plan, supplier.name))
+        stage[0] = "recording"
+        finished.append(_switch_over(reissue.pk, supplier.name, profile))
 
-    outcome = call_from_task(call=order, retry=reissue_task, args=(reissue_id,),
-                             attempt=attempt, what=f"reissue {reissue.reference}")
-    if outcome == "retrying":
-        return outcome
-    if outcome is not None:
-        return _give_up(reissue, f"the supplier did not issue a new profile ({outcome})")
-    return _switch_over(reissue.pk, supplier.name, profile[0])
+    result = attempt_from_task(call=order_and_switch_over, retry=reissue_task,
+                               args=(reissue_id,), attempt=attempt,
+                               what=f"reissue {reissue.reference}", about=old)
+    if result.done:
+        return finished[0]
+    if result.outcome == "retrying":
+        return result.outcome
+    what = ("the new profile could not be recorded" if stage[0] == "recording"
+            else "the supplier did not issue a new profile")
+    return _give_up(reissue, f"{what} ({result.outcome}: {result.code}: {result.message})")
 
 
 def _switch_over(reissue_id: int, supplier: str, profile: Any) -> str:
@@ -158,10 +174,21 @@ def _give_up(reissue: Reissue, failure: str) -> str:
 
 def revoke_old_profile(*, reissue_id: int, attempt: int = 1) -> str:
     """A task queued by an earlier version for the old profile: it is cancelled upstream
-    through ``esims.upstream_revoke``, under the reference it always had."""
+    through ``esims.upstream_revoke``, under the reference it always had. Recording the
+    request is retried like a supplier call, and staff are told if it never works."""
     reissue = Reissue.objects.select_related("old_esim").get(pk=reissue_id)
-    with transaction.atomic():
-        row = upstream_revoke.request(esim=reissue.old_esim,
-                                      cause=f"reissued ({reissue.reference})",
-                                      actor="reissue", reference=f"{reissue.reference}-revoke")
-    return upstream_revoke.carry_out(revoke_id=row.pk, attempt=attempt)
+    rows: list[int] = []
+
+    def record() -> None:
+        with transaction.atomic():
+            rows.append(upstream_revoke.request(
+                esim=reissue.old_esim, cause=f"reissued ({reissue.reference})",
+                actor="reissue", reference=f"{reissue.reference}-revoke").pk)
+
+    result = attempt_from_task(call=record, retry=revoke_profile_task, args=(reissue_id,),
+                               attempt=attempt,
+                               what=f"cancelling the profile replaced by {reissue.reference}",
+                               about=reissue.old_esim)
+    if not result.done:
+        return result.outcome
+    return upstream_revoke.carry_out(revoke_id=rows[0], attempt=attempt)

@@ -16,6 +16,7 @@ from django_tasks import task
 
 from esimdesk.core import audit, clock, metrics
 from esimdesk.core.errors import Conflict, DomainError, ValidationFailed
+from esimdesk.core.models import AuditEntry
 from esimdesk.core.money import Money, check_currency
 from esimdesk.orders import activation
 from esimdesk.orders.confirmation import queue_confirmation
@@ -32,6 +33,7 @@ from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     RetryableUpstreamError,
     UpstreamError,
+    wait_before_retry,
 )
 
 logger = logging.getLogger(__name__)
@@ -155,7 +157,8 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
 
     Upstream calls happen outside any database transaction and carry the line's reference,
     so a retry after a crash reuses the profile or plan application made the first time.
-    A passing failure is retried with backoff until the activation deadline, counted from
+    A passing failure is retried with backoff (never sooner than the supplier asked, see
+    ``RetryableUpstreamError.retry_after``) until the activation deadline, counted from
     ``since`` (ISO time a staff retry began) or else from payment; see ``activation``.
     A supplier's refusal for good fails the order at once. Anything else that goes wrong
     (a supplier's answer esimdesk cannot record, a database hiccup) is logged with its
@@ -171,7 +174,7 @@ def fulfil_order(*, order_id: int, attempt: int = 1, since: str | None = None) -
                 "plan", "esim", "product", "replaced_period", "order"):
             kinds.kind_for(line.type).fulfil(line)
     except FinalUpstreamError as error:
-        _fail(order_id, str(error))
+        _fail(order_id, str(error), since)
         return "failed"
     except RetryableUpstreamError as error:
         return _retry_or_fail(order, attempt, since, error)
@@ -186,13 +189,20 @@ def _retry_or_fail(order: Order, attempt: int, since: str | None, error: Excepti
     what = str(error) if isinstance(error, UpstreamError) else \
         f"{type(error).__name__}: {error}"
     started = dt.datetime.fromisoformat(since) if since else order.paid_at or order.created_at
-    run_after = clock.now() + activation.retry_delay(attempt)
-    if run_after < activation.deadline_after(started):
+    backoff = activation.retry_delay(attempt)
+    deadline = activation.deadline_after(started)
+    # Never sooner than the supplier asked (a 429's Retry-After), unless that is past the
+    # deadline: then at the backoff, as the order would otherwise give up unasked (and
+    # the tries counted there are what moves it on to the next supplier).
+    run_after = clock.now() + wait_before_retry(error, backoff)
+    if run_after >= deadline:
+        run_after = clock.now() + backoff
+    if run_after < deadline:
         fulfil_order_task.using(run_after=run_after).enqueue(order.pk, attempt + 1, since)
         logger.warning("order %s: not fulfilled yet (%s), retry %d", order.number, what,
                        attempt)
         return "retrying"
-    _fail(order.pk, f"deadline passed after {attempt} tries: {what}")
+    _fail(order.pk, f"deadline passed after {attempt} tries: {what}", since)
     return "failed"
 
 
@@ -203,19 +213,36 @@ def fulfil_order_task(order_id: int, attempt: int = 1, since: str | None = None)
     return fulfil_order(order_id=order_id, attempt=attempt, since=since)
 
 
-def _fail(order_id: int, reason: str) -> None:
+def _fail(order_id: int, reason: str, since: str | None = None) -> None:
+    """The order needs attention: marked so, audited (``order.fulfilment_failed``), staff
+    and the customer told (``activation.announce_needs_attention``).
+
+    Once per run of attempts: the one that began at payment (``since`` None) or each staff
+    retry (``since``, when it began). A staff retry of an order that already needs
+    attention, failing again, is audited and mailed to staff again; the customer, told
+    once already, is not. A run that ends twice (a task delivered twice) is told once."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.status == Order.Status.FULFILMENT_FAILED:
+        before = order.status
+        if before == Order.Status.FULFILMENT_FAILED and (
+                since is None or _run_failed_already(order, since)):
             return
-        ORDER_STATES.check(order.status, Order.Status.FULFILMENT_FAILED)
-        order.status = Order.Status.FULFILMENT_FAILED
-        order.save(update_fields=["status"])
+        if before != Order.Status.FULFILMENT_FAILED:
+            ORDER_STATES.check(order.status, Order.Status.FULFILMENT_FAILED)
+            order.status = Order.Status.FULFILMENT_FAILED
+            order.save(update_fields=["status"])
+            metrics.count_on_commit(metrics.ACTIVATIONS_FAILED.inc)
+        # A staff retry's run is named by when it started (shown as "Started" in the history).
         audit.record(action="order.fulfilment_failed", obj=order, actor_type="task",
-                     actor="fulfilment", before={"status": Order.Status.PAID},
-                     after={"status": order.status}, reason=reason[:1000])
-        activation.announce_needs_attention(order, reason)
-        metrics.count_on_commit(metrics.ACTIVATIONS_FAILED.inc)
+                     actor="fulfilment", before={"status": before},
+                     after={"status": order.status, **({"started": since} if since else {})},
+                     reason=reason[:1000])
+        activation.announce_needs_attention(order, reason, since=since)
+
+
+def _run_failed_already(order: Order, since: str) -> bool:
+    return AuditEntry.objects.filter(action="order.fulfilment_failed", object_type="order",
+                                     object_id=str(order.pk), after__started=since).exists()
 
 
 def _complete(order_id: int) -> str:

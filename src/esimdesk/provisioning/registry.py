@@ -7,6 +7,7 @@ sandbox's upstream simulator) adds its own with ``register`` in its ``AppConfig.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from functools import cache
@@ -21,6 +22,7 @@ from esimdesk.provisioning.calls import recorded
 from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     PlanApplication,
+    PossiblyAllocated,
     ProfileOrder,
     TopUpApplication,
     UpstreamError,
@@ -57,6 +59,24 @@ def reports_first_use(name: str) -> bool:
 def label(name: str) -> str:
     """What staff see the supplier called (its name if it is not registered)."""
     return str(provider_class(name).label or name) if name in PROVIDERS else name
+
+
+def possibly_allocated(now: dt.datetime) -> list[tuple[str, PossiblyAllocated]]:
+    """Each registered supplier whose records hold profiles *possibly allocated* at
+    ``now`` (``UpstreamProvider.possibly_allocated``; one query per supplier that keeps
+    such records), by name, configured or not: what an earlier supplier may hold is
+    still owed a reconciliation. A supplier whose records cannot be read is logged and
+    left out, so the other suppliers are still watched."""
+    found: list[tuple[str, PossiblyAllocated]] = []
+    for name in PROVIDERS:
+        try:
+            held = provider_class(name).possibly_allocated(now)
+        except Exception:
+            logger.exception("possibly allocated profiles of %s cannot be read", name)
+            continue
+        if held.count:
+            found.append((name, held))
+    return found
 
 
 @cache

@@ -30,6 +30,7 @@ from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     RetryableUpstreamError,
     UpstreamError,
+    wait_before_retry,
 )
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def attempt_from_task(*, call: Callable[[], object], retry: Any, args: tuple[Any
 
     - ``retrying``: it failed in a way that may pass (a retryable supplier error, or any
       unforeseen exception); ``retry`` (a task) is enqueued again with ``(*args,
-      attempt + 1)`` after ``retry_delay(attempt)``, up to ``ATTEMPTS`` tries;
+      attempt + 1)`` after ``retry_delay(attempt)``, or the supplier's ``retry_after``
+      when longer, up to ``ATTEMPTS`` tries;
     - ``failed``: still failing after the last attempt;
     - ``refused``: the supplier refused for good, or does not offer the operation at all
       (``not_supported``: logged only, as it is how that supplier is, not an incident).
@@ -96,8 +98,9 @@ def attempt_from_task(*, call: Callable[[], object], retry: Any, args: tuple[Any
             needs_attention(f"refused: {error}")
             return Attempt("refused", code, str(error))
         if attempt < ATTEMPTS:
-            retry.using(run_after=clock.now() + retry_delay(attempt)).enqueue(
-                *args, attempt + 1)
+            # Never sooner than the supplier asked (a 429's Retry-After).
+            retry.using(run_after=clock.now() + wait_before_retry(
+                error, retry_delay(attempt))).enqueue(*args, attempt + 1)
             logger.warning("%s: try %d failed, again later: %s", what, attempt, error)
             return Attempt("retrying", code, _text(error))
         logger.error("%s failed: %s", what, error)

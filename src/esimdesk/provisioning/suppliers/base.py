@@ -67,11 +67,35 @@ class UpstreamError(Exception):
 
 
 class RetryableUpstreamError(UpstreamError):
+    """A failure that may pass. ``retry_after``: the seconds the supplier asked esimdesk
+    to wait before trying again (e.g. a 429's ``Retry-After``), None when it did not say;
+    whoever retries waits at least that long (``wait_before_retry``)."""
+
     retryable = True
+
+    def __init__(self, message: str, *, code: str = "upstream_error",
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class FinalUpstreamError(UpstreamError):
     retryable = False
+
+
+#: The longest wait a supplier's ``retry_after`` is taken at (a larger one is capped).
+MAX_RETRY_AFTER = dt.timedelta(hours=1)
+
+
+def wait_before_retry(error: BaseException, backoff: dt.timedelta) -> dt.timedelta:
+    """How long to wait before retrying after ``error``: the caller's ``backoff``, or what
+    the supplier asked for (``RetryableUpstreamError.retry_after``, capped at
+    ``MAX_RETRY_AFTER``) when that is longer."""
+    asked = getattr(error, "retry_after", None) if isinstance(
+        error, RetryableUpstreamError) else None
+    if not asked or asked <= 0:
+        return backoff
+    return max(backoff, min(dt.timedelta(seconds=asked), MAX_RETRY_AFTER))
 
 
 class InvalidCallback(UpstreamError):
@@ -173,6 +197,16 @@ class TopUpApplication:
     upstream_reference: str
 
 
+@dataclass(frozen=True)
+class PossiblyAllocated:
+    """Profiles a supplier may hold for esimdesk that no order got: calls sent whose
+    outcome was lost and that no retry settled, until staff reconcile them with the
+    supplier. ``oldest``: when the oldest of them was sent."""
+
+    count: int = 0
+    oldest: dt.datetime | None = None
+
+
 class UpstreamProvider(ABC):
     #: configured name, e.g. ``simulator``
     name: str = ""
@@ -190,6 +224,14 @@ class UpstreamProvider(ABC):
     #: the supplier reports ``first_use`` (the network saw the eSIM attach); a plan whose
     #: validity starts at first use starts at install on a supplier that cannot
     reports_first_use: bool = False
+
+    @classmethod
+    def possibly_allocated(cls, now: dt.datetime) -> PossiblyAllocated:
+        """What this supplier's own records hold as *possibly allocated* at ``now``
+        (``PossiblyAllocated``), read from the database only, in one query: the console
+        raises one alert per supplier while any are left. None by default (a supplier
+        whose every order is idempotent upstream leaves nothing to reconcile)."""
+        return PossiblyAllocated()
 
     @abstractmethod
     def order_profile(self, *, reference: str, plan_code: str) -> ProfileOrder:

@@ -29,6 +29,7 @@ transition), ES2+ cannot delete it from the device, so the order is marked ``rev
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 from collections.abc import Mapping
@@ -49,6 +50,7 @@ from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,
+    PossiblyAllocated,
     ProfileOrder,
     ProfileStatus,
     ProfileStatusEvent,
@@ -56,7 +58,7 @@ from esimdesk.provisioning.suppliers.base import (
     UpstreamEvent,
     UpstreamProvider,
 )
-from esimdesk.provisioning.suppliers.es2plus import callbacks
+from esimdesk.provisioning.suppliers.es2plus import callbacks, reconcile
 from esimdesk.provisioning.suppliers.es2plus.iccid import local_iccid
 from esimdesk.provisioning.suppliers.es2plus.options import OPTIONS
 from esimdesk.provisioning.suppliers.es2plus.transport import (
@@ -102,6 +104,12 @@ class Es2PlusProvider(UpstreamProvider):
         "gsma/rsp2/es2plus/handleDownloadProgressInfo":
             "esimdesk.provisioning.suppliers.es2plus.callbacks.handle_download_progress_info",
     }
+
+    @classmethod
+    def possibly_allocated(cls, now: dt.datetime) -> PossiblyAllocated:
+        """``downloadOrder`` calls whose outcome was lost, not yet marked reconciled
+        (``Es2UnknownDownload``, ``reconcile``): each may hold a profile nobody got."""
+        return PossiblyAllocated(*reconcile.still_open())
 
     def __init__(self) -> None:
         # Nothing here raises: receiving progress notifications needs only the callback

@@ -43,6 +43,7 @@ from esimdesk.provisioning.suppliers.base import (
     FinalUpstreamError,
     InvalidCallback,
     PlanApplication,
+    PossiblyAllocated,
     ProfileOrder,
     ProfileStatus,
     ProfileStatusEvent,
@@ -64,6 +65,7 @@ from esimdesk.provisioning.suppliers.esimgo.ordering import (
     Ordering,
     bundle_for,
     clean_iccid,
+    still_possibly_allocated,
 )
 
 __all__ = ["BUNDLES", "SIGNATURE_HEADER", "EsimGoProvider", "bundle_for", "callback_key",
@@ -102,6 +104,12 @@ class EsimGoProvider(UpstreamProvider):
         # a misconfiguration is reported, typed, by the first call that needs it.
         self.client = EsimGoClient()
         self.orders = Ordering(self.client)
+
+    @classmethod
+    def possibly_allocated(cls, now: dt.datetime) -> PossiblyAllocated:
+        """Orders sent whose answer was lost and that no retry has found or sent again
+        (``ordering.still_possibly_allocated``)."""
+        return PossiblyAllocated(*still_possibly_allocated(now))
 
     def _call(self, method: str, path: str, *, json: Any = None,
               params: dict[str, str] | None = None) -> Any:

@@ -20,6 +20,9 @@ code                       when                                                 
                            truncated body)
 =========================  ===========================================================  =====
 
+A 429 or 5xx with a ``Retry-After`` header (seconds, or an HTTP date) carries it as the
+error's ``retry_after``: no retry comes sooner.
+
 ``NotSent`` (retryable) marks the failures after which eSIM Go certainly did nothing: the
 connection never opened, or a 429. Every other failure of a request that changes something
 leaves its outcome unknown, and the caller must find out before sending it again.
@@ -27,7 +30,9 @@ leaves its outcome unknown, and the caller must find out before sending it again
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +40,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from esimdesk import config
+from esimdesk.core import clock
 from esimdesk.provisioning.suppliers.base import FinalUpstreamError, RetryableUpstreamError
 
 #: connect timeout, seconds (the read timeout is ``ESIMDESK_ESIMGO_TIMEOUT_SECONDS``)
@@ -55,6 +61,24 @@ class Refused(FinalUpstreamError):
         super().__init__(message, code=code)
         self.status = status
         self.detail = detail
+
+
+def retry_after(value: str) -> float | None:
+    """A ``Retry-After`` header in seconds: delay-seconds, or an HTTP date (seconds from
+    now); None when absent, unreadable or already past."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value) or None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    seconds = (when - clock.now()).total_seconds()
+    return seconds if seconds > 0 else None
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -151,7 +175,10 @@ class EsimGoClient:
         if status == 429 or status >= 500:
             code = "esimgo_rate_limited" if status == 429 else "esimgo_down"
             kind = NotSent if status == 429 else RetryableUpstreamError
-            raise kind(f"eSIM Go {status}: {_message(response)}", code=code)
+            wait = retry_after(response.headers.get("Retry-After", ""))
+            raise kind(f"eSIM Go {status}: {_message(response)}"
+                       + (f" (retry after {wait:g} s)" if wait else ""), code=code,
+                       retry_after=wait)
         if status == 401:
             raise Refused(f"eSIM Go refused the API key (401): {_message(response)}",
                           code="esimgo_misconfigured", status=status,

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Min
 
 from esimdesk.core import audit, clock
 from esimdesk.core.errors import ValidationFailed
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 # order without a clear answer is looked for before esimdesk concludes it does not exist.
 RECOVERY_SLACK = dt.timedelta(minutes=2)
 SETTLE = dt.timedelta(minutes=3)
+#: A lost order is settled by the next try (fulfilment retries within two minutes, tasks
+#: within five: the order is found, or sent again after ``SETTLE``). One still possibly
+#: allocated this long after it was sent was given up on or failed over: staff reconcile.
+ALERT_AFTER = dt.timedelta(minutes=10)
 ORDER_PAGES, PAGE_SIZE = 20, 100
 
 #: Staff-edited exceptions to the naming rule (plan code -> eSIM Go catalogue bundle name).
@@ -112,6 +117,16 @@ def mark_reconciled(*, pks: list[int], actor: str) -> int:
                           after={"state": EsimGoOrder.State.RECONCILED})
             done += 1
     return done
+
+
+def still_possibly_allocated(now: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """How many orders are *possibly allocated* and were sent more than ``ALERT_AFTER``
+    before ``now`` (an order in flight, or one the next try will settle, is not counted),
+    and when the oldest was sent (one query)."""
+    found = EsimGoOrder.objects.filter(
+        state=EsimGoOrder.State.UNKNOWN, requested_at__lt=now - ALERT_AFTER).aggregate(
+        count=Count("pk"), oldest=Min("requested_at"))
+    return int(found["count"]), found["oldest"]
 
 
 class Ordering:
