@@ -12,11 +12,30 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 
-from esimdesk.core import audit
+from esimdesk.core import audit, names
 from esimdesk.core.money import Money
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class NamedLabelsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Form labels that keep a name's case ("eSIM", not Django's "ESIM"); read-only fields'
+    labels are drawn by ``admin/includes/fieldset.html`` with the same ``capfirst``."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any,
+                              ) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        verbose_name = getattr(db_field, "verbose_name", None)
+        if formfield is not None and verbose_name and "label" not in kwargs:
+            formfield.label = names.capfirst(verbose_name)
+        return formfield
+
+    def history_view(self, request: HttpRequest, object_id: str,
+                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        module_name = str(names.capfirst(self.opts.verbose_name_plural))
+        return super().history_view(request, object_id,
+                                    {"module_name": module_name, **(extra_context or {})})
+
+
+class ReadOnlyAdmin(NamedLabelsAdmin):
     """For append-only records: visible to staff, never edited or deleted by hand (they
     change only through the services that audit them)."""
 
@@ -30,7 +49,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditedAdmin(NamedLabelsAdmin):
     """Editable by staff; every save and delete writes an audit row with who and what."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
