@@ -1,5 +1,6 @@
 """A name written small-then-capital keeps its case in the console: "eSIMs" in the Data
-index, list titles and column headings, breadcrumbs, form titles and field labels — where
+index, list titles and column headings, breadcrumbs, form titles, field labels and what a
+delete would take — where
 Django's ``capfirst`` would write "ESIMs" — in English and Chinese."""
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def test_the_console_writes_esim_as_it_is_written(client: Any, language: str) ->
         "column": "/staff/subscriptions/subscription/",           # a column's heading
         "read-only": f"/staff/subscriptions/subscription/{esim.subscription.pk}/change/",
         "label": "/staff/groups/membership/add/",                 # a form field's label
+        "delete": f"/staff/accounts/user/{esim.owner_id}/delete/",  # what protects the user
     }
     for key, path in pages.items():
         response = client.get(path)
@@ -62,3 +64,5 @@ def test_the_console_writes_esim_as_it_is_written(client: Any, language: str) ->
     assert re.search(r"<title>eSIMs? \|", listed) and re.search(r"<h1>eSIMs?</h1>", listed)
     readonly = client.get(pages["read-only"]).content.decode()
     assert re.search(r"<label>eSIM:|<label>eSIM：", readonly), "the read-only field's label"
+    protecting = client.get(pages["delete"]).content.decode()
+    assert re.search(r"<li>eSIM: <a href=", protecting), "the eSIM that protects the user"
