@@ -29,7 +29,7 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "esimdesk.core.admin_site.ConsoleAdminConfig",  # django.contrib.admin, names kept
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -112,6 +112,8 @@ TEMPLATES = [
                 "esimdesk.portal.context.site",
                 "esimdesk.core.security_headers.csp_nonce",
             ],
+            # ``capfirst`` that leaves "eSIM" as it is, in every template (the admin's too).
+            "builtins": ["esimdesk.core.templatetags.names"],
         },
     },
 ]

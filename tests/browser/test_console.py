@@ -134,6 +134,8 @@ def visit(page: Any, key: str, name: str, *, phone: bool, language: str = "en") 
     shot(page, name)
     if phone:
         assert page.evaluate(OVERFLOW) <= 0, f"{name} is wider than a phone"
+        if key in CARD_PAGES:
+            assert page.evaluate(TABLES_OVERFLOW) <= 0, f"a table on {name} scrolls sideways"
     if language != "en":
         assert not english_left(page, key), (name, english_left(page, key))
 
@@ -221,6 +223,11 @@ NAMES = {"en": {"data": ("Orders", "Audit entries", "Users and sign-in"),
                      "order": "订单", "audit": "审计记录"}}
 ENGLISH_LEFT = ("Select", "Change order", "Core", "Simulated", "audit entr", "Upstream simulator",
                 "plan running now")
+#: How far the widest table box on the page scrolls sideways (0: every table fits).
+TABLES_OVERFLOW = ("Math.max(0, ...Array.from(document.querySelectorAll('.table-wrap'),"
+                   " box => box.scrollWidth - box.clientWidth))")
+#: The task pages whose every table is a card per row on a phone, nothing to scroll sideways.
+CARD_PAGES = {"customers", "activations", "invoices", "messages", "usage", "margins"}
 MATRIX_OVERFLOW = ("(() => { const box = document.querySelector('table.margins').parentElement;"
                    " return box.scrollWidth - box.clientWidth; })()")
 
@@ -243,6 +250,7 @@ def test_the_admins_own_pages_read_in_the_language_and_fit_a_phone(
                  "audit": "/staff/core/auditentry/", "margins": "/staff/margins/",
                  "audit-entry": f"/staff/core/auditentry/{entry.pk}/change/",
                  "customer": f"/staff/customers/{order.user_id}/",
+                 "activation-order": f"/staff/activations/order/{order.number}/",
                  "task-results": "/staff/django_tasks_database/dbtaskresult/",
                  "authenticators": "/staff/mfa/authenticator/",
                  "notifications": "/staff/notifications/notification/"}
@@ -264,6 +272,16 @@ def test_the_admins_own_pages_read_in_the_language_and_fit_a_phone(
                 if key == "margins":
                     # A card per plan: nothing to scroll sideways inside the matrix either.
                     assert page.evaluate(MATRIX_OVERFLOW) <= 0
+                if key in ("customer", "activation-order", "margins"):
+                    # Every table a card per row: nothing scrolls sideways in its box.
+                    assert page.evaluate(TABLES_OVERFLOW) <= 0, f"a table on {key} scrolls"
+            if key == "customer":
+                # The customer has an eSIM, an order, a payment and messages, each a row
+                # (a card on a phone) labelled in the reader's language.
+                for table in ("esims", "orders", "payments", "messages"):
+                    cells = page.locator(f"table.{table} tbody td[data-label]")
+                    assert cells.count() >= 4, table
+                assert page.locator("table.esims td.actions input[name=reason]").count() >= 1
         page.context.close()
 
 

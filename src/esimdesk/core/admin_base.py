@@ -6,17 +6,63 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import text, translation
+from django.utils.safestring import SafeString, mark_safe
 
-from esimdesk.core import audit
+from esimdesk.core import audit, names
 from esimdesk.core.money import Money
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class NamedLabelsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Form labels that keep a name's case ("eSIM", not Django's "ESIM"); read-only fields'
+    labels are drawn by ``admin/includes/fieldset.html`` with the same ``capfirst``."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any,
+                              ) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        verbose_name = getattr(db_field, "verbose_name", None)
+        if formfield is not None and verbose_name and "label" not in kwargs:
+            formfield.label = names.capfirst(verbose_name)
+        return formfield
+
+    def history_view(self, request: HttpRequest, object_id: str,
+                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        module_name = str(names.capfirst(self.opts.verbose_name_plural))
+        return super().history_view(request, object_id,
+                                    {"module_name": module_name, **(extra_context or {})})
+
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """What a delete would take or is protected by, each line named "eSIM: …" as the
+        rest of the console names it (Django's lines start "ESIM: …")."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        shouted = {f"{text.capfirst(model._meta.verbose_name)}: ":
+                   f"{names.capfirst(model._meta.verbose_name)}: "
+                   for model in apps.get_models()
+                   if names.keeps_its_case(str(model._meta.verbose_name))}
+        return (_named_lines(deleted, shouted), counts, perms_needed,
+                _named_lines(protected, shouted))
+
+
+def _named_lines(lines: Any, shouted: dict[str, str]) -> Any:
+    """``lines`` (nested lists of "Model: record" lines) with each line's model name as
+    ``shouted`` maps it; a safe line (one with a link) stays safe."""
+    if isinstance(lines, list):
+        return [_named_lines(line, shouted) for line in lines]
+    for wrong, right in shouted.items():
+        if isinstance(lines, str) and lines.startswith(wrong):
+            named = right + lines[len(wrong):]
+            # Only the model's name (the code's own text) changed: as safe as the line was.
+            return mark_safe(named) if isinstance(lines, SafeString) else named
+    return lines
+
+
+class ReadOnlyAdmin(NamedLabelsAdmin):
     """For append-only records: visible to staff, never edited or deleted by hand (they
     change only through the services that audit them)."""
 
@@ -30,7 +76,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
-class AuditedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditedAdmin(NamedLabelsAdmin):
     """Editable by staff; every save and delete writes an audit row with who and what."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
