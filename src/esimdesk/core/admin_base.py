@@ -76,6 +76,22 @@ class ReadOnlyAdmin(NamedLabelsAdmin):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    """Rows shown inside another record's page as they were made (an order's lines and
+    payments): they change only through the services, never by hand there."""
+
+    extra = 0
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class AuditedAdmin(NamedLabelsAdmin):
     """Editable by staff; every save and delete writes an audit row with who and what."""
 

@@ -11,27 +11,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from esimdesk.core.admin_base import AuditedAdmin, ReadOnlyAdmin, money_column
+from esimdesk.core.admin_base import ReadOnlyAdmin, ReadOnlyInline, money_column
 from esimdesk.orders import services as orders
 from esimdesk.orders.models import Order, OrderLine, Receipt
 
 COST_FIELDS = ["cost", "cost_currency", "cost_rate", "cost_converted"]
-
-
-class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
-    """What an order is made of, as it was sold: lines and payments change only through the
-    services (fulfilment, refunds), never by hand on the order's page."""
-
-    extra = 0
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -45,7 +29,11 @@ class OrderLineInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(AuditedAdmin):
+class OrderAdmin(ReadOnlyAdmin):
+    # Orders come from checkout, which prices them and takes the payment; a hand-made,
+    # edited or deleted order would be money with no record of how it moved. Staff act on
+    # an order through its actions (retry, refund, reissue), which audit what they do.
+
     list_display = ["number", "user", "total_money", "status", "paid_with", "created_at"]
     list_filter = ["status", "currency"]
     search_fields = ["number", "user__email", "user__phone", "lines__esim__iccid"]
@@ -58,17 +46,6 @@ class OrderAdmin(AuditedAdmin):
     def paid_with(self, order: Order) -> str:
         return order.paid_with or "—"
 
-    # Orders come from checkout, which prices them and takes the payment; a hand-made,
-    # edited or deleted order would be money with no record of how it moved. Staff act on
-    # an order through its actions (retry, refund, reissue), which audit what they do.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
     # Payments add their own inline (payments/admin.py): they sit above orders.
     inlines: list[Any] = [OrderLineInline]
     actions = ["retry_fulfilment"]

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from esimdesk.core.admin_base import ReadOnlyAdmin, money_column
-from esimdesk.orders.admin import OrderAdmin, ReadOnlyInline
+from esimdesk.core.admin_base import ReadOnlyAdmin, ReadOnlyInline, money_column
+from esimdesk.orders.admin import OrderAdmin
 from esimdesk.payments.models import (
     Payment,
     PaymentEvent,
