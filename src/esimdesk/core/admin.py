@@ -148,6 +148,8 @@ class ConsoleSettingForm(forms.ModelForm[ConsoleSetting]):
         super().__init__(*args, **kwargs)
         name = self.instance.name if self.instance.pk else str(self.initial.get("name", ""))
         option = config.option(name) if name else None
+        if option is not None:  # what the setting is for, in the reader's language
+            self.fields["name"].help_text = config.help_text(option)
         if self.instance.pk and option is not None and not option.secret:
             self.initial.setdefault("value", _readable(self.instance) or "")
         if name and config.multiline(name):
