@@ -12,7 +12,7 @@ from pathlib import Path
 from django.utils import translation
 
 from esimdesk.core import audit_text
-from esimdesk.core.audit_labels import ACTIONS, ACTORS
+from esimdesk.core.audit_labels import ACTIONS, ACTORS, REASONS
 from esimdesk.core.models import AuditEntry
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "esimdesk"
@@ -104,6 +104,47 @@ def test_every_recorded_action_has_a_name() -> None:
     assert not missing, f"name these in core/audit_labels.py ACTIONS: {missing}"
 
 
+#: Calls whose ``reason`` goes elsewhere than an audit row (a customer's notification).
+NOT_AUDITED = {"send"}
+
+
+def written_reasons() -> dict[str, str]:
+    """Literal reasons handed to any call in the source (a writer, or a service that records
+    them: ``start(reason="activation deadline reached")``) → where."""
+    found: dict[str, str] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        relative = path.relative_to(SRC).as_posix()
+        for _function, call in _calls(ast.parse(path.read_text(), filename=str(path))):
+            if _name(call) in NOT_AUDITED:
+                continue
+            for keyword in call.keywords:
+                values = _values(keyword.value) if keyword.arg == "reason" else None
+                for value in values or []:
+                    if value and "*" not in value:  # details filled in: shown as stored
+                        found.setdefault(value, f"{relative}:{call.lineno}")
+    return found
+
+
+def test_every_reason_esimdesk_writes_is_read_in_the_readers_language() -> None:
+    found = written_reasons()
+    assert len(found) > 25, "the scan found too few reasons: is it still reading the source?"
+    missing = [f"{reason} ({where})" for reason, where in sorted(found.items())
+               if reason not in REASONS]
+    assert not missing, f"name these in core/audit_labels.py REASONS: {missing}"
+
+
+def test_a_written_reason_is_translated_a_typed_one_kept() -> None:
+    with translation.override("zh-hans"):
+        assert audit_text.reason_text("activation deadline reached") == "已到激活期限"
+        assert audit_text.reason_text("demo data") == "演示数据"
+        assert audit_text.reason_text("customer called, goodwill") == (
+            "customer called, goodwill")
+    with translation.override("en"):
+        assert audit_text.reason_text("demo data") == "demo data"
+
+
 def test_the_scan_reads_choices_and_fstrings() -> None:
     tree = ast.parse('f"admin.{\'add\' if new else \'change\'}"', mode="eval")
     assert _values(tree.body) == ["admin.add", "admin.change"]
@@ -118,6 +159,7 @@ def test_every_name_is_translated() -> None:
     with translation.override("zh-hans"):
         untranslated = [code for code, name in ACTIONS.items() if english(name)]
         untranslated += [actor for actor, name in ACTORS.items() if english(name)]
+        untranslated += [reason for reason, name in REASONS.items() if english(name)]
     assert not untranslated, f"no Chinese name (src/esimdesk/locale): {untranslated}"
 
 

@@ -184,3 +184,58 @@ ACTORS: dict[str, Promise] = {
 
 #: Actor types rows may carry beyond AuditEntry.ActorType ("user": a customer by id).
 ACTOR_TYPES: dict[str, Promise] = {"user": _("Customer")}
+
+#: Reasons esimdesk itself writes (``reason="..."`` in the source), by the text rows store:
+#: shown in the reader's language, rows written before keep reading right, and a reason a
+#: person typed (not listed here) is shown as typed. ``tests/core/test_audit_labels.py``
+#: fails on a literal reason in the source missing here.
+REASONS: dict[str, Promise] = {
+    "demo data": pgettext_lazy("audit reason", "demo data"),
+    "demo data: first use": pgettext_lazy("audit reason", "demo data: first use"),
+    "staff console": pgettext_lazy("audit reason", "staff console"),
+    "staff console (admin action)": pgettext_lazy("audit reason", "staff console (admin action)"),
+    "refunded before installation": pgettext_lazy("audit reason", "refunded before installation"),
+    "the plan was already changed by an earlier order":
+        pgettext_lazy("audit reason", "the plan was already changed by an earlier order"),
+    "the credit covers the whole price":
+        pgettext_lazy("audit reason", "the credit covers the whole price"),
+    "superseded by a new payment attempt":
+        pgettext_lazy("audit reason", "superseded by a new payment attempt"),
+    "the provider reported another amount or currency":
+        pgettext_lazy("audit reason", "the provider reported another amount or currency"),
+    "the order was already paid": pgettext_lazy("audit reason", "the order was already paid"),
+    "paid twice": pgettext_lazy("audit reason", "paid twice"),
+    "another attempt paid the order":
+        pgettext_lazy("audit reason", "another attempt paid the order"),
+    "not paid within a day": pgettext_lazy("audit reason", "not paid within a day"),
+    "reported through the simulator API":
+        pgettext_lazy("audit reason", "reported through the simulator API"),
+    "automatic progress": pgettext_lazy("audit reason", "automatic progress"),
+    "started by the group's manager":
+        pgettext_lazy("audit reason", "started by the group's manager"),
+    "member cap reached": pgettext_lazy("audit reason", "member cap reached"),
+    "shared pool used up": pgettext_lazy("audit reason", "shared pool used up"),
+    "member cap raised": pgettext_lazy("audit reason", "member cap raised"),
+    "a plan change started before it":
+        pgettext_lazy("audit reason", "a plan change started before it"),
+    "the period before it was extended by a top-up":
+        pgettext_lazy("audit reason", "the period before it was extended by a top-up"),
+    "bought after the data ran out": pgettext_lazy("audit reason", "bought after the data ran out"),
+    "data used up, low-data renewal started":
+        pgettext_lazy("audit reason", "data used up, low-data renewal started"),
+    "data used up": pgettext_lazy("audit reason", "data used up"),
+    "a renewal started when the data ran out":
+        pgettext_lazy("audit reason", "a renewal started when the data ran out"),
+    "plan ended, no renewal": pgettext_lazy("audit reason", "plan ended, no renewal"),
+    "the period before it was extended as goodwill":
+        pgettext_lazy("audit reason", "the period before it was extended as goodwill"),
+    "the period before it was refunded before it started":
+        pgettext_lazy("audit reason", "the period before it was refunded before it started"),
+    "an earlier period was refunded":
+        pgettext_lazy("audit reason", "an earlier period was refunded"),
+    "started by the traveller": pgettext_lazy("audit reason", "started by the traveller"),
+    "the period before it started": pgettext_lazy("audit reason", "the period before it started"),
+    "activation deadline reached": pgettext_lazy("audit reason", "activation deadline reached"),
+    "first usage record": pgettext_lazy("audit reason", "first usage record"),
+    "data allowance used up": pgettext_lazy("audit reason", "data allowance used up"),
+}
