@@ -9,6 +9,8 @@ words used elsewhere (a button "Resend install e-mail" is not the event it recor
 
 from __future__ import annotations
 
+import re
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -238,4 +240,38 @@ REASONS: dict[str, Promise] = {
     "activation deadline reached": pgettext_lazy("audit reason", "activation deadline reached"),
     "first usage record": pgettext_lazy("audit reason", "first usage record"),
     "data allowance used up": pgettext_lazy("audit reason", "data allowance used up"),
+    # A supplier action's outcome (provisioning.retrying: failed or refused).
+    "supplier failed": pgettext_lazy("audit reason", "supplier failed"),
+    "supplier refused": pgettext_lazy("audit reason", "supplier refused"),
+    "upstream failed": pgettext_lazy("audit reason", "upstream failed"),
+    "upstream refused": pgettext_lazy("audit reason", "upstream refused"),
+    # An order line paid back instead of applied (orders.topups, sharedplans).
+    "no plan running that this top-up fits":
+        pgettext_lazy("audit reason", "no plan running that this top-up fits"),
+    "the plan ended before the top-up could be applied":
+        pgettext_lazy("audit reason", "the plan ended before the top-up could be applied"),
+    "the group's plan ended before the top-up could be applied":
+        pgettext_lazy("audit reason",
+                      "the group's plan ended before the top-up could be applied"),
+    "the group's plan ended before the seats could be added":
+        pgettext_lazy("audit reason", "the group's plan ended before the seats could be added"),
 }
+
+#: Reasons esimdesk writes with details filled in (``f"order {number}"``): the stored text's
+#: pattern, and its name with the details as placeholders. Each detail is read as a reason
+#: in turn (``"...: no payment left ..."`` after a reason of ``REASONS``).
+REASON_PATTERNS: tuple[tuple[re.Pattern[str], Promise], ...] = (
+    (re.compile(r"the data of period (?P<sequence>\d+) ran out"),
+     pgettext_lazy("audit reason", "the data of period %(sequence)s ran out")),
+    (re.compile(r"plan change, order (?P<number>ED-[0-9A-Z]+)"),
+     pgettext_lazy("audit reason", "plan change, order %(number)s")),
+    (re.compile(r"order (?P<number>ED-[0-9A-Z]+)"),
+     pgettext_lazy("audit reason", "order %(number)s")),
+    (re.compile(r"refund (?P<refund>ref_[\w-]+)"),
+     pgettext_lazy("audit reason", "refund %(refund)s")),
+    (re.compile(r"the payment could not be started: (?P<code>[a-z0-9_]+)"),
+     pgettext_lazy("audit reason", "the payment could not be started: %(code)s")),
+    (re.compile(r"(?P<reason>.+): no payment left to pay this back; staff must settle it"),
+     pgettext_lazy("audit reason",
+                   "%(reason)s: no payment left to pay this back; staff must settle it")),
+)

@@ -29,7 +29,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from esimdesk.core.audit_labels import ACTIONS, ACTOR_TYPES, ACTORS, REASONS
+from esimdesk.core.audit_labels import ACTIONS, ACTOR_TYPES, ACTORS, REASON_PATTERNS, REASONS
 from esimdesk.core.models import AuditEntry
 
 #: Names of the fields audit rows use most, translated (model verbose names are not).
@@ -213,10 +213,17 @@ def action_choices(codes: list[str]) -> list[tuple[str, str]]:
 
 
 def reason_text(reason: str) -> str:
-    """Why, as staff read it: a reason esimdesk writes by its translated text, one a
-    person typed (or one with details filled in) as stored."""
+    """Why, as staff read it: a reason esimdesk writes by its translated text (with its
+    details, ``REASON_PATTERNS``), one a person typed as stored."""
     known = REASONS.get(reason)
-    return str(known) if known is not None else reason
+    if known is not None:
+        return str(known)
+    for pattern, name in REASON_PATTERNS:
+        match = pattern.fullmatch(reason)
+        if match:
+            return str(name) % {key: reason_text(value)
+                                for key, value in match.groupdict().items()}
+    return reason
 
 
 def actor_name(actor: str) -> str:
