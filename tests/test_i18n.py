@@ -9,6 +9,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 import esimdesk
+from esimdesk import config
 
 LOCALE = Path(esimdesk.__file__).parent / "locale" / "zh_Hans" / "LC_MESSAGES"
 
@@ -64,6 +65,17 @@ def test_translation_functions_keep_names_makemessages_extracts() -> None:
                     if "gettext" in original and alias not in known:
                         bad.append(f"{path.relative_to(source)}: {name}")
     assert bad == []
+
+
+def test_every_options_help_has_a_chinese_translation() -> None:
+    """Staff read each option's help on the console (``config.help_text``): every option
+    declared, the platform's and the adapters', has its Chinese in the catalogue."""
+    with (LOCALE / "django.po").open("rb") as handle:
+        catalog = read_po(handle)
+    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy and not m.context}
+    helps = [option.help for option in config.options()]
+    assert len(helps) > 120, "fewer options than declared: are the adapters' loaded?"
+    assert [text for text in helps if text not in translated] == []
 
 
 CJK = r"[\u4e00-\u9fff]"

@@ -141,3 +141,14 @@ def test_a_database_hiccup_keeps_the_settings_last_read(
     monkeypatch.setattr(ConsoleSetting, "objects", Away())
     console_settings.forget()
     assert config.env("ESIMDESK_ES2PLUS_URL") == "https://smdp.test"
+
+
+def test_the_settings_form_says_what_the_setting_is_for_in_the_readers_language(
+        console_settings_on: None) -> None:
+    user, client = member("zhang@example.com", "admin")
+    form = client.get(ADD + "?name=ESIMDESK_ESIMGO_TIMEOUT_SECONDS").content.decode()
+    assert "Seconds to wait for an eSIM Go answer (connecting: at most 5)." in form
+    user.language = "zh-hans"
+    user.save(update_fields=["language"])
+    chinese = client.get(ADD + "?name=ESIMDESK_ESIMGO_TIMEOUT_SECONDS").content.decode()
+    assert "等待 eSIM Go 应答的秒数（建立连接：最多 5 秒）。" in chinese

@@ -178,3 +178,20 @@ def test_suppliers_installed_but_not_in_use_are_set_up_and_tested_before_going_l
     assert len(said) == 1 and said[0].startswith("eSIM Go")
     entry = AuditEntry.objects.get(action="supplier.connection_checked")
     assert entry.object_id == "esimgo"
+
+
+def test_a_chinese_page_names_settings_and_calls_in_chinese(
+        probe: type[ProbeSupplier]) -> None:  # noqa: F811
+    """The settings' descriptions and the calls' operations and outcomes are read in the
+    reader's language; the option names and codes stay as they are."""
+    user, boss = member("boss@example.com", "admin")
+    user.language = "zh-hans"
+    user.save(update_fields=["language"])
+    SupplierCall.objects.create(supplier="simulator", operation="order_profile",
+                                outcome="retryable", duration_ms=900)
+    html = boss.get("/staff/suppliers/").content.decode()
+    latency = setting_row(card(html, "simulator"), "ESIMDESK_SIMULATOR_LATENCY_MS")
+    assert "每次模拟器调用增加的延迟（毫秒）。" in latency
+    listing = text(boss.get("/staff/provisioning/suppliercall/").content.decode())
+    assert "订购配置文件" in listing and "暂时失败（可重试）" in listing
+    assert "order_profile" not in listing and "retryable" not in listing

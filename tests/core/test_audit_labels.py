@@ -12,7 +12,7 @@ from pathlib import Path
 from django.utils import translation
 
 from esimdesk.core import audit_text
-from esimdesk.core.audit_labels import ACTIONS, ACTORS
+from esimdesk.core.audit_labels import ACTIONS, ACTORS, REASON_PATTERNS, REASONS
 from esimdesk.core.models import AuditEntry
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "esimdesk"
@@ -104,6 +104,73 @@ def test_every_recorded_action_has_a_name() -> None:
     assert not missing, f"name these in core/audit_labels.py ACTIONS: {missing}"
 
 
+#: Calls whose ``reason`` goes elsewhere than an audit row (a notification, a signal).
+NOT_AUDITED = {"send"}
+#: Functions that take the reason as their second positional argument.
+POSITIONAL = {"_pay_back"}
+#: What a detail of a reason may be (``f"order {number}"``): an order number, a refund id,
+#: a number, a code, a reason of its own, a supplier action's outcome.
+DETAILS = ("ED-7K2M9Q4P", "ref_AbC-123", "7", "not_paid", "data used up", "failed", "refused")
+
+
+def written_reasons() -> dict[str, str]:
+    """Literal reasons handed to any call in the source (a writer, or a service that records
+    them: ``start(reason="activation deadline reached")``) → where."""
+    found: dict[str, str] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        relative = path.relative_to(SRC).as_posix()
+        for _function, call in _calls(ast.parse(path.read_text(), filename=str(path))):
+            if _name(call) in NOT_AUDITED:
+                continue
+            given = [keyword.value for keyword in call.keywords if keyword.arg == "reason"]
+            if _name(call) in POSITIONAL and len(call.args) > 1:
+                given.append(call.args[1])
+            for node in given:
+                for value in _values(node) or []:
+                    if value:
+                        found.setdefault(value, f"{relative}:{call.lineno}")
+    return found
+
+
+def named(reason: str) -> bool:
+    """Whether ``reason`` (``*`` for a detail filled in) has a name for people."""
+    if "*" not in reason:
+        return reason in REASONS
+    for detail in DETAILS:
+        text = reason.replace("*", detail)
+        if text in REASONS or any(p.fullmatch(text) for p, _name in REASON_PATTERNS):
+            return True
+    return False
+
+
+def test_every_reason_esimdesk_writes_is_read_in_the_readers_language() -> None:
+    found = written_reasons()
+    assert len(found) > 25, "the scan found too few reasons: is it still reading the source?"
+    missing = [f"{reason} ({where})" for reason, where in sorted(found.items())
+               if not named(reason)]
+    assert not missing, f"name these in core/audit_labels.py REASONS: {missing}"
+
+
+def test_a_written_reason_is_translated_a_typed_one_kept() -> None:
+    with translation.override("zh-hans"):
+        assert audit_text.reason_text("activation deadline reached") == "已到激活期限"
+        assert audit_text.reason_text("demo data") == "演示数据"
+        assert audit_text.reason_text("customer called, goodwill") == (
+            "customer called, goodwill")
+        assert audit_text.reason_text("order ED-7K2M9Q4P") == "订单 ED-7K2M9Q4P"
+        unfunded = audit_text.reason_text(
+            "the plan ended before the top-up could be applied: no payment left to pay this "
+            "back; staff must settle it")
+        assert unfunded == "套餐在加油包生效前已结束：没有可退回此款项的付款，须由员工处理"
+        assert audit_text.reason_text("order for the team") == "order for the team"
+    with translation.override("en"):
+        assert audit_text.reason_text("demo data") == "demo data"
+        assert audit_text.reason_text("the data of period 3 ran out") == (
+            "the data of period 3 ran out")
+
+
 def test_the_scan_reads_choices_and_fstrings() -> None:
     tree = ast.parse('f"admin.{\'add\' if new else \'change\'}"', mode="eval")
     assert _values(tree.body) == ["admin.add", "admin.change"]
@@ -118,6 +185,9 @@ def test_every_name_is_translated() -> None:
     with translation.override("zh-hans"):
         untranslated = [code for code, name in ACTIONS.items() if english(name)]
         untranslated += [actor for actor, name in ACTORS.items() if english(name)]
+        untranslated += [reason for reason, name in REASONS.items() if english(name)]
+        untranslated += [pattern.pattern for pattern, name in REASON_PATTERNS
+                         if english(re.sub(r"%\(\w+\)s", "", str(name)))]
     assert not untranslated, f"no Chinese name (src/esimdesk/locale): {untranslated}"
 
 

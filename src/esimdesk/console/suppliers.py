@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -22,6 +23,8 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -44,6 +47,25 @@ SOURCES = {"console": gettext_lazy("set in the console"),
 #: own codes and messages are shown as it gave them).
 OUR_CODES = {"not_supported": gettext_lazy("this supplier cannot check its connection"),
              "unknown_upstream": gettext_lazy("no supplier of this name is installed")}
+
+#: What in a setting's description is typed or looked up as it stands, not read as words:
+#: a quoted value, a URL or path, an option or field name (``ESIMDESK_…``, ``matchingId``).
+_TOKEN = r"[A-Za-z0-9.:/_=+@,$-]"
+MACHINE = re.compile(rf"'[^'\n]+'|`[^`\n]+`|{_TOKEN}*[/_=]{_TOKEN}*[A-Za-z0-9/_]"
+                     r"|\b[a-z]+[A-Z][A-Za-z]*")
+
+
+def described(text: str) -> SafeString:
+    """``text`` (a translated help) escaped, its machine words marked as code so that they
+    are not taken for words to translate (``translate="no"``)."""
+    parts: list[str] = []
+    last = 0
+    for match in MACHINE.finditer(text):
+        value = match.group(0).strip("`'")
+        parts += [escape(text[last:match.start()]), f'<code translate="no">{escape(value)}</code>']
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))  # every piece is escaped above
 
 
 @dataclass(frozen=True)
@@ -94,8 +116,8 @@ def settings_of(name: str, *, editable: bool, stored: dict[str, int]) -> list[Se
                    if option.name in stored else
                    reverse("admin:core_consolesetting_add") + "?"
                    + urlencode({"name": option.name}))
-        rows.append(Setting(option.name, option.help, source, _shown(option, source),
-                            option.secret, url))
+        rows.append(Setting(option.name, described(config.help_text(option)), source,
+                            _shown(option, source), option.secret, url))
     return rows
 
 

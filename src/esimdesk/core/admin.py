@@ -70,10 +70,10 @@ def _raw(value: Any) -> SafeString:
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["at", "who", "action_name", "what", "what_changed", "reason"]
+    list_display = ["at", "who", "action_name", "what", "what_changed", "why"]
     list_filter = ["actor_type", RecordKindFilter, ActionFilter]
     search_fields = ["object_id", "actor", "action"]
-    readonly_fields = fields = ("at", "who", "action_name", "what", "what_changed", "reason",
+    readonly_fields = fields = ("at", "who", "action_name", "what", "what_changed", "why",
                                 "code", "stored_before", "stored_after")
 
     @admin.display(description=_("Who"), ordering="actor")
@@ -93,6 +93,11 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         """Each changed field as a sentence, before and after (core.audit_text)."""
         return format_html_join("", "<div>{}</div>",
                                 ((sentence,) for sentence in audit_text.sentences(entry)))
+
+    @admin.display(description=_("Reason"))
+    def why(self, entry: AuditEntry) -> str:
+        """A reason esimdesk wrote in the reader's language; a typed one as typed."""
+        return audit_text.reason_text(entry.reason)
 
     @admin.display(description=_("Codes"))
     def code(self, entry: AuditEntry) -> SafeString:
@@ -148,6 +153,8 @@ class ConsoleSettingForm(forms.ModelForm[ConsoleSetting]):
         super().__init__(*args, **kwargs)
         name = self.instance.name if self.instance.pk else str(self.initial.get("name", ""))
         option = config.option(name) if name else None
+        if option is not None:  # what the setting is for, in the reader's language
+            self.fields["name"].help_text = config.help_text(option)
         if self.instance.pk and option is not None and not option.secret:
             self.initial.setdefault("value", _readable(self.instance) or "")
         if name and config.multiline(name):

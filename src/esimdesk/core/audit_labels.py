@@ -9,6 +9,8 @@ words used elsewhere (a button "Resend install e-mail" is not the event it recor
 
 from __future__ import annotations
 
+import re
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -184,3 +186,92 @@ ACTORS: dict[str, Promise] = {
 
 #: Actor types rows may carry beyond AuditEntry.ActorType ("user": a customer by id).
 ACTOR_TYPES: dict[str, Promise] = {"user": _("Customer")}
+
+#: Reasons esimdesk itself writes (``reason="..."`` in the source), by the text rows store:
+#: shown in the reader's language, rows written before keep reading right, and a reason a
+#: person typed (not listed here) is shown as typed. ``tests/core/test_audit_labels.py``
+#: fails on a literal reason in the source missing here.
+REASONS: dict[str, Promise] = {
+    "demo data": pgettext_lazy("audit reason", "demo data"),
+    "demo data: first use": pgettext_lazy("audit reason", "demo data: first use"),
+    "staff console": pgettext_lazy("audit reason", "staff console"),
+    "staff console (admin action)": pgettext_lazy("audit reason", "staff console (admin action)"),
+    "refunded before installation": pgettext_lazy("audit reason", "refunded before installation"),
+    "the plan was already changed by an earlier order":
+        pgettext_lazy("audit reason", "the plan was already changed by an earlier order"),
+    "the credit covers the whole price":
+        pgettext_lazy("audit reason", "the credit covers the whole price"),
+    "superseded by a new payment attempt":
+        pgettext_lazy("audit reason", "superseded by a new payment attempt"),
+    "the provider reported another amount or currency":
+        pgettext_lazy("audit reason", "the provider reported another amount or currency"),
+    "the order was already paid": pgettext_lazy("audit reason", "the order was already paid"),
+    "paid twice": pgettext_lazy("audit reason", "paid twice"),
+    "another attempt paid the order":
+        pgettext_lazy("audit reason", "another attempt paid the order"),
+    "not paid within a day": pgettext_lazy("audit reason", "not paid within a day"),
+    "reported through the simulator API":
+        pgettext_lazy("audit reason", "reported through the simulator API"),
+    "automatic progress": pgettext_lazy("audit reason", "automatic progress"),
+    "started by the group's manager":
+        pgettext_lazy("audit reason", "started by the group's manager"),
+    "member cap reached": pgettext_lazy("audit reason", "member cap reached"),
+    "shared pool used up": pgettext_lazy("audit reason", "shared pool used up"),
+    "member cap raised": pgettext_lazy("audit reason", "member cap raised"),
+    "a plan change started before it":
+        pgettext_lazy("audit reason", "a plan change started before it"),
+    "the period before it was extended by a top-up":
+        pgettext_lazy("audit reason", "the period before it was extended by a top-up"),
+    "bought after the data ran out": pgettext_lazy("audit reason", "bought after the data ran out"),
+    "data used up, low-data renewal started":
+        pgettext_lazy("audit reason", "data used up, low-data renewal started"),
+    "data used up": pgettext_lazy("audit reason", "data used up"),
+    "a renewal started when the data ran out":
+        pgettext_lazy("audit reason", "a renewal started when the data ran out"),
+    "plan ended, no renewal": pgettext_lazy("audit reason", "plan ended, no renewal"),
+    "the period before it was extended as goodwill":
+        pgettext_lazy("audit reason", "the period before it was extended as goodwill"),
+    "the period before it was refunded before it started":
+        pgettext_lazy("audit reason", "the period before it was refunded before it started"),
+    "an earlier period was refunded":
+        pgettext_lazy("audit reason", "an earlier period was refunded"),
+    "started by the traveller": pgettext_lazy("audit reason", "started by the traveller"),
+    "the period before it started": pgettext_lazy("audit reason", "the period before it started"),
+    "activation deadline reached": pgettext_lazy("audit reason", "activation deadline reached"),
+    "first usage record": pgettext_lazy("audit reason", "first usage record"),
+    "data allowance used up": pgettext_lazy("audit reason", "data allowance used up"),
+    # A supplier action's outcome (provisioning.retrying: failed or refused).
+    "supplier failed": pgettext_lazy("audit reason", "supplier failed"),
+    "supplier refused": pgettext_lazy("audit reason", "supplier refused"),
+    "upstream failed": pgettext_lazy("audit reason", "upstream failed"),
+    "upstream refused": pgettext_lazy("audit reason", "upstream refused"),
+    # An order line paid back instead of applied (orders.topups, sharedplans).
+    "no plan running that this top-up fits":
+        pgettext_lazy("audit reason", "no plan running that this top-up fits"),
+    "the plan ended before the top-up could be applied":
+        pgettext_lazy("audit reason", "the plan ended before the top-up could be applied"),
+    "the group's plan ended before the top-up could be applied":
+        pgettext_lazy("audit reason",
+                      "the group's plan ended before the top-up could be applied"),
+    "the group's plan ended before the seats could be added":
+        pgettext_lazy("audit reason", "the group's plan ended before the seats could be added"),
+}
+
+#: Reasons esimdesk writes with details filled in (``f"order {number}"``): the stored text's
+#: pattern, and its name with the details as placeholders. Each detail is read as a reason
+#: in turn (``"...: no payment left ..."`` after a reason of ``REASONS``).
+REASON_PATTERNS: tuple[tuple[re.Pattern[str], Promise], ...] = (
+    (re.compile(r"the data of period (?P<sequence>\d+) ran out"),
+     pgettext_lazy("audit reason", "the data of period %(sequence)s ran out")),
+    (re.compile(r"plan change, order (?P<number>ED-[0-9A-Z]+)"),
+     pgettext_lazy("audit reason", "plan change, order %(number)s")),
+    (re.compile(r"order (?P<number>ED-[0-9A-Z]+)"),
+     pgettext_lazy("audit reason", "order %(number)s")),
+    (re.compile(r"refund (?P<refund>ref_[\w-]+)"),
+     pgettext_lazy("audit reason", "refund %(refund)s")),
+    (re.compile(r"the payment could not be started: (?P<code>[a-z0-9_]+)"),
+     pgettext_lazy("audit reason", "the payment could not be started: %(code)s")),
+    (re.compile(r"(?P<reason>.+): no payment left to pay this back; staff must settle it"),
+     pgettext_lazy("audit reason",
+                   "%(reason)s: no payment left to pay this back; staff must settle it")),
+)

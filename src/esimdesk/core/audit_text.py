@@ -11,7 +11,8 @@ Each action code the project records (``audit.record(action="order.paid", ...)``
 name for people in ``core.audit_labels.ACTIONS``; ``tests/core/test_audit_labels.py`` scans
 the source and fails on a code recorded without one. Actors are shown the same way: a system
 actor ("fulfilment", "scheduler") by its name in ``core.audit_labels.ACTORS``, a person by
-their e-mail address.
+their e-mail address. A reason esimdesk wrote ("activation deadline reached") is read in
+the active language through ``core.audit_labels.REASONS``; one a person typed, as typed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from esimdesk.core.audit_labels import ACTIONS, ACTOR_TYPES, ACTORS
+from esimdesk.core.audit_labels import ACTIONS, ACTOR_TYPES, ACTORS, REASON_PATTERNS, REASONS
 from esimdesk.core.models import AuditEntry
 from esimdesk.core.money import Money
 
@@ -230,6 +231,20 @@ def action_choices(codes: list[str]) -> list[tuple[str, str]]:
     """``codes`` as (code, name) choices, sorted by name in the active language."""
     named = [(code, action_label(code)) for code in codes]
     return sorted(named, key=lambda pair: pair[1].casefold())
+
+
+def reason_text(reason: str) -> str:
+    """Why, as staff read it: a reason esimdesk writes by its translated text (with its
+    details, ``REASON_PATTERNS``), one a person typed as stored."""
+    known = REASONS.get(reason)
+    if known is not None:
+        return str(known)
+    for pattern, name in REASON_PATTERNS:
+        match = pattern.fullmatch(reason)
+        if match:
+            return str(name) % {key: reason_text(value)
+                                for key, value in match.groupdict().items()}
+    return reason
 
 
 def actor_name(actor: str) -> str:

@@ -44,9 +44,9 @@ logger = logging.getLogger(__name__)
 #: What an unforeseen exception from an adapter is raised as (``recorded``).
 SUPPLIER_FAULT = "supplier_fault"
 
-#: The contract's methods that ask something of the supplier (``suppliers/base.py``).
-OUTBOUND = ("order_profile", "apply_plan", "replace_plan", "apply_top_up", "end_plan",
-            "set_depletion", "lift_depletion", "suspend", "resume", "revoke")
+#: The contract's methods that ask something of the supplier (``suppliers/base.py``): the
+#: operations a ``SupplierCall`` names, each with its name for staff.
+OUTBOUND: tuple[str, ...] = tuple(SupplierCall.Operation.values)
 
 Provider = TypeVar("Provider", bound=UpstreamProvider)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from esimdesk.core import clock
 
@@ -86,16 +87,38 @@ class SupplierCall(models.Model):
     ``ESIMDESK_SUPPLIER_CALLS_KEEP_DAYS`` days (the ``supplier_calls`` sweep)."""
 
     class Outcome(models.TextChoices):
-        OK = "ok"
-        RETRYABLE = "retryable"  # timeout, 5xx, rate limit, lost answer: tried again later
-        REFUSED = "refused"  # the supplier refused for good
-        NOT_SUPPORTED = "not_supported"  # the supplier does not offer it: not a failure
-        ERROR = "error"  # anything else raised (a fault of ours or of the connection)
+        OK = "ok", pgettext_lazy("supplier call", "succeeded")
+        # timeout, 5xx, rate limit, lost answer: tried again later
+        RETRYABLE = "retryable", pgettext_lazy("supplier call", "failed for now (retryable)")
+        REFUSED = "refused", pgettext_lazy("supplier call", "refused by the supplier")
+        # the supplier does not offer it: not a failure
+        NOT_SUPPORTED = "not_supported", pgettext_lazy("supplier call",
+                                                       "not offered by the supplier")
+        # anything else raised (a fault of ours or of the connection)
+        ERROR = "error", pgettext_lazy("supplier call", "error (ours or the connection's)")
+
+    class Operation(models.TextChoices):
+        """The contract's methods that ask something of the supplier (``calls.OUTBOUND``),
+        named for staff."""
+
+        ORDER_PROFILE = "order_profile", pgettext_lazy("supplier call", "Order a profile")
+        APPLY_PLAN = "apply_plan", pgettext_lazy("supplier call", "Add a plan")
+        REPLACE_PLAN = "replace_plan", pgettext_lazy("supplier call", "Replace the plan")
+        APPLY_TOP_UP = "apply_top_up", pgettext_lazy("supplier call", "Add a top-up")
+        END_PLAN = "end_plan", pgettext_lazy("supplier call", "End the plan")
+        SET_DEPLETION = "set_depletion", pgettext_lazy("supplier call",
+                                                       "Slow down or stop data (used up)")
+        LIFT_DEPLETION = "lift_depletion", pgettext_lazy("supplier call",
+                                                         "Lift the slow-down or stop")
+        SUSPEND = "suspend", pgettext_lazy("supplier call", "Suspend")
+        RESUME = "resume", pgettext_lazy("supplier call", "Resume")
+        REVOKE = "revoke", pgettext_lazy("supplier call", "Revoke")
 
     at = models.DateTimeField(default=clock.now, help_text=_("when the call started"),
                               verbose_name=_("at"))
     supplier = models.CharField(max_length=40, verbose_name=_("supplier"))
-    operation = models.CharField(max_length=20, verbose_name=_("operation"))
+    operation = models.CharField(max_length=20, choices=Operation.choices,
+                                 verbose_name=_("operation"))
     outcome = models.CharField(max_length=14, choices=Outcome.choices, verbose_name=_("outcome"))
     duration_ms = models.PositiveIntegerField(verbose_name=_("duration (ms)"))
 

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from esimdesk import config
 from esimdesk.config import Option
@@ -123,7 +124,7 @@ class SandboxProvider(PaymentProvider):
     label = _("Test card (sandbox)")
     options = (
         Option("ESIMDESK_SANDBOX_CURRENCIES", "CNY,USD,EUR,HKD,JPY,GBP,KRW,SGD",
-               "Currencies the sandbox provider accepts.", console=True),
+               gettext_noop("Currencies the sandbox provider accepts."), console=True),
     )
     supports_saved_methods = True
 

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from esimdesk import config
 from esimdesk.config import Option
@@ -124,25 +124,32 @@ class SimulatorProvider(UpstreamProvider):
     label = gettext_lazy("Upstream simulator")
     options = (
         Option("ESIMDESK_SIMULATOR_SMDP_HOST", "smdp.simulator.esimdesk.test",
-               "SM-DP+ host name the upstream simulator puts in activation codes."),
-        Option("ESIMDESK_SIMULATOR_ICCID_PREFIX", "8999001", "ICCID prefix of simulated profiles."),
+               gettext_noop("SM-DP+ host name the upstream simulator puts in activation codes.")),
+        Option("ESIMDESK_SIMULATOR_ICCID_PREFIX", "8999001",
+               gettext_noop("ICCID prefix of simulated profiles.")),
         Option("ESIMDESK_SIMULATOR_FAILURE_RATE", "0",
-               "Share of simulator calls that fail (0 to 1): half before doing the work, half "
-               "after it (an answer lost on the way back), to rehearse retries."),
+               gettext_noop("Share of simulator calls that fail (0 to 1): half before doing the "
+                            "work, half after it (an answer lost on the way back), to rehearse "
+                            "retries.")),
         Option("ESIMDESK_SIMULATOR_ERROR_RATE", "0",
-               "Share of simulator calls (0 to 1) that fail before doing the work (retryable)."),
+               gettext_noop("Share of simulator calls (0 to 1) that fail before doing the work "
+                            "(retryable).")),
         Option("ESIMDESK_SIMULATOR_TIMEOUT_RATE", "0",
-               "Share of simulator calls (0 to 1) whose answer is lost after the work was done."),
-        Option("ESIMDESK_SIMULATOR_LATENCY_MS", "0", "Delay added to every simulator call (ms)."),
+               gettext_noop("Share of simulator calls (0 to 1) whose answer is lost after the work "
+                            "was done.")),
+        Option("ESIMDESK_SIMULATOR_LATENCY_MS", "0",
+               gettext_noop("Delay added to every simulator call (ms).")),
         Option("ESIMDESK_SIMULATOR_TIMEOUT_MS", "0",
-               "Simulator call timeout (ms; 0 = none): a latency above it is a timeout, after "
-               "the work was done."),
+               gettext_noop("Simulator call timeout (ms; 0 = none): a latency above it is a "
+                            "timeout, after the work was done.")),
         Option("ESIMDESK_SIMULATOR_AUTO_PROGRESS", "0",
-               "Seconds between the status events the simulator sends by itself for a new "
-               "profile (downloaded, installed, enabled); 0 = off (staff send them by hand)."),
+               gettext_noop("Seconds between the status events the simulator sends by itself for a "
+                            "new profile (downloaded, installed, enabled); 0 = off (staff send "
+                            "them by hand).")),
         Option("ESIMDESK_SIMULATOR_API_KEY", "",
-               "Bearer key of the simulator's pull API (/simulator/v1/); default derived from "
-               "the secret key (see docs/providers/simulator.md).", secret=True),
+               gettext_noop("Bearer key of the simulator's pull API (/simulator/v1/); default "
+                            "derived from the secret key (see "
+                            "docs/providers/simulator.md)."), secret=True),
     )
     callback_handlers = {"": "esimdesk.sandbox.simulator_callbacks.simulator_events"}
 

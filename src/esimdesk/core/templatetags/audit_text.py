@@ -1,7 +1,7 @@
 """``{{ entry|audit_sentences }}``: an audit row's changes as sentences;
 ``{{ entry|audit_record }}``: the record it is about, by the model's translated name;
-``{{ entry|audit_action }}``, ``{{ entry|audit_who }}``: its action and actor by their
-names (core.audit_text)."""
+``{{ entry|audit_action }}``, ``{{ entry|audit_who }}``, ``{{ entry|audit_reason }}``: its
+action, actor and reason by their names (core.audit_text)."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ def audit_action(entry: AuditEntry) -> str:
 @register.filter
 def audit_who(entry: AuditEntry) -> str:
     return audit_text.who(entry)
+
+
+@register.filter
+def audit_reason(entry: AuditEntry) -> str:
+    return audit_text.reason_text(entry.reason)

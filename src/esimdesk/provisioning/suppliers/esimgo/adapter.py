@@ -35,6 +35,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
+from django.utils.translation import gettext_noop
+
 from esimdesk import config
 from esimdesk.config import Option
 from esimdesk.provisioning import supplier_actions
@@ -89,13 +91,16 @@ class EsimGoProvider(UpstreamProvider):
     label = "eSIM Go"
     options = (
         # eSIM Go (wholesale reseller API v2.5).
-        Option("ESIMDESK_ESIMGO_API_KEY", "", "eSIM Go API key (portal: Account Settings -> "
-               "API Details).", secret=True),
-        Option("ESIMDESK_ESIMGO_API_BASE", "https://api.esim-go.com/v2.5", "eSIM Go API base URL."),
-        Option("ESIMDESK_ESIMGO_CALLBACK_SECRET", "", "Key eSIM Go signs callbacks with (HMAC); "
-               "empty: the API key, which is what eSIM Go signs with.", secret=True),
+        Option("ESIMDESK_ESIMGO_API_KEY", "",
+               gettext_noop("eSIM Go API key (portal: 'Account Settings -> API "
+                            "Details')."), secret=True),
+        Option("ESIMDESK_ESIMGO_API_BASE", "https://api.esim-go.com/v2.5",
+               gettext_noop("eSIM Go API base URL.")),
+        Option("ESIMDESK_ESIMGO_CALLBACK_SECRET", "",
+               gettext_noop("Key eSIM Go signs callbacks with (HMAC); empty: the API key, which is "
+                            "what eSIM Go signs with."), secret=True),
         Option("ESIMDESK_ESIMGO_TIMEOUT_SECONDS", "30",
-               "Seconds to wait for an eSIM Go answer (connecting: at most 5)."),
+               gettext_noop("Seconds to wait for an eSIM Go answer (connecting: at most 5).")),
     )
     callback_handlers = {"": "esimdesk.provisioning.suppliers.esimgo.callbacks.esimgo_callback"}
 
