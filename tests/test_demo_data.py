@@ -18,11 +18,14 @@ import pytest
 from esimdesk import config
 from esimdesk.core import clock
 from esimdesk.demo import load_demo, start_for
+from esimdesk.demo_business import customers
 from esimdesk.esims.models import Esim
+from esimdesk.figures.figures import Window, figures
 from esimdesk.portal.templatetags.esimdesk import time_left
 from esimdesk.provisioning.models import SupplierCall
 from esimdesk.subscriptions.models import Period
 from tests import builders
+from tests.conftest import run_tasks
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -42,6 +45,29 @@ def test_the_demo_plans_end_when_readme_says(db: None, today: dt.datetime) -> No
                     "lvke@esimdesk.localhost": "12 days left"}
     readme = README.read_text()
     assert "**expires in two days**" in readme and "Europe plan, 12 days left" in readme
+
+
+@pytest.mark.django_db
+def test_the_console_opens_on_a_month_of_business(
+        db: None, django_capture_on_commit_callbacks: Any) -> None:
+    """README: 10 other customers, 21 orders in dollars and yuan over 30 days, one refunded;
+    each customer new in the window they first bought in."""
+    today = dt.datetime(2026, 12, 7, 6, 40, tzinfo=dt.UTC)
+    clock.set_now(today)
+    with django_capture_on_commit_callbacks(execute=True):
+        load_demo()
+    run_tasks()  # the refund goes to the sandbox provider
+    after = today + dt.timedelta(minutes=1)  # the refund is confirmed at ``today``
+    month = figures(Window.last(dt.timedelta(days=30), until=after))
+    assert month.orders.paid == 21 + 2  # and the two demo travellers'
+    assert month.customers.new == 10 + 2
+    assert month.refunds.count == 1
+    assert {money.currency for money in month.revenue.per_currency} == {"USD", "CNY"}
+    today_only = figures(Window.last(dt.timedelta(days=1), until=after))
+    assert today_only.orders.paid == 2
+    readme = README.read_text()
+    assert "21 orders in dollars and yuan" in readme and "10 other customers" in readme
+    assert len(list(customers())) == 10
 
 
 @pytest.mark.django_db

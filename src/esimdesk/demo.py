@@ -25,7 +25,7 @@ from esimdesk.catalog.demo import load_catalog
 from esimdesk.catalog.models import GB, Plan
 from esimdesk.catalog.validity import add_months
 from esimdesk.core import clock
-from esimdesk.demo_business import load_business
+from esimdesk.demo_business import joined_before, load_business
 from esimdesk.esims import services as esims
 from esimdesk.esims.models import Esim
 from esimdesk.orders import services as orders
@@ -110,6 +110,7 @@ def _traveller(email: str, password: str, name: str, language: str, zone: str,
     _verified_email(user)
     plan = Plan.objects.get(code=plan_code)
     bought_at = start_for(plan, clock.now() + left + MARGIN)
+    joined_before(user, bought_at)
     with clock.frozen_at(bought_at):
         payment = checkout.place_order(
             user=user, currency=currency, method="sandbox",

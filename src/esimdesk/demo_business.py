@@ -77,14 +77,13 @@ def _customer(name: str, email: str, language: str, zone: str, currency: str) ->
     found = User.objects.filter(email=email).first()
     if found is not None:
         return found
-    user = User.objects.create_user(email, None, name=name, language=language,
+    return User.objects.create_user(email, None, name=name, language=language,
                                     time_zone=zone, preferred_currency=currency)
-    User.objects.filter(pk=user.pk).update(date_joined=clock.now() - dt.timedelta(days=30))
-    return user
 
 
 def _bought(user: User, plan: str, at: dt.datetime,
             from_the_simulator: Callable[[], AbstractContextManager[None]]) -> Order | None:
+    joined_before(user, at)
     with clock.frozen_at(at):
         payment = checkout.place_order(user=user, currency=user.preferred_currency,
                                        method="sandbox",
@@ -96,6 +95,13 @@ def _bought(user: User, plan: str, at: dt.datetime,
         with from_the_simulator():
             orders.fulfil_order(order_id=payment.order_id)
     return Order.objects.get(pk=payment.order_id)
+
+
+def joined_before(user: User, at: dt.datetime) -> None:
+    """The customer signed up just before their first order, so the console counts them as
+    new in the week they first bought."""
+    User.objects.filter(pk=user.pk, date_joined__gt=at).update(
+        date_joined=at - dt.timedelta(minutes=12))
 
 
 def _refunded(order: Order, at: dt.datetime) -> None:

@@ -194,6 +194,7 @@ ACTOR_TYPES: dict[str, Promise] = {"user": _("Customer")}
 REASONS: dict[str, Promise] = {
     "demo data": pgettext_lazy("audit reason", "demo data"),
     "demo data: first use": pgettext_lazy("audit reason", "demo data: first use"),
+    "Bought for the wrong trip": pgettext_lazy("audit reason", "Bought for the wrong trip"),
     "staff console": pgettext_lazy("audit reason", "staff console"),
     "staff console (admin action)": pgettext_lazy("audit reason", "staff console (admin action)"),
     "refunded before installation": pgettext_lazy("audit reason", "refunded before installation"),
