@@ -40,7 +40,7 @@ from esimdesk.accounts import counters
 from esimdesk.accounts.limits import DEFAULT_LIMITS, Rate, parse_limits
 from esimdesk.accounts.models import User
 from esimdesk.accounts.phone_input import likely_regions
-from esimdesk.accounts.phones import normalize_phone, parse_phone
+from esimdesk.accounts.phones import parse_phone
 from esimdesk.core.errors import DomainError, ValidationFailed
 from esimdesk.core.http import client_ip
 
@@ -80,11 +80,7 @@ def normalize_account(value: str | None) -> str:
     if "@" in text:
         return text.lower()
 
-    try:
-        return normalize_phone(text)
-    except ValidationFailed:
-        pass
-    try:
+    try:  # a number with its "+" or "00" is read in full; the region is for the rest
         return parse_phone(text, likely_regions()[0])
     except ValidationFailed:
         return text.lower()

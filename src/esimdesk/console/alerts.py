@@ -37,6 +37,7 @@ from esimdesk.figures.figures import (
     SupplierHealth,
     Window,
     activations,
+    during,
     renewals,
     supplier_health,
 )
@@ -151,8 +152,8 @@ def _failures_in_a_row(supplier: str) -> int:
 def _new_esims_by_supplier(window: Window) -> dict[str, int]:
     """New eSIMs whose profile came from each supplier in the window (one query)."""
     return {row["esim__upstream"]: row["n"] for row in (
-        OrderLine.objects.filter(type=NEW_ESIM.type, fulfilled_at__gte=window.since,
-                                 fulfilled_at__lt=window.until, esim__isnull=False)
+        OrderLine.objects.filter(during(window, "fulfilled_at"), type=NEW_ESIM.type,
+                                 esim__isnull=False)
         .values("esim__upstream").annotate(n=Count("pk")).order_by())}
 def _profiles_not_cancelled() -> list[Incident]:
     """One incident per revoked eSIM whose supplier refused, cannot, or could not be

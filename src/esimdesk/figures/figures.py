@@ -256,8 +256,7 @@ def figures(window: Window) -> Figures:
         window=window, reporting_currency=currency,
         orders=Orders(paid=paid, refunded=refunded), revenue=revenue, refunds=refunds,
         customers=Customers(new=User.objects.filter(
-            date_joined__gte=window.since, date_joined__lt=window.until,
-            is_staff=False).count()),
+            during(window, "date_joined"), is_staff=False).count()),
         esims=Esims(active=active_esims(window.until)),
         activations=activations(window), renewals=renewals(window),
         support=support(window), suppliers=supplier_health(window),
@@ -282,15 +281,20 @@ def report_in(amounts: list[Money], currency: str, rates: Rates) -> Reported:
     return Reported(currency, Money(total, currency) if converted_any else None, unconverted)
 
 
+def paid_by_currency(window: Window) -> list[tuple[Money, int]]:
+    """Per currency, what the orders paid in ``window`` came to and how many they are (one
+    query, currencies in order)."""
+    return [(Money(int(row["total"] or 0), row["currency"]), row["n"]) for row in (
+        Order.objects.filter(during(window, "paid_at")).values("currency")
+        .annotate(n=Count("pk"), total=Sum("total")).order_by("currency"))]
+
+
 def revenue_in(window: Window, currency: str, rates: Rates) -> tuple[Revenue, int]:
     """The revenue of the orders paid in ``window``, and how many they are: one query."""
-    rows = (Order.objects.filter(during(window, "paid_at")).values("currency")
-            .annotate(n=Count("pk"), total=Sum("total")).order_by("currency"))
-    amounts, paid = [], 0
-    for row in rows:
-        paid += row["n"]
-        amounts.append(Money(int(row["total"] or 0), row["currency"]))
-    return Revenue(amounts, report_in(amounts, currency, rates)), paid
+    paid = paid_by_currency(window)
+    amounts = [money for money, _count in paid]
+    return (Revenue(amounts, report_in(amounts, currency, rates)),
+            sum(count for _money, count in paid))
 
 
 def refunds_in(window: Window, currency: str, rates: Rates) -> tuple[Refunds, int]:

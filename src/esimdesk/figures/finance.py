@@ -26,11 +26,12 @@ from esimdesk.figures.figures import (
     Window,
     during,
     margin,
+    paid_by_currency,
     refunds_in,
     report_in,
     reporting_currency,
 )
-from esimdesk.orders.models import PROVIDER_LABELS, Order
+from esimdesk.orders.models import PROVIDER_LABELS
 from esimdesk.payments.models import Payment, Refund
 from esimdesk.sharedplans.models import MonthlyInvoice
 
@@ -117,15 +118,14 @@ def finance(window: Window) -> Finance:
     """The money of ``window``: ten queries, whatever the number of rows."""
     currency = reporting_currency()
     rates = Rates.load()
-    paid = list(Order.objects.filter(during(window, "paid_at")).values("currency")
-                .annotate(n=Count("pk"), total=Sum("total")).order_by("currency"))
-    gross = [Money(int(row["total"] or 0), row["currency"]) for row in paid]
+    paid = paid_by_currency(window)
+    gross = [money for money, _count in paid]
     refunds, _orders = refunds_in(window, currency, rates)
     gross_reported = report_in(gross, currency, rates)
     return Finance(
         window=window, reporting_currency=currency,
-        paid_orders=sum(row["n"] for row in paid),
-        currencies=_currencies({row["currency"]: row["n"] for row in paid}, gross,
+        paid_orders=sum(count for _money, count in paid),
+        currencies=_currencies({money.currency: count for money, count in paid}, gross,
                                refunds.per_currency),
         gross=gross_reported, refunded=refunds.reporting,
         net=_net(gross_reported, refunds.reporting),

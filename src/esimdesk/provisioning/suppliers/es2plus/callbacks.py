@@ -147,14 +147,15 @@ def _status_code_data(value: Any) -> dict[str, str]:
 
 def _timestamp(payload: dict[str, Any]) -> dt.datetime:
     raw = _text(payload, "timestamp")
+    problem = "timestamp must be a W3C date-time with a time zone"
     try:
         occurred_at = parse_datetime(raw)
         # A time zone far off the year's edges does not fit in UTC (0001-01-01T00:00+23:59).
         if occurred_at is not None and occurred_at.tzinfo is not None:
             return occurred_at.astimezone(dt.UTC)
-    except (ValueError, OverflowError):
-        pass
-    raise Malformed("timestamp", "timestamp must be a W3C date-time with a time zone")
+    except (ValueError, OverflowError) as error:
+        raise Malformed("timestamp", problem) from error
+    raise Malformed("timestamp", problem)
 
 
 def _point_id(payload: dict[str, Any]) -> int:
